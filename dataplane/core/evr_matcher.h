@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The matcher: a subscription store plus an index that matches one event
+ * against all live subscriptions.
+ *
+ * Two index backends sit behind the same interface:
+ *  - EVR_INDEX_HYBRID (production): hash-first. Each subscription is indexed
+ *    under its most selective filter: exact values -> one hash probe; prefix
+ *    and suffix globs -> one probe per prefix/suffix length present for that
+ *    attribute key (bitmask of lengths); other globs -> a per-key Hyperscan
+ *    set (base database + small delta databases + tombstones, compiled and
+ *    merged by a background thread). Subscriptions without filters (and
+ *    lenient ones) are indexed by event selector. Candidates are verified
+ *    against all their filters.
+ *  - EVR_INDEX_NAIVE (reference twin): OpenSIPS EBR's algorithm, a linear
+ *    walk of every subscription with fnmatch(3) per filter.
+ *
+ * Threads and RCU (liburcu QSBR flavour):
+ *  - Readers (dataplane lcores, test reader threads) call evr_matcher_match.
+ *    They must be registered with urcu-qsbr (rcu_register_thread), online,
+ *    and have a reader index from evr_matcher_reader_register. They never
+ *    lock and never wait. Returned subscription pointers stay valid until the
+ *    reader's next quiescent state.
+ *  - Writers (control thread, config loader, tests) call the other
+ *    functions; they serialise on an internal mutex, must be registered
+ *    QSBR threads and online (the functions go offline around blocking).
+ *  - A background thread owned by the matcher compiles/merges Hyperscan
+ *    databases and reaps expired and fired `once` subscriptions.
+ *
+ * Visibility: exact/prefix/suffix/no-filter subscriptions are visible to
+ * readers when evr_matcher_subscribe returns; Hyperscan-indexed ones once the
+ * background thread publishes the delta database (milliseconds). After
+ * evr_matcher_unsubscribe returns, no match that starts later returns that
+ * subscription; readers also skip expired and already-fired `once` ones.
+ */
+#ifndef EVR_MATCHER_H
+#define EVR_MATCHER_H
+
+#include "evr_sub.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum evr_index_kind {
+	EVR_INDEX_HYBRID = 0,
+	EVR_INDEX_NAIVE,
+};
+
+struct evr_matcher_conf {
+	enum evr_index_kind index;
+	uint32_t max_readers;     /* reader indexes (dataplane cores + tests); default 16 */
+	uint32_t max_subs;        /* refuse (-ENOSPC) beyond this; default 4M */
+	uint32_t hs_delta_max;    /* patterns per delta db before a merge; default 512 */
+	uint32_t hs_max_deltas;   /* delta dbs per key before a merge; default 8 */
+	uint32_t reap_interval_ms; /* background reaping period; default 200 */
+	bool no_background;       /* tests: no thread; call evr_matcher_maintain */
+};
+
+EVR_API void evr_matcher_conf_default(struct evr_matcher_conf *c);
+
+struct evr_matcher;
+
+/* Create/destroy. destroy only after all readers stopped. Control thread. */
+EVR_API struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c);
+EVR_API void evr_matcher_destroy(struct evr_matcher *m);
+
+/* Reader index for per-reader scratch (Hyperscan). Init time. >=0 or -ENOSPC. */
+EVR_API int evr_matcher_reader_register(struct evr_matcher *m);
+
+/* Per-call reader counters (added to, never reset by the matcher). */
+struct evr_match_stats {
+	uint64_t events;
+	uint64_t matches;
+	uint64_t skipped_expired; /* matched but expired: not notified */
+	uint64_t skipped_fired;   /* once already notified (other core won) */
+	uint64_t overflow;        /* more matches than out_cap: dropped, counted */
+	uint64_t hs_errors;       /* hs_scan failures */
+};
+
+/*
+ * Match ev against every live subscription: writes up to out_cap matching
+ * subscriptions to out (each at most once), returns how many were written.
+ * `once` subscriptions are claimed here: at most one reader ever gets one.
+ * RCU read side; reader = index from evr_matcher_reader_register.
+ */
+EVR_API uint32_t evr_matcher_match(struct evr_matcher *m, unsigned reader,
+                                   const struct evr_event *ev, uint64_t now_ms,
+                                   const struct evr_sub **out, uint32_t out_cap,
+                                   struct evr_match_stats *st);
+
+/*
+ * Subscribe (or refresh the identical event+dest+filters subscription, or
+ * with expire == 0 remove it). 0 or -EINVAL (err says why, naming the
+ * filter/destination/event), -ENOSPC, -ENOMEM. Writer.
+ */
+EVR_API int evr_matcher_subscribe(struct evr_matcher *m,
+                                  const struct evr_sub_spec *spec,
+                                  uint64_t now_ms, struct evr_sub_info *info,
+                                  char *err, size_t errlen);
+
+/* Remove by id: 0 or -ENOENT. Writer. */
+EVR_API int evr_matcher_unsubscribe(struct evr_matcher *m, uint64_t id);
+
+/* Remove every subscription for event (+subclass) and destination text:
+ * returns how many (>= 0) or -EINVAL. Writer. */
+EVR_API int evr_matcher_unsubscribe_dest(struct evr_matcher *m, const char *event,
+                                         const char *subclass, const char *dest);
+
+/* Reap expired and fired `once` subscriptions now; returns how many. Writer. */
+EVR_API uint32_t evr_matcher_reap(struct evr_matcher *m, uint64_t now_ms);
+
+/*
+ * With no_background: compile pending Hyperscan deltas and run due merges
+ * synchronously (tests). Otherwise wait until the background thread has
+ * published everything pending at the time of the call. Writer.
+ */
+EVR_API void evr_matcher_sync(struct evr_matcher *m);
+
+/* Visit live subscriptions in id order with id > after_id, at most limit.
+ * Returns how many were visited. The callback must not call the matcher.
+ * Writer (holds the writer lock while visiting). */
+typedef void (*evr_sub_visit_fn)(const struct evr_sub *s, void *ctx);
+EVR_API uint32_t evr_matcher_list(struct evr_matcher *m, uint64_t after_id,
+                                  uint32_t limit, evr_sub_visit_fn fn, void *ctx);
+
+/* Look one up by id (copying under the lock): 0 or -ENOENT. Writer. */
+EVR_API int evr_matcher_get(struct evr_matcher *m, uint64_t id,
+                            evr_sub_visit_fn fn, void *ctx);
+
+struct evr_matcher_stats {
+	uint64_t live;           /* live subscriptions */
+	uint64_t subscribed;     /* successful subscribe calls that added */
+	uint64_t refreshed;
+	uint64_t unsubscribed;
+	uint64_t expired;        /* reaped because expired */
+	uint64_t once_reaped;    /* reaped after firing */
+	uint64_t hs_patterns;    /* live Hyperscan-indexed subscriptions */
+	uint64_t hs_tombstones;  /* removed but still in a compiled database */
+	uint64_t hs_compiles;    /* databases compiled (deltas + merges) */
+	uint64_t hs_compile_errors;
+	uint64_t hs_bytes;       /* bytes of compiled databases + scratch */
+	uint64_t mem_bytes;      /* approximate heap bytes of subscriptions+index */
+	uint64_t keys;           /* indexed attribute keys */
+};
+EVR_API void evr_matcher_get_stats(struct evr_matcher *m, struct evr_matcher_stats *st);
+
+/* Monotonic milliseconds (CLOCK_MONOTONIC; vDSO, no syscall on Linux x86). */
+EVR_API uint64_t evr_now_ms(void);
+
+/* Names for the event selector of a subscription ("ALL", "E_X", "CUSTOM sofia::register"). */
+EVR_API int evr_sub_selector_text(const struct evr_sub *s, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVR_MATCHER_H */
