@@ -32,9 +32,15 @@ extern "C" {
 /* Largest UDP payload over IPv4 (65535 - 20 - 8). */
 #define EVR_UDP_MAX_PAYLOAD 65507u
 
+/* evr_str.flags: how a value was written on the wire, so encoders can
+ * reproduce it (OpenSIPS sends integer attributes as JSON numbers). */
+#define EVR_STR_LITERAL 0x1u /* JSON number/true/false: text kept verbatim */
+#define EVR_STR_NULL    0x2u /* JSON null / FreeSWITCH "_undef_": empty value */
+
 struct evr_str {
 	const char *p;
 	uint32_t len;
+	uint32_t flags; /* EVR_STR_* (fills what would be padding) */
 };
 
 struct evr_attr {

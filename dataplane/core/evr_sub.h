@@ -118,7 +118,8 @@ struct evr_sub {
 	uint32_t idx_filter;     /* filter the index found it by (skipped on verify),
 	                          * or UINT32_MAX when indexed by event only */
 	uint64_t ev_hash;        /* hash of lowercased event name (+subclass) */
-	char *ev_name;           /* lowercased event name ("all" for ALL) */
+	char *ev_name;           /* event name as given ("ALL" for ALL); compared
+	                          * case-insensitively */
 	char *subclass;          /* NULL unless EVR_SEL_SUBCLASS (as given) */
 	struct evr_filter *filters;
 	const struct evr_dest *dest; /* interned, shared between subscriptions */
