@@ -120,9 +120,9 @@ static inline bool evr_ieq(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-		if (x - 'A' < 26u)
+		if ((unsigned)(x - 'A') < 26u)
 			x += 32;
-		if (y - 'A' < 26u)
+		if ((unsigned)(y - 'A') < 26u)
 			y += 32;
 		if (x != y)
 			return false;

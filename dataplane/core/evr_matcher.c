@@ -1,3 +1,868 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* TODO(placeholder while being written) */
-#include "evr_event.h"
+/*
+ * Subscription store: the writer side shared by both index backends.
+ *
+ * Design note. The store owns subscription lifetime: parsing a request into
+ * an immutable struct evr_sub_node (outside the lock: allocation and glob
+ * compilation are the expensive part), identity for refresh ("same event +
+ * destination + filters", a canonical string), ids, the expiry min-heap, the
+ * id-ordered list used for paginated listing, interned destinations, and the
+ * queue of `once` subscriptions claimed by readers. Everything here runs under
+ * one writer mutex; readers never see the store, only what the index backend
+ * publishes through RCU. The writer-side maps are liburcu lfhts too (we
+ * already depend on them, and they make id/identity lookups O(1) at 1M).
+ *
+ * A background thread (unless conf.no_background) reaps expired and fired
+ * subscriptions on a timer and lets the backend compile Hyperscan deltas.
+ * Readers independently refuse expired or fired subscriptions, so reaping
+ * latency only affects memory, never correctness.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "evr_matcher_internal.h"
+
+#define EVR_LFHT_INIT 1024
+
+uint64_t evr_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void evr_matcher_conf_default(struct evr_matcher_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->index = EVR_INDEX_HYBRID;
+	c->max_readers = 16;
+	c->max_subs = 4u << 20;
+	c->hs_delta_max = 512;
+	c->hs_max_deltas = 8;
+	c->reap_interval_ms = 200;
+}
+
+/* ---- expiry heap (writer) --------------------------------------------- */
+
+static void heap_swap(struct evr_matcher *m, uint32_t a, uint32_t b)
+{
+	struct evr_sub_node *t = m->heap[a];
+	m->heap[a] = m->heap[b];
+	m->heap[b] = t;
+	m->heap[a]->heap_idx = a;
+	m->heap[b]->heap_idx = b;
+}
+
+static uint64_t heap_key(const struct evr_matcher *m, uint32_t i)
+{
+	return m->heap[i]->s.expires_ms;
+}
+
+static void heap_up(struct evr_matcher *m, uint32_t i)
+{
+	while (i > 0) {
+		uint32_t p = (i - 1) / 2;
+		if (heap_key(m, p) <= heap_key(m, i))
+			break;
+		heap_swap(m, i, p);
+		i = p;
+	}
+}
+
+static void heap_down(struct evr_matcher *m, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, s = i;
+		if (l < m->heap_n && heap_key(m, l) < heap_key(m, s))
+			s = l;
+		if (r < m->heap_n && heap_key(m, r) < heap_key(m, s))
+			s = r;
+		if (s == i)
+			return;
+		heap_swap(m, i, s);
+		i = s;
+	}
+}
+
+static int heap_push(struct evr_matcher *m, struct evr_sub_node *n)
+{
+	if (m->heap_n == m->heap_cap) {
+		uint32_t cap = m->heap_cap ? m->heap_cap * 2 : 1024;
+		struct evr_sub_node **h = realloc(m->heap, cap * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		m->heap = h;
+		m->heap_cap = cap;
+	}
+	n->heap_idx = m->heap_n;
+	m->heap[m->heap_n++] = n;
+	heap_up(m, n->heap_idx);
+	return 0;
+}
+
+static void heap_remove(struct evr_matcher *m, struct evr_sub_node *n)
+{
+	uint32_t i = n->heap_idx;
+	uint32_t last = --m->heap_n;
+	if (i != last) {
+		heap_swap(m, i, last);
+		heap_up(m, i);
+		heap_down(m, i);
+	}
+	n->heap_idx = UINT32_MAX;
+}
+
+static void heap_update(struct evr_matcher *m, struct evr_sub_node *n)
+{
+	heap_up(m, n->heap_idx);
+	heap_down(m, n->heap_idx);
+}
+
+/* ---- lfht match callbacks (writer maps) ------------------------------- */
+
+static int id_match(struct cds_lfht_node *node, const void *key)
+{
+	const struct evr_sub_node *n = caa_container_of(node, struct evr_sub_node, id_node);
+	return n->s.id == *(const uint64_t *)key;
+}
+
+static int canon_match(struct cds_lfht_node *node, const void *key)
+{
+	const struct evr_sub_node *n = caa_container_of(node, struct evr_sub_node, canon_node);
+	return strcmp(n->canon, (const char *)key) == 0;
+}
+
+static int dest_match(struct cds_lfht_node *node, const void *key)
+{
+	const struct evr_dest_ref *d = caa_container_of(node, struct evr_dest_ref, node);
+	return strcmp(d->d.text, (const char *)key) == 0;
+}
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+	uint64_t h = EVR_HASH_SEED;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * EVR_HASH_MUL;
+	return evr_mix64(h);
+}
+
+static struct evr_sub_node *id_lookup(struct evr_matcher *m, uint64_t id)
+{
+	struct cds_lfht_iter it;
+	cds_lfht_lookup(m->id_map, evr_mix64(id), id_match, &id, &it);
+	struct cds_lfht_node *node = cds_lfht_iter_get_node(&it);
+	return node ? caa_container_of(node, struct evr_sub_node, id_node) : NULL;
+}
+
+/* ---- destinations (interned, writer) ---------------------------------- */
+
+static void dest_free_rcu(struct rcu_head *h)
+{
+	free(caa_container_of(h, struct evr_dest_ref, rcu));
+}
+
+static struct evr_dest_ref *dest_get(struct evr_matcher *m, const struct evr_dest *d)
+{
+	uint64_t h = hash_bytes(d->text, strlen(d->text));
+	struct cds_lfht_iter it;
+	cds_lfht_lookup(m->dest_map, h, dest_match, d->text, &it);
+	struct cds_lfht_node *node = cds_lfht_iter_get_node(&it);
+	struct evr_dest_ref *r;
+	if (node) {
+		r = caa_container_of(node, struct evr_dest_ref, node);
+		r->refs++;
+		return r;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->d = *d;
+	r->refs = 1;
+	r->hash = h;
+	cds_lfht_node_init(&r->node);
+	cds_lfht_add(m->dest_map, h, &r->node);
+	return r;
+}
+
+static void dest_put(struct evr_matcher *m, const struct evr_dest *d)
+{
+	struct evr_dest_ref *r = caa_container_of(d, struct evr_dest_ref, d);
+	if (--r->refs)
+		return;
+	cds_lfht_del(m->dest_map, &r->node);
+	/* Readers reach a destination only through a subscription they found
+	 * before its removal: a grace period is enough. */
+	call_rcu(&r->rcu, dest_free_rcu);
+}
+
+/* ---- subscription nodes ----------------------------------------------- */
+
+void evr_sub_node_free(struct evr_sub_node *n)
+{
+	if (!n)
+		return;
+	for (uint32_t i = 0; i < n->s.n_filters; i++)
+		evr_filter_fini(&n->s.filters[i]);
+	free(n->s.filters);
+	free(n->s.ev_name);
+	free(n->s.subclass);
+	free(n->canon);
+	free(n);
+}
+
+void evr_sub_node_unref(struct evr_sub_node *n)
+{
+	if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		evr_sub_node_free(n);
+}
+
+static void sub_free_cb(struct rcu_head *h)
+{
+	evr_sub_node_unref(caa_container_of(h, struct evr_sub_node, rcu));
+}
+
+void evr_sub_node_free_rcu(struct evr_sub_node *n)
+{
+	call_rcu(&n->rcu, sub_free_cb);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Split "CUSTOM sofia::register" and normalise the selector. */
+static int parse_selector(const struct evr_sub_spec *sp, struct evr_sub_node *n,
+                          char *err, size_t errlen)
+{
+	const char *ev = sp->event ? sp->event : "";
+	while (*ev == ' ')
+		ev++;
+	size_t nlen = strcspn(ev, " \t");
+	const char *sub = sp->subclass;
+	char *tail = NULL;
+	if (ev[nlen]) {
+		const char *t = ev + nlen;
+		while (*t == ' ' || *t == '\t')
+			t++;
+		if (*t) {
+			if (sub && *sub) {
+				snprintf(err, errlen, "event '%s': subclass given twice", ev);
+				return -EINVAL;
+			}
+			tail = strdup(t);
+			if (!tail)
+				return -ENOMEM;
+			size_t tl = strlen(tail);
+			while (tl && (tail[tl - 1] == ' ' || tail[tl - 1] == '\t'))
+				tail[--tl] = 0;
+			sub = tail;
+		}
+	}
+	if (nlen == 0 || nlen > 128) {
+		snprintf(err, errlen, "event name %s", nlen ? "longer than 128 bytes" : "missing");
+		free(tail);
+		return -EINVAL;
+	}
+	n->s.ev_name = strndup(ev, nlen);
+	if (!n->s.ev_name) {
+		free(tail);
+		return -ENOMEM;
+	}
+	n->s.ev_name_len = (uint32_t)nlen;
+	n->s.ev_hash = evr_hash_lc(ev, nlen);
+	if (nlen == 3 && evr_ieq(ev, "all", 3)) {
+		n->s.sel = EVR_SEL_ALL;
+		n->s.ev_hash = EVR_SEL_ALL_HASH;
+		if (sub && *sub) {
+			snprintf(err, errlen, "event ALL takes no subclass");
+			free(tail);
+			return -EINVAL;
+		}
+	} else if (sub && *sub) {
+		size_t sl = strlen(sub);
+		if (sl > 128) {
+			snprintf(err, errlen, "subclass longer than 128 bytes");
+			free(tail);
+			return -EINVAL;
+		}
+		n->s.sel = EVR_SEL_SUBCLASS;
+		n->s.subclass = tail ? tail : strdup(sub);
+		tail = NULL;
+		if (!n->s.subclass)
+			return -ENOMEM;
+		n->s.subclass_len = (uint32_t)sl;
+		n->s.ev_hash = evr_sel_hash(n->s.ev_hash, sub, sl);
+	} else {
+		n->s.sel = EVR_SEL_NAME;
+	}
+	free(tail);
+	return 0;
+}
+
+/*
+ * Canonical identity: lowercased selector, destination, sorted filters with
+ * lowercased keys. Two requests with the same identity are one subscription.
+ */
+static int build_canon(struct evr_sub_node *n, const char *dest_text)
+{
+	size_t len = n->s.ev_name_len + n->s.subclass_len + strlen(dest_text) + 8;
+	char **ft = NULL;
+	if (n->s.n_filters) {
+		ft = calloc(n->s.n_filters, sizeof(*ft));
+		if (!ft)
+			return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n->s.n_filters; i++) {
+		const struct evr_filter *f = &n->s.filters[i];
+		const char *eq = strchr(f->text, '=');
+		size_t vlen = strlen(eq + 1);
+		ft[i] = malloc(f->key_len + vlen + 2);
+		if (!ft[i])
+			goto nomem;
+		memcpy(ft[i], f->key, f->key_len);
+		ft[i][f->key_len] = '=';
+		memcpy(ft[i] + f->key_len + 1, eq + 1, vlen + 1);
+		len += f->key_len + vlen + 2;
+	}
+	if (n->s.n_filters > 1)
+		qsort(ft, n->s.n_filters, sizeof(*ft), cmp_str);
+	n->canon = malloc(len);
+	if (!n->canon)
+		goto nomem;
+	char *p = n->canon;
+	for (uint32_t i = 0; i < n->s.ev_name_len; i++) {
+		char c = n->s.ev_name[i];
+		*p++ = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	}
+	*p++ = '\x1f';
+	for (uint32_t i = 0; i < n->s.subclass_len; i++) {
+		char c = n->s.subclass[i];
+		*p++ = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	}
+	*p++ = '\x1f';
+	p = stpcpy(p, dest_text);
+	for (uint32_t i = 0; i < n->s.n_filters; i++) {
+		*p++ = '\x1f';
+		p = stpcpy(p, ft[i]);
+		free(ft[i]);
+	}
+	*p = 0;
+	free(ft);
+	n->canon_hash = hash_bytes(n->canon, (size_t)(p - n->canon));
+	return 0;
+nomem:
+	for (uint32_t i = 0; i < n->s.n_filters; i++)
+		free(ft[i]);
+	free(ft);
+	return -ENOMEM;
+}
+
+static int node_from_spec(const struct evr_sub_spec *sp, struct evr_sub_node **out,
+                          struct evr_dest *dest, char *err, size_t errlen)
+{
+	int rc;
+	if (sp->n_filters > EVR_MAX_FILTERS) {
+		snprintf(err, errlen, "too many filters (%u > %u)", sp->n_filters,
+		         EVR_MAX_FILTERS);
+		return -EINVAL;
+	}
+	if (sp->format >= EVR_FMT_AUTO) {
+		snprintf(err, errlen, "notification format must be jsonrpc, plain or json");
+		return -EINVAL;
+	}
+	rc = evr_dest_parse(sp->dest ? sp->dest : "", dest, err, errlen);
+	if (rc)
+		return rc;
+	struct evr_sub_node *n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->heap_idx = UINT32_MAX;
+	n->refs = 1;
+	rc = parse_selector(sp, n, err, errlen);
+	if (rc)
+		goto fail;
+	if (sp->n_filters) {
+		n->s.filters = calloc(sp->n_filters, sizeof(*n->s.filters));
+		if (!n->s.filters) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+	}
+	for (uint32_t i = 0; i < sp->n_filters; i++) {
+		rc = evr_filter_parse(sp->filters[i] ? sp->filters[i] : "", &n->s.filters[i],
+		                      err, errlen);
+		if (rc)
+			goto fail;
+		n->s.n_filters++;
+	}
+	rc = build_canon(n, dest->text);
+	if (rc)
+		goto fail;
+	n->s.format = (uint8_t)sp->format;
+	n->s.once = sp->once;
+	n->s.lenient = sp->lenient;
+	n->s.expire_s = sp->expire;
+	n->s.idx_filter = UINT32_MAX;
+	*out = n;
+	return 0;
+fail:
+	evr_sub_node_free(n);
+	return rc;
+}
+
+static size_t node_bytes(const struct evr_sub_node *n)
+{
+	size_t b = sizeof(*n) + strlen(n->canon) + 1 + n->s.ev_name_len + 1 +
+	           n->s.subclass_len + n->s.n_filters * sizeof(struct evr_filter);
+	for (uint32_t i = 0; i < n->s.n_filters; i++) {
+		const struct evr_filter *f = &n->s.filters[i];
+		/* key + literal + text + compiled glob (approximate: pattern + tokens) */
+		b += f->key_len + 1 + f->lit_len + 1 + strlen(f->text) + 1 +
+		     2 * strlen(f->text) + 48;
+	}
+	return b;
+}
+
+/* Unlink everywhere (writer, lock held) and hand to the index for freeing. */
+static void remove_locked(struct evr_matcher *m, struct evr_sub_node *n)
+{
+	__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
+	cds_lfht_del(m->id_map, &n->id_node);
+	cds_lfht_del(m->canon_map, &n->canon_node);
+	cds_list_del(&n->all);
+	if (n->heap_idx != UINT32_MAX)
+		heap_remove(m, n);
+	dest_put(m, n->s.dest);
+	m->sub_bytes -= node_bytes(n);
+	m->st.live--;
+	m->ops->del(m, n);
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+static void *bg_main(void *arg);
+static uint32_t reap_locked(struct evr_matcher *m, uint64_t now_ms);
+
+struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c)
+{
+	struct evr_matcher *m = calloc(1, sizeof(*m));
+	if (!m) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (c)
+		m->conf = *c;
+	else
+		evr_matcher_conf_default(&m->conf);
+	if (!m->conf.max_readers)
+		m->conf.max_readers = 16;
+	if (!m->conf.max_subs)
+		m->conf.max_subs = 4u << 20;
+	if (!m->conf.hs_delta_max)
+		m->conf.hs_delta_max = 512;
+	if (!m->conf.hs_max_deltas)
+		m->conf.hs_max_deltas = 8;
+	if (m->conf.hs_max_deltas > 30)
+		m->conf.hs_max_deltas = 30;
+	if (!m->conf.reap_interval_ms)
+		m->conf.reap_interval_ms = 200;
+	m->ops = m->conf.index == EVR_INDEX_NAIVE ? &evr_index_naive_ops
+	                                          : &evr_index_hybrid_ops;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->kick, NULL);
+	pthread_cond_init(&m->idle, NULL);
+	m->next_id = 1;
+	CDS_INIT_LIST_HEAD(&m->all);
+	cds_wfcq_init(&m->fired_head, &m->fired_tail);
+	int fl = CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING;
+	m->id_map = cds_lfht_new(EVR_LFHT_INIT, EVR_LFHT_INIT, 0, fl, NULL);
+	m->canon_map = cds_lfht_new(EVR_LFHT_INIT, EVR_LFHT_INIT, 0, fl, NULL);
+	m->dest_map = cds_lfht_new(64, 64, 0, fl, NULL);
+	if (!m->id_map || !m->canon_map || !m->dest_map)
+		goto fail;
+	if (m->ops->init(m))
+		goto fail;
+	if (!m->conf.no_background) {
+		m->bg_running = true;
+		if (pthread_create(&m->bg, NULL, bg_main, m)) {
+			m->bg_running = false;
+			m->ops->fini(m);
+			goto fail;
+		}
+	}
+	return m;
+fail:
+	if (m->id_map)
+		cds_lfht_destroy(m->id_map, NULL);
+	if (m->canon_map)
+		cds_lfht_destroy(m->canon_map, NULL);
+	if (m->dest_map)
+		cds_lfht_destroy(m->dest_map, NULL);
+	free(m);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void evr_matcher_destroy(struct evr_matcher *m)
+{
+	if (!m)
+		return;
+	if (m->bg_running) {
+		pthread_mutex_lock(&m->lock);
+		m->bg_stop = true;
+		pthread_cond_broadcast(&m->kick);
+		pthread_mutex_unlock(&m->lock);
+		pthread_join(m->bg, NULL);
+	}
+	pthread_mutex_lock(&m->lock);
+	reap_locked(m, 0); /* drains the fired queue */
+	struct evr_sub_node *n, *tmp;
+	cds_list_for_each_entry_safe(n, tmp, &m->all, all)
+		remove_locked(m, n);
+	pthread_mutex_unlock(&m->lock);
+	/* Callers guarantee no reader is left; wait for queued frees. */
+	rcu_barrier();
+	m->ops->fini(m);
+	rcu_barrier();
+	cds_lfht_destroy(m->id_map, NULL);
+	cds_lfht_destroy(m->canon_map, NULL);
+	cds_lfht_destroy(m->dest_map, NULL);
+	free(m->heap);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->kick);
+	pthread_cond_destroy(&m->idle);
+	free(m);
+}
+
+int evr_matcher_reader_register(struct evr_matcher *m)
+{
+	pthread_mutex_lock(&m->lock);
+	int r = m->readers < (int)m->conf.max_readers ? m->readers++ : -ENOSPC;
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+uint32_t evr_matcher_match(struct evr_matcher *m, unsigned reader,
+                           const struct evr_event *ev, uint64_t now_ms,
+                           const struct evr_sub **out, uint32_t out_cap,
+                           struct evr_match_stats *st)
+{
+	st->events++;
+	uint32_t n = m->ops->match(m, reader, ev, now_ms, out, out_cap, st);
+	st->matches += n;
+	return n;
+}
+
+static void kick_bg(struct evr_matcher *m)
+{
+	m->bg_work_seq++;
+	if (m->bg_running)
+		pthread_cond_signal(&m->kick);
+}
+
+int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
+                          uint64_t now_ms, struct evr_sub_info *info, char *err,
+                          size_t errlen)
+{
+	struct evr_sub_node *n = NULL;
+	struct evr_dest dest;
+	char dummy[8];
+	if (!err) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = 0;
+	memset(info, 0, sizeof(*info));
+	int rc = node_from_spec(sp, &n, &dest, err, errlen);
+	if (rc)
+		return rc;
+
+	pthread_mutex_lock(&m->lock);
+	struct cds_lfht_iter it;
+	cds_lfht_lookup(m->canon_map, n->canon_hash, canon_match, n->canon, &it);
+	struct cds_lfht_node *found = cds_lfht_iter_get_node(&it);
+	struct evr_sub_node *ex =
+	    found ? caa_container_of(found, struct evr_sub_node, canon_node) : NULL;
+	if (ex && (__atomic_load_n(&ex->s.fired, __ATOMIC_ACQUIRE) ||
+	           now_ms >= ex->s.expires_ms)) {
+		/* A fired `once` or an expired subscription is dead already:
+		 * re-subscribing creates a fresh one rather than reviving it. */
+		remove_locked(m, ex);
+		if (ex->s.fired)
+			m->st.once_reaped++;
+		else
+			m->st.expired++;
+		ex = NULL;
+	}
+	if (sp->expire == 0) {
+		if (ex) {
+			info->id = ex->s.id;
+			info->removed = true;
+			remove_locked(m, ex);
+			m->st.unsubscribed++;
+			rc = 0;
+		} else {
+			snprintf(err, errlen, "no such subscription to remove");
+			rc = -ENOENT;
+		}
+		pthread_mutex_unlock(&m->lock);
+		evr_sub_node_free(n);
+		return rc;
+	}
+	if (ex) {
+		uint64_t exp = now_ms + (uint64_t)sp->expire * 1000u;
+		__atomic_store_n(&ex->s.expires_ms, exp, __ATOMIC_RELEASE);
+		__atomic_store_n(&ex->s.format, (uint8_t)sp->format, __ATOMIC_RELAXED);
+		ex->s.expire_s = sp->expire;
+		heap_update(m, ex);
+		m->st.refreshed++;
+		info->id = ex->s.id;
+		info->expire_s = sp->expire;
+		info->expires_ms = exp;
+		info->refreshed = true;
+		pthread_mutex_unlock(&m->lock);
+		evr_sub_node_free(n);
+		return 0;
+	}
+	if (m->st.live >= m->conf.max_subs) {
+		pthread_mutex_unlock(&m->lock);
+		snprintf(err, errlen, "subscription table full (%u)", m->conf.max_subs);
+		evr_sub_node_free(n);
+		return -ENOSPC;
+	}
+	struct evr_dest_ref *dr = dest_get(m, &dest);
+	if (!dr)
+		goto nomem;
+	n->s.dest = &dr->d;
+	n->m = m;
+	n->s.id = m->next_id++;
+	n->s.created_ms = now_ms;
+	n->s.expires_ms = now_ms + (uint64_t)sp->expire * 1000u;
+	if (heap_push(m, n)) {
+		dest_put(m, n->s.dest);
+		goto nomem;
+	}
+	rc = m->ops->add(m, n);
+	if (rc) {
+		heap_remove(m, n);
+		dest_put(m, n->s.dest);
+		pthread_mutex_unlock(&m->lock);
+		snprintf(err, errlen, "index insert failed: %s", strerror(-rc));
+		evr_sub_node_free(n);
+		return rc;
+	}
+	cds_lfht_node_init(&n->id_node);
+	cds_lfht_node_init(&n->canon_node);
+	cds_lfht_add(m->id_map, evr_mix64(n->s.id), &n->id_node);
+	cds_lfht_add(m->canon_map, n->canon_hash, &n->canon_node);
+	cds_list_add_tail(&n->all, &m->all);
+	m->st.live++;
+	m->st.subscribed++;
+	m->sub_bytes += node_bytes(n);
+	info->id = n->s.id;
+	info->expire_s = sp->expire;
+	info->expires_ms = n->s.expires_ms;
+	if (n->idx_kind == EVR_IDX_HS)
+		kick_bg(m);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+nomem:
+	pthread_mutex_unlock(&m->lock);
+	snprintf(err, errlen, "out of memory");
+	evr_sub_node_free(n);
+	return -ENOMEM;
+}
+
+int evr_matcher_unsubscribe(struct evr_matcher *m, uint64_t id)
+{
+	pthread_mutex_lock(&m->lock);
+	struct evr_sub_node *n = id_lookup(m, id);
+	if (n) {
+		remove_locked(m, n);
+		m->st.unsubscribed++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return n ? 0 : -ENOENT;
+}
+
+int evr_matcher_unsubscribe_dest(struct evr_matcher *m, const char *event,
+                                 const char *subclass, const char *dest)
+{
+	struct evr_sub_node probe;
+	struct evr_dest d;
+	char err[160];
+	memset(&probe, 0, sizeof(probe));
+	struct evr_sub_spec sp = {.event = event, .subclass = subclass};
+	if (evr_dest_parse(dest ? dest : "", &d, err, sizeof(err)))
+		return -EINVAL;
+	if (parse_selector(&sp, &probe, err, sizeof(err))) {
+		free(probe.s.ev_name);
+		free(probe.s.subclass);
+		return -EINVAL;
+	}
+	int count = 0;
+	pthread_mutex_lock(&m->lock);
+	struct evr_sub_node *n, *tmp;
+	cds_list_for_each_entry_safe(n, tmp, &m->all, all) {
+		if (n->s.sel != probe.s.sel || n->s.ev_hash != probe.s.ev_hash ||
+		    n->s.ev_name_len != probe.s.ev_name_len ||
+		    !evr_ieq(n->s.ev_name, probe.s.ev_name, probe.s.ev_name_len) ||
+		    strcmp(n->s.dest->text, d.text) != 0)
+			continue;
+		if (n->s.sel == EVR_SEL_SUBCLASS &&
+		    (n->s.subclass_len != probe.s.subclass_len ||
+		     !evr_ieq(n->s.subclass, probe.s.subclass, probe.s.subclass_len)))
+			continue;
+		remove_locked(m, n);
+		m->st.unsubscribed++;
+		count++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	free(probe.s.ev_name);
+	free(probe.s.subclass);
+	return count;
+}
+
+/* Writer, lock held. */
+static uint32_t reap_locked(struct evr_matcher *m, uint64_t now_ms)
+{
+	uint32_t count = 0;
+	struct cds_wfcq_node *qn;
+	/* Fired `once` subscriptions pushed by readers. A node may have been
+	 * removed by the writer meanwhile (unsubscribe raced with firing); the
+	 * queue's own reference keeps it allocated until here. */
+	while ((qn = __cds_wfcq_dequeue_nonblocking(&m->fired_head, &m->fired_tail)) &&
+	       qn != CDS_WFCQ_WOULDBLOCK) {
+		struct evr_sub_node *n = caa_container_of(qn, struct evr_sub_node, fired_node);
+		if (!n->s.removed) {
+			remove_locked(m, n);
+			m->st.once_reaped++;
+			count++;
+		}
+		evr_sub_node_unref(n); /* the queue's reference */
+	}
+	while (m->heap_n && m->heap[0]->s.expires_ms <= now_ms) {
+		remove_locked(m, m->heap[0]);
+		m->st.expired++;
+		count++;
+	}
+	return count;
+}
+
+uint32_t evr_matcher_reap(struct evr_matcher *m, uint64_t now_ms)
+{
+	pthread_mutex_lock(&m->lock);
+	uint32_t c = reap_locked(m, now_ms);
+	pthread_mutex_unlock(&m->lock);
+	return c;
+}
+
+static void *bg_main(void *arg)
+{
+	struct evr_matcher *m = arg;
+	rcu_register_thread();
+	pthread_mutex_lock(&m->lock);
+	while (!m->bg_stop) {
+		uint64_t seq = m->bg_work_seq;
+		pthread_mutex_unlock(&m->lock);
+		bool more = m->ops->maintain(m, false);
+		pthread_mutex_lock(&m->lock);
+		reap_locked(m, evr_now_ms());
+		if (!more) {
+			m->bg_done_seq = seq;
+			pthread_cond_broadcast(&m->idle);
+		}
+		if (m->bg_work_seq != seq || more || m->bg_stop)
+			continue;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)m->conf.reap_interval_ms * 1000000u;
+		ts.tv_sec += (time_t)(ns / 1000000000u);
+		ts.tv_nsec = (long)(ns % 1000000000u);
+		rcu_thread_offline();
+		pthread_cond_timedwait(&m->kick, &m->lock, &ts);
+		rcu_thread_online();
+	}
+	pthread_mutex_unlock(&m->lock);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+void evr_matcher_sync(struct evr_matcher *m)
+{
+	if (!m->bg_running) {
+		while (m->ops->maintain(m, false))
+			;
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	uint64_t want = ++m->bg_work_seq;
+	pthread_cond_signal(&m->kick);
+	while (m->bg_done_seq < want && m->bg_running) {
+		/* QSBR: never block while online, or the background thread's
+		 * grace periods would wait for us. */
+		rcu_thread_offline();
+		pthread_cond_wait(&m->idle, &m->lock);
+		rcu_thread_online();
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+uint32_t evr_matcher_list(struct evr_matcher *m, uint64_t after_id, uint32_t limit,
+                          evr_sub_visit_fn fn, void *ctx)
+{
+	uint32_t count = 0;
+	pthread_mutex_lock(&m->lock);
+	struct evr_sub_node *n = NULL;
+	struct cds_list_head *pos;
+	if (after_id) {
+		n = id_lookup(m, after_id);
+		pos = n ? n->all.next : m->all.next;
+	} else {
+		pos = m->all.next;
+	}
+	for (; pos != &m->all && count < limit; pos = pos->next) {
+		struct evr_sub_node *e = caa_container_of(pos, struct evr_sub_node, all);
+		if (e->s.id <= after_id)
+			continue; /* cursor vanished: ids are increasing, skip */
+		fn(&e->s, ctx);
+		count++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return count;
+}
+
+int evr_matcher_get(struct evr_matcher *m, uint64_t id, evr_sub_visit_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&m->lock);
+	struct evr_sub_node *n = id_lookup(m, id);
+	if (n)
+		fn(&n->s, ctx);
+	pthread_mutex_unlock(&m->lock);
+	return n ? 0 : -ENOENT;
+}
+
+void evr_matcher_get_stats(struct evr_matcher *m, struct evr_matcher_stats *st)
+{
+	pthread_mutex_lock(&m->lock);
+	*st = m->st;
+	st->mem_bytes = m->sub_bytes;
+	m->ops->stats(m, st);
+	pthread_mutex_unlock(&m->lock);
+}
+
+int evr_sub_selector_text(const struct evr_sub *s, char *out, size_t cap)
+{
+	int n;
+	if (s->sel == EVR_SEL_ALL)
+		n = snprintf(out, cap, "ALL");
+	else if (s->sel == EVR_SEL_SUBCLASS)
+		n = snprintf(out, cap, "%s %s", s->ev_name, s->subclass);
+	else
+		n = snprintf(out, cap, "%s", s->ev_name);
+	return (n < 0 || (size_t)n >= cap) ? -ENOSPC : n;
+}

@@ -121,6 +121,8 @@ struct evr_sub {
 	char *ev_name;           /* event name as given ("ALL" for ALL); compared
 	                          * case-insensitively */
 	char *subclass;          /* NULL unless EVR_SEL_SUBCLASS (as given) */
+	uint32_t ev_name_len;
+	uint32_t subclass_len;
 	struct evr_filter *filters;
 	const struct evr_dest *dest; /* interned, shared between subscriptions */
 	void *priv;              /* matcher-private linkage (index nodes, rcu head) */
