@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "evr_matcher_internal.h"
+#include "evr_rcuhash.h"
 
 #define MAX_LIT 63u        /* prefix/suffix index length cap (mask bit 63) */
 #define MAX_SET_DBS 32u    /* base + deltas in one published set */
@@ -91,8 +92,20 @@ struct keydir {
 	struct keydir_ent e[];
 };
 
+/*
+ * Presence filter in front of the lfht: most prefix/suffix probes miss, and
+ * an lfht miss still walks a chain of cache-cold nodes. One bit per hash
+ * bucket (2 MiB, stays in L2/L3) answers "certainly absent" with one cache
+ * access. Writer-side counts let bits be cleared on removal (a saturated
+ * count keeps its bit: a false positive costs one lookup, never a miss).
+ */
+#define BLOOM_BITS_LOG2 24u
+#define BLOOM_BITS (1u << BLOOM_BITS_LOG2)
+
 struct hybrid {
-	struct cds_lfht *idx;
+	struct evr_rh idx;   /* (kind, keyslot, literal) / event selector -> subs */
+	uint64_t *bloom;     /* reader-visible bits (atomic words) */
+	uint8_t *bloom_cnt;  /* writer counts per bit */
 	struct keydir *dir; /* RCU */
 	struct evr_keyslot **slots;
 	uint32_t n_slots, cap_slots;
@@ -141,16 +154,41 @@ static uint64_t hash_backward(const struct evr_keyslot *k, const char *p, size_t
 	return s;
 }
 
-static int idx_match(struct cds_lfht_node *node, const void *key)
+static inline int idx_match(const struct evr_sub_node *n, const struct idx_key *k)
 {
-	const struct evr_sub_node *n = caa_container_of(node, struct evr_sub_node, idx_node);
-	const struct idx_key *k = key;
 	if (n->idx_kind != k->kind)
 		return 0;
 	if (k->kind == EVR_IDX_EVENT)
 		return n->s.ev_hash == k->sel_hash;
 	return n->slot == k->slot && n->idx_lit_len == k->len &&
 	       memcmp(n->idx_lit, k->p, k->len) == 0;
+}
+
+static inline uint32_t bloom_bit(uint64_t h)
+{
+	return (uint32_t)(h >> (64 - BLOOM_BITS_LOG2));
+}
+
+static inline bool bloom_test(const struct hybrid *x, uint64_t h)
+{
+	uint32_t b = bloom_bit(h);
+	return (__atomic_load_n(&x->bloom[b >> 6], __ATOMIC_RELAXED) >> (b & 63)) & 1;
+}
+
+/* writer: set before the node is published */
+static void bloom_add(struct hybrid *x, uint64_t h)
+{
+	uint32_t b = bloom_bit(h);
+	if (x->bloom_cnt[b] != UINT8_MAX && x->bloom_cnt[b]++ == 0)
+		__atomic_or_fetch(&x->bloom[b >> 6], 1ULL << (b & 63), __ATOMIC_RELEASE);
+}
+
+/* writer: after the node is unpublished */
+static void bloom_del(struct hybrid *x, uint64_t h)
+{
+	uint32_t b = bloom_bit(h);
+	if (x->bloom_cnt[b] != UINT8_MAX && --x->bloom_cnt[b] == 0)
+		__atomic_and_fetch(&x->bloom[b >> 6], ~(1ULL << (b & 63)), __ATOMIC_RELEASE);
 }
 
 /* ---- key directory ------------------------------------------------------ */
@@ -406,16 +444,16 @@ static int filter_score(const struct evr_filter *f)
 	}
 }
 
-static void add_event_idx(struct hybrid *x, struct evr_sub_node *n)
+static int add_event_idx(struct hybrid *x, struct evr_sub_node *n)
 {
 	struct idx_key k = {.kind = EVR_IDX_EVENT, .sel_hash = n->s.ev_hash};
 	(void)k;
 	n->idx_kind = EVR_IDX_EVENT;
 	n->slot = NULL;
 	n->idx_hash = n->s.ev_hash;
-	cds_lfht_node_init(&n->idx_node);
 	__atomic_add_fetch(&x->n_event, 1, __ATOMIC_RELEASE);
-	cds_lfht_add(x->idx, n->idx_hash, &n->idx_node);
+	bloom_add(x, n->idx_hash);
+	return evr_rh_add(&x->idx, n->idx_hash, n);
 }
 
 static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
@@ -424,8 +462,7 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 	struct evr_sub *s = &n->s;
 	if (s->lenient || s->n_filters == 0) {
 		s->idx_filter = UINT32_MAX;
-		add_event_idx(x, n);
-		return 0;
+		return add_event_idx(x, n);
 	}
 	uint32_t best = 0;
 	int best_score = -1;
@@ -442,11 +479,12 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 		return -ENOMEM;
 	s->idx_filter = best;
 	n->slot = k;
-	cds_lfht_node_init(&n->idx_node);
 	switch (f->cls) {
 	case EVR_GLOB_EXACT:
 		n->idx_kind = EVR_IDX_EXACT;
-		n->idx_lit = f->lit;
+		n->idx_lit = evr_node_inline(n, f->lit, f->lit_len);
+		if (!n->idx_lit)
+			n->idx_lit = f->lit;
 		n->idx_lit_len = f->lit_len;
 		n->idx_hash = fin(hash_forward(k, f->lit, f->lit_len), KIND_EXACT);
 		__atomic_add_fetch(&k->n_exact, 1, __ATOMIC_RELEASE);
@@ -454,8 +492,11 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 	case EVR_GLOB_PREFIX: {
 		uint32_t L = f->lit_len > MAX_LIT ? MAX_LIT : f->lit_len;
 		n->idx_kind = EVR_IDX_PREFIX;
-		n->idx_lit = f->lit;
+		n->idx_lit = evr_node_inline(n, f->lit, L);
+		if (!n->idx_lit)
+			n->idx_lit = f->lit;
 		n->idx_lit_len = L;
+		n->idx_truncated = L != f->lit_len;
 		n->idx_hash = fin(hash_forward(k, f->lit, L), KIND_PREFIX);
 		/* mask bit before the node: a reader may probe in vain, never miss */
 		if (k->prefix_cnt[L]++ == 0)
@@ -465,8 +506,11 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 	case EVR_GLOB_SUFFIX: {
 		uint32_t L = f->lit_len > MAX_LIT ? MAX_LIT : f->lit_len;
 		n->idx_kind = EVR_IDX_SUFFIX;
-		n->idx_lit = f->lit + (f->lit_len - L);
+		n->idx_lit = evr_node_inline(n, f->lit + (f->lit_len - L), L);
+		if (!n->idx_lit)
+			n->idx_lit = f->lit + (f->lit_len - L);
 		n->idx_lit_len = L;
+		n->idx_truncated = L != f->lit_len;
 		n->idx_hash = fin(hash_backward(k, n->idx_lit, L), KIND_SUFFIX);
 		if (k->suffix_cnt[L]++ == 0)
 			__atomic_or_fetch(&k->suffix_mask, 1ULL << L, __ATOMIC_RELEASE);
@@ -479,8 +523,8 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 		k->n_pending++;
 		return 0;
 	}
-	cds_lfht_add(x->idx, n->idx_hash, &n->idx_node);
-	return 0;
+	bloom_add(x, n->idx_hash);
+	return evr_rh_add(&x->idx, n->idx_hash, n);
 }
 
 static void hybrid_del(struct evr_matcher *m, struct evr_sub_node *n)
@@ -489,21 +533,21 @@ static void hybrid_del(struct evr_matcher *m, struct evr_sub_node *n)
 	struct evr_keyslot *k = n->slot;
 	switch (n->idx_kind) {
 	case EVR_IDX_EVENT:
-		cds_lfht_del(x->idx, &n->idx_node);
+		evr_rh_del(&x->idx, n->idx_hash, n);
 		__atomic_sub_fetch(&x->n_event, 1, __ATOMIC_RELAXED);
 		break;
 	case EVR_IDX_EXACT:
-		cds_lfht_del(x->idx, &n->idx_node);
+		evr_rh_del(&x->idx, n->idx_hash, n);
 		__atomic_sub_fetch(&k->n_exact, 1, __ATOMIC_RELAXED);
 		break;
 	case EVR_IDX_PREFIX:
-		cds_lfht_del(x->idx, &n->idx_node);
+		evr_rh_del(&x->idx, n->idx_hash, n);
 		if (--k->prefix_cnt[n->idx_lit_len] == 0)
 			__atomic_and_fetch(&k->prefix_mask, ~(1ULL << n->idx_lit_len),
 			                   __ATOMIC_RELEASE);
 		break;
 	case EVR_IDX_SUFFIX:
-		cds_lfht_del(x->idx, &n->idx_node);
+		evr_rh_del(&x->idx, n->idx_hash, n);
 		if (--k->suffix_cnt[n->idx_lit_len] == 0)
 			__atomic_and_fetch(&k->suffix_mask, ~(1ULL << n->idx_lit_len),
 			                   __ATOMIC_RELEASE);
@@ -514,7 +558,8 @@ static void hybrid_del(struct evr_matcher *m, struct evr_sub_node *n)
 			cds_list_del(&n->hs_link);
 			k->n_pending--;
 			n->hs_pending = 0;
-			break;
+			evr_sub_node_free_rcu(n);
+			return;
 		}
 		/* in a database (or being compiled into one): a tombstone until
 		 * a merge drops it; the merge releases the node */
@@ -525,6 +570,7 @@ static void hybrid_del(struct evr_matcher *m, struct evr_sub_node *n)
 	default:
 		break;
 	}
+	bloom_del(x, n->idx_hash);
 	evr_sub_node_free_rcu(n);
 }
 
@@ -540,6 +586,8 @@ struct mctx {
 	uint64_t now;
 	struct evr_match_stats *st;
 	const struct evr_hs_db *db;
+	struct probe_batch *batch;
+	const struct hybrid *x;
 };
 
 static inline void emit(struct mctx *c, const struct evr_sub *s, uint32_t skip)
@@ -557,22 +605,56 @@ static inline void emit(struct mctx *c, const struct evr_sub *s, uint32_t skip)
 		c->st->overflow++;
 }
 
+/*
+ * Probes are collected per event, filtered through the presence bitmap, and
+ * their home slots prefetched, so the cache misses of one event overlap
+ * instead of being paid one after another.
+ */
+#define MAX_PROBES 256
+
+struct probe {
+	uint64_t h;
+	struct idx_key k;
+};
+
+struct probe_batch {
+	uint32_t n;
+	const struct evr_rh_table *t;
+	struct probe p[MAX_PROBES];
+};
+
+static void batch_run(struct mctx *c, struct probe_batch *b)
+{
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct probe *pr = &b->p[i];
+		const struct evr_sub_node *n;
+		if (!bloom_test(c->x, pr->h))
+			continue;
+		EVR_RH_FOREACH(b->t, pr->h, si, n) {
+			if (!idx_match(n, &pr->k))
+				continue;
+			uint32_t skip = n->s.idx_filter;
+			/* truncated prefix/suffix literal: verify the full filter */
+			if (n->idx_truncated)
+				skip = UINT32_MAX;
+			emit(c, &n->s, skip);
+		}
+	}
+	b->n = 0;
+}
+
 static inline void probe(struct mctx *c, struct hybrid *x, uint64_t h,
                          const struct idx_key *k)
 {
-	struct cds_lfht_iter it;
-	cds_lfht_lookup(x->idx, h, idx_match, k, &it);
-	struct cds_lfht_node *node;
-	while ((node = cds_lfht_iter_get_node(&it)) != NULL) {
-		const struct evr_sub_node *n =
-		    caa_container_of(node, struct evr_sub_node, idx_node);
-		uint32_t skip = n->s.idx_filter;
-		/* truncated prefix/suffix literal: verify the full filter too */
-		if (skip != UINT32_MAX && n->s.filters[skip].lit_len != n->idx_lit_len)
-			skip = UINT32_MAX;
-		emit(c, &n->s, skip);
-		cds_lfht_next_duplicate(x->idx, idx_match, k, &it);
-	}
+	struct probe_batch *b = c->batch;
+	if (b->n == MAX_PROBES)
+		batch_run(c, b);
+	/* both loads are issued now and resolved in batch_run */
+	__builtin_prefetch(&x->bloom[bloom_bit(h) >> 6]);
+	evr_rh_prefetch(b->t, h);
+	b->p[b->n].h = h;
+	b->p[b->n].k = *k;
+	b->n++;
 }
 
 static int hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
@@ -666,8 +748,11 @@ static uint32_t hybrid_match(struct evr_matcher *m, unsigned reader,
 	struct hybrid *x = m->index;
 	struct evr_ev_sel es;
 	evr_ev_sel_init(&es, ev);
+	struct probe_batch batch;
+	batch.n = 0;
+	batch.t = evr_rh_read(&x->idx);
 	struct mctx c = {.m = m, .ev = ev, .es = &es, .out = out, .cap = out_cap,
-	                 .now = now_ms, .st = st};
+	                 .now = now_ms, .st = st, .batch = &batch, .x = x};
 
 	if (__atomic_load_n(&x->n_event, __ATOMIC_ACQUIRE)) {
 		struct idx_key k = {.kind = EVR_IDX_EVENT};
@@ -682,8 +767,10 @@ static uint32_t hybrid_match(struct evr_matcher *m, unsigned reader,
 	}
 
 	const struct keydir *dir = rcu_dereference(x->dir);
-	if (!dir)
+	if (!dir) {
+		batch_run(&c, &batch);
 		return c.n;
+	}
 	const struct evr_keyslot *seen[MAX_SEEN_SLOTS];
 	uint32_t n_seen = 0;
 	for (uint32_t a = 0; a < ev->n_attrs; a++) {
@@ -703,6 +790,7 @@ static uint32_t hybrid_match(struct evr_matcher *m, unsigned reader,
 		}
 		match_value(&c, x, k, reader, at->value.p, at->value.len);
 	}
+	batch_run(&c, &batch);
 	return c.n;
 }
 
@@ -1060,9 +1148,16 @@ static int hybrid_init(struct evr_matcher *m)
 	struct hybrid *x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
-	x->idx = cds_lfht_new(1u << 12, 1u << 12, 0,
-	                      CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
-	if (!x->idx) {
+	if (evr_rh_init(&x->idx, 1u << 12)) {
+		free(x);
+		return -ENOMEM;
+	}
+	x->bloom = calloc(BLOOM_BITS / 64, sizeof(uint64_t));
+	x->bloom_cnt = calloc(BLOOM_BITS, 1);
+	if (!x->bloom || !x->bloom_cnt) {
+		free(x->bloom);
+		free(x->bloom_cnt);
+		evr_rh_fini(&x->idx);
 		free(x);
 		return -ENOMEM;
 	}
@@ -1110,8 +1205,10 @@ static void hybrid_fini(struct evr_matcher *m)
 	free(x->slots);
 	if (x->dir)
 		free(x->dir);
-	cds_lfht_destroy(x->idx, NULL);
+	evr_rh_fini(&x->idx);
 	pthread_cond_destroy(&x->merge_kick);
+	free(x->bloom);
+	free(x->bloom_cnt);
 	free(x);
 	m->index = NULL;
 }
@@ -1133,8 +1230,7 @@ static void hybrid_stats(struct evr_matcher *m, struct evr_matcher_stats *st)
 	st->hs_compile_errors = x->compile_errors;
 	st->hs_bytes = x->hs_bytes + scratch;
 	st->keys = x->n_slots;
-	/* lfht node cost is inside the subscription node; buckets: */
-	st->mem_bytes += (st->live + 1) * sizeof(void *);
+	st->mem_bytes += evr_rh_bytes(&x->idx) + BLOOM_BITS / 8 + BLOOM_BITS;
 }
 
 const struct evr_index_ops evr_index_hybrid_ops = {

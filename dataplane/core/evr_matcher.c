@@ -207,7 +207,8 @@ void evr_sub_node_free(struct evr_sub_node *n)
 	for (uint32_t i = 0; i < n->s.n_filters; i++)
 		evr_filter_fini(&n->s.filters[i]);
 	free(n->s.filters);
-	free(n->s.ev_name);
+	if (n->s.ev_name < n->inl || n->s.ev_name >= n->inl + EVR_NODE_INLINE)
+		free(n->s.ev_name);
 	free(n->s.subclass);
 	free(n->canon);
 	free(n);
@@ -267,7 +268,9 @@ static int parse_selector(const struct evr_sub_spec *sp, struct evr_sub_node *n,
 		free(tail);
 		return -EINVAL;
 	}
-	n->s.ev_name = strndup(ev, nlen);
+	n->s.ev_name = (char *)evr_node_inline(n, ev, nlen);
+	if (!n->s.ev_name)
+		n->s.ev_name = strndup(ev, nlen);
 	if (!n->s.ev_name) {
 		free(tail);
 		return -ENOMEM;

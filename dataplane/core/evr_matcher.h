@@ -25,7 +25,10 @@
  *    functions; they serialise on an internal mutex, must be registered
  *    QSBR threads and online (the functions go offline around blocking).
  *  - A background thread owned by the matcher compiles/merges Hyperscan
- *    databases and reaps expired and fired `once` subscriptions.
+ *    databases and reaps expired and fired `once` subscriptions. It reaps
+ *    against evr_now_ms(): with it running, every now_ms given to the API
+ *    must come from evr_now_ms(). Tests that simulate time set
+ *    conf.no_background and drive evr_matcher_sync/evr_matcher_reap.
  *
  * Visibility: exact/prefix/suffix/no-filter subscriptions are visible to
  * readers when evr_matcher_subscribe returns; Hyperscan-indexed ones once the

@@ -16,6 +16,7 @@
 #define _LGPL_SOURCE /* inline fast paths of liburcu (rcu_dereference, wfcq) */
 #endif
 #include <pthread.h>
+#include <string.h>
 #include <urcu-qsbr.h>
 #include <urcu/rculfhash.h>
 #include <urcu/list.h>
@@ -45,33 +46,50 @@ enum evr_idx_kind {
 struct evr_keyslot;
 struct evr_hs_db;
 
+#define EVR_NODE_INLINE 96 /* bytes for short strings read on the hot path */
+
 struct evr_sub_node {
 	struct evr_sub s;                /* public part; first member */
-	/* index linkage */
-	union {
-		struct cds_lfht_node idx_node;   /* hybrid: main lfht */
-		struct cds_list_head naive_node; /* naive: RCU list */
-	};
+	/* ---- read by readers for every candidate: keep together ---- */
 	struct evr_keyslot *slot;        /* hybrid: key of the indexed filter */
-	uint8_t idx_kind;                /* enum evr_idx_kind */
-	uint8_t hs_pending;              /* hybrid writer: on slot pending list */
-	uint32_t idx_lit_len;            /* indexed literal length (<= 63 for pre/suffix) */
-	const char *idx_lit;             /* indexed literal (points into filter) */
+	const char *idx_lit;             /* indexed literal (inline when short) */
 	uint64_t idx_hash;
+	uint32_t idx_lit_len;            /* indexed literal length (<= 63 for pre/suffix) */
+	uint8_t idx_kind;                /* enum evr_idx_kind */
+	uint8_t idx_truncated;           /* literal longer than indexed: verify fully */
+	uint8_t hs_pending;              /* hybrid writer: on slot pending list */
+	uint8_t inl_used;
+	/* event name and indexed literal copies, so verifying a candidate
+	 * touches this node's adjacent cache lines only */
+	char inl[EVR_NODE_INLINE];
+	/* ---- writer side ---- */
+	struct cds_list_head naive_node; /* naive: RCU list */
 	struct evr_hs_db *hs_db;         /* hybrid writer: db it lives in (or NULL) */
-	struct cds_list_head hs_link;    /* hybrid writer: pending list / slot member list */
-	/* store linkage (writer) */
+	struct cds_list_head hs_link;    /* hybrid writer: pending list */
 	struct cds_lfht_node id_node;
 	struct cds_lfht_node canon_node;
 	struct cds_list_head all;        /* id order */
 	uint32_t heap_idx;               /* expiry heap position */
+	int refs; /* atomic: 1 for being live/reachable + 1 while on the fired queue */
 	uint64_t canon_hash;
 	char *canon;
 	struct cds_wfcq_node fired_node; /* once: pushed by the winning reader */
 	struct rcu_head rcu;
 	struct evr_matcher *m;
-	int refs; /* atomic: 1 for being live/reachable + 1 while on the fired queue */
 };
+
+/* Copy a short string into the node's inline area; NULL if it does not fit.
+ * Writer, before the node is published. */
+static inline const char *evr_node_inline(struct evr_sub_node *n, const char *p, size_t len)
+{
+	if (len + 1 > (size_t)(EVR_NODE_INLINE - n->inl_used))
+		return NULL;
+	char *d = n->inl + n->inl_used;
+	memcpy(d, p, len);
+	d[len] = 0;
+	n->inl_used = (uint8_t)(n->inl_used + len + 1);
+	return d;
+}
 
 static inline struct evr_sub_node *evr_sub_node_of(const struct evr_sub *s)
 {

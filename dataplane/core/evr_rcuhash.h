@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * RCU open-addressing multimap: 64-bit hash -> node pointer, duplicates
+ * allowed. Built for the matcher's read path, where liburcu's lfht costs a
+ * chain of cache-cold node visits per probe: here a probe reads one 16-byte
+ * slot (usually one cache line) and touches a node only when the full hash
+ * matches, and callers can prefetch the home slots of a whole batch.
+ *
+ * Concurrency: one writer at a time (the matcher lock), any number of
+ * readers inside an RCU read-side section (QSBR online). Writers never turn
+ * an occupied slot back into an empty one (removal leaves a tombstone), so a
+ * reader's probe sequence is never cut short; a slot is filled by storing the
+ * node, then the hash with release semantics. Growing or purging tombstones
+ * builds a new table, publishes it with rcu_assign_pointer and frees the old
+ * one with call_rcu. A reused tombstone may show a reader a different node
+ * than the one it hashed to: readers always verify the node's key.
+ */
+#ifndef EVR_RCUHASH_H
+#define EVR_RCUHASH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifndef _LGPL_SOURCE
+#define _LGPL_SOURCE
+#endif
+#include <urcu-qsbr.h>
+
+#define EVR_RH_EMPTY 0u
+#define EVR_RH_TOMB 1u
+
+struct evr_rh_slot {
+	uint64_t hash; /* EVR_RH_EMPTY, EVR_RH_TOMB, or a (fixed-up) hash */
+	void *node;
+};
+
+struct evr_rh_table {
+	uint64_t mask;
+	uint64_t used; /* live + tombstones (writer) */
+	uint64_t live; /* (writer) */
+	struct rcu_head rcu;
+	struct evr_rh_slot slots[];
+};
+
+struct evr_rh {
+	struct evr_rh_table *t; /* RCU */
+};
+
+/* Hash values 0 and 1 are reserved. */
+static inline uint64_t evr_rh_fix(uint64_t h)
+{
+	return h < 2 ? h + 2 : h;
+}
+
+/* Reader: the table to probe (once per match call). */
+static inline const struct evr_rh_table *evr_rh_read(const struct evr_rh *rh)
+{
+	return rcu_dereference(((struct evr_rh *)rh)->t);
+}
+
+static inline void evr_rh_prefetch(const struct evr_rh_table *t, uint64_t h)
+{
+	__builtin_prefetch(&t->slots[evr_rh_fix(h) & t->mask]);
+}
+
+/* Writer API (matcher lock held). 0 or -ENOMEM. */
+int evr_rh_init(struct evr_rh *rh, uint64_t initial_cap);
+void evr_rh_fini(struct evr_rh *rh);
+int evr_rh_add(struct evr_rh *rh, uint64_t h, void *node);
+/* Remove the slot holding node (hash h). Returns 0 or -ENOENT. */
+int evr_rh_del(struct evr_rh *rh, uint64_t h, void *node);
+uint64_t evr_rh_bytes(const struct evr_rh *rh);
+
+/* Reader: iterate nodes stored under hash h: for (EVR_RH_FOREACH...) */
+#define EVR_RH_FOREACH(t, h, i, nodevar)                                              \
+	for (uint64_t h_##i = evr_rh_fix(h), i = h_##i & (t)->mask;                      \
+	     __atomic_load_n(&(t)->slots[i].hash, __ATOMIC_ACQUIRE) != EVR_RH_EMPTY;     \
+	     i = (i + 1) & (t)->mask)                                                   \
+		if (__atomic_load_n(&(t)->slots[i].hash, __ATOMIC_ACQUIRE) == h_##i &&  \
+		    ((nodevar) = __atomic_load_n(&(t)->slots[i].node, __ATOMIC_RELAXED)) != NULL)
+
+#endif
