@@ -29,7 +29,9 @@
 extern "C" {
 #endif
 
-/* Bytes written into out[0..cap) (not NUL-terminated), or -ENOSPC. */
+/* Bytes written into out[0..cap) (not NUL-terminated), -ENOSPC when it does
+ * not fit (never a truncated payload), -EINVAL for a format that is not
+ * jsonrpc/plain/json. */
 EVR_API int evr_encode(enum evr_format fmt, const struct evr_event *ev,
                        uint64_t seq, char *out, size_t cap);
 
