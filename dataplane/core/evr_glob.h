@@ -10,7 +10,10 @@
  * any number of threads may match concurrently without locks or allocation.
  * Patterns fnmatch() would treat in a surprising way are refused with a
  * message instead (unterminated '[', trailing '\', equivalence/collating
- * classes [= =] [. .], unknown [:class:]).
+ * classes [= =] [. .], unknown [:class:], any other unescaped "[:" inside
+ * brackets, a class as a range end, NUL bytes), and so is a bracket
+ * expression that matches no byte at all ("[z-a]"): such a pattern can never
+ * match and Hyperscan refuses every regex that can never match.
  *
  * Classification drives the matcher's index: a pattern that is
  *   - only literals                 -> EVR_GLOB_EXACT  (lit = the value)
@@ -18,7 +21,10 @@
  *                                       "*" alone is a prefix of length 0)
  *   - one leading '*' then literals -> EVR_GLOB_SUFFIX (lit = the suffix)
  *   - anything else                 -> EVR_GLOB_COMPLEX (Hyperscan regex)
- * Literals are unescaped ("a\*b*" is the prefix "a*b").
+ * Literals are unescaped ("a\*b*" is the prefix "a*b"); a bracket
+ * expression with one member is a literal ("[a]*" is the prefix "a") and
+ * runs of '*' count as one ("a**" is the prefix "a"). A COMPLEX pattern
+ * never matches the empty value.
  */
 #ifndef EVR_GLOB_H
 #define EVR_GLOB_H
@@ -56,9 +62,11 @@ EVR_API enum evr_glob_class evr_glob_classify(const struct evr_glob *g,
 
 /*
  * Hyperscan regex equivalent to the pattern over a whole value, for use with
- * HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH (anchored at both ends, every byte
- * written as \xHH or a class). Returns the length written (NUL-terminated) or
- * -ENOSPC.
+ * HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH (anchored at both ends with \A and \z,
+ * every byte written as \xHH or a class). Returns the length written
+ * (NUL-terminated), at most 4 * pattern length + 4, or -ENOSPC. Anchored patterns that match the empty value
+ * ("*", "") compile without HS_FLAG_ALLOWEMPTY and report on a 0-length
+ * hs_scan, whose data pointer must still be non-NULL.
  */
 EVR_API int evr_glob_to_regex(const struct evr_glob *g, char *out, size_t cap);
 
