@@ -52,7 +52,7 @@ extern "C" {
 	X(NAME_TOO_LONG, "name_too_long", "name longer than max_name_len")     \
 	X(VALUE_TOO_LONG, "value_too_long", "value longer than max_value_len") \
 	X(TRUNCATED_ENVELOPE, "truncated_envelope", "ESL envelope shorter than its Content-Length") \
-	X(BAD_CONTENT_LENGTH, "bad_content_length", "Content-Length not a valid number") \
+	X(BAD_CONTENT_LENGTH, "bad_content_length", "Content-Length invalid, duplicated, missing from an envelope, or framing bytes after it") \
 	X(BAD_CONTENT_TYPE, "bad_content_type", "ESL envelope Content-Type is not text/event-plain") \
 	X(TRUNCATED_BODY, "truncated_body", "body shorter than its Content-Length") \
 	X(NUL_BYTE, "nul_byte", "NUL byte in text format")                     \
