@@ -11,6 +11,7 @@
  */
 #include <fnmatch.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "evr_matcher_internal.h"
 
@@ -57,7 +58,7 @@ static bool naive_filter(const struct evr_sub *s, const struct evr_filter *f,
                          const struct evr_event *ev)
 {
 	bool seen = false;
-	const char *pat = evr_glob_pattern(f->glob);
+	const char *pat = strchr(f->text, '=') + 1; /* the pattern as given */
 	for (uint32_t a = 0; a < ev->n_attrs; a++) {
 		const struct evr_attr *at = &ev->attrs[a];
 		if (at->name.len != f->key_len || !evr_ieq(at->name.p, f->key, f->key_len))

@@ -396,11 +396,17 @@ static int node_from_spec(const struct evr_sub_spec *sp, struct evr_sub_node **o
 		}
 	}
 	for (uint32_t i = 0; i < sp->n_filters; i++) {
-		rc = evr_filter_parse(sp->filters[i] ? sp->filters[i] : "", &n->s.filters[i],
-		                      err, errlen);
+		struct evr_filter *f = &n->s.filters[i];
+		rc = evr_filter_parse(sp->filters[i] ? sp->filters[i] : "", f, err, errlen);
 		if (rc)
 			goto fail;
 		n->s.n_filters++;
+		/* literal classes match with memcmp on f->lit: the compiled glob
+		 * would only cost memory (the naive twin uses f->text) */
+		if (f->cls != EVR_GLOB_COMPLEX) {
+			evr_glob_free(f->glob);
+			f->glob = NULL;
+		}
 	}
 	rc = build_canon(n, dest->text);
 	if (rc)
@@ -425,7 +431,7 @@ static size_t node_bytes(const struct evr_sub_node *n)
 		const struct evr_filter *f = &n->s.filters[i];
 		/* key + literal + text + compiled glob (approximate: pattern + tokens) */
 		b += f->key_len + 1 + f->lit_len + 1 + strlen(f->text) + 1 +
-		     2 * strlen(f->text) + 48;
+		     (f->glob ? 2 * strlen(f->text) + 48 : 0);
 	}
 	return b;
 }

@@ -46,7 +46,7 @@ enum evr_idx_kind {
 struct evr_keyslot;
 struct evr_hs_db;
 
-#define EVR_NODE_INLINE 96 /* bytes for short strings read on the hot path */
+#define EVR_NODE_INLINE 64 /* bytes for short strings read on the hot path */
 
 struct evr_sub_node {
 	struct evr_sub s;                /* public part; first member */
@@ -63,9 +63,11 @@ struct evr_sub_node {
 	 * touches this node's adjacent cache lines only */
 	char inl[EVR_NODE_INLINE];
 	/* ---- writer side ---- */
-	struct cds_list_head naive_node; /* naive: RCU list */
+	union {
+		struct cds_list_head naive_node; /* naive: RCU list */
+		struct cds_list_head hs_link;    /* hybrid writer: HS pending list */
+	};
 	struct evr_hs_db *hs_db;         /* hybrid writer: db it lives in (or NULL) */
-	struct cds_list_head hs_link;    /* hybrid writer: pending list */
 	struct cds_lfht_node id_node;
 	struct cds_lfht_node canon_node;
 	struct cds_list_head all;        /* id order */
