@@ -200,6 +200,14 @@ static void dest_put(struct evr_matcher *m, const struct evr_dest *d)
 
 /* ---- subscription nodes ----------------------------------------------- */
 
+/* ev_name lives in the node's inline area when short */
+static void free_name(struct evr_sub_node *n)
+{
+	if (n->s.ev_name < n->inl || n->s.ev_name >= n->inl + EVR_NODE_INLINE)
+		free(n->s.ev_name);
+	n->s.ev_name = NULL;
+}
+
 void evr_sub_node_free(struct evr_sub_node *n)
 {
 	if (!n)
@@ -207,8 +215,7 @@ void evr_sub_node_free(struct evr_sub_node *n)
 	for (uint32_t i = 0; i < n->s.n_filters; i++)
 		evr_filter_fini(&n->s.filters[i]);
 	free(n->s.filters);
-	if (n->s.ev_name < n->inl || n->s.ev_name >= n->inl + EVR_NODE_INLINE)
-		free(n->s.ev_name);
+	free_name(n);
 	free(n->s.subclass);
 	free(n->canon);
 	free(n);
@@ -709,7 +716,7 @@ int evr_matcher_unsubscribe_dest(struct evr_matcher *m, const char *event,
 	if (evr_dest_parse(dest ? dest : "", &d, err, sizeof(err)))
 		return -EINVAL;
 	if (parse_selector(&sp, &probe, err, sizeof(err))) {
-		free(probe.s.ev_name);
+		free_name(&probe);
 		free(probe.s.subclass);
 		return -EINVAL;
 	}
@@ -731,7 +738,7 @@ int evr_matcher_unsubscribe_dest(struct evr_matcher *m, const char *event,
 		count++;
 	}
 	pthread_mutex_unlock(&m->lock);
-	free(probe.s.ev_name);
+	free_name(&probe);
 	free(probe.s.subclass);
 	return count;
 }
