@@ -3,7 +3,8 @@
  * Control plane: newline-delimited JSON-RPC 2.0 over a unix stream socket
  * (one request per line, one response per line), parsed with jansson.
  *
- * Methods (OpenSIPS MI names; "evi:" aliases for the event ones):
+ * Methods (OpenSIPS MI names; "evi:" aliases for the event ones). The table
+ * with parameter help is EVR_CONTROL_METHODS in evr_methods.h:
  *   event_subscribe (evi:event_subscribe)   event, socket, expire, filters,
  *                                           format, once, lenient -> id, expire
  *   event_unsubscribe (evi:event_unsubscribe) id | event+socket
@@ -13,11 +14,42 @@
  *                                           error 480 when nobody is subscribed
  *   stats, version, list_methods
  *
+ * Wire protocol:
+ *  - One JSON-RPC request (object) or batch (array) per line, at most
+ *    conf.max_line bytes before the '\n' ("\r\n" accepted, blank lines
+ *    ignored, a last line without '\n' before the client half-closes is
+ *    still served). A longer line is answered with -32600 "request too
+ *    large" and the connection is closed.
+ *  - One compact JSON response per line, in request order. Requests
+ *    without "id" are notifications: executed, never answered (an
+ *    *invalid* request is answered with id null, as JSON-RPC requires).
+ *  - Every client has a bounded output buffer (conf.max_output): a client
+ *    whose unread responses would exceed it is disconnected and counted
+ *    (control.clients_dropped), so a client that never reads cannot block
+ *    the server or grow its memory. Over conf.max_clients, a new connection
+ *    gets one error line (503) and is closed.
+ *
+ * Error codes (EVR_RPC_*):
+ *   -32700 parse error          -32600 invalid request / request too large
+ *   -32601 method not found     -32602 invalid params (message names the
+ *                                      parameter, filter or destination)
+ *   404 no such subscription (unsubscribe by id or event+socket, expire 0)
+ *   480 "No subscribers for event" (raise_event; OpenSIPS MI wording)
+ *   500 internal error (out of memory, delivery hook failure)
+ *   503 resource limit (subscription table full, too many clients)
+ *
+ * Results differ from OpenSIPS MI where MI answers a bare "OK": they are
+ * objects a script can use, e.g. event_subscribe -> {"id":N,"expire":S,
+ * "refreshed":bool}; event_unsubscribe -> {"removed":N}; raise_event ->
+ * {"matched":N,"notified":M,"failed":F}.
+ *
  * Threads: the server runs on ONE control thread (the caller of
  * evr_control_poll), which must be a registered urcu-qsbr thread; it is
  * online while handling a request and offline while blocked in poll().
- * It never blocks the dataplane: it touches only the matcher's writer API
- * and the hooks below.
+ * It never blocks the dataplane: it touches only the matcher's writer API,
+ * its own reader index (raise_event) and the hooks below. Every function
+ * here is control-thread only unless it says otherwise; callers enter
+ * online and return online.
  *
  * Action functions (evr_action_*) are the single implementation of each
  * operation; the JSON-RPC handler, the config loader (static subscriptions)
@@ -27,14 +59,28 @@
 #define EVR_CONTROL_H
 
 #include <jansson.h>
+#include <poll.h>
 #include <sys/types.h>
 
 #include "evr_event.h"
 #include "evr_matcher.h"
+#include "evr_methods.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* JSON-RPC error codes used by the control socket (see above). */
+enum {
+	EVR_RPC_PARSE_ERROR = -32700,
+	EVR_RPC_INVALID_REQUEST = -32600,
+	EVR_RPC_METHOD_NOT_FOUND = -32601,
+	EVR_RPC_INVALID_PARAMS = -32602,
+	EVR_RPC_NOT_FOUND = 404,
+	EVR_RPC_NO_SUBSCRIBERS = 480,
+	EVR_RPC_INTERNAL = 500,
+	EVR_RPC_UNAVAILABLE = 503,
+};
 
 /* Hooks the daemon (or a test) provides. All called on the control thread. */
 struct evr_control_hooks {
@@ -46,47 +92,134 @@ struct evr_control_hooks {
 	 * subs[0..n) are valid during the call (RCU read side). The callee
 	 * encodes once per format and sends to each subscriber (dataplane TX
 	 * for udp:, kernel socket for unix:). Returns how many were queued or
-	 * -errno. May be NULL (then unix: destinations are sent directly and
-	 * udp: ones counted as not deliverable). */
+	 * -errno. May be NULL: then the control thread encodes once per format
+	 * itself and sends unix: destinations with evr_control_send_unix and
+	 * udp: ones through an ordinary kernel UDP socket (the fallback when
+	 * there is no dataplane: unit tests, tooling). */
 	int (*deliver)(void *ctx, const struct evr_event *ev,
 	               const struct evr_sub *const *subs, uint32_t n);
 };
 
 struct evr_control_conf {
 	const char *socket_path;  /* unix stream socket path */
-	mode_t socket_mode;       /* e.g. 0660 */
+	mode_t socket_mode;       /* e.g. 0660; 0 = leave as the umask made it */
 	uint32_t max_clients;     /* default 64 */
 	uint32_t max_line;        /* request line limit, default 1 MiB */
-	const struct evr_limits *limits; /* for raise_event decoding */
+	const struct evr_limits *limits; /* for raise_event (NULL = defaults) */
 	uint32_t max_fanout;      /* matches per raised event, default 65536 */
 	uint32_t list_max;        /* subscribers_list page cap, default 1000 */
+	uint32_t max_output;      /* unread response bytes per client before it
+	                           * is dropped, default 16 MiB */
 };
+
+/* Fill defaults (socket_path stays NULL: the caller must set it). */
+EVR_API void evr_control_conf_default(struct evr_control_conf *conf);
 
 struct evr_control;
 
-/* Bind and listen (removes a stale socket file). NULL + errno, message in err. */
+/*
+ * Bind and listen on conf->socket_path, chmod it to conf->socket_mode.
+ * A stale socket file (nobody accepting) is removed first; a live one
+ * (another daemon answers) is refused with EADDRINUSE, and anything that is
+ * not a socket with EEXIST. Registers a matcher reader index for
+ * raise_event. conf is copied (socket_path too); m and hooks->ctx must
+ * outlive the server. NULL + errno, message in err.
+ */
 EVR_API struct evr_control *evr_control_create(const struct evr_control_conf *conf,
                                                struct evr_matcher *m,
                                                const struct evr_control_hooks *hooks,
                                                char *err, size_t errlen);
-/* Serve: wait up to timeout_ms for activity, handle whatever is ready.
- * Returns number of requests handled or -errno. Control thread. */
+/* Serve: wait up to timeout_ms (-1 = forever) for activity, handle whatever
+ * is ready (at most one read per client per call, so no client starves the
+ * others). Goes QSBR-offline while blocked. Returns the number of requests
+ * handled (batch elements and bad lines count one each) or -errno (-EINTR
+ * when a signal interrupted the wait). Control thread. */
 EVR_API int evr_control_poll(struct evr_control *c, int timeout_ms);
-/* File descriptors to add to an external poll loop (listen + clients). */
+
+/* File descriptors to add to an external poll loop (listen + clients):
+ * fills up to cap entries (events set, revents 0), returns how many are
+ * needed (call again with a larger array if > cap; at most max_clients+1)
+ * and sets *timeout_ms to the longest the loop may sleep (-1 = no limit).
+ * After poll(), hand the same array to evr_control_process. Both go with no
+ * other call in between. evr_control_poll is exactly these three steps. */
+EVR_API unsigned evr_control_pollfds(struct evr_control *c, struct pollfd *fds,
+                                     unsigned cap, int *timeout_ms);
+/* Handle the revents of an array filled by evr_control_pollfds. Returns
+ * requests handled. Control thread, online. */
+EVR_API int evr_control_process(struct evr_control *c, const struct pollfd *fds,
+                                unsigned n);
+
+/* Close every client and the listening socket, remove the socket file if it
+ * is still ours (same inode), free everything. NULL is a no-op. */
 EVR_API void evr_control_destroy(struct evr_control *c);
 
 /* Handle one JSON-RPC request object (or batch) and return the response
- * (NULL for notifications). Used by the socket server and by tests. */
+ * (NULL for notifications and all-notification batches). req is borrowed.
+ * Used by the socket server and by tests. Control thread, online. */
 EVR_API json_t *evr_control_handle(struct evr_control *c, json_t *req);
 
 /* ---- actions (one per operation) ----------------------------------------- */
 
+/*
+ * Convention for every action: params is a borrowed JSON-RPC params value
+ * (object, positional array, or NULL for none). On success returns 0 and
+ * stores a new reference in *result. On failure returns -errno and sets
+ * *code (EVR_RPC_*) and msg (a sentence for the user, naming what was wrong).
+ */
+
 /* Subscribe from a JSON-RPC-style params object; used by event_subscribe and
- * by the config loader. On error returns -errno and sets *code/msg. */
+ * by the config loader. On error returns -errno and sets *code/msg.
+ * params: {"event","socket","expire","filters","format","once","lenient"}
+ * or positional [event, socket, expire] (OpenSIPS MI). Numbers and booleans
+ * may also be strings ("3600", "true"): opensips-cli sends strings.
+ * Result {"id":N,"expire":S,"refreshed":bool} ({"id","expire":0,"removed":1}
+ * for expire 0). Writer (matcher). */
 EVR_API int evr_action_subscribe(struct evr_matcher *m, json_t *params,
                                  json_t **result, int *code, char *msg, size_t msglen);
 
-/* Send one payload to a unix: datagram destination (control thread only). */
+/* {"id":N} | {"event":E,"socket":S} | [id] | [event, socket] ->
+ * {"removed":N}; 404 when nothing was removed. */
+EVR_API int evr_action_unsubscribe(struct evr_control *c, json_t *params,
+                                   json_t **result, int *code, char *msg,
+                                   size_t msglen);
+/* -> {"events":[{"event":E,"subscribers":N},...]} sorted by event, live
+ * (not expired, not fired) subscriptions only; selectors compare
+ * case-insensitively, the first spelling seen is shown. */
+EVR_API int evr_action_events_list(struct evr_control *c, json_t *params,
+                                   json_t **result, int *code, char *msg,
+                                   size_t msglen);
+/* {"after":0,"limit":100,"event":E} -> {"subscribers":[{id, event, socket,
+ * format, filters:[..], once, lenient, expire, ttl, created},..],
+ * "next":ID|null}. ttl = whole seconds left (rounded up), created = unix
+ * time. limit is 1..conf.list_max. */
+EVR_API int evr_action_subscribers_list(struct evr_control *c, json_t *params,
+                                        json_t **result, int *code, char *msg,
+                                        size_t msglen);
+/* {"event":"E_X" | "CUSTOM sub::class","params":{..}|[..]} | [event, params]
+ * -> {"matched":N,"notified":M,"failed":F} (+ "overflow" when more than
+ * max_fanout matched); 480 when nothing matched. Values: strings as is,
+ * numbers/true/false as literals, null as empty; array params are named
+ * "1","2",... Without a subclass in "event", an Event-Subclass param is the
+ * subclass (FreeSWITCH CUSTOM events). Checked against conf.limits.
+ * "failed": matched but not queued (encode error, destination refused). */
+EVR_API int evr_action_raise_event(struct evr_control *c, json_t *params,
+                                   json_t **result, int *code, char *msg,
+                                   size_t msglen);
+/* -> {"matcher":{..},"control":{..}, + whatever hooks->stats adds}. */
+EVR_API int evr_action_stats(struct evr_control *c, json_t *params, json_t **result,
+                             int *code, char *msg, size_t msglen);
+/* -> {"name":"evrd","version":"X.Y.Z"}. */
+EVR_API int evr_action_version(struct evr_control *c, json_t *params,
+                               json_t **result, int *code, char *msg, size_t msglen);
+/* -> {"methods":[{"name","alias","params","summary"},..]}. */
+EVR_API int evr_action_list_methods(struct evr_control *c, json_t *params,
+                                    json_t **result, int *code, char *msg,
+                                    size_t msglen);
+
+/* Send one payload to a unix: datagram destination, non-blocking (-EAGAIN
+ * when the receiver's queue is full, -ECONNREFUSED/-ENOENT when nobody is
+ * bound there). 0 or -errno. Any thread (one shared socket, created on
+ * first use, closed at exit). */
 EVR_API int evr_control_send_unix(const struct evr_dest *d, const void *buf, size_t len);
 
 #ifdef __cplusplus

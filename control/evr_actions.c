@@ -1,0 +1,1066 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Control actions: one function per operation (STYLE 8), the method table
+ * that dispatches JSON-RPC to them and answers list_methods, and the
+ * fallback delivery used by raise_event when no dataplane hook is set.
+ *
+ * Design note. Parameters are bound the same way for every method: a
+ * params object by name, or a positional array in the method's documented
+ * order (OpenSIPS MI clients send positional strings, so numbers and
+ * booleans are accepted as strings too). Unknown parameter names are
+ * refused rather than ignored: a typo such as "filter" for "filters" would
+ * otherwise silently create a broader subscription than intended.
+ *
+ * raise_event builds a struct evr_event in one allocation sized from the
+ * params (this is not the hot path; the dataplane decodes into per-core
+ * scratch instead) and matches it as an ordinary matcher reader with the
+ * index reserved at evr_control_create. The matched subscriptions stay
+ * valid until the control thread's next quiescent state, which only comes
+ * when evr_control_poll goes offline, well after delivery.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evr_control_internal.h"
+#include "evr_encode.h"
+
+#define LIST_PAGE 1024u /* subscriptions visited per evr_matcher_list call */
+
+/* ---- small helpers ------------------------------------------------------- */
+
+json_t *evr_jstr(const char *s)
+{
+	json_t *j;
+	char *copy;
+
+	if (!s)
+		return json_null();
+	j = json_string(s);
+	if (j)
+		return j;
+	/* Not UTF-8 (e.g. a subscription loaded from a file): keep ASCII. */
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+static int fail(int *code, int c, char *msg, size_t msglen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static int fail(int *code, int c, char *msg, size_t msglen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	*code = c;
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+#define BAD(...) fail(code, EVR_RPC_INVALID_PARAMS, msg, msglen, -EINVAL, __VA_ARGS__)
+#define NOMEM() fail(code, EVR_RPC_INTERNAL, msg, msglen, -ENOMEM, "out of memory")
+
+static bool absent(const json_t *v)
+{
+	return !v || json_is_null(v);
+}
+
+/*
+ * Bind params to slot[0..n) by name (object) or position (array, at most
+ * npos). JSON null counts as absent.
+ */
+static int bind_params(json_t *params, const char *const *names, unsigned n,
+                       unsigned npos, json_t **slot, int *code, char *msg,
+                       size_t msglen)
+{
+	const char *key;
+	json_t *v;
+
+	memset(slot, 0, n * sizeof(*slot));
+	if (absent(params))
+		return 0;
+	if (json_is_array(params)) {
+		size_t k = json_array_size(params);
+
+		if (k > npos) {
+			if (!npos)
+				return BAD("this method takes no positional parameters");
+			return BAD("at most %u positional parameters (%s%s%s%s%s)", npos,
+			           names[0], npos > 1 ? ", " : "", npos > 1 ? names[1] : "",
+			           npos > 2 ? ", " : "", npos > 2 ? names[2] : "");
+		}
+		for (size_t i = 0; i < k; i++)
+			slot[i] = json_array_get(params, i);
+		return 0;
+	}
+	if (!json_is_object(params))
+		return BAD("params must be an object or an array");
+	json_object_foreach(params, key, v) {
+		unsigned i;
+
+		for (i = 0; i < n; i++)
+			if (strcmp(key, names[i]) == 0)
+				break;
+		if (i == n)
+			return BAD("unknown parameter '%.64s'", key);
+		slot[i] = v;
+	}
+	return 0;
+}
+
+static int get_str(json_t *v, const char *name, bool required, const char **out,
+                   int *code, char *msg, size_t msglen)
+{
+	if (absent(v)) {
+		if (required)
+			return BAD("missing parameter '%s'", name);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return BAD("parameter '%s' must be a string", name);
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* Non-negative integer, also as a decimal string; *out untouched if absent. */
+static int get_uint(json_t *v, const char *name, uint64_t max, uint64_t *out,
+                    int *code, char *msg, size_t msglen)
+{
+	uint64_t x = 0;
+
+	if (absent(v))
+		return 0;
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+
+		if (i < 0)
+			goto bad;
+		x = (uint64_t)i;
+	} else if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		size_t len = strlen(s);
+
+		if (!len || len > 20)
+			goto bad;
+		for (size_t i = 0; i < len; i++) {
+			unsigned d = (unsigned)(s[i] - '0');
+
+			if (d > 9 || x > (UINT64_MAX - d) / 10)
+				goto bad;
+			x = x * 10 + d;
+		}
+	} else {
+		goto bad;
+	}
+	if (x > max)
+		return BAD("parameter '%s' must be at most %llu", name, (unsigned long long)max);
+	*out = x;
+	return 0;
+bad:
+	return BAD("parameter '%s' must be a non-negative integer", name);
+}
+
+/* true/false, 0/1, or those as strings ("yes"/"no" too); untouched if absent. */
+static int get_bool(json_t *v, const char *name, bool *out, int *code, char *msg,
+                    size_t msglen)
+{
+	if (absent(v))
+		return 0;
+	if (json_is_boolean(v)) {
+		*out = json_is_true(v);
+		return 0;
+	}
+	if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) {
+		*out = json_integer_value(v) == 1;
+		return 0;
+	}
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+
+		if (!strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "yes")) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(s, "false") || !strcmp(s, "0") || !strcasecmp(s, "no")) {
+			*out = false;
+			return 0;
+		}
+	}
+	return BAD("parameter '%s' must be a boolean", name);
+}
+
+/* Scalar JSON value as text: numbers in their shortest round-trip form. */
+static int scalar_text(json_t *v, char *buf, size_t cap)
+{
+	switch (json_typeof(v)) {
+	case JSON_INTEGER:
+		return snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	case JSON_REAL: {
+		double d = json_real_value(v);
+		int n = 0;
+
+		for (int prec = 1; prec <= 17; prec++) {
+			n = snprintf(buf, cap, "%.*g", prec, d);
+			if (strtod(buf, NULL) == d)
+				break;
+		}
+		return n;
+	}
+	case JSON_TRUE:
+		return snprintf(buf, cap, "true");
+	case JSON_FALSE:
+		return snprintf(buf, cap, "false");
+	default:
+		return -1;
+	}
+}
+
+static int map_matcher_rc(int rc, const char *err, int *code, char *msg, size_t msglen)
+{
+	switch (rc) {
+	case -EINVAL:
+		return fail(code, EVR_RPC_INVALID_PARAMS, msg, msglen, rc, "%s", err);
+	case -ENOENT:
+		return fail(code, EVR_RPC_NOT_FOUND, msg, msglen, rc, "%s", err);
+	case -ENOSPC:
+		return fail(code, EVR_RPC_UNAVAILABLE, msg, msglen, rc, "%s", err);
+	default:
+		return fail(code, EVR_RPC_INTERNAL, msg, msglen, rc, "%s",
+		            err[0] ? err : strerror(-rc));
+	}
+}
+
+static bool sub_live(const struct evr_sub *s, uint64_t now_ms)
+{
+	return !__atomic_load_n(&s->removed, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&s->fired, __ATOMIC_ACQUIRE) &&
+	       __atomic_load_n(&s->expires_ms, __ATOMIC_ACQUIRE) > now_ms;
+}
+
+/* ---- event_subscribe ------------------------------------------------------- */
+
+static const char *const sub_names[] = { "event",  "socket", "expire", "filters",
+	                                 "format", "once",   "lenient" };
+enum { SP_EVENT, SP_SOCKET, SP_EXPIRE, SP_FILTERS, SP_FORMAT, SP_ONCE, SP_LENIENT, SP__N };
+
+/* filters: ["k=v",..] | {"k":"v",..} | "k=v". Texts are malloc'd into ft. */
+static int collect_filters(json_t *v, char **ft, uint32_t *nf, int *code, char *msg,
+                           size_t msglen)
+{
+	const char *key;
+	json_t *e;
+	size_t i;
+
+	*nf = 0;
+	if (absent(v))
+		return 0;
+	if (json_is_string(v)) {
+		ft[0] = strdup(json_string_value(v));
+		if (!ft[0])
+			return NOMEM();
+		*nf = 1;
+		return 0;
+	}
+	if (json_is_array(v)) {
+		if (json_array_size(v) > EVR_MAX_FILTERS)
+			return BAD("too many filters (%zu > %u)", json_array_size(v),
+			           EVR_MAX_FILTERS);
+		json_array_foreach(v, i, e) {
+			if (!json_is_string(e))
+				return BAD("filters[%zu] must be a \"key=value\" string", i);
+			ft[*nf] = strdup(json_string_value(e));
+			if (!ft[*nf])
+				return NOMEM();
+			(*nf)++;
+		}
+		return 0;
+	}
+	if (!json_is_object(v))
+		return BAD("parameter 'filters' must be an array of \"key=value\" strings "
+		           "or an object");
+	if (json_object_size(v) > EVR_MAX_FILTERS)
+		return BAD("too many filters (%zu > %u)", json_object_size(v), EVR_MAX_FILTERS);
+	json_object_foreach(v, key, e) {
+		char num[40];
+		const char *val = num;
+
+		if (json_is_string(e))
+			val = json_string_value(e);
+		else if (scalar_text(e, num, sizeof(num)) < 0)
+			return BAD("filters.%.64s must be a string", key);
+		size_t kl = strlen(key), vl = strlen(val);
+		ft[*nf] = malloc(kl + vl + 2);
+		if (!ft[*nf])
+			return NOMEM();
+		memcpy(ft[*nf], key, kl);
+		ft[*nf][kl] = '=';
+		memcpy(ft[*nf] + kl + 1, val, vl + 1);
+		(*nf)++;
+	}
+	return 0;
+}
+
+int evr_action_subscribe(struct evr_matcher *m, json_t *params, json_t **result,
+                         int *code, char *msg, size_t msglen)
+{
+	json_t *p[SP__N];
+	char *ft[EVR_MAX_FILTERS] = { 0 };
+	const char *event = NULL, *sock = NULL, *fmt = NULL;
+	uint64_t expire = EVR_EXPIRE_DEFAULT;
+	bool once = false, lenient = false;
+	struct evr_sub_spec spec;
+	struct evr_sub_info info;
+	enum evr_format f = EVR_FMT_JSONRPC;
+	char err[256];
+	uint32_t nf = 0;
+	int rc;
+
+	*result = NULL;
+	if ((rc = bind_params(params, sub_names, SP__N, 3, p, code, msg, msglen)) ||
+	    (rc = get_str(p[SP_EVENT], "event", true, &event, code, msg, msglen)) ||
+	    (rc = get_str(p[SP_SOCKET], "socket", true, &sock, code, msg, msglen)) ||
+	    (rc = get_uint(p[SP_EXPIRE], "expire", UINT32_MAX, &expire, code, msg, msglen)) ||
+	    (rc = get_str(p[SP_FORMAT], "format", false, &fmt, code, msg, msglen)) ||
+	    (rc = get_bool(p[SP_ONCE], "once", &once, code, msg, msglen)) ||
+	    (rc = get_bool(p[SP_LENIENT], "lenient", &lenient, code, msg, msglen)))
+		return rc;
+	if (fmt && (evr_format_parse(fmt, &f) || f == EVR_FMT_AUTO))
+		return BAD("format '%.32s': expected jsonrpc, plain or json", fmt);
+	rc = collect_filters(p[SP_FILTERS], ft, &nf, code, msg, msglen);
+	if (rc)
+		goto out;
+
+	spec = (struct evr_sub_spec){
+		.event = event,
+		.filters = (const char *const *)ft,
+		.n_filters = nf,
+		.dest = sock,
+		.format = f,
+		.expire = (uint32_t)expire,
+		.once = once,
+		.lenient = lenient,
+	};
+	err[0] = '\0';
+	rc = evr_matcher_subscribe(m, &spec, evr_now_ms(), &info, err, sizeof(err));
+	if (rc) {
+		rc = map_matcher_rc(rc, err, code, msg, msglen);
+		goto out;
+	}
+	if (info.removed)
+		*result = json_pack("{s:I,s:i,s:i}", "id", (json_int_t)info.id, "expire", 0,
+		                    "removed", 1);
+	else
+		*result = json_pack("{s:I,s:I,s:b}", "id", (json_int_t)info.id, "expire",
+		                    (json_int_t)info.expire_s, "refreshed", info.refreshed);
+	if (!*result)
+		rc = NOMEM();
+out:
+	for (uint32_t i = 0; i < nf; i++)
+		free(ft[i]);
+	return rc;
+}
+
+/* ---- event_unsubscribe ----------------------------------------------------- */
+
+int evr_action_unsubscribe(struct evr_control *c, json_t *params, json_t **result,
+                           int *code, char *msg, size_t msglen)
+{
+	static const char *const names[] = { "id", "event", "socket" };
+	json_t *p[3];
+	const char *event = NULL, *sock = NULL;
+	uint64_t id = 0;
+	int rc, removed;
+
+	*result = NULL;
+	if (json_is_array(params)) {
+		/* [id] or [event, socket] */
+		size_t k = json_array_size(params);
+
+		memset(p, 0, sizeof(p));
+		if (k == 1) {
+			p[0] = json_array_get(params, 0);
+		} else if (k == 2) {
+			p[1] = json_array_get(params, 0);
+			p[2] = json_array_get(params, 1);
+		} else {
+			return BAD("positional parameters are [id] or [event, socket]");
+		}
+	} else if ((rc = bind_params(params, names, 3, 0, p, code, msg, msglen))) {
+		return rc;
+	}
+	if (!absent(p[0])) {
+		if (!absent(p[1]) || !absent(p[2]))
+			return BAD("give either 'id' or 'event' and 'socket', not both");
+		if ((rc = get_uint(p[0], "id", UINT64_MAX, &id, code, msg, msglen)))
+			return rc;
+		if (evr_matcher_unsubscribe(c->m, id) < 0)
+			return fail(code, EVR_RPC_NOT_FOUND, msg, msglen, -ENOENT,
+			            "no subscription with id %llu", (unsigned long long)id);
+		removed = 1;
+	} else {
+		struct evr_dest d;
+		char err[256];
+
+		if (absent(p[1]) && absent(p[2]))
+			return BAD("missing parameter 'id' (or 'event' and 'socket')");
+		if ((rc = get_str(p[1], "event", true, &event, code, msg, msglen)) ||
+		    (rc = get_str(p[2], "socket", true, &sock, code, msg, msglen)))
+			return rc;
+		/* For the message: the matcher only says -EINVAL. */
+		if (evr_dest_parse(sock, &d, err, sizeof(err)))
+			return BAD("%s", err);
+		removed = evr_matcher_unsubscribe_dest(c->m, event, NULL, sock);
+		if (removed < 0)
+			return BAD("event '%.128s': not a valid event selector", event);
+		if (removed == 0)
+			return fail(code, EVR_RPC_NOT_FOUND, msg, msglen, -ENOENT,
+			            "no subscription of %.128s for %.128s", event, d.text);
+	}
+	*result = json_pack("{s:i}", "removed", removed);
+	return *result ? 0 : NOMEM();
+}
+
+/* ---- events_list ------------------------------------------------------------ */
+
+struct events_ctx {
+	json_t *by_key; /* lowercased selector -> {"event","subscribers"} */
+	uint64_t now, last_id;
+	bool oom;
+};
+
+static void events_visit(const struct evr_sub *s, void *arg)
+{
+	struct events_ctx *x = arg;
+	char sel[300], key[300];
+	json_t *e;
+
+	x->last_id = s->id;
+	if (!sub_live(s, x->now) || evr_sub_selector_text(s, sel, sizeof(sel)) < 0)
+		return;
+	for (size_t i = 0;; i++) {
+		char ch = sel[i];
+
+		key[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+		if (!ch)
+			break;
+	}
+	e = json_object_get(x->by_key, key);
+	if (e) {
+		json_t *n = json_object_get(e, "subscribers");
+
+		json_integer_set(n, json_integer_value(n) + 1);
+		return;
+	}
+	e = json_pack("{s:o,s:i}", "event", evr_jstr(sel), "subscribers", 1);
+	if (!e || json_object_set_new(x->by_key, key, e))
+		x->oom = true;
+}
+
+static int cmp_event(const void *a, const void *b)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a, "event"));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b, "event"));
+
+	return strcasecmp(x ? x : "", y ? y : "");
+}
+
+int evr_action_events_list(struct evr_control *c, json_t *params, json_t **result,
+                           int *code, char *msg, size_t msglen)
+{
+	struct events_ctx x = { .now = evr_now_ms() };
+	json_t *slot[1], *arr = NULL, *v, **sorted = NULL;
+	const char *key;
+	size_t n, i = 0;
+	int rc;
+
+	*result = NULL;
+	if ((rc = bind_params(params, NULL, 0, 0, slot, code, msg, msglen)))
+		return rc;
+	x.by_key = json_object();
+	if (!x.by_key)
+		return NOMEM();
+	/* Page through the store so the writer lock is held briefly each time. */
+	do {
+		n = evr_matcher_list(c->m, x.last_id, LIST_PAGE, events_visit, &x);
+	} while (n == LIST_PAGE && !x.oom);
+	if (x.oom)
+		goto nomem;
+	n = json_object_size(x.by_key);
+	sorted = calloc(n ? n : 1, sizeof(*sorted));
+	arr = json_array();
+	if (!sorted || !arr)
+		goto nomem;
+	json_object_foreach(x.by_key, key, v)
+		sorted[i++] = v;
+	qsort(sorted, n, sizeof(*sorted), cmp_event);
+	for (i = 0; i < n; i++)
+		if (json_array_append(arr, sorted[i]))
+			goto nomem;
+	*result = json_pack("{s:o}", "events", arr);
+	arr = NULL;
+	if (!*result)
+		goto nomem;
+	free(sorted);
+	json_decref(x.by_key);
+	return 0;
+nomem:
+	json_decref(arr);
+	free(sorted);
+	json_decref(x.by_key);
+	return NOMEM();
+}
+
+/* ---- subscribers_list --------------------------------------------------------- */
+
+struct subs_ctx {
+	json_t *arr;
+	const char *event; /* selector filter or NULL */
+	uint32_t want;     /* limit + 1: one more tells whether a next page exists */
+	uint64_t now, wall_ms, last_id;
+	bool oom;
+};
+
+static json_t *sub_entry(const struct evr_sub *s, const struct subs_ctx *x,
+                         const char *sel)
+{
+	json_t *filters = json_array(), *e;
+	uint64_t exp = __atomic_load_n(&s->expires_ms, __ATOMIC_ACQUIRE);
+	uint64_t ttl = exp > x->now ? (exp - x->now + 999) / 1000 : 0;
+	uint64_t age = x->now > s->created_ms ? x->now - s->created_ms : 0;
+	uint8_t fmt = __atomic_load_n(&s->format, __ATOMIC_RELAXED);
+
+	if (!filters)
+		return NULL;
+	for (uint32_t i = 0; i < s->n_filters; i++)
+		if (json_array_append_new(filters, evr_jstr(s->filters[i].text))) {
+			json_decref(filters);
+			return NULL;
+		}
+	e = json_pack("{s:I,s:o,s:o,s:s,s:o,s:b,s:b,s:I,s:I,s:I}", "id", (json_int_t)s->id,
+	              "event", evr_jstr(sel), "socket", evr_jstr(s->dest->text), "format",
+	              evr_format_name((enum evr_format)fmt), "filters", filters, "once",
+	              (int)s->once, "lenient", (int)s->lenient, "expire",
+	              (json_int_t)s->expire_s, "ttl", (json_int_t)ttl, "created",
+	              (json_int_t)((x->wall_ms - age) / 1000));
+	return e;
+}
+
+static void subs_visit(const struct evr_sub *s, void *arg)
+{
+	struct subs_ctx *x = arg;
+	char sel[300];
+	json_t *e;
+
+	if (x->oom || json_array_size(x->arr) >= x->want)
+		return; /* evr_matcher_list cannot stop early; this page is done */
+	x->last_id = s->id;
+	if (!sub_live(s, x->now) || evr_sub_selector_text(s, sel, sizeof(sel)) < 0)
+		return;
+	if (x->event && strcasecmp(sel, x->event) != 0)
+		return;
+	e = sub_entry(s, x, sel);
+	if (!e || json_array_append_new(x->arr, e))
+		x->oom = true;
+}
+
+int evr_action_subscribers_list(struct evr_control *c, json_t *params, json_t **result,
+                                int *code, char *msg, size_t msglen)
+{
+	static const char *const names[] = { "after", "limit", "event" };
+	struct subs_ctx x = { 0 };
+	struct timespec ts;
+	json_t *p[3], *next;
+	uint64_t after = 0, limit = 100;
+	uint32_t chunk, n;
+	int rc;
+
+	*result = NULL;
+	if ((rc = bind_params(params, names, 3, 3, p, code, msg, msglen)) ||
+	    (rc = get_uint(p[0], "after", UINT64_MAX, &after, code, msg, msglen)) ||
+	    (rc = get_uint(p[1], "limit", UINT32_MAX, &limit, code, msg, msglen)) ||
+	    (rc = get_str(p[2], "event", false, &x.event, code, msg, msglen)))
+		return rc;
+	if (limit < 1 || limit > c->conf.list_max)
+		return BAD("parameter 'limit' must be 1..%u (got %llu)", c->conf.list_max,
+		           (unsigned long long)limit);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	x.wall_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	x.now = evr_now_ms();
+	x.want = (uint32_t)limit + 1;
+	x.last_id = after;
+	x.arr = json_array();
+	if (!x.arr)
+		return NOMEM();
+	/* With an event filter a page of the store may hold few matches: keep
+	 * paging until the result is full or the store is exhausted. */
+	chunk = x.event ? (x.want > LIST_PAGE ? x.want : LIST_PAGE) : x.want;
+	do {
+		n = evr_matcher_list(c->m, x.last_id, chunk, subs_visit, &x);
+	} while (n == chunk && json_array_size(x.arr) < x.want && !x.oom);
+	if (x.oom) {
+		json_decref(x.arr);
+		return NOMEM();
+	}
+	if (json_array_size(x.arr) > limit) {
+		json_array_remove(x.arr, (size_t)limit);
+		next = json_object_get(json_array_get(x.arr, (size_t)limit - 1), "id");
+		json_incref(next);
+	} else {
+		next = json_null();
+	}
+	*result = json_pack("{s:o,s:o}", "subscribers", x.arr, "next", next);
+	return *result ? 0 : NOMEM();
+}
+
+/* ---- raise_event ---------------------------------------------------------------- */
+
+/* Event built in one block: attrs array, then every string NUL-terminated. */
+struct raise_ev {
+	struct evr_event ev;
+	struct evr_attr *attrs;
+	char *buf;
+	size_t used, cap;
+};
+
+static const char *arena_put(struct raise_ev *r, const char *p, size_t n)
+{
+	char *d = r->buf + r->used;
+
+	memcpy(d, p, n);
+	d[n] = '\0';
+	r->used += n + 1;
+	return d;
+}
+
+static int raise_attr(struct raise_ev *r, const struct evr_limits *lim, const char *name,
+                      json_t *v, int *code, char *msg, size_t msglen)
+{
+	struct evr_attr *a = &r->attrs[r->ev.n_attrs];
+	size_t nl = strlen(name);
+	char num[40];
+	const char *val = num;
+	size_t vl;
+	uint32_t flags = 0;
+	int n;
+
+	if (!nl)
+		return BAD("params: empty attribute name");
+	if (nl > lim->max_name_len)
+		return BAD("param '%.40s...': name longer than %u bytes", name,
+		           lim->max_name_len);
+	if (json_is_string(v)) {
+		val = json_string_value(v);
+		vl = json_string_length(v);
+		if (vl > lim->max_value_len)
+			return BAD("param '%.64s': value longer than %u bytes", name,
+			           lim->max_value_len);
+	} else if (json_is_null(v)) {
+		val = "";
+		vl = 0;
+		flags = EVR_STR_NULL;
+	} else if ((n = scalar_text(v, num, sizeof(num))) >= 0) {
+		vl = (size_t)n;
+		flags = EVR_STR_LITERAL;
+	} else {
+		return BAD("param '%.64s': nested objects and arrays are not supported", name);
+	}
+	a->name.p = arena_put(r, name, nl);
+	a->name.len = (uint32_t)nl;
+	a->value.p = arena_put(r, val, vl);
+	a->value.len = (uint32_t)vl;
+	a->value.flags = flags;
+	r->ev.n_attrs++;
+	return 0;
+}
+
+/* Bytes the arena needs for one attribute (name, value, two NULs). */
+static size_t attr_bytes(const char *name, json_t *v)
+{
+	return strlen(name) + 2 + (json_is_string(v) ? json_string_length(v) : 40);
+}
+
+static int build_event(struct raise_ev *r, const struct evr_limits *lim,
+                       const char *event, json_t *attrs, int *code, char *msg,
+                       size_t msglen)
+{
+	const char *name = event, *sub, *key;
+	size_t nlen, slen, n = 0, i;
+	char idx[24];
+	json_t *v;
+	int rc;
+
+	while (*name == ' ' || *name == '\t')
+		name++;
+	nlen = strcspn(name, " \t");
+	sub = name + nlen;
+	while (*sub == ' ' || *sub == '\t')
+		sub++;
+	slen = strlen(sub);
+	while (slen && (sub[slen - 1] == ' ' || sub[slen - 1] == '\t'))
+		slen--;
+	if (!nlen)
+		return BAD("missing parameter 'event'");
+	if (nlen > lim->max_name_len || slen > lim->max_name_len)
+		return BAD("event '%.64s...': name longer than %u bytes", name,
+		           lim->max_name_len);
+	if (!absent(attrs) && !json_is_object(attrs) && !json_is_array(attrs))
+		return BAD("parameter 'params' must be an object or an array");
+	if (json_is_object(attrs))
+		n = json_object_size(attrs);
+	else if (json_is_array(attrs))
+		n = json_array_size(attrs);
+	if (n > lim->max_attrs)
+		return BAD("too many params (%zu > max_attrs %u)", n, lim->max_attrs);
+
+	r->cap = nlen + slen + 2;
+	if (json_is_object(attrs))
+		json_object_foreach(attrs, key, v)
+			r->cap += attr_bytes(key, v);
+	else if (json_is_array(attrs))
+		json_array_foreach(attrs, i, v)
+			r->cap += attr_bytes("12345678901234567890", v);
+	r->attrs = calloc(n ? n : 1, sizeof(*r->attrs));
+	r->buf = malloc(r->cap);
+	if (!r->attrs || !r->buf)
+		return NOMEM();
+	r->ev.attrs = r->attrs;
+	r->ev.src_format = EVR_FMT_JSONRPC;
+	r->ev.priority = EVR_PRIO_NORMAL;
+	r->ev.name.p = arena_put(r, name, nlen);
+	r->ev.name.len = (uint32_t)nlen;
+	r->ev.subclass.p = arena_put(r, sub, slen);
+	r->ev.subclass.len = (uint32_t)slen;
+	r->ev.body.p = "";
+	if (json_is_object(attrs)) {
+		json_object_foreach(attrs, key, v)
+			if ((rc = raise_attr(r, lim, key, v, code, msg, msglen)))
+				return rc;
+	} else if (json_is_array(attrs)) {
+		/* Positional, named "1","2",... as OpenSIPS $param(1). */
+		json_array_foreach(attrs, i, v) {
+			snprintf(idx, sizeof(idx), "%zu", i + 1);
+			if ((rc = raise_attr(r, lim, idx, v, code, msg, msglen)))
+				return rc;
+		}
+	}
+	if (!slen) {
+		/* FreeSWITCH style: CUSTOM with its subclass as a header. */
+		const struct evr_attr *a = evr_event_find(&r->ev, "Event-Subclass", 14);
+
+		if (a)
+			r->ev.subclass = a->value;
+	}
+	return 0;
+}
+
+static int udp_socket(struct evr_control *c, int family)
+{
+	int *fd = family == AF_INET6 ? &c->udp6_fd : &c->udp4_fd;
+
+	if (*fd < 0)
+		*fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	return *fd;
+}
+
+/* No dataplane: encode once per format in use, send with kernel sockets. */
+static uint32_t deliver_fallback(struct evr_control *c, const struct evr_event *ev,
+                                 const struct evr_sub *const *subs, uint32_t n,
+                                 uint32_t *failed)
+{
+	char *enc[EVR_FMT_AUTO] = { 0 };
+	int len[EVR_FMT_AUTO];
+	uint64_t seq = ++c->seq;
+	uint32_t ok = 0;
+
+	*failed = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct evr_dest *d = subs[i]->dest;
+		unsigned f = __atomic_load_n(&subs[i]->format, __ATOMIC_RELAXED);
+		int rc;
+
+		if (f >= EVR_FMT_AUTO)
+			goto failed;
+		if (!enc[f]) {
+			enc[f] = malloc(EVR_UDP_MAX_PAYLOAD);
+			if (!enc[f])
+				goto failed;
+			len[f] = evr_encode((enum evr_format)f, ev, seq, enc[f],
+			                    EVR_UDP_MAX_PAYLOAD);
+		}
+		if (len[f] < 0)
+			goto failed;
+		if (d->kind == EVR_DEST_UNIX) {
+			rc = evr_control_send_unix(d, enc[f], (size_t)len[f]);
+		} else {
+			int fd = udp_socket(c, d->addr.sa.sa_family);
+
+			rc = fd >= 0 && sendto(fd, enc[f], (size_t)len[f],
+			                       MSG_DONTWAIT | MSG_NOSIGNAL, &d->addr.sa,
+			                       d->salen) == len[f] ? 0 : -1;
+		}
+		if (rc == 0) {
+			ok++;
+			continue;
+		}
+failed:
+		(*failed)++;
+	}
+	for (unsigned f = 0; f < EVR_FMT_AUTO; f++)
+		free(enc[f]);
+	return ok;
+}
+
+int evr_action_raise_event(struct evr_control *c, json_t *params, json_t **result,
+                           int *code, char *msg, size_t msglen)
+{
+	static const char *const names[] = { "event", "params" };
+	struct raise_ev r = { 0 };
+	struct evr_match_stats st = { 0 };
+	const struct evr_sub **out = NULL;
+	json_t *p[2];
+	const char *event = NULL;
+	uint32_t n, notified, failed = 0;
+	int rc;
+
+	*result = NULL;
+	if ((rc = bind_params(params, names, 2, 2, p, code, msg, msglen)) ||
+	    (rc = get_str(p[0], "event", true, &event, code, msg, msglen)))
+		return rc;
+	rc = build_event(&r, &c->limits, event, p[1], code, msg, msglen);
+	if (rc)
+		goto out;
+	out = malloc(c->conf.max_fanout * sizeof(*out));
+	if (!out) {
+		rc = NOMEM();
+		goto out;
+	}
+	n = evr_matcher_match(c->m, c->reader, &r.ev, evr_now_ms(), out, c->conf.max_fanout,
+	                      &st);
+	c->cnt.raised++;
+	c->cnt.raise_matched += n;
+	c->cnt.raise_overflow += st.overflow;
+	if (!n) {
+		rc = fail(code, EVR_RPC_NO_SUBSCRIBERS, msg, msglen, -ENOENT,
+		          "No subscribers for event");
+		goto out;
+	}
+	if (c->hooks.deliver) {
+		int d = c->hooks.deliver(c->hooks.ctx, &r.ev, out, n);
+
+		if (d < 0) {
+			rc = fail(code, EVR_RPC_INTERNAL, msg, msglen, d, "delivery failed: %s",
+			          strerror(-d));
+			goto out;
+		}
+		notified = (uint32_t)d < n ? (uint32_t)d : n;
+		failed = n - notified;
+	} else {
+		notified = deliver_fallback(c, &r.ev, out, n, &failed);
+	}
+	c->cnt.raise_notified += notified;
+	c->cnt.raise_failed += failed;
+	*result = json_pack("{s:i,s:i,s:i}", "matched", (int)n, "notified", (int)notified,
+	                    "failed", (int)failed);
+	if (*result && st.overflow)
+		json_object_set_new(*result, "overflow", json_integer((json_int_t)st.overflow));
+	if (!*result)
+		rc = NOMEM();
+out:
+	free(out);
+	free(r.attrs);
+	free(r.buf);
+	return rc;
+}
+
+/* ---- stats, version, list_methods ------------------------------------------------- */
+
+static json_t *matcher_stats(struct evr_matcher *m)
+{
+	struct evr_matcher_stats s;
+
+	evr_matcher_get_stats(m, &s);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	                 "live", (json_int_t)s.live, "subscribed", (json_int_t)s.subscribed,
+	                 "refreshed", (json_int_t)s.refreshed, "unsubscribed",
+	                 (json_int_t)s.unsubscribed, "expired", (json_int_t)s.expired,
+	                 "once_reaped", (json_int_t)s.once_reaped, "hs_patterns",
+	                 (json_int_t)s.hs_patterns, "hs_tombstones",
+	                 (json_int_t)s.hs_tombstones, "hs_compiles",
+	                 (json_int_t)s.hs_compiles, "hs_compile_errors",
+	                 (json_int_t)s.hs_compile_errors, "hs_bytes",
+	                 (json_int_t)s.hs_bytes, "mem_bytes", (json_int_t)s.mem_bytes,
+	                 "keys", (json_int_t)s.keys);
+}
+
+static json_t *control_stats(struct evr_control *c)
+{
+	json_t *o = json_object(), *errs = json_object();
+	char k[16];
+	int bad = !o || !errs;
+
+#define X(f, h) bad |= json_object_set_new(o, #f, json_integer((json_int_t)c->cnt.f));
+	if (!bad) {
+		EVR_CONTROL_COUNTERS(X)
+	}
+#undef X
+	bad |= json_object_set_new(o, "clients", json_integer(c->n_clients));
+#define X(code)                                                                \
+	snprintf(k, sizeof(k), "%d", code);                                    \
+	bad |= json_object_set_new(errs, k,                                    \
+	                           json_integer((json_int_t)c->errors[EVR_ERRIDX_##code]));
+	if (!bad) {
+		EVR_CONTROL_ERROR_CODES(X)
+	}
+#undef X
+	bad |= json_object_set_new(errs, "other",
+	                           json_integer((json_int_t)c->errors[EVR_ERRIDX_OTHER]));
+	if (!bad)
+		return json_object_set_new(o, "errors", errs) ? (json_decref(o), NULL) : o;
+	json_decref(errs);
+	json_decref(o);
+	return NULL;
+}
+
+int evr_action_stats(struct evr_control *c, json_t *params, json_t **result, int *code,
+                     char *msg, size_t msglen)
+{
+	json_t *slot[1];
+	int rc;
+
+	*result = NULL;
+	if ((rc = bind_params(params, NULL, 0, 0, slot, code, msg, msglen)))
+		return rc;
+	*result = json_pack("{s:o,s:o}", "matcher", matcher_stats(c->m), "control",
+	                    control_stats(c));
+	if (!*result)
+		return NOMEM();
+	if (c->hooks.stats)
+		c->hooks.stats(c->hooks.ctx, *result);
+	return 0;
+}
+
+int evr_action_version(struct evr_control *c, json_t *params, json_t **result, int *code,
+                       char *msg, size_t msglen)
+{
+	json_t *slot[1];
+	int rc;
+
+	(void)c;
+	*result = NULL;
+	if ((rc = bind_params(params, NULL, 0, 0, slot, code, msg, msglen)))
+		return rc;
+	*result = json_pack("{s:s,s:s}", "name", "evrd", "version", EVR_VERSION);
+	return *result ? 0 : NOMEM();
+}
+
+int evr_action_list_methods(struct evr_control *c, json_t *params, json_t **result,
+                            int *code, char *msg, size_t msglen)
+{
+	json_t *slot[1], *arr;
+	int rc;
+
+	(void)c;
+	*result = NULL;
+	if ((rc = bind_params(params, NULL, 0, 0, slot, code, msg, msglen)))
+		return rc;
+	arr = json_array();
+	if (!arr)
+		return NOMEM();
+	for (unsigned i = 0; i < evr_control_n_methods; i++) {
+		const struct evr_control_method *m = &evr_control_methods[i];
+
+		if (json_array_append_new(arr, json_pack("{s:s,s:s?,s:s,s:s}", "name", m->name,
+		                                         "alias", m->alias, "params",
+		                                         m->params, "summary", m->summary))) {
+			json_decref(arr);
+			return NOMEM();
+		}
+	}
+	*result = json_pack("{s:o}", "methods", arr);
+	return *result ? 0 : NOMEM();
+}
+
+/* ---- the method table --------------------------------------------------------- */
+
+/* The only adapter with work to do: subscribe is matcher-level so the
+ * config loader can call it before a control socket exists. */
+static int rpc_subscribe(struct evr_control *c, json_t *params, json_t **result,
+                         int *code, char *msg, size_t msglen)
+{
+	return evr_action_subscribe(c->m, params, result, code, msg, msglen);
+}
+#define rpc_unsubscribe evr_action_unsubscribe
+#define rpc_events_list evr_action_events_list
+#define rpc_subscribers_list evr_action_subscribers_list
+#define rpc_raise_event evr_action_raise_event
+#define rpc_stats evr_action_stats
+#define rpc_version evr_action_version
+#define rpc_list_methods evr_action_list_methods
+
+const struct evr_control_method evr_control_methods[] = {
+#define X(id, name, alias, params, summary) { name, alias, params, summary, rpc_##id },
+	EVR_CONTROL_METHODS(X)
+#undef X
+};
+const unsigned evr_control_n_methods =
+	sizeof(evr_control_methods) / sizeof(evr_control_methods[0]);
+
+const struct evr_control_method *evr_control_method_find(const char *name)
+{
+	for (unsigned i = 0; i < evr_control_n_methods; i++) {
+		const struct evr_control_method *m = &evr_control_methods[i];
+
+		if (strcmp(m->name, name) == 0 || (m->alias && strcmp(m->alias, name) == 0))
+			return m;
+	}
+	return NULL;
+}
+
+/* ---- unix: datagram sender -------------------------------------------------------- */
+
+static int unix_fd = -1;
+
+__attribute__((destructor)) static void unix_fd_close(void)
+{
+	int fd = __atomic_exchange_n(&unix_fd, -1, __ATOMIC_ACQ_REL);
+
+	if (fd >= 0)
+		close(fd);
+}
+
+int evr_control_send_unix(const struct evr_dest *d, const void *buf, size_t len)
+{
+	int fd = __atomic_load_n(&unix_fd, __ATOMIC_ACQUIRE);
+
+	if (d->kind != EVR_DEST_UNIX)
+		return -EINVAL;
+	if (fd < 0) {
+		int expected = -1;
+
+		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		if (!__atomic_compare_exchange_n(&unix_fd, &expected, fd, false,
+		                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			close(fd); /* another thread won the race */
+			fd = expected;
+		}
+	}
+	if (sendto(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, &d->addr.sa, d->salen) < 0)
+		return -errno;
+	return 0;
+}

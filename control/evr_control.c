@@ -1,0 +1,825 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Control socket server: newline-delimited JSON-RPC 2.0 on a unix stream
+ * socket, served by one control thread with poll().
+ *
+ * Design note. The control thread also runs the matcher's writer side and
+ * raise_event, so the server must never block on a client: every socket is
+ * non-blocking, and each client owns two buffers with hard bounds. Input is
+ * kept across reads until a '\n' arrives, up to max_line (+1 for the
+ * newline); a line that cannot fit is answered once and the client closed,
+ * since there is no way to resynchronise inside a JSON text. Output is
+ * written as far as the kernel takes it and the rest kept; a client whose
+ * unread responses would exceed max_output is dropped rather than slowed
+ * down, because slowing it down would mean either blocking or keeping its
+ * requests unanswered for an unbounded time while it holds a slot (the
+ * Redis client-output-buffer-limit model). Each poll turn reads at most one
+ * chunk per client, so one busy client cannot starve the others.
+ *
+ * Closing is a state, not an action: a client that half-closes (or sent an
+ * oversize line) gets its pending responses flushed first, with a deadline
+ * so one that never reads cannot hold its slot. Requests are parsed with
+ * jansson and dispatched through the method table in evr_actions.c; this
+ * file knows JSON-RPC framing and nothing about subscriptions.
+ *
+ * QSBR: the thread goes offline only around poll(), the one place it may
+ * sleep; pointers handed out by the matcher during a request are never kept
+ * across that point.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <urcu-qsbr.h>
+
+#include "evr_control_internal.h"
+
+#define READ_CHUNK (64u * 1024u)   /* bytes read per client per poll turn */
+#define IN_INITIAL 4096u            /* first input buffer size */
+#define ACCEPT_BURST 32u            /* accepts per poll turn */
+#define CLOSE_LINGER_MS 2000u       /* flush deadline of a closing client */
+
+struct evr_client {
+	int fd;
+	bool eof;         /* peer sent EOF: nothing more to read */
+	bool hup;         /* peer closed both ways: nobody reads our answers */
+	bool closing;     /* no more requests; flush output, then close */
+	uint64_t close_by_ms;
+	char *in;         /* unparsed bytes [0, in_len) */
+	uint32_t in_len, in_cap;
+	uint32_t scanned; /* in[0, scanned) is known to hold no '\n' */
+	char *out;        /* unsent bytes [out_off, out_len) */
+	size_t out_off, out_len, out_cap;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+void evr_control_conf_default(struct evr_control_conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	conf->socket_mode = 0660;
+	conf->max_clients = 64;
+	conf->max_line = 1u << 20;
+	conf->max_fanout = 65536;
+	conf->list_max = 1000;
+	conf->max_output = 16u << 20;
+}
+
+void evr_control_count_error(struct evr_control *c, int code)
+{
+	switch (code) {
+#define X(k)                                                                   \
+	case k:                                                                \
+		c->errors[EVR_ERRIDX_##k]++;                                   \
+		return;
+		EVR_CONTROL_ERROR_CODES(X)
+#undef X
+	default:
+		c->errors[EVR_ERRIDX_OTHER]++;
+	}
+}
+
+/* ---- JSON-RPC framing ----------------------------------------------------- */
+
+static json_t *rpc_error(struct evr_control *c, json_t *id, int code, const char *msg,
+                         const char *data)
+{
+	json_t *e = json_object();
+	json_t *r = json_object();
+
+	evr_control_count_error(c, code);
+	if (!e || !r)
+		goto nomem;
+	if (json_object_set_new(e, "code", json_integer(code)) ||
+	    json_object_set_new(e, "message", evr_jstr(msg)) ||
+	    (data && json_object_set_new(e, "data", evr_jstr(data))))
+		goto nomem;
+	if (json_object_set_new(r, "jsonrpc", json_string("2.0")) ||
+	    json_object_set_new(r, "error", e) ||
+	    json_object_set_new(r, "id", id ? json_incref(id) : json_null()))
+		goto nomem_r;
+	return r;
+nomem:
+	json_decref(e);
+nomem_r:
+	json_decref(r);
+	return NULL;
+}
+
+/* Map an action's -errno when it did not choose a code itself. */
+static int code_for_errno(int rc)
+{
+	switch (rc) {
+	case -EINVAL:
+		return EVR_RPC_INVALID_PARAMS;
+	case -ENOENT:
+		return EVR_RPC_NOT_FOUND;
+	case -ENOSPC:
+		return EVR_RPC_UNAVAILABLE;
+	default:
+		return EVR_RPC_INTERNAL;
+	}
+}
+
+static json_t *handle_one(struct evr_control *c, json_t *req)
+{
+	json_t *id, *ver, *method, *params, *result = NULL, *resp;
+	const struct evr_control_method *m;
+	char msg[512];
+	int code = 0, rc;
+
+	c->cnt.requests++;
+	if (!json_is_object(req))
+		return rpc_error(c, NULL, EVR_RPC_INVALID_REQUEST,
+		                 "Invalid Request: not an object", NULL);
+	id = json_object_get(req, "id");
+	if (id && !json_is_string(id) && !json_is_number(id) && !json_is_null(id))
+		return rpc_error(c, NULL, EVR_RPC_INVALID_REQUEST,
+		                 "Invalid Request: id must be a string, a number or null",
+		                 NULL);
+	ver = json_object_get(req, "jsonrpc");
+	if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0)
+		return rpc_error(c, id, EVR_RPC_INVALID_REQUEST,
+		                 "Invalid Request: jsonrpc must be \"2.0\"", NULL);
+	method = json_object_get(req, "method");
+	if (!json_is_string(method))
+		return rpc_error(c, id, EVR_RPC_INVALID_REQUEST,
+		                 "Invalid Request: method must be a string", NULL);
+	params = json_object_get(req, "params");
+	if (params && !json_is_object(params) && !json_is_array(params))
+		return rpc_error(c, id, EVR_RPC_INVALID_REQUEST,
+		                 "Invalid Request: params must be an object or an array",
+		                 NULL);
+	if (!id)
+		c->cnt.notifications++;
+
+	m = evr_control_method_find(json_string_value(method));
+	if (!m) {
+		snprintf(msg, sizeof(msg), "Method not found: %s", json_string_value(method));
+		resp = rpc_error(c, id, EVR_RPC_METHOD_NOT_FOUND, msg, NULL);
+		goto out;
+	}
+	msg[0] = '\0';
+	rc = m->fn(c, params, &result, &code, msg, sizeof(msg));
+	if (rc == 0 && !result) {
+		rc = -ENOMEM;
+		code = EVR_RPC_INTERNAL;
+	}
+	if (rc) {
+		json_decref(result);
+		if (!code)
+			code = code_for_errno(rc);
+		if (!msg[0])
+			snprintf(msg, sizeof(msg), "%s", strerror(-rc));
+		resp = rpc_error(c, id, code, msg, NULL);
+		goto out;
+	}
+	resp = json_object();
+	if (!resp || json_object_set_new(resp, "jsonrpc", json_string("2.0")) ||
+	    json_object_set_new(resp, "result", result) ||
+	    json_object_set_new(resp, "id", id ? json_incref(id) : json_null())) {
+		json_decref(resp);
+		resp = rpc_error(c, id, EVR_RPC_INTERNAL, "out of memory", NULL);
+	}
+out:
+	if (!id) {
+		/* Notification: executed (and counted), never answered. */
+		json_decref(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+json_t *evr_control_handle(struct evr_control *c, json_t *req)
+{
+	json_t *out, *r;
+	size_t i;
+
+	if (!json_is_array(req))
+		return handle_one(c, req);
+	c->cnt.batches++;
+	if (json_array_size(req) == 0) {
+		c->cnt.requests++;
+		return rpc_error(c, NULL, EVR_RPC_INVALID_REQUEST,
+		                 "Invalid Request: empty batch", NULL);
+	}
+	out = json_array();
+	for (i = 0; i < json_array_size(req); i++) {
+		r = handle_one(c, json_array_get(req, i));
+		if (r && (!out || json_array_append_new(out, r)))
+			json_decref(r);
+	}
+	if (out && json_array_size(out) == 0) {
+		/* A batch of notifications gets no response at all. */
+		json_decref(out);
+		return NULL;
+	}
+	return out ? out : rpc_error(c, NULL, EVR_RPC_INTERNAL, "out of memory", NULL);
+}
+
+/* ---- clients ---------------------------------------------------------------- */
+
+static void client_free(struct evr_client *cl)
+{
+	close(cl->fd);
+	free(cl->in);
+	free(cl->out);
+	free(cl);
+}
+
+static void client_start_closing(struct evr_client *cl)
+{
+	if (cl->closing)
+		return;
+	cl->closing = true;
+	cl->close_by_ms = evr_now_ms() + CLOSE_LINGER_MS;
+	/* Whatever else was buffered will never be served. */
+	cl->in_len = cl->scanned = 0;
+}
+
+/* Queue bytes for the client; false when it had to be dropped (over
+ * max_output), and the caller then closes it. */
+static bool client_queue(struct evr_control *c, struct evr_client *cl, const char *p,
+                         size_t n)
+{
+	size_t pending = cl->out_len - cl->out_off;
+
+	if (cl->hup)
+		return true; /* nobody to read it; the request still ran */
+	if (pending + n > c->conf.max_output) {
+		c->cnt.clients_dropped++;
+		return false;
+	}
+	if (cl->out_off && cl->out_len + n > cl->out_cap) {
+		memmove(cl->out, cl->out + cl->out_off, pending);
+		cl->out_len = pending;
+		cl->out_off = 0;
+	}
+	if (cl->out_len + n > cl->out_cap) {
+		size_t cap = cl->out_cap ? cl->out_cap : 4096;
+		char *o;
+
+		while (cap < cl->out_len + n)
+			cap *= 2;
+		if (cap > c->conf.max_output)
+			cap = c->conf.max_output;
+		o = realloc(cl->out, cap);
+		if (!o) {
+			c->cnt.clients_dropped++;
+			return false;
+		}
+		cl->out = o;
+		cl->out_cap = cap;
+	}
+	memcpy(cl->out + cl->out_len, p, n);
+	cl->out_len += n;
+	return true;
+}
+
+static bool client_queue_json(struct evr_control *c, struct evr_client *cl, json_t *resp)
+{
+	static const char oom[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":500,"
+	                          "\"message\":\"out of memory\"},\"id\":null}\n";
+	char *s = json_dumps(resp, JSON_COMPACT | JSON_ENCODE_ANY);
+	bool ok;
+
+	c->cnt.responses++;
+	if (!s)
+		return client_queue(c, cl, oom, sizeof(oom) - 1);
+	size_t n = strlen(s);
+	s[n] = '\n'; /* replaces the NUL: we send by length */
+	ok = client_queue(c, cl, s, n + 1);
+	free(s);
+	return ok;
+}
+
+/* Write what the kernel takes. -errno when the client is gone. */
+static int client_flush(struct evr_client *cl)
+{
+	while (cl->out_off < cl->out_len) {
+		ssize_t w = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -errno;
+		}
+		cl->out_off += (size_t)w;
+	}
+	cl->out_off = cl->out_len = 0;
+	return 0;
+}
+
+/* One request line (without its '\n'). false when the client was dropped. */
+static bool client_line(struct evr_control *c, struct evr_client *cl, const char *p,
+                        size_t n, int *handled)
+{
+	json_error_t jerr;
+	json_t *req, *resp;
+	size_t i;
+	bool ok = true;
+
+	if (n && p[n - 1] == '\r')
+		n--;
+	for (i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			break;
+	if (i == n)
+		return true; /* blank line: keep-alive from interactive tools */
+
+	req = json_loadb(p, n, JSON_DECODE_ANY, &jerr);
+	if (!req) {
+		char data[JSON_ERROR_TEXT_LENGTH + 48];
+
+		c->cnt.bad_lines++;
+		(*handled)++;
+		snprintf(data, sizeof(data), "%s (column %d)", jerr.text, jerr.column);
+		resp = rpc_error(c, NULL, EVR_RPC_PARSE_ERROR, "Parse error", data);
+	} else {
+		uint64_t before = c->cnt.requests;
+
+		resp = evr_control_handle(c, req);
+		json_decref(req);
+		*handled += (int)(c->cnt.requests - before);
+	}
+	if (resp) {
+		ok = client_queue_json(c, cl, resp);
+		json_decref(resp);
+	}
+	return ok;
+}
+
+/* Serve every complete line in the input buffer; at EOF the unterminated
+ * tail too. false when the client must be closed now. */
+static bool client_serve(struct evr_control *c, struct evr_client *cl, int *handled)
+{
+	uint32_t pos = 0;
+
+	while (!cl->closing) {
+		char *start = cl->in + pos;
+		char *nl = memchr(cl->in + cl->scanned, '\n', cl->in_len - cl->scanned);
+
+		if (!nl) {
+			cl->scanned = cl->in_len;
+			if (cl->in_len - pos > c->conf.max_line)
+				goto too_large;
+			break;
+		}
+		size_t len = (size_t)(nl - start);
+		if (len > c->conf.max_line)
+			goto too_large;
+		pos += (uint32_t)len + 1;
+		cl->scanned = pos;
+		if (!client_line(c, cl, start, len, handled))
+			return false;
+	}
+	if (cl->closing)
+		return true;
+	if (pos) {
+		memmove(cl->in, cl->in + pos, cl->in_len - pos);
+		cl->in_len -= pos;
+		cl->scanned -= pos;
+	}
+	if (cl->eof) {
+		/* After a half-close (shutdown(SHUT_WR), as `nc -U` and socat
+		 * do) an unterminated last line is a request still awaited; after
+		 * a full close it is a fragment nobody will read an answer to. */
+		if (cl->in_len && !cl->hup &&
+		    !client_line(c, cl, cl->in, cl->in_len, handled))
+			return false;
+		client_start_closing(cl);
+	}
+	return true;
+
+too_large: {
+	char data[64];
+	json_t *resp;
+
+	c->cnt.bad_lines++;
+	c->cnt.clients_oversize++;
+	(*handled)++;
+	snprintf(data, sizeof(data), "line longer than %u bytes", c->conf.max_line);
+	resp = rpc_error(c, NULL, EVR_RPC_INVALID_REQUEST, "request too large", data);
+	client_start_closing(cl);
+	bool ok = !resp || client_queue_json(c, cl, resp);
+	json_decref(resp);
+	return ok;
+}
+}
+
+/* Readable: one read, then serve. false when the client must be closed. */
+static bool client_input(struct evr_control *c, struct evr_client *cl, int *handled)
+{
+	char discard[4096];
+	ssize_t r;
+
+	if (cl->closing) {
+		/* Drain so the peer does not see a reset while our last
+		 * response is in flight; the bytes are never served. */
+		r = recv(cl->fd, discard, sizeof(discard), MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			cl->eof = true;
+		return true;
+	}
+	uint32_t limit = c->conf.max_line + 1; /* a full line and its '\n' */
+	if (cl->in_len == cl->in_cap && cl->in_cap < limit) {
+		uint32_t cap = cl->in_cap ? cl->in_cap * 2 : IN_INITIAL;
+		char *in;
+
+		if (cap > limit || cap < cl->in_cap)
+			cap = limit;
+		in = realloc(cl->in, cap);
+		if (!in)
+			return false;
+		cl->in = in;
+		cl->in_cap = cap;
+	}
+	size_t room = cl->in_cap - cl->in_len;
+	if (room > READ_CHUNK)
+		room = READ_CHUNK;
+	r = recv(cl->fd, cl->in + cl->in_len, room, MSG_DONTWAIT);
+	if (r < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return true;
+		return false;
+	}
+	if (r == 0)
+		cl->eof = true;
+	cl->in_len += (uint32_t)r;
+	return client_serve(c, cl, handled);
+}
+
+static void client_close(struct evr_control *c, uint32_t i)
+{
+	client_free(c->clients[i]);
+	c->clients[i] = NULL;
+	c->cnt.clients_closed++;
+}
+
+static void accept_clients(struct evr_control *c)
+{
+	static const char busy[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":503,"
+	                           "\"message\":\"too many clients\"},\"id\":null}\n";
+
+	for (unsigned k = 0; k < ACCEPT_BURST; k++) {
+		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return; /* EAGAIN, or a transient error: retried next turn */
+		if (c->n_clients == c->conf.max_clients) {
+			ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)w; /* best effort: the refusal itself is what matters */
+			close(fd);
+			c->cnt.clients_refused++;
+			evr_control_count_error(c, EVR_RPC_UNAVAILABLE);
+			continue;
+		}
+		struct evr_client *cl = calloc(1, sizeof(*cl));
+		if (!cl) {
+			close(fd);
+			c->cnt.clients_refused++;
+			continue;
+		}
+		cl->fd = fd;
+		c->clients[c->n_clients++] = cl;
+		c->cnt.clients_accepted++;
+	}
+}
+
+/* ---- server loop --------------------------------------------------------- */
+
+unsigned evr_control_pollfds(struct evr_control *c, struct pollfd *fds, unsigned cap,
+                             int *timeout_ms)
+{
+	unsigned need = c->n_clients + 1;
+	uint64_t now = 0;
+
+	*timeout_ms = -1;
+	if (cap >= 1)
+		fds[0] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
+	for (uint32_t i = 0; i < c->n_clients; i++) {
+		struct evr_client *cl = c->clients[i];
+		short ev = 0;
+
+		if (!cl->eof)
+			ev |= POLLIN;
+		if (cl->out_off < cl->out_len)
+			ev |= POLLOUT;
+		if (cl->closing) {
+			if (!now)
+				now = evr_now_ms();
+			int left = cl->close_by_ms > now ? (int)(cl->close_by_ms - now) : 0;
+			if (*timeout_ms < 0 || left < *timeout_ms)
+				*timeout_ms = left;
+		}
+		if (i + 1 < cap)
+			fds[i + 1] = (struct pollfd){ .fd = cl->fd, .events = ev };
+	}
+	return need;
+}
+
+int evr_control_process(struct evr_control *c, const struct pollfd *fds, unsigned n)
+{
+	uint32_t nc = n ? n - 1 : 0, w = 0;
+	uint64_t now = evr_now_ms();
+	int handled = 0;
+
+	if (nc > c->n_clients)
+		nc = c->n_clients;
+	for (uint32_t i = 0; i < c->n_clients; i++) {
+		struct evr_client *cl = c->clients[i];
+		short re = 0;
+
+		if (i < nc && fds[i + 1].fd == cl->fd)
+			re = fds[i + 1].revents;
+		if (re & POLLNVAL)
+			goto close;
+		if ((re & POLLHUP) && !cl->hup) {
+			/* AF_UNIX reports it only when the peer closed both ways:
+			 * what it already sent is still executed (a fire-and-forget
+			 * client), the answers are discarded. */
+			cl->hup = true;
+			cl->out_off = cl->out_len = 0;
+		}
+		if ((re & POLLOUT) && client_flush(cl) < 0)
+			goto close;
+		if (re & (POLLIN | POLLHUP | POLLERR)) {
+			if (!client_input(c, cl, &handled))
+				goto close;
+			if (client_flush(cl) < 0)
+				goto close;
+		}
+		if (cl->closing && (cl->out_off == cl->out_len || now >= cl->close_by_ms))
+			goto close;
+		continue;
+close:
+		client_close(c, i);
+	}
+	/* Compact after the walk: fds[] indexes must stay valid during it. */
+	for (uint32_t i = 0; i < c->n_clients; i++)
+		if (c->clients[i])
+			c->clients[w++] = c->clients[i];
+	c->n_clients = w;
+	if (n && (fds[0].revents & POLLIN))
+		accept_clients(c);
+	return handled;
+}
+
+int evr_control_poll(struct evr_control *c, int timeout_ms)
+{
+	int to, r, e;
+	unsigned n = evr_control_pollfds(c, c->pfds, c->conf.max_clients + 1, &to);
+
+	if (to < 0 || (timeout_ms >= 0 && timeout_ms < to))
+		to = timeout_ms;
+	rcu_thread_offline();
+	r = poll(c->pfds, n, to);
+	e = errno;
+	rcu_thread_online();
+	if (r < 0)
+		return -e;
+	return evr_control_process(c, c->pfds, n);
+}
+
+/* ---- lifecycle --------------------------------------------------------------- */
+
+/* Remove a stale socket file; refuse a live one or a non-socket. */
+static int clear_stale(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		rc = -errno;
+		seterr(err, errlen, "control socket %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		seterr(err, errlen, "control socket %s: exists and is not a socket, "
+		       "refusing to replace it", path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		seterr(err, errlen, "control socket: socket(): %s", strerror(-rc));
+		return rc;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : -errno;
+	close(fd);
+	if (rc == 0 || rc == -EAGAIN || rc == -EINPROGRESS) {
+		/* Someone accepts (or has a full backlog): a live daemon. */
+		seterr(err, errlen, "control socket %s: another process is serving it",
+		       path);
+		return -EADDRINUSE;
+	}
+	if (rc != -ECONNREFUSED) {
+		seterr(err, errlen, "control socket %s: cannot probe it: %s", path,
+		       strerror(-rc));
+		return rc;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		rc = -errno;
+		seterr(err, errlen, "control socket %s: cannot remove stale socket: %s",
+		       path, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+static int check_conf(struct evr_control_conf *cf, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+
+	if (!cf->socket_path || !cf->socket_path[0]) {
+		seterr(err, errlen, "control socket: socket_path missing");
+		return -EINVAL;
+	}
+	if (strlen(cf->socket_path) >= sizeof(sa.sun_path)) {
+		seterr(err, errlen, "control socket %s: path longer than %zu bytes",
+		       cf->socket_path, sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	if (!cf->max_clients)
+		cf->max_clients = 64;
+	if (!cf->max_line)
+		cf->max_line = 1u << 20;
+	if (!cf->max_fanout)
+		cf->max_fanout = 65536;
+	if (!cf->list_max)
+		cf->list_max = 1000;
+	if (!cf->max_output)
+		cf->max_output = 16u << 20;
+	if (cf->max_clients > 65536) {
+		seterr(err, errlen, "control socket: max_clients must be 1..65536 (got %u)",
+		       cf->max_clients);
+		return -EINVAL;
+	}
+	if (cf->max_line < 64 || cf->max_line > (1u << 30)) {
+		seterr(err, errlen, "control socket: max_line must be 64..%u (got %u)",
+		       1u << 30, cf->max_line);
+		return -EINVAL;
+	}
+	if (cf->max_output < 4096) {
+		seterr(err, errlen, "control socket: max_output must be >= 4096 (got %u)",
+		       cf->max_output);
+		return -EINVAL;
+	}
+	if (cf->socket_mode & ~07777u) {
+		seterr(err, errlen, "control socket: socket_mode %o is not a mode",
+		       (unsigned)cf->socket_mode);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct evr_control *evr_control_create(const struct evr_control_conf *conf,
+                                       struct evr_matcher *m,
+                                       const struct evr_control_hooks *hooks,
+                                       char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct evr_control *c;
+	struct stat st;
+	int rc, reader;
+
+	if (!conf || !m) {
+		seterr(err, errlen, "control socket: missing %s", conf ? "matcher" : "conf");
+		errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		seterr(err, errlen, "control socket: out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->listen_fd = c->udp4_fd = c->udp6_fd = -1;
+	c->m = m;
+	if (hooks)
+		c->hooks = *hooks;
+	c->conf = *conf;
+	rc = check_conf(&c->conf, err, errlen);
+	if (rc)
+		goto fail_conf;
+	if (conf->limits)
+		c->limits = *conf->limits;
+	else
+		evr_limits_default(&c->limits);
+	rc = evr_limits_validate(&c->limits, err, errlen);
+	if (rc)
+		goto fail_conf;
+	c->conf.limits = &c->limits;
+	rc = -ENOMEM;
+	c->path = strdup(conf->socket_path);
+	c->clients = calloc(c->conf.max_clients, sizeof(*c->clients));
+	c->pfds = calloc(c->conf.max_clients + 1u, sizeof(*c->pfds));
+	if (!c->path || !c->clients || !c->pfds) {
+		seterr(err, errlen, "control socket: out of memory");
+		goto fail_alloc;
+	}
+	c->conf.socket_path = c->path;
+
+	rc = clear_stale(c->path, err, errlen);
+	if (rc)
+		goto fail_alloc;
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->listen_fd < 0) {
+		rc = -errno;
+		seterr(err, errlen, "control socket: socket(): %s", strerror(-rc));
+		goto fail_alloc;
+	}
+	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+	if (bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		seterr(err, errlen, "control socket %s: bind: %s", c->path, strerror(-rc));
+		goto fail_socket;
+	}
+	if (stat(c->path, &st) == 0) {
+		c->sock_dev = st.st_dev;
+		c->sock_ino = st.st_ino;
+	}
+	if (c->conf.socket_mode && chmod(c->path, c->conf.socket_mode) < 0) {
+		rc = -errno;
+		seterr(err, errlen, "control socket %s: chmod %o: %s", c->path,
+		       (unsigned)c->conf.socket_mode, strerror(-rc));
+		goto fail_bound;
+	}
+	if (listen(c->listen_fd, SOMAXCONN) < 0) {
+		rc = -errno;
+		seterr(err, errlen, "control socket %s: listen: %s", c->path, strerror(-rc));
+		goto fail_bound;
+	}
+	/* Last: a matcher reader index cannot be given back. */
+	reader = evr_matcher_reader_register(m);
+	if (reader < 0) {
+		rc = reader;
+		seterr(err, errlen, "control socket: no free matcher reader index "
+		       "(raise max_readers)");
+		goto fail_bound;
+	}
+	c->reader = (unsigned)reader;
+	return c;
+
+fail_bound:
+	unlink(c->path);
+fail_socket:
+	close(c->listen_fd);
+fail_alloc:
+	free(c->pfds);
+	free(c->clients);
+	free(c->path);
+fail_conf:
+	free(c);
+	errno = -rc;
+	return NULL;
+}
+
+void evr_control_destroy(struct evr_control *c)
+{
+	struct stat st;
+
+	if (!c)
+		return;
+	for (uint32_t i = 0; i < c->n_clients; i++)
+		client_free(c->clients[i]);
+	if (c->listen_fd >= 0) {
+		close(c->listen_fd);
+		/* A successor may have replaced the file meanwhile: only ours. */
+		if (stat(c->path, &st) == 0 && st.st_dev == c->sock_dev &&
+		    st.st_ino == c->sock_ino)
+			unlink(c->path);
+	}
+	if (c->udp4_fd >= 0)
+		close(c->udp4_fd);
+	if (c->udp6_fd >= 0)
+		close(c->udp6_fd);
+	free(c->pfds);
+	free(c->clients);
+	free(c->path);
+	free(c);
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Control plane internals shared by the server (evr_control.c) and the
+ * actions (evr_actions.c). Not installed. Everything here is touched by the
+ * control thread only.
+ */
+#ifndef EVR_CONTROL_INTERNAL_H
+#define EVR_CONTROL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "evr_control.h"
+
+#ifndef EVR_VERSION
+#define EVR_VERSION "0.0.0"
+#endif
+
+/* Server counters, exported by `stats` under "control" in this order.
+ * X(field, help) */
+#define EVR_CONTROL_COUNTERS(X)                                                 \
+	X(requests, "request objects handled (each batch element counts)")     \
+	X(notifications, "requests without id (never answered)")               \
+	X(batches, "batch (array) requests")                                   \
+	X(responses, "response lines queued")                                  \
+	X(bad_lines, "lines that were not JSON or were too large")             \
+	X(clients_accepted, "connections accepted")                            \
+	X(clients_refused, "connections refused over max_clients")             \
+	X(clients_dropped, "clients dropped: unread output over max_output")   \
+	X(clients_oversize, "clients closed after a line over max_line")       \
+	X(clients_closed, "clients that disconnected or were closed")          \
+	X(raised, "raise_event calls that reached the matcher")                \
+	X(raise_matched, "subscriptions matched by raise_event")               \
+	X(raise_notified, "notifications delivered or queued by raise_event")  \
+	X(raise_failed, "notifications that could not be encoded or sent")     \
+	X(raise_overflow, "matches over max_fanout, not notified")
+
+struct evr_control_counters {
+#define X(f, h) uint64_t f;
+	EVR_CONTROL_COUNTERS(X)
+#undef X
+};
+
+/* Error codes counted one by one in stats ("errors": {"-32700": n, ...});
+ * anything else goes to "other". */
+#define EVR_CONTROL_ERROR_CODES(X)                                              \
+	X(EVR_RPC_PARSE_ERROR) X(EVR_RPC_INVALID_REQUEST)                       \
+	X(EVR_RPC_METHOD_NOT_FOUND) X(EVR_RPC_INVALID_PARAMS)                   \
+	X(EVR_RPC_NOT_FOUND) X(EVR_RPC_NO_SUBSCRIBERS) X(EVR_RPC_INTERNAL)      \
+	X(EVR_RPC_UNAVAILABLE)
+
+enum {
+#define X(c) EVR_ERRIDX_##c,
+	EVR_CONTROL_ERROR_CODES(X)
+#undef X
+	EVR_ERRIDX_OTHER,
+	EVR_ERRIDX__COUNT
+};
+
+struct evr_client;
+
+struct evr_control {
+	struct evr_control_conf conf; /* socket_path points at path below */
+	struct evr_limits limits;     /* conf.limits copied (or defaults) */
+	char *path;
+	dev_t sock_dev;               /* identity of the socket file we made, */
+	ino_t sock_ino;               /* so destroy never unlinks a successor's */
+	int listen_fd;
+	struct evr_matcher *m;
+	struct evr_control_hooks hooks;
+	unsigned reader;              /* matcher reader index for raise_event */
+	struct evr_client **clients;  /* conf.max_clients slots */
+	uint32_t n_clients;
+	struct pollfd *pfds;          /* evr_control_poll's own array */
+	uint64_t seq;                 /* Event-Sequence of fallback notifications */
+	int udp4_fd, udp6_fd;         /* fallback udp: senders, opened on first use */
+	struct evr_control_counters cnt;
+	uint64_t errors[EVR_ERRIDX__COUNT];
+};
+
+/* Method dispatch entry, expanded from EVR_CONTROL_METHODS. */
+typedef int (*evr_control_method_fn)(struct evr_control *c, json_t *params,
+                                     json_t **result, int *code, char *msg,
+                                     size_t msglen);
+struct evr_control_method {
+	const char *name;
+	const char *alias;
+	const char *params;
+	const char *summary;
+	evr_control_method_fn fn;
+};
+
+/* The table (evr_actions.c) and lookup by name or alias (NULL if none). */
+extern const struct evr_control_method evr_control_methods[];
+extern const unsigned evr_control_n_methods;
+const struct evr_control_method *evr_control_method_find(const char *name);
+
+/* json_string() that never fails on bad UTF-8 (bytes >= 0x80 become '?');
+ * json_null() for NULL. New reference or NULL on out of memory. */
+json_t *evr_jstr(const char *s);
+
+/* Count an error response code (server and actions). */
+void evr_control_count_error(struct evr_control *c, int code);
+
+#endif /* EVR_CONTROL_INTERNAL_H */

@@ -1,0 +1,1260 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Control server tests over real sockets: a server on a temporary unix
+ * socket with a real matcher, driven from the same (registered QSBR) thread
+ * by non-blocking clients whose I/O is interleaved with evr_control_poll.
+ * raise_event notifications are received on real AF_UNIX datagram and UDP
+ * sockets bound by the test and parsed with jansson.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <urcu-qsbr.h>
+
+#include "evr_control.h"
+#include "evr_test.h"
+
+#define MAX_LINE 8192u
+#define MAX_OUTPUT (64u * 1024u)
+
+static struct evr_matcher *M;
+static struct evr_control *C;
+static char dir[64];
+static char sock_path[128];
+
+/* ---- client side ------------------------------------------------------------- */
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p) {
+		perror("realloc");
+		abort();
+	}
+	return p;
+}
+
+struct cli {
+	int fd;
+	char *buf;
+	size_t len, cap;
+	bool eof;
+	int err; /* errno of a failed recv (ECONNRESET) */
+};
+
+static json_int_t next_id = 1;
+
+static void pump_ms(struct evr_control *c, int ms)
+{
+	int r = evr_control_poll(c, ms);
+	CHECK_MSG(r >= 0 || r == -EINTR, "evr_control_poll: %d", r);
+}
+
+static void set_sun(struct sockaddr_un *sa, const char *path)
+{
+	size_t n = strlen(path);
+
+	CHECK(n < sizeof(sa->sun_path));
+	if (n >= sizeof(sa->sun_path))
+		n = sizeof(sa->sun_path) - 1;
+	memcpy(sa->sun_path, path, n);
+	sa->sun_path[n] = '\0';
+}
+
+static int unix_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	set_sun(&sa, path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static void cli_open_on(struct cli *k, struct evr_control *c, const char *path)
+{
+	memset(k, 0, sizeof(*k));
+	k->fd = unix_connect(path);
+	CHECK_MSG(k->fd >= 0, "connect %s: %s", path, strerror(-k->fd));
+	pump_ms(c, 0); /* accept */
+}
+
+static void cli_open(struct cli *k)
+{
+	cli_open_on(k, C, sock_path);
+}
+
+static void cli_close(struct cli *k)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	k->fd = -1;
+	free(k->buf);
+	k->buf = NULL;
+	k->len = k->cap = 0;
+}
+
+/* Send everything, pumping the server while the socket is full. false on
+ * error (the server closed us). */
+static bool cli_send_on(struct cli *k, struct evr_control *c, const char *p, size_t n)
+{
+	uint64_t deadline = evr_now_ms() + 5000;
+
+	while (n) {
+		ssize_t w = send(k->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno != EAGAIN)
+				return false;
+			if (evr_now_ms() > deadline)
+				return false;
+			pump_ms(c, 5);
+			continue;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+static bool cli_send(struct cli *k, const char *s)
+{
+	return cli_send_on(k, C, s, strlen(s));
+}
+
+/* Next response line (malloc'd) or NULL on EOF/timeout. */
+static char *cli_line_on(struct cli *k, struct evr_control *c, int timeout_ms)
+{
+	uint64_t deadline = evr_now_ms() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		char *nl = k->len ? memchr(k->buf, '\n', k->len) : NULL;
+		if (nl) {
+			size_t n = (size_t)(nl - k->buf);
+			char *line = strndup(k->buf, n);
+			memmove(k->buf, nl + 1, k->len - n - 1);
+			k->len -= n + 1;
+			return line;
+		}
+		if (k->cap - k->len < 4096) {
+			k->cap = k->cap ? k->cap * 2 : 65536;
+			k->buf = xrealloc(k->buf, k->cap);
+		}
+		ssize_t r = recv(k->fd, k->buf + k->len, k->cap - k->len, MSG_DONTWAIT);
+		if (r > 0) {
+			k->len += (size_t)r;
+			continue;
+		}
+		if (r == 0) {
+			k->eof = true;
+			return NULL;
+		}
+		if (errno != EAGAIN) {
+			k->eof = true;
+			k->err = errno;
+			return NULL;
+		}
+		if (evr_now_ms() >= deadline)
+			return NULL;
+		pump_ms(c, 5);
+	}
+}
+
+static char *cli_line(struct cli *k)
+{
+	return cli_line_on(k, C, 5000);
+}
+
+static json_t *parse(const char *line)
+{
+	json_error_t e;
+	json_t *j = line ? json_loads(line, 0, &e) : NULL;
+	CHECK_MSG(j != NULL, "response not JSON: %s", line ? line : "(none)");
+	return j;
+}
+
+/* Send one raw line, return the parsed response line. */
+static json_t *raw_on(struct cli *k, struct evr_control *c, const char *line)
+{
+	size_t n = strlen(line);
+	char *s = xrealloc(NULL, n + 2);
+	memcpy(s, line, n);
+	s[n] = '\n';
+	s[n + 1] = '\0';
+	bool ok = cli_send_on(k, c, s, strlen(s));
+	free(s);
+	CHECK(ok);
+	char *resp = cli_line_on(k, c, 5000);
+	json_t *j = parse(resp);
+	free(resp);
+	return j;
+}
+
+static json_t *raw(struct cli *k, const char *line)
+{
+	return raw_on(k, C, line);
+}
+
+/* Call method with params given as JSON text (NULL: none). */
+static json_t *call_on(struct cli *k, struct evr_control *c, const char *method,
+                       const char *params)
+{
+	json_int_t id = next_id++;
+	char *line;
+	json_t *req = json_pack("{s:s,s:s,s:I}", "jsonrpc", "2.0", "method", method, "id", id);
+	if (params) {
+		json_error_t e;
+		json_t *p = json_loads(params, JSON_DECODE_ANY, &e);
+		CHECK_MSG(p != NULL, "bad test params %s: %s", params, e.text);
+		json_object_set_new(req, "params", p);
+	}
+	line = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	json_t *resp = raw_on(k, c, line);
+	free(line);
+	json_t *rid = json_object_get(resp, "id");
+	CHECK_MSG(json_is_integer(rid) && json_integer_value(rid) == id,
+	          "%s: response id mismatch", method);
+	return resp;
+}
+
+static json_t *call(struct cli *k, const char *method, const char *params)
+{
+	return call_on(k, C, method, params);
+}
+
+static json_t *callf(struct cli *k, const char *method, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static json_t *callf(struct cli *k, const char *method, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return call(k, method, buf);
+}
+
+static json_t *res(json_t *r)
+{
+	return json_object_get(r, "result");
+}
+
+static int ecode(json_t *r)
+{
+	return (int)json_integer_value(json_object_get(json_object_get(r, "error"), "code"));
+}
+
+static const char *emsg(json_t *r)
+{
+	const char *m = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
+	return m ? m : "";
+}
+
+static json_int_t ival(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static const char *sval(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+/* Subscribe and return the id (0 on failure, reported). */
+static json_int_t subscribe(struct cli *k, const char *params)
+{
+	json_t *r = call(k, "event_subscribe", params);
+	json_int_t id = ival(res(r), "id");
+	CHECK_MSG(id > 0, "subscribe %s: %d %s", params, ecode(r), emsg(r));
+	json_decref(r);
+	return id;
+}
+
+static json_int_t stat_control(const char *name)
+{
+	int code = 0;
+	char msg[128];
+	json_t *r = NULL;
+	CHECK_EQ_INT(evr_action_stats(C, NULL, &r, &code, msg, sizeof(msg)), 0);
+	json_int_t v = ival(json_object_get(r, "control"), name);
+	json_decref(r);
+	return v;
+}
+
+/* ---- datagram sinks ---------------------------------------------------------------- */
+
+static int unix_sink(const char *name, char *path, size_t cap)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	snprintf(path, cap, "%s/%s", dir, name);
+	set_sun(&sa, path);
+	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	return fd;
+}
+
+/* One pending datagram (NUL-terminated, malloc'd) or NULL: delivery is
+ * synchronous, so it is queued before the raise_event response arrives. */
+static char *sink_recv(int fd)
+{
+	static char buf[65536];
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* ---- tests ------------------------------------------------------------------------- */
+
+static void test_create(void)
+{
+	struct evr_control_conf conf;
+	char path[128], err[256];
+	struct stat st;
+
+	evr_control_conf_default(&conf);
+	snprintf(path, sizeof(path), "%s/create.sock", dir);
+	conf.socket_path = path;
+	conf.socket_mode = 0640;
+
+	/* a regular file is never replaced */
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	errno = 0;
+	CHECK(evr_control_create(&conf, M, NULL, err, sizeof(err)) == NULL);
+	CHECK_EQ_INT(errno, EEXIST);
+	CHECK_MSG(strstr(err, "not a socket") != NULL, "%s", err);
+	unlink(path);
+
+	/* a stale socket (bound, nobody listening) is removed and replaced */
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	set_sun(&sa, path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	close(fd);
+	struct evr_control *a = evr_control_create(&conf, M, NULL, err, sizeof(err));
+	CHECK_MSG(a != NULL, "stale socket: %s", err);
+	CHECK(stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0640);
+
+	/* a live one is refused */
+	errno = 0;
+	CHECK(evr_control_create(&conf, M, NULL, err, sizeof(err)) == NULL);
+	CHECK_EQ_INT(errno, EADDRINUSE);
+	CHECK_MSG(strstr(err, "another process") != NULL, "%s", err);
+	pump_ms(a, 0); /* the probe connection comes and goes */
+	evr_control_destroy(a);
+	CHECK(stat(path, &st) < 0 && errno == ENOENT);
+
+	/* bad configuration */
+	char longp[200];
+	memset(longp, 'x', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	conf.socket_path = longp;
+	errno = 0;
+	CHECK(evr_control_create(&conf, M, NULL, err, sizeof(err)) == NULL);
+	CHECK_EQ_INT(errno, ENAMETOOLONG);
+	conf.socket_path = path;
+	conf.max_line = 10;
+	errno = 0;
+	CHECK(evr_control_create(&conf, M, NULL, err, sizeof(err)) == NULL);
+	CHECK_EQ_INT(errno, EINVAL);
+	CHECK_MSG(strstr(err, "max_line") != NULL, "%s", err);
+}
+
+static void test_subscribe(void)
+{
+	struct cli k;
+	json_t *r;
+	json_int_t id;
+
+	cli_open(&k);
+	r = call(&k, "event_subscribe",
+	         "{\"event\":\"E_UL_AOR_INSERT\",\"socket\":\"udp:127.0.0.1:9000\","
+	         "\"filters\":[\"aor=bob@*\"]}");
+	id = ival(res(r), "id");
+	CHECK(id > 0);
+	CHECK_EQ_INT(ival(res(r), "expire"), 3600);
+	CHECK(json_is_false(json_object_get(res(r), "refreshed")));
+	json_decref(r);
+
+	/* same event + socket + filters: refresh, same id, new expire */
+	r = call(&k, "evi:event_subscribe",
+	         "{\"event\":\"e_ul_aor_insert\",\"socket\":\"udp:127.0.0.1:9000\","
+	         "\"filters\":{\"AOR\":\"bob@*\"},\"expire\":120}");
+	CHECK_EQ_INT(ival(res(r), "id"), id);
+	CHECK_EQ_INT(ival(res(r), "expire"), 120);
+	CHECK(json_is_true(json_object_get(res(r), "refreshed")));
+	json_decref(r);
+
+	/* invalid filter: -32602 naming the filter, from the matcher */
+	r = call(&k, "event_subscribe",
+	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9000\",\"filters\":[\"aor=[bob\"]}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	CHECK_MSG(strstr(emsg(r), "filter 'aor=[bob'") && strstr(emsg(r), "unterminated"),
+	          "%s", emsg(r));
+	json_decref(r);
+
+	/* invalid socket */
+	r = call(&k, "event_subscribe", "{\"event\":\"E_X\",\"socket\":\"tcp:1.2.3.4:5\"}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	CHECK_MSG(strstr(emsg(r), "tcp:1.2.3.4:5") != NULL, "%s", emsg(r));
+	json_decref(r);
+	r = call(&k, "event_subscribe", "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:0\"}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	json_decref(r);
+
+	/* missing / unknown / mistyped parameters */
+	r = call(&k, "event_subscribe", "{\"event\":\"E_X\"}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	CHECK_EQ_STR(emsg(r), "missing parameter 'socket'");
+	json_decref(r);
+	r = call(&k, "event_subscribe",
+	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9\",\"filter\":\"a=b\"}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	CHECK_EQ_STR(emsg(r), "unknown parameter 'filter'");
+	json_decref(r);
+	r = call(&k, "event_subscribe",
+	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9\",\"expire\":-1}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	CHECK_MSG(strstr(emsg(r), "expire") != NULL, "%s", emsg(r));
+	json_decref(r);
+	r = call(&k, "event_subscribe",
+	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9\",\"format\":\"xml\"}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	CHECK_MSG(strstr(emsg(r), "format 'xml'") != NULL, "%s", emsg(r));
+	json_decref(r);
+	r = call(&k, "event_subscribe",
+	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9\",\"once\":\"maybe\"}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	json_decref(r);
+
+	/* OpenSIPS MI positional form, strings as opensips-cli sends them */
+	r = call(&k, "event_subscribe", "[\"E_POS\",\"udp:127.0.0.1:9001\",\"60\"]");
+	json_int_t pid = ival(res(r), "id");
+	CHECK(pid > 0 && pid != id);
+	CHECK_EQ_INT(ival(res(r), "expire"), 60);
+	json_decref(r);
+	r = call(&k, "event_subscribe", "[\"E_POS\",\"udp:127.0.0.1:9001\",\"60\",\"x\"]");
+	CHECK_EQ_INT(ecode(r), -32602);
+	json_decref(r);
+
+	/* expire 0 unsubscribes; a second time there is nothing: 404 */
+	r = call(&k, "event_subscribe", "[\"E_POS\",\"udp:127.0.0.1:9001\",0]");
+	CHECK_EQ_INT(ival(res(r), "id"), pid);
+	CHECK_EQ_INT(ival(res(r), "removed"), 1);
+	json_decref(r);
+	r = call(&k, "event_subscribe", "[\"E_POS\",\"udp:127.0.0.1:9001\",0]");
+	CHECK_EQ_INT(ecode(r), 404);
+	json_decref(r);
+
+	/* unsubscribe by id */
+	r = callf(&k, "event_unsubscribe", "{\"id\":%" JSON_INTEGER_FORMAT "}", id);
+	CHECK_EQ_INT(ival(res(r), "removed"), 1);
+	json_decref(r);
+	r = callf(&k, "event_unsubscribe", "[%" JSON_INTEGER_FORMAT "]", id);
+	CHECK_EQ_INT(ecode(r), 404);
+	json_decref(r);
+	r = call(&k, "event_unsubscribe", "{}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	json_decref(r);
+	cli_close(&k);
+}
+
+static void test_pagination(void)
+{
+	struct cli k;
+	json_t *r, *seen = json_object();
+	char line[MAX_LINE];
+	json_int_t next = 0;
+	int pages = 0, total = 0;
+
+	cli_open(&k);
+	/* 250 subscriptions, sent as 10 batches of 25 (one line each) */
+	for (int b = 0; b < 10; b++) {
+		size_t n = 0;
+		line[n++] = '[';
+		for (int i = 0; i < 25 && n < sizeof(line); i++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			              "%s{\"jsonrpc\":\"2.0\",\"method\":\"event_subscribe\",\"id\":%d,"
+			              "\"params\":{\"event\":\"E_PAGE\",\"socket\":\"udp:127.0.0.1:9100\","
+			              "\"filters\":[\"n=%d\"],\"expire\":600}}",
+			              i ? "," : "", b * 25 + i, b * 25 + i);
+		CHECK(n < sizeof(line) - 2);
+		if (n >= sizeof(line) - 2)
+			return;
+		line[n++] = ']';
+		line[n] = '\0';
+		r = raw(&k, line);
+		CHECK(json_is_array(r) && json_array_size(r) == 25);
+		for (size_t i = 0; i < json_array_size(r); i++)
+			CHECK(ival(res(json_array_get(r, i)), "id") > 0);
+		json_decref(r);
+	}
+	/* a subscription of another event in the middle of the id space */
+	json_int_t other = subscribe(&k, "{\"event\":\"E_OTHER\",\"socket\":\"udp:127.0.0.1:9100\"}");
+
+	do {
+		r = callf(&k, "subscribers_list", "{\"event\":\"E_PAGE\",\"limit\":100,\"after\":%"
+		          JSON_INTEGER_FORMAT "}", next);
+		json_t *subs = json_object_get(res(r), "subscribers"), *s;
+		size_t i;
+		CHECK(json_is_array(subs));
+		CHECK_EQ_INT(json_array_size(subs), pages < 2 ? 100 : 50);
+		json_array_foreach(subs, i, s) {
+			char key[32];
+			json_int_t ttl = ival(s, "ttl"), created = ival(s, "created");
+			snprintf(key, sizeof(key), "%" JSON_INTEGER_FORMAT, ival(s, "id"));
+			CHECK_MSG(!json_object_get(seen, key), "id %s listed twice", key);
+			json_object_set_new(seen, key, json_true());
+			CHECK(ival(s, "id") > next);
+			CHECK_EQ_STR(sval(s, "event"), "E_PAGE");
+			CHECK_EQ_STR(sval(s, "socket"), "udp:127.0.0.1:9100");
+			CHECK_EQ_STR(sval(s, "format"), "jsonrpc");
+			CHECK_EQ_INT(ival(s, "expire"), 600);
+			CHECK_MSG(ttl >= 595 && ttl <= 600, "ttl %lld", (long long)ttl);
+			CHECK_MSG(llabs((long long)(created - time(NULL))) <= 5, "created %lld",
+			          (long long)created);
+			CHECK(json_is_false(json_object_get(s, "once")));
+			CHECK(json_array_size(json_object_get(s, "filters")) == 1);
+			CHECK(!strncmp(json_string_value(json_array_get(json_object_get(s, "filters"), 0))
+			                   ?: "", "n=", 2));
+		}
+		total += (int)json_array_size(subs);
+		json_t *nx = json_object_get(res(r), "next");
+		pages++;
+		if (pages < 3)
+			CHECK_EQ_INT(json_integer_value(nx),
+			             ival(json_array_get(subs, json_array_size(subs) - 1), "id"));
+		else
+			CHECK(json_is_null(nx));
+		next = json_is_integer(nx) ? json_integer_value(nx) : 0;
+		json_decref(r);
+	} while (next && pages < 5);
+	CHECK_EQ_INT(pages, 3);
+	CHECK_EQ_INT(total, 250);
+	CHECK_EQ_INT(json_object_size(seen), 250);
+	json_decref(seen);
+
+	/* without the event filter the other subscription shows up too */
+	r = call(&k, "subscribers_list", "{\"limit\":1000}");
+	CHECK_EQ_INT(json_array_size(json_object_get(res(r), "subscribers")), 251);
+	json_decref(r);
+
+	/* bounds */
+	r = call(&k, "subscribers_list", "{\"limit\":0}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	CHECK_MSG(strstr(emsg(r), "limit") != NULL, "%s", emsg(r));
+	json_decref(r);
+	r = call(&k, "subscribers_list", "{\"limit\":1001}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	json_decref(r);
+
+	/* events_list */
+	r = call(&k, "events_list", NULL);
+	json_t *evs = json_object_get(res(r), "events"), *e;
+	size_t i;
+	int found = 0;
+	json_array_foreach(evs, i, e) {
+		if (!strcmp(sval(e, "event"), "E_PAGE")) {
+			CHECK_EQ_INT(ival(e, "subscribers"), 250);
+			found++;
+		} else if (!strcmp(sval(e, "event"), "E_OTHER")) {
+			CHECK_EQ_INT(ival(e, "subscribers"), 1);
+			found++;
+		}
+	}
+	CHECK_EQ_INT(found, 2);
+	json_decref(r);
+
+	/* unsubscribe by event + socket removes all 250 at once */
+	r = call(&k, "event_unsubscribe", "{\"event\":\"E_PAGE\",\"socket\":\"udp:127.0.0.1:9100\"}");
+	CHECK_EQ_INT(ival(res(r), "removed"), 250);
+	json_decref(r);
+	r = call(&k, "event_unsubscribe", "[\"E_PAGE\",\"udp:127.0.0.1:9100\"]");
+	CHECK_EQ_INT(ecode(r), 404);
+	json_decref(r);
+	r = call(&k, "event_unsubscribe", "[\"E_PAGE\",\"udp:nowhere\"]");
+	CHECK_EQ_INT(ecode(r), -32602);
+	json_decref(r);
+	r = callf(&k, "event_unsubscribe", "{\"id\":%" JSON_INTEGER_FORMAT "}", other);
+	CHECK_EQ_INT(ival(res(r), "removed"), 1);
+	json_decref(r);
+	r = call(&k, "events_list", NULL);
+	CHECK_EQ_INT(json_array_size(json_object_get(res(r), "events")), 0);
+	json_decref(r);
+	cli_close(&k);
+}
+
+static void test_raise(void)
+{
+	char p_rpc[128], p_json[128], p_plain[128], p_custom[128];
+	int s_rpc = unix_sink("rpc.sock", p_rpc, sizeof(p_rpc));
+	int s_json = unix_sink("json.sock", p_json, sizeof(p_json));
+	int s_plain = unix_sink("plain.sock", p_plain, sizeof(p_plain));
+	int s_custom = unix_sink("custom.sock", p_custom, sizeof(p_custom));
+	struct cli k;
+	json_t *r, *d;
+	char *dg;
+
+	cli_open(&k);
+	r = call(&k, "raise_event", "{\"event\":\"E_NOBODY\"}");
+	CHECK_EQ_INT(ecode(r), 480);
+	CHECK_EQ_STR(emsg(r), "No subscribers for event");
+	json_decref(r);
+
+	json_int_t id_rpc = subscribe(&k, "{\"event\":\"E_RAISE\",\"socket\":\"unix:"
+	                                  "/dev/null/x\"}");
+	/* (a destination nobody listens on: counted as failed, never fatal) */
+	r = callf(&k, "event_unsubscribe", "{\"id\":%" JSON_INTEGER_FORMAT "}", id_rpc);
+	json_decref(r);
+
+	char params[512];
+	snprintf(params, sizeof(params), "{\"event\":\"E_RAISE\",\"socket\":\"unix:%s\"}", p_rpc);
+	id_rpc = subscribe(&k, params);
+	snprintf(params, sizeof(params),
+	         "{\"event\":\"E_RAISE\",\"socket\":\"unix:%s\",\"format\":\"json\","
+	         "\"filters\":[\"user=alice\"]}", p_json);
+	subscribe(&k, params);
+	snprintf(params, sizeof(params),
+	         "{\"event\":\"E_RAISE\",\"socket\":\"unix:%s\",\"format\":\"plain\"}", p_plain);
+	subscribe(&k, params);
+
+	r = call(&k, "evi:raise_event",
+	         "{\"event\":\"E_RAISE\",\"params\":{\"user\":\"alice\",\"n\":5,\"ok\":true,"
+	         "\"x\":null,\"sp\":\"a b\"}}");
+	CHECK_EQ_INT(ival(res(r), "matched"), 3);
+	CHECK_EQ_INT(ival(res(r), "notified"), 3);
+	CHECK_EQ_INT(ival(res(r), "failed"), 0);
+	json_decref(r);
+
+	/* jsonrpc: OpenSIPS event_datagram form, numbers stay numbers */
+	dg = sink_recv(s_rpc);
+	d = parse(dg);
+	CHECK_EQ_STR(sval(d, "jsonrpc"), "2.0");
+	CHECK_EQ_STR(sval(d, "method"), "E_RAISE");
+	CHECK_EQ_STR(sval(json_object_get(d, "params"), "user"), "alice");
+	CHECK(json_is_integer(json_object_get(json_object_get(d, "params"), "n")));
+	CHECK_EQ_INT(ival(json_object_get(d, "params"), "n"), 5);
+	CHECK(json_is_true(json_object_get(json_object_get(d, "params"), "ok")));
+	CHECK(json_is_null(json_object_get(json_object_get(d, "params"), "x")));
+	CHECK(!json_object_get(d, "id"));
+	json_decref(d);
+	free(dg);
+	/* json: FreeSWITCH flat object of strings with a sequence number */
+	dg = sink_recv(s_json);
+	d = parse(dg);
+	CHECK_EQ_STR(sval(d, "Event-Name"), "E_RAISE");
+	CHECK_EQ_STR(sval(d, "user"), "alice");
+	CHECK_EQ_STR(sval(d, "n"), "5");
+	CHECK(json_is_string(json_object_get(d, "Event-Sequence")));
+	json_decref(d);
+	free(dg);
+	/* plain: ESL envelope + url-encoded headers */
+	dg = sink_recv(s_plain);
+	CHECK(dg != NULL);
+	if (dg) {
+		CHECK_MSG(!strncmp(dg, "Content-Length: ", 16), "%s", dg);
+		CHECK(strstr(dg, "Content-Type: text/event-plain\n\n") != NULL);
+		CHECK(strstr(dg, "\nEvent-Name: E_RAISE\n") != NULL);
+		CHECK(strstr(dg, "\nuser: alice\n") != NULL);
+		CHECK(strstr(dg, "\nsp: a%20b\n") != NULL);
+	}
+	free(dg);
+	CHECK(sink_recv(s_rpc) == NULL); /* exactly one each */
+
+	/* the json subscriber filters user=alice out of this one */
+	r = call(&k, "raise_event", "[\"E_RAISE\",{\"user\":\"bob\"}]");
+	CHECK_EQ_INT(ival(res(r), "matched"), 2);
+	json_decref(r);
+	CHECK(sink_recv(s_json) == NULL);
+	free(sink_recv(s_rpc));
+	free(sink_recv(s_plain));
+
+	/* unsubscribe stops delivery */
+	r = callf(&k, "event_unsubscribe", "{\"id\":%" JSON_INTEGER_FORMAT "}", id_rpc);
+	CHECK_EQ_INT(ival(res(r), "removed"), 1);
+	json_decref(r);
+	r = call(&k, "raise_event", "{\"event\":\"E_RAISE\",\"params\":{\"user\":\"alice\"}}");
+	CHECK_EQ_INT(ival(res(r), "matched"), 2);
+	json_decref(r);
+	CHECK(sink_recv(s_rpc) == NULL);
+	free(sink_recv(s_json));
+	free(sink_recv(s_plain));
+
+	/* udp: through the kernel fallback; positional params are "1","2" */
+	int u = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sin);
+	CHECK(bind(u, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	CHECK(getsockname(u, (struct sockaddr *)&sin, &sl) == 0);
+	snprintf(params, sizeof(params), "{\"event\":\"E_UDP\",\"socket\":\"udp:127.0.0.1:%u\"}",
+	         ntohs(sin.sin_port));
+	subscribe(&k, params);
+	r = call(&k, "raise_event", "{\"event\":\"E_UDP\",\"params\":[\"x\",7]}");
+	CHECK_EQ_INT(ival(res(r), "notified"), 1);
+	json_decref(r);
+	struct pollfd pfd = { .fd = u, .events = POLLIN };
+	CHECK(poll(&pfd, 1, 2000) == 1);
+	dg = sink_recv(u);
+	d = parse(dg);
+	CHECK_EQ_STR(sval(d, "method"), "E_UDP");
+	CHECK_EQ_STR(sval(json_object_get(d, "params"), "1"), "x");
+	CHECK_EQ_INT(ival(json_object_get(d, "params"), "2"), 7);
+	json_decref(d);
+	free(dg);
+	close(u);
+
+	/* CUSTOM with a subclass, FreeSWITCH style */
+	snprintf(params, sizeof(params),
+	         "{\"event\":\"CUSTOM sofia::register\",\"socket\":\"unix:%s\",\"format\":\"json\"}",
+	         p_custom);
+	subscribe(&k, params);
+	r = call(&k, "raise_event", "{\"event\":\"CUSTOM other::thing\"}");
+	CHECK_EQ_INT(ecode(r), 480);
+	json_decref(r);
+	r = call(&k, "raise_event",
+	         "{\"event\":\"CUSTOM sofia::register\",\"params\":{\"from-user\":\"1000\"}}");
+	CHECK_EQ_INT(ival(res(r), "notified"), 1);
+	json_decref(r);
+	dg = sink_recv(s_custom);
+	d = parse(dg);
+	CHECK_EQ_STR(sval(d, "Event-Name"), "CUSTOM");
+	CHECK_EQ_STR(sval(d, "Event-Subclass"), "sofia::register");
+	CHECK_EQ_STR(sval(d, "from-user"), "1000");
+	json_decref(d);
+	free(dg);
+	/* ... or with the subclass as an Event-Subclass attribute */
+	r = call(&k, "raise_event",
+	         "{\"event\":\"CUSTOM\",\"params\":{\"Event-Subclass\":\"sofia::register\"}}");
+	CHECK_EQ_INT(ival(res(r), "notified"), 1);
+	json_decref(r);
+	free(sink_recv(s_custom));
+
+	/* once: notified at most once */
+	snprintf(params, sizeof(params),
+	         "{\"event\":\"E_ONCE\",\"socket\":\"unix:%s\",\"once\":true}", p_custom);
+	subscribe(&k, params);
+	r = call(&k, "raise_event", "{\"event\":\"E_ONCE\"}");
+	CHECK_EQ_INT(ival(res(r), "notified"), 1);
+	json_decref(r);
+	free(sink_recv(s_custom));
+	r = call(&k, "raise_event", "{\"event\":\"E_ONCE\"}");
+	CHECK_EQ_INT(ecode(r), 480);
+	json_decref(r);
+
+	/* a destination nobody is bound to: matched but failed */
+	subscribe(&k, "{\"event\":\"E_DEAD\",\"socket\":\"unix:/nonexistent/evr.sock\"}");
+	r = call(&k, "raise_event", "{\"event\":\"E_DEAD\"}");
+	CHECK_EQ_INT(ival(res(r), "matched"), 1);
+	CHECK_EQ_INT(ival(res(r), "failed"), 1);
+	json_decref(r);
+
+	/* invalid raise params */
+	r = call(&k, "raise_event", "{\"event\":\"E_RAISE\",\"params\":{\"a\":{\"b\":1}}}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	CHECK_MSG(strstr(emsg(r), "'a'") && strstr(emsg(r), "nested"), "%s", emsg(r));
+	json_decref(r);
+	r = call(&k, "raise_event", "{\"params\":{}}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	json_decref(r);
+	r = call(&k, "raise_event", "{\"event\":\"E_RAISE\",\"params\":\"x\"}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	json_decref(r);
+	char big[8200];
+	int n = snprintf(big, sizeof(big), "{\"event\":\"E_RAISE\",\"params\":{\"v\":\"");
+	memset(big + n, 'v', 4097);
+	snprintf(big + n + 4097, sizeof(big) - (size_t)n - 4097, "\"}}");
+	r = call(&k, "raise_event", big); /* over max_value_len 4096 */
+	CHECK_EQ_INT(ecode(r), -32602);
+	CHECK_MSG(strstr(emsg(r), "value longer than 4096") != NULL, "%s", emsg(r));
+	json_decref(r);
+
+	cli_close(&k);
+	close(s_rpc);
+	close(s_json);
+	close(s_plain);
+	close(s_custom);
+}
+
+static void test_protocol(void)
+{
+	struct cli k;
+	json_t *r;
+	char *line;
+
+	cli_open(&k);
+	/* malformed JSON: -32700, id null, and the connection still works */
+	r = raw(&k, "{oops");
+	CHECK_EQ_INT(ecode(r), -32700);
+	CHECK(json_is_null(json_object_get(r, "id")));
+	CHECK(json_is_string(json_object_get(json_object_get(r, "error"), "data")));
+	json_decref(r);
+	r = call(&k, "version", NULL);
+	CHECK_EQ_STR(sval(res(r), "name"), "evrd");
+	CHECK(sval(res(r), "version")[0] != '\0');
+	json_decref(r);
+
+	/* invalid requests */
+	r = raw(&k, "42");
+	CHECK_EQ_INT(ecode(r), -32600);
+	json_decref(r);
+	r = raw(&k, "[]");
+	CHECK_EQ_INT(ecode(r), -32600);
+	json_decref(r);
+	r = raw(&k, "{\"jsonrpc\":\"1.0\",\"method\":\"version\",\"id\":9}");
+	CHECK_EQ_INT(ecode(r), -32600);
+	CHECK_EQ_INT(ival(r, "id"), 9);
+	json_decref(r);
+	r = raw(&k, "{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":\"s\"}");
+	CHECK_EQ_INT(ecode(r), -32600);
+	CHECK_EQ_STR(sval(r, "id"), "s");
+	json_decref(r);
+	r = raw(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"params\":\"x\",\"id\":1}");
+	CHECK_EQ_INT(ecode(r), -32600);
+	json_decref(r);
+	r = raw(&k, "{\"jsonrpc\":\"2.0\",\"method\":1}"); /* invalid: answered anyway */
+	CHECK_EQ_INT(ecode(r), -32600);
+	json_decref(r);
+	r = call(&k, "nope", NULL);
+	CHECK_EQ_INT(ecode(r), -32601);
+	CHECK_EQ_STR(emsg(r), "Method not found: nope");
+	json_decref(r);
+	r = call(&k, "stats", "[1]");
+	CHECK_EQ_INT(ecode(r), -32602);
+	json_decref(r);
+
+	/* notifications are executed and never answered */
+	json_int_t notif = stat_control("notifications");
+	CHECK(cli_send(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"version\"}\n"
+	                   "{\"jsonrpc\":\"2.0\",\"method\":\"nope\"}\n"));
+	r = call(&k, "version", NULL); /* its response is the next line */
+	CHECK_EQ_STR(sval(res(r), "name"), "evrd");
+	json_decref(r);
+	CHECK_EQ_INT(stat_control("notifications"), notif + 2);
+
+	/* batch: responses for the requests with ids only */
+	r = raw(&k, "[{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":1},"
+	            "{\"jsonrpc\":\"2.0\",\"method\":\"version\"},"
+	            "{\"jsonrpc\":\"2.0\",\"method\":\"bogus\",\"id\":3},7]");
+	CHECK(json_is_array(r) && json_array_size(r) == 3);
+	CHECK_EQ_INT(ival(json_array_get(r, 0), "id"), 1);
+	CHECK_EQ_STR(sval(res(json_array_get(r, 0)), "name"), "evrd");
+	CHECK_EQ_INT(ival(json_array_get(r, 1), "id"), 3);
+	CHECK_EQ_INT(ecode(json_array_get(r, 1)), -32601);
+	CHECK_EQ_INT(ecode(json_array_get(r, 2)), -32600);
+	json_decref(r);
+	/* a batch of notifications gets no response at all */
+	CHECK(cli_send(&k, "[{\"jsonrpc\":\"2.0\",\"method\":\"version\"}]\n"));
+	/* CRLF and blank lines are fine */
+	CHECK(cli_send(&k, "\r\n\n  \n"));
+	r = raw(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":\"crlf\"}\r");
+	CHECK_EQ_STR(sval(r, "id"), "crlf");
+	json_decref(r);
+
+	/* pipelined requests in one write, answered in order; partial lines
+	 * are kept across reads */
+	CHECK(cli_send(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":101}\n"
+	                   "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":102}\n"
+	                   "{\"jsonrpc\":\"2.0\",\"meth"));
+	for (int i = 0; i < 5; i++)
+		pump_ms(C, 1);
+	CHECK(cli_send(&k, "od\":\"version\",\"id\":103}\n"));
+	for (int id = 101; id <= 103; id++) {
+		line = cli_line(&k);
+		r = parse(line);
+		CHECK_EQ_INT(ival(r, "id"), id);
+		json_decref(r);
+		free(line);
+	}
+
+	/* list_methods: every method of the table, with help */
+	r = call(&k, "list_methods", NULL);
+	json_t *ms = json_object_get(res(r), "methods"), *m;
+	size_t i;
+	const char *want[] = { "event_subscribe", "event_unsubscribe", "events_list",
+		               "subscribers_list", "raise_event", "stats", "version",
+		               "list_methods" };
+	CHECK_EQ_INT(json_array_size(ms), 8);
+	json_array_foreach(ms, i, m) {
+		CHECK(i < 8 && !strcmp(sval(m, "name"), want[i]));
+		CHECK(sval(m, "summary")[0] != '\0');
+		CHECK(json_is_string(json_object_get(m, "params")));
+	}
+	CHECK_EQ_STR(sval(json_array_get(ms, 0), "alias"), "evi:event_subscribe");
+	json_decref(r);
+
+	/* a request line of exactly max_line bytes is served */
+	char *exact = xrealloc(NULL, MAX_LINE + 2);
+	int n = snprintf(exact, MAX_LINE + 1, "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":55}");
+	memset(exact + n, ' ', MAX_LINE - (size_t)n);
+	exact[MAX_LINE] = '\0';
+	r = raw(&k, exact);
+	CHECK_EQ_INT(ival(r, "id"), 55);
+	json_decref(r);
+	free(exact);
+	cli_close(&k);
+}
+
+static void test_oversize(void)
+{
+	char *big = xrealloc(NULL, MAX_LINE + 200);
+	struct cli k;
+	char *line;
+	json_t *r;
+	json_int_t before = stat_control("clients_oversize");
+
+	/* no newline in sight and already over max_line */
+	memset(big, 'x', MAX_LINE + 100);
+	cli_open(&k);
+	CHECK(cli_send_on(&k, C, big, MAX_LINE + 100));
+	line = cli_line(&k);
+	r = parse(line);
+	CHECK_EQ_INT(ecode(r), -32600);
+	CHECK_EQ_STR(emsg(r), "request too large");
+	json_decref(r);
+	free(line);
+	line = cli_line(&k);
+	CHECK_MSG(line == NULL && k.eof, "connection not closed after oversize line");
+	free(line);
+	cli_close(&k);
+
+	/* a complete line that is one byte too long */
+	memset(big, ' ', MAX_LINE + 1);
+	big[MAX_LINE + 1] = '\n';
+	cli_open(&k);
+	CHECK(cli_send_on(&k, C, big, MAX_LINE + 2));
+	line = cli_line(&k);
+	r = parse(line);
+	CHECK_EQ_INT(ecode(r), -32600);
+	json_decref(r);
+	free(line);
+	CHECK(cli_line(&k) == NULL && k.eof);
+	cli_close(&k);
+	free(big);
+	CHECK_EQ_INT(stat_control("clients_oversize"), before + 2);
+}
+
+static void test_disconnects(void)
+{
+	struct cli k;
+	json_t *r;
+	json_int_t clients = stat_control("clients");
+
+	/* mid-line: the partial request is dropped with the client */
+	cli_open(&k);
+	CHECK(cli_send(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"vers"));
+	pump_ms(C, 5);
+	CHECK_EQ_INT(stat_control("clients"), clients + 1);
+	cli_close(&k);
+	for (int i = 0; i < 5; i++)
+		pump_ms(C, 2);
+	CHECK_EQ_INT(stat_control("clients"), clients);
+
+	/* mid-response: the client leaves with output pending */
+	cli_open(&k);
+	for (int i = 0; i < 20; i++)
+		CHECK(cli_send(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"list_methods\",\"id\":1}\n"));
+	pump_ms(C, 5);
+	cli_close(&k);
+	for (int i = 0; i < 5; i++)
+		pump_ms(C, 2);
+	CHECK_EQ_INT(stat_control("clients"), clients);
+
+	/* fire and forget: complete requests run even if the client is gone
+	 * before their answers are written; its unterminated tail does not */
+	cli_open(&k);
+	size_t blen = 0;
+	char *burst = xrealloc(NULL, 700 * 160);
+	for (int i = 0; i < 700; i++) /* > 64 KiB: several server reads */
+		blen += (size_t)snprintf(burst + blen, 160,
+		         "{\"jsonrpc\":\"2.0\",\"method\":\"event_subscribe\",\"id\":%d,"
+		         "\"params\":{\"event\":\"E_FIRE\",\"socket\":\"udp:127.0.0.1:%d\"}}\n",
+		         i, 2000 + i);
+	CHECK(blen > 64 * 1024);
+	CHECK(cli_send_on(&k, C, burst, blen));
+	free(burst);
+	CHECK(cli_send(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"event_unsubscribe\",\"params\":"));
+	cli_close(&k);
+	for (int i = 0; i < 50 && stat_control("clients") != clients; i++)
+		pump_ms(C, 2);
+	CHECK_EQ_INT(stat_control("clients"), clients);
+	json_t *req = json_pack("{s:s,s:s,s:{s:s},s:i}", "jsonrpc", "2.0", "method",
+	                        "subscribers_list", "params", "event", "E_FIRE", "id", 1);
+	json_object_set_new(json_object_get(req, "params"), "limit", json_integer(1000));
+	r = evr_control_handle(C, req);
+	CHECK_EQ_INT(json_array_size(json_object_get(res(r), "subscribers")), 700);
+	json_decref(r);
+	json_decref(req);
+	CHECK_EQ_INT(evr_matcher_unsubscribe_dest(M, "E_FIRE", NULL, "udp:127.0.0.1:2000"), 1);
+
+	/* half-close: the last line without '\n' is still served, then EOF */
+	cli_open(&k);
+	CHECK(cli_send(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":\"last\"}"));
+	shutdown(k.fd, SHUT_WR);
+	char *line = cli_line(&k);
+	r = parse(line);
+	CHECK_EQ_STR(sval(r, "id"), "last");
+	json_decref(r);
+	free(line);
+	CHECK(cli_line(&k) == NULL && k.eof && k.err == 0);
+	cli_close(&k);
+	for (int i = 0; i < 3; i++)
+		pump_ms(C, 2);
+	CHECK_EQ_INT(stat_control("clients"), clients);
+}
+
+static void test_slow_reader(void)
+{
+	static const char req[] = "{\"jsonrpc\":\"2.0\",\"method\":\"list_methods\",\"id\":1}\n";
+	struct cli slow, fast;
+	json_int_t dropped = stat_control("clients_dropped");
+	uint64_t deadline = evr_now_ms() + 10000;
+	bool gone = false;
+	int sent = 0;
+
+	cli_open(&slow);
+	cli_open(&fast);
+	/* The slow client writes and never reads: the server must drop it
+	 * once its unread output passes max_output, and keep serving others. */
+	while (!gone && evr_now_ms() < deadline) {
+		ssize_t w = send(slow.fd, req, sizeof(req) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno != EAGAIN)
+			gone = true; /* EPIPE/ECONNRESET: dropped */
+		else if (w > 0)
+			sent++;
+		if (sent % 16 == 0 || w < 0)
+			pump_ms(C, 0);
+		if (stat_control("clients_dropped") > dropped)
+			gone = true;
+	}
+	CHECK_MSG(stat_control("clients_dropped") == dropped + 1, "slow client not dropped "
+	          "after %d requests", sent);
+	CHECK(sent > 50);
+	json_t *r = call(&fast, "version", NULL);
+	CHECK_EQ_STR(sval(res(r), "name"), "evrd");
+	json_decref(r);
+	cli_close(&slow);
+	cli_close(&fast);
+	for (int i = 0; i < 3; i++)
+		pump_ms(C, 1);
+}
+
+/* ---- a second server: hooks, max_clients --------------------------------------- */
+
+struct hook_rec {
+	int calls;
+	uint32_t last_n;
+	int ret; /* < 0: fail with that */
+	char last_event[64];
+};
+
+static void hook_stats(void *ctx, json_t *out)
+{
+	struct hook_rec *h = ctx;
+	json_object_set_new(out, "dataplane", json_pack("{s:i}", "hook_calls", h->calls));
+}
+
+static int hook_deliver(void *ctx, const struct evr_event *ev,
+                        const struct evr_sub *const *subs, uint32_t n)
+{
+	struct hook_rec *h = ctx;
+	h->calls++;
+	h->last_n = n;
+	snprintf(h->last_event, sizeof(h->last_event), "%.*s", (int)ev->name.len, ev->name.p);
+	for (uint32_t i = 0; i < n; i++)
+		CHECK(subs[i]->dest != NULL && subs[i]->id > 0);
+	return h->ret < 0 ? h->ret : (int)n;
+}
+
+static void test_hooks_and_limits(void)
+{
+	struct hook_rec h = { 0 };
+	struct evr_control_hooks hooks = { .ctx = &h, .stats = hook_stats,
+		                           .deliver = hook_deliver };
+	struct evr_control_conf conf;
+	char path[128], err[256];
+	struct cli a, b, c3;
+	json_t *r;
+
+	evr_control_conf_default(&conf);
+	snprintf(path, sizeof(path), "%s/second.sock", dir);
+	conf.socket_path = path;
+	conf.max_clients = 2;
+	struct evr_control *c2 = evr_control_create(&conf, M, &hooks, err, sizeof(err));
+	CHECK_MSG(c2 != NULL, "%s", err);
+	if (!c2)
+		return;
+
+	cli_open_on(&a, c2, path);
+	cli_open_on(&b, c2, path);
+	cli_open_on(&c3, c2, path); /* one too many: one error line, then EOF */
+	char *line = cli_line_on(&c3, c2, 2000);
+	r = parse(line);
+	CHECK_EQ_INT(ecode(r), 503);
+	json_decref(r);
+	free(line);
+	CHECK(cli_line_on(&c3, c2, 2000) == NULL && c3.eof);
+	cli_close(&c3);
+
+	/* both servers share the matcher: a subscription made here is raised
+	 * through the deliver hook, not the fallback */
+	r = call_on(&a, c2, "event_subscribe",
+	            "{\"event\":\"E_HOOK\",\"socket\":\"udp:192.0.2.1:9\",\"filters\":{\"k\":\"v*\"}}");
+	json_int_t id = ival(res(r), "id");
+	CHECK(id > 0);
+	json_decref(r);
+	r = call_on(&b, c2, "raise_event", "{\"event\":\"E_HOOK\",\"params\":{\"k\":\"value\"}}");
+	CHECK_EQ_INT(ival(res(r), "notified"), 1);
+	json_decref(r);
+	CHECK_EQ_INT(h.calls, 1);
+	CHECK_EQ_INT(h.last_n, 1);
+	CHECK_EQ_STR(h.last_event, "E_HOOK");
+	h.ret = -EIO;
+	r = call_on(&b, c2, "raise_event", "{\"event\":\"E_HOOK\",\"params\":{\"k\":\"v\"}}");
+	CHECK_EQ_INT(ecode(r), 500);
+	CHECK_MSG(strstr(emsg(r), "delivery failed") != NULL, "%s", emsg(r));
+	json_decref(r);
+
+	/* stats: control counters + what the hook adds */
+	r = call_on(&a, c2, "stats", NULL);
+	json_t *st = res(r);
+	CHECK_EQ_INT(ival(json_object_get(st, "dataplane"), "hook_calls"), 2);
+	CHECK_EQ_INT(ival(json_object_get(st, "control"), "clients_refused"), 1);
+	CHECK_EQ_INT(ival(json_object_get(st, "control"), "raised"), 2);
+	CHECK_EQ_INT(ival(json_object_get(json_object_get(st, "control"), "errors"), "500"), 1);
+	CHECK_EQ_INT(ival(json_object_get(json_object_get(st, "control"), "errors"), "503"), 1);
+	CHECK(ival(json_object_get(st, "matcher"), "live") >= 1);
+	json_decref(r);
+
+	/* evr_control_handle directly (no socket): notifications give NULL */
+	json_t *req = json_pack("{s:s,s:s}", "jsonrpc", "2.0", "method", "version");
+	CHECK(evr_control_handle(c2, req) == NULL);
+	json_object_set_new(req, "id", json_integer(4));
+	r = evr_control_handle(c2, req);
+	CHECK_EQ_STR(sval(res(r), "name"), "evrd");
+	json_decref(r);
+	json_decref(req);
+
+	/* action called directly: the config loader's path */
+	int code = 0;
+	char msg[256];
+	json_t *p = json_pack("{s:s,s:s,s:[s]}", "event", "E_CFG", "socket", "udp:127.0.0.1:7",
+	                      "filters", "from=*@example.com");
+	CHECK_EQ_INT(evr_action_subscribe(M, p, &r, &code, msg, sizeof(msg)), 0);
+	CHECK(ival(r, "id") > 0);
+	json_decref(r);
+	json_decref(p);
+	p = json_pack("{s:s}", "event", "E_CFG");
+	r = NULL;
+	CHECK_EQ_INT(evr_action_subscribe(M, p, &r, &code, msg, sizeof(msg)), -EINVAL);
+	CHECK(r == NULL);
+	CHECK_EQ_INT(code, -32602);
+	json_decref(p);
+	r = call_on(&a, c2, "event_unsubscribe", "[\"E_CFG\",\"udp:127.0.0.1:7\"]");
+	CHECK_EQ_INT(ival(res(r), "removed"), 1);
+	json_decref(r);
+	char idp[64];
+	snprintf(idp, sizeof(idp), "{\"id\":%" JSON_INTEGER_FORMAT "}", id);
+	r = call_on(&a, c2, "event_unsubscribe", idp);
+	CHECK_EQ_INT(ival(res(r), "removed"), 1);
+	json_decref(r);
+
+	cli_close(&a);
+	cli_close(&b);
+	evr_control_destroy(c2);
+}
+
+static void test_stats(void)
+{
+	struct cli k;
+	json_t *r, *ctl, *errs;
+
+	cli_open(&k);
+	r = call(&k, "stats", NULL);
+	ctl = json_object_get(res(r), "control");
+	errs = json_object_get(ctl, "errors");
+	CHECK(ival(ctl, "requests") > 50);
+	CHECK(ival(ctl, "notifications") >= 3);
+	CHECK(ival(ctl, "batches") >= 7);
+	CHECK(ival(ctl, "bad_lines") >= 3); /* one parse error, two oversize */
+	CHECK(ival(ctl, "clients_oversize") == 2);
+	CHECK(ival(ctl, "clients_dropped") == 1);
+	CHECK(ival(ctl, "clients_accepted") >= 10);
+	CHECK_EQ_INT(ival(ctl, "clients"), 1);
+	CHECK(ival(ctl, "raised") >= 10);
+	CHECK(ival(ctl, "raise_failed") >= 1);
+	CHECK(ival(errs, "-32700") == 1);
+	CHECK(ival(errs, "-32600") >= 5);
+	CHECK(ival(errs, "-32601") >= 2);
+	CHECK(ival(errs, "-32602") >= 5);
+	CHECK(ival(errs, "404") >= 3);
+	CHECK(ival(errs, "480") >= 3);
+	CHECK(json_is_integer(json_object_get(errs, "other")));
+	json_t *mt = json_object_get(res(r), "matcher");
+	CHECK(json_is_integer(json_object_get(mt, "live")));
+	CHECK(ival(mt, "subscribed") >= 250);
+	json_decref(r);
+	cli_close(&k);
+}
+
+int main(void)
+{
+	struct evr_matcher_conf mc;
+	struct evr_control_conf conf;
+	char err[256];
+
+	snprintf(dir, sizeof(dir), "/tmp/evr_ctl_test.XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(sock_path, sizeof(sock_path), "%s/evrd.sock", dir);
+	rcu_register_thread();
+	evr_matcher_conf_default(&mc);
+	M = evr_matcher_create(&mc);
+	CHECK(M != NULL);
+	evr_control_conf_default(&conf);
+	conf.socket_path = sock_path;
+	conf.max_line = MAX_LINE;
+	conf.max_output = MAX_OUTPUT;
+	C = evr_control_create(&conf, M, NULL, err, sizeof(err));
+	CHECK_MSG(C != NULL, "create: %s", err);
+	if (!C)
+		EVR_TEST_DONE();
+
+	test_create();
+	test_subscribe();
+	test_pagination();
+	test_raise();
+	test_protocol();
+	test_oversize();
+	test_disconnects();
+	test_slow_reader();
+	test_hooks_and_limits();
+	test_stats();
+
+	evr_control_destroy(C);
+	struct stat st;
+	CHECK(stat(sock_path, &st) < 0 && errno == ENOENT);
+	evr_matcher_destroy(M);
+	rcu_unregister_thread();
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+	EVR_TEST_DONE();
+}
