@@ -1,0 +1,1181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DOC: evrd configuration loader.
+ *
+ * Design: the settings table below is the only description of the config.
+ * Loading walks it twice over a fresh struct: once to apply every default,
+ * once against the libconfig tree (which libconfig parsed: no hand-written
+ * parser here). Each value is type-checked, bound-checked and passed to its
+ * validator where it sits, so an error carries the line of the offending
+ * value; list elements get an element validator for checks spanning several
+ * fields (a gateway inside the port's subnet); a last pass checks things
+ * that span the whole file (unique listener ports) and reports the line of
+ * the second occurrence. Unknown names are errors: a typo must not silently
+ * become a default. Nothing here is committed anywhere: the caller gets a
+ * complete validated struct or an error (STYLE 20).
+ */
+#include "evr_config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evr_matcher.h"
+#include "evr_sub.h"
+
+#define STRLIST_ELEM_MAX 1024u /* longest string in a string list */
+
+/* ---- value parsers shared with evrd ------------------------------------ */
+
+int evr_cfg_parse_ip4(const char *s, uint32_t *addr_be)
+{
+	struct in_addr a;
+
+	if (s == NULL || inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*addr_be = a.s_addr;
+	return 0;
+}
+
+int evr_cfg_parse_ip6(const char *s, uint8_t addr[16])
+{
+	struct in6_addr a;
+
+	if (s == NULL || inet_pton(AF_INET6, s, &a) != 1)
+		return -EINVAL;
+	memcpy(addr, a.s6_addr, 16);
+	return 0;
+}
+
+static int split_prefix(const char *s, char *host, size_t hostlen,
+                        unsigned maxlen, uint8_t *plen)
+{
+	const char *slash;
+	char *end;
+	unsigned long l;
+
+	if (s == NULL)
+		return -EINVAL;
+	slash = strchr(s, '/');
+	if (slash == NULL || (size_t)(slash - s) >= hostlen || slash[1] == '\0')
+		return -EINVAL;
+	memcpy(host, s, (size_t)(slash - s));
+	host[slash - s] = '\0';
+	errno = 0;
+	l = strtoul(slash + 1, &end, 10);
+	if (errno || *end != '\0' || !isdigit((unsigned char)slash[1]) || l > maxlen)
+		return -EINVAL;
+	*plen = (uint8_t)l;
+	return 0;
+}
+
+int evr_cfg_parse_prefix4(const char *s, uint32_t *addr_be, uint8_t *plen)
+{
+	char host[INET_ADDRSTRLEN];
+
+	if (split_prefix(s, host, sizeof(host), 32, plen) != 0)
+		return -EINVAL;
+	return evr_cfg_parse_ip4(host, addr_be);
+}
+
+int evr_cfg_parse_prefix6(const char *s, uint8_t addr[16], uint8_t *plen)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (split_prefix(s, host, sizeof(host), 128, plen) != 0)
+		return -EINVAL;
+	return evr_cfg_parse_ip6(host, addr);
+}
+
+int evr_cfg_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char tail;
+
+	if (s == NULL ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
+	           &v[4], &v[5], &tail) != 6 || strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
+int evr_cfg_parse_mode(const char *s, uint32_t *mode)
+{
+	char *end;
+	unsigned long m;
+
+	if (s == NULL || *s == '\0')
+		return -EINVAL;
+	errno = 0;
+	m = strtoul(s, &end, 8);
+	if (errno || *end != '\0' || m > 07777)
+		return -EINVAL;
+	*mode = (uint32_t)m;
+	return 0;
+}
+
+/* ---- validators (messages are completed with file:line: setting:) ------ */
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int check_ip4(const void *v, char *err, size_t errlen)
+{
+	uint32_t a;
+
+	if (evr_cfg_parse_ip4(v, &a) == 0)
+		return 0;
+	seterr(err, errlen, "'%s' is not an IPv4 address", (const char *)v);
+	return -EINVAL;
+}
+
+static int check_ip6(const void *v, char *err, size_t errlen)
+{
+	uint8_t a[16];
+
+	if (evr_cfg_parse_ip6(v, a) == 0)
+		return 0;
+	seterr(err, errlen, "'%s' is not an IPv6 address", (const char *)v);
+	return -EINVAL;
+}
+
+static int check_ip(const void *v, char *err, size_t errlen)
+{
+	uint32_t a4;
+	uint8_t a6[16];
+
+	if (evr_cfg_parse_ip4(v, &a4) == 0 || evr_cfg_parse_ip6(v, a6) == 0)
+		return 0;
+	seterr(err, errlen, "'%s' is not an IPv4 or IPv6 address", (const char *)v);
+	return -EINVAL;
+}
+
+static int check_prefix4(const void *v, char *err, size_t errlen)
+{
+	uint32_t a;
+	uint8_t l;
+
+	if (evr_cfg_parse_prefix4(v, &a, &l) == 0) {
+		if (l == 0 || l == 32)
+			goto bad_len;
+		return 0;
+	}
+	seterr(err, errlen, "'%s' is not an IPv4 address/prefix-length "
+	       "(e.g. 198.18.0.1/15)", (const char *)v);
+	return -EINVAL;
+bad_len:
+	seterr(err, errlen, "'%s': prefix length must be 1..31", (const char *)v);
+	return -EINVAL;
+}
+
+static int check_prefix6(const void *v, char *err, size_t errlen)
+{
+	uint8_t a[16];
+	uint8_t l;
+
+	if (evr_cfg_parse_prefix6(v, a, &l) == 0) {
+		if (l == 0 || l == 128) {
+			seterr(err, errlen, "'%s': prefix length must be 1..127",
+			       (const char *)v);
+			return -EINVAL;
+		}
+		if (a[0] == 0xff) {
+			seterr(err, errlen, "'%s' is a multicast address", (const char *)v);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	seterr(err, errlen, "'%s' is not an IPv6 address/prefix-length "
+	       "(e.g. 2001:db8::1/64)", (const char *)v);
+	return -EINVAL;
+}
+
+static int check_mac(const void *v, char *err, size_t errlen)
+{
+	uint8_t m[6];
+
+	if (evr_cfg_parse_mac(v, m) != 0) {
+		seterr(err, errlen, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)",
+		       (const char *)v);
+		return -EINVAL;
+	}
+	if (m[0] & 1) {
+		seterr(err, errlen, "'%s' is a multicast MAC address", (const char *)v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_mode(const void *v, char *err, size_t errlen)
+{
+	uint32_t m;
+
+	if (evr_cfg_parse_mode(v, &m) == 0)
+		return 0;
+	seterr(err, errlen, "'%s' is not an octal file mode (e.g. \"0660\")",
+	       (const char *)v);
+	return -EINVAL;
+}
+
+static int check_pow2(const void *v, char *err, size_t errlen)
+{
+	uint64_t x = *(const uint64_t *)v;
+
+	if (x && (x & (x - 1)) == 0)
+		return 0;
+	seterr(err, errlen, "%" PRIu64 " is not a power of two", x);
+	return -EINVAL;
+}
+
+static int check_socket_path(const void *v, char *err, size_t errlen)
+{
+	const char *s = v;
+
+	if (*s != '/') {
+		seterr(err, errlen, "'%s' is not an absolute path", s);
+		return -EINVAL;
+	}
+	if (strlen(s) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		seterr(err, errlen, "'%s' is longer than a unix socket path may be", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_filter(const void *v, char *err, size_t errlen)
+{
+	struct evr_filter f;
+	int rc = evr_filter_parse(v, &f, err, errlen);
+
+	if (rc == 0)
+		evr_filter_fini(&f);
+	return rc;
+}
+
+static int check_dest(const void *v, char *err, size_t errlen)
+{
+	struct evr_dest d;
+
+	return evr_dest_parse(v, &d, err, errlen);
+}
+
+static int check_neigh(const void *v, char *err, size_t errlen)
+{
+	(void)v;
+	(void)err;
+	(void)errlen;
+	return 0; /* fields checked one by one; family vs port in check_port */
+}
+
+static bool in_subnet4(uint32_t a, uint32_t net, uint8_t plen)
+{
+	uint32_t mask = plen ? htonl(~0u << (32 - plen)) : 0;
+
+	return (a & mask) == (net & mask);
+}
+
+static bool in_subnet6(const uint8_t *a, const uint8_t *net, uint8_t plen)
+{
+	for (unsigned i = 0; i < 16 && plen; i++) {
+		unsigned bits = plen >= 8 ? 8 : plen;
+		uint8_t mask = (uint8_t)(0xff00u >> bits);
+
+		if ((a[i] & mask) != (net[i] & mask))
+			return false;
+		plen -= (uint8_t)bits;
+	}
+	return true;
+}
+
+static int check_port(const void *v, char *err, size_t errlen)
+{
+	const struct evr_cfg_port *p = v;
+	uint32_t a4 = 0, g4;
+	uint8_t a6[16], g6[16], l4 = 0, l6 = 0;
+
+	if (p->ipv4 == NULL && p->ipv6 == NULL) {
+		seterr(err, errlen, "port '%s' has neither ipv4 nor ipv6", p->name);
+		return -EINVAL;
+	}
+	if (p->ipv4)
+		evr_cfg_parse_prefix4(p->ipv4, &a4, &l4);
+	if (p->ipv6) {
+		evr_cfg_parse_prefix6(p->ipv6, a6, &l6);
+		if (p->mtu < 1280) {
+			seterr(err, errlen, "port '%s': mtu %u is below the IPv6 "
+			       "minimum 1280", p->name, p->mtu);
+			return -EINVAL;
+		}
+	}
+	if (p->gateway) {
+		if (p->ipv4 == NULL) {
+			seterr(err, errlen, "port '%s': gateway without ipv4", p->name);
+			return -EINVAL;
+		}
+		evr_cfg_parse_ip4(p->gateway, &g4);
+		if (!in_subnet4(g4, a4, l4) || g4 == a4) {
+			seterr(err, errlen, "port '%s': gateway %s is not a neighbour on %s",
+			       p->name, p->gateway, p->ipv4);
+			return -EINVAL;
+		}
+	}
+	if (p->gateway6) {
+		if (p->ipv6 == NULL) {
+			seterr(err, errlen, "port '%s': gateway6 without ipv6", p->name);
+			return -EINVAL;
+		}
+		evr_cfg_parse_ip6(p->gateway6, g6);
+		/* A link-local gateway is on-link by definition. */
+		if (!(g6[0] == 0xfe && (g6[1] & 0xc0) == 0x80) && !in_subnet6(g6, a6, l6)) {
+			seterr(err, errlen, "port '%s': gateway6 %s is not on %s",
+			       p->name, p->gateway6, p->ipv6);
+			return -EINVAL;
+		}
+	}
+	for (uint32_t i = 0; i < p->n_neighbours; i++) {
+		const char *ip = p->neighbours[i].ip;
+		bool v4 = strchr(ip, ':') == NULL;
+
+		if ((v4 && p->ipv4 == NULL) || (!v4 && p->ipv6 == NULL)) {
+			seterr(err, errlen, "port '%s': neighbour %s has no %s address "
+			       "on this port", p->name, ip, v4 ? "IPv4" : "IPv6");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int check_sub(const void *v, char *err, size_t errlen)
+{
+	const struct evr_cfg_sub *s = v;
+
+	if (s->event == NULL || s->event[0] == '\0') {
+		seterr(err, errlen, "subscription without event");
+		return -EINVAL;
+	}
+	if (s->expire == EVR_CFG_EXPIRE_NEVER) {
+		seterr(err, errlen, "expire %u is reserved; use 0 for never",
+		       s->expire);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static const char *const fmt_in_names[] = {"jsonrpc", "plain", "json", "auto", NULL};
+static const char *const fmt_out_names[] = {"jsonrpc", "plain", "json", NULL};
+static const char *const index_names[] = {"hybrid", "naive", NULL};
+
+#define FSIZE(T, f) sizeof(((T *)0)->f)
+#define U(T, f, lo, hi, d, rt, h)                                              \
+	{.name = #f, .type = EVR_CFG_UINT, .off = offsetof(T, f),              \
+	 .size = FSIZE(T, f), .min = (lo), .max = (hi), .def = (d),            \
+	 .runtime = (rt), .help = (h)}
+#define UC(T, f, lo, hi, d, c, ct, h)                                          \
+	{.name = #f, .type = EVR_CFG_UINT, .off = offsetof(T, f),              \
+	 .size = FSIZE(T, f), .min = (lo), .max = (hi), .def = (d),            \
+	 .check = (c), .check_text = (ct), .help = (h)}
+#define B(T, f, d, h)                                                          \
+	{.name = #f, .type = EVR_CFG_BOOL, .off = offsetof(T, f), .def = (d),  \
+	 .help = (h)}
+#define S(T, f, maxlen, d, req, c, ct, h)                                      \
+	{.name = #f, .type = EVR_CFG_STR, .off = offsetof(T, f),               \
+	 .max = (maxlen), .def = (d), .required = (req), .check = (c),         \
+	 .check_text = (ct), .help = (h)}
+#define E(T, f, nm, d, h)                                                      \
+	{.name = #f, .type = EVR_CFG_ENUM, .off = offsetof(T, f), .def = (d),  \
+	 .names = (nm), .help = (h)}
+#define SL(T, f, maxn, c, ct, h)                                               \
+	{.name = #f, .type = EVR_CFG_STRLIST, .off = offsetof(T, f),           \
+	 .max = (maxn), .check = (c), .check_text = (ct), .help = (h)}
+#define G(T, f, tab, h)                                                        \
+	{.name = #f, .type = EVR_CFG_GROUP, .off = offsetof(T, f), .sub = (tab), \
+	 .help = (h)}
+#define L(T, f, cnt, ET, maxn, req, tab, c, h)                                 \
+	{.name = #f, .type = EVR_CFG_LIST, .off = offsetof(T, f),              \
+	 .size = sizeof(ET), .count_off = offsetof(T, cnt), .max = (maxn),     \
+	 .required = (req), .sub = (tab), .check = (c), .help = (h)}
+#define END {.name = NULL}
+
+static const struct evr_setting eal_tab[] = {
+	S(struct evr_cfg_eal, lcores, 255, "0-1", false, NULL, NULL,
+	  "EAL --lcores: a list (\"0-2\") or lcore@cpu map (\"0@0,1@1,2@1\"). "
+	  "The first lcore runs the control thread, the others run workers."),
+	U(struct evr_cfg_eal, memory_mb, 0, 1u << 20, "512", false,
+	  "EAL memory in MiB (-m); 0 leaves it to EAL."),
+	B(struct evr_cfg_eal, no_huge, "false",
+	  "Run without hugepages (--no-huge), e.g. on a test VM."),
+	B(struct evr_cfg_eal, in_memory, "false",
+	  "No shared runtime files (--in-memory)."),
+	B(struct evr_cfg_eal, no_pci, "false",
+	  "Do not scan the PCI bus (--no-pci): vdev-only appliances."),
+	S(struct evr_cfg_eal, file_prefix, 63, "evrd", false, NULL, NULL,
+	  "EAL --file-prefix, so several DPDK processes can coexist."),
+	S(struct evr_cfg_eal, log_level, 255, NULL, false, NULL, NULL,
+	  "EAL --log-level, e.g. \"notice\" or \"evr.*:debug\"."),
+	SL(struct evr_cfg_eal, devices, 64, NULL, NULL,
+	   "PCI devices to use (-a), e.g. [\"0000:03:00.0\"]."),
+	SL(struct evr_cfg_eal, vdevs, 64, NULL, NULL,
+	   "Virtual devices (--vdev), e.g. [\"net_af_packet0,iface=veth0\"]."),
+	SL(struct evr_cfg_eal, plugin_dirs, 16, NULL, NULL,
+	   "Extra PMD plugin paths (-d) for a shared DPDK build."),
+	SL(struct evr_cfg_eal, extra_args, 64, NULL, NULL,
+	   "Further EAL arguments, appended verbatim."),
+	END,
+};
+
+static const struct evr_setting neigh_tab[] = {
+	S(struct evr_cfg_neigh, ip, 63, NULL, true, check_ip, "IPv4 or IPv6 address",
+	  "Neighbour address."),
+	S(struct evr_cfg_neigh, mac, 17, NULL, true, check_mac, "unicast MAC",
+	  "Its MAC address; never expires, never re-resolved."),
+	END,
+};
+
+static const struct evr_setting port_tab[] = {
+	S(struct evr_cfg_port, name, 31, NULL, true, NULL, NULL,
+	  "Port label in logs and stats."),
+	S(struct evr_cfg_port, device, 255, NULL, true, NULL, NULL,
+	  "DPDK device name: a vdev name (\"net_pcap0\") or a PCI address."),
+	S(struct evr_cfg_port, mac, 17, NULL, false, check_mac, "unicast MAC",
+	  "Set the port MAC address (default: the device's own)."),
+	S(struct evr_cfg_port, ipv4, 63, NULL, false, check_prefix4, "addr/len",
+	  "IPv4 address and prefix length, e.g. \"198.18.0.1/15\"."),
+	S(struct evr_cfg_port, gateway, 63, NULL, false, check_ip4, "IPv4 in the subnet",
+	  "IPv4 next hop for destinations outside the subnet."),
+	S(struct evr_cfg_port, ipv6, 63, NULL, false, check_prefix6, "addr/len",
+	  "Optional IPv6 address and prefix length."),
+	S(struct evr_cfg_port, gateway6, 63, NULL, false, check_ip6, "IPv6 on-link",
+	  "IPv6 next hop for destinations outside the prefix."),
+	U(struct evr_cfg_port, mtu, 576, 9000, "1500", false,
+	  "IP MTU; larger notifications are fragmented."),
+	U(struct evr_cfg_port, rx_desc, 64, 16384, "1024", false,
+	  "RX descriptors per queue."),
+	U(struct evr_cfg_port, tx_desc, 64, 16384, "1024", false,
+	  "TX descriptors per queue."),
+	B(struct evr_cfg_port, rss, "true",
+	  "Spread UDP flows over the worker queues by RSS when the PMD can."),
+	B(struct evr_cfg_port, promiscuous, "false",
+	  "Promiscuous mode (frames for other MACs are still dropped, counted)."),
+	B(struct evr_cfg_port, verify_udp_checksum, "true",
+	  "Drop event datagrams with a wrong UDP checksum. Turn off for "
+	  "net_af_packet on a veth whose peer offloads checksums (the frames "
+	  "carry partial checksums), or run `ethtool -K PEER tx off`."),
+	L(struct evr_cfg_port, neighbours, n_neighbours, struct evr_cfg_neigh, 256,
+	  false, neigh_tab, check_neigh, "Static neighbours (ARP/ND entries)."),
+	END,
+};
+
+static const struct evr_setting workers_tab[] = {
+	U(struct evr_cfg_workers, count, 0, EVR_CFG_MAX_WORKERS, "0", false,
+	  "Worker lcores; 0 = every EAL lcore but the first. One RX queue per "
+	  "worker on every port."),
+	U(struct evr_cfg_workers, burst, 1, 512, "32", false,
+	  "RX burst size."),
+	U(struct evr_cfg_workers, idle_polls, 0, 1000000, "256", false,
+	  "Empty loop turns before a worker starts sleeping."),
+	U(struct evr_cfg_workers, idle_sleep_us, 0, 100000, "100", false,
+	  "Sleep per idle turn (RCU offline); 0 polls at full speed always."),
+	U(struct evr_cfg_workers, tx_drain_us, 1, 100000, "100", false,
+	  "Longest time a buffered notification waits for a full TX burst."),
+	END,
+};
+
+static const struct evr_setting listener_tab[] = {
+	{.name = "port", .type = EVR_CFG_UINT,
+	 .off = offsetof(struct evr_cfg_listener, port),
+	 .size = FSIZE(struct evr_cfg_listener, port), .min = 1, .max = 65535,
+	 .required = true, .help = "UDP destination port events arrive on."},
+	E(struct evr_cfg_listener, format, fmt_in_names, "auto",
+	  "Ingress format of datagrams to this port."),
+	END,
+};
+
+static const struct evr_setting control_tab[] = {
+	B(struct evr_cfg_control, enabled, "true",
+	  "Serve the JSON-RPC control socket (evrctl)."),
+	S(struct evr_cfg_control, socket, 107, "/run/evrd/evrd.sock", false,
+	  check_socket_path, "absolute path", "Unix stream socket path."),
+	S(struct evr_cfg_control, mode, 5, "0660", false, check_mode, "octal",
+	  "Socket file mode."),
+	U(struct evr_cfg_control, max_clients, 1, 4096, "64", false,
+	  "Concurrent control connections."),
+	U(struct evr_cfg_control, poll_ms, 1, 1000, "5", false,
+	  "Control loop period: bounds unix: notification latency."),
+	END,
+};
+
+static const struct evr_setting rings_tab[] = {
+	U(struct evr_cfg_rings, egress_size, 64, 1u << 20, "4096", false,
+	  "Per-worker egress ring (notification descriptors)."),
+	U(struct evr_cfg_rings, unix_size, 64, 1u << 20, "1024", false,
+	  "Ring of unix: notifications to the control thread."),
+	U(struct evr_cfg_rings, ctrl_size, 64, 1u << 20, "1024", false,
+	  "Ring of raise_event notifications from the control thread."),
+	U(struct evr_cfg_rings, rx_pool, 1024, 1u << 24, "8192", false,
+	  "RX mbufs per port."),
+	U(struct evr_cfg_rings, payload_pool, 1024, 1u << 24, "8192", false,
+	  "Payload mbufs (one per event and format)."),
+	U(struct evr_cfg_rings, hdr_pool, 1024, 1u << 24, "16384", false,
+	  "Header mbufs (one per notification and fragment)."),
+	U(struct evr_cfg_rings, indirect_pool, 1024, 1u << 24, "8192", false,
+	  "Indirect mbufs for IPv4/IPv6 fragmentation."),
+	U(struct evr_cfg_rings, pool_cache, 0, 512, "256", false,
+	  "Per-lcore mempool cache."),
+	END,
+};
+
+static const struct evr_setting limits_tab[] = {
+	U(struct evr_cfg_limits, max_attrs, 1, EVR_LIMITS_HARD_MAX_ATTRS, "64", false,
+	  "Attributes per event."),
+	U(struct evr_cfg_limits, max_name_len, 1, EVR_UDP_MAX_PAYLOAD, "128", false,
+	  "Event/attribute name bytes."),
+	U(struct evr_cfg_limits, max_value_len, 1, EVR_UDP_MAX_PAYLOAD, "4096", false,
+	  "Attribute value bytes (unescaped)."),
+	U(struct evr_cfg_limits, max_datagram, 1, EVR_UDP_MAX_PAYLOAD, "65507", false,
+	  "Largest event datagram accepted."),
+	U(struct evr_cfg_limits, max_fanout, 1, 65534, "1024", false,
+	  "Subscribers notified per event; more are dropped and counted "
+	  "(bounded by the mbuf reference count)."),
+	U(struct evr_cfg_limits, reassembly_flows, 0, 1u << 20, "1024", false,
+	  "Per worker: fragmented event datagrams reassembled at once "
+	  "(at most 8 fragments each); 0 drops fragments."),
+	U(struct evr_cfg_limits, reassembly_timeout_ms, 10, 60000, "2000", false,
+	  "Fragments of an incomplete datagram are dropped after this."),
+	END,
+};
+
+static const struct evr_setting matcher_tab[] = {
+	E(struct evr_cfg_matcher, index, index_names, "hybrid",
+	  "Matcher index: hybrid (hash + Hyperscan) or naive (reference)."),
+	U(struct evr_cfg_matcher, max_subs, 1, 1u << 30, "4194304", false,
+	  "Subscriptions accepted before refusing."),
+	U(struct evr_cfg_matcher, hs_delta_max, 1, 1u << 20, "512", false,
+	  "Patterns per Hyperscan delta database before a merge."),
+	U(struct evr_cfg_matcher, hs_max_deltas, 1, 1024, "8", false,
+	  "Delta databases per key before a merge."),
+	U(struct evr_cfg_matcher, reap_interval_ms, 1, 60000, "200", false,
+	  "Period of reaping expired subscriptions."),
+	END,
+};
+
+static const struct evr_setting arp_tab[] = {
+	UC(struct evr_cfg_neighcfg, table_size, 16, 1u << 20, "1024", check_pow2,
+	   "power of two", "Neighbour (ARP/ND) table entries, shared by workers."),
+	U(struct evr_cfg_neighcfg, reachable_s, 1, 86400, "300", false,
+	  "Lifetime of a learned entry before it is refreshed."),
+	U(struct evr_cfg_neighcfg, retry_ms, 10, 60000, "1000", false,
+	  "Interval between ARP requests / neighbour solicitations."),
+	U(struct evr_cfg_neighcfg, max_retries, 1, 100, "3", false,
+	  "Requests before a destination is unresolved (waiting "
+	  "notifications dropped, counted)."),
+	U(struct evr_cfg_neighcfg, pending_max, 1, 1u << 20, "1024", false,
+	  "Per-worker notifications waiting for resolution."),
+	END,
+};
+
+static const struct evr_setting sub_tab[] = {
+	S(struct evr_cfg_sub, event, 255, NULL, true, NULL, NULL,
+	  "Event name (\"E_UL_AOR_INSERT\", \"CUSTOM sofia::register\", \"ALL\")."),
+	S(struct evr_cfg_sub, socket, 255, NULL, true, check_dest,
+	  "udp:host:port or unix:/path", "Destination."),
+	SL(struct evr_cfg_sub, filters, EVR_MAX_FILTERS, check_filter,
+	   "key=glob", "Filters, all must match (OpenSIPS EBR semantics)."),
+	E(struct evr_cfg_sub, format, fmt_out_names, "jsonrpc",
+	  "Notification format."),
+	U(struct evr_cfg_sub, expire, 0, UINT32_MAX - 1, "0", false,
+	  "Seconds; 0 = never expires."),
+	B(struct evr_cfg_sub, lenient, "false",
+	  "Filters on attributes the event lacks pass (EBR lenient)."),
+	END,
+};
+
+const struct evr_setting evr_config_table[] = {
+	G(struct evr_config, eal, eal_tab, "DPDK EAL."),
+	L(struct evr_config, ports, n_ports, struct evr_cfg_port, EVR_CFG_MAX_PORTS,
+	  true, port_tab, check_port, "Ports (DPDK ethdevs) and their addresses."),
+	G(struct evr_config, workers, workers_tab, "Worker lcores."),
+	L(struct evr_config, listeners, n_listeners, struct evr_cfg_listener, 256,
+	  true, listener_tab, NULL, "UDP ports events arrive on."),
+	G(struct evr_config, control, control_tab, "Control socket."),
+	G(struct evr_config, rings, rings_tab, "Ring and mempool sizes."),
+	G(struct evr_config, limits, limits_tab, "Decoder limits and fan-out."),
+	G(struct evr_config, matcher, matcher_tab, "Subscription matcher."),
+	G(struct evr_config, arp, arp_tab, "Neighbour resolution (ARP, IPv6 ND)."),
+	L(struct evr_config, subscriptions, n_subscriptions, struct evr_cfg_sub,
+	  1u << 20, false, sub_tab, check_sub,
+	  "Static subscriptions loaded at start-up (OpenSIPS subscribe_event "
+	  "in startup_route)."),
+	END,
+};
+
+/* ---- loading ------------------------------------------------------------ */
+
+struct load_ctx {
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct load_ctx *lc, const config_setting_t *at, const char *path,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(struct load_ctx *lc, const config_setting_t *at, const char *path,
+                const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int line = at ? config_setting_source_line(at) : 0;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		seterr(lc->err, lc->errlen, "%s:%d: %s: %s", lc->file, line, path, msg);
+	else
+		seterr(lc->err, lc->errlen, "%s: %s: %s", lc->file, path, msg);
+	return -EINVAL;
+}
+
+static void store_uint(void *p, size_t size, uint64_t v)
+{
+	switch (size) {
+	case 1: *(uint8_t *)p = (uint8_t)v; break;
+	case 2: *(uint16_t *)p = (uint16_t)v; break;
+	case 4: *(uint32_t *)p = (uint32_t)v; break;
+	default: *(uint64_t *)p = v; break;
+	}
+}
+
+static int enum_index(const char *const *names, const char *s)
+{
+	for (int i = 0; names[i]; i++)
+		if (strcasecmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static void free_group(const struct evr_setting *tab, void *base);
+
+static void free_setting(const struct evr_setting *s, void *base)
+{
+	char *p = (char *)base + s->off;
+
+	switch (s->type) {
+	case EVR_CFG_STR:
+		free(*(char **)p);
+		*(char **)p = NULL;
+		break;
+	case EVR_CFG_STRLIST: {
+		struct evr_cfg_strlist *l = (struct evr_cfg_strlist *)p;
+
+		for (uint32_t i = 0; i < l->n; i++)
+			free(l->v[i]);
+		free(l->v);
+		l->v = NULL;
+		l->n = 0;
+		break;
+	}
+	case EVR_CFG_GROUP:
+		free_group(s->sub, p);
+		break;
+	case EVR_CFG_LIST: {
+		char *arr = *(char **)p;
+		uint32_t *n = (uint32_t *)((char *)base + s->count_off);
+
+		for (uint32_t i = 0; arr && i < *n; i++)
+			free_group(s->sub, arr + i * s->size);
+		free(arr);
+		*(char **)p = NULL;
+		*n = 0;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void free_group(const struct evr_setting *tab, void *base)
+{
+	for (const struct evr_setting *s = tab; s->name; s++)
+		free_setting(s, base);
+}
+
+/* Defaults come from the same text the reference prints, so the two
+ * cannot disagree. */
+static int apply_defaults(const struct evr_setting *tab, void *base)
+{
+	for (const struct evr_setting *s = tab; s->name; s++) {
+		char *p = (char *)base + s->off;
+
+		switch (s->type) {
+		case EVR_CFG_UINT:
+			store_uint(p, s->size, s->def ? strtoull(s->def, NULL, 0) : 0);
+			break;
+		case EVR_CFG_BOOL:
+			*(bool *)p = s->def && strcmp(s->def, "true") == 0;
+			break;
+		case EVR_CFG_STR:
+			if (s->def && (*(char **)p = strdup(s->def)) == NULL)
+				return -ENOMEM;
+			break;
+		case EVR_CFG_ENUM:
+			*(uint32_t *)p = s->def ? (uint32_t)enum_index(s->names, s->def) : 0;
+			break;
+		case EVR_CFG_GROUP:
+			if (apply_defaults(s->sub, p) != 0)
+				return -ENOMEM;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+static int load_group(struct load_ctx *lc, const struct evr_setting *tab,
+                      void *base, const config_setting_t *grp, const char *path);
+
+static void child_path(char *out, size_t len, const char *path, const char *name)
+{
+	if (path[0])
+		snprintf(out, len, "%s.%s", path, name);
+	else
+		snprintf(out, len, "%s", name);
+}
+
+/* Paths are short in practice; a cut one only shortens a message. */
+static void index_path(char *out, size_t len, const char *path, int i)
+{
+	if (snprintf(out, len, "%s[%d]", path, i) >= (int)len)
+		out[len - 1] = '\0';
+}
+
+static int load_string(struct load_ctx *lc, const struct evr_setting *s,
+                       const config_setting_t *cs, const char *path,
+                       uint64_t maxlen, char **out)
+{
+	const char *v;
+	char msg[384];
+
+	if (config_setting_type(cs) != CONFIG_TYPE_STRING)
+		return fail(lc, cs, path, "expected a string (in double quotes)");
+	v = config_setting_get_string(cs);
+	if (strlen(v) > maxlen)
+		return fail(lc, cs, path, "longer than %" PRIu64 " characters", maxlen);
+	if (s->check && s->type != EVR_CFG_LIST && s->check(v, msg, sizeof(msg)) != 0)
+		return fail(lc, cs, path, "%s", msg);
+	free(*out);
+	*out = strdup(v);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int load_setting(struct load_ctx *lc, const struct evr_setting *s,
+                        void *base, const config_setting_t *cs, const char *path)
+{
+	char *p = (char *)base + s->off;
+	char msg[384];
+
+	switch (s->type) {
+	case EVR_CFG_UINT: {
+		long long v;
+		uint64_t u;
+
+		if (config_setting_type(cs) != CONFIG_TYPE_INT &&
+		    config_setting_type(cs) != CONFIG_TYPE_INT64)
+			return fail(lc, cs, path, "expected an integer");
+		v = config_setting_get_int64(cs);
+		if (v < 0 || (uint64_t)v < s->min || (uint64_t)v > s->max)
+			return fail(lc, cs, path, "%lld is out of range %" PRIu64
+			            "..%" PRIu64, v, s->min, s->max);
+		u = (uint64_t)v;
+		if (s->check && s->check(&u, msg, sizeof(msg)) != 0)
+			return fail(lc, cs, path, "%s", msg);
+		store_uint(p, s->size, u);
+		return 0;
+	}
+	case EVR_CFG_BOOL:
+		if (config_setting_type(cs) != CONFIG_TYPE_BOOL)
+			return fail(lc, cs, path, "expected true or false");
+		*(bool *)p = config_setting_get_bool(cs);
+		return 0;
+	case EVR_CFG_STR:
+		return load_string(lc, s, cs, path, s->max, (char **)p);
+	case EVR_CFG_ENUM: {
+		int i;
+		char choices[256] = "";
+
+		if (config_setting_type(cs) == CONFIG_TYPE_STRING &&
+		    (i = enum_index(s->names, config_setting_get_string(cs))) >= 0) {
+			*(uint32_t *)p = (uint32_t)i;
+			return 0;
+		}
+		for (int k = 0; s->names[k]; k++) {
+			size_t l = strlen(choices);
+			snprintf(choices + l, sizeof(choices) - l, "%s\"%s\"",
+			         k ? ", " : "", s->names[k]);
+		}
+		return fail(lc, cs, path, "expected one of %s", choices);
+	}
+	case EVR_CFG_STRLIST: {
+		struct evr_cfg_strlist *l = (struct evr_cfg_strlist *)p;
+		int n;
+
+		if (config_setting_type(cs) != CONFIG_TYPE_ARRAY &&
+		    config_setting_type(cs) != CONFIG_TYPE_LIST)
+			return fail(lc, cs, path, "expected a list of strings "
+			            "[\"a\", \"b\"]");
+		n = config_setting_length(cs);
+		if ((uint64_t)n > s->max)
+			return fail(lc, cs, path, "%d entries, at most %" PRIu64
+			            " allowed", n, s->max);
+		l->v = calloc((size_t)n + 1, sizeof(char *));
+		if (l->v == NULL)
+			return -ENOMEM;
+		for (int i = 0; i < n; i++) {
+			char ep[300];
+			int rc;
+
+			index_path(ep, sizeof(ep), path, i);
+			rc = load_string(lc, s, config_setting_get_elem(cs, (unsigned)i),
+			                 ep, STRLIST_ELEM_MAX, &l->v[i]);
+			if (rc != 0)
+				return rc;
+			l->n++;
+		}
+		return 0;
+	}
+	case EVR_CFG_GROUP:
+		if (config_setting_type(cs) != CONFIG_TYPE_GROUP)
+			return fail(lc, cs, path, "expected a group { ... }");
+		return load_group(lc, s->sub, p, cs, path);
+	case EVR_CFG_LIST: {
+		uint32_t *cnt = (uint32_t *)((char *)base + s->count_off);
+		char *arr;
+		int n;
+
+		if (config_setting_type(cs) != CONFIG_TYPE_LIST &&
+		    !(config_setting_type(cs) == CONFIG_TYPE_ARRAY &&
+		      config_setting_length(cs) == 0))
+			return fail(lc, cs, path, "expected a list of groups "
+			            "( { ... }, { ... } )");
+		n = config_setting_length(cs);
+		if ((uint64_t)n > s->max)
+			return fail(lc, cs, path, "%d entries, at most %" PRIu64
+			            " allowed", n, s->max);
+		arr = calloc((size_t)n + 1, s->size);
+		if (arr == NULL)
+			return -ENOMEM;
+		*(char **)p = arr;
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(cs, (unsigned)i);
+			void *elem = arr + (size_t)i * s->size;
+			char ep[300];
+			int rc;
+
+			index_path(ep, sizeof(ep), path, i);
+			if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+				return fail(lc, e, ep, "expected a group { ... }");
+			(*cnt)++; /* counted before filling: free_group sees it */
+			if (apply_defaults(s->sub, elem) != 0)
+				return -ENOMEM;
+			rc = load_group(lc, s->sub, elem, e, ep);
+			if (rc != 0)
+				return rc;
+			if (s->check && s->check(elem, msg, sizeof(msg)) != 0)
+				return fail(lc, e, ep, "%s", msg);
+		}
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+static int load_group(struct load_ctx *lc, const struct evr_setting *tab,
+                      void *base, const config_setting_t *grp, const char *path)
+{
+	char cp[300];
+	int n = grp ? config_setting_length(grp) : 0;
+
+	/* Unknown names first: a misspelt setting must not pass as a default. */
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *c = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(c);
+		const struct evr_setting *s;
+
+		for (s = tab; s->name; s++)
+			if (name && strcmp(s->name, name) == 0)
+				break;
+		if (s->name == NULL) {
+			child_path(cp, sizeof(cp), path, name ? name : "?");
+			return fail(lc, c, cp, "unknown setting");
+		}
+	}
+	for (const struct evr_setting *s = tab; s->name; s++) {
+		const config_setting_t *c = grp ? config_setting_get_member(grp, s->name)
+		                                : NULL;
+		int rc;
+
+		child_path(cp, sizeof(cp), path, s->name);
+		if (c == NULL) {
+			if (s->required)
+				return fail(lc, grp, cp, "required setting missing");
+			continue;
+		}
+		rc = load_setting(lc, s, base, c, cp);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Checks that span the file. `root` gives lines for the messages. */
+static int check_global(struct load_ctx *lc, struct evr_config *c,
+                        const config_setting_t *root)
+{
+	const config_setting_t *ls = config_setting_get_member(root, "listeners");
+	const config_setting_t *ps = config_setting_get_member(root, "ports");
+	char path[64], msg[256];
+	struct evr_limits lim;
+
+	if (c->n_ports == 0)
+		return fail(lc, ps, "ports", "at least one port is required");
+	if (c->n_listeners == 0)
+		return fail(lc, ls, "listeners", "at least one listener is required");
+	for (uint32_t i = 0; i < c->n_ports; i++)
+		for (uint32_t j = 0; j < i; j++) {
+			snprintf(path, sizeof(path), "ports[%u]", i);
+			if (strcmp(c->ports[i].name, c->ports[j].name) == 0)
+				return fail(lc, config_setting_get_elem(ps, i), path,
+				            "port name '%s' used twice", c->ports[i].name);
+			if (strcmp(c->ports[i].device, c->ports[j].device) == 0)
+				return fail(lc, config_setting_get_elem(ps, i), path,
+				            "device '%s' used by two ports",
+				            c->ports[i].device);
+		}
+	for (uint32_t i = 0; i < c->n_listeners; i++)
+		for (uint32_t j = 0; j < i; j++)
+			if (c->listeners[i].port == c->listeners[j].port) {
+				snprintf(path, sizeof(path), "listeners[%u].port", i);
+				return fail(lc, config_setting_get_elem(ls, i), path,
+				            "UDP port %u has two listeners",
+				            c->listeners[i].port);
+			}
+	if (c->eal.in_memory && c->eal.no_huge)
+		return fail(lc, config_setting_get_member(root, "eal"), "eal.in_memory",
+		            "EAL refuses --in-memory with --no-huge; drop in_memory "
+		            "(no hugepage files exist) and use a unique file_prefix");
+	evr_config_limits(c, &lim);
+	if (evr_limits_validate(&lim, msg, sizeof(msg)) != 0)
+		return fail(lc, config_setting_get_member(root, "limits"), "limits",
+		            "%s", msg);
+	return 0;
+}
+
+static struct evr_config *load(config_t *cfg, const char *name, int parse_ok,
+                               char *err, size_t errlen)
+{
+	struct load_ctx lc = {.file = name, .err = err, .errlen = errlen};
+	struct evr_config *c;
+	const config_setting_t *root;
+
+	if (!parse_ok) {
+		const char *f = config_error_file(cfg);
+
+		if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
+			seterr(err, errlen, "%s: cannot read: %s", name, strerror(errno));
+		else
+			seterr(err, errlen, "%s:%d: syntax error: %s", f ? f : name,
+			       config_error_line(cfg), config_error_text(cfg));
+		errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		goto nomem;
+	if ((c->file = strdup(name)) == NULL || apply_defaults(evr_config_table, c) != 0)
+		goto free_c;
+	root = config_root_setting(cfg);
+	if (load_group(&lc, evr_config_table, c, root, "") != 0 ||
+	    check_global(&lc, c, root) != 0) {
+		evr_config_free(c);
+		errno = EINVAL;
+		return NULL;
+	}
+	return c;
+
+free_c:
+	evr_config_free(c);
+nomem:
+	seterr(err, errlen, "%s: out of memory", name);
+	errno = ENOMEM;
+	return NULL;
+}
+
+struct evr_config *evr_config_load_file(const char *path, char *err, size_t errlen)
+{
+	config_t cfg;
+	struct evr_config *c;
+	int ok;
+
+	config_init(&cfg);
+	ok = config_read_file(&cfg, path) == CONFIG_TRUE;
+	c = load(&cfg, path, ok, err, errlen);
+	config_destroy(&cfg);
+	return c;
+}
+
+struct evr_config *evr_config_load_string(const char *text, const char *name,
+                                          char *err, size_t errlen)
+{
+	config_t cfg;
+	struct evr_config *c;
+	int ok;
+
+	config_init(&cfg);
+	ok = config_read_string(&cfg, text) == CONFIG_TRUE;
+	c = load(&cfg, name, ok, err, errlen);
+	config_destroy(&cfg);
+	return c;
+}
+
+void evr_config_free(struct evr_config *c)
+{
+	if (c == NULL)
+		return;
+	free_group(evr_config_table, c);
+	free(c->file);
+	free(c);
+}
+
+/* ---- conversions -------------------------------------------------------- */
+
+void evr_config_limits(const struct evr_config *c, struct evr_limits *l)
+{
+	l->max_attrs = c->limits.max_attrs;
+	l->max_name_len = c->limits.max_name_len;
+	l->max_value_len = c->limits.max_value_len;
+	l->max_datagram = c->limits.max_datagram;
+}
+
+void evr_config_matcher_conf(const struct evr_config *c, struct evr_matcher_conf *mc)
+{
+	evr_matcher_conf_default(mc);
+	mc->index = (enum evr_index_kind)c->matcher.index;
+	mc->max_subs = c->matcher.max_subs;
+	mc->hs_delta_max = c->matcher.hs_delta_max;
+	mc->hs_max_deltas = c->matcher.hs_max_deltas;
+	mc->reap_interval_ms = c->matcher.reap_interval_ms;
+}
+
+void evr_config_sub_spec(const struct evr_cfg_sub *sc, struct evr_sub_spec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->event = sc->event;
+	spec->filters = (const char *const *)sc->filters.v;
+	spec->n_filters = sc->filters.n;
+	spec->dest = sc->socket;
+	spec->format = (enum evr_format)sc->format;
+	spec->expire = sc->expire ? sc->expire : EVR_CFG_EXPIRE_NEVER;
+	spec->lenient = sc->lenient;
+}
+
+/* ---- reference ---------------------------------------------------------- */
+
+static void md_escape(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void print_tab(FILE *out, const struct evr_setting *tab, const char *prefix)
+{
+	for (const struct evr_setting *s = tab; s->name; s++) {
+		char name[256], bounds[128] = "", type[160];
+
+		snprintf(name, sizeof(name), "%s%s", prefix, s->name);
+		switch (s->type) {
+		case EVR_CFG_UINT:
+			snprintf(type, sizeof(type), "integer");
+			snprintf(bounds, sizeof(bounds), "%" PRIu64 "..%" PRIu64, s->min, s->max);
+			break;
+		case EVR_CFG_BOOL:
+			snprintf(type, sizeof(type), "bool");
+			break;
+		case EVR_CFG_STR:
+			snprintf(type, sizeof(type), "string");
+			snprintf(bounds, sizeof(bounds), "<= %" PRIu64 " chars", s->max);
+			break;
+		case EVR_CFG_ENUM: {
+			size_t l;
+
+			snprintf(type, sizeof(type), "enum");
+			for (int k = 0; s->names[k]; k++) {
+				l = strlen(bounds);
+				snprintf(bounds + l, sizeof(bounds) - l, "%s%s",
+				         k ? ", " : "", s->names[k]);
+			}
+			break;
+		}
+		case EVR_CFG_STRLIST:
+			snprintf(type, sizeof(type), "list of strings");
+			snprintf(bounds, sizeof(bounds), "<= %" PRIu64 " entries", s->max);
+			break;
+		case EVR_CFG_GROUP:
+			snprintf(type, sizeof(type), "group");
+			break;
+		case EVR_CFG_LIST:
+			snprintf(type, sizeof(type), "list of groups");
+			snprintf(bounds, sizeof(bounds), "<= %" PRIu64 " entries", s->max);
+			break;
+		}
+		if (s->check_text) {
+			size_t l = strlen(bounds);
+			snprintf(bounds + l, sizeof(bounds) - l, "%s%s", l ? "; " : "",
+			         s->check_text);
+		}
+		fprintf(out, "| `%s` | %s | %s%s%s | ", name, type,
+		        s->def ? "`" : "", s->required ? "required" : s->def ? s->def : "-",
+		        s->def ? "`" : "");
+		md_escape(out, bounds);
+		fprintf(out, " | %s | ", s->runtime ? "yes" : "no");
+		md_escape(out, s->help);
+		fputs(" |\n", out);
+		if (s->type == EVR_CFG_GROUP) {
+			snprintf(name, sizeof(name), "%s%s.", prefix, s->name);
+			print_tab(out, s->sub, name);
+		} else if (s->type == EVR_CFG_LIST) {
+			snprintf(name, sizeof(name), "%s%s[].", prefix, s->name);
+			print_tab(out, s->sub, name);
+		}
+	}
+}
+
+void evr_config_print_reference(FILE *out)
+{
+	fputs("| Setting | Type | Default | Bounds | Runtime | Description |\n"
+	      "| --- | --- | --- | --- | --- | --- |\n", out);
+	print_tab(out, evr_config_table, "");
+}

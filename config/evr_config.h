@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * evrd configuration: ONE table of settings (name, type, bounds, default,
+ * runtime flag, validator, help) drives the libconfig loader, `evrd --check`,
+ * `evrd --print-config-reference` (the README table) and, later, a `config`
+ * RPC (STYLE 20).
+ *
+ * Loading parses into a fresh struct evr_config (defaults first, then the
+ * file), validates every value and every list element, then returns it; the
+ * caller commits it or frees it. Errors name the file, the line and the
+ * setting: "evrd.conf:12: ports.[0].ipv4: '10.0.0.1/33': prefix length must
+ * be 0..32".
+ *
+ * Pure C (libconfig + the evr core for destination/filter/limit checks), no
+ * EAL: unit tests run it directly. Thread context: whichever thread loads;
+ * no global state except the read-only table.
+ *
+ * Ownership: every string and list in a struct evr_config is heap memory
+ * owned by it; evr_config_free() releases them (pairs with evr_config_load*).
+ */
+#ifndef EVR_CONFIG_H
+#define EVR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "evr_event.h"
+#include "evr_matcher.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EVR_CFG_MAX_PORTS 16u
+#define EVR_CFG_MAX_WORKERS 64u
+
+struct evr_cfg_strlist {
+	char **v;
+	uint32_t n;
+};
+
+struct evr_cfg_eal {
+	char *lcores;       /* EAL -l list, e.g. "0-1" */
+	uint32_t memory_mb; /* EAL -m */
+	bool no_huge;
+	bool in_memory;
+	bool no_pci;        /* add --no-pci (vdev-only appliances) */
+	char *file_prefix;
+	char *log_level;    /* EAL --log-level, e.g. "notice" or "evr.*:debug" */
+	struct evr_cfg_strlist devices;     /* -a PCI allow list */
+	struct evr_cfg_strlist vdevs;       /* --vdev */
+	struct evr_cfg_strlist plugin_dirs; /* -d (shared DPDK PMD dirs) */
+	struct evr_cfg_strlist extra_args;  /* appended verbatim */
+};
+
+struct evr_cfg_neigh {
+	char *ip;  /* IPv4 or IPv6 address */
+	char *mac; /* xx:xx:xx:xx:xx:xx */
+};
+
+struct evr_cfg_port {
+	char *name;    /* label for stats/logs */
+	char *device;  /* DPDK device name: "net_pcap0", "0000:03:00.0" */
+	char *mac;     /* optional MAC override */
+	char *ipv4;    /* "a.b.c.d/len" (optional if ipv6 given) */
+	char *gateway; /* optional IPv4 next hop for off-link destinations */
+	char *ipv6;    /* optional "addr/len" */
+	char *gateway6;
+	uint32_t mtu;
+	uint32_t rx_desc;
+	uint32_t tx_desc;
+	bool rss;
+	bool promiscuous;
+	bool verify_udp_checksum;
+	struct evr_cfg_neigh *neighbours;
+	uint32_t n_neighbours;
+};
+
+struct evr_cfg_workers {
+	uint32_t count;          /* 0 = every EAL worker lcore */
+	uint32_t burst;
+	uint32_t idle_polls;     /* empty loop turns before sleeping */
+	uint32_t idle_sleep_us;  /* 0 = never sleep (dedicated cores) */
+	uint32_t tx_drain_us;
+};
+
+struct evr_cfg_listener {
+	uint32_t port;
+	uint32_t format; /* enum evr_format (AUTO allowed) */
+};
+
+struct evr_cfg_control {
+	bool enabled;
+	char *socket;
+	char *mode;      /* octal text, "0660" */
+	uint32_t max_clients;
+	uint32_t poll_ms;
+};
+
+struct evr_cfg_rings {
+	uint32_t egress_size;  /* per worker: match stage -> TX stage */
+	uint32_t unix_size;    /* workers -> control thread (unix: dests) */
+	uint32_t ctrl_size;    /* control thread -> worker 0 (raise_event) */
+	uint32_t rx_pool;      /* mbufs per port for RX */
+	uint32_t payload_pool; /* encoded notification payloads */
+	uint32_t hdr_pool;     /* per-subscriber header mbufs (+ fragments) */
+	uint32_t indirect_pool;/* fragmentation indirect mbufs */
+	uint32_t pool_cache;
+};
+
+struct evr_cfg_limits {
+	uint32_t max_attrs;
+	uint32_t max_name_len;
+	uint32_t max_value_len;
+	uint32_t max_datagram;
+	uint32_t max_fanout;
+	uint32_t reassembly_flows;      /* 0 = drop IP fragments */
+	uint32_t reassembly_timeout_ms;
+};
+
+struct evr_cfg_matcher {
+	uint32_t index; /* enum evr_index_kind */
+	uint32_t max_subs;
+	uint32_t hs_delta_max;
+	uint32_t hs_max_deltas;
+	uint32_t reap_interval_ms;
+};
+
+struct evr_cfg_neighcfg {
+	uint32_t table_size;   /* power of two */
+	uint32_t reachable_s;  /* learned entry lifetime before refresh */
+	uint32_t retry_ms;     /* between requests */
+	uint32_t max_retries;  /* then the entry fails */
+	uint32_t pending_max;  /* per worker notifications waiting for a MAC */
+};
+
+struct evr_cfg_sub {
+	char *event;
+	char *socket;
+	struct evr_cfg_strlist filters;
+	uint32_t format;  /* enum evr_format, not AUTO */
+	uint32_t expire;  /* 0 = never expires */
+	bool lenient;
+};
+
+struct evr_config {
+	char *file; /* where it came from ("<demo>" for the embedded one) */
+	struct evr_cfg_eal eal;
+	struct evr_cfg_port *ports;
+	uint32_t n_ports;
+	struct evr_cfg_workers workers;
+	struct evr_cfg_listener *listeners;
+	uint32_t n_listeners;
+	struct evr_cfg_control control;
+	struct evr_cfg_rings rings;
+	struct evr_cfg_limits limits;
+	struct evr_cfg_matcher matcher;
+	struct evr_cfg_neighcfg arp;
+	struct evr_cfg_sub *subscriptions;
+	uint32_t n_subscriptions;
+};
+
+/* ---- the settings table ------------------------------------------------ */
+
+enum evr_cfg_type {
+	EVR_CFG_UINT = 0, /* unsigned integer stored in 1/2/4/8 bytes */
+	EVR_CFG_BOOL,
+	EVR_CFG_STR,      /* char *; max = longest accepted length */
+	EVR_CFG_ENUM,     /* uint32_t index into names[] (text in the file) */
+	EVR_CFG_STRLIST,  /* struct evr_cfg_strlist; max = entries */
+	EVR_CFG_GROUP,    /* nested struct described by sub[] */
+	EVR_CFG_LIST,     /* heap array of sub[] structs + uint32_t count */
+};
+
+/* Validator for one value (STR/UINT) or one LIST element: 0 or -EINVAL
+ * with a message (the loader prefixes file:line: setting:). */
+typedef int (*evr_cfg_check_fn)(const void *val, char *err, size_t errlen);
+
+struct evr_setting {
+	const char *name;
+	enum evr_cfg_type type;
+	size_t off;       /* offset in the enclosing struct */
+	size_t size;      /* UINT: field size; LIST: element size */
+	size_t count_off; /* LIST: offset of the uint32_t count */
+	uint64_t min, max;
+	const char *def;  /* default as text; NULL = no default (empty/unset) */
+	bool required;
+	bool runtime;     /* may be changed on a running daemon */
+	const char *const *names;          /* ENUM */
+	const struct evr_setting *sub;     /* GROUP/LIST element table */
+	evr_cfg_check_fn check;
+	const char *check_text;            /* for the reference: what check demands */
+	const char *help;
+};
+
+/* Top-level table (terminated by an entry with name == NULL). */
+EVR_API extern const struct evr_setting evr_config_table[];
+
+/* ---- API --------------------------------------------------------------- */
+
+/* Load and validate a file. NULL + errno and a message "file:line: ..." in
+ * err on any error. Caller frees with evr_config_free. */
+EVR_API struct evr_config *evr_config_load_file(const char *path, char *err,
+                                                size_t errlen);
+/* Same from text; `name` labels messages (e.g. "<demo>"). */
+EVR_API struct evr_config *evr_config_load_string(const char *text,
+                                                  const char *name, char *err,
+                                                  size_t errlen);
+EVR_API void evr_config_free(struct evr_config *c);
+
+/* Markdown reference of every setting (README "Configuration reference"). */
+EVR_API void evr_config_print_reference(FILE *out);
+
+/* The embedded demo config (config/evrd-demo.conf, NUL-terminated). */
+EVR_API extern const char evr_config_demo_text[];
+
+/* Helpers shared with evrd, which parses the validated text again into
+ * binary form (so there is one parser per kind of value). 0 or -EINVAL. */
+EVR_API int evr_cfg_parse_ip4(const char *s, uint32_t *addr_be);
+EVR_API int evr_cfg_parse_ip6(const char *s, uint8_t addr[16]);
+EVR_API int evr_cfg_parse_prefix4(const char *s, uint32_t *addr_be, uint8_t *plen);
+EVR_API int evr_cfg_parse_prefix6(const char *s, uint8_t addr[16], uint8_t *plen);
+EVR_API int evr_cfg_parse_mac(const char *s, uint8_t mac[6]);
+EVR_API int evr_cfg_parse_mode(const char *s, uint32_t *mode);
+
+/* Fill core structures from a loaded config. */
+EVR_API void evr_config_limits(const struct evr_config *c, struct evr_limits *l);
+EVR_API void evr_config_matcher_conf(const struct evr_config *c,
+                                     struct evr_matcher_conf *mc);
+
+/* Static subscription spec: expire 0 ("never") becomes the longest
+ * expiry the matcher has (UINT32_MAX s, ~136 years). filters points into
+ * sc. */
+EVR_API void evr_config_sub_spec(const struct evr_cfg_sub *sc,
+                                 struct evr_sub_spec *spec);
+#define EVR_CFG_EXPIRE_NEVER UINT32_MAX
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVR_CONFIG_H */

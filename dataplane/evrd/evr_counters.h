@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Dataplane counters: ONE X-macro list (enum + name + help), STYLE 14.
+ *
+ * Every drop has a named counter. Counters live in per-worker, per-port
+ * blocks (struct evr_counters inside struct evr_worker): a worker polls one
+ * queue per port, so a (worker, port) block is also the per-queue view;
+ * sums over ports give the per-core view, sums over workers the per-port
+ * view. Ingress-side counts go to the port the packet came in on, egress
+ * ones to the port the notification leaves by (or the ingress port when it
+ * never got one). The control thread has a block of its own.
+ *
+ * Decoder failures reuse the decoder's X-macro (EVR_DECODE_STATUS): they
+ * are exported as "decode_<reason>", decode_ok being the decoded events.
+ *
+ * Thread context: each block has exactly one writer (its lcore), which
+ * increments with plain stores; the control thread reads with relaxed
+ * atomic loads (aligned 64-bit loads do not tear on the targets DPDK runs).
+ */
+#ifndef EVR_COUNTERS_H
+#define EVR_COUNTERS_H
+
+#include <stdint.h>
+
+#include "evr_decode.h"
+
+/* X(ENUM_SUFFIX, "name", "help") */
+#define EVR_COUNTERS(X)                                                        \
+	/* ---- RX and L2/L3/L4 ---- */                                        \
+	X(RX_PACKETS, "rx_packets", "frames received")                         \
+	X(RX_BYTES, "rx_bytes", "bytes received")                              \
+	X(RX_RUNT, "rx_runt", "frame shorter than its headers")                \
+	X(RX_NOT_FOR_US, "rx_not_for_us", "destination MAC or IP is not ours") \
+	X(RX_VLAN, "rx_vlan", "802.1Q tagged frames (processed)")              \
+	X(RX_UNKNOWN_ETHERTYPE, "rx_unknown_ethertype", "neither ARP, IPv4 nor IPv6") \
+	X(RX_BAD_IP_HEADER, "rx_bad_ip_header", "invalid IPv4/IPv6 header or length") \
+	X(RX_BAD_IP_CHECKSUM, "rx_bad_ip_checksum", "IPv4 header checksum wrong") \
+	X(RX_FRAGMENTS, "rx_fragments", "IP fragments received")               \
+	X(RX_REASSEMBLED, "rx_reassembled", "datagrams reassembled from fragments") \
+	X(RX_FRAG_DROPPED, "rx_frag_dropped", "fragments dropped: reassembly off, failed or timed out") \
+	X(RX_IPV6_EXT_HEADER, "rx_ipv6_ext_header", "IPv6 extension header (unsupported)") \
+	X(RX_UNKNOWN_L4, "rx_unknown_l4", "IP protocol neither UDP nor ICMP")  \
+	X(RX_BAD_UDP_HEADER, "rx_bad_udp_header", "UDP length inconsistent")   \
+	X(RX_BAD_UDP_CHECKSUM, "rx_bad_udp_checksum", "UDP checksum wrong")    \
+	X(RX_NO_LISTENER, "rx_no_listener", "UDP to a port without listener")  \
+	X(RX_BAD_ARP, "rx_bad_arp", "malformed or non-Ethernet/IPv4 ARP")      \
+	X(RX_ARP_OTHER, "rx_arp_other", "ARP not for our addresses")           \
+	X(RX_BAD_ICMP, "rx_bad_icmp", "malformed ICMP/ICMPv6 or bad checksum") \
+	X(RX_ICMP_OTHER, "rx_icmp_other", "ICMP/ICMPv6 types we do not answer") \
+	X(ARP_REQUESTS_RX, "arp_requests_rx", "ARP requests for our addresses") \
+	X(ARP_REPLIES_TX, "arp_replies_tx", "ARP replies sent")                \
+	X(ARP_REPLIES_RX, "arp_replies_rx", "ARP replies received")            \
+	X(ND_NS_RX, "nd_ns_rx", "neighbour solicitations for our addresses")   \
+	X(ND_NA_TX, "nd_na_tx", "neighbour advertisements sent")               \
+	X(ND_NA_RX, "nd_na_rx", "neighbour advertisements received")           \
+	X(ICMP_ECHO_REPLIES, "icmp_echo_replies", "ICMP echo replies sent")    \
+	X(ICMP6_ECHO_REPLIES, "icmp6_echo_replies", "ICMPv6 echo replies sent") \
+	/* ---- events and matching ---- */                                    \
+	X(EVENTS_RX, "events_rx", "datagrams handed to a decoder")             \
+	X(EVENTS_UNMATCHED, "events_unmatched", "decoded events nobody subscribed to") \
+	/* these five are the matcher's evr_match_stats, folded in on export */ \
+	X(MATCHES, "matches", "subscriptions matched")                         \
+	X(FANOUT_OVERFLOW, "fanout_overflow", "matches over limits.max_fanout (dropped)") \
+	X(EXPIRED, "expired", "matched expired subscriptions (not notified)")  \
+	X(ONCE_SKIPPED, "once_skipped", "once subscriptions fired elsewhere")  \
+	X(MATCH_ERRORS, "match_errors", "Hyperscan scan failures")             \
+	/* ---- notifications ---- */                                          \
+	X(ENCODE_OVERFLOW, "encode_overflow", "notification larger than a UDP datagram") \
+	X(POOL_EMPTY, "pool_empty", "no mbuf for a payload, header or reply")  \
+	X(RING_FULL, "ring_full", "egress ring full")                          \
+	X(UNIX_RING_FULL, "unix_ring_full", "ring to the control thread full (unix:)") \
+	X(NOTIFICATIONS, "notifications", "notification descriptors queued")   \
+	X(NO_ROUTE, "no_route", "no port/gateway for the destination")         \
+	X(NEIGH_TABLE_FULL, "neigh_table_full", "neighbour table full")        \
+	X(ARP_UNRESOLVED, "arp_unresolved", "destination MAC never resolved (dropped)") \
+	X(ARP_QUEUE_OVERFLOW, "arp_queue_overflow", "notifications waiting for ARP/ND over arp.pending_max") \
+	X(ARP_REQUESTS_TX, "arp_requests_tx", "ARP requests sent")             \
+	X(ND_NS_TX, "nd_ns_tx", "neighbour solicitations sent")                \
+	X(FRAGMENTED, "fragmented", "notifications fragmented")                \
+	X(FRAGMENTS_TX, "fragments_tx", "fragments produced")                  \
+	X(FRAG_FAILED, "frag_failed", "fragmentation failed (dropped)")        \
+	X(TX_PACKETS, "tx_packets", "frames handed to the PMD")                \
+	X(TX_BYTES, "tx_bytes", "bytes handed to the PMD")                     \
+	X(TX_FULL, "tx_full", "frames the PMD did not take (dropped)")         \
+	X(TX_NO_QUEUE, "tx_no_queue", "no TX queue for this worker on the port") \
+	X(TX_LINEARIZED, "tx_linearized", "chains copied for a PMD without multi-segment TX") \
+	X(TX_LINEARIZE_FAILED, "tx_linearize_failed", "chain too long to copy for such a PMD (dropped)") \
+	X(UNIX_SENT, "unix_sent", "unix: notifications sent")                  \
+	X(UNIX_FAILED, "unix_failed", "unix: sends that failed")               \
+	X(SHUTDOWN_DROPPED, "shutdown_dropped", "notifications dropped at shutdown")
+
+enum evr_counter {
+#define X(e, n, h) EVR_CNT_##e,
+	EVR_COUNTERS(X)
+#undef X
+	EVR_CNT__COUNT
+};
+
+struct evr_counters {
+	uint64_t c[EVR_CNT__COUNT];
+	uint64_t dec[EVR_DEC__COUNT]; /* by enum evr_decode_status */
+};
+
+/* "rx_packets"... for any counter. */
+const char *evr_counter_name(enum evr_counter c);
+const char *evr_counter_help(enum evr_counter c);
+
+#endif /* EVR_COUNTERS_H */

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DOC: the control thread's dataplane side (main lcore).
+ *
+ * The control library (control/) serves JSON-RPC; evrd gives it two hooks:
+ *  - stats: a snapshot of every counter, per worker (core), per port, per
+ *    queue, plus rte_eth_stats, mempools, rings and the neighbour table,
+ *    under "dataplane";
+ *  - deliver: raise_event notifications. They are encoded and fanned out
+ *    here exactly as on a worker (same evr_fanout), udp: descriptors go to
+ *    worker 0 over an SP/SC ring (only workers own TX queues), unix: ones
+ *    are sent right here.
+ * Between polls the thread drains the workers' unix: ring and sends each
+ * notification on a kernel datagram socket: unix: destinations never touch
+ * the fast path.
+ *
+ * Counters are read with relaxed atomic loads; each block has one writer.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+
+#include "evr_ctl.h"
+#include "evr_neigh.h"
+
+static const char *const cnt_names[] = {
+#define X(e, n, h) n,
+	EVR_COUNTERS(X)
+#undef X
+};
+static const char *const cnt_help[] = {
+#define X(e, n, h) h,
+	EVR_COUNTERS(X)
+#undef X
+};
+
+const char *evr_counter_name(enum evr_counter c)
+{
+	return (unsigned)c < EVR_CNT__COUNT ? cnt_names[c] : "unknown";
+}
+
+const char *evr_counter_help(enum evr_counter c)
+{
+	return (unsigned)c < EVR_CNT__COUNT ? cnt_help[c] : "unknown";
+}
+
+/* ---- snapshots ------------------------------------------------------- */
+
+static uint64_t ld(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void add_block(struct evr_counters *acc, const struct evr_counters *c,
+                      const struct evr_match_stats *ms)
+{
+	for (unsigned i = 0; i < EVR_CNT__COUNT; i++)
+		acc->c[i] += ld(&c->c[i]);
+	for (unsigned i = 0; i < EVR_DEC__COUNT; i++)
+		acc->dec[i] += ld(&c->dec[i]);
+	if (ms) {
+		acc->c[EVR_CNT_MATCHES] += ld(&ms->matches);
+		acc->c[EVR_CNT_FANOUT_OVERFLOW] += ld(&ms->overflow);
+		acc->c[EVR_CNT_EXPIRED] += ld(&ms->skipped_expired);
+		acc->c[EVR_CNT_ONCE_SKIPPED] += ld(&ms->skipped_fired);
+		acc->c[EVR_CNT_MATCH_ERRORS] += ld(&ms->hs_errors);
+	}
+}
+
+static json_t *counters_json(const struct evr_counters *c, bool nonzero_only)
+{
+	json_t *o = json_object();
+	char name[64];
+
+	for (unsigned i = 0; i < EVR_CNT__COUNT; i++)
+		if (!nonzero_only || c->c[i])
+			json_object_set_new(o, cnt_names[i], json_integer((json_int_t)c->c[i]));
+	for (unsigned i = 0; i < EVR_DEC__COUNT; i++) {
+		if (nonzero_only && !c->dec[i])
+			continue;
+		snprintf(name, sizeof(name), "decode_%s",
+		         evr_decode_status_name((enum evr_decode_status)i));
+		json_object_set_new(o, name, json_integer((json_int_t)c->dec[i]));
+	}
+	return o;
+}
+
+static json_t *pool_json(const struct rte_mempool *mp)
+{
+	if (mp == NULL)
+		return json_null();
+	return json_pack("{s:I,s:I,s:I}", "size", (json_int_t)mp->size, "avail",
+	                 (json_int_t)rte_mempool_avail_count(mp), "in_use",
+	                 (json_int_t)rte_mempool_in_use_count(mp));
+}
+
+static const char *const ns_names[] = {"free", "claiming", "incomplete", "reachable",
+                                       "failed", "static"};
+
+static json_t *neigh_json(const struct evr_router *r)
+{
+	json_t *a = json_array();
+	const struct evr_neigh_table *t = r->neigh;
+	unsigned shown = 0;
+
+	for (uint32_t i = 0; i <= t->mask && shown < 256; i++) {
+		const struct evr_neigh_entry *e = &t->e[i];
+		uint32_t st = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+		char ip[INET6_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
+		struct rte_ether_addr ea;
+		uint64_t w = __atomic_load_n(&e->mac, __ATOMIC_RELAXED);
+
+		if (st == EVR_NS_FREE || st == EVR_NS_CLAIMING)
+			continue;
+		if (e->v6)
+			inet_ntop(AF_INET6, e->key, ip, sizeof(ip));
+		else
+			inet_ntop(AF_INET, e->key + 12, ip, sizeof(ip));
+		memcpy(ea.addr_bytes, &w, RTE_ETHER_ADDR_LEN);
+		rte_ether_format_addr(mac, sizeof(mac), &ea);
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s}", "port",
+		                                   r->ports[e->port].name, "ip", ip, "mac",
+		                                   st == EVR_NS_INCOMPLETE || st == EVR_NS_FAILED
+		                                           ? "" : mac,
+		                                   "state", st < 6 ? ns_names[st] : "?"));
+		shown++;
+	}
+	return a;
+}
+
+json_t *evr_ctl_stats_json(struct evr_router *r)
+{
+	json_t *dp = json_object(), *workers = json_array(), *ports = json_array();
+	json_t *rings = json_object(), *egress = json_array(), *pools = json_object();
+	struct evr_counters total, ctl;
+	double secs = (double)(rte_rdtsc() - r->start_tsc) / (double)r->tsc_hz;
+
+	memset(&total, 0, sizeof(total));
+	memset(&ctl, 0, sizeof(ctl));
+	add_block(&ctl, &r->ctl_cnt, &r->ctl_mst);
+	for (unsigned wi = 0; wi < r->n_workers; wi++) {
+		const struct evr_worker *w = r->workers[wi];
+		struct evr_counters sum;
+		uint64_t loops = ld(&w->loops), busy = ld(&w->busy_loops);
+
+		memset(&sum, 0, sizeof(sum));
+		for (unsigned pi = 0; pi < r->n_ports; pi++)
+			add_block(&sum, &w->cnt[pi], &w->mst[pi]);
+		add_block(&total, &sum, NULL);
+		json_array_append_new(workers, json_pack(
+			"{s:i,s:i,s:I,s:I,s:I,s:f,s:I,s:f,s:o}", "worker", (int)w->id, "lcore",
+			(int)w->lcore, "loops", (json_int_t)loops, "busy_loops", (json_int_t)busy,
+			"sleeps", (json_int_t)ld(&w->sleeps), "busy_ratio",
+			loops ? (double)busy / (double)loops : 0.0, "arp_waiting",
+			(json_int_t)__atomic_load_n(&w->pend_n, __ATOMIC_RELAXED), "events_per_s",
+			secs > 0 ? (double)sum.dec[EVR_DEC_OK] / secs : 0.0, "counters",
+			counters_json(&sum, false)));
+		json_array_append_new(egress, json_integer(rte_ring_count(w->egress)));
+	}
+	add_block(&total, &ctl, NULL);
+	for (unsigned pi = 0; pi < r->n_ports; pi++) {
+		const struct evr_port *p = &r->ports[pi];
+		struct rte_eth_stats es;
+		struct evr_counters sum;
+		json_t *queues = json_array(), *eth;
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+		memset(&sum, 0, sizeof(sum));
+		for (unsigned wi = 0; wi < r->n_workers; wi++) {
+			const struct evr_worker *w = r->workers[wi];
+			struct evr_counters q;
+
+			memset(&q, 0, sizeof(q));
+			add_block(&q, &w->cnt[pi], &w->mst[pi]);
+			add_block(&sum, &q, NULL);
+			if (w->has_rxq[pi] || w->txb[pi])
+				json_array_append_new(queues, json_pack(
+					"{s:i,s:i,s:o}", "queue", (int)wi, "worker", (int)wi,
+					"counters", counters_json(&q, true)));
+		}
+		if (rte_eth_stats_get(p->port_id, &es) == 0)
+			eth = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ipackets",
+			                (json_int_t)es.ipackets, "opackets", (json_int_t)es.opackets,
+			                "ibytes", (json_int_t)es.ibytes, "obytes",
+			                (json_int_t)es.obytes, "imissed", (json_int_t)es.imissed,
+			                "ierrors", (json_int_t)es.ierrors, "oerrors",
+			                (json_int_t)es.oerrors, "rx_nombuf", (json_int_t)es.rx_nombuf);
+		else
+			eth = json_null();
+		rte_ether_format_addr(mac, sizeof(mac), &p->mac);
+		json_array_append_new(ports, json_pack(
+			"{s:s,s:i,s:s,s:i,s:i,s:b,s:b,s:o,s:o,s:o}", "name", p->name, "port_id",
+			(int)p->port_id, "mac", mac, "rx_queues", (int)p->nb_rxq, "tx_queues",
+			(int)p->nb_txq, "rss", p->rss, "multiseg_tx", p->multiseg, "eth", eth,
+			"counters", counters_json(&sum, false), "queues", queues));
+		json_object_set_new(pools, p->name, pool_json(p->rx_pool));
+	}
+	json_object_set_new(pools, "payload", pool_json(r->payload_pool));
+	json_object_set_new(pools, "header", pool_json(r->hdr_pool));
+	json_object_set_new(pools, "indirect", pool_json(r->indirect_pool));
+	json_object_set_new(rings, "egress", egress);
+	json_object_set_new(rings, "unix", json_integer(rte_ring_count(r->unix_ring)));
+	json_object_set_new(rings, "ctrl", json_integer(rte_ring_count(r->ctrl_ring)));
+	json_object_set_new(dp, "uptime_s", json_real(secs));
+	json_object_set_new(dp, "sequence", json_integer((json_int_t)ld(&r->seq)));
+	json_object_set_new(dp, "totals", counters_json(&total, false));
+	json_object_set_new(dp, "workers", workers);
+	json_object_set_new(dp, "ports", ports);
+	json_object_set_new(dp, "control", counters_json(&ctl, true));
+	json_object_set_new(dp, "pools", pools);
+	json_object_set_new(dp, "rings", rings);
+	json_object_set_new(dp, "neighbours", neigh_json(r));
+	return dp;
+}
+
+/* ---- hooks ----------------------------------------------------------- */
+
+static void hook_stats(void *ctx, json_t *out)
+{
+	json_object_set_new(out, "dataplane", evr_ctl_stats_json(ctx));
+}
+
+static int hook_deliver(void *ctx, const struct evr_event *ev,
+                        const struct evr_sub *const *subs, uint32_t n)
+{
+	struct evr_router *r = ctx;
+	struct evr_counters *cnt = &r->ctl_cnt;
+	struct evr_fanout fo = {
+		.r = r, .cnt = cnt, .encbuf = r->ctl_encbuf, .fan = r->ctl_fan,
+		.fan_unix = r->ctl_fan_unix, .in_port = 0, .sport = r->default_sport,
+	};
+	uint32_t nu, nx, k;
+	uint64_t seq;
+
+	if (__atomic_load_n(&r->state, __ATOMIC_RELAXED) != EVR_RUNNING)
+		return -ESHUTDOWN;
+	if (n > r->max_fanout) {
+		cnt->c[EVR_CNT_FANOUT_OVERFLOW] += n - r->max_fanout;
+		n = r->max_fanout;
+	}
+	cnt->c[EVR_CNT_MATCHES] += n;
+	seq = __atomic_fetch_add(&r->seq, 1, __ATOMIC_RELAXED);
+	evr_fanout(&fo, ev, seq, subs, n, &nu, &nx);
+	k = rte_ring_sp_enqueue_burst(r->ctrl_ring, (void **)r->ctl_fan, nu, NULL);
+	if (k < nu) {
+		cnt->c[EVR_CNT_RING_FULL] += nu - k;
+		rte_pktmbuf_free_bulk(&r->ctl_fan[k], nu - k);
+	}
+	cnt->c[EVR_CNT_NOTIFICATIONS] += k;
+	for (uint32_t i = 0; i < nx; i++)
+		evr_tx_unix_send(r, r->ctl_fan_unix[i], cnt);
+	return (int)(k + nx);
+}
+
+unsigned evr_ctl_drain_unix(struct evr_router *r)
+{
+	struct rte_mbuf *d[64];
+	unsigned n, total = 0;
+
+	do {
+		n = rte_ring_sc_dequeue_burst(r->unix_ring, (void **)d, RTE_DIM(d), NULL);
+		for (unsigned i = 0; i < n; i++)
+			evr_tx_unix_send(r, d[i], &r->ctl_cnt);
+		total += n;
+	} while (n == RTE_DIM(d));
+	return total;
+}
+
+void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->ctx = r;
+	h->stats = hook_stats;
+	h->deliver = hook_deliver;
+}

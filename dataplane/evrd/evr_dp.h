@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * evrd dataplane state: the router (shared, read-mostly, built at start-up
+ * by the main lcore), ports, per-worker state, and the notification
+ * descriptor that travels on the egress rings.
+ *
+ * Ownership and threads:
+ *  - struct evr_router and struct evr_port are written only before the
+ *    workers are launched and read-only afterwards, except the fields
+ *    marked atomic (seq, state).
+ *  - struct evr_worker belongs to one worker lcore; the control thread only
+ *    reads its counters (relaxed loads).
+ *  - A notification descriptor is a header mbuf from hdr_pool: its private
+ *    area holds struct evr_tx_meta (destination, ports, payload checksum);
+ *    its `next` is the shared payload chain (one per event and format,
+ *    reference counted, never copied per subscriber). For unix:
+ *    destinations the header's data holds a copy of the struct evr_dest.
+ *    Everything TX needs is copied at match time, so no subscription
+ *    pointer outlives the matching thread's quiescent state.
+ */
+#ifndef EVR_DP_H
+#define EVR_DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ethdev.h>
+#include <rte_ip_frag.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "evr_config.h"
+#include "evr_counters.h"
+#include "evr_event.h"
+#include "evr_matcher.h"
+
+extern int evr_logtype;
+#define EVR_LOG(level, fmt, ...)                                              \
+	rte_log(RTE_LOG_##level, evr_logtype, "evrd: " fmt "\n", ##__VA_ARGS__)
+
+#define EVR_MAX_PORTS EVR_CFG_MAX_PORTS
+#define EVR_MAX_WORKERS EVR_CFG_MAX_WORKERS
+#define EVR_TX_BURST 32
+#define EVR_EGRESS_BURST 64
+#define EVR_MAX_FRAGS 128 /* 65535 / (576 - 20) < 128 */
+
+/* Header mbuf room: Ethernet + VLAN-less IPv6 + UDP in front of the
+ * payload, or a struct evr_dest copy for unix: destinations. */
+#define EVR_HDR_DATA_ROOM (RTE_PKTMBUF_HEADROOM + 256)
+
+enum evr_run_state {
+	EVR_RUNNING = 0,
+	EVR_STOPPING, /* workers: stop RX, drain egress, flush TX, exit */
+};
+
+struct evr_port {
+	uint16_t port_id;
+	uint16_t idx;
+	char name[32];
+	struct rte_ether_addr mac;
+	bool has4;
+	bool has6;
+	bool has_gw4;
+	bool has_gw6;
+	rte_be32_t ip4, mask4, gw4;
+	uint8_t ip6[16];
+	uint8_t ll6[16]; /* fe80::/64 from the MAC (EUI-64) */
+	uint8_t gw6[16];
+	uint8_t plen6;
+	uint16_t mtu;
+	uint16_t nb_rxq;
+	uint16_t nb_txq;
+	bool multiseg; /* PMD takes chained mbufs on TX */
+	bool rss;      /* RSS on UDP 4-tuple configured */
+	bool verify_udp; /* ports[].verify_udp_checksum */
+	bool started;
+	struct rte_mempool *rx_pool;
+};
+
+enum evr_tx_kind {
+	EVR_TXK_UDP4 = 0,
+	EVR_TXK_UDP6,
+	EVR_TXK_UNIX,
+};
+
+/* In the private area of every header mbuf (hdr_pool priv_size). */
+struct evr_tx_meta {
+	uint8_t kind;       /* enum evr_tx_kind */
+	uint8_t in_port;    /* router port index the event came in on */
+	rte_be16_t sport;   /* notification source port */
+	rte_be16_t dport;
+	uint16_t psum;      /* raw (folded, not inverted) sum of the payload */
+	rte_be32_t dst4;
+	uint8_t dst6[16];
+	uint64_t sub_id;
+};
+
+struct evr_pend {
+	struct rte_mbuf *m; /* header with meta, headers not built yet */
+	uint32_t slot;      /* neighbour entry */
+	uint16_t port;      /* egress port index */
+};
+
+struct evr_router;
+
+struct evr_worker {
+	unsigned id;
+	unsigned lcore;
+	int reader; /* matcher reader index */
+	struct evr_router *r;
+	struct evr_scratch scratch;
+	const struct evr_sub **match; /* limits.max_fanout + 1 */
+	struct rte_mbuf **fan;        /* descriptors of one event */
+	struct rte_mbuf **fan_unix;
+	struct rte_ring *egress;      /* match stage -> TX stage (SP/SC, own) */
+	struct rte_eth_dev_tx_buffer *txb[EVR_MAX_PORTS];
+	bool has_rxq[EVR_MAX_PORTS];
+	/* Notifications waiting for ARP/ND: FIFO ring of pend_cap entries. */
+	struct evr_pend *pend;
+	uint32_t pend_head;
+	uint32_t pend_n;
+	uint32_t pend_cap;
+	uint16_t *pend_by_slot; /* per neighbour slot: entries waiting */
+	uint64_t neigh_gen_seen;
+	uint64_t pend_next_tsc;
+	uint16_t ip_id;
+	struct rte_ip_frag_tbl *frag_tbl; /* NULL: reassembly off */
+	struct rte_ip_frag_death_row frag_dr;
+	uint64_t frag_expire_tsc;
+	char *linbuf;    /* ingress datagram linearised (multi-segment RX) */
+	char *encbuf;    /* notifications that do not fit one mbuf */
+	uint64_t loops;
+	uint64_t busy_loops;
+	uint64_t sleeps;
+	struct evr_counters cnt[EVR_MAX_PORTS] __rte_cache_aligned;
+	struct evr_match_stats mst[EVR_MAX_PORTS];
+} __rte_cache_aligned;
+
+struct evr_neigh_table;
+
+struct evr_router {
+	const struct evr_config *cfg;
+	struct evr_matcher *matcher;
+	struct evr_limits limits;
+	uint32_t max_fanout;
+	unsigned n_ports;
+	struct evr_port ports[EVR_MAX_PORTS];
+	unsigned n_workers;
+	struct evr_worker *workers[EVR_MAX_WORKERS];
+	uint8_t listener_fmt[65536]; /* 0 = none, else enum evr_format + 1 */
+	rte_be16_t default_sport;    /* for raise_event notifications */
+	struct rte_mempool *payload_pool;
+	struct rte_mempool *hdr_pool;
+	struct rte_mempool *indirect_pool;
+	struct rte_ring *unix_ring; /* workers -> control thread (MP/SC) */
+	struct rte_ring *ctrl_ring; /* control thread -> worker 0 (SP/SC) */
+	struct evr_neigh_table *neigh;
+	uint64_t tsc_hz;
+	uint64_t drain_tsc;
+	uint64_t idle_polls;
+	uint32_t idle_sleep_us;
+	uint32_t burst;
+	/* Control thread's own counters (raise_event, unix: sends). */
+	struct evr_counters ctl_cnt;
+	struct evr_match_stats ctl_mst;
+	char *ctl_encbuf;
+	struct rte_mbuf **ctl_fan;
+	struct rte_mbuf **ctl_fan_unix;
+	uint64_t start_tsc;
+	/* Router-wide Event-Sequence; workers reserve blocks per burst. */
+	uint64_t seq __rte_cache_aligned;
+	int state __rte_cache_aligned; /* enum evr_run_state (atomic) */
+};
+
+static inline struct evr_tx_meta *evr_meta(struct rte_mbuf *m)
+{
+	return (struct evr_tx_meta *)rte_mbuf_to_priv(m);
+}
+
+#define EVR_CNT(cnt, name) ((cnt)->c[EVR_CNT_##name])
+
+/* ---- evr_worker.c ---- */
+int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
+                    unsigned lcore);
+void evr_worker_fini(struct evr_worker *w);
+int evr_worker_main(void *arg); /* lcore entry */
+
+/* ---- evr_tx.c ---- */
+/* Fan one decoded event out to its matches. Descriptors for udp: land in
+ * fan[0..*n_udp), for unix: in fan_unix[0..*n_unix). RCU read side (subs
+ * valid until the caller's next quiescent state). */
+struct evr_fanout {
+	struct evr_router *r;
+	struct evr_counters *cnt; /* ingress port block */
+	char *encbuf;             /* EVR_UDP_MAX_PAYLOAD bytes */
+	struct rte_mbuf **fan;
+	struct rte_mbuf **fan_unix;
+	uint8_t in_port;
+	rte_be16_t sport;
+};
+void evr_fanout(struct evr_fanout *fo, const struct evr_event *ev, uint64_t seq,
+                const struct evr_sub *const *subs, uint32_t n,
+                uint32_t *n_udp, uint32_t *n_unix);
+/* TX stage: route, resolve, build headers, fragment, buffer for TX. */
+void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr,
+                         uint64_t now_tsc);
+/* Send a built frame on port index pi from worker w (counts, frees). */
+void evr_tx_frame(struct evr_worker *w, unsigned pi, struct rte_mbuf *m);
+void evr_tx_flush(struct evr_worker *w);
+/* Walk the notifications waiting for ARP/ND once (drop_all: shutdown). */
+void evr_tx_pending(struct evr_worker *w, uint64_t now, bool drop_all);
+/* Build headers for a notification whose next hop MAC is known. */
+void evr_tx_send_resolved(struct evr_worker *w, struct rte_mbuf *hdr,
+                          unsigned pi, const struct rte_ether_addr *dmac);
+/* Control thread: send a unix: descriptor (header + payload), free it. */
+void evr_tx_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
+                      struct evr_counters *cnt);
+
+/* ---- evr_net.c ---- */
+/* Classify and consume one received frame. Returns true with *fmt, *off,
+ * *len when it is an event datagram for a listener: *mp (which reassembly
+ * may have replaced by the whole datagram) is then the caller's to free.
+ * Otherwise the frame was answered, kept for reassembly or dropped
+ * (counted). */
+bool evr_net_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
+                enum evr_format *fmt, uint32_t *off, uint32_t *len,
+                rte_be16_t *lport);
+/* Build an ARP request / neighbour solicitation for target on port pi. */
+struct rte_mbuf *evr_net_arp_request(struct evr_router *r, unsigned pi,
+                                     rte_be32_t target);
+struct rte_mbuf *evr_net_nd_solicit(struct evr_router *r, unsigned pi,
+                                    const uint8_t target[16]);
+/* Our IPv6 source for a destination on port p (link-local for fe80::/10). */
+const uint8_t *evr_net_src6(const struct evr_port *p, const uint8_t *dst);
+
+
+#endif /* EVR_DP_H */

@@ -1,0 +1,727 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DOC: L2-L4 ingress and the small protocols evrd answers itself.
+ *
+ * evrd is an IP host, not a router: it accepts frames for its MAC (plus
+ * broadcast and the IPv6 multicast it listens to), answers ARP and ND for
+ * its addresses, answers ICMP/ICMPv6 echo, and hands UDP datagrams for a
+ * configured listener port to the decoder. Everything else is counted and
+ * dropped. Replies (ARP, echo) are built in the received mbuf and sent back
+ * on the same port from the worker's own TX queue: no allocation, and an
+ * 802.1Q tag on the request is kept on the reply.
+ *
+ * Headers must sit in the first segment (every PMD puts at least the first
+ * 2 KB there); only a UDP payload may continue into further segments, and
+ * the caller linearises those. Checksums are verified in software unless
+ * the PMD says it did so (RTE_MBUF_F_RX_*_CKSUM_GOOD/BAD).
+ *
+ * Learning: an ARP request or NS for one of our addresses creates an entry
+ * for the sender (it is about to talk to us, and subscribers are often
+ * also event sources); replies and unsolicited announcements only refresh
+ * entries that exist, so a chatty segment cannot fill the table.
+ *
+ * Thread context: worker lcores (evr_net_rx); evr_net_arp_request and
+ * evr_net_nd_solicit from any lcore with a mempool cache or none.
+ */
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "evr_dp.h"
+#include "evr_neigh.h"
+
+#define ICMP6_ECHO_REQUEST 128
+#define ICMP6_ECHO_REPLY 129
+#define ND_NS 135
+#define ND_NA 136
+#define ND_OPT_SLLA 1
+#define ND_OPT_TLLA 2
+#define IPPROTO_ICMP6 58
+
+struct nd_msg { /* NS and NA share this layout */
+	uint8_t type;
+	uint8_t code;
+	rte_be16_t cksum;
+	rte_be32_t flags; /* NA: R S O in the top bits; NS: reserved */
+	uint8_t target[16];
+} __rte_packed;
+
+#define NA_FLAG_SOLICITED RTE_BE32(0x40000000)
+#define NA_FLAG_OVERRIDE RTE_BE32(0x20000000)
+
+static const uint8_t all_nodes6[16] = {0xff, 0x02, [15] = 0x01};
+
+static inline void cnt_inc(struct evr_worker *w, unsigned pi, enum evr_counter c)
+{
+	w->cnt[pi].c[c]++;
+}
+
+static bool is_solicited_node(const uint8_t *a, const uint8_t *ours)
+{
+	static const uint8_t pfx[13] = {0xff, 0x02, [11] = 0x01, [12] = 0xff};
+
+	return memcmp(a, pfx, 13) == 0 && memcmp(a + 13, ours + 13, 3) == 0;
+}
+
+static void solicited_node(uint8_t out[16], const uint8_t *target)
+{
+	static const uint8_t pfx[13] = {0xff, 0x02, [11] = 0x01, [12] = 0xff};
+
+	memcpy(out, pfx, 13);
+	memcpy(out + 13, target + 13, 3);
+}
+
+const uint8_t *evr_net_src6(const struct evr_port *p, const uint8_t *dst)
+{
+	if (dst[0] == 0xfe && (dst[1] & 0xc0) == 0x80)
+		return p->ll6;
+	return p->ip6;
+}
+
+/* Sum of the IPv6 pseudo header and an L4 message is 0xffff when intact. */
+static bool l4_sum_ok6(const struct rte_ipv6_hdr *ip6, const void *l4, uint32_t len)
+{
+	uint32_t sum = rte_ipv6_phdr_cksum(ip6, 0);
+
+	sum += rte_raw_cksum(l4, len);
+	return __rte_raw_cksum_reduce(sum) == 0xffff;
+}
+
+static uint16_t l4_cksum6(const struct rte_ipv6_hdr *ip6, const void *l4, uint32_t len)
+{
+	uint32_t sum = rte_ipv6_phdr_cksum(ip6, 0);
+	uint16_t c;
+
+	sum += rte_raw_cksum(l4, len);
+	c = (uint16_t)~__rte_raw_cksum_reduce(sum);
+	return c == 0 ? 0xffff : c;
+}
+
+/* ---- ARP ------------------------------------------------------------ */
+
+static void rx_arp(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
+                   struct rte_ether_hdr *eth, uint32_t l2)
+{
+	struct evr_router *r = w->r;
+	struct evr_port *p = &r->ports[pi];
+	struct rte_arp_hdr *a;
+	uint8_t key[16];
+	uint16_t op;
+
+	if (m->data_len < l2 + sizeof(*a)) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_ARP);
+		goto drop;
+	}
+	a = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, l2);
+	if (a->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
+	    a->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+	    a->arp_hlen != RTE_ETHER_ADDR_LEN || a->arp_plen != 4) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_ARP);
+		goto drop;
+	}
+	if (!p->has4) {
+		cnt_inc(w, pi, EVR_CNT_RX_ARP_OTHER);
+		goto drop;
+	}
+	op = rte_be_to_cpu_16(a->arp_opcode);
+	evr_neigh_key4(key, a->arp_data.arp_sip);
+	if (op == RTE_ARP_OP_REQUEST && a->arp_data.arp_tip == p->ip4) {
+		cnt_inc(w, pi, EVR_CNT_ARP_REQUESTS_RX);
+		if (a->arp_data.arp_sip != 0 &&
+		    rte_is_unicast_ether_addr(&a->arp_data.arp_sha))
+			evr_neigh_learn(r->neigh, (uint16_t)pi, key, &a->arp_data.arp_sha,
+			                true, rte_rdtsc());
+		/* Turn the request around in place. */
+		a->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+		a->arp_data.arp_tha = a->arp_data.arp_sha;
+		a->arp_data.arp_tip = a->arp_data.arp_sip;
+		a->arp_data.arp_sha = p->mac;
+		a->arp_data.arp_sip = p->ip4;
+		eth->dst_addr = eth->src_addr;
+		eth->src_addr = p->mac;
+		cnt_inc(w, pi, EVR_CNT_ARP_REPLIES_TX);
+		evr_tx_frame(w, pi, m);
+		return;
+	}
+	if (op == RTE_ARP_OP_REPLY && a->arp_data.arp_tip == p->ip4)
+		cnt_inc(w, pi, EVR_CNT_ARP_REPLIES_RX);
+	else
+		cnt_inc(w, pi, EVR_CNT_RX_ARP_OTHER);
+	if (a->arp_data.arp_sip != 0 && rte_is_unicast_ether_addr(&a->arp_data.arp_sha))
+		evr_neigh_learn(r->neigh, (uint16_t)pi, key, &a->arp_data.arp_sha, false,
+		                rte_rdtsc());
+drop:
+	rte_pktmbuf_free(m);
+}
+
+struct rte_mbuf *evr_net_arp_request(struct evr_router *r, unsigned pi,
+                                     rte_be32_t target)
+{
+	struct evr_port *p = &r->ports[pi];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(r->hdr_pool);
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *a;
+
+	if (m == NULL)
+		return NULL;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*a));
+	a = (struct rte_arp_hdr *)(eth + 1);
+	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	eth->src_addr = p->mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	a->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = RTE_ETHER_ADDR_LEN;
+	a->arp_plen = 4;
+	a->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
+	a->arp_data.arp_sha = p->mac;
+	a->arp_data.arp_sip = p->ip4;
+	memset(&a->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
+	a->arp_data.arp_tip = target;
+	return m;
+}
+
+/* ---- fragments ------------------------------------------------------ */
+
+/* Hand a fragment to the worker's reassembly table. Returns the whole
+ * datagram (headers of the first fragment, payload chained) or NULL when
+ * the fragment was kept or dropped. Fragments of one datagram hash alike
+ * under RSS (fragments carry no ports, so NICs hash them on addresses
+ * only), so one worker sees them all. */
+static struct rte_mbuf *reassemble(struct evr_worker *w, unsigned pi,
+                                   struct rte_mbuf *m, uint32_t l2, uint32_t l3len,
+                                   void *ip, struct rte_ipv6_fragment_ext *fh)
+{
+	struct rte_mbuf *mo;
+	uint32_t before = w->frag_dr.cnt;
+
+	cnt_inc(w, pi, EVR_CNT_RX_FRAGMENTS);
+	if (w->frag_tbl == NULL) {
+		cnt_inc(w, pi, EVR_CNT_RX_FRAG_DROPPED);
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	m->l2_len = l2;
+	m->l3_len = l3len;
+	if (fh)
+		mo = rte_ipv6_frag_reassemble_packet(w->frag_tbl, &w->frag_dr, m,
+		                                     rte_rdtsc(), ip, fh);
+	else
+		mo = rte_ipv4_frag_reassemble_packet(w->frag_tbl, &w->frag_dr, m,
+		                                     rte_rdtsc(), ip);
+	w->cnt[pi].c[EVR_CNT_RX_FRAG_DROPPED] += w->frag_dr.cnt - before;
+	if (w->frag_dr.cnt >= RTE_IP_FRAG_DEATH_ROW_MBUF_LEN / 2)
+		rte_ip_frag_free_death_row(&w->frag_dr, 0);
+	if (mo)
+		cnt_inc(w, pi, EVR_CNT_RX_REASSEMBLED);
+	return mo;
+}
+
+/* ---- IPv4 ----------------------------------------------------------- */
+
+static void rx_icmp4(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
+                     struct rte_ether_hdr *eth, struct rte_ipv4_hdr *ip,
+                     uint32_t l2, uint32_t hl, uint32_t tot)
+{
+	struct evr_port *p = &w->r->ports[pi];
+	struct rte_icmp_hdr *ic;
+	uint32_t len = tot - hl;
+
+	if (len < sizeof(*ic) || l2 + tot > m->data_len ||
+	    rte_raw_cksum((char *)ip + hl, len) != 0xffff) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_ICMP);
+		goto drop;
+	}
+	ic = (struct rte_icmp_hdr *)((char *)ip + hl);
+	if (ic->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || ic->icmp_code != 0) {
+		cnt_inc(w, pi, EVR_CNT_RX_ICMP_OTHER);
+		goto drop;
+	}
+	ic->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	ic->icmp_cksum = 0;
+	ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, len);
+	ip->dst_addr = ip->src_addr;
+	ip->src_addr = p->ip4;
+	ip->time_to_live = 64;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	eth->dst_addr = eth->src_addr;
+	eth->src_addr = p->mac;
+	/* Ethernet padding of a short request must not grow the reply. */
+	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - (l2 + tot)));
+	cnt_inc(w, pi, EVR_CNT_ICMP_ECHO_REPLIES);
+	evr_tx_frame(w, pi, m);
+	return;
+drop:
+	rte_pktmbuf_free(m);
+}
+
+static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
+                   struct rte_ether_hdr *eth, uint32_t l2, enum evr_format *fmt,
+                   uint32_t *off, uint32_t *len, rte_be16_t *lport)
+{
+	struct evr_port *p = &w->r->ports[pi];
+	struct rte_mbuf *m = *mp;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+	uint32_t hl, tot, ulen;
+	uint64_t ck;
+	uint8_t lf;
+
+	if (m->data_len < l2 + sizeof(*ip))
+		goto bad_hdr;
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
+	hl = (uint32_t)(ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) * 4;
+	tot = rte_be_to_cpu_16(ip->total_length);
+	if ((ip->version_ihl >> 4) != 4 || hl < sizeof(*ip) || tot < hl ||
+	    l2 + hl > m->data_len || l2 + tot > m->pkt_len)
+		goto bad_hdr;
+	ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	if (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+	    (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_raw_cksum(ip, hl) != 0xffff)) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_IP_CHECKSUM);
+		goto drop;
+	}
+	if (!p->has4 || ip->dst_addr != p->ip4) {
+		cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
+		goto drop;
+	}
+	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+		m = reassemble(w, pi, m, l2, hl, ip, NULL);
+		if (m == NULL)
+			return false;
+		*mp = m;
+		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
+		tot = rte_be_to_cpu_16(ip->total_length);
+		if (l2 + tot > m->pkt_len)
+			goto bad_hdr;
+	}
+	if (ip->next_proto_id == IPPROTO_ICMP) {
+		rx_icmp4(w, pi, m, eth, ip, l2, hl, tot);
+		return false;
+	}
+	if (ip->next_proto_id != IPPROTO_UDP) {
+		cnt_inc(w, pi, EVR_CNT_RX_UNKNOWN_L4);
+		goto drop;
+	}
+	if (tot < hl + sizeof(*udp) || l2 + hl + sizeof(*udp) > m->data_len) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
+		goto drop;
+	}
+	udp = (struct rte_udp_hdr *)((char *)ip + hl);
+	ulen = rte_be_to_cpu_16(udp->dgram_len);
+	if (ulen < sizeof(*udp) || ulen > tot - hl) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
+		goto drop;
+	}
+	lf = w->r->listener_fmt[rte_be_to_cpu_16(udp->dst_port)];
+	if (lf == 0) {
+		cnt_inc(w, pi, EVR_CNT_RX_NO_LISTENER);
+		goto drop;
+	}
+	ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (udp->dgram_cksum != 0 && p->verify_udp &&
+	    (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+	     (ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	      rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)(l2 + hl)) != 0))) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_UDP_CHECKSUM);
+		goto drop;
+	}
+	*fmt = (enum evr_format)(lf - 1);
+	*off = l2 + hl + sizeof(*udp);
+	*len = ulen - (uint32_t)sizeof(*udp);
+	*lport = udp->dst_port;
+	return true;
+
+bad_hdr:
+	cnt_inc(w, pi, EVR_CNT_RX_BAD_IP_HEADER);
+drop:
+	rte_pktmbuf_free(m);
+	return false;
+}
+
+/* ---- IPv6 / ND ------------------------------------------------------ */
+
+/* Find a link-layer address option of `type` in ND options. */
+static const struct rte_ether_addr *nd_lladdr(const uint8_t *opt, uint32_t len,
+                                              uint8_t type, bool *bad)
+{
+	const struct rte_ether_addr *found = NULL;
+
+	while (len >= 2) {
+		uint32_t olen = (uint32_t)opt[1] * 8;
+
+		if (olen == 0 || olen > len) {
+			*bad = true;
+			return NULL;
+		}
+		if (opt[0] == type && olen >= 8)
+			found = (const struct rte_ether_addr *)(opt + 2);
+		opt += olen;
+		len -= olen;
+	}
+	return found;
+}
+
+static struct rte_mbuf *build_na(struct evr_router *r, unsigned pi,
+                                 const struct rte_ether_addr *dmac,
+                                 const uint8_t *dst, const uint8_t *target,
+                                 bool solicited)
+{
+	struct evr_port *p = &r->ports[pi];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(r->hdr_pool);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv6_hdr *ip6;
+	struct nd_msg *na;
+	uint8_t *opt;
+	const uint32_t l4 = sizeof(*na) + 8;
+
+	if (m == NULL)
+		return NULL;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip6) + l4);
+	ip6 = (struct rte_ipv6_hdr *)(eth + 1);
+	na = (struct nd_msg *)(ip6 + 1);
+	opt = (uint8_t *)(na + 1);
+	eth->dst_addr = *dmac;
+	eth->src_addr = p->mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	ip6->vtc_flow = RTE_BE32(6u << 28);
+	ip6->payload_len = rte_cpu_to_be_16((uint16_t)l4);
+	ip6->proto = IPPROTO_ICMP6;
+	ip6->hop_limits = 255;
+	memcpy(ip6->src_addr, target, 16);
+	memcpy(ip6->dst_addr, dst, 16);
+	na->type = ND_NA;
+	na->code = 0;
+	na->cksum = 0;
+	na->flags = NA_FLAG_OVERRIDE | (solicited ? NA_FLAG_SOLICITED : 0);
+	memcpy(na->target, target, 16);
+	opt[0] = ND_OPT_TLLA;
+	opt[1] = 1;
+	memcpy(opt + 2, p->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+	na->cksum = l4_cksum6(ip6, na, l4);
+	return m;
+}
+
+struct rte_mbuf *evr_net_nd_solicit(struct evr_router *r, unsigned pi,
+                                    const uint8_t target[16])
+{
+	struct evr_port *p = &r->ports[pi];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(r->hdr_pool);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv6_hdr *ip6;
+	struct nd_msg *ns;
+	uint8_t *opt;
+	const uint32_t l4 = sizeof(*ns) + 8;
+
+	if (m == NULL)
+		return NULL;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip6) + l4);
+	ip6 = (struct rte_ipv6_hdr *)(eth + 1);
+	ns = (struct nd_msg *)(ip6 + 1);
+	opt = (uint8_t *)(ns + 1);
+	solicited_node(ip6->dst_addr, target);
+	eth->dst_addr.addr_bytes[0] = 0x33;
+	eth->dst_addr.addr_bytes[1] = 0x33;
+	memcpy(&eth->dst_addr.addr_bytes[2], ip6->dst_addr + 12, 4);
+	eth->src_addr = p->mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	ip6->vtc_flow = RTE_BE32(6u << 28);
+	ip6->payload_len = rte_cpu_to_be_16((uint16_t)l4);
+	ip6->proto = IPPROTO_ICMP6;
+	ip6->hop_limits = 255;
+	memcpy(ip6->src_addr, evr_net_src6(p, target), 16);
+	ns->type = ND_NS;
+	ns->code = 0;
+	ns->cksum = 0;
+	ns->flags = 0;
+	memcpy(ns->target, target, 16);
+	opt[0] = ND_OPT_SLLA;
+	opt[1] = 1;
+	memcpy(opt + 2, p->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+	ns->cksum = l4_cksum6(ip6, ns, l4);
+	return m;
+}
+
+static bool ours6(const struct evr_port *p, const uint8_t *a)
+{
+	return memcmp(a, p->ip6, 16) == 0 || memcmp(a, p->ll6, 16) == 0;
+}
+
+static void rx_icmp6(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
+                     struct rte_ether_hdr *eth, struct rte_ipv6_hdr *ip6,
+                     uint32_t l2, uint32_t plen)
+{
+	struct evr_router *r = w->r;
+	struct evr_port *p = &r->ports[pi];
+	uint8_t *l4 = (uint8_t *)(ip6 + 1);
+	const struct rte_ether_addr *ll;
+	struct rte_mbuf *na;
+	bool bad = false;
+
+	if (plen < 4 || l2 + sizeof(*ip6) + plen > m->data_len ||
+	    !l4_sum_ok6(ip6, l4, plen)) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_ICMP);
+		goto drop;
+	}
+	switch (l4[0]) {
+	case ICMP6_ECHO_REQUEST: {
+		uint8_t dst[16];
+
+		if (plen < 8 || l4[1] != 0) {
+			cnt_inc(w, pi, EVR_CNT_RX_BAD_ICMP);
+			goto drop;
+		}
+		/* A ping to a multicast group is answered from our own
+		 * address, never from the group's. */
+		memcpy(dst, ip6->dst_addr, 16);
+		memcpy(ip6->dst_addr, ip6->src_addr, 16);
+		memcpy(ip6->src_addr, ours6(p, dst) ? dst : evr_net_src6(p, ip6->dst_addr), 16);
+		ip6->hop_limits = 64;
+		l4[0] = ICMP6_ECHO_REPLY;
+		l4[2] = l4[3] = 0;
+		{
+			uint16_t c = l4_cksum6(ip6, l4, plen);
+			memcpy(l4 + 2, &c, 2);
+		}
+		eth->dst_addr = eth->src_addr;
+		eth->src_addr = p->mac;
+		rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - (l2 + sizeof(*ip6) + plen)));
+		cnt_inc(w, pi, EVR_CNT_ICMP6_ECHO_REPLIES);
+		evr_tx_frame(w, pi, m);
+		return;
+	}
+	case ND_NS: {
+		struct nd_msg *ns = (struct nd_msg *)l4;
+		static const uint8_t unspec[16];
+		bool dad;
+
+		if (plen < sizeof(*ns) || ip6->hop_limits != 255 || l4[1] != 0) {
+			cnt_inc(w, pi, EVR_CNT_RX_BAD_ICMP);
+			goto drop;
+		}
+		if (!ours6(p, ns->target)) {
+			cnt_inc(w, pi, EVR_CNT_RX_ICMP_OTHER);
+			goto drop;
+		}
+		ll = nd_lladdr(l4 + sizeof(*ns), plen - (uint32_t)sizeof(*ns), ND_OPT_SLLA, &bad);
+		if (bad) {
+			cnt_inc(w, pi, EVR_CNT_RX_BAD_ICMP);
+			goto drop;
+		}
+		cnt_inc(w, pi, EVR_CNT_ND_NS_RX);
+		dad = memcmp(ip6->src_addr, unspec, 16) == 0;
+		if (!dad && ll && rte_is_unicast_ether_addr(ll))
+			evr_neigh_learn(r->neigh, (uint16_t)pi, ip6->src_addr, ll, true,
+			                rte_rdtsc());
+		if (dad) {
+			struct rte_ether_addr mc = {{0x33, 0x33, 0, 0, 0, 1}};
+
+			na = build_na(r, pi, &mc, all_nodes6, ns->target, false);
+		} else {
+			na = build_na(r, pi, &eth->src_addr, ip6->src_addr, ns->target, true);
+		}
+		if (na == NULL) {
+			cnt_inc(w, pi, EVR_CNT_POOL_EMPTY);
+		} else {
+			cnt_inc(w, pi, EVR_CNT_ND_NA_TX);
+			evr_tx_frame(w, pi, na);
+		}
+		goto drop;
+	}
+	case ND_NA: {
+		struct nd_msg *nam = (struct nd_msg *)l4;
+
+		if (plen < sizeof(*nam) || ip6->hop_limits != 255 || l4[1] != 0) {
+			cnt_inc(w, pi, EVR_CNT_RX_BAD_ICMP);
+			goto drop;
+		}
+		ll = nd_lladdr(l4 + sizeof(*nam), plen - (uint32_t)sizeof(*nam), ND_OPT_TLLA, &bad);
+		if (bad) {
+			cnt_inc(w, pi, EVR_CNT_RX_BAD_ICMP);
+			goto drop;
+		}
+		cnt_inc(w, pi, EVR_CNT_ND_NA_RX);
+		if (ll == NULL)
+			ll = &eth->src_addr;
+		if (rte_is_unicast_ether_addr(ll))
+			evr_neigh_learn(r->neigh, (uint16_t)pi, nam->target, ll, false,
+			                rte_rdtsc());
+		goto drop;
+	}
+	default:
+		cnt_inc(w, pi, EVR_CNT_RX_ICMP_OTHER);
+		goto drop;
+	}
+drop:
+	rte_pktmbuf_free(m);
+}
+
+static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
+                   struct rte_ether_hdr *eth, uint32_t l2, enum evr_format *fmt,
+                   uint32_t *off, uint32_t *len, rte_be16_t *lport)
+{
+	struct evr_port *p = &w->r->ports[pi];
+	struct rte_mbuf *m = *mp;
+	struct rte_ipv6_hdr *ip6;
+	struct rte_udp_hdr *udp;
+	uint32_t plen, ulen;
+	uint64_t ck;
+	uint8_t lf;
+
+	if (m->data_len < l2 + sizeof(*ip6)) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_IP_HEADER);
+		goto drop;
+	}
+	ip6 = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, l2);
+	plen = rte_be_to_cpu_16(ip6->payload_len);
+	if ((rte_be_to_cpu_32(ip6->vtc_flow) >> 28) != 6 ||
+	    l2 + sizeof(*ip6) + plen > m->pkt_len) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_IP_HEADER);
+		goto drop;
+	}
+	if (!p->has6 ||
+	    !(ours6(p, ip6->dst_addr) || is_solicited_node(ip6->dst_addr, p->ip6) ||
+	      is_solicited_node(ip6->dst_addr, p->ll6) ||
+	      memcmp(ip6->dst_addr, all_nodes6, 16) == 0)) {
+		cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
+		goto drop;
+	}
+	if (ip6->proto == IPPROTO_ICMP6) {
+		rx_icmp6(w, pi, m, eth, ip6, l2, plen);
+		return false;
+	}
+	if (ip6->proto == IPPROTO_FRAGMENT) {
+		struct rte_ipv6_fragment_ext *fh;
+
+		if (l2 + sizeof(*ip6) + sizeof(*fh) > m->data_len || plen < sizeof(*fh)) {
+			cnt_inc(w, pi, EVR_CNT_RX_BAD_IP_HEADER);
+			goto drop;
+		}
+		fh = rte_ipv6_frag_get_ipv6_fragment_header(ip6);
+		m = reassemble(w, pi, m, l2, sizeof(*ip6) + sizeof(*fh), ip6, fh);
+		if (m == NULL)
+			return false;
+		*mp = m;
+		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		ip6 = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, l2);
+		plen = rte_be_to_cpu_16(ip6->payload_len);
+		if (l2 + sizeof(*ip6) + plen > m->pkt_len) {
+			cnt_inc(w, pi, EVR_CNT_RX_BAD_IP_HEADER);
+			goto drop;
+		}
+	}
+	if (ip6->proto == IPPROTO_ICMP6) {
+		/* only reachable after reassembly: echo with a big payload */
+		rx_icmp6(w, pi, m, eth, ip6, l2, plen);
+		return false;
+	}
+	if (ip6->proto != IPPROTO_UDP) {
+		bool ext = ip6->proto == IPPROTO_HOPOPTS || ip6->proto == IPPROTO_ROUTING ||
+		           ip6->proto == IPPROTO_DSTOPTS || ip6->proto == 135 /* mobility */;
+
+		cnt_inc(w, pi, ext ? EVR_CNT_RX_IPV6_EXT_HEADER : EVR_CNT_RX_UNKNOWN_L4);
+		goto drop;
+	}
+	if (!ours6(p, ip6->dst_addr)) { /* UDP to a multicast group */
+		cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
+		goto drop;
+	}
+	if (plen < sizeof(*udp) || l2 + sizeof(*ip6) + sizeof(*udp) > m->data_len) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
+		goto drop;
+	}
+	udp = (struct rte_udp_hdr *)(ip6 + 1);
+	ulen = rte_be_to_cpu_16(udp->dgram_len);
+	if (ulen < sizeof(*udp) || ulen > plen) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
+		goto drop;
+	}
+	lf = w->r->listener_fmt[rte_be_to_cpu_16(udp->dst_port)];
+	if (lf == 0) {
+		cnt_inc(w, pi, EVR_CNT_RX_NO_LISTENER);
+		goto drop;
+	}
+	/* Over IPv6 the UDP checksum is mandatory (RFC 8200 8.1). */
+	ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (udp->dgram_cksum == 0 ||
+	    (p->verify_udp && ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) ||
+	    (p->verify_udp && ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	     rte_ipv6_udptcp_cksum_mbuf_verify(m, ip6, (uint16_t)(l2 + sizeof(*ip6))) != 0)) {
+		cnt_inc(w, pi, EVR_CNT_RX_BAD_UDP_CHECKSUM);
+		goto drop;
+	}
+	*fmt = (enum evr_format)(lf - 1);
+	*off = l2 + (uint32_t)(sizeof(*ip6) + sizeof(*udp));
+	*len = ulen - (uint32_t)sizeof(*udp);
+	*lport = udp->dst_port;
+	return true;
+drop:
+	rte_pktmbuf_free(m);
+	return false;
+}
+
+/* ---- entry ---------------------------------------------------------- */
+
+bool evr_net_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
+                enum evr_format *fmt, uint32_t *off, uint32_t *len,
+                rte_be16_t *lport)
+{
+	struct evr_port *p = &w->r->ports[pi];
+	struct rte_mbuf *m = *mp;
+	struct rte_ether_hdr *eth;
+	uint32_t l2 = sizeof(*eth);
+	rte_be16_t et;
+
+	w->cnt[pi].c[EVR_CNT_RX_PACKETS]++;
+	w->cnt[pi].c[EVR_CNT_RX_BYTES] += m->pkt_len;
+	if (m->data_len < sizeof(*eth)) {
+		cnt_inc(w, pi, EVR_CNT_RX_RUNT);
+		goto drop;
+	}
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	if (rte_is_unicast_ether_addr(&eth->dst_addr)) {
+		if (!rte_is_same_ether_addr(&eth->dst_addr, &p->mac)) {
+			cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
+			goto drop;
+		}
+	} else if (!rte_is_broadcast_ether_addr(&eth->dst_addr) &&
+	           !(p->has6 && eth->dst_addr.addr_bytes[0] == 0x33 &&
+	             eth->dst_addr.addr_bytes[1] == 0x33)) {
+		cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
+		goto drop;
+	}
+	et = eth->ether_type;
+	if (et == RTE_BE16(RTE_ETHER_TYPE_VLAN)) {
+		struct rte_vlan_hdr *vh;
+
+		if (m->data_len < sizeof(*eth) + sizeof(*vh)) {
+			cnt_inc(w, pi, EVR_CNT_RX_RUNT);
+			goto drop;
+		}
+		vh = (struct rte_vlan_hdr *)(eth + 1);
+		et = vh->eth_proto;
+		l2 += sizeof(*vh);
+		cnt_inc(w, pi, EVR_CNT_RX_VLAN);
+	}
+	switch (et) {
+	case RTE_BE16(RTE_ETHER_TYPE_ARP):
+		rx_arp(w, pi, m, eth, l2);
+		return false;
+	case RTE_BE16(RTE_ETHER_TYPE_IPV4):
+		return rx_ip4(w, pi, mp, eth, l2, fmt, off, len, lport);
+	case RTE_BE16(RTE_ETHER_TYPE_IPV6):
+		return rx_ip6(w, pi, mp, eth, l2, fmt, off, len, lport);
+	default:
+		cnt_inc(w, pi, EVR_CNT_RX_UNKNOWN_ETHERTYPE);
+		break;
+	}
+drop:
+	rte_pktmbuf_free(m);
+	return false;
+}

@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DOC: egress - fan-out, routing, neighbour resolution, headers, TX.
+ *
+ * Fan-out (match stage, RCU read side): each matched event is encoded once
+ * per notification format into a payload mbuf chain, right away, while the
+ * event and the subscription pointers are still valid. Each subscriber then
+ * gets a small header mbuf (hdr_pool) whose `next` is that payload: the
+ * payload's reference count is raised once per format by the number of
+ * subscribers, never copied. Destination, ports, subscription id and the
+ * payload's ones'-complement sum go into the header's private area, so the
+ * descriptor is self-contained once the worker passes its quiescent state.
+ *
+ * TX stage: drain the egress ring in bursts; pick the egress port (the
+ * one whose subnet holds the destination, else the first with a gateway);
+ * look the next hop up in the shared neighbour table; prepend
+ * Ethernet/IP/UDP into the header's headroom; fragment when the datagram
+ * exceeds the port MTU (librte_ip_frag: fragments are direct header mbufs
+ * plus indirect mbufs into the same payload); buffer for rte_eth_tx_burst.
+ * The UDP checksum costs one pseudo-header sum per subscriber: the payload
+ * part was summed once.
+ *
+ * Order: a next hop with notifications already waiting for resolution
+ * gets new ones queued behind them, so per-subscriber FIFO survives ARP.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
+#include <rte_udp.h>
+
+#include "evr_dp.h"
+#include "evr_encode.h"
+#include "evr_neigh.h"
+#include "evr_sub.h"
+#ifdef EVR_HAVE_CONTROL
+#include "evr_control.h"
+#endif
+
+/* unix: descriptors carry the destination in the header's data room. */
+_Static_assert(sizeof(struct evr_dest) <= EVR_HDR_DATA_ROOM - RTE_PKTMBUF_HEADROOM,
+               "struct evr_dest must fit a header mbuf");
+
+/* ---- fan-out -------------------------------------------------------- */
+
+/* Encode once into a payload chain; NULL (counted) on failure. */
+static struct rte_mbuf *build_payload(struct evr_fanout *fo, enum evr_format fmt,
+                                      const struct evr_event *ev, uint64_t seq,
+                                      uint16_t *psum)
+{
+	struct evr_router *r = fo->r;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(r->payload_pool), *seg;
+	const char *src;
+	uint32_t done = 0;
+	int n;
+
+	if (m == NULL) {
+		fo->cnt->c[EVR_CNT_POOL_EMPTY]++;
+		return NULL;
+	}
+	/* Most notifications fit one mbuf: encode straight into it. */
+	n = evr_encode(fmt, ev, seq, rte_pktmbuf_mtod(m, char *), rte_pktmbuf_tailroom(m));
+	if (n >= 0) {
+		m->data_len = (uint16_t)n;
+		m->pkt_len = (uint32_t)n;
+		goto sum;
+	}
+	n = evr_encode(fmt, ev, seq, fo->encbuf, EVR_UDP_MAX_PAYLOAD);
+	if (n < 0) {
+		fo->cnt->c[EVR_CNT_ENCODE_OVERFLOW]++;
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	/* Larger: copy into a chain. Every segment but the last is filled
+	 * to an even length, so the chain sums like one buffer. */
+	src = fo->encbuf;
+	seg = m;
+	for (;;) {
+		uint32_t chunk = RTE_MIN((uint32_t)n - done,
+		                         (uint32_t)rte_pktmbuf_tailroom(seg) & ~1u);
+
+		memcpy(rte_pktmbuf_mtod(seg, char *), src + done, chunk);
+		seg->data_len = (uint16_t)chunk;
+		m->pkt_len += chunk;
+		done += chunk;
+		if (done == (uint32_t)n)
+			break;
+		seg->next = rte_pktmbuf_alloc(r->payload_pool);
+		if (seg->next == NULL) {
+			fo->cnt->c[EVR_CNT_POOL_EMPTY]++;
+			rte_pktmbuf_free(m);
+			return NULL;
+		}
+		seg = seg->next;
+		m->nb_segs++;
+	}
+sum:
+	if (rte_raw_cksum_mbuf(m, 0, m->pkt_len, psum) != 0)
+		*psum = 0; /* cannot happen: offsets are within the chain */
+	return m;
+}
+
+void evr_fanout(struct evr_fanout *fo, const struct evr_event *ev, uint64_t seq,
+                const struct evr_sub *const *subs, uint32_t n,
+                uint32_t *n_udp, uint32_t *n_unix)
+{
+	struct rte_mbuf *pay[EVR_FMT__COUNT] = {NULL};
+	uint32_t refs[EVR_FMT__COUNT] = {0};
+	uint16_t psum[EVR_FMT__COUNT] = {0};
+	bool failed[EVR_FMT__COUNT] = {false};
+	uint32_t nu = 0, nx = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct evr_sub *s = subs[i];
+		const struct evr_dest *d = s->dest;
+		unsigned fmt = __atomic_load_n(&s->format, __ATOMIC_RELAXED);
+		struct evr_tx_meta *meta;
+		struct rte_mbuf *h;
+
+		if (fmt >= EVR_FMT_AUTO || failed[fmt])
+			continue;
+		if (pay[fmt] == NULL) {
+			pay[fmt] = build_payload(fo, (enum evr_format)fmt, ev, seq, &psum[fmt]);
+			if (pay[fmt] == NULL) {
+				failed[fmt] = true;
+				continue;
+			}
+		}
+		h = rte_pktmbuf_alloc(fo->r->hdr_pool);
+		if (h == NULL) {
+			fo->cnt->c[EVR_CNT_POOL_EMPTY]++;
+			continue;
+		}
+		meta = evr_meta(h);
+		meta->in_port = fo->in_port;
+		meta->sport = fo->sport;
+		meta->psum = psum[fmt];
+		meta->sub_id = s->id;
+		if (d->kind == EVR_DEST_UNIX) {
+			meta->kind = EVR_TXK_UNIX;
+			memcpy(rte_pktmbuf_append(h, sizeof(*d)), d, sizeof(*d));
+			fo->fan_unix[nx++] = h;
+		} else if (d->addr.sa.sa_family == AF_INET6) {
+			meta->kind = EVR_TXK_UDP6;
+			memcpy(meta->dst6, &d->addr.v6.sin6_addr, 16);
+			meta->dport = d->addr.v6.sin6_port;
+			fo->fan[nu++] = h;
+		} else {
+			meta->kind = EVR_TXK_UDP4;
+			meta->dst4 = d->addr.v4.sin_addr.s_addr;
+			meta->dport = d->addr.v4.sin_port;
+			fo->fan[nu++] = h;
+		}
+		h->next = pay[fmt];
+		h->nb_segs = (uint16_t)(1 + pay[fmt]->nb_segs);
+		h->pkt_len = h->data_len + pay[fmt]->pkt_len;
+		refs[fmt]++;
+	}
+	/* One reference per subscriber; ours becomes the first of them. Done
+	 * before any descriptor is published: the control thread frees
+	 * unix: ones concurrently. */
+	for (unsigned f = 0; f < EVR_FMT__COUNT; f++) {
+		if (pay[f] == NULL)
+			continue;
+		if (refs[f] == 0) {
+			rte_pktmbuf_free(pay[f]);
+			continue;
+		}
+		for (struct rte_mbuf *seg = pay[f]; seg; seg = seg->next) {
+			uint32_t add = refs[f] - 1;
+
+			/* The update takes an int16_t; max_fanout < 65535. */
+			while (add) {
+				uint32_t step = RTE_MIN(add, (uint32_t)INT16_MAX);
+
+				rte_mbuf_refcnt_update(seg, (int16_t)step);
+				add -= step;
+			}
+		}
+	}
+	*n_udp = nu;
+	*n_unix = nx;
+}
+
+/* ---- frames ---------------------------------------------------------- */
+
+void evr_tx_frame(struct evr_worker *w, unsigned pi, struct rte_mbuf *m)
+{
+	struct evr_router *r = w->r;
+	struct evr_port *p = &r->ports[pi];
+	struct evr_counters *cnt = &w->cnt[pi];
+
+	if (w->txb[pi] == NULL) {
+		cnt->c[EVR_CNT_TX_NO_QUEUE]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (m->nb_segs > 1 && !p->multiseg) {
+		struct rte_mbuf *lin = rte_pktmbuf_alloc(r->payload_pool);
+
+		if (lin == NULL || rte_pktmbuf_tailroom(lin) < m->pkt_len) {
+			cnt->c[lin ? EVR_CNT_TX_LINEARIZE_FAILED : EVR_CNT_POOL_EMPTY]++;
+			rte_pktmbuf_free(lin);
+			rte_pktmbuf_free(m);
+			return;
+		}
+		rte_pktmbuf_read(m, 0, m->pkt_len, rte_pktmbuf_append(lin, (uint16_t)m->pkt_len));
+		rte_pktmbuf_free(m);
+		m = lin;
+		cnt->c[EVR_CNT_TX_LINEARIZED]++;
+	}
+	cnt->c[EVR_CNT_TX_PACKETS]++;
+	cnt->c[EVR_CNT_TX_BYTES] += m->pkt_len;
+	rte_eth_tx_buffer(p->port_id, (uint16_t)w->id, w->txb[pi], m);
+}
+
+void evr_tx_flush(struct evr_worker *w)
+{
+	for (unsigned pi = 0; pi < w->r->n_ports; pi++)
+		if (w->txb[pi] && w->txb[pi]->length)
+			rte_eth_tx_buffer_flush(w->r->ports[pi].port_id, (uint16_t)w->id,
+			                        w->txb[pi]);
+}
+
+static void put_eth(struct rte_ether_hdr *eth, const struct evr_port *p,
+                    const struct rte_ether_addr *dmac, uint16_t type)
+{
+	eth->dst_addr = *dmac;
+	eth->src_addr = p->mac;
+	eth->ether_type = rte_cpu_to_be_16(type);
+}
+
+static uint16_t udp_sum(uint32_t phdr, const struct rte_udp_hdr *u, uint16_t psum)
+{
+	uint32_t sum = phdr + psum + rte_raw_cksum(u, sizeof(*u));
+	uint16_t c = (uint16_t)~__rte_raw_cksum_reduce(sum);
+
+	return c == 0 ? 0xffff : c;
+}
+
+static void tx_fragments(struct evr_worker *w, unsigned pi, struct rte_mbuf *hdr,
+                         const struct rte_ether_addr *dmac, bool v6)
+{
+	struct evr_router *r = w->r;
+	struct evr_port *p = &r->ports[pi];
+	struct evr_counters *cnt = &w->cnt[pi];
+	struct rte_mbuf *frag[EVR_MAX_FRAGS];
+	int32_t n;
+
+	if (v6)
+		n = rte_ipv6_fragment_packet(hdr, frag, EVR_MAX_FRAGS, p->mtu,
+		                             r->hdr_pool, r->indirect_pool);
+	else
+		n = rte_ipv4_fragment_packet(hdr, frag, EVR_MAX_FRAGS, p->mtu,
+		                             r->hdr_pool, r->indirect_pool);
+	/* Fragments hold their own references to the payload. */
+	rte_pktmbuf_free(hdr);
+	if (n <= 0) {
+		cnt->c[EVR_CNT_FRAG_FAILED]++;
+		return;
+	}
+	cnt->c[EVR_CNT_FRAGMENTED]++;
+	cnt->c[EVR_CNT_FRAGMENTS_TX] += (uint64_t)n;
+	for (int32_t i = 0; i < n; i++) {
+		struct rte_ether_hdr *eth =
+			(struct rte_ether_hdr *)rte_pktmbuf_prepend(frag[i], sizeof(*eth));
+
+		if (eth == NULL) {
+			cnt->c[EVR_CNT_FRAG_FAILED]++;
+			rte_pktmbuf_free(frag[i]);
+			continue;
+		}
+		put_eth(eth, p, dmac, v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+		if (!v6) {
+			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		}
+		frag[i]->ol_flags = 0;
+		evr_tx_frame(w, pi, frag[i]);
+	}
+}
+
+void evr_tx_send_resolved(struct evr_worker *w, struct rte_mbuf *hdr, unsigned pi,
+                          const struct rte_ether_addr *dmac)
+{
+	struct evr_router *r = w->r;
+	struct evr_port *p = &r->ports[pi];
+	struct evr_tx_meta *meta = evr_meta(hdr);
+	uint32_t ulen = hdr->pkt_len + (uint32_t)sizeof(struct rte_udp_hdr);
+	struct rte_ether_hdr *eth;
+	struct rte_udp_hdr *udp;
+
+	if (meta->kind == EVR_TXK_UDP4) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)
+			rte_pktmbuf_prepend(hdr, sizeof(*ip) + sizeof(*udp));
+
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->type_of_service = 0;
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(ulen + sizeof(*ip)));
+		/* Unique per source across workers: fragments of two
+		 * notifications must never share an ID. */
+		ip->packet_id = rte_cpu_to_be_16((uint16_t)(w->ip_id++ * r->n_workers + w->id));
+		ip->fragment_offset = 0;
+		ip->time_to_live = 64;
+		ip->next_proto_id = IPPROTO_UDP;
+		ip->hdr_checksum = 0;
+		ip->src_addr = p->ip4;
+		ip->dst_addr = meta->dst4;
+		udp = (struct rte_udp_hdr *)(ip + 1);
+		udp->src_port = meta->sport;
+		udp->dst_port = meta->dport;
+		udp->dgram_len = rte_cpu_to_be_16((uint16_t)ulen);
+		udp->dgram_cksum = 0;
+		udp->dgram_cksum = udp_sum(rte_ipv4_phdr_cksum(ip, 0), udp, meta->psum);
+		if (ulen + sizeof(*ip) > p->mtu) {
+			tx_fragments(w, pi, hdr, dmac, false);
+			return;
+		}
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(hdr, sizeof(*eth));
+		put_eth(eth, p, dmac, RTE_ETHER_TYPE_IPV4);
+	} else {
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)
+			rte_pktmbuf_prepend(hdr, sizeof(*ip6) + sizeof(*udp));
+
+		ip6->vtc_flow = RTE_BE32(6u << 28);
+		ip6->payload_len = rte_cpu_to_be_16((uint16_t)ulen);
+		ip6->proto = IPPROTO_UDP;
+		ip6->hop_limits = 64;
+		memcpy(ip6->src_addr, evr_net_src6(p, meta->dst6), 16);
+		memcpy(ip6->dst_addr, meta->dst6, 16);
+		udp = (struct rte_udp_hdr *)(ip6 + 1);
+		udp->src_port = meta->sport;
+		udp->dst_port = meta->dport;
+		udp->dgram_len = rte_cpu_to_be_16((uint16_t)ulen);
+		udp->dgram_cksum = 0;
+		udp->dgram_cksum = udp_sum(rte_ipv6_phdr_cksum(ip6, 0), udp, meta->psum);
+		if (ulen + sizeof(*ip6) > p->mtu) {
+			tx_fragments(w, pi, hdr, dmac, true);
+			return;
+		}
+		eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(hdr, sizeof(*eth));
+		put_eth(eth, p, dmac, RTE_ETHER_TYPE_IPV6);
+	}
+	evr_tx_frame(w, pi, hdr);
+}
+
+/* ---- routing and resolution ----------------------------------------- */
+
+static bool in6(const uint8_t *a, const uint8_t *net, uint8_t plen)
+{
+	for (unsigned i = 0; i < 16 && plen; i++) {
+		unsigned bits = plen >= 8 ? 8 : plen;
+		uint8_t mask = (uint8_t)(0xff00u >> bits);
+
+		if ((a[i] & mask) != (net[i] & mask))
+			return false;
+		plen = (uint8_t)(plen - bits);
+	}
+	return true;
+}
+
+/* Egress port index and next-hop key, or -1 (no route). */
+static int route(const struct evr_router *r, const struct evr_tx_meta *meta,
+                 uint8_t key[16])
+{
+	if (meta->kind == EVR_TXK_UDP4) {
+		for (unsigned i = 0; i < r->n_ports; i++) {
+			const struct evr_port *p = &r->ports[i];
+
+			if (p->has4 && ((meta->dst4 ^ p->ip4) & p->mask4) == 0) {
+				evr_neigh_key4(key, meta->dst4);
+				return (int)i;
+			}
+		}
+		for (unsigned i = 0; i < r->n_ports; i++)
+			if (r->ports[i].has_gw4) {
+				evr_neigh_key4(key, r->ports[i].gw4);
+				return (int)i;
+			}
+		return -1;
+	}
+	for (unsigned i = 0; i < r->n_ports; i++) {
+		const struct evr_port *p = &r->ports[i];
+		bool ll = meta->dst6[0] == 0xfe && (meta->dst6[1] & 0xc0) == 0x80;
+
+		if (p->has6 && (ll || in6(meta->dst6, p->ip6, p->plen6))) {
+			memcpy(key, meta->dst6, 16);
+			return (int)i;
+		}
+	}
+	for (unsigned i = 0; i < r->n_ports; i++)
+		if (r->ports[i].has_gw6) {
+			memcpy(key, r->ports[i].gw6, 16);
+			return (int)i;
+		}
+	return -1;
+}
+
+static void solicit(struct evr_worker *w, unsigned pi, uint32_t slot)
+{
+	struct evr_router *r = w->r;
+	const struct evr_neigh_entry *e = &r->neigh->e[slot];
+	struct rte_mbuf *m;
+
+	if (e->v6) {
+		m = evr_net_nd_solicit(r, pi, e->key);
+		w->cnt[pi].c[EVR_CNT_ND_NS_TX] += m != NULL;
+	} else {
+		rte_be32_t ip;
+
+		memcpy(&ip, e->key + 12, 4);
+		m = evr_net_arp_request(r, pi, ip);
+		w->cnt[pi].c[EVR_CNT_ARP_REQUESTS_TX] += m != NULL;
+	}
+	if (m == NULL) {
+		w->cnt[pi].c[EVR_CNT_POOL_EMPTY]++;
+		return;
+	}
+	evr_tx_frame(w, pi, m);
+}
+
+static void pend_push(struct evr_worker *w, struct rte_mbuf *m, uint32_t slot,
+                      unsigned pi)
+{
+	struct evr_pend *e;
+
+	if (w->pend_n == w->pend_cap) {
+		w->cnt[pi].c[EVR_CNT_ARP_QUEUE_OVERFLOW]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	e = &w->pend[(w->pend_head + w->pend_n) % w->pend_cap];
+	e->m = m;
+	e->slot = slot;
+	e->port = (uint16_t)pi;
+	w->pend_n++;
+	w->pend_by_slot[slot]++;
+}
+
+void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t now)
+{
+	struct evr_router *r = w->r;
+	struct evr_tx_meta *meta = evr_meta(hdr);
+	struct rte_ether_addr mac;
+	uint8_t key[16];
+	bool sol;
+	int pi, slot;
+
+	pi = route(r, meta, key);
+	if (pi < 0) {
+		w->cnt[meta->in_port].c[EVR_CNT_NO_ROUTE]++;
+		rte_pktmbuf_free(hdr);
+		return;
+	}
+	slot = evr_neigh_find(r->neigh, (uint16_t)pi, key, true);
+	if (slot < 0) {
+		w->cnt[pi].c[EVR_CNT_NEIGH_TABLE_FULL]++;
+		rte_pktmbuf_free(hdr);
+		return;
+	}
+	if (w->pend_by_slot[slot]) { /* keep FIFO behind the waiting ones */
+		pend_push(w, hdr, (uint32_t)slot, (unsigned)pi);
+		return;
+	}
+	switch (evr_neigh_use(r->neigh, (uint32_t)slot, now, &mac, &sol)) {
+	case EVR_NU_SEND:
+		evr_tx_send_resolved(w, hdr, (unsigned)pi, &mac);
+		break;
+	case EVR_NU_WAIT:
+		pend_push(w, hdr, (uint32_t)slot, (unsigned)pi);
+		if (w->pend_n == 1)
+			w->pend_next_tsc = now + r->neigh->retry_tsc / 4;
+		break;
+	case EVR_NU_FAILED:
+		w->cnt[pi].c[EVR_CNT_ARP_UNRESOLVED]++;
+		rte_pktmbuf_free(hdr);
+		break;
+	}
+	if (sol)
+		solicit(w, (unsigned)pi, (uint32_t)slot);
+}
+
+/* Walk the waiting notifications once, in order: send what resolved, drop
+ * what failed, keep the rest (rotating through the ring keeps their order). */
+void evr_tx_pending(struct evr_worker *w, uint64_t now, bool drop_all)
+{
+	struct evr_router *r = w->r;
+	uint32_t n = w->pend_n;
+
+	w->neigh_gen_seen = evr_neigh_gen(r->neigh);
+	w->pend_next_tsc = now + r->neigh->retry_tsc / 4;
+	for (uint32_t i = 0; i < n; i++) {
+		struct evr_pend e = w->pend[w->pend_head];
+		struct rte_ether_addr mac;
+		enum evr_neigh_use u;
+		bool sol = false;
+
+		w->pend_head = (w->pend_head + 1) % w->pend_cap;
+		w->pend_n--;
+		if (drop_all) {
+			w->pend_by_slot[e.slot]--;
+			w->cnt[e.port].c[EVR_CNT_SHUTDOWN_DROPPED]++;
+			rte_pktmbuf_free(e.m);
+			continue;
+		}
+		u = evr_neigh_use(r->neigh, e.slot, now, &mac, &sol);
+		if (sol)
+			solicit(w, e.port, e.slot);
+		switch (u) {
+		case EVR_NU_SEND:
+			w->pend_by_slot[e.slot]--;
+			evr_tx_send_resolved(w, e.m, e.port, &mac);
+			break;
+		case EVR_NU_FAILED:
+			w->pend_by_slot[e.slot]--;
+			w->cnt[e.port].c[EVR_CNT_ARP_UNRESOLVED]++;
+			rte_pktmbuf_free(e.m);
+			break;
+		case EVR_NU_WAIT:
+			w->pend[(w->pend_head + w->pend_n) % w->pend_cap] = e;
+			w->pend_n++;
+			break;
+		}
+	}
+}
+
+/* ---- unix: ---------------------------------------------------------- */
+
+void evr_tx_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
+                      struct evr_counters *cnt)
+{
+	struct evr_dest d;
+	struct rte_mbuf *pay = hdr->next;
+	const void *data;
+	int rc = -ENOTSUP;
+
+	memcpy(&d, rte_pktmbuf_mtod(hdr, const void *), sizeof(d));
+	data = rte_pktmbuf_read(pay, 0, pay->pkt_len, r->ctl_encbuf);
+#ifdef EVR_HAVE_CONTROL
+	rc = evr_control_send_unix(&d, data, pay->pkt_len);
+#else
+	(void)data;
+#endif
+	cnt->c[rc < 0 ? EVR_CNT_UNIX_FAILED : EVR_CNT_UNIX_SENT]++;
+	rte_pktmbuf_free(hdr);
+}

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DOC: worker lcores - run to completion.
+ *
+ * Each worker owns RX queue `id` and TX queue `id` on every port, its
+ * decode scratch, its matcher reader slot, its egress ring and its ARP
+ * waiting queue; nothing it writes on the fast path is shared, except the
+ * neighbour table (lock-free) and one atomic per burst on the router-wide
+ * sequence counter.
+ *
+ * One loop turn:
+ *   1. RX burst per port -> L2/L3/L4 (evr_net_rx: ARP/ICMP/ND answered
+ *      there) -> event datagrams of the burst collected;
+ *   2. one atomic reserves Event-Sequence numbers for the whole burst, then
+ *      per datagram: decode -> match -> fan-out (payload encoded once per
+ *      format, one header mbuf per subscriber) -> descriptors onto the
+ *      egress ring (unix: ones onto the control thread's ring);
+ *   3. TX stage drains the egress ring (and, on worker 0, the control
+ *      thread's raise_event ring): route, resolve, headers, fragment, TX;
+ *   4. waiting notifications are revisited when the neighbour table
+ *      changed or a retry is due; TX buffers flushed on a TSC drain timer;
+ *   5. rcu_quiescent_state(): matcher results of this turn are dead now.
+ * Idle turns beyond workers.idle_polls sleep workers.idle_sleep_us with the
+ * thread RCU-offline, so a 2-core test box is not starved and writers never
+ * wait on a sleeping worker. A busy worker never sleeps.
+ *
+ * Flow order: RSS keeps one source flow on one worker, the worker handles
+ * its burst in order, the egress ring is FIFO and the ARP queue keeps FIFO
+ * per next hop, so a subscriber sees one flow's events in order.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+#include <urcu-qsbr.h>
+
+#include "evr_decode.h"
+#include "evr_dp.h"
+#include "evr_neigh.h"
+
+#define PREFETCH_AHEAD 3
+#define MAX_BURST 512
+#define FRAG_BUCKET_ENTRIES 16 /* ways per bucket: librte_ip_frag maximum */
+
+int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
+                    unsigned lcore)
+{
+	const struct evr_config *c = r->cfg;
+	int socket = (int)rte_lcore_to_socket_id(lcore);
+	char name[RTE_RING_NAMESIZE];
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->lcore = lcore;
+	w->r = r;
+	w->ip_id = (uint16_t)rte_rand();
+	rc = evr_scratch_init(&w->scratch, &r->limits);
+	if (rc != 0)
+		return rc;
+	w->match = calloc(r->max_fanout + 1, sizeof(*w->match));
+	w->fan = calloc(r->max_fanout + 1, sizeof(*w->fan));
+	w->fan_unix = calloc(r->max_fanout + 1, sizeof(*w->fan_unix));
+	w->pend_cap = c->arp.pending_max;
+	w->pend = calloc(w->pend_cap, sizeof(*w->pend));
+	w->pend_by_slot = calloc(c->arp.table_size, sizeof(*w->pend_by_slot));
+	w->linbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
+	w->encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
+	if (!w->match || !w->fan || !w->fan_unix || !w->pend || !w->pend_by_slot ||
+	    !w->linbuf || !w->encbuf)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "evr_egress%u", id);
+	w->egress = rte_ring_create(name, c->rings.egress_size, socket,
+	                            RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	if (w->egress == NULL)
+		return -rte_errno;
+	for (unsigned pi = 0; pi < r->n_ports; pi++) {
+		struct evr_port *p = &r->ports[pi];
+
+		w->has_rxq[pi] = id < p->nb_rxq;
+		if (id >= p->nb_txq)
+			continue;
+		w->txb[pi] = rte_zmalloc_socket("evr_txb", RTE_ETH_TX_BUFFER_SIZE(EVR_TX_BURST),
+		                                RTE_CACHE_LINE_SIZE, socket);
+		if (w->txb[pi] == NULL)
+			return -ENOMEM;
+		rte_eth_tx_buffer_init(w->txb[pi], EVR_TX_BURST);
+		rte_eth_tx_buffer_set_err_callback(w->txb[pi], rte_eth_tx_buffer_count_callback,
+		                                   &w->cnt[pi].c[EVR_CNT_TX_FULL]);
+	}
+	if (c->limits.reassembly_flows) {
+		/* Enough ways for reassembly_flows entries at half load. */
+		w->frag_tbl = rte_ip_frag_table_create(
+			RTE_MAX(1u, c->limits.reassembly_flows / (FRAG_BUCKET_ENTRIES / 2)),
+			FRAG_BUCKET_ENTRIES,
+			c->limits.reassembly_flows,
+			r->tsc_hz * c->limits.reassembly_timeout_ms / 1000, socket);
+		if (w->frag_tbl == NULL)
+			return -ENOMEM;
+	}
+	rc = evr_matcher_reader_register(r->matcher);
+	if (rc < 0)
+		return rc;
+	w->reader = rc;
+	return 0;
+}
+
+void evr_worker_fini(struct evr_worker *w)
+{
+	if (w == NULL)
+		return;
+	for (unsigned pi = 0; pi < EVR_MAX_PORTS; pi++)
+		rte_free(w->txb[pi]);
+	rte_ring_free(w->egress);
+	if (w->frag_tbl) {
+		rte_ip_frag_free_death_row(&w->frag_dr, 0);
+		rte_ip_frag_table_destroy(w->frag_tbl);
+	}
+	free(w->encbuf);
+	free(w->linbuf);
+	free(w->pend_by_slot);
+	free(w->pend);
+	free(w->fan_unix);
+	free(w->fan);
+	free(w->match);
+	evr_scratch_fini(&w->scratch);
+}
+
+/* TX stage: everything on the egress ring when we got here (bounded). */
+static unsigned tx_stage(struct evr_worker *w, uint64_t now)
+{
+	struct rte_mbuf *d[EVR_EGRESS_BURST];
+	unsigned total = 0, n;
+	unsigned budget = rte_ring_count(w->egress);
+
+	do {
+		n = rte_ring_sc_dequeue_burst(w->egress, (void **)d, EVR_EGRESS_BURST, NULL);
+		for (unsigned i = 0; i < n; i++) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_mbuf_to_priv(d[i + 1]));
+			evr_tx_notification(w, d[i], now);
+		}
+		total += n;
+	} while (n == EVR_EGRESS_BURST && total < budget);
+	if (w->id == 0 && w->r->ctrl_ring) {
+		n = rte_ring_sc_dequeue_burst(w->r->ctrl_ring, (void **)d, EVR_EGRESS_BURST, NULL);
+		for (unsigned i = 0; i < n; i++)
+			evr_tx_notification(w, d[i], now);
+		total += n;
+	}
+	return total;
+}
+
+/* Publish one event's descriptors. A fan-out larger than the free ring
+ * space runs the TX stage inline: the ring bounds memory, not fan-out. */
+static void publish(struct evr_worker *w, unsigned pi, uint32_t nu, uint32_t nx,
+                    uint64_t now)
+{
+	struct evr_counters *cnt = &w->cnt[pi];
+	uint32_t done = 0;
+
+	while (done < nu) {
+		unsigned k = rte_ring_sp_enqueue_burst(w->egress, (void **)&w->fan[done],
+		                                       nu - done, NULL);
+
+		done += k;
+		if (done < nu && tx_stage(w, now) == 0)
+			break; /* nothing drained: cannot happen, but never spin */
+	}
+	if (done < nu) {
+		cnt->c[EVR_CNT_RING_FULL] += nu - done;
+		rte_pktmbuf_free_bulk(&w->fan[done], nu - done);
+	}
+	cnt->c[EVR_CNT_NOTIFICATIONS] += done;
+	if (nx) {
+		unsigned k = rte_ring_mp_enqueue_burst(w->r->unix_ring, (void **)w->fan_unix,
+		                                       nx, NULL);
+
+		cnt->c[EVR_CNT_NOTIFICATIONS] += k;
+		if (k < nx) {
+			cnt->c[EVR_CNT_UNIX_RING_FULL] += nx - k;
+			rte_pktmbuf_free_bulk(&w->fan_unix[k], nx - k);
+		}
+	}
+}
+
+struct cand {
+	struct rte_mbuf *m;
+	uint32_t off;
+	uint32_t len;
+	enum evr_format fmt;
+	rte_be16_t lport;
+};
+
+static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
+                     unsigned nb, uint64_t now)
+{
+	struct evr_router *r = w->r;
+	struct evr_counters *cnt = &w->cnt[pi];
+	struct cand c[MAX_BURST];
+	unsigned nc = 0;
+	uint64_t seq, now_ms;
+	struct evr_fanout fo = {
+		.r = r, .cnt = cnt, .encbuf = w->encbuf, .fan = w->fan,
+		.fan_unix = w->fan_unix, .in_port = (uint8_t)pi,
+	};
+
+	for (unsigned i = 0; i < nb && i < PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (unsigned i = 0; i < nb; i++) {
+		if (i + PREFETCH_AHEAD < nb)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+		c[nc].m = pkts[i];
+		if (evr_net_rx(w, pi, &c[nc].m, &c[nc].fmt, &c[nc].off, &c[nc].len,
+		               &c[nc].lport))
+			nc++;
+	}
+	if (nc == 0)
+		return;
+	/* One atomic per burst: gaps (undecodable datagrams) are fine,
+	 * subscribers only ever see a subset of the sequence anyway. */
+	seq = __atomic_fetch_add(&r->seq, nc, __ATOMIC_RELAXED);
+	now_ms = evr_now_ms();
+	for (unsigned k = 0; k < nc; k++) {
+		struct rte_mbuf *m = c[k].m;
+		const char *data;
+		enum evr_decode_status st;
+		uint32_t n, nu, nx;
+
+		cnt->c[EVR_CNT_EVENTS_RX]++;
+		if (c[k].off + c[k].len <= m->data_len)
+			data = rte_pktmbuf_mtod_offset(m, const char *, c[k].off);
+		else
+			data = rte_pktmbuf_read(m, c[k].off, c[k].len, w->linbuf);
+		st = evr_decode(c[k].fmt, data, c[k].len, &w->scratch);
+		cnt->dec[st]++;
+		if (st != EVR_DEC_OK)
+			goto next;
+		n = evr_matcher_match(r->matcher, (unsigned)w->reader, &w->scratch.ev,
+		                      now_ms, w->match, r->max_fanout, &w->mst[pi]);
+		if (n == 0) {
+			cnt->c[EVR_CNT_EVENTS_UNMATCHED]++;
+			goto next;
+		}
+		fo.sport = c[k].lport;
+		evr_fanout(&fo, &w->scratch.ev, seq + k, w->match, n, &nu, &nx);
+		publish(w, pi, nu, nx, now);
+next:
+		rte_pktmbuf_free(m);
+	}
+}
+
+/* Incomplete datagrams past their timeout leave the table here too, not
+ * only when a new fragment lands in their bucket. */
+static void expire_fragments(struct evr_worker *w, uint64_t now)
+{
+	uint32_t before = w->frag_dr.cnt;
+
+	rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->frag_dr, now);
+	w->cnt[0].c[EVR_CNT_RX_FRAG_DROPPED] += w->frag_dr.cnt - before;
+	rte_ip_frag_free_death_row(&w->frag_dr, 0);
+	w->frag_expire_tsc = now + w->r->tsc_hz / 10;
+}
+
+static void drain_on_stop(struct evr_worker *w)
+{
+	uint64_t now = rte_rdtsc();
+	uint64_t until = now + w->r->tsc_hz / 10; /* 100 ms at most */
+
+	/* Egress rings first (they may feed the ARP queue), then one more
+	 * look at waiting notifications: what resolved goes, the rest is
+	 * dropped and counted. */
+	while (tx_stage(w, now) != 0 && now < until)
+		now = rte_rdtsc();
+	if (w->pend_n)
+		evr_tx_pending(w, now, false);
+	if (w->pend_n)
+		evr_tx_pending(w, now, true);
+	evr_tx_flush(w);
+}
+
+int evr_worker_main(void *arg)
+{
+	struct evr_worker *w = arg;
+	struct evr_router *r = w->r;
+	struct rte_mbuf *pkts[MAX_BURST];
+	uint64_t prev_drain = rte_rdtsc(), idle = 0;
+	unsigned burst = RTE_MIN(r->burst, (unsigned)MAX_BURST);
+
+	rcu_register_thread();
+	EVR_LOG(INFO, "worker %u running on lcore %u", w->id, w->lcore);
+	while (__atomic_load_n(&r->state, __ATOMIC_RELAXED) == EVR_RUNNING) {
+		uint64_t now = rte_rdtsc();
+		unsigned busy = 0;
+
+		for (unsigned pi = 0; pi < r->n_ports; pi++) {
+			uint16_t nb;
+
+			if (!w->has_rxq[pi])
+				continue;
+			nb = rte_eth_rx_burst(r->ports[pi].port_id, (uint16_t)w->id, pkts,
+			                      (uint16_t)burst);
+			if (nb) {
+				busy += nb;
+				rx_burst(w, pi, pkts, nb, now);
+			}
+		}
+		busy += tx_stage(w, now);
+		if (w->pend_n && (now >= w->pend_next_tsc ||
+		                  evr_neigh_gen(r->neigh) != w->neigh_gen_seen))
+			evr_tx_pending(w, now, false);
+		if (now - prev_drain > r->drain_tsc) {
+			evr_tx_flush(w);
+			prev_drain = now;
+			if (w->frag_tbl && now > w->frag_expire_tsc)
+				expire_fragments(w, now);
+		}
+		rcu_quiescent_state();
+		w->loops++;
+		if (busy) {
+			idle = 0;
+			w->busy_loops++;
+		} else if (++idle > r->idle_polls && r->idle_sleep_us) {
+			evr_tx_flush(w);
+			rcu_thread_offline();
+			rte_delay_us_sleep(r->idle_sleep_us);
+			rcu_thread_online();
+			w->sleeps++;
+		}
+	}
+	drain_on_stop(w);
+	rcu_unregister_thread();
+	EVR_LOG(INFO, "worker %u stopped", w->id);
+	return 0;
+}

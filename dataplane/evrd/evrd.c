@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DOC: evrd - the event router appliance.
+ *
+ * Start-up (main lcore), every failure fatal with a message naming what is
+ * wrong: config (file or the embedded demo) -> EAL arguments built from it,
+ * overridden by whatever follows `--` -> rte_eal_init -> mempools -> ports
+ * (one RX and one TX queue per worker, RSS when the PMD has it) ->
+ * neighbour table with static entries -> matcher with static subscriptions
+ * -> rings -> workers launched -> control socket.
+ *
+ * Threads: the main lcore is the control thread (JSON-RPC, unix:
+ * notifications, stats); every other lcore used runs evr_worker_main.
+ * All of them are urcu-qsbr threads.
+ *
+ * Shutdown (SIGINT/SIGTERM, or --duration): workers stop RX, drain their
+ * egress rings, flush TX and exit; the main lcore sends what is left for
+ * unix: destinations, stops and closes the ports, destroys the matcher and
+ * calls rte_eal_cleanup. A watchdog bounds the whole sequence.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <urcu-qsbr.h>
+
+#include "evr_config.h"
+#include "evr_control.h"
+#include "evr_ctl.h"
+#include "evr_dp.h"
+#include "evr_neigh.h"
+
+RTE_LOG_REGISTER_DEFAULT(evr_logtype, INFO);
+
+#define SHUTDOWN_WATCHDOG_S 10
+#define MAX_EAL_ARGS 512
+
+static volatile sig_atomic_t quit_signal;
+
+static void on_signal(int sig)
+{
+	quit_signal = sig;
+}
+
+static void on_watchdog(int sig)
+{
+	static const char msg[] = "evrd: shutdown took too long, exiting\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(3);
+	_exit(3);
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("evrd: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_FAILURE);
+}
+
+static void usage(FILE *out)
+{
+	fputs("usage: evrd [-c FILE | --demo] [options] [-- EAL arguments]\n"
+	      "  -c, --config FILE            configuration file (libconfig)\n"
+	      "      --demo                   use the embedded demo configuration\n"
+	      "                               (the default when -c is not given)\n"
+	      "      --check                  validate the configuration and exit\n"
+	      "      --print-config-reference print every setting as a markdown table\n"
+	      "      --print-demo-config      print the embedded demo configuration\n"
+	      "      --duration SEC           stop by itself after SEC seconds\n"
+	      "      --stats-file FILE        write the final stats (JSON) there at exit\n"
+	      "  -h, --help                   this text\n"
+	      "Arguments after `--` are EAL arguments; each one replaces what the\n"
+	      "configuration would have given for the same option.\n",
+	      out);
+}
+
+/* ---- EAL arguments --------------------------------------------------- */
+
+struct argv_buf {
+	char *v[MAX_EAL_ARGS];
+	char *own[MAX_EAL_ARGS]; /* EAL permutes v: free these */
+	int n;
+};
+
+static void push(struct argv_buf *a, const char *s)
+{
+	if (a->n >= MAX_EAL_ARGS - 1)
+		die("too many EAL arguments");
+	a->own[a->n] = strdup(s);
+	a->v[a->n] = a->own[a->n];
+	a->n++;
+	a->v[a->n] = NULL;
+}
+
+/* Option families: an override on the command line replaces the whole
+ * family the config would have produced (e.g. `-- -l 0-3` drops the
+ * config's lcores, `-- --vdev ...` drops the config's vdevs). */
+static const char *const fam_lcores[] = {"-l", "--lcores", "-c", NULL};
+static const char *const fam_mem[] = {"-m", "--socket-mem", NULL};
+static const char *const fam_huge[] = {"--no-huge", NULL};
+static const char *const fam_inmem[] = {"--in-memory", NULL};
+static const char *const fam_prefix[] = {"--file-prefix", NULL};
+static const char *const fam_dev[] = {"-a", "--allow", "-b", "--block", "--no-pci", NULL};
+static const char *const fam_vdev[] = {"--vdev", NULL};
+static const char *const fam_log[] = {"--log-level", NULL};
+
+static bool overridden(const char *const *fam, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		for (int k = 0; fam[k]; k++) {
+			size_t l = strlen(fam[k]);
+
+			if (strncmp(argv[i], fam[k], l) == 0 &&
+			    (argv[i][l] == '\0' || argv[i][l] == '=' ||
+			     (fam[k][1] != '-' && argv[i][l] != '\0')))
+				return true;
+		}
+	return false;
+}
+
+static void build_eal_args(const struct evr_config *c, const char *argv0, int oc,
+                           char **ov, struct argv_buf *a)
+{
+	char num[32];
+
+	push(a, argv0);
+	if (!overridden(fam_lcores, oc, ov)) {
+		/* --lcores takes plain lists and lcore@cpu maps alike. */
+		push(a, "--lcores");
+		push(a, c->eal.lcores);
+	}
+	if (c->eal.memory_mb && !overridden(fam_mem, oc, ov)) {
+		snprintf(num, sizeof(num), "%u", c->eal.memory_mb);
+		push(a, "-m");
+		push(a, num);
+	}
+	if (c->eal.no_huge && !overridden(fam_huge, oc, ov))
+		push(a, "--no-huge");
+	if (c->eal.in_memory && !overridden(fam_inmem, oc, ov))
+		push(a, "--in-memory");
+	if (c->eal.file_prefix && !overridden(fam_prefix, oc, ov)) {
+		push(a, "--file-prefix");
+		push(a, c->eal.file_prefix);
+	}
+	if (!overridden(fam_dev, oc, ov)) {
+		if (c->eal.no_pci)
+			push(a, "--no-pci");
+		for (uint32_t i = 0; i < c->eal.devices.n; i++) {
+			push(a, "-a");
+			push(a, c->eal.devices.v[i]);
+		}
+	}
+	if (!overridden(fam_vdev, oc, ov))
+		for (uint32_t i = 0; i < c->eal.vdevs.n; i++) {
+			push(a, "--vdev");
+			push(a, c->eal.vdevs.v[i]);
+		}
+	for (uint32_t i = 0; i < c->eal.plugin_dirs.n; i++) {
+		push(a, "-d");
+		push(a, c->eal.plugin_dirs.v[i]);
+	}
+	if (c->eal.log_level && !overridden(fam_log, oc, ov)) {
+		push(a, "--log-level");
+		push(a, c->eal.log_level);
+	}
+	for (uint32_t i = 0; i < c->eal.extra_args.n; i++)
+		push(a, c->eal.extra_args.v[i]);
+	for (int i = 0; i < oc; i++)
+		push(a, ov[i]);
+}
+
+/* ---- ports ----------------------------------------------------------- */
+
+static void ll6_from_mac(uint8_t ll[16], const struct rte_ether_addr *mac)
+{
+	memset(ll, 0, 16);
+	ll[0] = 0xfe;
+	ll[1] = 0x80;
+	ll[8] = mac->addr_bytes[0] ^ 0x02;
+	ll[9] = mac->addr_bytes[1];
+	ll[10] = mac->addr_bytes[2];
+	ll[11] = 0xff;
+	ll[12] = 0xfe;
+	ll[13] = mac->addr_bytes[3];
+	ll[14] = mac->addr_bytes[4];
+	ll[15] = mac->addr_bytes[5];
+}
+
+static void port_addresses(struct evr_port *p, const struct evr_cfg_port *pc)
+{
+	uint8_t plen;
+
+	if (pc->ipv4) {
+		evr_cfg_parse_prefix4(pc->ipv4, &p->ip4, &plen);
+		p->mask4 = rte_cpu_to_be_32(plen ? ~0u << (32 - plen) : 0);
+		p->has4 = true;
+	}
+	if (pc->gateway) {
+		evr_cfg_parse_ip4(pc->gateway, &p->gw4);
+		p->has_gw4 = true;
+	}
+	if (pc->ipv6) {
+		evr_cfg_parse_prefix6(pc->ipv6, p->ip6, &p->plen6);
+		p->has6 = true;
+	}
+	if (pc->gateway6) {
+		evr_cfg_parse_ip6(pc->gateway6, p->gw6);
+		p->has_gw6 = true;
+	}
+}
+
+static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_port *pc,
+                       int socket)
+{
+	const struct evr_config *c = r->cfg;
+	struct evr_port *p = &r->ports[pi];
+	struct rte_eth_dev_info di;
+	struct rte_eth_conf conf;
+	struct rte_eth_txconf txc;
+	uint16_t nrx = (uint16_t)pc->rx_desc, ntx = (uint16_t)pc->tx_desc;
+	uint64_t rss_want = RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP;
+	char pname[RTE_MEMPOOL_NAMESIZE];
+	unsigned pool_n;
+	int rc;
+
+	if (rte_eth_dev_get_port_by_name(pc->device, &p->port_id) != 0) {
+		char list[512] = "";
+		uint16_t id;
+
+		RTE_ETH_FOREACH_DEV(id) {
+			char n[RTE_ETH_NAME_MAX_LEN];
+			size_t l = strlen(list);
+
+			if (rte_eth_dev_get_name_by_port(id, n) == 0)
+				snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : "", n);
+		}
+		die("%s: ports[%u] '%s': device '%s' not found (DPDK has: %s); "
+		    "check eal.vdevs / eal.devices", c->file, pi, pc->name, pc->device,
+		    list[0] ? list : "no ports");
+	}
+	p->idx = (uint16_t)pi;
+	snprintf(p->name, sizeof(p->name), "%s", pc->name);
+	p->mtu = (uint16_t)pc->mtu;
+	p->verify_udp = pc->verify_udp_checksum;
+	port_addresses(p, pc);
+	rc = rte_eth_dev_info_get(p->port_id, &di);
+	if (rc != 0)
+		die("port '%s': cannot get device info: %s", p->name, rte_strerror(-rc));
+
+	/* One RX and one TX queue per worker, as many as the PMD has: a
+	 * worker without an RX queue on this port just does not poll it, one
+	 * without a TX queue counts tx_no_queue. */
+	p->nb_rxq = (uint16_t)RTE_MIN(r->n_workers, (unsigned)di.max_rx_queues);
+	p->nb_txq = (uint16_t)RTE_MIN(r->n_workers, (unsigned)di.max_tx_queues);
+	if (p->nb_rxq == 0 || p->nb_txq == 0)
+		die("port '%s': device has no RX or TX queue", p->name);
+	if (p->nb_rxq < r->n_workers)
+		EVR_LOG(WARNING, "port %s: %u RX queues for %u workers (device max)",
+		        p->name, p->nb_rxq, r->n_workers);
+	if (p->nb_txq < r->n_workers)
+		EVR_LOG(WARNING, "port %s: %u TX queues for %u workers: workers %u.. "
+		        "cannot send on it (tx_no_queue)", p->name, p->nb_txq,
+		        r->n_workers, p->nb_txq);
+
+	memset(&conf, 0, sizeof(conf));
+	if (p->nb_rxq > 1 && pc->rss) {
+		uint64_t hf = di.flow_type_rss_offloads & rss_want;
+
+		if (hf & (RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV6_UDP)) {
+			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+			conf.rx_adv_conf.rss_conf.rss_hf = hf;
+			p->rss = true;
+		} else {
+			/* net_af_packet (PACKET_FANOUT) and tap spread flows
+			 * themselves, by the kernel's flow hash. */
+			EVR_LOG(NOTICE, "port %s: no RSS on UDP in this PMD (%s); %u queues "
+			        "rely on the driver's own distribution", p->name,
+			        di.driver_name, p->nb_rxq);
+		}
+	}
+	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+		p->multiseg = true;
+	}
+	if (di.max_mtu >= pc->mtu && di.min_mtu <= pc->mtu)
+		conf.rxmode.mtu = pc->mtu;
+	rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
+	if (rc != 0)
+		die("port '%s' (%s): configure %u/%u queues failed: %s", p->name,
+		    di.driver_name, p->nb_rxq, p->nb_txq, rte_strerror(-rc));
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nrx, &ntx);
+	if (rc != 0)
+		die("port '%s': descriptor counts: %s", p->name, rte_strerror(-rc));
+
+	pool_n = RTE_MAX(c->rings.rx_pool,
+	                 (unsigned)nrx * p->nb_rxq + (c->rings.pool_cache + r->burst) *
+	                 rte_lcore_count() + 512);
+	snprintf(pname, sizeof(pname), "evr_rx_%u", pi);
+	p->rx_pool = rte_pktmbuf_pool_create(pname, pool_n, c->rings.pool_cache, 0,
+	                                     RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (p->rx_pool == NULL)
+		die("port '%s': RX mempool of %u mbufs: %s (raise eal.memory_mb?)",
+		    p->name, pool_n, rte_strerror(rte_errno));
+	for (uint16_t q = 0; q < p->nb_rxq; q++) {
+		rc = rte_eth_rx_queue_setup(p->port_id, q, nrx, (unsigned)socket, NULL,
+		                            p->rx_pool);
+		if (rc != 0)
+			die("port '%s': RX queue %u: %s", p->name, q, rte_strerror(-rc));
+	}
+	txc = di.default_txconf;
+	txc.offloads = conf.txmode.offloads;
+	for (uint16_t q = 0; q < p->nb_txq; q++) {
+		rc = rte_eth_tx_queue_setup(p->port_id, q, ntx, (unsigned)socket, &txc);
+		if (rc != 0)
+			die("port '%s': TX queue %u: %s", p->name, q, rte_strerror(-rc));
+	}
+	if (pc->mac) {
+		evr_cfg_parse_mac(pc->mac, p->mac.addr_bytes);
+		rc = rte_eth_dev_default_mac_addr_set(p->port_id, &p->mac);
+		if (rc != 0) {
+			/* Still usable: we answer ARP with it and accept it in
+			 * promiscuous mode. */
+			EVR_LOG(WARNING, "port %s: PMD refused MAC %s (%s); using it in "
+			        "software with promiscuous mode", p->name, pc->mac,
+			        rte_strerror(-rc));
+			rte_eth_promiscuous_enable(p->port_id);
+		}
+	} else if (rte_eth_macaddr_get(p->port_id, &p->mac) != 0) {
+		die("port '%s': cannot read its MAC address", p->name);
+	}
+	ll6_from_mac(p->ll6, &p->mac);
+	if (pc->mtu != 1500 && (rc = rte_eth_dev_set_mtu(p->port_id, (uint16_t)pc->mtu)) != 0)
+		EVR_LOG(NOTICE, "port %s: PMD did not take MTU %u (%s); notifications are "
+		        "still fragmented at %u", p->name, pc->mtu, rte_strerror(-rc), pc->mtu);
+	if (pc->promiscuous)
+		rte_eth_promiscuous_enable(p->port_id);
+	if (p->has6)
+		rte_eth_allmulticast_enable(p->port_id); /* solicited-node groups */
+	rc = rte_eth_dev_start(p->port_id);
+	if (rc != 0)
+		die("port '%s' (%s): start failed: %s", p->name, di.driver_name,
+		    rte_strerror(-rc));
+	p->started = true;
+	EVR_LOG(INFO, "port %s: %s port %u mac " RTE_ETHER_ADDR_PRT_FMT " %s%s%s%s "
+	        "rxq %u txq %u%s%s mtu %u", p->name, di.driver_name, p->port_id,
+	        RTE_ETHER_ADDR_BYTES(&p->mac), pc->ipv4 ? pc->ipv4 : "",
+	        pc->ipv4 && pc->ipv6 ? " " : "", pc->ipv6 ? pc->ipv6 : "", "",
+	        p->nb_rxq, p->nb_txq, p->rss ? " rss" : "", p->multiseg ? " multiseg" : "",
+	        pc->mtu);
+}
+
+static void static_neighbours(struct evr_router *r)
+{
+	for (unsigned pi = 0; pi < r->n_ports; pi++) {
+		const struct evr_cfg_port *pc = &r->cfg->ports[pi];
+
+		for (uint32_t i = 0; i < pc->n_neighbours; i++) {
+			struct rte_ether_addr mac;
+			uint8_t key[16];
+			rte_be32_t ip4;
+
+			evr_cfg_parse_mac(pc->neighbours[i].mac, mac.addr_bytes);
+			if (evr_cfg_parse_ip4(pc->neighbours[i].ip, &ip4) == 0)
+				evr_neigh_key4(key, ip4);
+			else
+				evr_cfg_parse_ip6(pc->neighbours[i].ip, key);
+			if (evr_neigh_add_static(r->neigh, (uint16_t)pi, key, &mac) != 0)
+				die("ports[%u].neighbours[%u]: neighbour table full (arp.table_size)",
+				    pi, i);
+		}
+	}
+}
+
+static void static_subscriptions(struct evr_router *r)
+{
+	const struct evr_config *c = r->cfg;
+
+	for (uint32_t i = 0; i < c->n_subscriptions; i++) {
+		struct evr_sub_spec spec;
+		struct evr_sub_info info;
+		char err[256] = "";
+		int rc;
+
+		evr_config_sub_spec(&c->subscriptions[i], &spec);
+		rc = evr_matcher_subscribe(r->matcher, &spec, evr_now_ms(), &info, err,
+		                           sizeof(err));
+		if (rc != 0)
+			die("%s: subscriptions[%u] (%s -> %s): %s", c->file, i, spec.event,
+			    spec.dest, err[0] ? err : strerror(-rc));
+		EVR_LOG(INFO, "static subscription %" PRIu64 ": %s -> %s (%s)", info.id,
+		        spec.event, spec.dest, evr_format_name(spec.format));
+	}
+	/* Glob filters go live when the matcher's background thread has
+	 * compiled them: wait, so the first events already see them. */
+	evr_matcher_sync(r->matcher);
+}
+
+static void make_socket_dir(const char *path)
+{
+	char *dup = strdup(path), *dir;
+	struct stat st;
+
+	if (dup == NULL)
+		return;
+	dir = dirname(dup);
+	if (stat(dir, &st) != 0 && mkdir(dir, 0755) != 0)
+		EVR_LOG(WARNING, "cannot create %s: %s", dir, strerror(errno));
+	free(dup);
+}
+
+static void write_stats_file(struct evr_router *r, const char *path)
+{
+	json_t *s = evr_ctl_stats_json(r);
+
+	if (json_dump_file(s, path, JSON_INDENT(1) | JSON_SORT_KEYS) != 0)
+		EVR_LOG(ERR, "cannot write stats to %s", path);
+	json_decref(s);
+}
+
+/* ---- main ------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"demo", no_argument, NULL, 'D'},
+		{"check", no_argument, NULL, 'k'},
+		{"print-config-reference", no_argument, NULL, 'R'},
+		{"print-demo-config", no_argument, NULL, 'P'},
+		{"duration", required_argument, NULL, 't'},
+		{"stats-file", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *cfg_path = NULL, *stats_path = NULL;
+	bool check = false, demo = false;
+	double duration = 0;
+	struct evr_config *cfg;
+	struct evr_router *r;
+	struct argv_buf ea = {.n = 0};
+	struct evr_control *ctl = NULL;
+	struct evr_matcher_conf mc;
+	char err[1024];
+	int opt, rc, oc = 0;
+	char **ov = NULL;
+	unsigned lcore, wi;
+	int socket;
+
+	/* Split at `--`: ours before, EAL overrides after. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			ov = &argv[i + 1];
+			oc = argc - i - 1;
+			argc = i;
+			break;
+		}
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cfg_path = optarg; break;
+		case 'D': demo = true; break;
+		case 'k': check = true; break;
+		case 'R': evr_config_print_reference(stdout); return 0;
+		case 'P': fputs(evr_config_demo_text, stdout); return 0;
+		case 't':
+			duration = strtod(optarg, NULL);
+			if (duration <= 0)
+				die("--duration: '%s' is not a positive number of seconds", optarg);
+			break;
+		case 's': stats_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "evrd: unexpected argument '%s' (EAL arguments go after --)\n",
+		        argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (cfg_path && demo)
+		die("-c and --demo exclude each other");
+
+	if (cfg_path)
+		cfg = evr_config_load_file(cfg_path, err, sizeof(err));
+	else
+		cfg = evr_config_load_string(evr_config_demo_text, "<demo>", err, sizeof(err));
+	if (cfg == NULL) {
+		fprintf(stderr, "evrd: %s\n", err);
+		return EXIT_FAILURE;
+	}
+	if (check) {
+		printf("%s: configuration OK (%u port(s), %u listener(s), %u static "
+		       "subscription(s))\n", cfg->file, cfg->n_ports, cfg->n_listeners,
+		       cfg->n_subscriptions);
+		evr_config_free(cfg);
+		return 0;
+	}
+
+	build_eal_args(cfg, argv[0], oc, ov, &ea);
+	rc = rte_eal_init(ea.n, ea.v);
+	if (rc < 0)
+		die("EAL initialisation failed: %s (arguments from eal.* and after --)",
+		    rte_strerror(rte_errno));
+
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		die("out of memory");
+	r->cfg = cfg;
+	r->tsc_hz = rte_get_tsc_hz();
+	r->start_tsc = rte_rdtsc();
+	r->seq = 1;
+	r->burst = cfg->workers.burst;
+	r->idle_polls = cfg->workers.idle_polls;
+	r->idle_sleep_us = cfg->workers.idle_sleep_us;
+	r->drain_tsc = r->tsc_hz * cfg->workers.tx_drain_us / 1000000;
+	r->max_fanout = cfg->limits.max_fanout;
+	evr_config_limits(cfg, &r->limits);
+	socket = (int)rte_socket_id();
+
+	r->n_workers = cfg->workers.count ? cfg->workers.count : rte_lcore_count() - 1;
+	if (r->n_workers == 0 || r->n_workers > rte_lcore_count() - 1)
+		die("%u worker(s) wanted but EAL has %u worker lcore(s) (eal.lcores = \"%s\", "
+		    "workers.count = %u): the first lcore is the control thread",
+		    r->n_workers, rte_lcore_count() - 1, cfg->eal.lcores, cfg->workers.count);
+
+	/* Pools shared by all lcores (per-lcore caches). Header mbufs carry
+	 * the descriptor metadata in their private area. */
+	r->payload_pool = rte_pktmbuf_pool_create("evr_payload", cfg->rings.payload_pool,
+	                                          cfg->rings.pool_cache, 0,
+	                                          RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	r->hdr_pool = rte_pktmbuf_pool_create("evr_hdr", cfg->rings.hdr_pool,
+	                                      cfg->rings.pool_cache,
+	                                      RTE_ALIGN(sizeof(struct evr_tx_meta),
+	                                                RTE_MBUF_PRIV_ALIGN),
+	                                      EVR_HDR_DATA_ROOM, socket);
+	r->indirect_pool = rte_pktmbuf_pool_create("evr_indirect", cfg->rings.indirect_pool,
+	                                           cfg->rings.pool_cache, 0, 0, socket);
+	if (!r->payload_pool || !r->hdr_pool || !r->indirect_pool)
+		die("mempools (rings.payload_pool %u, hdr_pool %u, indirect_pool %u): %s "
+		    "(raise eal.memory_mb or lower the pools)", cfg->rings.payload_pool,
+		    cfg->rings.hdr_pool, cfg->rings.indirect_pool, rte_strerror(rte_errno));
+
+	r->neigh = evr_neigh_create(cfg->arp.table_size, cfg->arp.reachable_s,
+	                            cfg->arp.retry_ms, cfg->arp.max_retries, r->tsc_hz, socket);
+	if (r->neigh == NULL)
+		die("neighbour table of %u entries: out of memory", cfg->arp.table_size);
+
+	r->n_ports = cfg->n_ports;
+	for (unsigned pi = 0; pi < cfg->n_ports; pi++)
+		port_setup(r, pi, &cfg->ports[pi], socket);
+	static_neighbours(r);
+
+	for (uint32_t i = 0; i < cfg->n_listeners; i++)
+		r->listener_fmt[cfg->listeners[i].port] = (uint8_t)(cfg->listeners[i].format + 1);
+	r->default_sport = rte_cpu_to_be_16((uint16_t)cfg->listeners[0].port);
+
+	r->unix_ring = rte_ring_create("evr_unix", cfg->rings.unix_size, socket,
+	                               RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	r->ctrl_ring = rte_ring_create("evr_ctrl", cfg->rings.ctrl_size, socket,
+	                               RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	r->ctl_encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
+	r->ctl_fan = calloc(r->max_fanout + 1, sizeof(*r->ctl_fan));
+	r->ctl_fan_unix = calloc(r->max_fanout + 1, sizeof(*r->ctl_fan_unix));
+	if (!r->unix_ring || !r->ctrl_ring || !r->ctl_encbuf || !r->ctl_fan || !r->ctl_fan_unix)
+		die("rings: %s", rte_strerror(rte_errno));
+
+	rcu_register_thread();
+	evr_config_matcher_conf(cfg, &mc);
+	mc.max_readers = r->n_workers + 4;
+	r->matcher = evr_matcher_create(&mc);
+	if (r->matcher == NULL)
+		die("matcher: %s", strerror(errno));
+	static_subscriptions(r);
+
+	wi = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct evr_worker *w;
+
+		if (wi == r->n_workers)
+			break;
+		w = rte_zmalloc_socket("evr_worker", sizeof(*w), RTE_CACHE_LINE_SIZE,
+		                       (int)rte_lcore_to_socket_id(lcore));
+		if (w == NULL || (rc = evr_worker_init(r, w, wi, lcore)) != 0)
+			die("worker %u: %s", wi, w ? strerror(-rc) : "out of memory");
+		r->workers[wi++] = w;
+	}
+
+	if (cfg->control.enabled) {
+		struct evr_control_conf cc = {
+			.socket_path = cfg->control.socket,
+			.max_clients = cfg->control.max_clients,
+			.max_line = 1u << 20,
+			.limits = &r->limits,
+			.max_fanout = r->max_fanout,
+			.list_max = 1000,
+		};
+		struct evr_control_hooks hooks;
+		uint32_t mode;
+
+		evr_cfg_parse_mode(cfg->control.mode, &mode);
+		cc.socket_mode = (mode_t)mode;
+		evr_ctl_hooks(r, &hooks);
+		make_socket_dir(cfg->control.socket);
+		ctl = evr_control_create(&cc, r->matcher, &hooks, err, sizeof(err));
+		if (ctl == NULL)
+			die("control socket %s: %s", cfg->control.socket, err);
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	{
+		struct sigaction sa = {.sa_handler = on_signal};
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+
+	r->start_tsc = rte_rdtsc(); /* stats rates count from here */
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		rc = rte_eal_remote_launch(evr_worker_main, r->workers[i], r->workers[i]->lcore);
+		if (rc != 0)
+			die("cannot launch worker %u on lcore %u", i, r->workers[i]->lcore);
+	}
+	EVR_LOG(NOTICE, "ready: %u worker(s), %u port(s), %u listener(s), %u static "
+	        "subscription(s), control %s", r->n_workers, r->n_ports, cfg->n_listeners,
+	        cfg->n_subscriptions, ctl ? cfg->control.socket : "off");
+
+	/* Control thread. evr_control_poll goes RCU-offline while it waits. */
+	{
+		uint64_t end = duration > 0 ? r->start_tsc + (uint64_t)(duration * (double)r->tsc_hz)
+		                            : UINT64_MAX;
+
+		while (!quit_signal && rte_rdtsc() < end) {
+			if (ctl) {
+				rc = evr_control_poll(ctl, (int)cfg->control.poll_ms);
+				if (rc < 0 && rc != -EINTR)
+					EVR_LOG(WARNING, "control: %s", strerror(-rc));
+			} else {
+				rcu_thread_offline();
+				rte_delay_us_sleep(cfg->control.poll_ms * 1000);
+				rcu_thread_online();
+			}
+			evr_ctl_drain_unix(r);
+			rcu_quiescent_state();
+		}
+	}
+
+	/* Shutdown, bounded by a watchdog. */
+	signal(SIGALRM, on_watchdog);
+	alarm(SHUTDOWN_WATCHDOG_S);
+	EVR_LOG(NOTICE, "stopping (%s)", quit_signal ? strsignal(quit_signal) : "duration");
+	__atomic_store_n(&r->state, EVR_STOPPING, __ATOMIC_RELEASE);
+	rcu_thread_offline();
+	rte_eal_mp_wait_lcore();
+	rcu_thread_online();
+	evr_ctl_drain_unix(r);
+	if (stats_path)
+		write_stats_file(r, stats_path);
+	evr_control_destroy(ctl);
+	for (unsigned pi = 0; pi < r->n_ports; pi++) {
+		if (!r->ports[pi].started)
+			continue;
+		rte_eth_dev_stop(r->ports[pi].port_id);
+		rte_eth_dev_close(r->ports[pi].port_id);
+	}
+	evr_matcher_destroy(r->matcher);
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		evr_worker_fini(r->workers[i]);
+		rte_free(r->workers[i]);
+	}
+	rcu_unregister_thread();
+	evr_neigh_free(r->neigh);
+	rte_ring_free(r->unix_ring);
+	rte_ring_free(r->ctrl_ring);
+	for (unsigned pi = 0; pi < r->n_ports; pi++)
+		rte_mempool_free(r->ports[pi].rx_pool);
+	rte_mempool_free(r->payload_pool);
+	rte_mempool_free(r->hdr_pool);
+	rte_mempool_free(r->indirect_pool);
+	free(r->ctl_fan_unix);
+	free(r->ctl_fan);
+	free(r->ctl_encbuf);
+	free(r);
+	evr_config_free(cfg);
+	rte_eal_cleanup();
+	for (int i = 0; i < ea.n; i++)
+		free(ea.own[i]);
+	alarm(0);
+	return 0;
+}
