@@ -796,23 +796,6 @@ static uint32_t hybrid_match(struct evr_matcher *m, unsigned reader,
 
 /* ---- background: deltas and merges --------------------------------------- */
 
-/* Writer lock held: publish a new set for k = base/deltas in dbs. */
-static int publish_set(struct evr_matcher *m, struct evr_keyslot *k,
-                       struct evr_hs_db **dbs, uint32_t n)
-{
-	struct evr_hs_set *ns = NULL;
-	if (n) {
-		ns = set_build(m, dbs, n);
-		if (!ns)
-			return -ENOMEM;
-	}
-	struct evr_hs_set *old = k->hs;
-	rcu_assign_pointer(k->hs, ns);
-	if (old)
-		call_rcu(&old->rcu, set_free_rcu);
-	return 0;
-}
-
 /* Dropped databases and the tombstoned subscriptions only they referenced,
  * released after a grace period. */
 struct grave {
@@ -834,99 +817,13 @@ static void grave_free_rcu(struct rcu_head *h)
 	free(g);
 }
 
-/* Writer lock held: subscriptions HS could not take go to the event index. */
-static void demote_rejected(struct evr_matcher *m, struct evr_keyslot *k,
-                            struct evr_sub_node **rej, uint32_t n_rej)
-{
-	struct hybrid *x = m->index;
-	for (uint32_t i = 0; i < n_rej; i++) {
-		struct evr_sub_node *n = rej[i];
-		k->n_compiling--;
-		if (n->s.removed) {
-			k->n_tomb--;
-			evr_sub_node_free_rcu(n);
-			continue;
-		}
-		n->s.idx_filter = UINT32_MAX;
-		add_event_idx(x, n);
-	}
-}
+enum compile_mode {
+	CM_DELTA,   /* pending subscriptions -> one new delta database */
+	CM_COMPACT, /* pending + every delta -> one new delta (base kept) */
+	CM_MERGE,   /* every database -> one new base (merger thread) */
+};
 
-/* Compile k's pending subscriptions into a delta database. */
-static bool do_delta(struct evr_matcher *m, struct evr_keyslot *k)
-{
-	struct hybrid *x = m->index;
-	pthread_mutex_lock(&m->lock);
-	uint32_t n = k->n_pending;
-	if (!n) {
-		pthread_mutex_unlock(&m->lock);
-		return false;
-	}
-	struct evr_sub_node **subs = malloc(n * sizeof(*subs));
-	struct evr_sub_node **rej = malloc(n * sizeof(*rej));
-	if (!subs || !rej) {
-		pthread_mutex_unlock(&m->lock);
-		free(subs);
-		free(rej);
-		return true;
-	}
-	uint32_t i = 0;
-	struct evr_sub_node *sn, *tmp;
-	cds_list_for_each_entry_safe(sn, tmp, &k->pending, hs_link) {
-		cds_list_del(&sn->hs_link);
-		sn->hs_pending = 0;
-		subs[i++] = sn;
-	}
-	k->n_pending = 0;
-	k->n_compiling += n;
-	pthread_mutex_unlock(&m->lock);
-
-	uint32_t n_rej = 0;
-	uint64_t compiles = 0, errors = 0;
-	struct evr_hs_db *db = hs_compile_subs(x, subs, &n, rej, &n_rej, &compiles, &errors);
-
-	pthread_mutex_lock(&m->lock);
-	x->compiles += compiles;
-	x->compile_errors += errors;
-	demote_rejected(m, k, rej, n_rej);
-	if (db) {
-		struct evr_hs_set *cur = k->hs;
-		struct evr_hs_db *dbs[MAX_SET_DBS];
-		uint32_t nd = 0;
-		for (uint32_t d = 0; cur && d < cur->n_dbs && nd < MAX_SET_DBS - 1; d++)
-			dbs[nd++] = cur->dbs[d];
-		dbs[nd++] = db;
-		if (publish_set(m, k, dbs, nd) == 0) {
-			for (uint32_t j = 0; j < db->n; j++) {
-				db->subs[j]->hs_db = db;
-				if (!db->subs[j]->s.removed)
-					k->n_hs_live++;
-			}
-			k->n_compiling -= db->n;
-			x->hs_bytes += db->bytes;
-		} else {
-			/* could not publish: put them back for a retry */
-			for (uint32_t j = 0; j < db->n; j++) {
-				struct evr_sub_node *s = db->subs[j];
-				k->n_compiling--;
-				if (s->s.removed) {
-					k->n_tomb--;
-					evr_sub_node_free_rcu(s);
-					continue;
-				}
-				s->hs_pending = 1;
-				cds_list_add_tail(&s->hs_link, &k->pending);
-				k->n_pending++;
-			}
-			hs_db_free(db);
-		}
-	}
-	pthread_mutex_unlock(&m->lock);
-	free(subs);
-	free(rej);
-	return false;
-}
-
+/* Writer lock held. */
 static bool merge_due(struct evr_matcher *m, const struct evr_keyslot *k)
 {
 	const struct evr_hs_set *s = k->hs;
@@ -936,143 +833,221 @@ static bool merge_due(struct evr_matcher *m, const struct evr_keyslot *k)
 	uint32_t delta_pats = 0;
 	for (uint32_t d = 1; d < s->n_dbs; d++)
 		delta_pats += s->dbs[d]->n;
-	if (deltas >= m->conf.hs_max_deltas || s->n_dbs >= MAX_SET_DBS - 1)
-		return true;
-	if (delta_pats >= m->conf.hs_delta_max)
+	if (deltas >= m->conf.hs_max_deltas || delta_pats >= m->conf.hs_delta_max)
 		return true;
 	if (k->n_tomb > 64 && k->n_tomb * 4 > k->n_hs_live)
 		return true;
-	if (k->n_tomb && k->n_hs_live == 0)
-		return true;
-	return false;
+	return k->n_tomb && k->n_hs_live == 0;
 }
 
-/* Recompile k's base from every live HS subscription in its current set. */
-static void do_merge(struct evr_matcher *m, struct evr_keyslot *k)
+#define COMPACT_AT (MAX_SET_DBS / 2)
+
+/*
+ * Compile a new database for keyslot k and publish the set that replaces the
+ * databases it absorbed (see enum compile_mode). Pending subscriptions go
+ * into deltas and compactions (the background thread evr_matcher_sync waits
+ * for), never into a merge. The compile runs without the lock; the databases a
+ * compaction or merge replaces are snapshotted first, and deltas published
+ * meanwhile are kept. CM_COMPACT and CM_MERGE exclude each other through
+ * k->merging (a subscription must never sit in two published databases);
+ * CM_DELTA only adds a database, so it may run during a merge, but never
+ * past the set's capacity.
+ * Returns true when it did something.
+ */
+static bool do_compile(struct evr_matcher *m, struct evr_keyslot *k, enum compile_mode mode)
 {
 	struct hybrid *x = m->index;
 	pthread_mutex_lock(&m->lock);
-	if (!merge_due(m, k)) {
-		pthread_mutex_unlock(&m->lock);
-		return;
-	}
-	k->merging = true;
 	struct evr_hs_set *cur = k->hs;
-	/* the databases this merge replaces; deltas published while it
-	 * compiles are kept */
+	uint32_t n_cur = cur ? cur->n_dbs : 0;
+	if (mode == CM_DELTA && n_cur >= COMPACT_AT && !k->merging)
+		mode = CM_COMPACT;
+	if (mode != CM_DELTA && (k->merging || (mode == CM_MERGE && !merge_due(m, k)))) {
+		pthread_mutex_unlock(&m->lock);
+		return false;
+	}
+	if (mode == CM_DELTA && (!k->n_pending || n_cur >= MAX_SET_DBS - 1)) {
+		pthread_mutex_unlock(&m->lock);
+		return false;
+	}
+	/* databases absorbed by this compile */
 	struct evr_hs_db *snap[MAX_SET_DBS];
-	uint32_t n_snap = cur->n_dbs;
-	memcpy(snap, cur->dbs, n_snap * sizeof(snap[0]));
-	uint32_t total = 0;
-	for (uint32_t d = 0; d < cur->n_dbs; d++)
-		total += cur->dbs[d]->n;
+	uint32_t n_snap = 0;
+	if (mode != CM_DELTA)
+		for (uint32_t d = (mode == CM_COMPACT ? 1 : 0); d < n_cur; d++)
+			snap[n_snap++] = cur->dbs[d];
+	/* A merge (merger thread, possibly seconds) leaves pending ones to the
+	 * delta path, so evr_matcher_sync never waits for a merge. */
+	bool take_pending = mode != CM_MERGE;
+	uint32_t total = take_pending ? k->n_pending : 0;
+	for (uint32_t d = 0; d < n_snap; d++)
+		total += snap[d]->n;
+	if (!total && !n_snap) {
+		pthread_mutex_unlock(&m->lock);
+		return false;
+	}
 	struct evr_sub_node **subs = malloc((total + 1) * sizeof(*subs));
 	struct evr_sub_node **rej = malloc((total + 1) * sizeof(*rej));
-	uint32_t n = 0;
-	if (subs && rej) {
-		for (uint32_t d = 0; d < cur->n_dbs; d++)
-			for (uint32_t j = 0; j < cur->dbs[d]->n; j++)
-				if (!cur->dbs[d]->subs[j]->s.removed)
-					subs[n++] = cur->dbs[d]->subs[j];
-	}
-	pthread_mutex_unlock(&m->lock);
-	if (!subs || !rej) {
+	struct grave *g = calloc(1, sizeof(*g));
+	struct evr_sub_node **gsubs = calloc(total + 1, sizeof(*gsubs));
+	struct evr_hs_db **gdbs = calloc(MAX_SET_DBS, sizeof(*gdbs));
+	if (!subs || !rej || !g || !gsubs || !gdbs) {
+		pthread_mutex_unlock(&m->lock);
 		free(subs);
 		free(rej);
-		pthread_mutex_lock(&m->lock);
-		k->merging = false;
-		pthread_mutex_unlock(&m->lock);
-		return;
+		free(g);
+		free(gsubs);
+		free(gdbs);
+		return false;
 	}
+	g->subs = gsubs;
+	g->dbs = gdbs;
+	uint32_t n = 0;
+	struct evr_sub_node *sn, *tmp;
+	if (take_pending) {
+		cds_list_for_each_entry_safe(sn, tmp, &k->pending, hs_link) {
+			cds_list_del(&sn->hs_link);
+			sn->hs_pending = 0;
+			subs[n++] = sn; /* hs_db == NULL marks "was pending" */
+		}
+		k->n_compiling += k->n_pending;
+		k->n_pending = 0;
+	}
+	for (uint32_t d = 0; d < n_snap; d++)
+		for (uint32_t j = 0; j < snap[d]->n; j++)
+			if (!snap[d]->subs[j]->s.removed)
+				subs[n++] = snap[d]->subs[j];
+	if (mode != CM_DELTA)
+		k->merging = true;
+	pthread_mutex_unlock(&m->lock);
 
 	uint32_t n_rej = 0;
 	uint64_t compiles = 0, errors = 0;
 	uint32_t n_in = n;
-	struct evr_hs_db *base = hs_compile_subs(x, subs, &n, rej, &n_rej, &compiles, &errors);
+	struct evr_hs_db *db = hs_compile_subs(x, subs, &n, rej, &n_rej, &compiles, &errors);
 
+	bool failed = n_in && !db && n_rej == 0; /* allocation failure */
+	struct evr_hs_db *keep[MAX_SET_DBS];
+	struct evr_hs_set *ns = NULL;
+	uint32_t nk;
 	pthread_mutex_lock(&m->lock);
 	x->compiles += compiles;
 	x->compile_errors += errors;
-	cur = k->hs; /* deltas may have been published meanwhile */
-	struct evr_hs_db *keep[MAX_SET_DBS];
-	uint32_t nk = 0;
-	struct grave *g = calloc(1, sizeof(*g));
-	if (g) {
-		g->dbs = calloc(MAX_SET_DBS, sizeof(*g->dbs));
-		g->subs = calloc(total + 1, sizeof(*g->subs));
-	}
-	if (!g || !g->dbs || !g->subs || (n_in && !base && n_rej == 0)) {
-		/* allocation failure: keep the current set, retry later */
-		if (g) {
-			free(g->dbs);
-			free(g->subs);
-			free(g);
+	/* Build the new set (scratch allocation for every reader is the slow
+	 * part) without the lock, then publish it only if nothing else was
+	 * published meanwhile; otherwise rebuild over the newer set. The
+	 * databases read here cannot be freed: this thread is RCU-online. */
+	for (;;) {
+		cur = k->hs;
+		nk = 0;
+		g->n_dbs = 0;
+		for (uint32_t d = 0; !failed && cur && d < cur->n_dbs; d++) {
+			bool absorbed = false;
+			for (uint32_t j = 0; j < n_snap; j++)
+				absorbed |= snap[j] == cur->dbs[d];
+			if (absorbed)
+				g->dbs[g->n_dbs++] = cur->dbs[d];
+			else
+				keep[nk++] = cur->dbs[d];
 		}
-		hs_db_free(base);
-		k->merging = false;
+		if (!failed && db)
+			keep[nk++] = db;
+		if (failed || !nk)
+			break;
+		pthread_mutex_unlock(&m->lock);
+		ns = set_build(m, keep, nk);
+		pthread_mutex_lock(&m->lock);
+		if (!ns) {
+			failed = true;
+			break;
+		}
+		if (k->hs == cur)
+			break;
+		set_free(ns);
+		ns = NULL;
+	}
+	if (!failed) {
+		struct evr_hs_set *old = k->hs;
+		rcu_assign_pointer(k->hs, ns);
+		if (old)
+			call_rcu(&old->rcu, set_free_rcu);
+	}
+	if (failed) {
+		/* keep what is published; pending ones go back on the list */
+		hs_db_free(db);
+		for (uint32_t i = 0; i < n + n_rej; i++) {
+			struct evr_sub_node *s = i < n ? subs[i] : rej[i - n];
+			if (s->hs_db)
+				continue;
+			k->n_compiling--;
+			if (s->s.removed) {
+				k->n_tomb--;
+				evr_sub_node_free_rcu(s);
+				continue;
+			}
+			s->hs_pending = 1;
+			cds_list_add_tail(&s->hs_link, &k->pending);
+			k->n_pending++;
+		}
+		if (mode != CM_DELTA)
+			k->merging = false;
 		pthread_mutex_unlock(&m->lock);
 		free(subs);
 		free(rej);
-		return;
-	}
-	if (base)
-		keep[nk++] = base;
-	for (uint32_t d = 0; d < cur->n_dbs; d++) {
-		bool replaced = false;
-		for (uint32_t j = 0; j < n_snap; j++)
-			replaced |= snap[j] == cur->dbs[d];
-		if (replaced)
-			g->dbs[g->n_dbs++] = cur->dbs[d];
-		else
-			keep[nk++] = cur->dbs[d];
-	}
-	if (publish_set(m, k, keep, nk) != 0) {
-		hs_db_free(base);
-		free(g->dbs);
 		free(g->subs);
+		free(g->dbs);
 		free(g);
-		k->merging = false;
-		pthread_mutex_unlock(&m->lock);
-		free(subs);
-		free(rej);
-		return;
+		return false;
 	}
-	/* re-home the merged subscriptions; rejected ones leave HS */
-	if (base)
-		for (uint32_t j = 0; j < base->n; j++)
-			base->subs[j]->hs_db = base;
+	/* rejected by Hyperscan: verified through the event index instead */
 	for (uint32_t i = 0; i < n_rej; i++) {
 		struct evr_sub_node *s = rej[i];
+		bool was_pending = s->hs_db == NULL;
 		s->hs_db = NULL;
-		if (s->s.removed) { /* removed during the compile (live-- done then) */
+		if (was_pending)
+			k->n_compiling--;
+		if (s->s.removed) {
 			k->n_tomb--;
 			g->subs[g->n_subs++] = s;
 		} else {
-			k->n_hs_live--;
+			if (!was_pending)
+				k->n_hs_live--;
 			s->s.idx_filter = UINT32_MAX;
 			add_event_idx(x, s);
 		}
 	}
-	/* tombstones only the dropped databases held are released */
+	/* subscriptions compiled in now live in db */
+	for (uint32_t j = 0; db && j < db->n; j++) {
+		struct evr_sub_node *s = db->subs[j];
+		if (!s->hs_db) {
+			k->n_compiling--;
+			if (!s->s.removed)
+				k->n_hs_live++;
+		}
+		s->hs_db = db;
+	}
+	/* tombstones only the absorbed databases held are released */
 	for (uint32_t d = 0; d < g->n_dbs; d++) {
-		struct evr_hs_db *db = g->dbs[d];
-		for (uint32_t j = 0; j < db->n; j++) {
-			struct evr_sub_node *s = db->subs[j];
-			if (s->hs_db == db) {
+		struct evr_hs_db *odb = g->dbs[d];
+		for (uint32_t j = 0; j < odb->n; j++) {
+			struct evr_sub_node *s = odb->subs[j];
+			if (s->hs_db == odb) {
 				s->hs_db = NULL;
 				k->n_tomb--;
 				g->subs[g->n_subs++] = s;
 			}
 		}
-		x->hs_bytes -= db->bytes;
+		x->hs_bytes -= odb->bytes;
 	}
-	if (base)
-		x->hs_bytes += base->bytes;
-	k->merging = false;
+	if (db)
+		x->hs_bytes += db->bytes;
+	if (mode != CM_DELTA)
+		k->merging = false;
 	call_rcu(&g->rcu, grave_free_rcu);
 	pthread_mutex_unlock(&m->lock);
 	free(subs);
 	free(rej);
+	return true;
 }
 
 static bool hybrid_maintain(struct evr_matcher *m, bool merge_now)
@@ -1086,13 +1061,13 @@ static bool hybrid_maintain(struct evr_matcher *m, bool merge_now)
 		pthread_mutex_lock(&m->lock);
 		struct evr_keyslot *k = x->slots[i];
 		pthread_mutex_unlock(&m->lock);
-		do_delta(m, k);
+		do_compile(m, k, CM_DELTA);
 		pthread_mutex_lock(&m->lock);
 		bool due = merge_due(m, k);
 		pthread_mutex_unlock(&m->lock);
 		if (due) {
 			if (!x->merger_running || merge_now)
-				do_merge(m, k);
+				do_compile(m, k, CM_MERGE);
 			else
 				want_merge = true;
 		}
@@ -1124,7 +1099,7 @@ static void *merger_main(void *arg)
 			pthread_mutex_lock(&m->lock);
 			struct evr_keyslot *k = x->slots[i];
 			pthread_mutex_unlock(&m->lock);
-			do_merge(m, k);
+			do_compile(m, k, CM_MERGE);
 		}
 		pthread_mutex_lock(&m->lock);
 		if (x->merger_stop)

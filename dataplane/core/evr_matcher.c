@@ -792,11 +792,14 @@ static void *bg_main(void *arg)
 			m->bg_done_seq = seq;
 			pthread_cond_broadcast(&m->idle);
 		}
-		if (m->bg_work_seq != seq || more || m->bg_stop)
+		if (m->bg_work_seq != seq || m->bg_stop)
 			continue;
+		/* work left over (a Hyperscan set is full while a merge runs):
+		 * retry soon instead of spinning */
+		uint64_t wait_ms = more ? 1 : m->conf.reap_interval_ms;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)m->conf.reap_interval_ms * 1000000u;
+		uint64_t ns = (uint64_t)ts.tv_nsec + wait_ms * 1000000u;
 		ts.tv_sec += (time_t)(ns / 1000000000u);
 		ts.tv_nsec = (long)(ns % 1000000000u);
 		rcu_thread_offline();

@@ -94,8 +94,13 @@ EVR_API uint32_t evr_matcher_match(struct evr_matcher *m, unsigned reader,
 
 /*
  * Subscribe (or refresh the identical event+dest+filters subscription, or
- * with expire == 0 remove it). 0 or -EINVAL (err says why, naming the
- * filter/destination/event), -ENOSPC, -ENOMEM. Writer.
+ * with expire == 0 remove it). A subscription is live while
+ * now_ms < expires_ms (= subscribe time + expire * 1000): at expires_ms it is
+ * expired. Re-subscribing an expired or already-fired `once` subscription
+ * creates a fresh one (new id). Event names and subclasses compare
+ * case-insensitively. 0 or -EINVAL (err says why, naming the
+ * filter/destination/event), -ENOENT (expire == 0 and nothing to remove),
+ * -ENOSPC, -ENOMEM. Writer.
  */
 EVR_API int evr_matcher_subscribe(struct evr_matcher *m,
                                   const struct evr_sub_spec *spec,
@@ -106,7 +111,9 @@ EVR_API int evr_matcher_subscribe(struct evr_matcher *m,
 EVR_API int evr_matcher_unsubscribe(struct evr_matcher *m, uint64_t id);
 
 /* Remove every subscription for event (+subclass) and destination text:
- * returns how many (>= 0) or -EINVAL. Writer. */
+ * the selector must be the same as subscribed (subclass NULL removes only
+ * subscriptions without a subclass; "ALL" removes ALL subscriptions).
+ * Returns how many (>= 0) or -EINVAL. Writer. */
 EVR_API int evr_matcher_unsubscribe_dest(struct evr_matcher *m, const char *event,
                                          const char *subclass, const char *dest);
 
