@@ -637,3 +637,26 @@ int evr_glob_to_regex(const struct evr_glob *g, char *out, size_t cap)
 	out[o.n] = '\0';
 	return (int)o.n;
 }
+
+unsigned evr_glob_literal_runs(const struct evr_glob *g, evr_glob_run_fn fn, void *ctx)
+{
+	/* a run is at most the whole pattern; control thread, may allocate */
+	char *buf = malloc(g->n_tok + 1);
+	unsigned runs = 0;
+	size_t n = 0;
+	if (!buf)
+		return 0;
+	for (uint32_t i = 0; i <= g->n_tok; i++) {
+		if (i < g->n_tok && TOK_OP(g->tok[i]) == TOK_LIT) {
+			buf[n++] = (char)TOK_ARG(g->tok[i]);
+			continue;
+		}
+		if (n) {
+			fn(ctx, buf, n);
+			runs++;
+			n = 0;
+		}
+	}
+	free(buf);
+	return runs;
+}

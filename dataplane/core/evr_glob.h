@@ -70,6 +70,16 @@ EVR_API enum evr_glob_class evr_glob_classify(const struct evr_glob *g,
  */
 EVR_API int evr_glob_to_regex(const struct evr_glob *g, char *out, size_t cap);
 
+/*
+ * Visit every maximal run of literal bytes of the pattern (unescaped), in
+ * order: what a value matching the pattern must contain verbatim. The
+ * matcher indexes complex globs by a selective substring of one of them.
+ * Returns the number of runs. Control thread (allocates).
+ */
+typedef void (*evr_glob_run_fn)(void *ctx, const char *run, size_t len);
+EVR_API unsigned evr_glob_literal_runs(const struct evr_glob *g, evr_glob_run_fn fn,
+                                       void *ctx);
+
 /* Original pattern text (NUL-terminated, owned by g). */
 EVR_API const char *evr_glob_pattern(const struct evr_glob *g);
 

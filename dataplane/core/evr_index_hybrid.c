@@ -44,6 +44,8 @@
 #define KIND_EXACT 0x45ULL
 #define KIND_PREFIX 0x50ULL
 #define KIND_SUFFIX 0x53ULL
+#define KIND_INFIX 0x49ULL
+#define QGRAM 8u /* infix index: substrings of exactly one 64-bit load */
 #define SLOT_SEED_MUL 0x9ddfea08eb382d69ULL
 
 struct evr_hs_db {
@@ -70,6 +72,7 @@ struct evr_keyslot {
 	/* reader-visible (atomic) */
 	uint64_t prefix_mask, suffix_mask;
 	uint32_t n_exact;
+	uint32_t n_infix;
 	struct evr_hs_set *hs; /* RCU */
 	/* writer */
 	uint32_t prefix_cnt[MAX_LIT + 1], suffix_cnt[MAX_LIT + 1];
@@ -152,6 +155,13 @@ static uint64_t hash_backward(const struct evr_keyslot *k, const char *p, size_t
 	for (size_t i = n; i-- > 0;)
 		s = (s ^ (unsigned char)p[i]) * EVR_HASH_MUL;
 	return s;
+}
+
+static inline uint64_t infix_hash(const struct evr_keyslot *k, const char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, sizeof(w));
+	return fin(slot_seed(k, 2) ^ (w * 0x9e3779b97f4a7c15ULL), KIND_INFIX);
 }
 
 static inline int idx_match(const struct evr_sub_node *n, const struct idx_key *k)
@@ -430,6 +440,55 @@ out:
 
 /* ---- writer: add/del ----------------------------------------------------- */
 
+/*
+ * Complex globs that require a literal run of at least QGRAM bytes are
+ * indexed by one QGRAM-byte substring of it, chosen where the index is
+ * least crowded (the presence bitmap's writer counts), so shared runs such
+ * as ".example.com" are avoided once they fill up. Readers probe every
+ * QGRAM-byte window of the value: one 64-bit load and a multiply each,
+ * filtered by the presence bitmap. Only globs without such a run go to
+ * Hyperscan.
+ */
+struct infix_pick {
+	const struct hybrid *x;
+	const struct evr_keyslot *k;
+	char best[QGRAM];
+	uint32_t best_cnt;
+	bool found;
+};
+
+static void infix_run(void *ctx, const char *run, size_t len)
+{
+	struct infix_pick *p = ctx;
+	for (size_t i = 0; i + QGRAM <= len; i++) {
+		uint32_t c = p->x->bloom_cnt[bloom_bit(infix_hash(p->k, run + i))];
+		if (!p->found || c < p->best_cnt) {
+			memcpy(p->best, run + i, QGRAM);
+			p->best_cnt = c;
+			p->found = true;
+		}
+	}
+}
+
+static bool pick_infix(struct hybrid *x, struct evr_keyslot *k, struct evr_sub_node *n,
+                       const struct evr_filter *f)
+{
+	struct infix_pick p = {.x = x, .k = k};
+	evr_glob_literal_runs(f->glob, infix_run, &p);
+	if (!p.found)
+		return false;
+	const char *lit = evr_node_inline(n, p.best, QGRAM);
+	if (!lit)
+		return false; /* no room: Hyperscan it is */
+	n->idx_kind = EVR_IDX_INFIX;
+	n->idx_lit = lit;
+	n->idx_lit_len = QGRAM;
+	n->idx_truncated = 1; /* the substring proves nothing: verify the glob */
+	n->idx_hash = infix_hash(k, lit);
+	__atomic_add_fetch(&k->n_infix, 1, __ATOMIC_RELEASE);
+	return true;
+}
+
 static int filter_score(const struct evr_filter *f)
 {
 	switch (f->cls) {
@@ -517,6 +576,8 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 		break;
 	}
 	default:
+		if (pick_infix(x, k, n, f))
+			break;
 		n->idx_kind = EVR_IDX_HS;
 		n->hs_pending = 1;
 		cds_list_add_tail(&n->hs_link, &k->pending);
@@ -539,6 +600,10 @@ static void hybrid_del(struct evr_matcher *m, struct evr_sub_node *n)
 	case EVR_IDX_EXACT:
 		evr_rh_del(&x->idx, n->idx_hash, n);
 		__atomic_sub_fetch(&k->n_exact, 1, __ATOMIC_RELAXED);
+		break;
+	case EVR_IDX_INFIX:
+		evr_rh_del(&x->idx, n->idx_hash, n);
+		__atomic_sub_fetch(&k->n_infix, 1, __ATOMIC_RELAXED);
 		break;
 	case EVR_IDX_PREFIX:
 		evr_rh_del(&x->idx, n->idx_hash, n);
@@ -637,6 +702,13 @@ static void batch_run(struct mctx *c, struct probe_batch *b)
 			/* truncated prefix/suffix literal: verify the full filter */
 			if (n->idx_truncated)
 				skip = UINT32_MAX;
+			/* a value may repeat a substring: same candidate twice */
+			if (pr->k.kind == EVR_IDX_INFIX && !c->dup_keys) {
+				c->dup_keys = true;
+				emit(c, &n->s, skip);
+				c->dup_keys = false;
+				continue;
+			}
 			emit(c, &n->s, skip);
 		}
 	}
@@ -725,6 +797,14 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 				key.len = L;
 				probe(c, x, fin(s, KIND_SUFFIX), &key);
 			}
+		}
+	}
+	if (len >= QGRAM && __atomic_load_n(&k->n_infix, __ATOMIC_ACQUIRE)) {
+		key.kind = EVR_IDX_INFIX;
+		key.len = QGRAM;
+		for (uint32_t i = 0; i + QGRAM <= len; i++) {
+			key.p = v + i;
+			probe(c, x, infix_hash(k, v + i), &key);
 		}
 	}
 	struct evr_hs_set *set = rcu_dereference(k->hs);

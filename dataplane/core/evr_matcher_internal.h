@@ -41,6 +41,7 @@ enum evr_idx_kind {
 	EVR_IDX_PREFIX,
 	EVR_IDX_SUFFIX,
 	EVR_IDX_HS,     /* complex glob: per-key Hyperscan set */
+	EVR_IDX_INFIX,  /* complex glob: by an 8-byte substring it requires */
 };
 
 struct evr_keyslot;

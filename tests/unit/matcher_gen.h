@@ -303,6 +303,13 @@ static inline void mg_pat_template(struct mg_rng *r, struct mg_pat *p)
 		{"*=*", "a=b"},
 		{"[[:alnum:]_]*@opensips.org", "u5er7@opensips.org"},
 		{"*[!@]", "d1.example"},
+		/* literal runs of >= 8 bytes: the hybrid's substring index,
+		 * including values that repeat the indexed substring */
+		{"*aaaaaaaa*", "aaaaaaaaaaaaaaaa"},
+		{"user123?@d1.exampl?", "user1234@d1.example"},
+		{"?ser123@d[1-3].example", "user123@d2.example"},
+		{"*@sub.x.co[m]", "bobby@sub.x.com"},
+		{"*bobby@sub*", "bobby@sub.x.com"},
 	};
 	unsigned i = mg_below(r, sizeof t / sizeof t[0]);
 	snprintf(p->pat, sizeof p->pat, "%s", t[i][0]);
