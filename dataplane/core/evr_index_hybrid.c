@@ -73,6 +73,8 @@ struct evr_keyslot {
 	uint64_t prefix_mask, suffix_mask;
 	uint32_t n_exact;
 	uint32_t n_infix;
+	uint32_t n_sel_all; /* value-indexed subscriptions with selector ALL */
+	uint32_t n_sel_sub; /* ... with CUSTOM + subclass */
 	struct evr_hs_set *hs; /* RCU */
 	/* writer */
 	uint32_t prefix_cnt[MAX_LIT + 1], suffix_cnt[MAX_LIT + 1];
@@ -104,11 +106,13 @@ struct keydir {
  */
 #define BLOOM_BITS_LOG2 24u
 #define BLOOM_BITS (1u << BLOOM_BITS_LOG2)
+#define GRAM_SEEN_LOG2 20u
 
 struct hybrid {
 	struct evr_rh idx;   /* (kind, keyslot, literal) / event selector -> subs */
 	uint64_t *bloom;     /* reader-visible bits (atomic words) */
 	uint8_t *bloom_cnt;  /* writer counts per bit */
+	uint16_t *gram_seen; /* writer: complex patterns seen per substring hash */
 	struct keydir *dir; /* RCU */
 	struct evr_keyslot **slots;
 	uint32_t n_slots, cap_slots;
@@ -155,6 +159,18 @@ static uint64_t hash_backward(const struct evr_keyslot *k, const char *p, size_t
 	for (size_t i = n; i-- > 0;)
 		s = (s ^ (unsigned char)p[i]) * EVR_HASH_MUL;
 	return s;
+}
+
+/*
+ * Value-indexed entries also hash their event selector, so an event only
+ * finds subscriptions for its own name (subscribers of E_UL_AOR_INSERT
+ * and E_UL_CONTACT_INSERT for the same AOR share a literal but not a
+ * bucket). Readers probe the event's name, and only when the key has such
+ * subscriptions its name+subclass and ALL.
+ */
+static inline uint64_t sel_mix(uint64_t base, uint64_t sel_hash)
+{
+	return evr_mix64(base ^ sel_hash);
 }
 
 static inline uint64_t infix_hash(const struct evr_keyslot *k, const char *p)
@@ -450,20 +466,43 @@ out:
  * Hyperscan.
  */
 struct infix_pick {
-	const struct hybrid *x;
+	struct hybrid *x;
 	const struct evr_keyslot *k;
+	uint64_t selh;
+	bool count;
 	char best[QGRAM];
-	uint32_t best_cnt;
+	uint32_t best_seen, best_cnt;
 	bool found;
 };
 
+static inline uint32_t gram_slot(uint64_t h)
+{
+	return (uint32_t)(h >> (64 - GRAM_SEEN_LOG2));
+}
+
+/*
+ * Crowding alone is the wrong measure: a substring every pattern shares
+ * (".example") also occurs in almost every event value, so whoever is
+ * indexed under it is a candidate for every event. gram_seen counts how
+ * many complex patterns contained each substring; the pick minimises that
+ * first, then the current crowding.
+ */
 static void infix_run(void *ctx, const char *run, size_t len)
 {
 	struct infix_pick *p = ctx;
 	for (size_t i = 0; i + QGRAM <= len; i++) {
-		uint32_t c = p->x->bloom_cnt[bloom_bit(infix_hash(p->k, run + i))];
-		if (!p->found || c < p->best_cnt) {
+		uint64_t h = infix_hash(p->k, run + i);
+		uint16_t *seen = &p->x->gram_seen[gram_slot(h)];
+		if (p->count) {
+			if (*seen != UINT16_MAX)
+				(*seen)++;
+			continue;
+		}
+		uint32_t c = p->x->bloom_cnt[bloom_bit(sel_mix(h, p->selh))];
+		if (!p->found || *seen < p->best_seen ||
+		    (*seen == p->best_seen && c < p->best_cnt)) {
 			memcpy(p->best, run + i, QGRAM);
+			p->best_seen = *seen;
 			p->best_cnt = c;
 			p->found = true;
 		}
@@ -473,7 +512,9 @@ static void infix_run(void *ctx, const char *run, size_t len)
 static bool pick_infix(struct hybrid *x, struct evr_keyslot *k, struct evr_sub_node *n,
                        const struct evr_filter *f)
 {
-	struct infix_pick p = {.x = x, .k = k};
+	struct infix_pick p = {.x = x, .k = k, .count = true, .selh = n->s.ev_hash};
+	evr_glob_literal_runs(f->glob, infix_run, &p);
+	p.count = false;
 	evr_glob_literal_runs(f->glob, infix_run, &p);
 	if (!p.found)
 		return false;
@@ -484,7 +525,7 @@ static bool pick_infix(struct hybrid *x, struct evr_keyslot *k, struct evr_sub_n
 	n->idx_lit = lit;
 	n->idx_lit_len = QGRAM;
 	n->idx_truncated = 1; /* the substring proves nothing: verify the glob */
-	n->idx_hash = infix_hash(k, lit);
+	n->idx_hash = sel_mix(infix_hash(k, lit), n->s.ev_hash);
 	__atomic_add_fetch(&k->n_infix, 1, __ATOMIC_RELEASE);
 	return true;
 }
@@ -515,6 +556,44 @@ static int add_event_idx(struct hybrid *x, struct evr_sub_node *n)
 	return evr_rh_add(&x->idx, n->idx_hash, n);
 }
 
+/* Writer: roughly how many subscriptions already share the bucket f would
+ * be indexed in (presence-bitmap counts, saturating at 255). */
+static uint32_t est_pop(struct hybrid *x, const struct evr_filter *f, uint64_t selh)
+{
+	const struct evr_keyslot *k =
+	    keydir_find(x->dir, evr_hash_lc(f->key, f->key_len), f->key, f->key_len);
+	if (!k)
+		return 0;
+	uint32_t L = f->lit_len > MAX_LIT ? MAX_LIT : f->lit_len;
+	switch (f->cls) {
+	case EVR_GLOB_EXACT:
+		return x->bloom_cnt[bloom_bit(
+		    sel_mix(fin(hash_forward(k, f->lit, f->lit_len), KIND_EXACT), selh))];
+	case EVR_GLOB_PREFIX:
+		return x->bloom_cnt[bloom_bit(
+		    sel_mix(fin(hash_forward(k, f->lit, L), KIND_PREFIX), selh))];
+	case EVR_GLOB_SUFFIX:
+		return x->bloom_cnt[bloom_bit(sel_mix(
+		    fin(hash_backward(k, f->lit + (f->lit_len - L), L), KIND_SUFFIX), selh))];
+	default: {
+		struct infix_pick p = {.x = x, .k = k, .selh = selh};
+		evr_glob_literal_runs(f->glob, infix_run, &p);
+		/* no substring to index: Hyperscan scans it for every event */
+		return p.found ? p.best_cnt : 64;
+	}
+	}
+}
+
+/* Writer: selector-kind counts tell readers which hash variants to probe
+ * (set before the node is published, cleared after it is gone). */
+static void sel_count(struct evr_keyslot *k, const struct evr_sub *s, int d)
+{
+	if (s->sel == EVR_SEL_ALL)
+		__atomic_add_fetch(&k->n_sel_all, (uint32_t)d, __ATOMIC_RELEASE);
+	else if (s->sel == EVR_SEL_SUBCLASS)
+		__atomic_add_fetch(&k->n_sel_sub, (uint32_t)d, __ATOMIC_RELEASE);
+}
+
 static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 {
 	struct hybrid *x = m->index;
@@ -523,11 +602,17 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 		s->idx_filter = UINT32_MAX;
 		return add_event_idx(x, n);
 	}
-	uint32_t best = 0;
+	/* Literal length is a poor proxy for selectivity (every "Yealink*"
+	 * user_agent prefix is long and shared): prefer the filter whose
+	 * bucket is least populated now, then the one that looks most
+	 * selective. */
+	uint32_t best = 0, best_pop = UINT32_MAX;
 	int best_score = -1;
 	for (uint32_t i = 0; i < s->n_filters; i++) {
+		uint32_t pop = est_pop(x, &s->filters[i], s->ev_hash);
 		int sc = filter_score(&s->filters[i]);
-		if (sc > best_score) {
+		if (pop < best_pop || (pop == best_pop && sc > best_score)) {
+			best_pop = pop;
 			best_score = sc;
 			best = i;
 		}
@@ -545,7 +630,7 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 		if (!n->idx_lit)
 			n->idx_lit = f->lit;
 		n->idx_lit_len = f->lit_len;
-		n->idx_hash = fin(hash_forward(k, f->lit, f->lit_len), KIND_EXACT);
+		n->idx_hash = sel_mix(fin(hash_forward(k, f->lit, f->lit_len), KIND_EXACT), s->ev_hash);
 		__atomic_add_fetch(&k->n_exact, 1, __ATOMIC_RELEASE);
 		break;
 	case EVR_GLOB_PREFIX: {
@@ -556,7 +641,7 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 			n->idx_lit = f->lit;
 		n->idx_lit_len = L;
 		n->idx_truncated = L != f->lit_len;
-		n->idx_hash = fin(hash_forward(k, f->lit, L), KIND_PREFIX);
+		n->idx_hash = sel_mix(fin(hash_forward(k, f->lit, L), KIND_PREFIX), s->ev_hash);
 		/* mask bit before the node: a reader may probe in vain, never miss */
 		if (k->prefix_cnt[L]++ == 0)
 			__atomic_or_fetch(&k->prefix_mask, 1ULL << L, __ATOMIC_RELEASE);
@@ -570,7 +655,7 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 			n->idx_lit = f->lit + (f->lit_len - L);
 		n->idx_lit_len = L;
 		n->idx_truncated = L != f->lit_len;
-		n->idx_hash = fin(hash_backward(k, n->idx_lit, L), KIND_SUFFIX);
+		n->idx_hash = sel_mix(fin(hash_backward(k, n->idx_lit, L), KIND_SUFFIX), s->ev_hash);
 		if (k->suffix_cnt[L]++ == 0)
 			__atomic_or_fetch(&k->suffix_mask, 1ULL << L, __ATOMIC_RELEASE);
 		break;
@@ -584,6 +669,7 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 		k->n_pending++;
 		return 0;
 	}
+	sel_count(k, &n->s, 1);
 	bloom_add(x, n->idx_hash);
 	return evr_rh_add(&x->idx, n->idx_hash, n);
 }
@@ -635,6 +721,8 @@ static void hybrid_del(struct evr_matcher *m, struct evr_sub_node *n)
 	default:
 		break;
 	}
+	if (n->idx_kind != EVR_IDX_EVENT)
+		sel_count(k, &n->s, -1);
 	bloom_del(x, n->idx_hash);
 	evr_sub_node_free_rcu(n);
 }
@@ -729,6 +817,16 @@ static inline void probe(struct mctx *c, struct hybrid *x, uint64_t h,
 	b->n++;
 }
 
+static inline void probe_sel(struct mctx *c, struct hybrid *x, const struct evr_keyslot *k,
+                             uint64_t base, const struct idx_key *key)
+{
+	probe(c, x, sel_mix(base, c->es->name_hash), key);
+	if (c->es->sub_hash && __atomic_load_n(&k->n_sel_sub, __ATOMIC_ACQUIRE))
+		probe(c, x, sel_mix(base, c->es->sub_hash), key);
+	if (__atomic_load_n(&k->n_sel_all, __ATOMIC_ACQUIRE))
+		probe(c, x, sel_mix(base, EVR_SEL_ALL_HASH), key);
+}
+
 static int hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
                        unsigned int flags, void *ctx)
 {
@@ -761,7 +859,7 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 		if (pm & 1) {
 			key.kind = EVR_IDX_PREFIX;
 			key.len = 0;
-			probe(c, x, fin(s, KIND_PREFIX), &key);
+			probe_sel(c, x, k, fin(s, KIND_PREFIX), &key);
 		}
 		for (uint32_t i = 0; i < stop; i++) {
 			s = (s ^ (unsigned char)v[i]) * EVR_HASH_MUL;
@@ -769,13 +867,13 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 			if (L <= MAX_LIT && ((pm >> L) & 1)) {
 				key.kind = EVR_IDX_PREFIX;
 				key.len = L;
-				probe(c, x, fin(s, KIND_PREFIX), &key);
+				probe_sel(c, x, k, fin(s, KIND_PREFIX), &key);
 			}
 		}
 		if (ne && stop == len) {
 			key.kind = EVR_IDX_EXACT;
 			key.len = len;
-			probe(c, x, fin(s, KIND_EXACT), &key);
+			probe_sel(c, x, k, fin(s, KIND_EXACT), &key);
 		}
 	}
 	if (sm) {
@@ -787,7 +885,7 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 		if (sm & 1) {
 			key.p = v + len;
 			key.len = 0;
-			probe(c, x, fin(s, KIND_SUFFIX), &key);
+			probe_sel(c, x, k, fin(s, KIND_SUFFIX), &key);
 		}
 		for (uint32_t i = 0; i < stop; i++) {
 			s = (s ^ (unsigned char)v[len - 1 - i]) * EVR_HASH_MUL;
@@ -795,7 +893,7 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 			if ((sm >> L) & 1) {
 				key.p = v + len - L;
 				key.len = L;
-				probe(c, x, fin(s, KIND_SUFFIX), &key);
+				probe_sel(c, x, k, fin(s, KIND_SUFFIX), &key);
 			}
 		}
 	}
@@ -804,7 +902,7 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 		key.len = QGRAM;
 		for (uint32_t i = 0; i + QGRAM <= len; i++) {
 			key.p = v + i;
-			probe(c, x, infix_hash(k, v + i), &key);
+			probe_sel(c, x, k, infix_hash(k, v + i), &key);
 		}
 	}
 	struct evr_hs_set *set = rcu_dereference(k->hs);
@@ -1209,9 +1307,11 @@ static int hybrid_init(struct evr_matcher *m)
 	}
 	x->bloom = calloc(BLOOM_BITS / 64, sizeof(uint64_t));
 	x->bloom_cnt = calloc(BLOOM_BITS, 1);
-	if (!x->bloom || !x->bloom_cnt) {
+	x->gram_seen = calloc(1u << GRAM_SEEN_LOG2, sizeof(uint16_t));
+	if (!x->bloom || !x->bloom_cnt || !x->gram_seen) {
 		free(x->bloom);
 		free(x->bloom_cnt);
+		free(x->gram_seen);
 		evr_rh_fini(&x->idx);
 		free(x);
 		return -ENOMEM;
@@ -1264,6 +1364,7 @@ static void hybrid_fini(struct evr_matcher *m)
 	pthread_cond_destroy(&x->merge_kick);
 	free(x->bloom);
 	free(x->bloom_cnt);
+	free(x->gram_seen);
 	free(x);
 	m->index = NULL;
 }
