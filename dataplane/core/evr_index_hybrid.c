@@ -778,11 +778,19 @@ struct probe_batch {
 
 static void batch_run(struct mctx *c, struct probe_batch *b)
 {
+	/* pass 1: presence bits (prefetched by probe()); keep the survivors
+	 * and prefetch their table slots, so only likely hits pull lines */
+	uint32_t live = 0;
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (!bloom_test(c->x, b->p[i].h))
+			continue;
+		evr_rh_prefetch(b->t, b->p[i].h);
+		b->p[live++] = b->p[i];
+	}
+	b->n = live;
 	for (uint32_t i = 0; i < b->n; i++) {
 		const struct probe *pr = &b->p[i];
 		const struct evr_sub_node *n;
-		if (!bloom_test(c->x, pr->h))
-			continue;
 		EVR_RH_FOREACH(b->t, pr->h, si, n) {
 			if (!idx_match(n, &pr->k))
 				continue;
@@ -809,9 +817,8 @@ static inline void probe(struct mctx *c, struct hybrid *x, uint64_t h,
 	struct probe_batch *b = c->batch;
 	if (b->n == MAX_PROBES)
 		batch_run(c, b);
-	/* both loads are issued now and resolved in batch_run */
+	/* the presence bit is loaded now and tested in batch_run */
 	__builtin_prefetch(&x->bloom[bloom_bit(h) >> 6]);
-	evr_rh_prefetch(b->t, h);
 	b->p[b->n].h = h;
 	b->p[b->n].k = *k;
 	b->n++;
