@@ -1,0 +1,480 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
+#
+# Shared helpers for tests/e2e/*.sh (sourced, not run). Each test:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   e2e_init NAME                 # temp dir $T, traps, timers; skips (77)
+#   e2e_require_root; e2e_require_pmd net_pcap ...
+#   ... evrd_start CONF; check "what" test ...; evrd_stop ...
+#   e2e_finish                    # summary; exit 0 iff every check passed
+#
+# Conventions: every loop is bounded in count and time; traffic only goes to
+# loopback or to 198.18.0.0/15 inside namespaces the test creates (and the
+# EXIT trap removes, with the veths, processes and temp dir, whatever way
+# the script ends). Assertions print one line each (PASS/FAIL); an assertion
+# that cannot be made yet because evrd lacks something is listed by
+# `pending` and printed in the summary: it never counts as a pass.
+#
+# Environment:
+#   EVR_ROOT   source tree (default: two levels above this file)
+#   EVR_BUILD  build dir with dataplane/evrd/evrd and control/evrctl
+#              (default $EVR_BUILD_DIR as exported by deploy/run-tests.sh,
+#              else $EVR_ROOT/build); an ASan build works as is
+#   EVR_E2E_KEEP=1  keep the temp dir (logs, pcaps, configs) for debugging
+set -uo pipefail
+
+E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+EVR_ROOT=${EVR_ROOT:-$(cd "$E2E_LIB_DIR/../.." && pwd)}
+EVR_BUILD=${EVR_BUILD:-${EVR_BUILD_DIR:-$EVR_ROOT/build}}
+EVRD=${EVRD:-$EVR_BUILD/dataplane/evrd/evrd}
+EVRCTL=${EVRCTL:-$EVR_BUILD/control/evrctl}
+E2E_PY=$E2E_LIB_DIR/evr_e2e.py
+PY=${PYTHON:-python3}
+
+E2E_NAME=e2e
+T=""
+E2E_PASS=0
+E2E_FAIL=0
+E2E_FAILED=()
+E2E_PENDING=()
+E2E_PIDS=()      # background helpers (receivers, senders) to kill at exit
+E2E_NETNS=()     # namespaces to delete
+E2E_LINKS=()     # host-side links to delete
+E2E_T0=$SECONDS
+EVRD_PID=""
+EVRD_LOG=""
+EVRD_PREFIX=""
+EVR_SOCK=""
+E2E_FINISHED=0
+
+log() { printf '[%s %3ds] %s\n' "$E2E_NAME" $((SECONDS - E2E_T0)) "$*"; }
+
+# ---------------------------------------------------------------- lifecycle
+
+e2e_cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	set +e
+	if ((rc == 0 && !E2E_FINISHED)); then
+		log "FAIL: script ended without reaching e2e_finish"
+		rc=1
+	fi
+	if [[ -n $EVRD_PID ]] && kill -0 "$EVRD_PID" 2>/dev/null; then
+		log "cleanup: evrd $EVRD_PID still running, SIGTERM"
+		kill -TERM "$EVRD_PID" 2>/dev/null
+		local i
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$EVRD_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$EVRD_PID" 2>/dev/null
+		wait "$EVRD_PID" 2>/dev/null
+	fi
+	local p
+	for p in "${E2E_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	local ns l
+	for l in "${E2E_LINKS[@]}"; do
+		ip link del "$l" 2>/dev/null
+	done
+	for ns in "${E2E_NETNS[@]}"; do
+		# Processes left in the namespace (helpers started with ip netns
+		# exec that outlived their parent) die with it.
+		local pids
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[[ -n $pids ]] && kill -KILL $pids 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	# EAL's runtime directory for our file prefix.
+	[[ -n $EVRD_PREFIX ]] && rm -rf "/var/run/dpdk/$EVRD_PREFIX"
+	if [[ -n $T && -d $T ]]; then
+		if [[ ${EVR_E2E_KEEP:-0} == 1 ]]; then
+			log "kept $T"
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit "$rc"
+}
+
+# e2e_init NAME: temp dir $T, traps (EXIT runs cleanup; INT/TERM/HUP exit
+# through it), unique short id $E2E_ID for link/namespace names.
+e2e_init() {
+	E2E_NAME=$1
+	E2E_ID="e$(printf '%x' $$ | tail -c 5)" # short: link names are <= 15 chars
+	T=$(mktemp -d "/tmp/evr-$1.XXXXXX") || exit 1
+	chmod 755 "$T"
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+	log "temp dir $T, evrd $EVRD"
+}
+
+e2e_skip() {
+	log "SKIP: $*"
+	exit 77
+}
+
+e2e_require_root() {
+	[[ $(id -u) -eq 0 ]] || e2e_skip "needs root (DPDK EAL, namespaces)"
+}
+
+# e2e_require_pmd net_pcap net_af_packet ...: the PMD shared objects DPDK
+# loads at run time (Debian's dpdk packages ship them one per driver). A
+# static DPDK build carries its PMDs inside evrd: nothing to look for.
+e2e_require_pmd() {
+	local d found
+	ldd "$EVRD" 2>/dev/null | grep -q 'librte_eal\.so' || return 0
+	for d in "$@"; do
+		found=$(find /usr/lib /usr/local/lib -path '*dpdk/pmds-*' \
+			-name "librte_${d}.so*" 2>/dev/null | head -n 1)
+		if [[ -z $found ]] && ! ldd "$EVRD" 2>/dev/null | grep -q "librte_${d}\.so"; then
+			e2e_skip "DPDK PMD $d not installed"
+		fi
+	done
+}
+
+# Binaries must exist: a missing evrd is a failure, never a skip.
+e2e_require_build() {
+	local b
+	for b in "$EVRD" "$EVRCTL"; do
+		if [[ ! -x $b ]]; then
+			log "FATAL: $b not built (EVR_BUILD=$EVR_BUILD)"
+			exit 1
+		fi
+	done
+	command -v "$PY" >/dev/null || { log "FATAL: python3 missing"; exit 1; }
+	command -v jq >/dev/null || { log "FATAL: jq missing"; exit 1; }
+}
+
+# ---------------------------------------------------------------- asserts
+
+pass() {
+	E2E_PASS=$((E2E_PASS + 1))
+	log "PASS: $*"
+}
+
+fail() {
+	E2E_FAIL=$((E2E_FAIL + 1))
+	E2E_FAILED+=("$*")
+	log "FAIL: $*"
+}
+
+# check "description" command...: passes iff the command exits 0.
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+# check_eq "description" actual expected
+check_eq() {
+	if [[ "$2" == "$3" ]]; then
+		pass "$1 (= $3)"
+	else
+		fail "$1: got '$2', want '$3'"
+	fi
+}
+
+# check_ge "description" actual minimum  (integers)
+check_ge() {
+	if [[ $2 =~ ^-?[0-9]+$ ]] && (($2 >= $3)); then
+		pass "$1 ($2 >= $3)"
+	else
+		fail "$1: got '$2', want >= $3"
+	fi
+}
+
+# pending "assertion" "why it cannot be made yet": listed, never a pass.
+pending() {
+	E2E_PENDING+=("$1 -- $2")
+	log "PENDING: $1 ($2)"
+}
+
+# Summary; exit 0 iff every check passed (and at least one ran).
+e2e_finish() {
+	local n
+	log "---- $E2E_NAME summary ($((SECONDS - E2E_T0)) s)"
+	for n in "${E2E_FAILED[@]}"; do log "  failed: $n"; done
+	if ((${#E2E_PENDING[@]})); then
+		log "  pending assertions (not run, not counted as passed):"
+		for n in "${E2E_PENDING[@]}"; do log "    - $n"; done
+	fi
+	echo "$E2E_PASS passed, $E2E_FAIL failed, ${#E2E_PENDING[@]} pending"
+	E2E_FINISHED=1
+	if ((E2E_FAIL > 0 || E2E_PASS == 0)); then exit 1; fi
+	exit 0
+}
+
+# ---------------------------------------------------------------- waiting
+
+# wait_until TIMEOUT_S command...: poll every 0.1 s; 0 when it succeeded.
+wait_until() {
+	local to=$1
+	shift
+	local end=$((SECONDS + ${to%.*} + 1)) i=0
+	local max=$(((${to%.*} + 1) * 10))
+	while ((i < max && SECONDS <= end)); do
+		"$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	"$@"
+}
+
+# ---------------------------------------------------------------- evrd
+
+# evrd_start CONF SOCK [evrd args...]: start in the background (own process
+# group is not needed: evrd is one process), wait up to 30 s for the control
+# socket to answer `version`. EVRD_PREFIX must match eal.file_prefix so the
+# cleanup removes EAL's runtime dir.
+evrd_start() {
+	local conf=$1
+	EVR_SOCK=$2
+	shift 2
+	EVRD_LOG=$T/evrd.log
+	[[ -f $EVRD_LOG ]] && mv "$EVRD_LOG" "$EVRD_LOG.$(date +%s%N)"
+	log "starting evrd -c $conf $*"
+	"$EVRD" -c "$conf" "$@" </dev/null >"$EVRD_LOG" 2>&1 &
+	EVRD_PID=$!
+	local i
+	for ((i = 0; i < 300; i++)); do
+		if ! kill -0 "$EVRD_PID" 2>/dev/null; then
+			wait "$EVRD_PID"
+			log "evrd exited early (rc=$?):"
+			sed 's/^/    evrd| /' "$EVRD_LOG"
+			EVRD_PID=""
+			return 1
+		fi
+		if [[ -S $EVR_SOCK ]] && "$EVRCTL" -s "$EVR_SOCK" --timeout 2 version >/dev/null 2>&1; then
+			log "evrd $EVRD_PID ready ($((i / 10)).$((i % 10)) s)"
+			return 0
+		fi
+		sleep 0.1
+	done
+	log "evrd: control socket $EVR_SOCK did not answer within 30 s"
+	sed 's/^/    evrd| /' "$EVRD_LOG"
+	return 1
+}
+
+# evrd_stop [TIMEOUT_S]: SIGTERM, then exit status must be 0 within the
+# timeout (ASan builds report leaks here: non-zero exit).
+evrd_stop() {
+	local to=${1:-15} i rc
+	if [[ -z $EVRD_PID ]]; then
+		fail "evrd exits 0 on SIGTERM: not running"
+		return 1
+	fi
+	kill -TERM "$EVRD_PID" 2>/dev/null
+	for ((i = 0; i < to * 10; i++)); do
+		kill -0 "$EVRD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$EVRD_PID" 2>/dev/null; then
+		fail "evrd exits within ${to}s of SIGTERM (still running, killing)"
+		kill -KILL "$EVRD_PID"
+		wait "$EVRD_PID" 2>/dev/null
+		EVRD_PID=""
+		return 1
+	fi
+	wait "$EVRD_PID"
+	rc=$?
+	EVRD_PID=""
+	check_eq "evrd exit status after SIGTERM (within ${to}s)" "$rc" 0
+	if ((rc != 0)); then
+		tail -n 40 "$EVRD_LOG" | sed 's/^/    evrd| /'
+	fi
+	((rc == 0))
+}
+
+evrd_alive() { [[ -n $EVRD_PID ]] && kill -0 "$EVRD_PID" 2>/dev/null; }
+
+# ctl ARGS...: evrctl on the test's socket.
+ctl() { "$EVRCTL" -s "$EVR_SOCK" --timeout 5 "$@"; }
+
+# stats_json > FILE: the whole `evrctl --json stats` result.
+stats_json() { ctl --json stats; }
+
+# stat_get JQ-PATH [FILE]: one value of the stats result (default: fresh
+# snapshot), e.g. `stat_get .dataplane.totals.decode_ok`; "null" if absent.
+stat_get() {
+	if [[ $# -ge 2 ]]; then
+		jq -c "$1" "$2"
+	else
+		stats_json | jq -c "$1"
+	fi
+}
+
+# total NAME [FILE]: dataplane total counter NAME (0 when absent).
+total() {
+	if [[ $# -ge 2 ]]; then
+		jq -r --arg k "$1" '.dataplane.totals[$k] // 0' "$2"
+	else
+		stats_json | jq -r --arg k "$1" '.dataplane.totals[$k] // 0'
+	fi
+}
+
+# ---------------------------------------------------------------- netns
+
+# netns_add NAME: create namespace, registered for deletion.
+netns_add() {
+	ip netns add "$1" || return 1
+	E2E_NETNS+=("$1")
+	ip -n "$1" link set lo up
+}
+
+# veth_add HOST_IF NS NS_IF NS_ADDR/LEN: a veth pair, NS_IF moved into NS
+# and addressed there (198.18.0.0/15 only), TX checksum offload off on both
+# ends (af_packet would otherwise see partial checksums), both up.
+veth_add() {
+	local hif=$1 ns=$2 nif=$3 addr=$4
+	case $addr in
+	198.18.* | 198.19.*) ;;
+	*)
+		log "FATAL: veth_add: $addr outside 198.18.0.0/15"
+		exit 1
+		;;
+	esac
+	ip link add "$hif" type veth peer name "$nif" || return 1
+	E2E_LINKS+=("$hif")
+	ip link set "$nif" netns "$ns" || return 1
+	ip -n "$ns" addr add "$addr" dev "$nif" || return 1
+	# No IPv6 on the test link: no DAD/RS/MLD chatter in the counters.
+	sysctl -q -w "net.ipv6.conf.$hif.disable_ipv6=1" 2>/dev/null
+	ip netns exec "$ns" sysctl -q -w "net.ipv6.conf.$nif.disable_ipv6=1" 2>/dev/null
+	ns_txcsum_off "$ns" "$nif"
+	"$PY" "$E2E_PY" txcsum-off "$hif" || return 1
+	ip link set "$hif" up || return 1
+	ip -n "$ns" link set "$nif" up
+}
+
+ns_txcsum_off() {
+	if command -v ethtool >/dev/null; then
+		ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
+	else
+		ip netns exec "$1" "$PY" "$E2E_PY" txcsum-off "$2"
+	fi
+}
+
+# nsx NS command...: run in the namespace.
+nsx() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# spawn COMMAND...: start a helper in the background, registered for cleanup;
+# its pid in $BG_PID.
+spawn() {
+	"$@" &
+	BG_PID=$!
+	E2E_PIDS+=("$BG_PID")
+}
+
+# recv_start NS BIND OUT COUNT TIMEOUT [extra]: a UDP receiver in NS (or
+# "-" for this namespace) recording datagrams to OUT (JSON lines); waits
+# until it is bound.
+recv_start() {
+	local ns=$1 bind=$2 out=$3 count=$4 to=$5
+	shift 5
+	local ready=$out.ready
+	rm -f "$ready" "$out"
+	if [[ $ns == - ]]; then
+		spawn "$PY" "$E2E_PY" recv --bind "$bind" --out "$out" --count "$count" \
+			--timeout "$to" --ready "$ready" "$@"
+	else
+		spawn ip netns exec "$ns" "$PY" "$E2E_PY" recv --bind "$bind" --out "$out" \
+			--count "$count" --timeout "$to" --ready "$ready" "$@"
+	fi
+	wait_until 5 test -e "$ready"
+}
+
+# unix_recv_start PATH OUT COUNT TIMEOUT: unix datagram receiver here.
+unix_recv_start() {
+	local path=$1 out=$2 count=$3 to=$4
+	local ready=$out.ready
+	rm -f "$ready" "$out"
+	spawn "$PY" "$E2E_PY" recv --unix "$path" --out "$out" --count "$count" \
+		--timeout "$to" --ready "$ready"
+	wait_until 5 test -e "$ready"
+}
+
+# lines FILE: number of records (0 if the file does not exist).
+lines() {
+	if [[ -f $1 ]]; then wc -l <"$1" | tr -d ' '; else echo 0; fi
+}
+
+# py_checks COMMAND...: run a python checker (evr_e2e.Checker output) and
+# fold its PASS:/FAIL:/PENDING: lines into this test's counts. A non-zero
+# exit without any FAIL line (a crash) is a failure too.
+py_checks() {
+	local out=$T/py_checks.$RANDOM line nf=0 rc
+	"$@" >"$out" 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		PASS:*) pass "${line#PASS: }" ;;
+		FAIL:*) fail "${line#FAIL: }"; nf=$((nf + 1)) ;;
+		PENDING:*) E2E_PENDING+=("${line#PENDING: }"); log "$line" ;;
+		*) log "  $line" ;;
+		esac
+	done <"$out"
+	if ((rc != 0 && nf == 0)); then
+		fail "checker $(basename "${2:-$1}") exited $rc without naming a failed assertion"
+	fi
+	return "$rc"
+}
+
+# ---------------------------------------------------------------- self-test
+# Run as a script (deploy/run-tests.sh runs every tests/e2e/*.sh), lib.sh
+# checks its own helpers: the python pcap writer/reader round trip (and
+# against tshark/tcpdump when installed), wait_until's bounds, and that the
+# EXIT trap removes namespaces and veths whether a test fails, exits or is
+# killed.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	e2e_init lib
+	e2e_require_root
+	tshark_arg=()
+	command -v tshark >/dev/null && tshark_arg=(--tshark)
+	py_checks "$PY" "$E2E_PY" selftest "${tshark_arg[@]}"
+	if command -v tcpdump >/dev/null; then
+		"$PY" - "$E2E_LIB_DIR" "$T/rt.pcap" <<'PYEOF'
+import sys; sys.path.insert(0, sys.argv[1]); import evr_e2e as E
+E.write_pcap(sys.argv[2], [E.eth('02:00:00:00:00:01', '02:00:00:00:00:02', E.ETH_IP4,
+             E.udp4('198.18.0.2', 40000 + i, '198.18.0.1', 40100, b'x' * i)) for i in range(7)])
+PYEOF
+		n=$(tcpdump -nr "$T/rt.pcap" 2>/dev/null | grep -c 'UDP, length')
+		check_eq "tcpdump -r reads the 7 generated UDP frames" "$n" 7
+	fi
+	t0=$SECONDS
+	wait_until 1 false
+	rc=$?
+	check "wait_until 1 false: fails (rc $rc) within 3 s" test $rc -ne 0 -a $((SECONDS - t0)) -le 3
+	check "wait_until 5 true: succeeds at once" wait_until 5 true
+	# Child tests that fail, exit early, or are killed: nothing may remain.
+	for how in fail exit kill; do
+		id="st$how$$"
+		id=${id:0:10}
+		bash -c '
+			. "$1"
+			e2e_init child
+			netns_add "$2" || exit 9
+			veth_add "$2h" "$2" "$2n" 198.18.0.2/24 || exit 9
+			touch "$T/marker"; echo "$T" >"$3"
+			case $4 in
+			fail) fail "on purpose"; e2e_finish ;;
+			exit) exit 5 ;;
+			kill) kill -TERM $$; sleep 5 ;;
+			esac' child "$E2E_LIB_DIR/lib.sh" "$id" "$T/child.$how" "$how" >"$T/child.$how.log" 2>&1
+		rc=$?
+		check "child test ($how) exits non-zero (rc $rc)" test "$rc" -ne 0 -a "$rc" -ne 9
+		check "child test ($how): namespace $id removed" bash -c '! ip netns list | grep -qw "$1"' _ "$id"
+		check "child test ($how): veth ${id}h removed" bash -c '! ip link show "$1" >/dev/null 2>&1' _ "${id}h"
+		ct=$(cat "$T/child.$how" 2>/dev/null)
+		check "child test ($how): its temp dir removed" test -n "$ct" -a ! -e "$ct"
+	done
+	e2e_finish
+fi
