@@ -476,6 +476,26 @@ static void client_close(struct evr_control *c, uint32_t i)
 	c->cnt.clients_closed++;
 }
 
+/*
+ * The table is full: before refusing a newcomer, close clients whose peer has
+ * already gone and left nothing unread (a burst of short-lived evrctl calls
+ * otherwise holds slots until the next poll turn notices the hang-up).
+ */
+static void reap_hungup(struct evr_control *c)
+{
+	for (uint32_t i = c->n_clients; i-- > 0;) {
+		char b;
+		ssize_t r = recv(c->clients[i]->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			client_close(c, i);
+	}
+	uint32_t w = 0;
+	for (uint32_t i = 0; i < c->n_clients; i++)
+		if (c->clients[i])
+			c->clients[w++] = c->clients[i];
+	c->n_clients = w;
+}
+
 static void accept_clients(struct evr_control *c)
 {
 	static const char busy[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":503,"
@@ -486,6 +506,8 @@ static void accept_clients(struct evr_control *c)
 
 		if (fd < 0)
 			return; /* EAGAIN, or a transient error: retried next turn */
+		if (c->n_clients == c->conf.max_clients)
+			reap_hungup(c);
 		if (c->n_clients == c->conf.max_clients) {
 			ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			(void)w; /* best effort: the refusal itself is what matters */
