@@ -73,6 +73,8 @@ struct evr_keyslot {
 	uint64_t prefix_mask, suffix_mask;
 	uint32_t n_exact;
 	uint32_t n_infix;
+	uint64_t n_seen;          /* writer: filters on this key ever subscribed */
+	uint64_t n_seen_distinct; /* writer: ... with a pattern not seen before */
 	uint32_t n_sel_all; /* value-indexed subscriptions with selector ALL */
 	uint32_t n_sel_sub; /* ... with CUSTOM + subclass */
 	struct evr_hs_set *hs; /* RCU */
@@ -107,12 +109,14 @@ struct keydir {
 #define BLOOM_BITS_LOG2 24u
 #define BLOOM_BITS (1u << BLOOM_BITS_LOG2)
 #define GRAM_SEEN_LOG2 20u
+#define LIT_SEEN_LOG2 22u
 
 struct hybrid {
 	struct evr_rh idx;   /* (kind, keyslot, literal) / event selector -> subs */
 	uint64_t *bloom;     /* reader-visible bits (atomic words) */
 	uint8_t *bloom_cnt;  /* writer counts per bit */
 	uint16_t *gram_seen; /* writer: complex patterns seen per substring hash */
+	uint8_t *lit_seen;   /* writer: filters seen per (key, pattern) hash */
 	struct keydir *dir; /* RCU */
 	struct evr_keyslot **slots;
 	uint32_t n_slots, cap_slots;
@@ -499,10 +503,19 @@ static void infix_run(void *ctx, const char *run, size_t len)
 			continue;
 		}
 		uint32_t c = p->x->bloom_cnt[bloom_bit(sel_mix(h, p->selh))];
-		if (!p->found || *seen < p->best_seen ||
-		    (*seen == p->best_seen && c < p->best_cnt)) {
+		/* Before history accumulates every count is 0: a prior keeps the
+		 * first subscriptions off shared text. Digit-rich windows are
+		 * identifiers (user numbers, call-ids), letters are domains and
+		 * product names. Later windows win ties ("0012345@" over
+		 * "user0012"). */
+		uint32_t digits = 0;
+		for (uint32_t j = 0; j < QGRAM; j++)
+			digits += (unsigned)(run[i + j] - '0') < 10u;
+		uint32_t cost = *seen + 16u * (QGRAM - digits);
+		if (!p->found || cost < p->best_seen ||
+		    (cost == p->best_seen && c <= p->best_cnt)) {
 			memcpy(p->best, run + i, QGRAM);
-			p->best_seen = *seen;
+			p->best_seen = cost;
 			p->best_cnt = c;
 			p->found = true;
 		}
@@ -512,9 +525,8 @@ static void infix_run(void *ctx, const char *run, size_t len)
 static bool pick_infix(struct hybrid *x, struct evr_keyslot *k, struct evr_sub_node *n,
                        const struct evr_filter *f)
 {
-	struct infix_pick p = {.x = x, .k = k, .count = true, .selh = n->s.ev_hash};
-	evr_glob_literal_runs(f->glob, infix_run, &p);
-	p.count = false;
+	/* substrings were counted for every filter in hybrid_add */
+	struct infix_pick p = {.x = x, .k = k, .count = false, .selh = n->s.ev_hash};
 	evr_glob_literal_runs(f->glob, infix_run, &p);
 	if (!p.found)
 		return false;
@@ -556,34 +568,6 @@ static int add_event_idx(struct hybrid *x, struct evr_sub_node *n)
 	return evr_rh_add(&x->idx, n->idx_hash, n);
 }
 
-/* Writer: roughly how many subscriptions already share the bucket f would
- * be indexed in (presence-bitmap counts, saturating at 255). */
-static uint32_t est_pop(struct hybrid *x, const struct evr_filter *f, uint64_t selh)
-{
-	const struct evr_keyslot *k =
-	    keydir_find(x->dir, evr_hash_lc(f->key, f->key_len), f->key, f->key_len);
-	if (!k)
-		return 0;
-	uint32_t L = f->lit_len > MAX_LIT ? MAX_LIT : f->lit_len;
-	switch (f->cls) {
-	case EVR_GLOB_EXACT:
-		return x->bloom_cnt[bloom_bit(
-		    sel_mix(fin(hash_forward(k, f->lit, f->lit_len), KIND_EXACT), selh))];
-	case EVR_GLOB_PREFIX:
-		return x->bloom_cnt[bloom_bit(
-		    sel_mix(fin(hash_forward(k, f->lit, L), KIND_PREFIX), selh))];
-	case EVR_GLOB_SUFFIX:
-		return x->bloom_cnt[bloom_bit(sel_mix(
-		    fin(hash_backward(k, f->lit + (f->lit_len - L), L), KIND_SUFFIX), selh))];
-	default: {
-		struct infix_pick p = {.x = x, .k = k, .selh = selh};
-		evr_glob_literal_runs(f->glob, infix_run, &p);
-		/* no substring to index: Hyperscan scans it for every event */
-		return p.found ? p.best_cnt : 64;
-	}
-	}
-}
-
 /* Writer: selector-kind counts tell readers which hash variants to probe
  * (set before the node is published, cleared after it is gone). */
 static void sel_count(struct evr_keyslot *k, const struct evr_sub *s, int d)
@@ -602,17 +586,38 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 		s->idx_filter = UINT32_MAX;
 		return add_event_idx(x, n);
 	}
-	/* Literal length is a poor proxy for selectivity (every "Yealink*"
-	 * user_agent prefix is long and shared): prefer the filter whose
-	 * bucket is least populated now, then the one that looks most
-	 * selective. */
-	uint32_t best = 0, best_pop = UINT32_MAX;
-	int best_score = -1;
+	/* Literal length alone is a poor proxy for selectivity: every
+	 * "Grandstream*" user_agent prefix is long, but all such subscribers
+	 * share one bucket that every Grandstream event probes, and most of
+	 * them then fail their aor filter. Weigh each filter's class score by
+	 * how distinct its key's indexed literals have been so far (AORs: all
+	 * different; user agents: a handful). */
+	uint32_t best = 0;
+	double best_score = -1;
 	for (uint32_t i = 0; i < s->n_filters; i++) {
-		uint32_t pop = est_pop(x, &s->filters[i], s->ev_hash);
-		int sc = filter_score(&s->filters[i]);
-		if (pop < best_pop || (pop == best_pop && sc > best_score)) {
-			best_pop = pop;
+		const struct evr_filter *fi = &s->filters[i];
+		struct evr_keyslot *ki = slot_get(x, fi->key, fi->key_len);
+		if (!ki)
+			return -ENOMEM;
+		/* every literal substring of every filter feeds the
+		 * commonness counts the substring index picks by */
+		struct infix_pick cp = {.x = x, .k = ki, .count = true};
+		if (fi->glob)
+			evr_glob_literal_runs(fi->glob, infix_run, &cp);
+		else
+			infix_run(&cp, fi->lit, fi->lit_len);
+		/* every filter seen on this key, indexed or not, feeds its
+		 * distinct-value ratio */
+		uint64_t h = evr_mix64(hash_forward(ki, fi->text, strlen(fi->text)) ^ fi->cls);
+		uint8_t *seen = &x->lit_seen[h >> (64 - LIT_SEEN_LOG2)];
+		ki->n_seen++;
+		if (*seen == 0)
+			ki->n_seen_distinct++;
+		if (*seen != UINT8_MAX)
+			(*seen)++;
+		double distinct = (double)ki->n_seen_distinct / (double)ki->n_seen;
+		double sc = filter_score(fi) * distinct;
+		if (sc > best_score) {
 			best_score = sc;
 			best = i;
 		}
@@ -1315,7 +1320,9 @@ static int hybrid_init(struct evr_matcher *m)
 	x->bloom = calloc(BLOOM_BITS / 64, sizeof(uint64_t));
 	x->bloom_cnt = calloc(BLOOM_BITS, 1);
 	x->gram_seen = calloc(1u << GRAM_SEEN_LOG2, sizeof(uint16_t));
-	if (!x->bloom || !x->bloom_cnt || !x->gram_seen) {
+	x->lit_seen = calloc(1u << LIT_SEEN_LOG2, 1);
+	if (!x->bloom || !x->bloom_cnt || !x->gram_seen || !x->lit_seen) {
+		free(x->lit_seen);
 		free(x->bloom);
 		free(x->bloom_cnt);
 		free(x->gram_seen);
@@ -1372,6 +1379,7 @@ static void hybrid_fini(struct evr_matcher *m)
 	free(x->bloom);
 	free(x->bloom_cnt);
 	free(x->gram_seen);
+	free(x->lit_seen);
 	free(x);
 	m->index = NULL;
 }
