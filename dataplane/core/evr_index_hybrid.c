@@ -73,6 +73,8 @@ struct evr_keyslot {
 	uint64_t prefix_mask, suffix_mask;
 	uint32_t n_exact;
 	uint32_t n_infix;
+	uint64_t *gram2; /* RCU-stable once set: first two bytes of indexed
+	                  * substrings (65536 bits), checked before hashing */
 	uint64_t n_seen;          /* writer: filters on this key ever subscribed */
 	uint64_t n_seen_distinct; /* writer: ... with a pattern not seen before */
 	uint32_t n_sel_all; /* value-indexed subscriptions with selector ALL */
@@ -533,6 +535,15 @@ static bool pick_infix(struct hybrid *x, struct evr_keyslot *k, struct evr_sub_n
 	const char *lit = evr_node_inline(n, p.best, QGRAM);
 	if (!lit)
 		return false; /* no room: Hyperscan it is */
+	if (!k->gram2) {
+		uint64_t *g2 = calloc(65536 / 64, sizeof(uint64_t));
+		if (!g2)
+			return false;
+		rcu_assign_pointer(k->gram2, g2);
+	}
+	unsigned b2 = (unsigned char)lit[0] | (unsigned)(unsigned char)lit[1] << 8;
+	/* bits are never cleared: a stale one costs a hash, never a miss */
+	__atomic_or_fetch(&k->gram2[b2 >> 6], 1ULL << (b2 & 63), __ATOMIC_RELEASE);
 	n->idx_kind = EVR_IDX_INFIX;
 	n->idx_lit = lit;
 	n->idx_lit_len = QGRAM;
@@ -912,7 +923,11 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 	if (len >= QGRAM && __atomic_load_n(&k->n_infix, __ATOMIC_ACQUIRE)) {
 		key.kind = EVR_IDX_INFIX;
 		key.len = QGRAM;
-		for (uint32_t i = 0; i + QGRAM <= len; i++) {
+		const uint64_t *g2 = rcu_dereference(k->gram2);
+		for (uint32_t i = 0; g2 && i + QGRAM <= len; i++) {
+			unsigned b2 = (unsigned char)v[i] | (unsigned)(unsigned char)v[i + 1] << 8;
+			if (!((__atomic_load_n(&g2[b2 >> 6], __ATOMIC_RELAXED) >> (b2 & 63)) & 1))
+				continue;
 			key.p = v + i;
 			probe_sel(c, x, k, infix_hash(k, v + i), &key);
 		}
@@ -1368,6 +1383,7 @@ static void hybrid_fini(struct evr_matcher *m)
 			}
 			set_free(s);
 		}
+		free(k->gram2);
 		free(k->key);
 		free(k);
 	}
