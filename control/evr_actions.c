@@ -550,11 +550,15 @@ static json_t *sub_entry(const struct evr_sub *s, const struct subs_ctx *x,
 			json_decref(filters);
 			return NULL;
 		}
-	e = json_pack("{s:I,s:o,s:o,s:s,s:o,s:b,s:b,s:I,s:I,s:I}", "id", (json_int_t)s->id,
+	/* static subscriptions (config expire = 0) never expire: they carry
+	 * UINT32_MAX seconds and are listed as expire 0, ttl null */
+	bool never = s->expire_s == UINT32_MAX;
+	e = json_pack("{s:I,s:o,s:o,s:s,s:o,s:b,s:b,s:I,s:o,s:I}", "id", (json_int_t)s->id,
 	              "event", evr_jstr(sel), "socket", evr_jstr(s->dest->text), "format",
 	              evr_format_name((enum evr_format)fmt), "filters", filters, "once",
 	              (int)s->once, "lenient", (int)s->lenient, "expire",
-	              (json_int_t)s->expire_s, "ttl", (json_int_t)ttl, "created",
+	              (json_int_t)(never ? 0 : s->expire_s), "ttl",
+	              never ? json_null() : json_integer((json_int_t)ttl), "created",
 	              (json_int_t)((x->wall_ms - age) / 1000));
 	return e;
 }

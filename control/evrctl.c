@@ -567,10 +567,15 @@ static void subscriber_row(struct table *t, json_t *s)
 
 	snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
 	         json_integer_value(json_object_get(s, "id")));
-	snprintf(ttl, sizeof(ttl), "%" JSON_INTEGER_FORMAT "s",
-	         json_integer_value(json_object_get(s, "ttl")));
-	snprintf(expire, sizeof(expire), "%" JSON_INTEGER_FORMAT "s",
-	         json_integer_value(json_object_get(s, "expire")));
+	if (json_is_integer(json_object_get(s, "ttl"))) {
+		snprintf(ttl, sizeof(ttl), "%" JSON_INTEGER_FORMAT "s",
+		         json_integer_value(json_object_get(s, "ttl")));
+		snprintf(expire, sizeof(expire), "%" JSON_INTEGER_FORMAT "s",
+		         json_integer_value(json_object_get(s, "expire")));
+	} else { /* static subscription */
+		strcpy(ttl, "never");
+		strcpy(expire, "never");
+	}
 	bool once = json_is_true(json_object_get(s, "once"));
 	bool len_ = json_is_true(json_object_get(s, "lenient"));
 	snprintf(flags, sizeof(flags), "%s%s%s", once ? "once" : "",

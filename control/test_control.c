@@ -600,6 +600,31 @@ static void test_pagination(void)
 	cli_close(&k);
 }
 
+/* Static (config) subscriptions never expire: listed as expire 0, ttl null
+ * (regression: they showed a TTL of 4294967295 s). */
+static void test_static_never(void)
+{
+	struct cli k;
+	const char *f[] = { "aor=static@*" };
+	struct evr_sub_spec sp = { .event = "E_STATIC", .dest = "udp:127.0.0.1:9150",
+		                   .format = EVR_FMT_JSON, .expire = UINT32_MAX,
+		                   .filters = f, .n_filters = 1 };
+	struct evr_sub_info info;
+	char err[128];
+
+	CHECK_EQ_INT(evr_matcher_subscribe(M, &sp, evr_now_ms(), &info, err, sizeof(err)), 0);
+	cli_open(&k);
+	json_t *r = call(&k, "subscribers_list", "{\"event\":\"E_STATIC\"}");
+	json_t *subs = json_object_get(res(r), "subscribers");
+	CHECK_EQ_INT(json_array_size(subs), 1);
+	json_t *s0 = json_array_get(subs, 0);
+	CHECK(json_is_null(json_object_get(s0, "ttl")));
+	CHECK_EQ_INT(json_integer_value(json_object_get(s0, "expire")), 0);
+	json_decref(r);
+	CHECK_EQ_INT(evr_matcher_unsubscribe(M, info.id), 0);
+	cli_close(&k);
+}
+
 static void test_raise(void)
 {
 	char p_rpc[128], p_json[128], p_plain[128], p_custom[128];
@@ -1240,6 +1265,7 @@ int main(void)
 	test_create();
 	test_subscribe();
 	test_pagination();
+	test_static_never();
 	test_raise();
 	test_protocol();
 	test_oversize();
