@@ -186,12 +186,43 @@ static size_t utf8_put(char *o, uint32_t cp)
  * (an escape of 2, 6 or 12 chars yields 1..4 bytes), which the scratch sizing
  * relies on.
  */
+/* Length of the leading run of bytes that need no unescaping (no '\\', no
+ * control byte), eight bytes per step: most values have no escapes at all,
+ * and this is the decoder's hottest loop. */
+static inline size_t json_plain_run(const char *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, bs;
+
+		memcpy(&w, p + i, sizeof(w));
+		bs = w ^ (ones * '\\');
+		/* exact "some byte is zero" / "some byte is < 0x20" tests */
+		if ((((bs - ones) & ~bs) | ((w - ones * 0x20) & ~w)) & highs)
+			break;
+	}
+	while (i < n && (unsigned char)p[i] >= 0x20 && p[i] != '\\')
+		i++;
+	return i;
+}
+
 static enum evr_decode_status json_unescape(const char *in, size_t n, char *out,
                                             size_t *out_len)
 {
 	size_t i = 0, o = 0;
 
 	while (i < n) {
+		size_t run = json_plain_run(in + i, n - i);
+		if (run) {
+			if (out)
+				memcpy(out + o, in + i, run);
+			o += run;
+			i += run;
+			if (i >= n)
+				break;
+		}
 		unsigned char c = (unsigned char)in[i];
 		uint32_t cp, lo;
 
