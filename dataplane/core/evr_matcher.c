@@ -9,8 +9,8 @@
  * id-ordered list used for paginated listing, interned destinations, and the
  * queue of `once` subscriptions claimed by readers. Everything here runs under
  * one writer mutex; readers never see the store, only what the index backend
- * publishes through RCU. The writer-side maps are liburcu lfhts too (we
- * already depend on them, and they make id/identity lookups O(1) at 1M).
+ * publishes through RCU. The writer-side maps are evr_rh multimaps (O(1)
+ * id/identity lookups at 1M, no dependence on grace periods to grow).
  *
  * A background thread (unless conf.no_background) reaps expired and fired
  * subscriptions on a timer and lets the backend compile Hyperscan deltas.
@@ -24,8 +24,8 @@
 #include <time.h>
 
 #include "evr_matcher_internal.h"
+#include "evr_rcuhash.h"
 
-#define EVR_LFHT_INIT 1024
 
 uint64_t evr_now_ms(void)
 {
@@ -121,26 +121,13 @@ static void heap_update(struct evr_matcher *m, struct evr_sub_node *n)
 	heap_down(m, n->heap_idx);
 }
 
-/* ---- lfht match callbacks (writer maps) ------------------------------- */
-
-static int id_match(struct cds_lfht_node *node, const void *key)
-{
-	const struct evr_sub_node *n = caa_container_of(node, struct evr_sub_node, id_node);
-	return n->s.id == *(const uint64_t *)key;
-}
-
-static int canon_match(struct cds_lfht_node *node, const void *key)
-{
-	const struct evr_sub_node *n = caa_container_of(node, struct evr_sub_node, canon_node);
-	return strcmp(n->canon, (const char *)key) == 0;
-}
-
-static int dest_match(struct cds_lfht_node *node, const void *key)
-{
-	const struct evr_dest_ref *d = caa_container_of(node, struct evr_dest_ref, node);
-	return strcmp(d->d.text, (const char *)key) == 0;
-}
-
+/* ---- writer maps --------------------------------------------------------
+ * id -> subscription, identity -> subscription, destination text -> interned
+ * destination. Only the writer (under m->lock) touches them; they are
+ * evr_rh multimaps (see evr_rcuhash.h) because liburcu's lfht grows through
+ * grace periods, and a writer that subscribes a million entries without a
+ * quiescent state in between was seen walking ever longer chains.
+ */
 static uint64_t hash_bytes(const char *p, size_t n)
 {
 	uint64_t h = EVR_HASH_SEED;
@@ -151,10 +138,25 @@ static uint64_t hash_bytes(const char *p, size_t n)
 
 static struct evr_sub_node *id_lookup(struct evr_matcher *m, uint64_t id)
 {
-	struct cds_lfht_iter it;
-	cds_lfht_lookup(m->id_map, evr_mix64(id), id_match, &id, &it);
-	struct cds_lfht_node *node = cds_lfht_iter_get_node(&it);
-	return node ? caa_container_of(node, struct evr_sub_node, id_node) : NULL;
+	const struct evr_rh_table *t = m->id_map.t;
+	struct evr_sub_node *n;
+	EVR_RH_FOREACH(t, evr_mix64(id), i, n) {
+		if (n->s.id == id)
+			return n;
+	}
+	return NULL;
+}
+
+static struct evr_sub_node *canon_lookup(struct evr_matcher *m, uint64_t h,
+                                         const char *canon)
+{
+	const struct evr_rh_table *t = m->canon_map.t;
+	struct evr_sub_node *n;
+	EVR_RH_FOREACH(t, h, i, n) {
+		if (strcmp(n->canon, canon) == 0)
+			return n;
+	}
+	return NULL;
 }
 
 /* ---- destinations (interned, writer) ---------------------------------- */
@@ -167,14 +169,13 @@ static void dest_free_rcu(struct rcu_head *h)
 static struct evr_dest_ref *dest_get(struct evr_matcher *m, const struct evr_dest *d)
 {
 	uint64_t h = hash_bytes(d->text, strlen(d->text));
-	struct cds_lfht_iter it;
-	cds_lfht_lookup(m->dest_map, h, dest_match, d->text, &it);
-	struct cds_lfht_node *node = cds_lfht_iter_get_node(&it);
+	const struct evr_rh_table *t = m->dest_map.t;
 	struct evr_dest_ref *r;
-	if (node) {
-		r = caa_container_of(node, struct evr_dest_ref, node);
-		r->refs++;
-		return r;
+	EVR_RH_FOREACH(t, h, i, r) {
+		if (strcmp(r->d.text, d->text) == 0) {
+			r->refs++;
+			return r;
+		}
 	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -182,8 +183,10 @@ static struct evr_dest_ref *dest_get(struct evr_matcher *m, const struct evr_des
 	r->d = *d;
 	r->refs = 1;
 	r->hash = h;
-	cds_lfht_node_init(&r->node);
-	cds_lfht_add(m->dest_map, h, &r->node);
+	if (evr_rh_add(&m->dest_map, h, r)) {
+		free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -192,7 +195,7 @@ static void dest_put(struct evr_matcher *m, const struct evr_dest *d)
 	struct evr_dest_ref *r = caa_container_of(d, struct evr_dest_ref, d);
 	if (--r->refs)
 		return;
-	cds_lfht_del(m->dest_map, &r->node);
+	evr_rh_del(&m->dest_map, r->hash, r);
 	/* Readers reach a destination only through a subscription they found
 	 * before its removal: a grace period is enough. */
 	call_rcu(&r->rcu, dest_free_rcu);
@@ -447,8 +450,8 @@ static size_t node_bytes(const struct evr_sub_node *n)
 static void remove_locked(struct evr_matcher *m, struct evr_sub_node *n)
 {
 	__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
-	cds_lfht_del(m->id_map, &n->id_node);
-	cds_lfht_del(m->canon_map, &n->canon_node);
+	evr_rh_del(&m->id_map, evr_mix64(n->s.id), n);
+	evr_rh_del(&m->canon_map, n->canon_hash, n);
 	cds_list_del(&n->all);
 	if (n->heap_idx != UINT32_MAX)
 		heap_remove(m, n);
@@ -494,11 +497,8 @@ struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c)
 	m->next_id = 1;
 	CDS_INIT_LIST_HEAD(&m->all);
 	cds_wfcq_init(&m->fired_head, &m->fired_tail);
-	int fl = CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING;
-	m->id_map = cds_lfht_new(EVR_LFHT_INIT, EVR_LFHT_INIT, 0, fl, NULL);
-	m->canon_map = cds_lfht_new(EVR_LFHT_INIT, EVR_LFHT_INIT, 0, fl, NULL);
-	m->dest_map = cds_lfht_new(64, 64, 0, fl, NULL);
-	if (!m->id_map || !m->canon_map || !m->dest_map)
+	if (evr_rh_init(&m->id_map, 1024) || evr_rh_init(&m->canon_map, 1024) ||
+	    evr_rh_init(&m->dest_map, 64))
 		goto fail;
 	if (m->ops->init(m))
 		goto fail;
@@ -512,12 +512,9 @@ struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c)
 	}
 	return m;
 fail:
-	if (m->id_map)
-		cds_lfht_destroy(m->id_map, NULL);
-	if (m->canon_map)
-		cds_lfht_destroy(m->canon_map, NULL);
-	if (m->dest_map)
-		cds_lfht_destroy(m->dest_map, NULL);
+	evr_rh_fini(&m->id_map);
+	evr_rh_fini(&m->canon_map);
+	evr_rh_fini(&m->dest_map);
 	free(m);
 	errno = ENOMEM;
 	return NULL;
@@ -544,9 +541,9 @@ void evr_matcher_destroy(struct evr_matcher *m)
 	rcu_barrier();
 	m->ops->fini(m);
 	rcu_barrier();
-	cds_lfht_destroy(m->id_map, NULL);
-	cds_lfht_destroy(m->canon_map, NULL);
-	cds_lfht_destroy(m->dest_map, NULL);
+	evr_rh_fini(&m->id_map);
+	evr_rh_fini(&m->canon_map);
+	evr_rh_fini(&m->dest_map);
 	free(m->heap);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->kick);
@@ -598,11 +595,7 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		return rc;
 
 	pthread_mutex_lock(&m->lock);
-	struct cds_lfht_iter it;
-	cds_lfht_lookup(m->canon_map, n->canon_hash, canon_match, n->canon, &it);
-	struct cds_lfht_node *found = cds_lfht_iter_get_node(&it);
-	struct evr_sub_node *ex =
-	    found ? caa_container_of(found, struct evr_sub_node, canon_node) : NULL;
+	struct evr_sub_node *ex = canon_lookup(m, n->canon_hash, n->canon);
 	if (ex && (__atomic_load_n(&ex->s.fired, __ATOMIC_ACQUIRE) ||
 	           now_ms >= ex->s.expires_ms)) {
 		/* A fired `once` or an expired subscription is dead already:
@@ -671,10 +664,26 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		evr_sub_node_free(n);
 		return rc;
 	}
-	cds_lfht_node_init(&n->id_node);
-	cds_lfht_node_init(&n->canon_node);
-	cds_lfht_add(m->id_map, evr_mix64(n->s.id), &n->id_node);
-	cds_lfht_add(m->canon_map, n->canon_hash, &n->canon_node);
+	if (evr_rh_add(&m->id_map, evr_mix64(n->s.id), n)) {
+		/* published: unpublish through the index, which frees it */
+		__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
+		heap_remove(m, n);
+		dest_put(m, n->s.dest);
+		m->ops->del(m, n);
+		pthread_mutex_unlock(&m->lock);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (evr_rh_add(&m->canon_map, n->canon_hash, n)) {
+		evr_rh_del(&m->id_map, evr_mix64(n->s.id), n);
+		__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
+		heap_remove(m, n);
+		dest_put(m, n->s.dest);
+		m->ops->del(m, n);
+		pthread_mutex_unlock(&m->lock);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	cds_list_add_tail(&n->all, &m->all);
 	m->st.live++;
 	m->st.subscribed++;

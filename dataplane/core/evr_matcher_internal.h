@@ -18,18 +18,17 @@
 #include <pthread.h>
 #include <string.h>
 #include <urcu-qsbr.h>
-#include <urcu/rculfhash.h>
 #include <urcu/list.h>
 #include <urcu/rculist.h>
 #include <urcu/wfcqueue.h>
 
 #include "evr_matcher.h"
+#include "evr_rcuhash.h"
 
 struct evr_dest_ref {
 	struct evr_dest d;
 	uint32_t refs;               /* writer */
 	uint64_t hash;
-	struct cds_lfht_node node;   /* m->dest_map (writer) */
 	struct rcu_head rcu;
 };
 
@@ -69,8 +68,6 @@ struct evr_sub_node {
 		struct cds_list_head hs_link;    /* hybrid writer: HS pending list */
 	};
 	struct evr_hs_db *hs_db;         /* hybrid writer: db it lives in (or NULL) */
-	struct cds_lfht_node id_node;
-	struct cds_lfht_node canon_node;
 	struct cds_list_head all;        /* id order */
 	uint32_t heap_idx;               /* expiry heap position */
 	int refs; /* atomic: 1 for being live/reachable + 1 while on the fired queue */
@@ -134,7 +131,7 @@ struct evr_matcher {
 	uint64_t bg_work_seq, bg_done_seq;
 	int readers;                     /* registered reader indexes */
 	uint64_t next_id;
-	struct cds_lfht *id_map, *canon_map, *dest_map;
+	struct evr_rh id_map, canon_map, dest_map; /* writer-only maps */
 	struct cds_list_head all;        /* live subscriptions in id order */
 	struct evr_sub_node **heap;      /* min-heap on expires_ms */
 	uint32_t heap_n, heap_cap;
@@ -153,7 +150,7 @@ void evr_sub_node_free_rcu(struct evr_sub_node *n);
 
 /* ---- reader-side helpers shared by both backends ----------------------- */
 
-/* 64-bit finaliser (good avalanche for lfht, which uses high bits). */
+/* 64-bit finaliser: table indexes use the low bits, the presence bitmap the high ones. */
 static inline uint64_t evr_mix64(uint64_t h)
 {
 	h ^= h >> 33;
