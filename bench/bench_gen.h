@@ -7,7 +7,8 @@
  *
  * Subscriptions (GenConf defaults):
  *  - primary filter class: 70% exact, 20% prefix or suffix, 10% infix or
- *    multi-wildcard (what the hybrid index sends to Hyperscan);
+ *    multi-wildcard (globs the hybrid index takes through its substring
+ *    hash or Hyperscan);
  *  - keys: mostly "aor"; 10% add a "user_agent" glob as a second filter,
  *    5% are on "uri" alone, 5% on "callid" alone;
  *  - events: 48% E_UL_CONTACT_INSERT, 47% E_UL_AOR_INSERT, 5% spread over

@@ -16,6 +16,9 @@
 #   EVR_BENCH_MAX_N         largest subscription count (default 1000000)
 #   EVR_BENCH_CHURN_PAIRS   subscribe+unsubscribe pairs in BM_churn (20000)
 #   EVR_BENCH_VISIBLE_PROBES / EVR_BENCH_VISIBLE_HS_PROBES  (2000 / 200)
+#   EVR_BENCH_VISIBLE_WAIT_S  give up on one probe after this long (10)
+#   EVR_BENCH_P_EXACT / EVR_BENCH_P_PS  filter class mix (0.70 / 0.20)
+#   EVR_BENCH_TIMEOUT       whole evr_bench run, seconds (3600)
 #   EVR_BENCH_BUILD_DIR     build dir (default build-bench)
 #   EVR_BENCH_OUT           output dir (default out/bench)
 #   EVR_SKIP_DEPS=1         do not run deploy/install-deps.sh
@@ -63,6 +66,8 @@ fi
 timeout 1800 ninja -C "$dir" bench/evr_bench
 
 mkdir -p "$out"
+# Nothing from an earlier run may pass for this one's results.
+rm -f "$out/bench.json" "$out/bench.txt" "$out/match.dat" "$out/match.png"
 echo "evr_bench: min_time=${min_time}s filter='$filter' max_n=${EVR_BENCH_MAX_N:-1000000}" \
 	"native=${EVR_BENCH_NATIVE:-0} cpus=$(nproc)"
 # Bounded: a full run takes a few minutes; a wedged matcher must not hang CI
@@ -96,7 +101,7 @@ def ok(name):
     return b if b and not b.get("error_occurred") else None
 
 ns = sorted({int(n.split("/")[1]) for n in runs if n.startswith(("BM_match/", "BM_match_naive/"))})
-with open(f"{out}/match.dat", "w") as f:
+with open(f"{out}/match.dat", "w") if ns else open("/dev/null", "w") as f:
     f.write("# N  hybrid_events_per_s  naive_events_per_s  hybrid_over_naive  notif_per_event\n")
     for n in ns:
         h, v = ok(f"BM_match/{n}"), ok(f"BM_match_naive/{n}")
@@ -108,8 +113,9 @@ with open(f"{out}/match.dat", "w") as f:
         f.write(f"{n} {cell(hr, '%.1f')} {cell(nr, '%.1f')} {cell(ratio, '%.2f')} {cell(npe, '%.3f')}\n")
 
 print("\n== summary (this run; %s, %d CPUs) ==" % (doc["context"].get("date", ""), doc["context"].get("num_cpus", 0)))
-print("match, pre-decoded events, one reader thread:")
-print(f"  {'subs':>8} {'hybrid ev/s':>12} {'naive ev/s':>11} {'ratio':>8} {'notif/ev':>9} {'B/sub':>7} {'hsB/sub':>8} {'setup s':>8}")
+if ns:
+    print("match, pre-decoded events, one reader thread:")
+    print(f"  {'subs':>8} {'hybrid ev/s':>12} {'naive ev/s':>11} {'ratio':>8} {'notif/ev':>9} {'B/sub':>7} {'hsB/sub':>8} {'setup s':>8}")
 for n in ns:
     h, v = ok(f"BM_match/{n}"), ok(f"BM_match_naive/{n}")
     hr = h["items_per_second"] if h else None
@@ -135,12 +141,15 @@ for n, b in runs.items():
               f"({b.get('pair_us', 0):.1f} us/pair); reader {si(b.get('reader_rate_idle'), ' ev/s')} idle -> "
               f"{si(b.get('reader_rate'), ' ev/s')} during churn ({b.get('reader_loss_pct', 0):.1f}% loss)")
     if n.startswith("BM_update_visible/") and not b.get("error_occurred"):
+        extra = (f"; one probe match takes {b.get('probe_match_us', 0):.1f} us"
+                 f"; {int(b.get('timeouts', 0))} timeouts"
+                 + (f"; hyperscan-indexed {int(b['hs_indexed'])}" if "p99_ms" in b else ""))
         if "p99_us" in b:
             print(f"visible exact @{n.split('/')[2]}: p50 {b['p50_us']:.1f} us, p99 {b['p99_us']:.1f} us, "
-                  f"max {b['max_us']:.1f} us ({b.get('on_return_pct', 0):.0f}% on return)")
+                  f"max {b['max_us']:.1f} us ({b.get('on_return_pct', 0):.0f}% on return{extra})")
         elif "p99_ms" in b:
             print(f"visible infix @{n.split('/')[2]}: p50 {b['p50_ms']:.2f} ms, p99 {b['p99_ms']:.2f} ms, "
-                  f"max {b['max_ms']:.2f} ms")
+                  f"max {b['max_ms']:.2f} ms ({b.get('on_return_pct', 0):.0f}% on return{extra})")
 
 for n, msg in errors:
     print(f"ERROR {n}: {msg}")
