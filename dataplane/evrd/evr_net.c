@@ -368,25 +368,28 @@ static const struct rte_ether_addr *nd_lladdr(const uint8_t *opt, uint32_t len,
 	return found;
 }
 
-static struct rte_mbuf *build_na(struct evr_router *r, unsigned pi,
-                                 const struct rte_ether_addr *dmac,
-                                 const uint8_t *dst, const uint8_t *target,
-                                 bool solicited)
+/* One neighbour-discovery frame (NS or NA) with our link-layer address as
+ * its single option: both messages share everything but the addresses, the
+ * type, the flags and the option type. */
+static struct rte_mbuf *build_nd(struct evr_router *r, unsigned pi,
+                                 const struct rte_ether_addr *dmac, const uint8_t *src,
+                                 const uint8_t *dst, uint8_t type, rte_be32_t flags,
+                                 const uint8_t *target, uint8_t opt_type)
 {
 	struct evr_port *p = &r->ports[pi];
 	struct rte_mbuf *m = rte_pktmbuf_alloc(r->hdr_pool);
 	struct rte_ether_hdr *eth;
 	struct rte_ipv6_hdr *ip6;
-	struct nd_msg *na;
+	struct nd_msg *nd;
 	uint8_t *opt;
-	const uint32_t l4 = sizeof(*na) + 8;
+	const uint32_t l4 = sizeof(*nd) + 8;
 
 	if (m == NULL)
 		return NULL;
 	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip6) + l4);
 	ip6 = (struct rte_ipv6_hdr *)(eth + 1);
-	na = (struct nd_msg *)(ip6 + 1);
-	opt = (uint8_t *)(na + 1);
+	nd = (struct nd_msg *)(ip6 + 1);
+	opt = (uint8_t *)(nd + 1);
 	eth->dst_addr = *dmac;
 	eth->src_addr = p->mac;
 	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
@@ -394,58 +397,42 @@ static struct rte_mbuf *build_na(struct evr_router *r, unsigned pi,
 	ip6->payload_len = rte_cpu_to_be_16((uint16_t)l4);
 	ip6->proto = IPPROTO_ICMP6;
 	ip6->hop_limits = 255;
-	memcpy(ip6->src_addr, target, 16);
+	memcpy(ip6->src_addr, src, 16);
 	memcpy(ip6->dst_addr, dst, 16);
-	na->type = ND_NA;
-	na->code = 0;
-	na->cksum = 0;
-	na->flags = NA_FLAG_OVERRIDE | (solicited ? NA_FLAG_SOLICITED : 0);
-	memcpy(na->target, target, 16);
-	opt[0] = ND_OPT_TLLA;
+	nd->type = type;
+	nd->code = 0;
+	nd->cksum = 0;
+	nd->flags = flags;
+	memcpy(nd->target, target, 16);
+	opt[0] = opt_type;
 	opt[1] = 1;
 	memcpy(opt + 2, p->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-	na->cksum = l4_cksum6(ip6, na, l4);
+	nd->cksum = l4_cksum6(ip6, nd, l4);
 	return m;
+}
+
+static struct rte_mbuf *build_na(struct evr_router *r, unsigned pi,
+                                 const struct rte_ether_addr *dmac,
+                                 const uint8_t *dst, const uint8_t *target,
+                                 bool solicited)
+{
+	return build_nd(r, pi, dmac, target, dst, ND_NA,
+	                NA_FLAG_OVERRIDE | (solicited ? NA_FLAG_SOLICITED : 0), target,
+	                ND_OPT_TLLA);
 }
 
 struct rte_mbuf *evr_net_nd_solicit(struct evr_router *r, unsigned pi,
                                     const uint8_t target[16])
 {
 	struct evr_port *p = &r->ports[pi];
-	struct rte_mbuf *m = rte_pktmbuf_alloc(r->hdr_pool);
-	struct rte_ether_hdr *eth;
-	struct rte_ipv6_hdr *ip6;
-	struct nd_msg *ns;
-	uint8_t *opt;
-	const uint32_t l4 = sizeof(*ns) + 8;
+	struct rte_ether_addr dmac = {{0x33, 0x33}};
+	uint8_t dst[16];
 
-	if (m == NULL)
-		return NULL;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip6) + l4);
-	ip6 = (struct rte_ipv6_hdr *)(eth + 1);
-	ns = (struct nd_msg *)(ip6 + 1);
-	opt = (uint8_t *)(ns + 1);
-	solicited_node(ip6->dst_addr, target);
-	eth->dst_addr.addr_bytes[0] = 0x33;
-	eth->dst_addr.addr_bytes[1] = 0x33;
-	memcpy(&eth->dst_addr.addr_bytes[2], ip6->dst_addr + 12, 4);
-	eth->src_addr = p->mac;
-	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
-	ip6->vtc_flow = RTE_BE32(6u << 28);
-	ip6->payload_len = rte_cpu_to_be_16((uint16_t)l4);
-	ip6->proto = IPPROTO_ICMP6;
-	ip6->hop_limits = 255;
-	memcpy(ip6->src_addr, evr_net_src6(p, target), 16);
-	ns->type = ND_NS;
-	ns->code = 0;
-	ns->cksum = 0;
-	ns->flags = 0;
-	memcpy(ns->target, target, 16);
-	opt[0] = ND_OPT_SLLA;
-	opt[1] = 1;
-	memcpy(opt + 2, p->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-	ns->cksum = l4_cksum6(ip6, ns, l4);
-	return m;
+	/* to the target's solicited-node multicast group and its MAC */
+	solicited_node(dst, target);
+	memcpy(&dmac.addr_bytes[2], dst + 12, 4);
+	return build_nd(r, pi, &dmac, evr_net_src6(p, target), dst, ND_NS, 0, target,
+	                ND_OPT_SLLA);
 }
 
 static bool ours6(const struct evr_port *p, const uint8_t *a)
