@@ -361,12 +361,11 @@ fail:
  * one odd glob never blocks the others. Runs without the lock: it reads only
  * immutable filter data. Returns NULL with *n == 0 when nothing is left.
  */
-static struct evr_hs_db *hs_compile_subs(struct hybrid *x, struct evr_sub_node **subs,
+static struct evr_hs_db *hs_compile_subs(struct evr_sub_node **subs,
                                          uint32_t *n, struct evr_sub_node **rejected,
                                          uint32_t *n_rej, uint64_t *compiles,
                                          uint64_t *errors)
 {
-	(void)x;
 	uint32_t cnt = *n;
 	if (!cnt)
 		return NULL;
@@ -569,8 +568,6 @@ static int filter_score(const struct evr_filter *f)
 
 static int add_event_idx(struct hybrid *x, struct evr_sub_node *n)
 {
-	struct idx_key k = {.kind = EVR_IDX_EVENT, .sel_hash = n->s.ev_hash};
-	(void)k;
 	n->idx_kind = EVR_IDX_EVENT;
 	n->slot = NULL;
 	n->idx_hash = n->s.ev_hash;
@@ -1129,7 +1126,7 @@ static bool do_compile(struct evr_matcher *m, struct evr_keyslot *k, enum compil
 	uint32_t n_rej = 0;
 	uint64_t compiles = 0, errors = 0;
 	uint32_t n_in = n;
-	struct evr_hs_db *db = hs_compile_subs(x, subs, &n, rej, &n_rej, &compiles, &errors);
+	struct evr_hs_db *db = hs_compile_subs(subs, &n, rej, &n_rej, &compiles, &errors);
 
 	bool failed = n_in && !db && n_rej == 0; /* allocation failure */
 	struct evr_hs_db *keep[MAX_SET_DBS];
