@@ -261,6 +261,21 @@ struct evr_sip_header {
 	enum evr_sip_hdr id;
 };
 
+/*
+ * Where a SIP message was seen: the UDP 4-tuple of the datagram that carried
+ * it (for HEP, the tuple the capture agent reported) and the capture time.
+ * Addresses are in network byte order; an IPv4 address fills src[0..4) /
+ * dst[0..4) and leaves the rest zero. Ports are in host byte order.
+ */
+struct evr_sip_flow {
+	uint8_t family; /* 4 or 6 */
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint16_t sport;
+	uint16_t dport;
+	uint64_t ts_us; /* wall clock, microseconds since the Unix epoch */
+};
+
 /* msg->flags: anomalies tolerated where RFC 4475 lets an element be liberal. */
 #define EVR_SIP_F_BAD_MAX_FORWARDS 0x1u /* not 0..255: treated as absent */
 #define EVR_SIP_F_BAD_EXPIRES      0x2u /* Expires not delta-seconds <= 2^32-1 */
