@@ -311,7 +311,7 @@ static int check_port(const void *v, char *err, size_t errlen)
 	uint32_t a4 = 0, g4;
 	uint8_t a6[16], g6[16], l4 = 0, l6 = 0;
 
-	if (p->ipv4 == NULL && p->ipv6 == NULL) {
+	if (p->ipv4 == NULL && p->ipv6 == NULL && !p->mirror) {
 		seterr(err, errlen, "port '%s' has neither ipv4 nor ipv6", p->name);
 		return -EINVAL;
 	}
@@ -381,7 +381,14 @@ static int check_sub(const void *v, char *err, size_t errlen)
 
 /* ---- the table ---------------------------------------------------------- */
 
-static const char *const fmt_in_names[] = {"jsonrpc", "plain", "json", "auto", NULL};
+/* Listener kinds: the event formats (enum evr_format order), then the SIP
+ * endpoint and the HEP collector (EVR_CFG_LISTEN_*). */
+static const char *const fmt_in_names[] = {"jsonrpc", "plain", "json", "auto",
+                                           "sip", "hep", NULL};
+_Static_assert(EVR_FMT_AUTO == 3 && EVR_FMT__COUNT == 4 && EVR_CFG_LISTEN_SIP == 4 &&
+               EVR_CFG_LISTEN_HEP == 5 && EVR_CFG_LISTEN__COUNT == 6,
+               "fmt_in_names follows enum evr_format then EVR_CFG_LISTEN_*");
+static const char *const sip_events_names[] = {"opensips", "freeswitch", "both", NULL};
 static const char *const fmt_out_names[] = {"jsonrpc", "plain", "json", NULL};
 static const char *const index_names[] = {"hybrid", "naive", NULL};
 
@@ -414,7 +421,11 @@ static const char *const index_names[] = {"hybrid", "naive", NULL};
 	{.name = #f, .type = EVR_CFG_LIST, .off = offsetof(T, f),              \
 	 .size = sizeof(ET), .count_off = offsetof(T, cnt), .max = (maxn),     \
 	 .required = (req), .sub = (tab), .check = (c), .help = (h)}
+#define UL(T, f, lo, hi, d, h)                                                 \
+	{.name = #f, .type = EVR_CFG_UINTLIST, .off = offsetof(T, f),          \
+	 .min = (lo), .max = (hi), .def = (d), .help = (h)}
 #define END {.name = NULL}
+#define UINTLIST_MAX 64
 
 static const struct evr_setting eal_tab[] = {
 	S(struct evr_cfg_eal, lcores, 255, "0-1", false, NULL, NULL,
@@ -480,6 +491,11 @@ static const struct evr_setting port_tab[] = {
 	  "Drop event datagrams with a wrong UDP checksum. Turn off for "
 	  "net_af_packet on a veth whose peer offloads checksums (the frames "
 	  "carry partial checksums), or run `ethtool -K PEER tx off`."),
+	B(struct evr_cfg_port, mirror, "false",
+	  "SIP mirror port (a switch SPAN/mirror or tc mirred copy): promiscuous; "
+	  "frames for other hosts whose UDP source or destination port is in "
+	  "sip.mirror_ports are followed as SIP and never answered. Addresses "
+	  "are optional on a mirror port."),
 	L(struct evr_cfg_port, neighbours, n_neighbours, struct evr_cfg_neigh, 256,
 	  false, neigh_tab, check_neigh, "Static neighbours (ARP/ND entries)."),
 	END,
@@ -506,7 +522,9 @@ static const struct evr_setting listener_tab[] = {
 	 .size = FSIZE(struct evr_cfg_listener, port), .min = 1, .max = 65535,
 	 .required = true, .help = "UDP destination port events arrive on."},
 	E(struct evr_cfg_listener, format, fmt_in_names, "auto",
-	  "Ingress format of datagrams to this port."),
+	  "Ingress format of datagrams to this port: an event format, \"sip\" "
+	  "(SIP endpoint: PUBLISH/NOTIFY/MESSAGE become events, stateless "
+	  "replies) or \"hep\" (HEPv3 capture copies, followed like mirrored SIP)."),
 	END,
 };
 
@@ -593,6 +611,43 @@ static const struct evr_setting arp_tab[] = {
 	END,
 };
 
+static const struct evr_setting sip_tab[] = {
+	UL(struct evr_cfg_sip, mirror_ports, 1, 65535, "5060",
+	   "UDP ports (source or destination) followed as SIP on mirror ports."),
+	E(struct evr_cfg_sip, events, sip_events_names, "both",
+	  "Event families derived from SIP: OpenSIPS (E_UL_*, "
+	  "E_DLG_STATE_CHANGED), FreeSWITCH (sofia::*, CHANNEL_*) or both."),
+	S(struct evr_cfg_sip, profile, 63, "internal", false, NULL, NULL,
+	  "FreeSWITCH profile-name in derived events (sofia/<profile>/...)."),
+	S(struct evr_cfg_sip, hostname, 63, "evrd", false, NULL, NULL,
+	  "FreeSWITCH-Hostname in derived events."),
+	U(struct evr_cfg_sip, max_dialogs, 1, 1u << 26, "100000", false,
+	  "INVITE dialogs followed at once (whole router, split over workers); "
+	  "beyond, the oldest is evicted and counted."),
+	U(struct evr_cfg_sip, max_registrations, 1, 1u << 26, "100000", false,
+	  "Registered contacts followed at once (whole router, split over "
+	  "workers); beyond, the oldest is evicted and counted."),
+	U(struct evr_cfg_sip, originate_timeout_s, 1, 3600, "60", false,
+	  "An INVITE without a final answer after this ends with a timeout "
+	  "hangup (FreeSWITCH default originate timeout)."),
+	U(struct evr_cfg_sip, max_dialog_s, 1, 7u * 86400, "14400", false,
+	  "An answered dialog never seen to end is dropped after this (counted)."),
+	U(struct evr_cfg_sip, linger_ms, 1, 600000, "32000", false,
+	  "Ended transactions and dialogs are kept this long to absorb "
+	  "retransmissions (64*T1)."),
+	U(struct evr_cfg_sip, default_expires, 1, 1u << 30, "3600", false,
+	  "Contact lifetime of a REGISTER that states none."),
+	UC(struct evr_cfg_sip, handoff_ring, 64, 1u << 20, "4096", check_pow2,
+	   "power of two", "Per worker: SIP messages handed over by other "
+	   "workers (the worker owning a Call-ID follows its dialog)."),
+	U(struct evr_cfg_sip, endpoint_dedup, 16, 1u << 22, "4096", false,
+	  "Per worker: requests remembered by the SIP endpoint to absorb "
+	  "retransmissions."),
+	S(struct evr_cfg_sip, server, 127, "evrouter", false, NULL, NULL,
+	  "Server header of the SIP endpoint's replies."),
+	END,
+};
+
 static const struct evr_setting sub_tab[] = {
 	S(struct evr_cfg_sub, event, 255, NULL, true, NULL, NULL,
 	  "Event name (\"E_UL_AOR_INSERT\", \"CUSTOM sofia::register\", \"ALL\")."),
@@ -615,12 +670,14 @@ const struct evr_setting evr_config_table[] = {
 	  true, port_tab, check_port, "Ports (DPDK ethdevs) and their addresses."),
 	G(struct evr_config, workers, workers_tab, "Worker lcores."),
 	L(struct evr_config, listeners, n_listeners, struct evr_cfg_listener, 256,
-	  true, listener_tab, NULL, "UDP ports events arrive on."),
+	  false, listener_tab, NULL, "UDP ports events arrive on (required "
+	  "unless a port is a SIP mirror port)."),
 	G(struct evr_config, control, control_tab, "Control socket."),
 	G(struct evr_config, rings, rings_tab, "Ring and mempool sizes."),
 	G(struct evr_config, limits, limits_tab, "Decoder limits and fan-out."),
 	G(struct evr_config, matcher, matcher_tab, "Subscription matcher."),
 	G(struct evr_config, arp, arp_tab, "Neighbour resolution (ARP, IPv6 ND)."),
+	G(struct evr_config, sip, sip_tab, "SIP ingest: mirror ports, HEP, endpoint."),
 	L(struct evr_config, subscriptions, n_subscriptions, struct evr_cfg_sub,
 	  1u << 20, false, sub_tab, check_sub,
 	  "Static subscriptions loaded at start-up (OpenSIPS subscribe_event "
@@ -653,6 +710,26 @@ static int fail(struct load_ctx *lc, const config_setting_t *at, const char *pat
 	else
 		seterr(lc->err, lc->errlen, "%s: %s: %s", lc->file, path, msg);
 	return -EINVAL;
+}
+
+/* Defaults of UINTLIST settings: "5060" or "5060,5080" (table text). */
+static int uintlist_from_text(struct evr_cfg_uintlist *l, const char *t)
+{
+	uint32_t n = 1;
+
+	for (const char *q = t; *q; q++)
+		n += *q == ',';
+	l->v = calloc(n, sizeof(*l->v));
+	if (l->v == NULL)
+		return -ENOMEM;
+	l->n = 0;
+	for (const char *q = t; *q;) {
+		char *e;
+
+		l->v[l->n++] = (uint32_t)strtoul(q, &e, 10);
+		q = *e == ',' ? e + 1 : e + strlen(e);
+	}
+	return 0;
 }
 
 static void store_uint(void *p, size_t size, uint64_t v)
@@ -689,6 +766,14 @@ static void free_setting(const struct evr_setting *s, void *base)
 
 		for (uint32_t i = 0; i < l->n; i++)
 			free(l->v[i]);
+		free(l->v);
+		l->v = NULL;
+		l->n = 0;
+		break;
+	}
+	case EVR_CFG_UINTLIST: {
+		struct evr_cfg_uintlist *l = (struct evr_cfg_uintlist *)p;
+
 		free(l->v);
 		l->v = NULL;
 		l->n = 0;
@@ -742,6 +827,11 @@ static int apply_defaults(const struct evr_setting *tab, void *base)
 			break;
 		case EVR_CFG_GROUP:
 			if (apply_defaults(s->sub, p) != 0)
+				return -ENOMEM;
+			break;
+		case EVR_CFG_UINTLIST:
+			if (s->def && uintlist_from_text((struct evr_cfg_uintlist *)p,
+			                                 s->def) != 0)
 				return -ENOMEM;
 			break;
 		default:
@@ -863,6 +953,39 @@ static int load_setting(struct load_ctx *lc, const struct evr_setting *s,
 		}
 		return 0;
 	}
+	case EVR_CFG_UINTLIST: {
+		struct evr_cfg_uintlist *l = (struct evr_cfg_uintlist *)p;
+		int n;
+
+		if (config_setting_type(cs) != CONFIG_TYPE_ARRAY &&
+		    config_setting_type(cs) != CONFIG_TYPE_LIST)
+			return fail(lc, cs, path, "expected a list of integers [1, 2]");
+		n = config_setting_length(cs);
+		if (n > UINTLIST_MAX)
+			return fail(lc, cs, path, "%d entries, at most %d allowed", n,
+			            UINTLIST_MAX);
+		free(l->v);
+		l->n = 0;
+		l->v = calloc((size_t)n + 1, sizeof(*l->v));
+		if (l->v == NULL)
+			return -ENOMEM;
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(cs, (unsigned)i);
+			char ep[300];
+			long long v;
+
+			index_path(ep, sizeof(ep), path, i);
+			if (config_setting_type(e) != CONFIG_TYPE_INT &&
+			    config_setting_type(e) != CONFIG_TYPE_INT64)
+				return fail(lc, e, ep, "expected an integer");
+			v = config_setting_get_int64(e);
+			if (v < 0 || (uint64_t)v < s->min || (uint64_t)v > s->max)
+				return fail(lc, e, ep, "%lld is out of range %" PRIu64
+				            "..%" PRIu64, v, s->min, s->max);
+			l->v[l->n++] = (uint32_t)v;
+		}
+		return 0;
+	}
 	case EVR_CFG_GROUP:
 		if (config_setting_type(cs) != CONFIG_TYPE_GROUP)
 			return fail(lc, cs, path, "expected a group { ... }");
@@ -958,8 +1081,18 @@ static int check_global(struct load_ctx *lc, struct evr_config *c,
 
 	if (c->n_ports == 0)
 		return fail(lc, ps, "ports", "at least one port is required");
-	if (c->n_listeners == 0)
-		return fail(lc, ls, "listeners", "at least one listener is required");
+	bool mirror = false;
+
+	for (uint32_t i = 0; i < c->n_ports; i++)
+		mirror |= c->ports[i].mirror;
+	/* A pure SIP mirror appliance needs no listener: its input is what it
+	 * observes. */
+	if (c->n_listeners == 0 && !mirror)
+		return fail(lc, ls ? ls : root, "listeners",
+		            "at least one listener (or a mirror port) is required");
+	if (mirror && c->sip.mirror_ports.n == 0)
+		return fail(lc, config_setting_get_member(root, "sip"), "sip.mirror_ports",
+		            "a mirror port needs at least one SIP port to follow");
 	for (uint32_t i = 0; i < c->n_ports; i++)
 		for (uint32_t j = 0; j < i; j++) {
 			snprintf(path, sizeof(path), "ports[%u]", i);
@@ -1142,6 +1275,11 @@ static void print_tab(FILE *out, const struct evr_setting *tab, const char *pref
 		case EVR_CFG_STRLIST:
 			snprintf(type, sizeof(type), "list of strings");
 			snprintf(bounds, sizeof(bounds), "<= %" PRIu64 " entries", s->max);
+			break;
+		case EVR_CFG_UINTLIST:
+			snprintf(type, sizeof(type), "list of integers");
+			snprintf(bounds, sizeof(bounds), "%" PRIu64 "..%" PRIu64
+			         "; <= %d entries", s->min, s->max, UINTLIST_MAX);
 			break;
 		case EVR_CFG_GROUP:
 			snprintf(type, sizeof(type), "group");

@@ -41,6 +41,12 @@ struct evr_cfg_strlist {
 	uint32_t n;
 };
 
+/* A list of unsigned integers, e.g. [5060, 5080]. */
+struct evr_cfg_uintlist {
+	uint32_t *v;
+	uint32_t n;
+};
+
 struct evr_cfg_eal {
 	char *lcores;       /* EAL -l list, e.g. "0-1" */
 	uint32_t memory_mb; /* EAL -m */
@@ -74,6 +80,7 @@ struct evr_cfg_port {
 	bool rss;
 	bool promiscuous;
 	bool verify_udp_checksum;
+	bool mirror;   /* SIP mirror port: promiscuous, observe, never answer */
 	struct evr_cfg_neigh *neighbours;
 	uint32_t n_neighbours;
 };
@@ -86,9 +93,36 @@ struct evr_cfg_workers {
 	uint32_t tx_drain_us;
 };
 
+/* Listener kinds beyond the event formats (enum evr_format, AUTO allowed):
+ * a SIP endpoint (requests to the appliance become events, stateless
+ * replies) and a HEPv3 collector (capture agents' SIP copies). */
+#define EVR_CFG_LISTEN_SIP 4u
+#define EVR_CFG_LISTEN_HEP 5u
+#define EVR_CFG_LISTEN__COUNT 6u
+
 struct evr_cfg_listener {
 	uint32_t port;
-	uint32_t format; /* enum evr_format (AUTO allowed) */
+	uint32_t format; /* enum evr_format (AUTO allowed) or EVR_CFG_LISTEN_* */
+};
+
+/* SIP ingest: mirrored SIP / HEP -> derived events; the SIP endpoint. */
+#define EVR_CFG_SIP_EV_OPENSIPS 0u
+#define EVR_CFG_SIP_EV_FREESWITCH 1u
+#define EVR_CFG_SIP_EV_BOTH 2u
+struct evr_cfg_sip {
+	struct evr_cfg_uintlist mirror_ports; /* UDP ports followed on mirror ports */
+	uint32_t events;              /* EVR_CFG_SIP_EV_* */
+	char *profile;                /* FreeSWITCH profile-name */
+	char *hostname;               /* FreeSWITCH-Hostname */
+	uint32_t max_dialogs;         /* whole router, split over workers */
+	uint32_t max_registrations;
+	uint32_t originate_timeout_s;
+	uint32_t max_dialog_s;
+	uint32_t linger_ms;
+	uint32_t default_expires;
+	uint32_t handoff_ring;        /* per worker: messages from other workers */
+	uint32_t endpoint_dedup;      /* per worker: endpoint retransmission cache */
+	char *server;                 /* endpoint Server header */
 };
 
 struct evr_cfg_control {
@@ -158,6 +192,7 @@ struct evr_config {
 	struct evr_cfg_limits limits;
 	struct evr_cfg_matcher matcher;
 	struct evr_cfg_neighcfg arp;
+	struct evr_cfg_sip sip;
 	struct evr_cfg_sub *subscriptions;
 	uint32_t n_subscriptions;
 };
@@ -172,6 +207,8 @@ enum evr_cfg_type {
 	EVR_CFG_STRLIST,  /* struct evr_cfg_strlist; max = entries */
 	EVR_CFG_GROUP,    /* nested struct described by sub[] */
 	EVR_CFG_LIST,     /* heap array of sub[] structs + uint32_t count */
+	EVR_CFG_UINTLIST, /* struct evr_cfg_uintlist; min/max bound each value,
+	                   * count_off unused; def "a,b"; entries <= 64 */
 };
 
 /* Validator for one value (STR/UINT) or one LIST element: 0 or -EINVAL

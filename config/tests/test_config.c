@@ -139,6 +139,22 @@ static void test_invalid(void)
 		{BASE "control = { socket = \"rel.sock\"; };\n", "control.socket: 'rel.sock' is not an absolute path"},
 		{BASE "eal = { vdevs = \"net_null0\"; };\n", "t.conf:4: eal.vdevs: expected a list of strings"},
 		{BASE "eal = { no_huge = true;\n in_memory = true; };\n", "t.conf:4: eal.in_memory: EAL refuses"},
+		/* SIP: a mirror port needs SIP ports; listeners needed without one */
+		{"ports = ( { name = \"p0\"; device = \"d\"; ipv4 = \"10.0.0.1/8\"; } );\n",
+		 "listeners: at least one listener (or a mirror port) is required"},
+		{"ports = ( { name = \"m\"; device = \"d\"; mirror = true; } );\n"
+		 "sip = { mirror_ports = [ ]; };\n",
+		 "t.conf:2: sip.mirror_ports: a mirror port needs at least one SIP port"},
+		{BASE "sip = { mirror_ports = [ 5060, 70000 ]; };\n",
+		 "t.conf:4: sip.mirror_ports[1]: 70000 is out of range 1..65535"},
+		{BASE "sip = { mirror_ports = 5060; };\n",
+		 "t.conf:4: sip.mirror_ports: expected a list of integers"},
+		{BASE "sip = { mirror_ports = [ \"5060\" ]; };\n",
+		 "t.conf:4: sip.mirror_ports[0]: expected an integer"},
+		{BASE "sip = { events = \"kamailio\"; };\n",
+		 "t.conf:4: sip.events: expected one of \"opensips\", \"freeswitch\", \"both\""},
+		{BASE "sip = { handoff_ring = 1000; };\n",
+		 "t.conf:4: sip.handoff_ring: 1000 is not a power of two"},
 		{"ports = ( { name = \"p0\"; device = \"d\"; ipv6 = \"2001:db8::1/64\"; mtu = 1000; } );\n"
 		 "listeners = ( { port = 1; } );\n", "mtu 1000 is below the IPv6 minimum"},
 		{"ports = ( { name = \"p0\"; device = \"d\"; ipv4 = \"10.0.0.1/8\";\n"
@@ -157,6 +173,55 @@ static void test_invalid(void)
 		          "case %zu: message \"%s\" lacks \"%s\"", i, err, cases[i].want);
 		evr_config_free(c);
 	}
+}
+
+/* SIP ingest settings: defaults, a pure mirror appliance, listener kinds. */
+static void test_sip(void)
+{
+	char err[512] = "";
+	struct evr_config *c = evr_config_load_string(BASE, "t.conf", err, sizeof(err));
+
+	CHECK_MSG(c != NULL, "%s", err);
+	if (c) {
+		CHECK_EQ_INT(c->sip.mirror_ports.n, 1);
+		CHECK_EQ_INT(c->sip.mirror_ports.v[0], 5060);
+		CHECK_EQ_INT(c->sip.events, EVR_CFG_SIP_EV_BOTH);
+		CHECK_EQ_INT(c->sip.originate_timeout_s, 60);
+		CHECK_EQ_INT(c->sip.linger_ms, 32000);
+		CHECK_EQ_STR(c->sip.profile, "internal");
+		CHECK(!c->ports[0].mirror);
+	}
+	evr_config_free(c);
+
+	c = evr_config_load_string(
+		"ports = ( { name = \"m\"; device = \"d0\"; mirror = true; },\n"
+		"          { name = \"s\"; device = \"d1\"; ipv4 = \"198.18.5.1/24\"; } );\n"
+		"sip = { mirror_ports = [ 5060, 5080 ]; events = \"freeswitch\";\n"
+		"        originate_timeout_s = 5; profile = \"mirror\"; };\n",
+		"t.conf", err, sizeof(err));
+	CHECK_MSG(c != NULL, "%s", err);
+	if (c) {
+		CHECK_EQ_INT(c->n_listeners, 0);
+		CHECK(c->ports[0].mirror);
+		CHECK(c->ports[0].ipv4 == NULL);
+		CHECK_EQ_INT(c->sip.mirror_ports.n, 2);
+		CHECK_EQ_INT(c->sip.mirror_ports.v[1], 5080);
+		CHECK_EQ_INT(c->sip.events, EVR_CFG_SIP_EV_FREESWITCH);
+		CHECK_EQ_INT(c->sip.originate_timeout_s, 5);
+		CHECK_EQ_STR(c->sip.profile, "mirror");
+	}
+	evr_config_free(c);
+
+	c = evr_config_load_string(
+		"ports = ( { name = \"p0\"; device = \"d\"; ipv4 = \"10.0.0.1/8\"; } );\n"
+		"listeners = ( { port = 9060; format = \"hep\"; }, { port = 5060; format = \"sip\"; } );\n",
+		"t.conf", err, sizeof(err));
+	CHECK_MSG(c != NULL, "%s", err);
+	if (c) {
+		CHECK_EQ_INT(c->listeners[0].format, EVR_CFG_LISTEN_HEP);
+		CHECK_EQ_INT(c->listeners[1].format, EVR_CFG_LISTEN_SIP);
+	}
+	evr_config_free(c);
 }
 
 static void test_files(void)
@@ -200,6 +265,7 @@ int main(void)
 {
 	test_valid();
 	test_invalid();
+	test_sip();
 	test_files();
 	test_reference();
 	EVR_TEST_DONE();
