@@ -137,12 +137,13 @@ say "subscriptions (one static from the config, two made with evrctl)"
 "$EVRCTL" -s "$SOCK" subscribe CHANNEL_CREATE "udp:$NS_ADDR:9001" --format plain
 "$EVRCTL" -s "$SOCK" subscribe E_UL_AOR_INSERT "udp:$NS_ADDR:9002" --format jsonrpc \
 	--filter 'aor=sip:alice@*'
+"$EVRCTL" -s "$SOCK" subscribe MESSAGE "udp:$NS_ADDR:9001" --format plain
 "$EVRCTL" -s "$SOCK" subscribers
 
 say "subscribers listening in $NS on $NS_ADDR:9000 (json), :9001 (plain), :9002 (jsonrpc)"
 rm -f "$STATE/recv.jsonl" "$STATE/recv.ready"
 ip netns exec "$NS" python3 "$PYH" recv --bind "$NS_ADDR:9000" --bind "$NS_ADDR:9001" \
-	--bind "$NS_ADDR:9002" --count 3 --timeout 10 --out "$STATE/recv.jsonl" \
+	--bind "$NS_ADDR:9002" --bind "$NS_ADDR:5062" --count 5 --timeout 10 --out "$STATE/recv.jsonl" \
 	--ready "$STATE/recv.ready" 2>/dev/null &
 recv_pid=$!
 for _ in $(seq 50); do [[ -e $STATE/recv.ready ]] && break; sleep 0.1; done
@@ -156,6 +157,18 @@ send() { # send PORT PAYLOAD
 send 8090 '{"jsonrpc":"2.0","method":"E_UL_AOR_INSERT","params":{"aor":"sip:alice@example.com","contact":"sip:alice@198.18.0.1:5062","expires":3600}}'
 send 8091 $'Event-Name: CHANNEL_CREATE\nUnique-ID: 3f6c1d2e\nCaller-Caller-ID-Name: Alice%20Smith\nCaller-Destination-Number: 1000\n\n'
 send 8092 '{"Event-Name":"CUSTOM","Event-Subclass":"sofia::register","from-user":"1000"}'
+# A SIP MESSAGE to the SIP endpoint (port 5060): an event "MESSAGE" for the
+# subscriber on :9001 and a 200 OK to the Via's port (:5062; sent from :5063,
+# so without ;rport the reply goes to the Via sent-by, RFC 3261 18.2.2).
+printf -v sip_msg '%s\r\n' "MESSAGE sip:evrd@$EVR_ADDR SIP/2.0" \
+	"Via: SIP/2.0/UDP $NS_ADDR:5062;branch=z9hG4bKdemo1" "Max-Forwards: 70" \
+	"From: \"Alice\" <sip:alice@example.com>;tag=demo1" "To: <sip:evrd@$EVR_ADDR>" \
+	"Call-ID: demo-message-1" "CSeq: 1 MESSAGE" "Content-Type: text/plain" \
+	"Content-Length: 10" ""
+sip_msg+="hello evrd"
+echo "  -> udp:$EVR_ADDR:5060  MESSAGE sip:evrd@$EVR_ADDR (from $NS_ADDR:5063)"
+ip netns exec "$NS" python3 "$PYH" send --to "$EVR_ADDR:5060" --sport 5063 \
+	--payload "$sip_msg" 2>/dev/null
 ip netns exec "$NS" python3 "$PYH" ping "$EVR_ADDR" --count 2 | sed 's/^/  /'
 wait "$recv_pid" || true
 

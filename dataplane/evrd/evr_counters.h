@@ -11,7 +11,10 @@
  * never got one). The control thread has a block of its own.
  *
  * Decoder failures reuse the decoder's X-macro (EVR_DECODE_STATUS): they
- * are exported as "decode_<reason>", decode_ok being the decoded events.
+ * are exported as "decode_<reason>", decode_ok being the decoded events;
+ * likewise the SIP parser's ("sip_<reason>") and HEP's ("hep_<reason>").
+ * The SIP state shards and endpoints keep their own counter blocks
+ * (evr_sipst_stats, evr_sipep_stats), exported by name per worker.
  *
  * Thread context: each block has exactly one writer (its lcore), which
  * increments with plain stores; the control thread reads with relaxed
@@ -23,6 +26,8 @@
 #include <stdint.h>
 
 #include "evr_decode.h"
+#include "evr_hep.h"
+#include "evr_sip.h"
 
 /* X(ENUM_SUFFIX, "name", "help") */
 #define EVR_COUNTERS(X)                                                        \
@@ -55,6 +60,15 @@
 	X(ND_NA_RX, "nd_na_rx", "neighbour advertisements received")           \
 	X(ICMP_ECHO_REPLIES, "icmp_echo_replies", "ICMP echo replies sent")    \
 	X(ICMP6_ECHO_REPLIES, "icmp6_echo_replies", "ICMPv6 echo replies sent") \
+	X(MIRROR_OBSERVED, "mirror_observed", "frames for other hosts seen on mirror ports") \
+	X(MIRROR_NOT_SIP, "mirror_not_sip", "observed frames not UDP to/from sip.mirror_ports (ignored)") \
+	/* ---- SIP (parse reasons: sip_<reason>, HEP: hep_<reason>) ---- */   \
+	X(SIP_RX, "sip_rx", "SIP datagrams: mirrored, HEP payloads, endpoint requests") \
+	X(SIP_HANDOFF, "sip_handoff", "SIP messages handed to the worker owning their Call-ID") \
+	X(SIP_HANDOFF_FULL, "sip_handoff_full", "hand-off ring of the owning worker full (dropped)") \
+	X(SIP_TOO_LARGE, "sip_too_large", "SIP datagram over limits.max_datagram (dropped)") \
+	X(SIP_EVENTS, "sip_events", "events derived from SIP or raised by the SIP endpoint") \
+	X(SIP_REPLIES, "sip_replies", "SIP endpoint replies queued for TX")    \
 	/* ---- events and matching ---- */                                    \
 	X(EVENTS_RX, "events_rx", "datagrams handed to a decoder")             \
 	X(EVENTS_UNMATCHED, "events_unmatched", "decoded events nobody subscribed to") \
@@ -99,6 +113,8 @@ enum evr_counter {
 struct evr_counters {
 	uint64_t c[EVR_CNT__COUNT];
 	uint64_t dec[EVR_DEC__COUNT]; /* by enum evr_decode_status */
+	uint64_t sip[EVR_SIP__COUNT]; /* by enum evr_sip_status ("sip_<name>") */
+	uint64_t hep[EVR_HEP__COUNT]; /* by enum evr_hep_status ("hep_<name>") */
 };
 
 /* "rx_packets"... for any counter. */

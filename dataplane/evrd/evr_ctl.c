@@ -25,6 +25,8 @@
 
 #include "evr_ctl.h"
 #include "evr_neigh.h"
+#include "evr_sipep.h"
+#include "evr_sipst.h"
 
 static const char *const cnt_names[] = {
 #define X(e, n, h) n,
@@ -61,6 +63,10 @@ static void add_block(struct evr_counters *acc, const struct evr_counters *c,
 		acc->c[i] += ld(&c->c[i]);
 	for (unsigned i = 0; i < EVR_DEC__COUNT; i++)
 		acc->dec[i] += ld(&c->dec[i]);
+	for (unsigned i = 0; i < EVR_SIP__COUNT; i++)
+		acc->sip[i] += ld(&c->sip[i]);
+	for (unsigned i = 0; i < EVR_HEP__COUNT; i++)
+		acc->hep[i] += ld(&c->hep[i]);
 	if (ms) {
 		acc->c[EVR_CNT_MATCHES] += ld(&ms->matches);
 		acc->c[EVR_CNT_FANOUT_OVERFLOW] += ld(&ms->overflow);
@@ -85,7 +91,64 @@ static json_t *counters_json(const struct evr_counters *c, bool nonzero_only)
 		         evr_decode_status_name((enum evr_decode_status)i));
 		json_object_set_new(o, name, json_integer((json_int_t)c->dec[i]));
 	}
+	for (unsigned i = 0; i < EVR_SIP__COUNT; i++) {
+		if (nonzero_only && !c->sip[i])
+			continue;
+		snprintf(name, sizeof(name), "sip_%s",
+		         evr_sip_status_name((enum evr_sip_status)i));
+		json_object_set_new(o, name, json_integer((json_int_t)c->sip[i]));
+	}
+	for (unsigned i = 0; i < EVR_HEP__COUNT; i++) {
+		if (nonzero_only && !c->hep[i])
+			continue;
+		snprintf(name, sizeof(name), "hep_%s",
+		         evr_hep_status_name((enum evr_hep_status)i));
+		json_object_set_new(o, name, json_integer((json_int_t)c->hep[i]));
+	}
 	return o;
+}
+
+/* SIP state shard and endpoint counters of a set of workers, summed, as
+ * "sip_state_<name>" / "sip_endpoint_<name>" plus the gauges. */
+struct sip_sums {
+	uint64_t st[EVR_SIPST__COUNT];
+	uint64_t ep[EVR_SIPEP__COUNT];
+	uint64_t dialogs, registrations;
+};
+
+static void sip_add(struct sip_sums *a, const struct evr_worker *w)
+{
+	if (w->sipst) {
+		const struct evr_sipst_stats *s = evr_sipst_stats(w->sipst);
+
+		for (unsigned i = 0; i < EVR_SIPST__COUNT; i++)
+			a->st[i] += ld(&s->c[i]);
+		a->dialogs += ld(&s->dialogs);
+		a->registrations += ld(&s->registrations);
+	}
+	if (w->sipep) {
+		const struct evr_sipep_stats *s = evr_sipep_stats(w->sipep);
+
+		for (unsigned i = 0; i < EVR_SIPEP__COUNT; i++)
+			a->ep[i] += ld(&s->c[i]);
+	}
+}
+
+static void sip_json(json_t *o, const struct sip_sums *a)
+{
+	char name[96];
+
+	for (unsigned i = 0; i < EVR_SIPST__COUNT; i++) {
+		snprintf(name, sizeof(name), "sip_state_%s", evr_sipst_counter_name(i));
+		json_object_set_new(o, name, json_integer((json_int_t)a->st[i]));
+	}
+	for (unsigned i = 0; i < EVR_SIPEP__COUNT; i++) {
+		snprintf(name, sizeof(name), "sip_endpoint_%s", evr_sipep_counter_name(i));
+		json_object_set_new(o, name, json_integer((json_int_t)a->ep[i]));
+	}
+	json_object_set_new(o, "sip_dialogs", json_integer((json_int_t)a->dialogs));
+	json_object_set_new(o, "sip_registrations",
+	                    json_integer((json_int_t)a->registrations));
 }
 
 static json_t *pool_json(const struct rte_mempool *mp)
@@ -136,28 +199,37 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 	json_t *dp = json_object(), *workers = json_array(), *ports = json_array();
 	json_t *rings = json_object(), *egress = json_array(), *pools = json_object();
 	struct evr_counters total, ctl;
+	struct sip_sums sip_total;
+	json_t *wc, *totals;
 	double secs = (double)(rte_rdtsc() - r->start_tsc) / (double)r->tsc_hz;
 
 	memset(&total, 0, sizeof(total));
 	memset(&ctl, 0, sizeof(ctl));
+	memset(&sip_total, 0, sizeof(sip_total));
 	add_block(&ctl, &r->ctl_cnt, &r->ctl_mst);
 	for (unsigned wi = 0; wi < r->n_workers; wi++) {
 		const struct evr_worker *w = r->workers[wi];
 		struct evr_counters sum;
+		struct sip_sums ss;
 		uint64_t loops = ld(&w->loops), busy = ld(&w->busy_loops);
 
 		memset(&sum, 0, sizeof(sum));
+		memset(&ss, 0, sizeof(ss));
 		for (unsigned pi = 0; pi < r->n_ports; pi++)
 			add_block(&sum, &w->cnt[pi], &w->mst[pi]);
 		add_block(&total, &sum, NULL);
+		sip_add(&ss, w);
+		sip_add(&sip_total, w);
+		wc = counters_json(&sum, false);
+		if (r->has_sip)
+			sip_json(wc, &ss);
 		json_array_append_new(workers, json_pack(
 			"{s:i,s:i,s:I,s:I,s:I,s:f,s:I,s:f,s:o}", "worker", (int)w->id, "lcore",
 			(int)w->lcore, "loops", (json_int_t)loops, "busy_loops", (json_int_t)busy,
 			"sleeps", (json_int_t)ld(&w->sleeps), "busy_ratio",
 			loops ? (double)busy / (double)loops : 0.0, "arp_waiting",
 			(json_int_t)__atomic_load_n(&w->pend_n, __ATOMIC_RELAXED), "events_per_s",
-			secs > 0 ? (double)sum.dec[EVR_DEC_OK] / secs : 0.0, "counters",
-			counters_json(&sum, false)));
+			secs > 0 ? (double)sum.dec[EVR_DEC_OK] / secs : 0.0, "counters", wc));
 		json_array_append_new(egress, json_integer(rte_ring_count(w->egress)));
 	}
 	add_block(&total, &ctl, NULL);
@@ -206,7 +278,10 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 	json_object_set_new(rings, "ctrl", json_integer(rte_ring_count(r->ctrl_ring)));
 	json_object_set_new(dp, "uptime_s", json_real(secs));
 	json_object_set_new(dp, "sequence", json_integer((json_int_t)ld(&r->seq)));
-	json_object_set_new(dp, "totals", counters_json(&total, false));
+	totals = counters_json(&total, false);
+	if (r->has_sip)
+		sip_json(totals, &sip_total);
+	json_object_set_new(dp, "totals", totals);
 	json_object_set_new(dp, "workers", workers);
 	json_object_set_new(dp, "ports", ports);
 	json_object_set_new(dp, "control", counters_json(&ctl, true));

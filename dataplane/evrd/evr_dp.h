@@ -37,6 +37,7 @@
 #include "evr_counters.h"
 #include "evr_event.h"
 #include "evr_matcher.h"
+#include "evr_sip.h"
 
 extern int evr_logtype;
 #define EVR_LOG(level, fmt, ...)                                              \
@@ -77,6 +78,7 @@ struct evr_port {
 	bool multiseg; /* PMD takes chained mbufs on TX */
 	bool rss;      /* RSS on UDP 4-tuple configured */
 	bool verify_udp; /* ports[].verify_udp_checksum */
+	bool mirror;     /* ports[].mirror: observe SIP for other hosts */
 	bool started;
 	struct rte_mempool *rx_pool;
 };
@@ -105,7 +107,39 @@ struct evr_pend {
 	uint16_t port;      /* egress port index */
 };
 
+/*
+ * One received datagram handed from L2-L4 (evr_net_rx) to the worker.
+ * kind: a listener kind (enum evr_format incl. AUTO, EVR_CFG_LISTEN_SIP,
+ * EVR_CFG_LISTEN_HEP) or EVR_RX_MIRROR (observed on a mirror port).
+ * flow is filled for the SIP kinds only.
+ */
+#define EVR_RX_MIRROR EVR_CFG_LISTEN__COUNT
+struct evr_rx_dgram {
+	uint32_t off;
+	uint32_t len;
+	uint8_t kind;
+	rte_be16_t lport; /* our UDP port (listeners) */
+	struct evr_sip_flow flow;
+};
+
+/*
+ * SIP hand-off element (rte_ring of elements, MP/SC, one per worker): a SIP
+ * message whose Call-ID another worker owns. The mbuf travels with its
+ * reference; the owner parses it again (cheaper than copying the parsed
+ * message, which is ~10 KiB of views) and frees it.
+ */
+struct evr_sip_handoff {
+	struct rte_mbuf *m;
+	uint32_t off; /* SIP message (HEP already unwrapped) */
+	uint32_t len;
+	uint8_t in_port;
+	uint8_t pad[7];
+	struct evr_sip_flow flow;
+};
+
 struct evr_router;
+struct evr_sipst;
+struct evr_sipep;
 
 struct evr_worker {
 	unsigned id;
@@ -132,6 +166,15 @@ struct evr_worker {
 	struct rte_ip_frag_death_row frag_dr;
 	uint64_t frag_expire_tsc;
 	char *linbuf;    /* ingress datagram linearised (multi-segment RX) */
+	/* SIP: this worker's shard of dialog/registration state (the Call-IDs
+	 * evr_sipst_shard() gives it), the endpoint's retransmission cache,
+	 * the ring other workers hand this shard's messages to. */
+	struct evr_sipst *sipst;
+	struct evr_sipep *sipep;
+	struct rte_ring *handoff;
+	struct evr_sip_msg *sipmsg; /* parse output (large: heap, once) */
+	char *replybuf;             /* endpoint replies */
+	uint64_t sip_tick_tsc;
 	char *encbuf;    /* notifications that do not fit one mbuf */
 	uint64_t loops;
 	uint64_t busy_loops;
@@ -151,7 +194,10 @@ struct evr_router {
 	struct evr_port ports[EVR_MAX_PORTS];
 	unsigned n_workers;
 	struct evr_worker *workers[EVR_MAX_WORKERS];
-	uint8_t listener_fmt[65536]; /* 0 = none, else enum evr_format + 1 */
+	uint8_t listener_fmt[65536]; /* 0 = none, else listener kind + 1 */
+	uint64_t sip_ports[65536 / 64]; /* bitmap: sip.mirror_ports */
+	bool has_sip;                /* a mirror port, a sip or hep listener */
+	uint64_t wall0_us;           /* wall clock at start_tsc */
 	rte_be16_t default_sport;    /* for raise_event notifications */
 	struct rte_mempool *payload_pool;
 	struct rte_mempool *hdr_pool;
@@ -183,11 +229,20 @@ static inline struct evr_tx_meta *evr_meta(struct rte_mbuf *m)
 
 #define EVR_CNT(cnt, name) ((cnt)->c[EVR_CNT_##name])
 
+static inline bool evr_sip_port(const struct evr_router *r, uint16_t port)
+{
+	return (r->sip_ports[port >> 6] >> (port & 63)) & 1;
+}
+
 /* ---- evr_worker.c ---- */
 int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
                     unsigned lcore);
 void evr_worker_fini(struct evr_worker *w);
 int evr_worker_main(void *arg); /* lcore entry */
+/* Queue the descriptors an evr_fanout() left in w->fan / w->fan_unix
+ * (counted on port pi's block). */
+void evr_worker_publish(struct evr_worker *w, unsigned pi, uint32_t nu, uint32_t nx,
+                        uint64_t now_tsc);
 
 /* ---- evr_tx.c ---- */
 /* Fan one decoded event out to its matches. Descriptors for udp: land in
@@ -216,19 +271,26 @@ void evr_tx_pending(struct evr_worker *w, uint64_t now, bool drop_all);
 /* Build headers for a notification whose next hop MAC is known. */
 void evr_tx_send_resolved(struct evr_worker *w, struct rte_mbuf *hdr,
                           unsigned pi, const struct rte_ether_addr *dmac);
+/* A self-contained UDP descriptor (header mbuf + payload copy of
+ * data[0..len)) for the egress ring, e.g. a SIP endpoint reply; NULL when
+ * out of mbufs or too large (counted in cnt). dst/dport network order. */
+struct rte_mbuf *evr_tx_udp_desc(struct evr_router *r, struct evr_counters *cnt,
+                                 const void *data, uint32_t len, uint8_t family,
+                                 const uint8_t *dst, rte_be16_t dport,
+                                 rte_be16_t sport, uint8_t in_port);
 /* Control thread: send a unix: descriptor (header + payload), free it. */
 void evr_tx_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
                       struct evr_counters *cnt);
 
 /* ---- evr_net.c ---- */
-/* Classify and consume one received frame. Returns true with *fmt, *off,
- * *len when it is an event datagram for a listener: *mp (which reassembly
- * may have replaced by the whole datagram) is then the caller's to free.
- * Otherwise the frame was answered, kept for reassembly or dropped
- * (counted). */
+/* Classify and consume one received frame. Returns true with *d filled
+ * when it is a datagram for a listener, or SIP observed on a mirror port:
+ * *mp (which reassembly may have replaced by the whole datagram) is then
+ * the caller's to free. Otherwise the frame was answered, kept for
+ * reassembly or dropped (counted). Frames observed on a mirror port are
+ * never answered. */
 bool evr_net_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
-                enum evr_format *fmt, uint32_t *off, uint32_t *len,
-                rte_be16_t *lport);
+                struct evr_rx_dgram *d);
 /* Build an ARP request / neighbour solicitation for target on port pi. */
 struct rte_mbuf *evr_net_arp_request(struct evr_router *r, unsigned pi,
                                      rte_be32_t target);
@@ -237,5 +299,17 @@ struct rte_mbuf *evr_net_nd_solicit(struct evr_router *r, unsigned pi,
 /* Our IPv6 source for a destination on port p (link-local for fe80::/10). */
 const uint8_t *evr_net_src6(const struct evr_port *p, const uint8_t *dst);
 
+
+/* ---- evr_sipio.c: SIP glue (mirror/HEP -> state shard, endpoint) ---- */
+int evr_sipio_init(struct evr_router *r, struct evr_worker *w);
+void evr_sipio_fini(struct evr_worker *w);
+/* RX: one SIP datagram of kind EVR_RX_MIRROR / HEP / SIP (endpoint). Takes
+ * ownership of m. */
+void evr_sipio_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
+                  const struct evr_rx_dgram *d, uint64_t now_tsc);
+/* Messages other workers handed over, and the state timers; returns work
+ * done (for the idle logic). */
+unsigned evr_sipio_poll(struct evr_worker *w, uint64_t now_tsc);
+uint64_t evr_wall_us(const struct evr_router *r, uint64_t tsc);
 
 #endif /* EVR_DP_H */

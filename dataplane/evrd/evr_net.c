@@ -260,9 +260,45 @@ drop:
 	rte_pktmbuf_free(m);
 }
 
+/* The UDP tuple of a SIP datagram (wall time: the worker's burst). */
+static void flow4(struct evr_rx_dgram *d, const struct rte_ipv4_hdr *ip,
+                  const struct rte_udp_hdr *udp)
+{
+	memset(&d->flow, 0, sizeof(d->flow));
+	d->flow.family = 4;
+	memcpy(d->flow.src, &ip->src_addr, 4);
+	memcpy(d->flow.dst, &ip->dst_addr, 4);
+	d->flow.sport = rte_be_to_cpu_16(udp->src_port);
+	d->flow.dport = rte_be_to_cpu_16(udp->dst_port);
+}
+
+static void flow6(struct evr_rx_dgram *d, const struct rte_ipv6_hdr *ip6,
+                  const struct rte_udp_hdr *udp)
+{
+	d->flow.family = 6;
+	memcpy(d->flow.src, ip6->src_addr, 16);
+	memcpy(d->flow.dst, ip6->dst_addr, 16);
+	d->flow.sport = rte_be_to_cpu_16(udp->src_port);
+	d->flow.dport = rte_be_to_cpu_16(udp->dst_port);
+	d->flow.ts_us = 0;
+}
+
+/* Observed on a mirror port: SIP iff either UDP port is a SIP port. The
+ * UDP checksum is not verified: a passive copy is often taken before the
+ * sender's checksum offload filled it in, and the endpoints judge. */
+static bool mirror_udp(struct evr_worker *w, unsigned pi,
+                       const struct rte_udp_hdr *udp)
+{
+	if (evr_sip_port(w->r, rte_be_to_cpu_16(udp->src_port)) ||
+	    evr_sip_port(w->r, rte_be_to_cpu_16(udp->dst_port)))
+		return true;
+	cnt_inc(w, pi, EVR_CNT_MIRROR_NOT_SIP);
+	return false;
+}
+
 static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
-                   struct rte_ether_hdr *eth, uint32_t l2, enum evr_format *fmt,
-                   uint32_t *off, uint32_t *len, rte_be16_t *lport)
+                   struct rte_ether_hdr *eth, uint32_t l2, bool observe,
+                   struct evr_rx_dgram *d)
 {
 	struct evr_port *p = &w->r->ports[pi];
 	struct rte_mbuf *m = *mp;
@@ -286,9 +322,13 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		cnt_inc(w, pi, EVR_CNT_RX_BAD_IP_CHECKSUM);
 		goto drop;
 	}
-	if (!p->has4 || ip->dst_addr != p->ip4) {
-		cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
-		goto drop;
+	if (!observe && (!p->has4 || ip->dst_addr != p->ip4)) {
+		if (!p->mirror) {
+			cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
+			goto drop;
+		}
+		observe = true;
+		cnt_inc(w, pi, EVR_CNT_MIRROR_OBSERVED);
 	}
 	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
 		m = reassemble(w, pi, m, l2, hl, ip, NULL);
@@ -300,6 +340,10 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		tot = rte_be_to_cpu_16(ip->total_length);
 		if (l2 + tot > m->pkt_len)
 			goto bad_hdr;
+	}
+	if (observe && ip->next_proto_id != IPPROTO_UDP) {
+		cnt_inc(w, pi, EVR_CNT_MIRROR_NOT_SIP);
+		goto drop;
 	}
 	if (ip->next_proto_id == IPPROTO_ICMP) {
 		rx_icmp4(w, pi, m, eth, ip, l2, hl, tot);
@@ -319,6 +363,12 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		cnt_inc(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
 		goto drop;
 	}
+	if (observe) {
+		if (!mirror_udp(w, pi, udp))
+			goto drop;
+		lf = EVR_RX_MIRROR + 1;
+		goto out;
+	}
 	lf = w->r->listener_fmt[rte_be_to_cpu_16(udp->dst_port)];
 	if (lf == 0) {
 		cnt_inc(w, pi, EVR_CNT_RX_NO_LISTENER);
@@ -332,10 +382,13 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		cnt_inc(w, pi, EVR_CNT_RX_BAD_UDP_CHECKSUM);
 		goto drop;
 	}
-	*fmt = (enum evr_format)(lf - 1);
-	*off = l2 + hl + sizeof(*udp);
-	*len = ulen - (uint32_t)sizeof(*udp);
-	*lport = udp->dst_port;
+out:
+	d->kind = (uint8_t)(lf - 1);
+	d->off = l2 + hl + sizeof(*udp);
+	d->len = ulen - (uint32_t)sizeof(*udp);
+	d->lport = udp->dst_port;
+	if (d->kind >= EVR_CFG_LISTEN_SIP)
+		flow4(d, ip, udp);
 	return true;
 
 bad_hdr:
@@ -550,8 +603,8 @@ drop:
 }
 
 static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
-                   struct rte_ether_hdr *eth, uint32_t l2, enum evr_format *fmt,
-                   uint32_t *off, uint32_t *len, rte_be16_t *lport)
+                   struct rte_ether_hdr *eth, uint32_t l2, bool observe,
+                   struct evr_rx_dgram *d)
 {
 	struct evr_port *p = &w->r->ports[pi];
 	struct rte_mbuf *m = *mp;
@@ -572,11 +625,20 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		cnt_inc(w, pi, EVR_CNT_RX_BAD_IP_HEADER);
 		goto drop;
 	}
-	if (!p->has6 ||
-	    !(ours6(p, ip6->dst_addr) || is_solicited_node(ip6->dst_addr, p->ip6) ||
-	      is_solicited_node(ip6->dst_addr, p->ll6) ||
-	      memcmp(ip6->dst_addr, all_nodes6, 16) == 0)) {
-		cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
+	if (!observe &&
+	    (!p->has6 ||
+	     !(ours6(p, ip6->dst_addr) || is_solicited_node(ip6->dst_addr, p->ip6) ||
+	       is_solicited_node(ip6->dst_addr, p->ll6) ||
+	       memcmp(ip6->dst_addr, all_nodes6, 16) == 0))) {
+		if (!p->mirror) {
+			cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
+			goto drop;
+		}
+		observe = true;
+		cnt_inc(w, pi, EVR_CNT_MIRROR_OBSERVED);
+	}
+	if (observe && ip6->proto != IPPROTO_UDP && ip6->proto != IPPROTO_FRAGMENT) {
+		cnt_inc(w, pi, EVR_CNT_MIRROR_NOT_SIP);
 		goto drop;
 	}
 	if (ip6->proto == IPPROTO_ICMP6) {
@@ -603,6 +665,10 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 			goto drop;
 		}
 	}
+	if (observe && ip6->proto != IPPROTO_UDP) {
+		cnt_inc(w, pi, EVR_CNT_MIRROR_NOT_SIP);
+		goto drop;
+	}
 	if (ip6->proto == IPPROTO_ICMP6) {
 		/* only reachable after reassembly: echo with a big payload */
 		rx_icmp6(w, pi, m, eth, ip6, l2, plen);
@@ -615,7 +681,7 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		cnt_inc(w, pi, ext ? EVR_CNT_RX_IPV6_EXT_HEADER : EVR_CNT_RX_UNKNOWN_L4);
 		goto drop;
 	}
-	if (!ours6(p, ip6->dst_addr)) { /* UDP to a multicast group */
+	if (!observe && !ours6(p, ip6->dst_addr)) { /* UDP to a multicast group */
 		cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
 		goto drop;
 	}
@@ -628,6 +694,12 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 	if (ulen < sizeof(*udp) || ulen > plen) {
 		cnt_inc(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
 		goto drop;
+	}
+	if (observe) {
+		if (!mirror_udp(w, pi, udp))
+			goto drop;
+		lf = EVR_RX_MIRROR + 1;
+		goto out;
 	}
 	lf = w->r->listener_fmt[rte_be_to_cpu_16(udp->dst_port)];
 	if (lf == 0) {
@@ -643,10 +715,13 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		cnt_inc(w, pi, EVR_CNT_RX_BAD_UDP_CHECKSUM);
 		goto drop;
 	}
-	*fmt = (enum evr_format)(lf - 1);
-	*off = l2 + (uint32_t)(sizeof(*ip6) + sizeof(*udp));
-	*len = ulen - (uint32_t)sizeof(*udp);
-	*lport = udp->dst_port;
+out:
+	d->kind = (uint8_t)(lf - 1);
+	d->off = l2 + (uint32_t)(sizeof(*ip6) + sizeof(*udp));
+	d->len = ulen - (uint32_t)sizeof(*udp);
+	d->lport = udp->dst_port;
+	if (d->kind >= EVR_CFG_LISTEN_SIP)
+		flow6(d, ip6, udp);
 	return true;
 drop:
 	rte_pktmbuf_free(m);
@@ -656,14 +731,14 @@ drop:
 /* ---- entry ---------------------------------------------------------- */
 
 bool evr_net_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
-                enum evr_format *fmt, uint32_t *off, uint32_t *len,
-                rte_be16_t *lport)
+                struct evr_rx_dgram *d)
 {
 	struct evr_port *p = &w->r->ports[pi];
 	struct rte_mbuf *m = *mp;
 	struct rte_ether_hdr *eth;
 	uint32_t l2 = sizeof(*eth);
 	rte_be16_t et;
+	bool observe = false;
 
 	w->cnt[pi].c[EVR_CNT_RX_PACKETS]++;
 	w->cnt[pi].c[EVR_CNT_RX_BYTES] += m->pkt_len;
@@ -673,15 +748,20 @@ bool evr_net_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 	}
 	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	if (rte_is_unicast_ether_addr(&eth->dst_addr)) {
-		if (!rte_is_same_ether_addr(&eth->dst_addr, &p->mac)) {
-			cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
-			goto drop;
-		}
+		if (!rte_is_same_ether_addr(&eth->dst_addr, &p->mac))
+			observe = true;
 	} else if (!rte_is_broadcast_ether_addr(&eth->dst_addr) &&
 	           !(p->has6 && eth->dst_addr.addr_bytes[0] == 0x33 &&
 	             eth->dst_addr.addr_bytes[1] == 0x33)) {
-		cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
-		goto drop;
+		observe = true;
+	}
+	if (observe) {
+		/* Another host's frame: a mirror port follows its SIP. */
+		if (!p->mirror) {
+			cnt_inc(w, pi, EVR_CNT_RX_NOT_FOR_US);
+			goto drop;
+		}
+		cnt_inc(w, pi, EVR_CNT_MIRROR_OBSERVED);
 	}
 	et = eth->ether_type;
 	if (et == RTE_BE16(RTE_ETHER_TYPE_VLAN)) {
@@ -698,12 +778,16 @@ bool evr_net_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 	}
 	switch (et) {
 	case RTE_BE16(RTE_ETHER_TYPE_ARP):
+		if (observe) {
+			cnt_inc(w, pi, EVR_CNT_MIRROR_NOT_SIP);
+			goto drop;
+		}
 		rx_arp(w, pi, m, eth, l2);
 		return false;
 	case RTE_BE16(RTE_ETHER_TYPE_IPV4):
-		return rx_ip4(w, pi, mp, eth, l2, fmt, off, len, lport);
+		return rx_ip4(w, pi, mp, eth, l2, observe, d);
 	case RTE_BE16(RTE_ETHER_TYPE_IPV6):
-		return rx_ip6(w, pi, mp, eth, l2, fmt, off, len, lport);
+		return rx_ip6(w, pi, mp, eth, l2, observe, d);
 	default:
 		cnt_inc(w, pi, EVR_CNT_RX_UNKNOWN_ETHERTYPE);
 		break;

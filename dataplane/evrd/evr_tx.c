@@ -184,6 +184,73 @@ void evr_fanout(struct evr_fanout *fo, const struct evr_event *ev, uint64_t seq,
 	*n_unix = nx;
 }
 
+struct rte_mbuf *evr_tx_udp_desc(struct evr_router *r, struct evr_counters *cnt,
+                                 const void *data, uint32_t len, uint8_t family,
+                                 const uint8_t *dst, rte_be16_t dport,
+                                 rte_be16_t sport, uint8_t in_port)
+{
+	struct rte_mbuf *pay, *h;
+	struct evr_tx_meta *meta;
+	uint16_t psum;
+
+	pay = rte_pktmbuf_alloc(r->payload_pool);
+	if (pay == NULL) {
+		cnt->c[EVR_CNT_POOL_EMPTY]++;
+		return NULL;
+	}
+	/* Usually one segment; a reply echoing many Vias may need a chain.
+	 * Segment sizes are even (the pool's data room), so the chain sums
+	 * like one buffer. */
+	{
+		struct rte_mbuf *seg = pay;
+		uint32_t done = 0;
+
+		for (;;) {
+			uint32_t n = RTE_MIN(len - done, (uint32_t)rte_pktmbuf_tailroom(seg) & ~1u);
+
+			memcpy(rte_pktmbuf_mtod(seg, char *), (const char *)data + done, n);
+			seg->data_len = (uint16_t)n;
+			done += n;
+			if (done == len)
+				break;
+			seg->next = rte_pktmbuf_alloc(r->payload_pool);
+			if (seg->next == NULL) {
+				cnt->c[EVR_CNT_POOL_EMPTY]++;
+				rte_pktmbuf_free(pay);
+				return NULL;
+			}
+			seg = seg->next;
+			pay->nb_segs++;
+		}
+		pay->pkt_len = len;
+	}
+	h = rte_pktmbuf_alloc(r->hdr_pool);
+	if (h == NULL) {
+		cnt->c[EVR_CNT_POOL_EMPTY]++;
+		rte_pktmbuf_free(pay);
+		return NULL;
+	}
+	if (rte_raw_cksum_mbuf(pay, 0, len, &psum) != 0)
+		psum = 0;
+	meta = evr_meta(h);
+	memset(meta, 0, sizeof(*meta));
+	meta->in_port = in_port;
+	meta->sport = sport;
+	meta->dport = dport;
+	meta->psum = psum;
+	if (family == 6) {
+		meta->kind = EVR_TXK_UDP6;
+		memcpy(meta->dst6, dst, 16);
+	} else {
+		meta->kind = EVR_TXK_UDP4;
+		memcpy(&meta->dst4, dst, 4);
+	}
+	h->next = pay;
+	h->nb_segs = (uint16_t)(1 + pay->nb_segs);
+	h->pkt_len = h->data_len + len;
+	return h;
+}
+
 /* ---- frames ---------------------------------------------------------- */
 
 void evr_tx_frame(struct evr_worker *w, unsigned pi, struct rte_mbuf *m)

@@ -106,13 +106,14 @@ int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
 	if (rc < 0)
 		return rc;
 	w->reader = rc;
-	return 0;
+	return r->has_sip ? evr_sipio_init(r, w) : 0;
 }
 
 void evr_worker_fini(struct evr_worker *w)
 {
 	if (w == NULL)
 		return;
+	evr_sipio_fini(w);
 	for (unsigned pi = 0; pi < EVR_MAX_PORTS; pi++)
 		rte_free(w->txb[pi]);
 	rte_ring_free(w->egress);
@@ -157,7 +158,7 @@ static unsigned tx_stage(struct evr_worker *w, uint64_t now)
 
 /* Publish one event's descriptors. A fan-out larger than the free ring
  * space runs the TX stage inline: the ring bounds memory, not fan-out. */
-static void publish(struct evr_worker *w, unsigned pi, uint32_t nu, uint32_t nx,
+void evr_worker_publish(struct evr_worker *w, unsigned pi, uint32_t nu, uint32_t nx,
                     uint64_t now)
 {
 	struct evr_counters *cnt = &w->cnt[pi];
@@ -190,10 +191,7 @@ static void publish(struct evr_worker *w, unsigned pi, uint32_t nu, uint32_t nx,
 
 struct cand {
 	struct rte_mbuf *m;
-	uint32_t off;
-	uint32_t len;
-	enum evr_format fmt;
-	rte_be16_t lport;
+	struct evr_rx_dgram d;
 };
 
 static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
@@ -215,9 +213,15 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 		if (i + PREFETCH_AHEAD < nb)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		c[nc].m = pkts[i];
-		if (evr_net_rx(w, pi, &c[nc].m, &c[nc].fmt, &c[nc].off, &c[nc].len,
-		               &c[nc].lport))
-			nc++;
+		if (!evr_net_rx(w, pi, &c[nc].m, &c[nc].d))
+			continue;
+		/* SIP goes its own way (state shards, endpoint) at once: it is
+		 * rare next to event datagrams on one port in practice. */
+		if (c[nc].d.kind >= EVR_CFG_LISTEN_SIP) {
+			evr_sipio_rx(w, pi, c[nc].m, &c[nc].d, now);
+			continue;
+		}
+		nc++;
 	}
 	if (nc == 0)
 		return;
@@ -232,11 +236,11 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 		uint32_t n, nu, nx;
 
 		cnt->c[EVR_CNT_EVENTS_RX]++;
-		if (c[k].off + c[k].len <= m->data_len)
-			data = rte_pktmbuf_mtod_offset(m, const char *, c[k].off);
+		if (c[k].d.off + c[k].d.len <= m->data_len)
+			data = rte_pktmbuf_mtod_offset(m, const char *, c[k].d.off);
 		else
-			data = rte_pktmbuf_read(m, c[k].off, c[k].len, w->linbuf);
-		st = evr_decode(c[k].fmt, data, c[k].len, &w->scratch);
+			data = rte_pktmbuf_read(m, c[k].d.off, c[k].d.len, w->linbuf);
+		st = evr_decode((enum evr_format)c[k].d.kind, data, c[k].d.len, &w->scratch);
 		cnt->dec[st]++;
 		if (st != EVR_DEC_OK)
 			goto next;
@@ -246,9 +250,9 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 			cnt->c[EVR_CNT_EVENTS_UNMATCHED]++;
 			goto next;
 		}
-		fo.sport = c[k].lport;
+		fo.sport = c[k].d.lport;
 		evr_fanout(&fo, &w->scratch.ev, seq + k, w->match, n, &nu, &nx);
-		publish(w, pi, nu, nx, now);
+		evr_worker_publish(w, pi, nu, nx, now);
 next:
 		rte_pktmbuf_free(m);
 	}
@@ -309,6 +313,8 @@ int evr_worker_main(void *arg)
 				rx_burst(w, pi, pkts, nb, now);
 			}
 		}
+		if (w->sipst)
+			busy += evr_sipio_poll(w, now);
 		busy += tx_stage(w, now);
 		if (w->pend_n && (now >= w->pend_next_tsc ||
 		                  evr_neigh_gen(r->neigh) != w->neigh_gen_seen))

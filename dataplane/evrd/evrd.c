@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -261,6 +262,7 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 	snprintf(p->name, sizeof(p->name), "%s", pc->name);
 	p->mtu = (uint16_t)pc->mtu;
 	p->verify_udp = pc->verify_udp_checksum;
+	p->mirror = pc->mirror;
 	port_addresses(p, pc);
 	rc = rte_eth_dev_info_get(p->port_id, &di);
 	if (rc != 0)
@@ -351,7 +353,8 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 	if (pc->mtu != 1500 && (rc = rte_eth_dev_set_mtu(p->port_id, (uint16_t)pc->mtu)) != 0)
 		EVR_LOG(NOTICE, "port %s: PMD did not take MTU %u (%s); notifications are "
 		        "still fragmented at %u", p->name, pc->mtu, rte_strerror(-rc), pc->mtu);
-	if (pc->promiscuous)
+	/* A mirror port sees other hosts' frames only in promiscuous mode. */
+	if (pc->promiscuous || pc->mirror)
 		rte_eth_promiscuous_enable(p->port_id);
 	if (p->has6)
 		rte_eth_allmulticast_enable(p->port_id); /* solicited-node groups */
@@ -569,9 +572,23 @@ int main(int argc, char **argv)
 		port_setup(r, pi, &cfg->ports[pi], socket);
 	static_neighbours(r);
 
-	for (uint32_t i = 0; i < cfg->n_listeners; i++)
+	for (uint32_t i = 0; i < cfg->n_listeners; i++) {
 		r->listener_fmt[cfg->listeners[i].port] = (uint8_t)(cfg->listeners[i].format + 1);
-	r->default_sport = rte_cpu_to_be_16((uint16_t)cfg->listeners[0].port);
+		if (cfg->listeners[i].format >= EVR_CFG_LISTEN_SIP)
+			r->has_sip = true;
+	}
+	for (unsigned pi = 0; pi < cfg->n_ports; pi++)
+		if (cfg->ports[pi].mirror)
+			r->has_sip = true;
+	for (uint32_t i = 0; i < cfg->sip.mirror_ports.n; i++) {
+		uint32_t sp = cfg->sip.mirror_ports.v[i];
+
+		r->sip_ports[sp >> 6] |= 1ull << (sp & 63);
+	}
+	/* Notifications leave from the first listener's port (a pure mirror
+	 * appliance has none: the first SIP port then). */
+	r->default_sport = rte_cpu_to_be_16((uint16_t)(cfg->n_listeners
+		? cfg->listeners[0].port : cfg->sip.mirror_ports.v[0]));
 
 	r->unix_ring = rte_ring_create("evr_unix", cfg->rings.unix_size, socket,
 	                               RING_F_SC_DEQ | RING_F_EXACT_SZ);
@@ -635,6 +652,12 @@ int main(int argc, char **argv)
 	}
 
 	r->start_tsc = rte_rdtsc(); /* stats rates count from here */
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r->wall0_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	}
 	for (unsigned i = 0; i < r->n_workers; i++) {
 		rc = rte_eal_remote_launch(evr_worker_main, r->workers[i], r->workers[i]->lcore);
 		if (rc != 0)

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DOC: SIP glue - mirrored SIP and HEP into state shards, the SIP endpoint.
+ *
+ * Three kinds of SIP reach a worker from evr_net_rx():
+ *  - EVR_RX_MIRROR: frames between other hosts observed on a mirror port
+ *    (SPAN / tc mirred), UDP to or from sip.mirror_ports;
+ *  - EVR_CFG_LISTEN_HEP: HEPv3 datagrams to a "hep" listener, the copies a
+ *    proxy's capture agent (Kamailio siptrace, OpenSIPS proto_hep) sends;
+ *  - EVR_CFG_LISTEN_SIP: requests to the appliance's own SIP endpoint.
+ *
+ * Mirror and HEP messages feed the dialog/registration state (evr_sipst),
+ * which raises the events the platforms themselves would raise.
+ *
+ * Cross-worker design: hand-off by Call-ID. A dialog's requests and
+ * responses travel between different address pairs (UAC->proxy,
+ * proxy->UAS, replies the other way), so RSS puts them on different queues
+ * and workers. Each worker owns one state shard: the Call-IDs for which
+ * evr_sipst_shard(call_id, n_workers) gives its id. The receiving worker
+ * parses the message (it must, to find the Call-ID, compact form "i:"
+ * included) and, when another worker owns it, enqueues {mbuf, offsets,
+ * flow} on that worker's MP/SC element ring; the owner parses again and
+ * applies it. State therefore has exactly one writer, without a lock or
+ * a shared cache line, and the cost of a hand-off is one ring slot and a
+ * second parse of (n-1)/n of the messages. Order: one ring per owner, fed
+ * in each sender's arrival order; messages of one dialog from two workers
+ * can interleave differently from the wire by at most a burst, which the
+ * state machine tolerates (a 200 before its 180 is still an answer; a
+ * response before its request is counted as an orphan).
+ *
+ * Endpoint requests need no shard: the stateless answer and the
+ * retransmission cache only need the request itself, and a sender's
+ * retransmissions come from the same address (same RSS queue, same
+ * worker). The reply goes onto the worker's egress ring like a
+ * notification, so it shares routing, ARP/ND resolution and TX.
+ *
+ * Thread context: worker lcores (hot path); init/fini on the main thread
+ * before the workers start / after they stopped.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+
+#include "evr_dp.h"
+#include "evr_hep.h"
+#include "evr_sipep.h"
+#include "evr_sipst.h"
+
+#define HANDOFF_BURST 32
+#define REPLY_CAP EVR_SIPEP_REPLY_MAX /* always enough for any request */
+#define TICK_HZ 100     /* state timers run every 10 ms */
+
+struct emit_ctx {
+	struct evr_worker *w;
+	unsigned pi;
+	uint64_t now_tsc;
+	uint64_t now_ms;
+};
+
+uint64_t evr_wall_us(const struct evr_router *r, uint64_t tsc)
+{
+	return r->wall0_us + (tsc - r->start_tsc) * 1000000u / r->tsc_hz;
+}
+
+int evr_sipio_init(struct evr_router *r, struct evr_worker *w)
+{
+	const struct evr_cfg_sip *c = &r->cfg->sip;
+	struct evr_sipst_conf sc;
+	struct evr_sipep_conf ec;
+	char name[RTE_RING_NAMESIZE];
+	unsigned n = r->n_workers ? r->n_workers : 1;
+
+	evr_sipst_conf_default(&sc);
+	/* Limits are router-wide; Call-ID hashing spreads them evenly. */
+	sc.max_dialogs = (c->max_dialogs + n - 1) / n;
+	sc.max_registrations = (c->max_registrations + n - 1) / n;
+	sc.originate_timeout_ms = c->originate_timeout_s * 1000u;
+	sc.max_dialog_ms = c->max_dialog_s * 1000u;
+	sc.linger_ms = c->linger_ms;
+	sc.default_expires = c->default_expires;
+	sc.families = c->events == EVR_CFG_SIP_EV_OPENSIPS     ? EVR_SIPST_OPENSIPS
+	              : c->events == EVR_CFG_SIP_EV_FREESWITCH ? EVR_SIPST_FREESWITCH
+	                                                       : EVR_SIPST_OPENSIPS |
+	                                                                 EVR_SIPST_FREESWITCH;
+	sc.profile = c->profile;
+	sc.hostname = c->hostname;
+	w->sipst = evr_sipst_create(&sc, &r->limits);
+	if (w->sipst == NULL)
+		return -errno;
+
+	evr_sipep_conf_default(&ec);
+	ec.dedup_entries = c->endpoint_dedup;
+	ec.server = c->server;
+	w->sipep = evr_sipep_create(&ec);
+	if (w->sipep == NULL)
+		return -errno;
+
+	snprintf(name, sizeof(name), "evr_sipho%u", w->id);
+	w->handoff = rte_ring_create_elem(name, sizeof(struct evr_sip_handoff),
+	                                  c->handoff_ring,
+	                                  (int)rte_lcore_to_socket_id(w->lcore),
+	                                  RING_F_SC_DEQ);
+	if (w->handoff == NULL)
+		return -rte_errno;
+	w->sipmsg = malloc(sizeof(*w->sipmsg));
+	w->replybuf = malloc(REPLY_CAP);
+	if (w->sipmsg == NULL || w->replybuf == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+void evr_sipio_fini(struct evr_worker *w)
+{
+	struct evr_sip_handoff h;
+
+	if (w->handoff) {
+		/* Workers have stopped: what is still queued is freed. */
+		while (rte_ring_sc_dequeue_elem(w->handoff, &h, sizeof(h)) == 0)
+			rte_pktmbuf_free(h.m);
+		rte_ring_free(w->handoff);
+		w->handoff = NULL;
+	}
+	evr_sipst_destroy(w->sipst);
+	w->sipst = NULL;
+	evr_sipep_destroy(w->sipep);
+	w->sipep = NULL;
+	free(w->sipmsg);
+	w->sipmsg = NULL;
+	free(w->replybuf);
+	w->replybuf = NULL;
+}
+
+/* An event derived from SIP (or raised by the endpoint): match, fan out,
+ * queue. RCU read side: the worker is online. */
+static void emit(void *arg, const struct evr_event *ev)
+{
+	struct emit_ctx *x = arg;
+	struct evr_worker *w = x->w;
+	struct evr_router *r = w->r;
+	struct evr_counters *cnt = &w->cnt[x->pi];
+	struct evr_fanout fo = {
+		.r = r, .cnt = cnt, .encbuf = w->encbuf, .fan = w->fan,
+		.fan_unix = w->fan_unix, .in_port = (uint8_t)x->pi,
+		.sport = r->default_sport,
+	};
+	uint32_t n, nu, nx;
+	uint64_t seq;
+
+	cnt->c[EVR_CNT_SIP_EVENTS]++;
+	n = evr_matcher_match(r->matcher, (unsigned)w->reader, ev, x->now_ms, w->match,
+	                      r->max_fanout, &w->mst[x->pi]);
+	if (n == 0) {
+		cnt->c[EVR_CNT_EVENTS_UNMATCHED]++;
+		return;
+	}
+	seq = __atomic_fetch_add(&r->seq, 1, __ATOMIC_RELAXED);
+	evr_fanout(&fo, ev, seq, w->match, n, &nu, &nx);
+	evr_worker_publish(w, x->pi, nu, nx, x->now_tsc);
+}
+
+/* Contiguous view of m[off, off+len): in place, or copied to linbuf. */
+static const char *view(struct evr_worker *w, struct rte_mbuf *m, uint32_t off,
+                        uint32_t len)
+{
+	if (off + len <= m->data_len)
+		return rte_pktmbuf_mtod_offset(m, const char *, off);
+	return rte_pktmbuf_read(m, off, len, w->linbuf);
+}
+
+/* Parse a message of the state path; counts the parse result. */
+static bool parse_state(struct evr_worker *w, unsigned pi, const char *p, uint32_t len)
+{
+	enum evr_sip_status st = evr_sip_parse(p, len, w->sipmsg);
+
+	w->cnt[pi].sip[st]++;
+	return st == EVR_SIP_OK;
+}
+
+static void state_input(struct evr_worker *w, unsigned pi, const struct evr_sip_flow *f,
+                        uint64_t now_tsc)
+{
+	struct emit_ctx x = {
+		.w = w, .pi = pi, .now_tsc = now_tsc, .now_ms = evr_now_ms(),
+	};
+
+	evr_sipst_input(w->sipst, w->sipmsg, f, x.now_ms, emit, &x);
+}
+
+static void endpoint(struct evr_worker *w, unsigned pi, const char *p, uint32_t len,
+                     const struct evr_rx_dgram *d, const struct evr_sip_flow *f,
+                     uint64_t now_tsc)
+{
+	struct evr_router *r = w->r;
+	struct evr_counters *cnt = &w->cnt[pi];
+	struct emit_ctx x = {
+		.w = w, .pi = pi, .now_tsc = now_tsc, .now_ms = evr_now_ms(),
+	};
+	struct evr_sipep_out out;
+	enum evr_sip_status st;
+	struct rte_mbuf *h;
+
+	st = evr_sip_parse(p, len, w->sipmsg);
+	cnt->sip[st]++;
+	evr_sipep_handle(w->sipep, st, w->sipmsg, f, x.now_ms, &w->scratch, w->replybuf,
+	                 REPLY_CAP, &out);
+	if (out.raise)
+		emit(&x, &w->scratch.ev);
+	if (!out.reply)
+		return;
+	h = evr_tx_udp_desc(r, cnt, w->replybuf, out.reply_len, out.reply_family,
+	                    out.reply_addr, rte_cpu_to_be_16(out.reply_port), d->lport,
+	                    (uint8_t)pi);
+	if (h == NULL)
+		return;
+	if (rte_ring_sp_enqueue(w->egress, h) != 0) {
+		cnt->c[EVR_CNT_RING_FULL]++;
+		rte_pktmbuf_free(h);
+		return;
+	}
+	cnt->c[EVR_CNT_SIP_REPLIES]++;
+}
+
+void evr_sipio_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
+                  const struct evr_rx_dgram *d, uint64_t now_tsc)
+{
+	struct evr_router *r = w->r;
+	struct evr_counters *cnt = &w->cnt[pi];
+	struct evr_sip_flow flow = d->flow;
+	uint32_t off = d->off, len = d->len;
+	const char *p;
+	unsigned owner;
+
+	cnt->c[EVR_CNT_SIP_RX]++;
+	if (len > r->limits.max_datagram) {
+		cnt->c[EVR_CNT_SIP_TOO_LARGE]++;
+		goto free;
+	}
+	p = view(w, m, off, len);
+	if (p == NULL) { /* cannot happen: evr_net_rx checked the lengths */
+		cnt->c[EVR_CNT_RX_BAD_UDP_HEADER]++;
+		goto free;
+	}
+	flow.ts_us = evr_wall_us(r, now_tsc);
+	if (d->kind == EVR_CFG_LISTEN_SIP) {
+		endpoint(w, pi, p, len, d, &flow, now_tsc);
+		goto free;
+	}
+	if (d->kind == EVR_CFG_LISTEN_HEP) {
+		struct evr_hep hep;
+		enum evr_hep_status hs = evr_hep_parse(p, len, &hep);
+
+		cnt->hep[hs]++;
+		if (hs != EVR_HEP_OK)
+			goto free;
+		/* The capture agent's tuple and time describe the message. */
+		flow = hep.flow;
+		if (flow.ts_us == 0)
+			flow.ts_us = evr_wall_us(r, now_tsc);
+		off += (uint32_t)(hep.payload.p - p);
+		len = hep.payload.len;
+		p = hep.payload.p;
+	}
+	if (!parse_state(w, pi, p, len))
+		goto free;
+	owner = evr_sipst_shard(w->sipmsg->call_id.p, w->sipmsg->call_id.len, r->n_workers);
+	if (owner != w->id) {
+		struct evr_sip_handoff h = {
+			.m = m, .off = off, .len = len, .in_port = (uint8_t)pi, .flow = flow,
+		};
+
+		if (rte_ring_mp_enqueue_elem(r->workers[owner]->handoff, &h, sizeof(h)) != 0) {
+			cnt->c[EVR_CNT_SIP_HANDOFF_FULL]++;
+			goto free;
+		}
+		cnt->c[EVR_CNT_SIP_HANDOFF]++;
+		return; /* the owner frees m */
+	}
+	state_input(w, pi, &flow, now_tsc);
+free:
+	rte_pktmbuf_free(m);
+}
+
+unsigned evr_sipio_poll(struct evr_worker *w, uint64_t now_tsc)
+{
+	struct evr_sip_handoff h[HANDOFF_BURST];
+	unsigned n, done = 0;
+
+	n = rte_ring_sc_dequeue_burst_elem(w->handoff, h, sizeof(h[0]), HANDOFF_BURST, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		const char *p = view(w, h[i].m, h[i].off, h[i].len);
+
+		/* Parsed fine on the sender; counted there, so not again. */
+		if (p && evr_sip_parse(p, h[i].len, w->sipmsg) == EVR_SIP_OK)
+			state_input(w, h[i].in_port, &h[i].flow, now_tsc);
+		rte_pktmbuf_free(h[i].m);
+	}
+	done += n;
+	if (now_tsc >= w->sip_tick_tsc) {
+		struct emit_ctx x = {
+			.w = w, .pi = 0, .now_tsc = now_tsc, .now_ms = evr_now_ms(),
+		};
+
+		done += evr_sipst_tick(w->sipst, x.now_ms, evr_wall_us(w->r, now_tsc), emit, &x);
+		w->sip_tick_tsc = now_tsc + w->r->tsc_hz / TICK_HZ;
+	}
+	return done;
+}
