@@ -465,7 +465,9 @@ static bool fset(char *dst, uint16_t *dlen, size_t cap, const char *p, size_t n)
 }
 
 #define SETF(rec, f, v) fset((rec)->f, &(rec)->f##_len, sizeof((rec)->f), (v).p, (v).len)
-#define EQF(rec, f, v) ((rec)->f##_len == (v).len && memcmp((rec)->f, (v).p, (v).len) == 0)
+/* an absent view is { NULL, 0 }: memcmp must not see its NULL */
+#define EQF(rec, f, v)                                                         \
+	((rec)->f##_len == (v).len && ((v).len == 0 || memcmp((rec)->f, (v).p, (v).len) == 0))
 
 static size_t u64dec(char *out, uint64_t v)
 {

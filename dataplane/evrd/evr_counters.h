@@ -42,7 +42,10 @@
 	X(RX_BAD_IP_CHECKSUM, "rx_bad_ip_checksum", "IPv4 header checksum wrong") \
 	X(RX_FRAGMENTS, "rx_fragments", "IP fragments received")               \
 	X(RX_REASSEMBLED, "rx_reassembled", "datagrams reassembled from fragments") \
-	X(RX_FRAG_DROPPED, "rx_frag_dropped", "fragments dropped: reassembly off, failed or timed out") \
+	X(RX_FRAG_DROPPED, "rx_frag_dropped", "fragments dropped: reassembly off, failed or timed out (the sum of the next three)") \
+	X(RX_FRAG_OFF, "rx_frag_off", "fragments dropped: reassembly off (limits.reassembly_flows 0)") \
+	X(RX_FRAG_INVALID, "rx_frag_invalid", "fragments dropped while reassembling: overlap, more than 8 fragments, inconsistent lengths, table full, or a stale datagram in the bucket") \
+	X(RX_FRAG_TIMEOUT, "rx_frag_timeout", "fragments of datagrams still incomplete after limits.reassembly_timeout_ms") \
 	X(RX_IPV6_EXT_HEADER, "rx_ipv6_ext_header", "IPv6 extension header (unsupported)") \
 	X(RX_UNKNOWN_L4, "rx_unknown_l4", "IP protocol neither UDP nor ICMP")  \
 	X(RX_BAD_UDP_HEADER, "rx_bad_udp_header", "UDP length inconsistent")   \

@@ -202,6 +202,7 @@ static struct rte_mbuf *reassemble(struct evr_worker *w, unsigned pi,
 	cnt_inc(w, pi, EVR_CNT_RX_FRAGMENTS);
 	if (w->frag_tbl == NULL) {
 		cnt_inc(w, pi, EVR_CNT_RX_FRAG_DROPPED);
+		cnt_inc(w, pi, EVR_CNT_RX_FRAG_OFF);
 		rte_pktmbuf_free(m);
 		return NULL;
 	}
@@ -214,6 +215,7 @@ static struct rte_mbuf *reassemble(struct evr_worker *w, unsigned pi,
 		mo = rte_ipv4_frag_reassemble_packet(w->frag_tbl, &w->frag_dr, m,
 		                                     rte_rdtsc(), ip);
 	w->cnt[pi].c[EVR_CNT_RX_FRAG_DROPPED] += w->frag_dr.cnt - before;
+	w->cnt[pi].c[EVR_CNT_RX_FRAG_INVALID] += w->frag_dr.cnt - before;
 	if (w->frag_dr.cnt >= RTE_IP_FRAG_DEATH_ROW_MBUF_LEN / 2)
 		rte_ip_frag_free_death_row(&w->frag_dr, 0);
 	if (mo)

@@ -266,6 +266,7 @@ static void expire_fragments(struct evr_worker *w, uint64_t now)
 
 	rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->frag_dr, now);
 	w->cnt[0].c[EVR_CNT_RX_FRAG_DROPPED] += w->frag_dr.cnt - before;
+	w->cnt[0].c[EVR_CNT_RX_FRAG_TIMEOUT] += w->frag_dr.cnt - before;
 	rte_ip_frag_free_death_row(&w->frag_dr, 0);
 	w->frag_expire_tsc = now + w->r->tsc_hz / 10;
 }

@@ -424,6 +424,15 @@ static const struct flow flows[] = {
 		TICK(32001, ""),
 		{ REG_RSP("200 OK", "1", CT1 ";expires=60\n", ""), SRV, 32002, "", NULL },
 	} },
+	{ "RFC 2543 peer: no From tag", {
+		{ "INVITE sip:2000@example.com SIP/2.0\nVia: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bK-n\n"
+		  "From: <sip:1000@example.com>\nTo: <sip:2000@example.com>\nCall-ID: notag\n"
+		  "CSeq: 1 INVITE\nContent-Length: 0\n\n", UA, 0, "CHANNEL_CREATE", NULL },
+		{ "SIP/2.0 180 Ringing\nVia: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bK-n\n"
+		  "From: <sip:1000@example.com>\nTo: <sip:2000@example.com>;tag=x\nCall-ID: notag\n"
+		  "CSeq: 1 INVITE\nContent-Length: 0\n\n", SRV, 10, "CHANNEL_PROGRESS,E_DLG_STATE_CHANGED",
+		  "E_DLG_STATE_CHANGED.from_tag=" },
+	} },
 	{ "orphans and untracked methods", {
 		{ RSP_SDP("200 OK", "1", ";tag=t2"), SRV, 0, "", NULL },
 		{ BYE_CALLEE("2", ""), SRV, 1, "", NULL },
