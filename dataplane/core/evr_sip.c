@@ -46,6 +46,7 @@
  * is what matters and long Via stacks (RFC 4475 longreq: 34) are legal.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "evr_sip.h"
@@ -131,23 +132,53 @@ static inline unsigned char lower(unsigned char c)
 	return (unsigned)(c - 'A') < 26u ? (unsigned char)(c + 32) : c;
 }
 
+/*
+ * Every header line is looked up, so the lookup is a table probe, not a
+ * walk: candidates by (name length & 31, first letter & 31), at most
+ * HDR_WAYS each (Call-ID and Contact share length 7 and 'c'). Compact forms
+ * by letter. Built once at load time (a constructor: the tables are
+ * read-only afterwards, so any thread may look up).
+ */
+#define HDR_WAYS 3
+static uint8_t hdr_by_len_c[32][32][HDR_WAYS];
+static uint8_t hdr_by_compact[32];
+
+__attribute__((constructor)) static void hdr_tables_init(void)
+{
+	for (unsigned i = 1; i < EVR_SIP_HDR__COUNT; i++) {
+		uint8_t *w = hdr_by_len_c[hdr_names[i].len & 31]
+		                         [lower((unsigned char)hdr_names[i].name[0]) & 31];
+		unsigned k = 0;
+
+		while (k < HDR_WAYS && w[k])
+			k++;
+		if (k == HDR_WAYS)
+			abort(); /* a new header name: raise HDR_WAYS */
+		w[k] = (uint8_t)i;
+		if (hdr_compact[i])
+			hdr_by_compact[hdr_compact[i] & 31] = (uint8_t)i;
+	}
+}
+
 enum evr_sip_hdr evr_sip_hdr_lookup(const char *p, size_t len)
 {
-	if (len == 1) {
-		unsigned char c = lower((unsigned char)p[0]);
+	unsigned char c;
+	const uint8_t *w;
 
-		for (unsigned i = 1; i < EVR_SIP_HDR__COUNT; i++)
-			if (hdr_compact[i] == c)
-				return (enum evr_sip_hdr)i;
+	if (len == 0)
 		return EVR_SIP_HDR_OTHER;
+	c = lower((unsigned char)p[0]);
+	if (len == 1) {
+		unsigned i = hdr_by_compact[c & 31];
+
+		return i && hdr_compact[i] == c ? (enum evr_sip_hdr)i : EVR_SIP_HDR_OTHER;
 	}
-	/* Length and first letter filter out nearly every entry before the
-	 * full compare. */
-	for (unsigned i = 1; i < EVR_SIP_HDR__COUNT; i++)
-		if (hdr_names[i].len == len &&
-		    lower((unsigned char)hdr_names[i].name[0]) == lower((unsigned char)p[0]) &&
-		    evr_ieq(hdr_names[i].name, p, len))
-			return (enum evr_sip_hdr)i;
+	if (len > 31)
+		return EVR_SIP_HDR_OTHER;
+	w = hdr_by_len_c[len][c & 31];
+	for (unsigned k = 0; k < HDR_WAYS && w[k]; k++)
+		if (hdr_names[w[k]].len == len && evr_ieq(hdr_names[w[k]].name, p, len))
+			return (enum evr_sip_hdr)w[k];
 	return EVR_SIP_HDR_OTHER;
 }
 
@@ -1098,9 +1129,33 @@ static enum evr_sip_status parse_start(const char *s, const char *e, struct evr_
 	return EVR_SIP_OK;
 }
 
-/* NUL anywhere, or CR not followed by LF, in a logical line. */
+/* Non-zero iff some byte of v is zero (exact as to existence). */
+static inline uint64_t has_zero8(uint64_t v)
+{
+	return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
+}
+
+/* NUL anywhere, or CR not followed by LF, in a logical line. Every header
+ * byte passes here, so words without NUL or CR (nearly all of them: CR
+ * only ends physical lines) are skipped eight bytes at a time. */
 static enum evr_sip_status check_line(const char *p, const char *e)
 {
+	while (e - p >= 8) {
+		const char *q = p + 8;
+		uint64_t v;
+
+		memcpy(&v, p, sizeof(v));
+		if ((has_zero8(v) | has_zero8(v ^ 0x0d0d0d0d0d0d0d0dull)) == 0) {
+			p = q;
+			continue;
+		}
+		for (; p < q; p++) {
+			if (*p == '\0')
+				return EVR_SIP_NUL_BYTE;
+			if (*p == '\r' && (p + 1 == e || p[1] != '\n'))
+				return EVR_SIP_BAD_HEADER;
+		}
+	}
 	for (; p < e; p++) {
 		if (*p == '\0')
 			return EVR_SIP_NUL_BYTE;
