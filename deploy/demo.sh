@@ -174,7 +174,8 @@ wait "$recv_pid" || true
 
 say "notifications received in $NS"
 python3 "$PYH" notes "$STATE/recv.jsonl" |
-	jq -r '"  <- \(.dst) \(.format // "?")  \(.name // .error)  seq=\(.seq // "-")\n     \(.attrs // .raw | tostring | .[0:160])"'
+	jq -r 'if (.dst | endswith(":5062")) then "  <- \(.dst) SIP reply: \(.raw | split("\r\n")[0])"
+	       else "  <- \(.dst) \(.format // "?")  \(.name // .error)  seq=\(.seq // "-")\n     \(.attrs // .raw | tostring | .[0:160])" end'
 
 say "evrctl stats (non-zero dataplane totals; the whole list: evrctl stats)"
 "$EVRCTL" -s "$SOCK" stats | awk '$1 == "matcher.live" || ($1 ~ /^dataplane\.totals\./ && $2 != 0)'
