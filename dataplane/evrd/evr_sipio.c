@@ -28,6 +28,12 @@
  * state machine tolerates (a 200 before its 180 is still an answer; a
  * response before its request is counted as an orphan).
  *
+ * REGISTER transactions are the exception: they go by AOR (To URI
+ * user@host) instead, because the registration state is per AOR and two
+ * devices (two Call-IDs) registering one AOR must meet in one shard, or
+ * each shard would raise its own E_UL_AOR_INSERT. A REGISTER and its
+ * responses carry the same To, so the transaction stays together too.
+ *
  * Endpoint requests need no shard: the stateless answer and the
  * retransmission cache only need the request itself, and a sender's
  * retransmissions come from the same address (same RSS queue, same
@@ -170,6 +176,31 @@ static const char *view(struct evr_worker *w, struct rte_mbuf *m, uint32_t off,
 	return rte_pktmbuf_read(m, off, len, w->linbuf);
 }
 
+/* The worker owning a parsed message: REGISTERs by AOR (the user@host
+ * bytes of the To URI, as the shard keys its contacts), the rest by
+ * Call-ID. */
+static unsigned owner_of(const struct evr_sip_msg *m, unsigned n)
+{
+	const struct evr_sip_uri *u = &m->to.uri;
+	char aor[512];
+
+	if (n == 1)
+		return 0;
+	if (m->cseq_method == EVR_SIP_METHOD_REGISTER && u->host.len &&
+	    (size_t)u->user.len + 1 + u->host.len <= sizeof(aor)) {
+		size_t k = 0;
+
+		if (u->user.len) {
+			memcpy(aor, u->user.p, u->user.len);
+			k = u->user.len;
+			aor[k++] = '@';
+		}
+		memcpy(aor + k, u->host.p, u->host.len);
+		return evr_sipst_shard(aor, k + u->host.len, n);
+	}
+	return evr_sipst_shard(m->call_id.p, m->call_id.len, n);
+}
+
 /* Parse a message of the state path; counts the parse result. */
 static bool parse_state(struct evr_worker *w, unsigned pi, const char *p, uint32_t len)
 {
@@ -265,7 +296,7 @@ void evr_sipio_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 	}
 	if (!parse_state(w, pi, p, len))
 		goto free;
-	owner = evr_sipst_shard(w->sipmsg->call_id.p, w->sipmsg->call_id.len, r->n_workers);
+	owner = owner_of(w->sipmsg, r->n_workers);
 	if (owner != w->id) {
 		struct evr_sip_handoff h = {
 			.m = m, .off = off, .len = len, .in_port = (uint8_t)pi, .flow = flow,
