@@ -640,6 +640,14 @@ static const struct evr_setting sip_tab[] = {
 	UC(struct evr_cfg_sip, handoff_ring, 64, 1u << 20, "4096", check_pow2,
 	   "power of two", "Per worker: SIP messages handed over by other "
 	   "workers (the worker owning a Call-ID follows its dialog)."),
+	U(struct evr_cfg_sip, reorder_ms, 0, 10000, "200", false,
+	  "A response (or ACK/BYE) whose request this worker has not seen yet "
+	  "is held up to this long for it: with several workers the request "
+	  "may still be in another worker's hand-off ring or behind its idle "
+	  "sleep. 0 = never hold (orphans counted at once)."),
+	U(struct evr_cfg_sip, reorder_max, 0, 1u << 20, "1024", false,
+	  "Per worker: messages held for their request at once; beyond, they "
+	  "are applied at once (counted sip_held_full)."),
 	U(struct evr_cfg_sip, endpoint_dedup, 16, 1u << 22, "4096", false,
 	  "Per worker: requests remembered by the SIP endpoint to absorb "
 	  "retransmissions."),

@@ -121,6 +121,8 @@ struct evr_cfg_sip {
 	uint32_t linger_ms;
 	uint32_t default_expires;
 	uint32_t handoff_ring;        /* per worker: messages from other workers */
+	uint32_t reorder_ms;          /* hold a message whose request is late */
+	uint32_t reorder_max;         /* per worker: messages held at once */
 	uint32_t endpoint_dedup;      /* per worker: endpoint retransmission cache */
 	char *server;                 /* endpoint Server header */
 };

@@ -1570,6 +1570,49 @@ static void dialog_other_response(struct evr_sipst *st, const struct evr_sip_msg
 		CNT(st, ORPHAN_RESPONSE);
 }
 
+/*
+ * Would m find the state it refers to missing right now? A response
+ * without its REGISTER transaction or INVITE dialog, an ACK/BYE/CANCEL
+ * without its dialog, an ACK of the INVITE before its final response, a
+ * BYE before the answer. With several workers the request can still be in
+ * another worker's hand-off ring (or behind its idle sleep), so evrd holds
+ * such messages a little and retries them (sip.reorder_ms) instead of
+ * counting an orphan at once. Read-only: no state, no counter changes.
+ */
+bool evr_sipst_premature(struct evr_sipst *st, const struct evr_sip_msg *m)
+{
+	uint32_t i;
+	struct dialog *d;
+
+	switch (m->method) {
+	case EVR_SIP_METHOD_REGISTER:
+		return !m->is_request &&
+		       txn_find(st, m->call_id, m->cseq, txn_hash(m->call_id, m->cseq)) == NIL;
+	case EVR_SIP_METHOD_INVITE:
+		return !m->is_request && m->status_code != 100 &&
+		       dlg_find(st, m->call_id, m->from.tag) == NIL;
+	case EVR_SIP_METHOD_ACK:
+	case EVR_SIP_METHOD_BYE:
+	case EVR_SIP_METHOD_CANCEL:
+		if (!m->is_request)
+			return false; /* responses to these raise nothing */
+		i = dlg_find(st, m->call_id, m->from.tag);
+		if (i == NIL && m->method == EVR_SIP_METHOD_BYE && m->to.tag.len)
+			i = dlg_find(st, m->call_id, m->to.tag);
+		if (i == NIL)
+			return true;
+		d = DLG(st, i);
+		if (d->flags & (DF_ENDED | DF_ANSWERED))
+			return false;
+		/* still unanswered: an ACK of the INVITE or a BYE means its
+		 * final response is on its way through another worker */
+		return (m->method == EVR_SIP_METHOD_ACK && m->cseq == d->inv_cseq) ||
+		       m->method == EVR_SIP_METHOD_BYE;
+	default:
+		return false;
+	}
+}
+
 /* ---- API ---- */
 
 void evr_sipst_conf_default(struct evr_sipst_conf *c)

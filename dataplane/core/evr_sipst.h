@@ -21,10 +21,12 @@
  * worker given by evr_sipst_shard(Call-ID) (a software ring), so one shard
  * always sees a whole dialog/registration. (A shared table would need
  * per-bucket locks on the hot path; a Call-ID hand-off costs one ring
- * enqueue per message and keeps every table single-writer.) A REGISTER
- * binding refreshed under a new Call-ID may land on another shard; each
- * shard then holds its own copy of that contact, which at worst repeats an
- * INSERT instead of an UPDATE.
+ * enqueue per message and keeps every table single-writer.) evrd hands
+ * REGISTERs (requests and responses) to the shard of their AOR instead
+ * (To user@host), so every binding of an AOR meets in one shard whatever
+ * its Call-ID; any other caller that shards REGISTERs by Call-ID gets one
+ * copy of a contact per shard, which at worst repeats an INSERT instead of
+ * an UPDATE.
  *
  * Memory (create): about 0.9 KiB per contact (max_registrations), 0.65 KiB
  * per dialog (max_dialogs), 1.9 KiB per REGISTER transaction slot
@@ -114,6 +116,7 @@
 #ifndef EVR_SIPST_H
 #define EVR_SIPST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -218,6 +221,12 @@ EVR_API uint32_t evr_sipst_tick(struct evr_sipst *st, uint64_t now_ms, uint64_t 
 /* Counters: single writer (the shard's thread), plain increments; other
  * threads read them with relaxed loads. */
 EVR_API const struct evr_sipst_stats *evr_sipst_stats(const struct evr_sipst *st);
+/* True when m refers to state this shard does not hold yet (a response
+ * before its request, an ACK or BYE before the INVITE's final response...):
+ * the caller may hold m and offer it again later, then evr_sipst_input()
+ * it anyway once its patience is over (it is then counted as an orphan).
+ * Read-only; hot path. */
+EVR_API bool evr_sipst_premature(struct evr_sipst *st, const struct evr_sip_msg *m);
 
 /*
  * Shard owning a Call-ID among n (stable hash of the exact Call-ID bytes;

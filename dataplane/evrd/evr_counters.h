@@ -69,6 +69,9 @@
 	X(SIP_RX, "sip_rx", "SIP datagrams: mirrored, HEP payloads, endpoint requests") \
 	X(SIP_HANDOFF, "sip_handoff", "SIP messages handed to the worker owning their Call-ID") \
 	X(SIP_HANDOFF_FULL, "sip_handoff_full", "hand-off ring of the owning worker full (dropped)") \
+	X(SIP_HELD, "sip_held", "SIP messages held for their request (late on another worker)") \
+	X(SIP_HELD_FULL, "sip_held_full", "hold queue full: applied at once (may count an orphan)") \
+	X(SIP_HELD_EXPIRED, "sip_held_expired", "held messages whose request never came within sip.reorder_ms (orphans)") \
 	X(SIP_TOO_LARGE, "sip_too_large", "SIP datagram over limits.max_datagram (dropped)") \
 	X(SIP_EVENTS, "sip_events", "events derived from SIP or raised by the SIP endpoint") \
 	X(SIP_REPLIES, "sip_replies", "SIP endpoint replies queued for TX")    \

@@ -137,6 +137,13 @@ struct evr_sip_handoff {
 	struct evr_sip_flow flow;
 };
 
+/* A SIP message held for the request it answers (see evr_sipio.c). */
+struct evr_sip_held {
+	struct evr_sip_handoff h;
+	uint64_t deadline_tsc;
+	uint64_t cid_hash; /* Call-ID: what a newly applied request may resolve */
+};
+
 struct evr_router;
 struct evr_sipst;
 struct evr_sipep;
@@ -173,6 +180,9 @@ struct evr_worker {
 	struct evr_sipep *sipep;
 	struct rte_ring *handoff;
 	struct evr_sip_msg *sipmsg; /* parse output (large: heap, once) */
+	struct evr_sip_held *held;  /* FIFO ring of held messages */
+	uint32_t held_head, held_n, held_cap;
+	uint64_t reorder_tsc;
 	char *replybuf;             /* endpoint replies */
 	uint64_t sip_tick_tsc;
 	char *encbuf;    /* notifications that do not fit one mbuf */

@@ -23,10 +23,12 @@
  * applies it. State therefore has exactly one writer, without a lock or
  * a shared cache line, and the cost of a hand-off is one ring slot and a
  * second parse of (n-1)/n of the messages. Order: one ring per owner, fed
- * in each sender's arrival order; messages of one dialog from two workers
- * can interleave differently from the wire by at most a burst, which the
- * state machine tolerates (a 200 before its 180 is still an answer; a
- * response before its request is counted as an orphan).
+ * in each sender's arrival order; messages of one dialog coming through two
+ * workers can reach the owner in another order than the wire's (the other
+ * worker may be mid-burst or asleep). A message whose request has not
+ * arrived yet is held briefly and offered again (see "Holding" below); the
+ * state machine tolerates the rest (a 200 before its 180 is still an
+ * answer).
  *
  * REGISTER transactions are the exception: they go by AOR (To URI
  * user@host) instead, because the registration state is per AOR and two
@@ -48,6 +50,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 
 #include "evr_dp.h"
@@ -111,6 +114,13 @@ int evr_sipio_init(struct evr_router *r, struct evr_worker *w)
 	                                  RING_F_SC_DEQ);
 	if (w->handoff == NULL)
 		return -rte_errno;
+	w->held_cap = c->reorder_ms ? c->reorder_max : 0;
+	w->reorder_tsc = r->tsc_hz * c->reorder_ms / 1000u;
+	if (w->held_cap) {
+		w->held = calloc(w->held_cap, sizeof(*w->held));
+		if (w->held == NULL)
+			return -ENOMEM;
+	}
 	w->sipmsg = malloc(sizeof(*w->sipmsg));
 	w->replybuf = malloc(REPLY_CAP);
 	if (w->sipmsg == NULL || w->replybuf == NULL)
@@ -129,6 +139,11 @@ void evr_sipio_fini(struct evr_worker *w)
 		rte_ring_free(w->handoff);
 		w->handoff = NULL;
 	}
+	for (uint32_t k = 0; k < w->held_n; k++)
+		rte_pktmbuf_free(w->held[(w->held_head + k) % w->held_cap].h.m);
+	w->held_n = 0;
+	free(w->held);
+	w->held = NULL;
 	evr_sipst_destroy(w->sipst);
 	w->sipst = NULL;
 	evr_sipep_destroy(w->sipep);
@@ -220,6 +235,104 @@ static void state_input(struct evr_worker *w, unsigned pi, const struct evr_sip_
 	evr_sipst_input(w->sipst, w->sipmsg, f, x.now_ms, emit, &x);
 }
 
+/*
+ * Holding messages that arrive before their request.
+ *
+ * The shard sees one Call-ID's messages in the order they reach it, which
+ * is not the wire order when they came through different workers: the
+ * request may sit in another worker's hand-off ring or behind its idle
+ * sleep while the response, on this worker's own queue, is already here
+ * (a 401 0.3 ms after its REGISTER, an ACK 0.1 ms after the 200). Such a
+ * message (evr_sipst_premature) waits in a bounded FIFO for up to
+ * sip.reorder_ms. Whenever a message that creates or advances state is
+ * applied, the held ones with the same Call-ID are offered again, in
+ * their order; the timer applies what is still waiting at its deadline
+ * (then counted as an orphan by the shard, and sip_held_expired here).
+ * Normally nothing is held, so nothing is scanned.
+ */
+static uint64_t cid_hash(const struct evr_sip_msg *m)
+{
+	return rte_hash_crc(m->call_id.p, m->call_id.len, 0x5eed);
+}
+
+static void held_push(struct evr_worker *w, const struct evr_sip_held *e)
+{
+	w->held[(w->held_head + w->held_n++) % w->held_cap] = *e;
+}
+
+static struct evr_sip_held held_pop(struct evr_worker *w)
+{
+	struct evr_sip_held e = w->held[w->held_head];
+
+	w->held_head = (w->held_head + 1) % w->held_cap;
+	w->held_n--;
+	return e;
+}
+
+/* Offer the held messages again: those of Call-ID hash `cid` (all when
+ * any_cid), and those past their deadline. Returns how many were applied. */
+static unsigned held_retry(struct evr_worker *w, uint64_t cid, bool any_cid,
+                           uint64_t now_tsc)
+{
+	uint32_t n = w->held_n;
+	unsigned applied = 0;
+
+	for (uint32_t k = 0; k < n; k++) {
+		struct evr_sip_held e = held_pop(w);
+		bool due = now_tsc >= e.deadline_tsc;
+		const char *p;
+
+		if (!due && !any_cid && e.cid_hash != cid) {
+			held_push(w, &e);
+			continue;
+		}
+		p = view(w, e.h.m, e.h.off, e.h.len);
+		if (p == NULL || evr_sip_parse(p, e.h.len, w->sipmsg) != EVR_SIP_OK) {
+			rte_pktmbuf_free(e.h.m); /* parsed fine before: cannot happen */
+			continue;
+		}
+		if (evr_sipst_premature(w->sipst, w->sipmsg)) {
+			if (!due) {
+				held_push(w, &e);
+				continue;
+			}
+			w->cnt[e.h.in_port].c[EVR_CNT_SIP_HELD_EXPIRED]++;
+		}
+		state_input(w, e.h.in_port, &e.h.flow, now_tsc);
+		rte_pktmbuf_free(e.h.m);
+		applied++;
+	}
+	return applied;
+}
+
+/* A parsed message (in w->sipmsg) of this worker's shard: hold it, or
+ * apply it and retry what it may have resolved. Takes m. */
+static void shard_offer(struct evr_worker *w, const struct evr_sip_handoff *h,
+                        uint64_t now_tsc)
+{
+	const struct evr_sip_msg *m = w->sipmsg;
+	uint64_t cid;
+
+	if (w->held_cap && evr_sipst_premature(w->sipst, m)) {
+		if (w->held_n < w->held_cap) {
+			struct evr_sip_held e = {
+				.h = *h, .deadline_tsc = now_tsc + w->reorder_tsc,
+				.cid_hash = cid_hash(m),
+			};
+
+			held_push(w, &e);
+			w->cnt[h->in_port].c[EVR_CNT_SIP_HELD]++;
+			return;
+		}
+		w->cnt[h->in_port].c[EVR_CNT_SIP_HELD_FULL]++;
+	}
+	cid = w->held_n ? cid_hash(m) : 0;
+	state_input(w, h->in_port, &h->flow, now_tsc);
+	rte_pktmbuf_free(h->m);
+	if (w->held_n)
+		held_retry(w, cid, false, now_tsc);
+}
+
 static void endpoint(struct evr_worker *w, unsigned pi, const char *p, uint32_t len,
                      const struct evr_rx_dgram *d, const struct evr_sip_flow *f,
                      uint64_t now_tsc)
@@ -309,7 +422,14 @@ void evr_sipio_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 		cnt->c[EVR_CNT_SIP_HANDOFF]++;
 		return; /* the owner frees m */
 	}
-	state_input(w, pi, &flow, now_tsc);
+	{
+		struct evr_sip_handoff h = {
+			.m = m, .off = off, .len = len, .in_port = (uint8_t)pi, .flow = flow,
+		};
+
+		shard_offer(w, &h, now_tsc);
+		return;
+	}
 free:
 	rte_pktmbuf_free(m);
 }
@@ -325,8 +445,9 @@ unsigned evr_sipio_poll(struct evr_worker *w, uint64_t now_tsc)
 
 		/* Parsed fine on the sender; counted there, so not again. */
 		if (p && evr_sip_parse(p, h[i].len, w->sipmsg) == EVR_SIP_OK)
-			state_input(w, h[i].in_port, &h[i].flow, now_tsc);
-		rte_pktmbuf_free(h[i].m);
+			shard_offer(w, &h[i], now_tsc);
+		else
+			rte_pktmbuf_free(h[i].m);
 	}
 	done += n;
 	if (now_tsc >= w->sip_tick_tsc) {
@@ -335,6 +456,8 @@ unsigned evr_sipio_poll(struct evr_worker *w, uint64_t now_tsc)
 		};
 
 		done += evr_sipst_tick(w->sipst, x.now_ms, evr_wall_us(w->r, now_tsc), emit, &x);
+		if (w->held_n) /* deadlines */
+			done += held_retry(w, 0, false, now_tsc);
 		w->sip_tick_tsc = now_tsc + w->r->tsc_hz / TICK_HZ;
 	}
 	return done;

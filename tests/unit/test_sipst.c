@@ -1043,6 +1043,53 @@ static void test_api(void)
 	evr_sipst_destroy(NULL);
 }
 
+/* ---- evr_sipst_premature: what evrd holds for a late request ---- */
+
+static bool premature_of(struct evr_sipst *st, const char *text)
+{
+	size_t n = 0;
+
+	for (const char *p = text; *p && n + 2 < sizeof(g_wire); p++) {
+		if (*p == '\n')
+			g_wire[n++] = '\r';
+		g_wire[n++] = *p;
+	}
+	CHECK(evr_sip_parse(g_wire, n, &g_msg) == EVR_SIP_OK);
+	return evr_sipst_premature(st, &g_msg);
+}
+
+static void test_premature(void)
+{
+	struct evr_sipst *st = make(64, 64, 3);
+	const struct evr_sipst_stats *s = evr_sipst_stats(st);
+
+	/* a 401 before its REGISTER, until the REGISTER arrives */
+	CHECK(premature_of(st, REG_RSP("401 Unauthorized", "1", CT1 "\n", "")));
+	CHECK_EQ_INT(s->c[EVR_SIPST_MSGS], 0); /* read-only */
+	CHECK_EQ_INT(s->c[EVR_SIPST_ORPHAN_RESPONSE], 0);
+	CHECK(!premature_of(st, REG("1", CT1 "\n", ""))); /* requests never are */
+	feed(st, REG("1", CT1 "\n", ""), UA, 0);
+	CHECK(!premature_of(st, REG_RSP("401 Unauthorized", "1", CT1 "\n", "")));
+	CHECK(premature_of(st, REG_RSP("200 OK", "2", CT1 "\n", ""))); /* CSeq 2 not seen */
+
+	/* INVITE: responses before it; ACK and BYE before its final answer */
+	CHECK(premature_of(st, RSP("180 Ringing", "1", "INVITE", ";tag=t2", "")));
+	CHECK(!premature_of(st, RSP("100 Trying", "1", "INVITE", "", "")));
+	CHECK(premature_of(st, REQ("ACK", "1", ";tag=t2", "")));
+	CHECK(premature_of(st, REQ("CANCEL", "1", "", "")));
+	feed(st, INV("1", ""), UA, 0);
+	CHECK(!premature_of(st, RSP("180 Ringing", "1", "INVITE", ";tag=t2", "")));
+	CHECK(premature_of(st, REQ("ACK", "1", ";tag=t2", "")));  /* the 200 is late */
+	CHECK(premature_of(st, REQ("BYE", "2", ";tag=t2", "")));
+	CHECK(!premature_of(st, REQ("CANCEL", "1", "", "")));     /* a CANCEL while ringing */
+	CHECK(!premature_of(st, REQ("ACK", "3", ";tag=t2", "")));  /* not the INVITE's ACK */
+	feed(st, RSP_SDP("200 OK", "1", ";tag=t2"), SRV, 1);
+	CHECK(!premature_of(st, REQ("ACK", "1", ";tag=t2", "")));
+	CHECK(!premature_of(st, REQ("BYE", "2", ";tag=t2", "")));
+	CHECK(!premature_of(st, RSP("200 OK", "2", "BYE", ";tag=t2", ""))); /* never held */
+	evr_sipst_destroy(st);
+}
+
 int main(void)
 {
 	evr_limits_default(&g_lim);
@@ -1060,5 +1107,6 @@ int main(void)
 	test_unique_id();
 	test_shard();
 	test_api();
+	test_premature();
 	EVR_TEST_DONE();
 }
