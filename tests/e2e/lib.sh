@@ -392,6 +392,22 @@ recv_start() {
 	wait_until 5 test -e "$ready"
 }
 
+# subscribe_all NS HOST OUT COUNT TIMEOUT SPEC...: one receiver process in
+# NS binding HOST:9099 and HOST:PORT of every SPEC "PORT|EVENT|evrctl
+# options", then one evrctl subscription per SPEC to udp:HOST:PORT.
+subscribe_all() {
+	local ns=$1 host=$2 out=$3 count=$4 to=$5 s port ev opts binds=()
+	shift 5
+	for s in "$@"; do binds+=(--bind "$host:${s%%|*}"); done
+	recv_start "$ns" "$host:9099" "$out" "$count" "$to" "${binds[@]}" || return 1
+	for s in "$@"; do
+		IFS='|' read -r port ev opts <<<"$s"
+		# shellcheck disable=SC2086 # opts is a word list
+		ctl --json subscribe "$ev" "udp:$host:$port" $opts >/dev/null ||
+			fail "evrctl subscribe $ev udp:$host:$port $opts"
+	done
+}
+
 # unix_recv_start PATH OUT COUNT TIMEOUT: unix datagram receiver here.
 unix_recv_start() {
 	local path=$1 out=$2 count=$3 to=$4

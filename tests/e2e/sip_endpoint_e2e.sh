@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# evrd's SIP event endpoint with a real SIP client (issue 4, "Tests").
+#
+#   namespace P (198.18.8.2): sipp UAC, a raw python SIP client, the
+#   subscribers' UDP receivers  --veth--  evrd (net_af_packet, 198.18.8.1,
+#   listener { port = 5060; format = "sip"; })
+#
+# tests/e2e/sip/ep_uac.xml sends PUBLISH (Event: presence, PIDF), NOTIFY
+# (Event: dialog;id=abc), MESSAGE, OPTIONS, INVITE (+ ACK) and a PUBLISH
+# without Event; every response is a mandatory recv, so sipp exits 0 only
+# if evrd answered each (200 x4, 405, 489). The raw client sends one
+# MESSAGE twice, byte-identical (same branch and CSeq: a retransmission).
+#
+# Asserts: sipp exit 0; an ALL subscriber gets exactly presence, dialog,
+# MESSAGE, MESSAGE in order (the retransmission raised once), with the
+# request parts and headers as attributes (request_uri, from_*, to_*,
+# cseq, content_type, network_ip/port, body, Event, Expires, ...);
+# filtered subscribers (from_user=alice, body=hello*, Event=dialog;*,
+# from_user=carol) get exactly theirs; every reply on the wire (tcpdump of
+# evrd's port) copies Via/From/Call-ID/CSeq, adds a To tag, has the right
+# code, SIP-ETag/Expires on the PUBLISH 200, Allow on 405/OPTIONS,
+# Allow-Events on 489; the retransmitted MESSAGE gets two byte-identical
+# 200s with received=/rport= and no third; endpoint counters exact.
+. "$(dirname "$0")/lib.sh"
+
+e2e_init sip_endpoint_e2e
+e2e_require_root
+e2e_require_build
+e2e_require_pmd net_af_packet
+command -v sipp >/dev/null || e2e_skip "sipp (Debian sip-tester) not installed"
+command -v tcpdump >/dev/null || e2e_skip "tcpdump not installed"
+
+SIPD=$E2E_LIB_DIR/sip
+SIPPY=$E2E_LIB_DIR/sip_e2e.py
+NS=sipp-$E2E_ID
+HIF=${E2E_ID}h
+EVR=198.18.8.1
+UAC=198.18.8.2
+UAC_PORT=5070
+RAW_PORT=5099
+DOMAIN=evr.test
+EVRD_PREFIX=evr-e2e-sipe-$$
+
+if [[ $("$EVRD" --print-config-reference 2>/dev/null) != *'"sip" (SIP endpoint'* ]]; then
+	fail "evrd has no SIP endpoint listener (format \"sip\" missing from --print-config-reference)"
+	e2e_finish
+fi
+
+netns_add "$NS" || { fail "create namespace"; e2e_finish; }
+veth_add "$HIF" "$NS" "${E2E_ID}p" "$UAC/24" || { fail "veth evrd <-> P"; e2e_finish; }
+pass "namespace $NS ($UAC) <-> $HIF (evrd $EVR)"
+
+cat >"$T/evrd.conf" <<EOF
+eal = { lcores = "0-1"; no_huge = true; memory_mb = 256; no_pci = true;
+        file_prefix = "$EVRD_PREFIX"; vdevs = [ "net_af_packet0,iface=$HIF" ]; };
+ports = ( { name = "p"; device = "net_af_packet0"; ipv4 = "$EVR/24"; } );
+workers = { count = 1; idle_sleep_us = 50; };
+listeners = ( { port = 5060; format = "sip"; } );
+control = { socket = "$T/evrd.sock"; };
+EOF
+evrd_start "$T/evrd.conf" "$T/evrd.sock" || { fail "evrd starts with a SIP endpoint listener"; e2e_finish; }
+pass "evrd starts with listener { port = 5060; format = \"sip\"; }"
+
+SUBS=(
+	"9100|ALL|--format json"
+	"9101|presence|--filter from_user=alice --format jsonrpc"
+	"9102|MESSAGE|--filter body=hello* --format json"
+	"9103|dialog|--filter Event=dialog;* --format plain"
+	"9104|MESSAGE|--filter from_user=carol --format json"
+)
+subscribe_all "$NS" "$UAC" "$T/recv.jsonl" 1000 60 "${SUBS[@]}" ||
+	{ fail "receivers in P"; e2e_finish; }
+cat >"$T/subs.json" <<EOF
+[{"dst": "$UAC:9101", "desc": "presence from_user=alice", "count": 1, "format": "jsonrpc",
+  "attrs": {"method": "PUBLISH", "Event": "presence", "from_user": "alice", "cseq": 1,
+            "network_port": $UAC_PORT}},
+ {"dst": "$UAC:9102", "desc": "MESSAGE body=hello*", "count": 1, "format": "json",
+  "attrs": {"body": "hello evr", "to_user": "bob"}},
+ {"dst": "$UAC:9103", "desc": "dialog Event=dialog;*", "count": 1, "format": "plain",
+  "attrs": {"method": "NOTIFY", "Event": "dialog;id=abc"}},
+ {"dst": "$UAC:9104", "desc": "MESSAGE from_user=carol (retransmitted)", "count": 1,
+  "format": "json", "attrs": {"body": "retransmitted once", "network_port": "$RAW_PORT"}}]
+EOF
+
+# in P: net_af_packet bypasses the host qdisc, so a capture on the host
+# end would miss what evrd sends
+spawn nsx "$NS" tcpdump -U -n -i "${E2E_ID}p" -w "$T/ep.pcap" udp port 5060 2>/dev/null
+tp=$BG_PID
+cap_up() { [[ -s $T/ep.pcap ]]; }
+wait_until 5 cap_up
+
+mkdir -p "$T/run"
+(cd "$T/run" && exec ip netns exec "$NS" sipp -sf "$SIPD/ep_uac.xml" -i "$UAC" -p "$UAC_PORT" \
+	"$EVR:5060" -m 1 -timeout 12 -timeout_error -nostdin -trace_err -cid_str "ep-%u-%p@%s" \
+	-key domain "$DOMAIN" >/dev/null 2>&1)
+rc=$?
+if ((rc == 0)); then
+	pass "sipp UAC (ep_uac.xml): every request answered as expected (exit 0)"
+else
+	fail "sipp UAC (ep_uac.xml): exit status $rc"
+	cat "$T"/run/*_errors.log 2>/dev/null | tail -n 8 | sed 's/^/    sipp| /'
+fi
+
+cat >"$T/retrans.txt" <<EOF
+MESSAGE sip:bob@$EVR:5060 SIP/2.0
+Via: SIP/2.0/UDP $UAC:$RAW_PORT;branch=z9hG4bK-evr-rt-$$;rport
+Max-Forwards: 70
+From: <sip:carol@$DOMAIN>;tag=rt$$
+To: <sip:bob@$DOMAIN>
+Call-ID: rt-$$@$UAC
+CSeq: 7 MESSAGE
+Content-Type: text/plain
+Content-Length: auto
+
+retransmitted once
+EOF
+check "raw client: one MESSAGE sent twice (a retransmission)" \
+	nsx "$NS" "$PY" "$SIPPY" sipreq --msg "$T/retrans.txt" --to "$EVR:5060" --bind "$UAC:$RAW_PORT" \
+	--copies 2 --gap 0.3 --timeout 5 --linger 0.7 --out "$T/retrans.json"
+
+all_in() { [[ $("$PY" "$E2E_PY" notes "$T/recv.jsonl" | jq -c "select(.dst == \"$UAC:9100\")" | wc -l) -ge 4 ]]; }
+check "4 events on the ALL subscriber within 10 s" wait_until 10 all_in
+sleep 1
+stats_json >"$T/stats.json"
+kill -TERM "$tp" 2>/dev/null
+wait "$tp" 2>/dev/null
+py_checks "$PY" "$SIPPY" check-endpoint --notes "$T/recv.jsonl" --pcap "$T/ep.pcap" \
+	--stats "$T/stats.json" --subs "$T/subs.json" --all-dst "$UAC:9100" --label endpoint \
+	--retrans "$T/retrans.json" --evr-ip "$EVR" --uac-ip "$UAC" --domain "$DOMAIN" \
+	--uac-port "$UAC_PORT" --raw-port "$RAW_PORT"
+
+check "evrd alive" evrd_alive
+evrd_stop 15
+e2e_finish
