@@ -452,10 +452,12 @@ static void check_step(const char *fname, unsigned si, const struct step *s)
 	char exp[512], got[1024] = "";
 	char chk[2048], *save = NULL;
 
-	for (unsigned i = 0; i < g_nrec; i++) {
-		if (i)
-			strcat(got, ",");
-		strncat(got, g_rec[i].key, sizeof(got) - strlen(got) - 64);
+	for (unsigned i = 0, n = 0; i < g_nrec && n < sizeof(got); i++) {
+		int k = snprintf(got + n, sizeof(got) - n, "%s%s", i ? "," : "", g_rec[i].key);
+
+		if (k < 0)
+			break;
+		n += (unsigned)k;
 	}
 	snprintf(exp, sizeof(exp), "%s", s->expect);
 	CHECK_MSG(strcmp(exp, got) == 0, "%s step %u: expected [%s] got [%s]", fname, si, exp, got);
