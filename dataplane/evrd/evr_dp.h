@@ -32,6 +32,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
+#include <rte_spinlock.h>
 
 #include "evr_config.h"
 #include "evr_counters.h"
@@ -79,6 +80,10 @@ struct evr_port {
 	bool rss;      /* RSS on UDP 4-tuple configured */
 	bool verify_udp; /* ports[].verify_udp_checksum */
 	bool mirror;     /* ports[].mirror: observe SIP for other hosts */
+	bool txq_shared; /* fewer TX queues than workers: see txq_lock */
+	/* Only when txq_shared: worker w sends on queue w % nb_txq under
+	 * txq_lock[queue] (the PMD's TX is not thread-safe). */
+	rte_spinlock_t txq_lock[EVR_MAX_WORKERS];
 	bool started;
 	struct rte_mempool *rx_pool;
 };
@@ -159,6 +164,7 @@ struct evr_worker {
 	struct rte_mbuf **fan_unix;
 	struct rte_ring *egress;      /* match stage -> TX stage (SP/SC, own) */
 	struct rte_eth_dev_tx_buffer *txb[EVR_MAX_PORTS];
+	uint16_t txq[EVR_MAX_PORTS]; /* TX queue used on each port */
 	bool has_rxq[EVR_MAX_PORTS];
 	/* Notifications waiting for ARP/ND: FIFO ring of pend_cap entries. */
 	struct evr_pend *pend;

@@ -280,15 +280,34 @@ void evr_tx_frame(struct evr_worker *w, unsigned pi, struct rte_mbuf *m)
 	}
 	cnt->c[EVR_CNT_TX_PACKETS]++;
 	cnt->c[EVR_CNT_TX_BYTES] += m->pkt_len;
-	rte_eth_tx_buffer(p->port_id, (uint16_t)w->id, w->txb[pi], m);
+	if (likely(!p->txq_shared)) {
+		rte_eth_tx_buffer(p->port_id, w->txq[pi], w->txb[pi], m);
+		return;
+	}
+	/* The buffer is the worker's own; only a flush touches the queue,
+	 * so only a flush takes its lock. */
+	if (w->txb[pi]->length + 1 >= w->txb[pi]->size) {
+		rte_spinlock_lock(&p->txq_lock[w->txq[pi]]);
+		rte_eth_tx_buffer(p->port_id, w->txq[pi], w->txb[pi], m);
+		rte_spinlock_unlock(&p->txq_lock[w->txq[pi]]);
+	} else {
+		rte_eth_tx_buffer(p->port_id, w->txq[pi], w->txb[pi], m);
+	}
 }
 
 void evr_tx_flush(struct evr_worker *w)
 {
-	for (unsigned pi = 0; pi < w->r->n_ports; pi++)
-		if (w->txb[pi] && w->txb[pi]->length)
-			rte_eth_tx_buffer_flush(w->r->ports[pi].port_id, (uint16_t)w->id,
-			                        w->txb[pi]);
+	for (unsigned pi = 0; pi < w->r->n_ports; pi++) {
+		struct evr_port *p = &w->r->ports[pi];
+
+		if (w->txb[pi] == NULL || w->txb[pi]->length == 0)
+			continue;
+		if (p->txq_shared)
+			rte_spinlock_lock(&p->txq_lock[w->txq[pi]]);
+		rte_eth_tx_buffer_flush(p->port_id, w->txq[pi], w->txb[pi]);
+		if (p->txq_shared)
+			rte_spinlock_unlock(&p->txq_lock[w->txq[pi]]);
+	}
 }
 
 static void put_eth(struct rte_ether_hdr *eth, const struct evr_port *p,

@@ -82,8 +82,8 @@ int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
 		struct evr_port *p = &r->ports[pi];
 
 		w->has_rxq[pi] = id < p->nb_rxq;
-		if (id >= p->nb_txq)
-			continue;
+		/* Beyond the port's TX queues, workers share them (locked). */
+		w->txq[pi] = (uint16_t)(id % p->nb_txq);
 		w->txb[pi] = rte_zmalloc_socket("evr_txb", RTE_ETH_TX_BUFFER_SIZE(EVR_TX_BURST),
 		                                RTE_CACHE_LINE_SIZE, socket);
 		if (w->txb[pi] == NULL)

@@ -269,8 +269,8 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 		die("port '%s': cannot get device info: %s", p->name, rte_strerror(-rc));
 
 	/* One RX and one TX queue per worker, as many as the PMD has: a
-	 * worker without an RX queue on this port just does not poll it, one
-	 * without a TX queue counts tx_no_queue. */
+	 * worker without an RX queue on this port just does not poll it;
+	 * workers beyond the TX queues share them under a lock. */
 	p->nb_rxq = (uint16_t)RTE_MIN(r->n_workers, (unsigned)di.max_rx_queues);
 	p->nb_txq = (uint16_t)RTE_MIN(r->n_workers, (unsigned)di.max_tx_queues);
 	if (p->nb_rxq == 0 || p->nb_txq == 0)
@@ -278,10 +278,13 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 	if (p->nb_rxq < r->n_workers)
 		EVR_LOG(WARNING, "port %s: %u RX queues for %u workers (device max)",
 		        p->name, p->nb_rxq, r->n_workers);
-	if (p->nb_txq < r->n_workers)
-		EVR_LOG(WARNING, "port %s: %u TX queues for %u workers: workers %u.. "
-		        "cannot send on it (tx_no_queue)", p->name, p->nb_txq,
-		        r->n_workers, p->nb_txq);
+	if (p->nb_txq < r->n_workers) {
+		p->txq_shared = true;
+		for (unsigned q = 0; q < EVR_MAX_WORKERS; q++)
+			rte_spinlock_init(&p->txq_lock[q]);
+		EVR_LOG(NOTICE, "port %s: %u TX queue(s) for %u workers: shared under "
+		        "a lock (taken per TX burst)", p->name, p->nb_txq, r->n_workers);
+	}
 
 	memset(&conf, 0, sizeof(conf));
 	if (p->nb_rxq > 1 && pc->rss) {

@@ -115,8 +115,8 @@ veth_add "$SH" "$NSS" "${E2E_ID}S" "$SUB/24" || { fail "service veth into S"; e2
 pass "namespaces A ($UAC), B ($UAS, $UAS2; tc mirred ingress+egress -> $MB/$MH), S ($SUB)"
 
 # ---------------------------------------------------------------- helpers
-# conf WORKERS QPAIRS (the service port gets a TX queue per worker: a
-# worker without one cannot send, tx_no_queue)
+# conf WORKERS QPAIRS (the service port keeps one queue pair: with two
+# workers they share its TX queue, which must lose nothing: tx_no_queue 0)
 conf() {
 	local lc="0-1"
 	# 2-CPU box: both workers share CPU 1 (EVR_SIPM_LCORES overrides, e.g.
@@ -125,7 +125,7 @@ conf() {
 	cat <<EOF
 eal = { lcores = "$lc"; no_huge = true; memory_mb = 512; no_pci = true;
         file_prefix = "$EVRD_PREFIX";
-        vdevs = [ "net_af_packet0,iface=$MH,qpairs=$2", "net_af_packet1,iface=$SH,qpairs=$1" ]; };
+        vdevs = [ "net_af_packet0,iface=$MH,qpairs=$2", "net_af_packet1,iface=$SH,qpairs=1" ]; };
 ports = ( { name = "mirror"; device = "net_af_packet0"; mirror = true; },
           { name = "svc"; device = "net_af_packet1"; ipv4 = "$EVR/24"; } );
 workers = { count = $1; idle_sleep_us = 50; };
