@@ -269,12 +269,12 @@ EVR_API void evr_config_limits(const struct evr_config *c, struct evr_limits *l)
 EVR_API void evr_config_matcher_conf(const struct evr_config *c,
                                      struct evr_matcher_conf *mc);
 
-/* Static subscription spec: expire 0 ("never") becomes the longest
- * expiry the matcher has (UINT32_MAX s, ~136 years). filters points into
- * sc. */
+/* Static subscription spec: expire 0 ("never") becomes
+ * EVR_SUB_EXPIRE_NEVER, which the matcher never expires. filters points
+ * into sc. */
 EVR_API void evr_config_sub_spec(const struct evr_cfg_sub *sc,
                                  struct evr_sub_spec *spec);
-#define EVR_CFG_EXPIRE_NEVER UINT32_MAX
+#define EVR_CFG_EXPIRE_NEVER EVR_SUB_EXPIRE_NEVER
 
 #ifdef __cplusplus
 }

@@ -550,9 +550,9 @@ static json_t *sub_entry(const struct evr_sub *s, const struct subs_ctx *x,
 			json_decref(filters);
 			return NULL;
 		}
-	/* static subscriptions (config expire = 0) never expire: they carry
-	 * UINT32_MAX seconds and are listed as expire 0, ttl null */
-	bool never = s->expire_s == UINT32_MAX;
+	/* static subscriptions (config expire = 0) never expire: listed as
+	 * expire 0 (the config's word for it), ttl null */
+	bool never = s->expire_s == EVR_SUB_EXPIRE_NEVER;
 	e = json_pack("{s:I,s:o,s:o,s:s,s:o,s:b,s:b,s:I,s:o,s:I}", "id", (json_int_t)s->id,
 	              "event", evr_jstr(sel), "socket", evr_jstr(s->dest->text), "format",
 	              evr_format_name((enum evr_format)fmt), "filters", filters, "once",

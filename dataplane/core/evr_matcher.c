@@ -623,7 +623,7 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		return rc;
 	}
 	if (ex) {
-		uint64_t exp = now_ms + (uint64_t)sp->expire * 1000u;
+		uint64_t exp = evr_sub_expires_ms(sp->expire, now_ms);
 		__atomic_store_n(&ex->s.expires_ms, exp, __ATOMIC_RELEASE);
 		__atomic_store_n(&ex->s.format, (uint8_t)sp->format, __ATOMIC_RELAXED);
 		ex->s.expire_s = sp->expire;
@@ -650,7 +650,7 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 	n->m = m;
 	n->s.id = m->next_id++;
 	n->s.created_ms = now_ms;
-	n->s.expires_ms = now_ms + (uint64_t)sp->expire * 1000u;
+	n->s.expires_ms = evr_sub_expires_ms(sp->expire, now_ms);
 	if (heap_push(m, n)) {
 		dest_put(m, n->s.dest);
 		goto nomem;

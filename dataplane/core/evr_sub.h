@@ -90,10 +90,24 @@ struct evr_sub_spec {
 	uint32_t n_filters;
 	const char *dest;
 	enum evr_format format; /* notification format (not AUTO) */
-	uint32_t expire;        /* seconds; 0 = unsubscribe the same event+dest+filters */
+	uint32_t expire;        /* seconds; 0 = unsubscribe the same event+dest+filters;
+	                         * EVR_SUB_EXPIRE_NEVER = never expires (static
+	                         * subscriptions of the config file) */
 	bool once;              /* notified at most once, then removed (wait_for_event) */
 	bool lenient;           /* EBR lenient: filters on missing keys pass */
 };
+
+/* evr_sub_spec.expire of a subscription that never expires: its expiry
+ * time is UINT64_MAX, which no clock reaches, so readers and the reaper
+ * need no special case. */
+#define EVR_SUB_EXPIRE_NEVER UINT32_MAX
+
+/* Expiry time of a subscription made or refreshed at now_ms. */
+static inline uint64_t evr_sub_expires_ms(uint32_t expire, uint64_t now_ms)
+{
+	return expire == EVR_SUB_EXPIRE_NEVER ? UINT64_MAX
+	                                      : now_ms + (uint64_t)expire * 1000u;
+}
 
 /* ---- live subscription (immutable once published, but for the atomics) -- */
 

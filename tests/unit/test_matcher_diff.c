@@ -572,6 +572,34 @@ static void case_unsub(struct dctx *d)
 
 typedef void (*dcase_fn)(struct dctx *d);
 
+/* EVR_SUB_EXPIRE_NEVER: no clock reaches it, the reaper leaves it alone,
+ * a refresh with a finite expire makes it mortal again. */
+static void case_never(struct dctx *d)
+{
+	struct mg_event e;
+	struct evr_sub_info info;
+	uint64_t id[2];
+	d->now = T0;
+	id[0] = DSUB(d, "E_X", NULL, FL("aor=bob"), D9(0), EVR_SUB_EXPIRE_NEVER, false, false,
+	             &info);
+	CHECK(info.expires_ms == UINT64_MAX);
+	id[1] = DSUB(d, "E_X", NULL, NOF, D9(1), 10, false, false, NULL);
+	evr_matcher_sync(d->m);
+	const struct evr_event *ev = dev(&e, "E_X", NULL, "aor", "bob", NULL);
+	d->now = T0 + 1000ull * UINT32_MAX * 2; /* past any finite expire */
+	EXPECT(d, ev, id, A);
+	CHECK_EQ_INT(evr_matcher_reap(d->m, d->now), 1);
+	CHECK_EQ_INT(live_count(d->m), 1);
+	EXPECT(d, ev, id, A);
+	DSUB(d, "E_X", NULL, FL("aor=bob"), D9(0), 5, false, false, &info);
+	CHECK(info.refreshed);
+	CHECK(info.expires_ms == d->now + 5000);
+	d->now += 5000;
+	EXPECT(d, ev, id, 0);
+	CHECK_EQ_INT(evr_matcher_reap(d->m, d->now), 1);
+	CHECK_EQ_INT(live_count(d->m), 0);
+}
+
 static void run_directed(enum evr_index_kind kind)
 {
 	static const struct {
@@ -592,6 +620,7 @@ static void run_directed(enum evr_index_kind kind)
 		{"patterns", case_patterns},
 		{"visibility", case_visibility},
 		{"unsub", case_unsub},
+		{"never", case_never},
 	};
 	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char kname[64];
