@@ -4,12 +4,14 @@
 no scapy): import it from test scripts, or run it as a small CLI from bash.
 
 Library:
-  frames     eth/arp/ip4/udp4/icmp4 builders with correct checksums
-             (and switches to break them on purpose)
+  frames     eth/arp/ip4/udp4/icmp4 and ip6/udp6/icmp6_echo/nd_ns builders
+             with correct checksums (and switches to break them on purpose)
   pcap       write_pcap(path, frames) / read_pcap(path) (classic libpcap,
              either byte order, usec or nsec magic)
-  parsing    parse_frame(raw) -> Frame; datagrams(frames) -> UDP datagrams
-             (IPv4 fragments reassembled, checksums verified)
+  parsing    Frame(raw) / parse_frames(path) (ARP, IPv4, IPv6 and its
+             fragment header); datagrams(frames) -> UDP/IPv4 datagrams (IPv4
+             fragments reassembled, checksums verified); reassemble(frames)
+             -> (Frame, l4) of IPv4 and IPv6 packets; udp_ok(frame, l4)
   notify     parse_notification(payload) -> {format, name, attrs, seq, ...}
              for the three notification formats (jsonrpc, plain, json)
   control    Ctl: newline-delimited JSON-RPC client of the control socket
@@ -22,7 +24,7 @@ CLI (every loop bounded in count AND time):
          (payloads: --payload TEXT... or --file F with one JSON string per
          line) at most 1e6 datagrams
   flows  --to IP:PORT --sports A-B --count N [--rate R]   interleaved flows
-  pcap-dump FILE              every frame as a JSON line (UDP decoded)
+  pcap-dump FILE              every frame as a JSON line (IPv4, UDP decoded)
   notes FILE.jsonl            recv output -> parsed notifications, JSON lines
   txcsum-off IFACE            ethtool -K IFACE tx off, via SIOCETHTOOL
   ping HOST [--count N] [--timeout S]   ICMP echo (raw socket, root)
@@ -61,6 +63,10 @@ def ip4_b(s):
     return ipaddress.IPv4Address(s).packed
 
 
+def ip6_b(s):
+    return ipaddress.IPv6Address(s).packed
+
+
 def csum(data):
     """Internet checksum (RFC 1071) of data, as it goes on the wire."""
     if len(data) % 2:
@@ -72,6 +78,7 @@ def csum(data):
 
 
 def eth(dst, src, etype, payload, vlan=None, pad=True):
+    """Ethernet frame; pad=False leaves a frame shorter than 60 bytes as is."""
     hdr = mac_b(dst) + mac_b(src)
     if vlan is not None:
         hdr += struct.pack('!HH', ETH_VLAN, vlan)
@@ -81,18 +88,19 @@ def eth(dst, src, etype, payload, vlan=None, pad=True):
     return fr
 
 
-def arp(op, src_mac, src_ip, dst_mac, dst_ip, eth_dst=None):
+def arp(op, src_mac, src_ip, dst_mac, dst_ip, eth_dst=None, pad=True):
     body = struct.pack('!HHBBH', 1, ETH_IP4, 6, 4, op) + mac_b(src_mac) + \
         ip4_b(src_ip) + mac_b(dst_mac) + ip4_b(dst_ip)
-    return eth(eth_dst or (BCAST if op == 1 else dst_mac), src_mac, ETH_ARP, body)
+    return eth(eth_dst or (BCAST if op == 1 else dst_mac), src_mac, ETH_ARP, body,
+               pad=pad)
 
 
-def arp_request(src_mac, src_ip, target_ip):
-    return arp(1, src_mac, src_ip, '00:00:00:00:00:00', target_ip)
+def arp_request(src_mac, src_ip, target_ip, pad=True):
+    return arp(1, src_mac, src_ip, '00:00:00:00:00:00', target_ip, pad=pad)
 
 
-def arp_reply(src_mac, src_ip, dst_mac, dst_ip):
-    return arp(2, src_mac, src_ip, dst_mac, dst_ip)
+def arp_reply(src_mac, src_ip, dst_mac, dst_ip, pad=True):
+    return arp(2, src_mac, src_ip, dst_mac, dst_ip, pad=pad)
 
 
 def ip4(src, dst, proto, payload, ident=1, frag=0, ttl=64, bad_csum=False,
@@ -106,9 +114,18 @@ def ip4(src, dst, proto, payload, ident=1, frag=0, ttl=64, bad_csum=False,
     return hdr[:10] + struct.pack('!H', c) + hdr[12:] + payload
 
 
+def pseudo4(src, dst, proto, length):
+    """IPv4 pseudo-header of the UDP/TCP checksum."""
+    return ip4_b(src) + ip4_b(dst) + struct.pack('!BBH', 0, proto, length)
+
+
+def pseudo6(src, dst, nh, length):
+    """IPv6 pseudo-header of the UDP/ICMPv6 checksum (RFC 8200 8.1)."""
+    return ip6_b(src) + ip6_b(dst) + struct.pack('!IxxxB', length, nh)
+
+
 def udp_csum4(src, dst, u):
-    ph = ip4_b(src) + ip4_b(dst) + struct.pack('!BBH', 0, 17, len(u))
-    return csum(ph + u) or 0xffff
+    return csum(pseudo4(src, dst, 17, len(u)) + u) or 0xffff
 
 
 def udp4(src, sport, dst, dport, payload, bad_csum=False, no_csum=False,
@@ -126,6 +143,41 @@ def icmp4_echo(src, dst, ident=7, seq=1, data=b'evrd-e2e-ping', typ=8, **ipkw):
     m = struct.pack('!BBHHH', typ, 0, 0, ident, seq) + data
     m = m[:2] + struct.pack('!H', csum(m)) + m[4:]
     return ip4(src, dst, 1, m, **ipkw)
+
+
+def ip6(src, dst, nh, payload, hop=64):
+    """IPv6 packet (no Ethernet, no extension header)."""
+    return struct.pack('!IHBB', 6 << 28, len(payload), nh, hop) + ip6_b(src) + \
+        ip6_b(dst) + payload
+
+
+def l4sum6(src, dst, nh, l4):
+    """Checksum of an IPv6 upper-layer message l4 (its checksum field 0)."""
+    return csum(pseudo6(src, dst, nh, len(l4)) + l4) or 0xffff
+
+
+def _with_csum(m, at, c):
+    return m[:at] + struct.pack('!H', c) + m[at + 2:]
+
+
+def udp6(src, sport, dst, dport, payload):
+    u = struct.pack('!HHHH', sport, dport, 8 + len(payload), 0) + payload
+    return ip6(src, dst, 17, _with_csum(u, 6, l4sum6(src, dst, 17, u)))
+
+
+def icmp6_echo(src, dst, ident=9, seq=1, data=b'evrd-ping6'):
+    m = struct.pack('!BBHHH', 128, 0, 0, ident, seq) + data
+    return ip6(src, dst, 58, _with_csum(m, 2, l4sum6(src, dst, 58, m)))
+
+
+def nd_ns(src, src_mac, target):
+    """Neighbour solicitation for target to its solicited-node multicast
+    address: (destination MAC, IPv6 packet)."""
+    t = ip6_b(target)
+    dst = ipaddress.IPv6Address(b'\xff\x02' + b'\0' * 9 + b'\x01\xff' + t[13:])
+    m = struct.pack('!BBHI', 135, 0, 0, 0) + t + bytes([1, 1]) + mac_b(src_mac)
+    m = _with_csum(m, 2, l4sum6(src, str(dst), 58, m))
+    return '33:33:' + mac_s(dst.packed[12:]), ip6(src, str(dst), 58, m, hop=255)
 
 
 # -------------------------------------------------------------------- pcap
@@ -176,8 +228,14 @@ def read_pcap(path):
 
 
 class Frame:
-    """One Ethernet frame, decoded as far as it goes (ARP, IPv4, UDP, ICMP).
-    Attributes absent from a layer are None."""
+    """One Ethernet frame, decoded as far as it goes (802.1Q tag, ARP, IPv4,
+    IPv6 with its fragment header). Attributes absent from a layer are None.
+    etype is the ethertype after a VLAN tag (vlan: the tag's VLAN id); l3 the
+    bytes after the Ethernet header and tag; proto the IP protocol (for an
+    IPv6 fragment, the next header after the fragment header); l4 what
+    follows the IP header(s), up to the length that header gives; mf,
+    frag_off (bytes) and ident describe a fragment, frag6 is True on an IPv6
+    fragment. ip_csum_ok is None but for IPv4."""
 
     def __init__(self, raw, t=0.0):
         self.t, self.raw = t, raw
@@ -185,8 +243,8 @@ class Frame:
         self.etype = self.vlan = self.proto = None
         self.ip_src = self.ip_dst = None
         self.ip_csum_ok = None
-        self.mf, self.frag_off, self.ident = False, 0, None
-        self.l4 = b''
+        self.mf, self.frag_off, self.ident, self.frag6 = False, 0, None, False
+        self.l3 = self.l4 = b''
         self.arp = None
         if len(raw) < 14:
             return
@@ -197,7 +255,7 @@ class Frame:
             self.vlan = struct.unpack('!H', raw[14:16])[0] & 0xfff
             off = 16
             self.etype = struct.unpack('!H', raw[off:off + 2])[0]
-        l3 = raw[off + 2:]
+        self.l3 = l3 = raw[off + 2:]
         if self.etype == ETH_ARP and len(l3) >= 28:
             op = struct.unpack('!H', l3[6:8])[0]
             self.arp = {'op': op, 'sha': mac_s(l3[8:14]),
@@ -214,6 +272,17 @@ class Frame:
             self.mf = bool(fo & 0x2000)
             self.frag_off = (fo & 0x1fff) * 8
             self.l4 = l3[ihl:tot]
+        elif self.etype == ETH_IP6 and len(l3) >= 40:
+            plen = struct.unpack('!H', l3[4:6])[0]
+            self.proto = l3[6]
+            self.ip_src = str(ipaddress.IPv6Address(l3[8:24]))
+            self.ip_dst = str(ipaddress.IPv6Address(l3[24:40]))
+            self.l4 = l3[40:40 + plen]
+            if self.proto == 44 and len(self.l4) >= 8:  # fragment header
+                nh, _, fo, self.ident = struct.unpack('!BBHI', self.l4[:8])
+                self.proto, self.mf, self.frag_off = nh, bool(fo & 1), fo & 0xfff8
+                self.l4 = self.l4[8:]
+                self.frag6 = True
 
     def is_fragment(self):
         return self.proto is not None and (self.mf or self.frag_off > 0)
@@ -221,6 +290,50 @@ class Frame:
 
 def parse_frames(path):
     return [Frame(raw, t) for t, raw in read_pcap(path)]
+
+
+def _join(fs):
+    """Fragments fs sorted by offset: (the bytes of the leading ones that fit
+    end to end, how many of them)."""
+    data, n = b'', 0
+    for x in fs:
+        if x.frag_off != len(data):
+            break
+        data += x.l4
+        n += 1
+    return data, n
+
+
+def reassemble(frames):
+    """IPv4 and IPv6 packets: [(Frame, l4 bytes)], the unfragmented ones in
+    capture order, then each complete set of fragments (keyed by source,
+    destination and ident) as (its first fragment, the joined l4)."""
+    whole, parts = [], {}
+    for f in frames:
+        if f.proto is None:
+            continue
+        if f.is_fragment():
+            parts.setdefault((f.ip_src, f.ip_dst, f.ident), []).append(f)
+        else:
+            whole.append((f, f.l4))
+    for fs in parts.values():
+        fs.sort(key=lambda x: x.frag_off)
+        data, n = _join(fs)
+        if n == len(fs) and not fs[-1].mf:
+            whole.append((fs[0], data))
+    return whole
+
+
+def udp_ok(f, l4):
+    """Whether the UDP datagram l4 (reassembled, if it was fragmented) of
+    frame f has a valid checksum (or, over IPv4, none)."""
+    if f.etype == ETH_IP4:
+        if struct.unpack('!H', l4[6:8])[0] == 0:
+            return True
+        ph = pseudo4(f.ip_src, f.ip_dst, 17, len(l4))
+    else:
+        ph = pseudo6(f.ip_src, f.ip_dst, 17, len(l4))
+    return csum(ph + l4) == 0
 
 
 def datagrams(frames):
@@ -236,22 +349,16 @@ def datagrams(frames):
             key = (f.ip_src, f.ip_dst, f.ident)
             parts.setdefault(key, []).append(f)
             fs = sorted(parts[key], key=lambda x: x.frag_off)
-            data, complete = b'', False
-            for x in fs:
-                if x.frag_off != len(data):
-                    break
-                data += x.l4
-                complete = not x.mf
-            if not complete:
+            data, n = _join(fs)
+            if not n or fs[n - 1].mf:
                 continue
             del parts[key]
             l4, nfrag = data, len(fs)
             ipok = all(x.ip_csum_ok for x in fs)
         if len(l4) < 8:
             continue
-        sport, dport, ulen, uck = struct.unpack('!HHHH', l4[:8])
-        ok = uck == 0 or csum(ip4_b(f.ip_src) + ip4_b(f.ip_dst) +
-                              struct.pack('!BBH', 0, 17, len(l4)) + l4) == 0
+        sport, dport, ulen, _ = struct.unpack('!HHHH', l4[:8])
+        ok = udp_ok(f, l4)
         out.append({'t': f.t, 'src_mac': f.src, 'dst_mac': f.dst,
                     'src': f.ip_src, 'dst': f.ip_dst, 'sport': sport,
                     'dport': dport, 'payload': l4[8:ulen] if ulen <= len(l4) else l4[8:],
@@ -608,7 +715,7 @@ def frame_json(f):
         d['vlan'] = f.vlan
     if f.arp:
         d['arp'] = f.arp
-    if f.proto is not None:
+    if f.proto is not None and f.etype == ETH_IP4:
         d.update(proto=f.proto, src=f.ip_src, dst=f.ip_dst, ip_csum_ok=f.ip_csum_ok)
         if f.is_fragment():
             d['fragment'] = {'off': f.frag_off, 'mf': f.mf, 'id': f.ident}
@@ -701,6 +808,35 @@ def cmd_ctl(a):
     return 0
 
 
+def _selftest_ip6(M1, M2, frames):
+    """IPv6 builders through Frame, udp_ok and reassemble (with some of
+    cmd_selftest's IPv4 frames)."""
+    errors = []
+    S6, D6 = '2001:db8::2', '2001:db8::1'
+    u = udp6(S6, 5060, D6, 8090, b'v6' * 900)
+    fh = struct.pack('!BBHI', 17, 0, 1, 42)  # offset 0, more fragments
+    parts = [ip6(S6, D6, 44, fh + u[40:1272]),
+             ip6(S6, D6, 44, fh[:2] + struct.pack('!H', 1232) + fh[4:] + u[1272:])]
+    fs = [Frame(eth(M1, M2, ETH_IP6, x)) for x in [u] + parts +
+          [icmp6_echo(S6, D6), nd_ns(S6, M2, D6)[1]]]
+    f = fs[0]
+    if (f.proto, f.ip_src, f.ip_dst, f.is_fragment()) != (17, S6, D6, False):
+        errors.append('Frame(udp6): %r' % ((f.proto, f.ip_src, f.ip_dst),))
+    if not (fs[1].frag6 and fs[1].mf and fs[2].frag_off == 1232 and fs[2].ident == 42):
+        errors.append('Frame: IPv6 fragment header')
+    for f in fs[3:]:
+        if csum(pseudo6(f.ip_src, f.ip_dst, 58, len(f.l4)) + f.l4) != 0:
+            errors.append('ICMPv6 type %d: checksum' % f.l4[0])
+    # frames[3]: UDP with a bad checksum; frames[-2:]: two IPv4 fragments
+    whole = reassemble(fs + [Frame(x) for x in [frames[3]] + frames[-2:]])
+    got = [(x.etype, len(l4), udp_ok(x, l4)) for x, l4 in whole if x.proto == 17]
+    want = [(ETH_IP6, 1808, True), (ETH_IP4, 11, False), (ETH_IP6, 1808, True),
+            (ETH_IP4, 3008, True)]
+    if got != want:
+        errors.append('reassemble/udp_ok: got %r want %r' % (got, want))
+    return errors
+
+
 def cmd_selftest(a):
     """Write frames of every builder, read them back, compare; with
     --tshark, also have tshark decode the file and agree on every field
@@ -757,6 +893,7 @@ def cmd_selftest(a):
             for r, e in zip(rows, exp):
                 if r != e:
                     errors.append('tshark frame %s: got %r want %r' % (e[0], r, e))
+    errors += _selftest_ip6(M1, M2, frames)
     for n in [jsonrpc_event('E_A', {'k': 'v'}),
               plain_event([('Event-Name', 'E_A'), ('k', 'v w'), ('Event-Sequence', 5)],
                           envelope=True, body='hi'),

@@ -18,8 +18,9 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import evr_pcap as P  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', '..', '..', 'tests', 'e2e'))
+import evr_e2e as P  # noqa: E402
 
 US_MAC, US4, US6 = '02:00:00:00:00:01', '198.18.0.1', '2001:db8::1'
 PLAT_MAC, PLAT4, PLAT6 = '02:00:00:00:00:0a', '198.18.0.10', '2001:db8::a'
@@ -55,48 +56,54 @@ def event(method, params):
                       separators=(',', ':')).encode()
 
 
+def eth(dst, src, etype, payload, vlan=None):
+    """Frames as built: not padded to the Ethernet minimum."""
+    return P.eth(dst, src, etype, payload, vlan=vlan, pad=False)
+
+
 def frames():
     f = []
-    f.append(P.arp_request(PLAT_MAC, PLAT4, US4))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.icmp4_echo(PLAT4, US4)))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.icmp4_echo(PLAT4, US4, seq=2), vlan=5))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(
+    f.append(P.arp_request(PLAT_MAC, PLAT4, US4, pad=False))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.icmp4_echo(PLAT4, US4, data=b'evrd-ping')))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.icmp4_echo(PLAT4, US4, seq=2,
+                                                           data=b'evrd-ping'), vlan=5))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(
         PLAT4, 5060, US4, 8090, event('E_UL_AOR_INSERT', {'aor': 'sip:alice@example.com',
                                                           'expires': 3600}))))
     # filter does not match: only the unfiltered (unresolvable) subscriber
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(
         PLAT4, 5060, US4, 8090, event('E_UL_AOR_INSERT', {'aor': 'tel:+100'}))))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(
         PLAT4, 5060, US4, 8090, event('E_BIG', {'blob': 'x' * 3000}))))
     # an event in two IPv4 fragments: reassembled, then decoded
     u = P.udp4(PLAT4, 5061, US4, 8090, event('E_UL_AOR_INSERT', {
         'aor': 'sip:frag@example.com', 'pad': 'z' * 1400}))
     body = u[20:]
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.ip4(PLAT4, US4, 17, body[:1480],
-                                                      ident=77, frag=0x2000)))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.ip4(PLAT4, US4, 17, body[1480:],
-                                                      ident=77, frag=1480 // 8)))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.ip4(PLAT4, US4, 17, body[:1480],
+                                                    ident=77, frag=0x2000)))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.ip4(PLAT4, US4, 17, body[1480:],
+                                                    ident=77, frag=1480 // 8)))
     plain = (b'Event-Name: CUSTOM\nEvent-Subclass: sofia%3A%3Aregister\n'
              b'from-user: 1000\n\n')
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(PLAT4, 5060, US4, 8021, plain)))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(PLAT4, 5060, US4, 8021, plain)))
     # bad input, each with its counter
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(
         PLAT4, 5060, US4, 8090, event('E_UL_AOR_INSERT', {'aor': 'sip:x'}), bad_csum=True)))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(PLAT4, 5060, US4, 9999, b'{}')))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(PLAT4, 5060, US4, 8090, b'{"jsonrpc":')))
-    f.append(P.eth('02:00:00:00:00:99', PLAT_MAC, P.ETH_IP4, P.udp4(PLAT4, 1, US4, 8090, b'{}')))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.ip4(PLAT4, US4, 17, b'\0' * 8, bad_csum=True)))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.ip4(PLAT4, US4, 17, b'\0' * 16, frag=0x2000)))
-    f.append(P.eth(US_MAC, PLAT_MAC, 0x88cc, b'\0' * 46))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.ip4(PLAT4, US4, 6, b'\0' * 20)))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(PLAT4, 5060, US4, 9999, b'{}')))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.udp4(PLAT4, 5060, US4, 8090, b'{"jsonrpc":')))
+    f.append(eth('02:00:00:00:00:99', PLAT_MAC, P.ETH_IP4, P.udp4(PLAT4, 1, US4, 8090, b'{}')))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.ip4(PLAT4, US4, 17, b'\0' * 8, bad_csum=True)))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.ip4(PLAT4, US4, 17, b'\0' * 16, frag=0x2000)))
+    f.append(eth(US_MAC, PLAT_MAC, 0x88cc, b'\0' * 46))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP4, P.ip4(PLAT4, US4, 6, b'\0' * 20)))
     f.append(b'\x02\x00')
     # IPv6: ND, echo, an event
     dmac, ns = P.nd_ns(PLAT6, PLAT_MAC, US6)
-    f.append(P.eth(dmac, PLAT_MAC, P.ETH_IP6, ns))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP6, P.icmp6_echo(PLAT6, US6)))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP6, P.udp6(
+    f.append(eth(dmac, PLAT_MAC, P.ETH_IP6, ns))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP6, P.icmp6_echo(PLAT6, US6)))
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP6, P.udp6(
         PLAT6, 5060, US6, 8090, event('E_V6', {'k': 'v'}))))
-    f.append(P.eth(US_MAC, PLAT_MAC, P.ETH_IP6, P.udp6(
+    f.append(eth(US_MAC, PLAT_MAC, P.ETH_IP6, P.udp6(
         PLAT6, 5060, US6, 8090, event('E_V6', {'k': 'w' * 1450}))))
     return f
 
@@ -114,7 +121,7 @@ def main():
         return 77
     d = tempfile.mkdtemp(prefix='evrd-pcap-')
     try:
-        P.write_pcap(os.path.join(d, 'in.pcap'), frames())
+        P.write_pcap(os.path.join(d, 'in.pcap'), frames(), step=1e-6)
         conf = os.path.join(d, 'evrd.conf')
         with open(conf, 'w') as fh:
             fh.write(CONFIG.format(pid=os.getpid(), dir=d, us_mac=US_MAC, us4=US4, us6=US6,
@@ -129,7 +136,7 @@ def main():
             return fail('evrd exited %d' % p.returncode)
         stats = json.load(open(stats_path))
         tot = stats['totals']
-        got = [P.Frame(x) for x in P.read_pcap(os.path.join(d, 'out.pcap'))]
+        got = P.parse_frames(os.path.join(d, 'out.pcap'))
         rc = check(got, tot)
         if rc:
             print(out)
@@ -151,24 +158,27 @@ def check(got, tot):
         if not cond:
             errors.append(what)
 
-    arp_replies = [f for f in got if f.etype == P.ETH_ARP and f.l3[7] == 2]
+    # Frame decodes past an 802.1Q tag: every check but the one on the tag
+    # is about the untagged frames.
+    vlan = [f for f in got if f.vlan is not None or f.etype == P.ETH_VLAN]
+    untagged = [f for f in got if f.vlan is None and f.etype != P.ETH_VLAN]
+    arp_replies = [f for f in untagged if f.etype == P.ETH_ARP and f.l3[7] == 2]
     expect(len(arp_replies) == 1 and arp_replies[0].dst == PLAT_MAC and
            arp_replies[0].l3[8:14] == P.mac_b(US_MAC), 'one ARP reply with our MAC')
-    arp_reqs = [f for f in got if f.etype == P.ETH_ARP and f.l3[7] == 1]
+    arp_reqs = [f for f in untagged if f.etype == P.ETH_ARP and f.l3[7] == 1]
     expect(len(arp_reqs) >= 1 and all(r.l3[24:28] == P.ip4_b(LOST4) for r in arp_reqs),
            'ARP requests for the unresolvable subscriber')
-    echo = [f for f in got if f.etype == P.ETH_IP4 and f.proto == 1]
+    echo = [f for f in untagged if f.etype == P.ETH_IP4 and f.proto == 1]
     expect(len(echo) == 1 and echo[0].l4[0] == 0 and P.csum(echo[0].l4) == 0 and
            echo[0].ip_csum_ok, 'ICMP echo reply with valid checksums')
-    vlan = [f for f in got if f.etype == P.ETH_VLAN]
     expect(len(vlan) == 1, '802.1Q echo answered with its tag')
-    icmp6 = [f for f in got if f.etype == P.ETH_IP6 and f.proto == 58]
+    icmp6 = [f for f in untagged if f.etype == P.ETH_IP6 and f.proto == 58]
     expect(any(f.l4[0] == 129 for f in icmp6), 'ICMPv6 echo reply')
     expect(any(f.l4[0] == 136 and f.l4[8:24] == P.ip6_b(US6) for f in icmp6),
            'neighbour advertisement for our address')
 
     notes = {}
-    for f, l4 in P.reassemble(got):
+    for f, l4 in P.reassemble(untagged):
         if f.proto != 17:
             continue
         dport = int.from_bytes(l4[2:4], 'big')
@@ -187,13 +197,13 @@ def check(got, tot):
     big = notes.get(9002, [])
     expect(len(big) == 1 and len(json.loads(big[0])['params']['blob']) == 3000,
            'large notification reassembled from fragments')
-    expect(any(f.is_fragment() for f in got), 'fragments on the wire')
+    expect(any(f.is_fragment() for f in untagged), 'fragments on the wire')
     v6 = notes.get(9003, [])
     expect(len(v6) == 2 and all(b'Event-Name: E_V6' in x for x in v6),
            'plain notifications over IPv6')
     expect(any(len(x) > 1450 and x.count(b'w') == 1450 for x in v6),
            'large IPv6 notification reassembled from fragments')
-    expect(any(getattr(f, 'frag6', False) for f in got), 'IPv6 fragments on the wire')
+    expect(any(f.frag6 for f in untagged), 'IPv6 fragments on the wire')
     cu = notes.get(9004, [])
     expect(len(cu) == 1 and json.loads(cu[0]).get('Event-Subclass') == 'sofia::register',
            'CUSTOM subclass notification from a plain event')
