@@ -957,6 +957,81 @@ int evr_action_stats(struct evr_control *c, json_t *params, json_t **result, int
 	return 0;
 }
 
+/*
+ * One setting or group of the configuration by path: dotted names with
+ * [i] for list elements ("sip.linger_ms", "ports[0]", "listeners[1].format").
+ * Returns a borrowed reference into root, or NULL.
+ */
+static json_t *config_path(json_t *root, const char *path)
+{
+	json_t *cur = root;
+	const char *p = path;
+
+	while (*p && cur) {
+		char name[128];
+		size_t n = strcspn(p, ".[");
+
+		if (n >= sizeof(name))
+			return NULL;
+		if (n) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			cur = json_is_object(cur) ? json_object_get(cur, name) : NULL;
+			p += n;
+		}
+		while (cur && *p == '[') {
+			char *end;
+			unsigned long i = strtoul(p + 1, &end, 10);
+
+			if (end == p + 1 || *end != ']' || !json_is_array(cur))
+				return NULL;
+			cur = json_array_get(cur, i);
+			p = end + 1;
+		}
+		if (*p == '.')
+			p++;
+		else if (*p)
+			return NULL;
+	}
+	return cur;
+}
+
+int evr_action_config_get(struct evr_control *c, json_t *params, json_t **result,
+                          int *code, char *msg, size_t msglen)
+{
+	static const char *const names[] = {"setting"};
+	json_t *slot[1], *all, *sel;
+	const char *path = NULL;
+	int rc;
+
+	*result = NULL;
+	if ((rc = bind_params(params, names, 1, 1, slot, code, msg, msglen)))
+		return rc;
+	if (!absent(slot[0])) {
+		if (!json_is_string(slot[0]))
+			return BAD("setting: expected a string such as \"sip.linger_ms\"");
+		path = json_string_value(slot[0]);
+	}
+	all = c->hooks.config ? c->hooks.config(c->hooks.ctx) : NULL;
+	if (all == NULL)
+		return fail(code, EVR_RPC_UNAVAILABLE, msg, msglen, -ENOENT,
+		            "no configuration: this server does not run from a config file");
+	if (path == NULL || path[0] == '\0') {
+		*result = json_pack("{s:o}", "config", all);
+		return *result ? 0 : NOMEM();
+	}
+	sel = config_path(all, path);
+	if (sel == NULL) {
+		json_decref(all);
+		return fail(code, EVR_RPC_NOT_FOUND, msg, msglen, -ENOENT,
+		            "no setting '%s' (paths look like sip.linger_ms or ports[0].mtu)",
+		            path);
+	}
+	*result = json_pack("{s:s,s:O}", "setting", path, "value", sel);
+	json_decref(all);
+	return *result ? 0 : NOMEM();
+}
+
 int evr_action_version(struct evr_control *c, json_t *params, json_t **result, int *code,
                        char *msg, size_t msglen)
 {
@@ -1012,6 +1087,7 @@ static int rpc_subscribe(struct evr_control *c, json_t *params, json_t **result,
 #define rpc_subscribers_list evr_action_subscribers_list
 #define rpc_raise_event evr_action_raise_event
 #define rpc_stats evr_action_stats
+#define rpc_config_get evr_action_config_get
 #define rpc_version evr_action_version
 #define rpc_list_methods evr_action_list_methods
 

@@ -98,6 +98,9 @@ struct evr_control_hooks {
 	 * there is no dataplane: unit tests, tooling). */
 	int (*deliver)(void *ctx, const struct evr_event *ev,
 	               const struct evr_sub *const *subs, uint32_t n);
+	/* The effective configuration as JSON (a new reference), or NULL when
+	 * there is none. May be NULL (no config: unit tests, tooling). */
+	json_t *(*config)(void *ctx);
 };
 
 struct evr_control_conf {
@@ -209,6 +212,8 @@ EVR_API int evr_action_raise_event(struct evr_control *c, json_t *params,
 EVR_API int evr_action_stats(struct evr_control *c, json_t *params, json_t **result,
                              int *code, char *msg, size_t msglen);
 /* -> {"name":"evrd","version":"X.Y.Z"}. */
+EVR_API int evr_action_config_get(struct evr_control *c, json_t *params,
+                                  json_t **result, int *code, char *msg, size_t msglen);
 EVR_API int evr_action_version(struct evr_control *c, json_t *params,
                                json_t **result, int *code, char *msg, size_t msglen);
 /* -> {"methods":[{"name","alias","params","summary"},..]}. */

@@ -32,6 +32,9 @@
 	  "Raise an event and notify every matching subscriber")               \
 	X(stats, "stats", NULL, "",                                             \
 	  "Counters: matcher, control server, dataplane")                      \
+	X(config_get, "config_get", NULL, "[setting]",                          \
+	  "Effective configuration (every setting, defaults filled in), or "    \
+	  "one setting or group by path: sip, ports[0].mtu")                   \
 	X(version, "version", NULL, "", "Daemon name and version")             \
 	X(list_methods, "list_methods", NULL, "",                               \
 	  "Methods with their parameters (this list)")

@@ -804,6 +804,37 @@ static int cmd_stats(struct ctx *x, int argc, char **argv)
 	return EX_OK;
 }
 
+/* The effective configuration: "setting = value" rows (the paths a config
+ * file uses), or one setting/group; --json prints the daemon's JSON. */
+static int cmd_config(struct ctx *x, int argc, char **argv)
+{
+	json_t *params = NULL, *res, *v;
+	int rc;
+
+	if (argc > 2)
+		return usage_err(argv[0], "unexpected argument '%s'", argv[2]);
+	if (argc == 2)
+		params = json_pack("{s:s}", "setting", argv[1]);
+	rc = call(x, "config_get", params, &res); /* takes params */
+	if (rc)
+		return rc;
+	v = argc == 2 ? json_object_get(res, "value") : json_object_get(res, "config");
+	if (x->json) {
+		print_json(v, true);
+	} else if (json_is_object(v) || json_is_array(v)) {
+		struct table t = { .ncols = 2 };
+
+		flatten(&t, argc == 2 ? argv[1] : "", v);
+		table_print(&t);
+	} else {
+		char buf[64];
+
+		printf("%s\n", scalar(v, buf, sizeof(buf)));
+	}
+	json_decref(res);
+	return EX_OK;
+}
+
 static int cmd_version(struct ctx *x, int argc, char **argv)
 {
 	json_t *res;
@@ -941,6 +972,8 @@ static const struct cmd cmds[] = {
 	{ "raise", "EVENT [key=value]...", "raise EVENT and notify its subscribers",
 	  cmd_raise },
 	{ "stats", "", "matcher, control and dataplane counters", cmd_stats },
+	{ "config", "[SETTING]", "effective configuration, or one setting (sip.linger_ms, "
+	  "ports[0])", cmd_config },
 	{ "version", "", "daemon and evrctl versions", cmd_version },
 	{ "call", "METHOD [JSON-PARAMS]", "call any daemon method, print the JSON result",
 	  cmd_call },

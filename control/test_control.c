@@ -912,11 +912,11 @@ static void test_protocol(void)
 	json_t *ms = json_object_get(res(r), "methods"), *m;
 	size_t i;
 	const char *want[] = { "event_subscribe", "event_unsubscribe", "events_list",
-		               "subscribers_list", "raise_event", "stats", "version",
-		               "list_methods" };
-	CHECK_EQ_INT(json_array_size(ms), 8);
+		               "subscribers_list", "raise_event", "stats", "config_get",
+		               "version", "list_methods" };
+	CHECK_EQ_INT(json_array_size(ms), 9);
 	json_array_foreach(ms, i, m) {
-		CHECK(i < 8 && !strcmp(sval(m, "name"), want[i]));
+		CHECK(i < 9 && !strcmp(sval(m, "name"), want[i]));
 		CHECK(sval(m, "summary")[0] != '\0');
 		CHECK(json_is_string(json_object_get(m, "params")));
 	}
@@ -1106,11 +1106,21 @@ static int hook_deliver(void *ctx, const struct evr_event *ev,
 	return h->ret < 0 ? h->ret : (int)n;
 }
 
+/* What evrd's config hook returns: the settings table walked over a
+ * config (a fixed stand-in here). */
+static json_t *hook_config(void *ctx)
+{
+	(void)ctx;
+	return json_pack("{s:{s:i,s:[i,i]},s:[{s:s,s:i},{s:s,s:i}],s:s}", "sip", "linger_ms",
+	                 32000, "mirror_ports", 5060, 5080, "ports", "name", "p0", "mtu", 1500,
+	                 "name", "p1", "mtu", 9000, "file", "t.conf");
+}
+
 static void test_hooks_and_limits(void)
 {
 	struct hook_rec h = { 0 };
 	struct evr_control_hooks hooks = { .ctx = &h, .stats = hook_stats,
-		                           .deliver = hook_deliver };
+		                           .deliver = hook_deliver, .config = hook_config };
 	struct evr_control_conf conf;
 	char path[128], err[256];
 	struct cli a, b, c3;
@@ -1166,6 +1176,38 @@ static void test_hooks_and_limits(void)
 	CHECK(ival(json_object_get(st, "matcher"), "live") >= 1);
 	json_decref(r);
 
+	/* config_get: everything, a group, a list element's member, an array
+	 * element; unknown paths and bad params are errors */
+	r = call_on(&a, c2, "config_get", NULL);
+	CHECK_EQ_STR(sval(json_object_get(res(r), "config"), "file"), "t.conf");
+	json_decref(r);
+	r = call_on(&a, c2, "config_get", "{\"setting\":\"sip.linger_ms\"}");
+	CHECK_EQ_STR(sval(res(r), "setting"), "sip.linger_ms");
+	CHECK_EQ_INT(json_integer_value(json_object_get(res(r), "value")), 32000);
+	json_decref(r);
+	r = call_on(&a, c2, "config_get", "[\"ports[1].mtu\"]");
+	CHECK_EQ_INT(json_integer_value(json_object_get(res(r), "value")), 9000);
+	json_decref(r);
+	r = call_on(&a, c2, "config_get", "[\"sip.mirror_ports[1]\"]");
+	CHECK_EQ_INT(json_integer_value(json_object_get(res(r), "value")), 5080);
+	json_decref(r);
+	r = call_on(&a, c2, "config_get", "[\"ports[0]\"]");
+	CHECK_EQ_STR(sval(json_object_get(res(r), "value"), "name"), "p0");
+	json_decref(r);
+	static const char *const bad_paths[] = {"sip.nope", "ports[2]", "ports[x]", "ports.mtu",
+	                                        "sip.linger_ms.x", "ports[0]mtu"};
+	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
+		char q[96];
+
+		snprintf(q, sizeof(q), "[\"%s\"]", bad_paths[i]);
+		r = call_on(&a, c2, "config_get", q);
+		CHECK_MSG(ecode(r) == 404, "config_get %s: %d", bad_paths[i], ecode(r));
+		json_decref(r);
+	}
+	r = call_on(&a, c2, "config_get", "{\"setting\":5}");
+	CHECK_EQ_INT(ecode(r), -32602);
+	json_decref(r);
+
 	/* evr_control_handle directly (no socket): notifications give NULL */
 	json_t *req = json_pack("{s:s,s:s}", "jsonrpc", "2.0", "method", "version");
 	CHECK(evr_control_handle(c2, req) == NULL);
@@ -1210,6 +1252,11 @@ static void test_stats(void)
 	json_t *r, *ctl, *errs;
 
 	cli_open(&k);
+	/* a server without a config hook (tooling, tests) says so */
+	r = call(&k, "config_get", NULL);
+	CHECK_EQ_INT(ecode(r), 503);
+	CHECK_MSG(strstr(emsg(r), "no configuration") != NULL, "%s", emsg(r));
+	json_decref(r);
 	r = call(&k, "stats", NULL);
 	ctl = json_object_get(res(r), "control");
 	errs = json_object_get(ctl, "errors");

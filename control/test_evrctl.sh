@@ -114,6 +114,13 @@ run env EVR_SOCKET="$tmp/nobody.sock" "$EVRCTL" -s "$sock" --json version
 expect_rc 0 "-s wins over EVR_SOCKET"
 expect_out '^\{"name":"evrd","version":"[0-9.]+"\}$' "version --json"
 
+# ---- config (this server has no configuration: evrd's hook is absent) -------------------
+ctl config
+expect_rc 1 "config without a configuration"
+expect_err "error 503: no configuration" "config error text"
+ctl config sip.linger_ms extra
+expect_rc 2 "config: one setting at most"
+
 # ---- subscribe / refresh / errors ---------------------------------------------------------
 ctl subscribe E_UL_AOR_INSERT udp:127.0.0.1:9000 --filter 'aor=bob@*' --expire 600
 expect_rc 0 "subscribe"

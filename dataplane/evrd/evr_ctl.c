@@ -298,6 +298,78 @@ static void hook_stats(void *ctx, json_t *out)
 	json_object_set_new(out, "dataplane", evr_ctl_stats_json(ctx));
 }
 
+/* ---- the effective configuration, walked through the settings table ----- */
+
+static json_t *cfg_group_json(const struct evr_setting *tab, const void *base);
+
+static json_t *cfg_value_json(const struct evr_setting *s, const void *base)
+{
+	const char *p = (const char *)base + s->off;
+
+	switch (s->type) {
+	case EVR_CFG_UINT: {
+		uint64_t v = s->size == 1 ? *(const uint8_t *)p
+		             : s->size == 2 ? *(const uint16_t *)p
+		             : s->size == 4 ? *(const uint32_t *)p : *(const uint64_t *)p;
+
+		return json_integer((json_int_t)v);
+	}
+	case EVR_CFG_BOOL:
+		return json_boolean(*(const bool *)p);
+	case EVR_CFG_STR:
+		return *(char *const *)p ? json_string(*(char *const *)p) : json_null();
+	case EVR_CFG_ENUM:
+		return json_string(s->names[*(const uint32_t *)p]);
+	case EVR_CFG_STRLIST: {
+		const struct evr_cfg_strlist *l = (const struct evr_cfg_strlist *)p;
+		json_t *a = json_array();
+
+		for (uint32_t i = 0; a && i < l->n; i++)
+			json_array_append_new(a, json_string(l->v[i]));
+		return a;
+	}
+	case EVR_CFG_UINTLIST: {
+		const struct evr_cfg_uintlist *l = (const struct evr_cfg_uintlist *)p;
+		json_t *a = json_array();
+
+		for (uint32_t i = 0; a && i < l->n; i++)
+			json_array_append_new(a, json_integer(l->v[i]));
+		return a;
+	}
+	case EVR_CFG_GROUP:
+		return cfg_group_json(s->sub, p);
+	case EVR_CFG_LIST: {
+		const char *arr = *(char *const *)p;
+		uint32_t n = *(const uint32_t *)((const char *)base + s->count_off);
+		json_t *a = json_array();
+
+		for (uint32_t i = 0; a && arr && i < n; i++)
+			json_array_append_new(a, cfg_group_json(s->sub, arr + i * s->size));
+		return a;
+	}
+	}
+	return json_null();
+}
+
+static json_t *cfg_group_json(const struct evr_setting *tab, const void *base)
+{
+	json_t *o = json_object();
+
+	for (const struct evr_setting *s = tab; o && s->name; s++)
+		json_object_set_new(o, s->name, cfg_value_json(s, base));
+	return o;
+}
+
+static json_t *hook_config(void *ctx)
+{
+	const struct evr_router *r = ctx;
+	json_t *o = cfg_group_json(evr_config_table, r->cfg);
+
+	if (o)
+		json_object_set_new(o, "file", json_string(r->cfg->file ? r->cfg->file : ""));
+	return o;
+}
+
 static int hook_deliver(void *ctx, const struct evr_event *ev,
                         const struct evr_sub *const *subs, uint32_t n)
 {
@@ -350,4 +422,5 @@ void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h)
 	h->ctx = r;
 	h->stats = hook_stats;
 	h->deliver = hook_deliver;
+	h->config = hook_config;
 }

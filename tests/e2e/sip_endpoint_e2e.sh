@@ -62,6 +62,10 @@ control = { socket = "$T/evrd.sock"; };
 EOF
 evrd_start "$T/evrd.conf" "$T/evrd.sock" || { fail "evrd starts with a SIP endpoint listener"; e2e_finish; }
 pass "evrd starts with listener { port = 5060; format = \"sip\"; }"
+# the effective configuration, as the daemon holds it (config_get)
+check_eq "evrctl config listeners[0].format" "$(ctl config 'listeners[0].format')" sip
+check_eq "evrctl config sip.linger_ms (default filled in)" "$(ctl config sip.linger_ms)" 32000
+check_eq "evrctl --json config sip.mirror_ports" "$(ctl --json config sip.mirror_ports)" "[5060]"
 
 SUBS=(
 	"9100|ALL|--format json"
