@@ -28,6 +28,7 @@
 
 #include <urcu/urcu-qsbr.h>
 
+#include "evr_matcher_internal.h" /* evr_hash_lc */
 #include "evr_test.h"
 #include "matcher_gen.h"
 
@@ -1522,12 +1523,46 @@ static void run_random(uint64_t seed, uint64_t n_events)
 	free(T.cand);
 }
 
+/* evr_hash_lc: ASCII case folds to one hash at every length and alignment
+ * (the word-at-a-time tail and body), anything else keeps names apart. */
+static void test_hash_lc(void)
+{
+	static const char alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789-_.:@[`{~";
+	char a[80], b[80];
+	uint64_t x = 0x1234567;
+	unsigned collisions = 0;
+
+	for (unsigned len = 0; len < 64; len++) {
+		for (unsigned t = 0; t < 200; t++) {
+			for (unsigned i = 0; i < len; i++) {
+				x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+				a[i + 1] = alpha[(x >> 33) % (sizeof(alpha) - 1)];
+				b[i] = (char)((x >> 20) & 1 && a[i + 1] >= 'a' && a[i + 1] <= 'z'
+				                      ? a[i + 1] - 32 : a[i + 1]);
+			}
+			/* a is read at an odd address, b at an even one */
+			CHECK(evr_hash_lc(a + 1, len) == evr_hash_lc(b, len));
+			if (len) {
+				b[len - 1] ^= 0x40; /* not a case flip: '0'->'p', 'a'->'!' ... */
+				collisions += evr_hash_lc(a + 1, len) == evr_hash_lc(b, len);
+			}
+		}
+		CHECK(evr_hash_lc(a + 1, len) != evr_hash_lc(a + 1, len + 1));
+	}
+	CHECK_EQ_INT(collisions, 0);
+	CHECK(evr_hash_lc("Call-ID", 7) == evr_hash_lc("call-id", 7));
+	CHECK(evr_hash_lc("@", 1) != evr_hash_lc("`", 1)); /* 0x40 vs 0x60: not letters */
+	CHECK(evr_hash_lc("[", 1) != evr_hash_lc("{", 1));
+	CHECK(evr_hash_lc("\xc4", 1) != evr_hash_lc("\xe4", 1)); /* bytes >= 0x80 as they are */
+}
+
 int main(void)
 {
 	uint64_t seed = mg_env_u64("EVR_TEST_SEED", 0x5eed2024);
 	uint64_t n_events = mg_env_u64("EVR_TEST_EVENTS", 100000);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	urcu_qsbr_register_thread();
+	test_hash_lc();
 	if (mg_env_u64("EVR_TEST_DIRECTED", 1)) {
 		run_directed(EVR_INDEX_HYBRID);
 		run_directed(EVR_INDEX_NAIVE);
