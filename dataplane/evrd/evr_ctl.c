@@ -291,6 +291,32 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 	return dp;
 }
 
+json_t *evr_ctl_counters_json(const struct evr_router *r, int worker, int port)
+{
+	struct evr_counters sum;
+	struct sip_sums ss;
+	json_t *o;
+
+	if (worker >= (int)r->n_workers || port >= (int)r->n_ports)
+		return NULL;
+	memset(&sum, 0, sizeof(sum));
+	memset(&ss, 0, sizeof(ss));
+	for (unsigned wi = 0; wi < r->n_workers; wi++) {
+		if (worker >= 0 && wi != (unsigned)worker)
+			continue;
+		for (unsigned pi = 0; pi < r->n_ports; pi++)
+			if (port < 0 || pi == (unsigned)port)
+				add_block(&sum, &r->workers[wi]->cnt[pi], &r->workers[wi]->mst[pi]);
+		sip_add(&ss, r->workers[wi]);
+	}
+	if (worker < 0 && port < 0)
+		add_block(&sum, &r->ctl_cnt, &r->ctl_mst);
+	o = counters_json(&sum, false);
+	if (r->has_sip && port < 0)
+		sip_json(o, &ss);
+	return o;
+}
+
 /* ---- hooks ----------------------------------------------------------- */
 
 static void hook_stats(void *ctx, json_t *out)

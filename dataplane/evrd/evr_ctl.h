@@ -17,6 +17,13 @@
 
 /* New reference: {"totals", "workers", "ports", ...}. */
 json_t *evr_ctl_stats_json(struct evr_router *r);
+/* New reference: the counters of workers x ports, named as in the stats
+ * snapshot: worker and port < 0 = "totals" (every worker and the control
+ * thread), worker only = workers[worker].counters, port only =
+ * ports[port].counters, both = that queue's block; SIP state and endpoint
+ * counters when no port is given. NULL when an index is out of range. Any
+ * thread (telemetry): only relaxed loads of the counter blocks. */
+json_t *evr_ctl_counters_json(const struct evr_router *r, int worker, int port);
 /* Send every queued unix: notification; returns how many. */
 unsigned evr_ctl_drain_unix(struct evr_router *r);
 void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h);

@@ -41,6 +41,7 @@
 #include "evr_ctl.h"
 #include "evr_dp.h"
 #include "evr_neigh.h"
+#include "evr_telemetry.h"
 
 RTE_LOG_REGISTER_DEFAULT(evr_logtype, INFO);
 
@@ -661,6 +662,8 @@ int main(int argc, char **argv)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		r->wall0_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	}
+	if ((rc = evr_telemetry_init(r)) != 0)
+		die("telemetry: cannot register the /evr/ commands: %s", strerror(-rc));
 	for (unsigned i = 0; i < r->n_workers; i++) {
 		rc = rte_eal_remote_launch(evr_worker_main, r->workers[i], r->workers[i]->lcore);
 		if (rc != 0)
@@ -701,6 +704,7 @@ int main(int argc, char **argv)
 	evr_ctl_drain_unix(r);
 	if (stats_path)
 		write_stats_file(r, stats_path);
+	evr_telemetry_fini(); /* before the workers are freed */
 	evr_control_destroy(ctl);
 	for (unsigned pi = 0; pi < r->n_ports; pi++) {
 		if (!r->ports[pi].started)
