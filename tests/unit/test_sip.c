@@ -2134,6 +2134,267 @@ static void test_buffer_edges(void)
 	}
 }
 
+/*
+ * The word-at-a-time and SSE2 scans (line ends with the NUL / stray-CR
+ * check, header names, list element ends, quoted strings, Call-ID white
+ * space, URI control octets) against what the octet-by-octet definition
+ * says, with the interesting octet at every offset, so it lands at every
+ * position within a 16- or 8-octet block and in the tails.
+ */
+#define SCAN_BASE                                                              \
+	"INVITE sip:bob@biloxi.example.com SIP/2.0\n"                          \
+	"Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds\n" \
+	"Max-Forwards: 70\n"                                                   \
+	"To: \"Bob B. Example\" <sip:bob@biloxi.example.com>\n"                \
+	"From: \"Alice A. Example\" <sip:alice@atlanta.example.com>;tag=1928301774\n" \
+	"Call-ID: a84b4c76e66710abcdefghijklmnop@pc33.atlanta.example.com\n"   \
+	"CSeq: 314159 INVITE\n"                                                \
+	"Contact: <sip:alice@pc33.atlanta.example.com>\n"                      \
+	"Content-Length: 0\n"                                                  \
+	"\n"
+
+static void test_scan_offsets(void)
+{
+	char base[1024], msg[1024];
+	size_t n = 0, hdr_end, start_end;
+
+	/* CRLF-convert the base once; positions below index the wire text */
+	for (const char *p = SCAN_BASE; *p; p++) {
+		if (*p == '\n')
+			base[n++] = '\r';
+		base[n++] = *p;
+	}
+	CHECK_ST(run_exact(base, n), EVR_SIP_OK);
+	start_end = (size_t)((const char *)memchr(base, '\r', n) - base);
+	hdr_end = n - 2; /* the empty line */
+
+	for (size_t i = 0; i < hdr_end; i++) {
+		enum evr_sip_status st;
+
+		if (base[i] == '\r' || base[i] == '\n')
+			continue;
+		/* (a CR or LF at 0 would be skipped as a leading line end) */
+		/* NUL anywhere in the start line or headers */
+		memcpy(msg, base, n);
+		msg[i] = '\0';
+		st = run_exact(msg, n);
+		CHECK_MSG(st == EVR_SIP_NUL_BYTE, "NUL at %zu: %s", i, evr_sip_status_name(st));
+		/* a CR not followed by LF */
+		memcpy(msg, base, n);
+		msg[i] = '\r';
+		st = run_exact(msg, n);
+		CHECK_MSG(i == 0 || st == (i < start_end ? EVR_SIP_BAD_START_LINE : EVR_SIP_BAD_HEADER),
+		          "CR at %zu: %s", i, evr_sip_status_name(st));
+		/* a bare LF instead: a line end, flagged; the message may then be
+		 * anything but a NUL or CR error */
+		memcpy(msg, base, n);
+		msg[i] = '\n';
+		st = run_exact(msg, n);
+		CHECK_MSG(st != EVR_SIP_NUL_BYTE, "LF at %zu: %s", i, evr_sip_status_name(st));
+	}
+	/* a bare LF line end at every line, and all of them */
+	{
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (base[i] != '\r')
+				msg[m++] = base[i];
+		CHECK_ST(run_exact(msg, m), EVR_SIP_OK);
+		CHECK(run_n(msg, m, true) == EVR_SIP_OK && (g_msg.flags & EVR_SIP_F_BARE_LF));
+		CHECK_V(g_msg.call_id, "a84b4c76e66710abcdefghijklmnop@pc33.atlanta.example.com");
+	}
+	/* white space at every offset of a long Call-ID */
+	{
+		static const char cid[] = "a84b4c76e66710abcdefghijklmnop@pc33.atlanta.example.com";
+		const char *at = strstr(base, cid);
+		size_t off = (size_t)(at - base);
+
+		for (size_t i = 1; i + 1 < sizeof(cid) - 1; i++) {
+			static const char ws[] = { ' ', '\t' };
+
+			for (size_t k = 0; k < sizeof(ws); k++) {
+				enum evr_sip_status st;
+
+				memcpy(msg, base, n);
+				msg[off + i] = ws[k];
+				st = run_exact(msg, n);
+				CHECK_MSG(st == EVR_SIP_BAD_CALL_ID, "ws at %zu: %s", i,
+				          evr_sip_status_name(st));
+			}
+		}
+	}
+}
+
+/* Header names: case, compact forms, prefixes and extensions of known
+ * names, white space before the colon, octets that differ from a name's
+ * '-' only in the bit a case fold would ignore. */
+static void test_header_names(void)
+{
+	static const struct {
+		const char *name;
+		enum evr_sip_hdr id;
+		size_t len;
+	} cases[] = {
+		{ "Subject", EVR_SIP_HDR_SUBJECT, 7 },
+		{ "SUBJECT", EVR_SIP_HDR_SUBJECT, 7 },
+		{ "sUbJeCt ", EVR_SIP_HDR_SUBJECT, 7 },
+		{ "Subject\t", EVR_SIP_HDR_SUBJECT, 7 },
+		{ "s", EVR_SIP_HDR_SUBJECT, 1 },
+		{ "S ", EVR_SIP_HDR_SUBJECT, 1 },
+		{ "Subjects", EVR_SIP_HDR_OTHER, 8 },
+		{ "Subjec", EVR_SIP_HDR_OTHER, 6 },
+		{ "Subject-", EVR_SIP_HDR_OTHER, 8 },
+		{ "Subject.x", EVR_SIP_HDR_OTHER, 9 },
+		{ "Sub'ject", EVR_SIP_HDR_OTHER, 8 },
+		{ "User-Agent", EVR_SIP_HDR_USER_AGENT, 10 },
+		{ "USER-AGENT", EVR_SIP_HDR_USER_AGENT, 10 },
+		{ "User_Agent", EVR_SIP_HDR_OTHER, 10 },
+		{ "User-Agen", EVR_SIP_HDR_OTHER, 9 },
+		{ "Request-Disposition", EVR_SIP_HDR_REQUEST_DISPOSITION, 19 },
+		{ "request-dispositioN", EVR_SIP_HDR_REQUEST_DISPOSITION, 19 },
+		{ "Request-Dispositio", EVR_SIP_HDR_OTHER, 18 },
+		{ "Request-Dispositions", EVR_SIP_HDR_OTHER, 20 },
+		{ "d", EVR_SIP_HDR_REQUEST_DISPOSITION, 1 },
+		{ "Proxy-Authorization", EVR_SIP_HDR_PROXY_AUTHORIZATION, 19 },
+		{ "Proxy-Authenticate", EVR_SIP_HDR_PROXY_AUTHENTICATE, 18 },
+		{ "www-authenticate", EVR_SIP_HDR_WWW_AUTHENTICATE, 16 },
+		{ "Session-Expires", EVR_SIP_HDR_SESSION_EXPIRES, 15 },
+		{ "Expires", EVR_SIP_HDR_EXPIRES, 7 },
+		{ "Allow", EVR_SIP_HDR_OTHER, 5 },
+		{ "Allow-Events", EVR_SIP_HDR_ALLOW_EVENTS, 12 },
+		{ "X-Very-Long-Extension-Header-Name-Here", EVR_SIP_HDR_OTHER, 38 },
+		{ "Route", EVR_SIP_HDR_ROUTE, 5 },
+		{ "Record-Route", EVR_SIP_HDR_RECORD_ROUTE, 12 },
+		{ "Identity", EVR_SIP_HDR_IDENTITY, 8 },
+		{ "y", EVR_SIP_HDR_IDENTITY, 1 },
+		{ "q", EVR_SIP_HDR_OTHER, 1 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char txt[512];
+		enum evr_sip_status st;
+		const struct evr_sip_header *h;
+
+		snprintf(txt, sizeof(txt),
+		         "OPTIONS sip:bob@example.com SIP/2.0\n"
+		         "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-n\n"
+		         "To: <sip:bob@example.com>\n"
+		         "From: <sip:alice@example.com>;tag=1\n"
+		         "Call-ID: names@192.0.2.1\n"
+		         "CSeq: 1 OPTIONS\n"
+		         "%s: value\n"
+		         "Content-Length: 0\n\n",
+		         cases[i].name);
+		st = run(txt);
+		CHECK_MSG(st == EVR_SIP_OK, "%s: %s", cases[i].name, evr_sip_status_name(st));
+		if (st != EVR_SIP_OK)
+			continue;
+		h = &g_msg.headers[g_msg.n_headers - 2];
+		CHECK_MSG(h->id == cases[i].id && h->name.len == cases[i].len,
+		          "%s: id %d len %u", cases[i].name, (int)h->id, h->name.len);
+		CHECK_V(h->value, "value");
+	}
+	/* a name that is not a token: refused, wherever the odd octet is */
+	CHECK_ST(run("OPTIONS sip:b@h SIP/2.0\nSub@ject: x\n\n"), EVR_SIP_BAD_HEADER);
+	CHECK_ST(run("OPTIONS sip:b@h SIP/2.0\nSubject x\n\n"), EVR_SIP_BAD_HEADER);
+	CHECK_ST(run("OPTIONS sip:b@h SIP/2.0\nSubject\n\n"), EVR_SIP_BAD_HEADER);
+	CHECK_ST(run("OPTIONS sip:b@h SIP/2.0\n: x\n\n"), EVR_SIP_BAD_HEADER);
+	/* the lookup itself, on octets a case fold could confuse with '-' */
+	CHECK(evr_sip_hdr_lookup("Call-ID", 7) == EVR_SIP_HDR_CALL_ID);
+	CHECK(evr_sip_hdr_lookup("cAlL-iD", 7) == EVR_SIP_HDR_CALL_ID);
+	CHECK(evr_sip_hdr_lookup("Call\rID", 7) == EVR_SIP_HDR_OTHER);
+	CHECK(evr_sip_hdr_lookup("Call\x0dID", 7) == EVR_SIP_HDR_OTHER);
+	CHECK(evr_sip_hdr_lookup("Max\rForwards", 12) == EVR_SIP_HDR_OTHER);
+	CHECK(evr_sip_hdr_lookup("Max-Forwards", 12) == EVR_SIP_HDR_MAX_FORWARDS);
+	CHECK(evr_sip_hdr_lookup("C@ll-ID", 7) == EVR_SIP_HDR_OTHER);
+	CHECK(evr_sip_hdr_lookup("Call-I", 6) == EVR_SIP_HDR_OTHER);
+	CHECK(evr_sip_hdr_lookup("To", 2) == EVR_SIP_HDR_TO);
+	CHECK(evr_sip_hdr_lookup("T\x0f", 2) == EVR_SIP_HDR_OTHER);
+	CHECK(evr_sip_hdr_lookup("t", 1) == EVR_SIP_HDR_TO);
+	CHECK(evr_sip_hdr_lookup("T", 1) == EVR_SIP_HDR_TO);
+	CHECK(evr_sip_hdr_lookup("\x14", 1) == EVR_SIP_HDR_OTHER);
+}
+
+/* List and quoted-string scans: separators and quotes at every offset of a
+ * long display name, escaped quotes, commas inside quotes and <...>. */
+static void test_list_scans(void)
+{
+	char txt[1024], disp[64];
+
+	for (size_t k = 0; k < 40; k++) {
+		enum evr_sip_status st;
+		size_t d = 0;
+
+		/* k filler octets, an escaped quote, a comma and '<' '>' inside
+		 * the quotes */
+		for (size_t j = 0; j < k; j++)
+			disp[d++] = (char)('a' + j % 26);
+		memcpy(disp + d, "\\\", <x> ,", 9);
+		d += 9;
+		disp[d] = '\0';
+		snprintf(txt, sizeof(txt),
+		         "REGISTER sip:example.com SIP/2.0\n"
+		         "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-%zu, SIP/2.0/UDP 192.0.2.2;received=\"%s\"\n"
+		         "To: <sip:bob@example.com>\n"
+		         "From: \"%s\" <sip:bob@example.com>;tag=1\n"
+		         "Call-ID: lists@192.0.2.1\n"
+		         "CSeq: 1 REGISTER\n"
+		         "Contact: \"%s\" <sip:bo,b@192.0.2.1;a=b>;q=0.5, <sip:bob@192.0.2.2>;expires=60\n"
+		         "Content-Length: 0\n\n",
+		         k, disp, disp, disp);
+		st = run(txt);
+		CHECK_MSG(st == EVR_SIP_OK, "k=%zu: %s", k, evr_sip_status_name(st));
+		if (st != EVR_SIP_OK)
+			continue;
+		CHECK(g_msg.via_total == 2 && g_msg.n_contact == 2);
+		CHECK_V(g_msg.from.display, disp);
+		CHECK_V(g_msg.contact[0].display, disp);
+		CHECK_V(g_msg.contact[0].uri_str, "sip:bo,b@192.0.2.1;a=b");
+		CHECK_V(g_msg.contact[0].q, "0.5");
+		CHECK_V(g_msg.contact[1].uri_str, "sip:bob@192.0.2.2");
+		CHECK(g_msg.contact[1].expires == 60);
+		CHECK_V(g_msg.via[1].received, disp);
+		/* the same with the closing quote gone: never terminated */
+		snprintf(txt, sizeof(txt),
+		         "REGISTER sip:example.com SIP/2.0\n"
+		         "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-1\n"
+		         "To: <sip:bob@example.com>\n"
+		         "From: <sip:bob@example.com>;tag=1\n"
+		         "Call-ID: lists@192.0.2.1\n"
+		         "CSeq: 1 REGISTER\n"
+		         "Contact: \"%s <sip:bob@192.0.2.1>\n"
+		         "Content-Length: 0\n\n",
+		         disp);
+		CHECK_ST(run(txt), EVR_SIP_BAD_CONTACT);
+	}
+}
+
+/* URIs: a control octet, SP or DEL at every offset is refused; octets >= 0x80
+ * are not control octets (an unknown scheme takes them). */
+static void test_uri_octets(void)
+{
+	static const char uri[] = "sip:alice:pw@atlanta.example.com:5060;transport=udp;lr?subject=x";
+	static const char bad[] = { '\0', '\x01', '\t', '\r', '\n', ' ', '\x1f', '\x7f' };
+	char buf[sizeof(uri)];
+	struct evr_sip_uri u;
+
+	CHECK(evr_sip_uri_parse(uri, sizeof(uri) - 1, &u) == 0);
+	CHECK_V(u.host, "atlanta.example.com");
+	CHECK_V(u.password, "pw");
+	CHECK(u.port == 5060 && u.lr);
+	for (size_t i = 4; i < sizeof(uri) - 1; i++) {
+		for (size_t k = 0; k < sizeof(bad); k++) {
+			memcpy(buf, uri, sizeof(uri));
+			buf[i] = bad[k];
+			CHECK_MSG(evr_sip_uri_parse(buf, sizeof(uri) - 1, &u) == -EINVAL,
+			          "octet %#x at %zu", (unsigned char)bad[k], i);
+		}
+	}
+	CHECK(evr_sip_uri_parse("urn:\x80\xff\xc3\xa9-abcdefghijklmnop\x80", 25, &u) == 0);
+	CHECK(u.scheme == EVR_SIP_SCHEME_OTHER && u.opaque.len == 21);
+	CHECK(evr_sip_uri_parse("urn:abcdefghijklmnop\x7fq", 22, &u) == -EINVAL);
+}
+
 int main(void)
 {
 	test_wsinv();
@@ -2155,5 +2416,9 @@ int main(void)
 	test_names();
 	test_causes();
 	test_buffer_edges();
+	test_scan_offsets();
+	test_header_names();
+	test_list_scans();
+	test_uri_octets();
 	EVR_TEST_DONE();
 }

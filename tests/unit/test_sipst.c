@@ -1092,6 +1092,154 @@ static void test_premature(void)
 	evr_sipst_destroy(st);
 }
 
+/*
+ * Records are reused without being cleared: whatever an earlier REGISTER
+ * transaction, contact or dialog left in a slot must not show through. One
+ * dialog and one contact per shard, and the transaction freed just before,
+ * make every new record land in the slot the previous one used.
+ */
+static void test_record_reuse(void)
+{
+	struct evr_sipst *st = make(1, 1, EVR_SIPST_OPENSIPS | EVR_SIPST_FREESWITCH);
+	const char *uid;
+	char uid_a[64];
+
+	if (st == NULL)
+		return;
+	/* bob: Authorization, a display name, q and an Expires header */
+	feed(st, "REGISTER sip:example.com SIP/2.0\n"
+	         "Via: SIP/2.0/TCP 10.0.0.5:5062;branch=z9hG4bK-ru1\n"
+	         "From: \"Bob\" <sip:bob@example.com>;tag=ru1\nTo: <sip:bob@example.com>\n"
+	         "Call-ID: reuse-bob\nCSeq: 7 REGISTER\n"
+	         "Contact: \"Bob Phone\" <sip:bob@10.0.0.5:5062>;q=0.5\nExpires: 600\n" AUTHZ
+	         "User-Agent: Bobphone/2\nContent-Length: 0\n\n", UA, 0);
+	g_nrec = 0;
+	CHECK_EQ_INT(feed(st, "SIP/2.0 200 OK\n"
+	                      "Via: SIP/2.0/TCP 10.0.0.5:5062;branch=z9hG4bK-ru1\n"
+	                      "From: \"Bob\" <sip:bob@example.com>;tag=ru1\n"
+	                      "To: <sip:bob@example.com>;tag=s1\n"
+	                      "Call-ID: reuse-bob\nCSeq: 7 REGISTER\n"
+	                      "Contact: <sip:bob@10.0.0.5:5062>;expires=600\n"
+	                      "Content-Length: 0\n\n", SRV, 10), 3);
+	CHECK(g_nrec == 3 && strcmp(rec_attr(&g_rec[2], "username"), "bob") == 0
+	      && strcmp(rec_attr(&g_rec[2], "status"), "Registered(TCP)") == 0
+	      && strcmp(rec_attr(&g_rec[1], "qval"), "500") == 0);
+	/* the transaction lingers, then its slot is free */
+	CHECK_EQ_INT(evr_sipst_tick(st, 40000, WALL0_US, on_event, NULL), 0);
+
+	/* carol: none of that; her transaction takes bob's slot, her contact
+	 * evicts his */
+	feed(st, "REGISTER sip:example.net SIP/2.0\n"
+	         "Via: SIP/2.0/UDP 10.0.0.7:5064;branch=z9hG4bK-ru2\n"
+	         "From: <sip:carol@example.net>;tag=ru2\nTo: <sip:carol@example.net>\n"
+	         "Call-ID: reuse-carol\nCSeq: 1 REGISTER\nContact: <sip:carol@10.0.0.7>\n"
+	         "Content-Length: 0\n\n", UA2, 41000);
+	g_nrec = 0;
+	CHECK_EQ_INT(feed(st, "SIP/2.0 200 OK\n"
+	                      "Via: SIP/2.0/UDP 10.0.0.7:5064;branch=z9hG4bK-ru2\n"
+	                      "From: <sip:carol@example.net>;tag=ru2\n"
+	                      "To: <sip:carol@example.net>;tag=s2\n"
+	                      "Call-ID: reuse-carol\nCSeq: 1 REGISTER\n"
+	                      "Contact: <sip:carol@10.0.0.7>;expires=60\n"
+	                      "Content-Length: 0\n\n", SRV, 41010), 3);
+	CHECK_EQ_INT(evr_sipst_stats(st)->c[EVR_SIPST_CONTACT_EVICTED], 1);
+	if (g_nrec == 3) {
+		const struct rec_ev *ct = &g_rec[1], *reg = &g_rec[2];
+
+		CHECK(strcmp(g_rec[0].key, "E_UL_AOR_INSERT") == 0);
+		CHECK(strcmp(rec_attr(ct, "aor"), "carol@example.net") == 0);
+		CHECK(strcmp(rec_attr(ct, "qval"), "-1") == 0);
+		CHECK(strcmp(rec_attr(ct, "user_agent"), "") == 0);
+		CHECK(strcmp(rec_attr(ct, "callid"), "reuse-carol") == 0);
+		CHECK(strcmp(rec_attr(ct, "received"), "sip:10.0.0.7:5064") == 0);
+		CHECK(strcmp(rec_attr(reg, "username"), "unknown") == 0);
+		CHECK(strcmp(rec_attr(reg, "realm"), "example.net") == 0);
+		CHECK(strcmp(rec_attr(reg, "contact"), "<sip:carol@10.0.0.7>") == 0);
+		CHECK(strcmp(rec_attr(reg, "status"), "Registered(UDP)") == 0);
+		CHECK(strcmp(rec_attr(reg, "expires"), "60") == 0);
+		CHECK(strcmp(rec_attr(reg, "user-agent"), "") == 0);
+	}
+
+	/* a dialog with a display name and a To tag, ended and reaped */
+	g_nrec = 0;
+	CHECK_EQ_INT(feed(st, INV("1", ""), UA, 50000), 1);
+	CHECK(g_nrec == 1 && strcmp(rec_attr(&g_rec[0], "Caller-Caller-ID-Name"), "Alice") == 0);
+	snprintf(uid_a, sizeof(uid_a), "%s", g_nrec ? rec_attr(&g_rec[0], "Unique-ID") : "");
+	CHECK_EQ_INT(feed(st, RSP("200 OK", "1", "INVITE", ";tag=t2", ""), SRV, 50010), 2);
+	CHECK_EQ_INT(feed(st, REQ("BYE", "2", ";tag=t2", ""), UA, 50020), 3);
+	CHECK_EQ_INT(evr_sipst_tick(st, 90000, WALL0_US, on_event, NULL), 0);
+	CHECK_EQ_INT(evr_sipst_stats(st)->dialogs, 0);
+
+	/* the next one takes its slot: no display name, no To tag yet */
+	g_nrec = 0;
+	CHECK_EQ_INT(feed(st, "INVITE sip:4000@example.org SIP/2.0\n"
+	                      "Via: SIP/2.0/UDP 10.0.0.7:5064;branch=z9hG4bK-ru3\n"
+	                      "From: <sip:3000@example.org>;tag=d1\nTo: <sip:4000@example.org>\n"
+	                      "Call-ID: reuse-call-2\nCSeq: 5 INVITE\nContent-Length: 0\n\n",
+	                  UA2, 91000), 1);
+	CHECK_EQ_INT(feed(st, "SIP/2.0 180 Ringing\n"
+	                      "Via: SIP/2.0/UDP 10.0.0.7:5064;branch=z9hG4bK-ru3\n"
+	                      "From: <sip:3000@example.org>;tag=d1\nTo: <sip:4000@example.org>\n"
+	                      "Call-ID: reuse-call-2\nCSeq: 5 INVITE\nContent-Length: 0\n\n",
+	                  SRV, 91010), 2);
+	if (g_nrec == 3) {
+		const struct rec_ev *cr = &g_rec[0], *dlg = &g_rec[2];
+
+		CHECK(strcmp(rec_attr(cr, "Caller-Caller-ID-Name"), "3000") == 0);
+		CHECK(strcmp(rec_attr(cr, "Caller-Destination-Number"), "4000") == 0);
+		CHECK(strcmp(rec_attr(cr, "variable_sip_from_host"), "example.org") == 0);
+		CHECK(strcmp(rec_attr(cr, "variable_sip_call_id"), "reuse-call-2") == 0);
+		CHECK(strcmp(rec_attr(cr, "Channel-Name"), "sofia/internal/3000@example.org") == 0);
+		CHECK(strcmp(rec_attr(cr, "Caller-Network-Addr"), "10.0.0.7") == 0);
+		uid = rec_attr(cr, "Unique-ID");
+		CHECK(uid && strlen(uid) == 36 && strcmp(uid, uid_a) != 0);
+		CHECK(uid && strcmp(rec_attr(&g_rec[1], "Unique-ID"), uid) == 0);
+		CHECK(strcmp(dlg->key, "E_DLG_STATE_CHANGED") == 0);
+		CHECK(strcmp(rec_attr(dlg, "to_tag"), "") == 0);
+		CHECK(strcmp(rec_attr(dlg, "callid"), "reuse-call-2") == 0);
+		CHECK(strcmp(rec_attr(dlg, "from_tag"), "d1") == 0);
+		CHECK(strcmp(rec_attr(dlg, "old_state"), "1") == 0);
+	} else {
+		CHECK_MSG(0, "%u events", g_nrec);
+	}
+	evr_sipst_destroy(st);
+}
+
+/* Digest parameters are found after the start, a space, a comma or a tab
+ * only (the scan jumps between those), in any case, quoted or not. */
+static void test_auth_params(void)
+{
+	static const struct {
+		const char *authz, *user, *realm;
+	} cases[] = {
+		{ "Digest username=\"u1\", realm=\"r1\"", "u1", "r1" },
+		{ "Digest realm=\"r2\",username=\"u2\"", "u2", "r2" },
+		{ "Digest xusername=\"no\", username=\"yes\",\trealm=r3", "yes", "r3" },
+		{ "Digest USERNAME=\"U4\", Realm=\"R4\", nonce=\"n\"", "U4", "R4" },
+		{ "Digest nonce=\"n\", uri=\"sip:x\", response=\"0\"", "unknown", "example.com" },
+		{ "Digest username=u7,realm=r7", "u7", "r7" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct evr_sipst *st = make(4, 4, EVR_SIPST_FREESWITCH);
+		char msg[1024];
+
+		if (st == NULL)
+			return;
+		snprintf(msg, sizeof(msg), REG("1", CT1 "\n", "Authorization: %s\n"), cases[i].authz);
+		feed(st, msg, UA, 0);
+		g_nrec = 0;
+		CHECK_EQ_INT(feed(st, REG_RSP("200 OK", "1", CT1 ";expires=60\n", ""), SRV, 5), 1);
+		if (g_nrec == 1) {
+			CHECK_MSG(strcmp(rec_attr(&g_rec[0], "username"), cases[i].user) == 0,
+			          "#%zu username %s", i, rec_attr(&g_rec[0], "username"));
+			CHECK_MSG(strcmp(rec_attr(&g_rec[0], "realm"), cases[i].realm) == 0,
+			          "#%zu realm %s", i, rec_attr(&g_rec[0], "realm"));
+		}
+		evr_sipst_destroy(st);
+	}
+}
+
 int main(void)
 {
 	evr_limits_default(&g_lim);
@@ -1110,5 +1258,7 @@ int main(void)
 	test_shard();
 	test_api();
 	test_premature();
+	test_record_reuse();
+	test_auth_params();
 	EVR_TEST_DONE();
 }
