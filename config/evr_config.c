@@ -637,6 +637,11 @@ static const struct evr_setting sip_tab[] = {
 	  "retransmissions (64*T1)."),
 	U(struct evr_cfg_sip, default_expires, 1, 1u << 30, "3600", false,
 	  "Contact lifetime of a REGISTER that states none."),
+	U(struct evr_cfg_sip, pn_refresh_s, 0, 1u << 30, "0", false,
+	  "RFC 8599 push contacts (pn-provider in the Contact URI): raise "
+	  "E_UL_CONTACT_REFRESH this many seconds before one expires without "
+	  "re-registering, as OpenSIPS usrloc contact_refresh_timer with the "
+	  "registrar's pn_trigger_interval (e.g. 120). 0 = off (OpenSIPS's default)."),
 	UC(struct evr_cfg_sip, handoff_ring, 64, 1u << 20, "4096", check_pow2,
 	   "power of two", "Per worker: SIP messages handed over by other "
 	   "workers (the worker owning a Call-ID follows its dialog)."),

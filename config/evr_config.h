@@ -120,6 +120,7 @@ struct evr_cfg_sip {
 	uint32_t max_dialog_s;
 	uint32_t linger_ms;
 	uint32_t default_expires;
+	uint32_t pn_refresh_s;        /* E_UL_CONTACT_REFRESH lead time, 0 = off */
 	uint32_t handoff_ring;        /* per worker: messages from other workers */
 	uint32_t reorder_ms;          /* hold a message whose request is late */
 	uint32_t reorder_max;         /* per worker: messages held at once */

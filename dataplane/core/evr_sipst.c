@@ -108,6 +108,9 @@ struct contact {
 	uint32_t cseq;
 	int32_t q;
 	uint64_t expires_unix;
+	uint64_t exp_ms;   /* monotonic expiry (the refresh timer re-arms for it) */
+	uint8_t pn;        /* RFC 8599 contact (pn-provider in the URI) */
+	uint8_t refresh_armed; /* the contact's timer is the refresh point */
 	uint16_t user_len; /* aor[0..user_len) is the user part, if any '@' */
 	FLD(aor, AOR_CAP);
 	FLD(uri, URI_CAP);
@@ -865,6 +868,43 @@ static void os_aor_event(struct evr_sipst *st, const char *name, const struct co
 	ev_emit(st);
 }
 
+/* RFC 8599: a push-notification contact carries pn-provider in its URI
+ * parameters (case-insensitive parameter name). */
+static bool has_pn_provider(const char *uri, size_t n)
+{
+	static const char key[] = ";pn-provider";
+	const size_t k = sizeof(key) - 1;
+
+	for (size_t i = 0; i + k <= n; i++)
+		if (uri[i] == ';' && evr_ieq(uri + i, key, k) &&
+		    (i + k == n || uri[i + k] == '=' || uri[i + k] == ';' || uri[i + k] == '>'))
+			return true;
+	return false;
+}
+
+/* usrloc's E_UL_CONTACT_REFRESH (its parameter list differs from the
+ * other contact events: no path/qval/cseq/latency, plus reason and
+ * req_callid). */
+static void os_ct_refresh_event(struct evr_sipst *st, const struct contact *c)
+{
+	if (!ev_begin(st, EVR_SIPST_OPENSIPS, "E_UL_CONTACT_REFRESH", NULL))
+		return;
+	adds(st, "domain", "location");
+	ADDF(st, "aor", c, aor);
+	ADDF(st, "uri", c, uri);
+	ADDF(st, "received", c, rcv);
+	ADDF(st, "user_agent", c, ua);
+	ADDF(st, "socket", c, sock);
+	addu(st, "bflags", 0, true);
+	addu(st, "expires", c->expires_unix, true);
+	ADDF(st, "callid", c, cid);
+	adds(st, "attr", "");
+	adds(st, "shtag", "");
+	adds(st, "reason", "reg-refresh");
+	adds(st, "req_callid", "");
+	ev_emit(st);
+}
+
 static void os_ct_event(struct evr_sipst *st, const char *name, const struct contact *c)
 {
 	if (!ev_begin(st, EVR_SIPST_OPENSIPS, name, NULL))
@@ -1153,7 +1193,12 @@ static void reg_2xx(struct evr_sipst *st, struct txn *t, const struct evr_sip_ms
 		c->cseq = t->cseq;
 		c->q = t->ct[k].q;
 		c->expires_unix = wall_s + exp;
-		timer_set(st, TID(T_CT, i), st->now_ms + exp * 1000u);
+		c->exp_ms = st->now_ms + exp * 1000u;
+		c->pn = has_pn_provider(c->uri, c->uri_len);
+		/* RFC 8599 contacts get a first deadline at the refresh point */
+		c->refresh_armed = st->conf.pn_refresh_s && c->pn && exp > st->conf.pn_refresh_s;
+		timer_set(st, TID(T_CT, i), c->refresh_armed
+		          ? c->exp_ms - (uint64_t)st->conf.pn_refresh_s * 1000u : c->exp_ms);
 		if (aor_new)
 			os_aor_event(st, "E_UL_AOR_INSERT", c);
 		os_ct_event(st, fresh ? "E_UL_CONTACT_INSERT" : "E_UL_CONTACT_UPDATE", c);
@@ -2011,11 +2056,21 @@ static void expire_one(struct evr_sipst *st, uint32_t id)
 			CNT(st, REG_TXN_TIMEOUT);
 		tab_free(&st->txn, i);
 		break;
-	case T_CT:
+	case T_CT: {
+		struct contact *c = CT(st, i);
+
+		if (c->refresh_armed) { /* the refresh point, not the end */
+			c->refresh_armed = 0;
+			CNT(st, CONTACT_REFRESH);
+			os_ct_refresh_event(st, c);
+			timer_set(st, TID(T_CT, i), c->exp_ms);
+			break;
+		}
 		CNT(st, CONTACT_EXPIRED);
-		fs_expire(st, CT(st, i));
+		fs_expire(st, c);
 		ct_delete(st, i);
 		break;
+	}
 	default: {
 		struct dialog *d = DLG(st, i);
 		if (d->flags & DF_ENDED) {

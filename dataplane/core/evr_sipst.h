@@ -52,9 +52,14 @@
  *       old_state, new_state (1 unconfirmed, 2 early, 3 confirmed not
  *       ACKed, 4 confirmed, 5 deleted); raised on changes only, as
  *       next_state_dlg() does: none at creation (state 1).
- *   E_UL_CONTACT_REFRESH is not raised: OpenSIPS raises it only for RFC
- *   8599 push-notification contacts, from its own timer, which a mirror
- *   cannot know; a re-REGISTER raises E_UL_CONTACT_UPDATE as in OpenSIPS.
+ *   E_UL_CONTACT_REFRESH  domain, aor, uri, received, user_agent, socket,
+ *       bflags, expires, callid, attr, shtag, reason ("reg-refresh"),
+ *       req_callid (""): as OpenSIPS's usrloc contact_refresh_timer with
+ *       the registrar's pn_trigger_interval, only for RFC 8599 contacts
+ *       (Contact URI with pn-provider) and only when conf.pn_refresh_s > 0
+ *       (OpenSIPS: off by default): raised pn_refresh_s seconds before the
+ *       contact expires unless a re-REGISTER came first. A re-REGISTER
+ *       raises E_UL_CONTACT_UPDATE as in OpenSIPS.
  *
  *  FreeSWITCH (EVR_SIPST_FREESWITCH), mod_sofia sofia_reg.c, switch_channel.c
  *   every event: Event-Name, [Event-Subclass], FreeSWITCH-Hostname,
@@ -140,6 +145,8 @@ struct evr_sipst_conf {
 	uint32_t families;             /* EVR_SIPST_*, default both */
 	const char *profile;           /* FreeSWITCH profile-name, default "internal" (copied at create) */
 	const char *hostname;          /* FreeSWITCH-Hostname, default "evrd" (copied) */
+	uint32_t pn_refresh_s;         /* > 0: E_UL_CONTACT_REFRESH this long before an
+	                                * RFC 8599 contact expires; default 0 (off) */
 };
 
 EVR_API void evr_sipst_conf_default(struct evr_sipst_conf *c);
@@ -165,6 +172,7 @@ EVR_API void evr_sipst_conf_default(struct evr_sipst_conf *c);
 	X(CONTACTS_CAPPED, "contacts_capped", "REGISTER with more contacts than the parser keeps") \
 	X(CONTACT_EVICTED, "contact_evicted", "contact evicted to make room (table full, least recently refreshed first)") \
 	X(CONTACT_EXPIRED, "contact_expired", "contact lifetime elapsed without refresh") \
+	X(CONTACT_REFRESH, "contact_refresh", "RFC 8599 contact near expiry without re-registration: E_UL_CONTACT_REFRESH") \
 	X(DIALOG_EVICTED, "dialog_evicted", "dialog evicted to make room (table full, oldest first)") \
 	X(DIALOG_TIMEOUT, "dialog_timeout", "no final answer within originate_timeout_ms") \
 	X(DIALOG_MAX_AGE, "dialog_max_age", "confirmed dialog never ended within max_dialog_ms: dropped without events") \

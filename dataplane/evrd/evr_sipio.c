@@ -95,6 +95,7 @@ int evr_sipio_init(struct evr_router *r, struct evr_worker *w)
 	sc.max_dialog_ms = c->max_dialog_s * 1000u;
 	sc.linger_ms = c->linger_ms;
 	sc.default_expires = c->default_expires;
+	sc.pn_refresh_s = c->pn_refresh_s;
 	sc.families = c->events == EVR_CFG_SIP_EV_OPENSIPS     ? EVR_SIPST_OPENSIPS
 	              : c->events == EVR_CFG_SIP_EV_FREESWITCH ? EVR_SIPST_FREESWITCH
 	                                                       : EVR_SIPST_OPENSIPS |

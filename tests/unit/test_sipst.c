@@ -1045,6 +1045,72 @@ static void test_api(void)
 	evr_sipst_destroy(NULL);
 }
 
+/* ---- RFC 8599 contacts: E_UL_CONTACT_REFRESH before expiry (opt-in) ---- */
+
+#define CT_PN "Contact: <sip:bob@10.0.0.5:5062;pn-provider=apns;pn-prid=dev1;pn-param=app>"
+
+static void test_pn_refresh(void)
+{
+	struct evr_sipst_conf c;
+	struct evr_sipst *st;
+	const struct evr_sipst_stats *s;
+
+	evr_sipst_conf_default(&c);
+	CHECK_EQ_INT(c.pn_refresh_s, 0); /* off by default, as in OpenSIPS */
+	c.families = EVR_SIPST_OPENSIPS;
+	c.pn_refresh_s = 120;
+	st = evr_sipst_create(&c, &g_lim);
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	s = evr_sipst_stats(st);
+	/* a push contact for 600 s, and a plain one (never refreshed) */
+	feed(st, REG("1", CT_PN ";expires=600\n" CT2 ";expires=600\n", ""), UA, 0);
+	g_nrec = 0;
+	feed(st, REG_RSP("200 OK", "1", CT_PN ";expires=600\n" CT2 ";expires=600\n", ""), SRV, 10);
+	CHECK_EQ_INT(g_nrec, 3); /* AOR_INSERT + two CONTACT_INSERT */
+	g_nrec = 0;
+	evr_sipst_tick(st, 480009, WALL0_US + 480009000ull, on_event, NULL);
+	CHECK_EQ_INT(g_nrec, 0); /* one ms before the refresh point */
+	evr_sipst_tick(st, 480010, WALL0_US + 480010000ull, on_event, NULL);
+	CHECK_EQ_INT(g_nrec, 1);
+	if (g_nrec == 1) {
+		CHECK_EQ_STR(g_rec[0].key, "E_UL_CONTACT_REFRESH");
+		CHECK_EQ_STR(rec_attr(&g_rec[0], "reason"), "reg-refresh");
+		CHECK_EQ_STR(rec_attr(&g_rec[0], "uri"),
+		             "sip:bob@10.0.0.5:5062;pn-provider=apns;pn-prid=dev1;pn-param=app");
+		CHECK_EQ_STR(rec_attr(&g_rec[0], "req_callid"), "");
+		CHECK(rec_attr(&g_rec[0], "cseq") == NULL); /* not in this event */
+	}
+	CHECK_EQ_INT(s->c[EVR_SIPST_CONTACT_REFRESH], 1);
+	/* not refreshed: both expire at 600 s, the refresh fired once only */
+	g_nrec = 0;
+	evr_sipst_tick(st, 600010, WALL0_US + 600010000ull, on_event, NULL);
+	CHECK_EQ_INT(s->c[EVR_SIPST_CONTACT_EXPIRED], 2);
+	CHECK_EQ_INT(s->c[EVR_SIPST_CONTACT_REFRESH], 1);
+	CHECK_EQ_INT(s->registrations, 0);
+
+	/* a re-REGISTER before the refresh point pushes it back */
+	feed(st, REG("2", CT_PN ";expires=600\n", ""), UA, 700000);
+	feed(st, REG_RSP("200 OK", "2", CT_PN ";expires=600\n", ""), SRV, 700000);
+	feed(st, REG("3", CT_PN ";expires=600\n", ""), UA, 1100000);
+	feed(st, REG_RSP("200 OK", "3", CT_PN ";expires=600\n", ""), SRV, 1100000);
+	g_nrec = 0;
+	evr_sipst_tick(st, 1180000, WALL0_US + 1180000000ull, on_event, NULL); /* old point */
+	CHECK_EQ_INT(g_nrec, 0);
+	evr_sipst_tick(st, 1580000, WALL0_US + 1580000000ull, on_event, NULL); /* new one */
+	CHECK_EQ_INT(g_nrec, 1);
+	CHECK_EQ_INT(s->c[EVR_SIPST_CONTACT_REFRESH], 2);
+	/* a lifetime shorter than pn_refresh_s: no refresh point at all */
+	feed(st, REG("4", CT_PN ";expires=60\n", ""), UA, 1590000);
+	feed(st, REG_RSP("200 OK", "4", CT_PN ";expires=60\n", ""), SRV, 1590000);
+	g_nrec = 0;
+	evr_sipst_tick(st, 1650001, WALL0_US + 1650001000ull, on_event, NULL);
+	CHECK_EQ_INT(s->c[EVR_SIPST_CONTACT_REFRESH], 2);
+	CHECK_EQ_INT(s->registrations, 0);
+	evr_sipst_destroy(st);
+}
+
 /* ---- evr_sipst_premature: what evrd holds for a late request ---- */
 
 static bool premature_of(struct evr_sipst *st, const char *text)
@@ -1260,5 +1326,6 @@ int main(void)
 	test_premature();
 	test_record_reuse();
 	test_auth_params();
+	test_pn_refresh();
 	EVR_TEST_DONE();
 }
