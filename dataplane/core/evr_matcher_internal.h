@@ -22,6 +22,7 @@
 #include <urcu/rculist.h>
 #include <urcu/wfcqueue.h>
 
+#include "evr_hash.h"
 #include "evr_matcher.h"
 #include "evr_rcuhash.h"
 
@@ -150,16 +151,8 @@ void evr_sub_node_free_rcu(struct evr_sub_node *n);
 
 /* ---- reader-side helpers shared by both backends ----------------------- */
 
-/* 64-bit finaliser: table indexes use the low bits, the presence bitmap the high ones. */
-static inline uint64_t evr_mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
+/* evr_mix64 (evr_hash.h): table indexes use the low bits, the presence
+ * bitmap the high ones. */
 
 #define EVR_HASH_SEED 0xcbf29ce484222325ULL
 #define EVR_HASH_MUL  0x100000001b3ULL

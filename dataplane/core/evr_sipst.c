@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evr_hash.h"
 #include "evr_sipst.h"
 
 #define NIL UINT32_MAX
@@ -221,16 +222,6 @@ const char *evr_sipst_counter_help(unsigned i)
 
 /* ---- hashing ---- */
 
-static uint64_t fmix64(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ULL;
-	k ^= k >> 33;
-	return k;
-}
-
 /* FNV-1a over the bytes, finished by a murmur mix: stable across builds,
  * shards and restarts (Unique-ID and shard choice depend on it). */
 static uint64_t hbytes(uint64_t h, const char *p, size_t n)
@@ -286,14 +277,14 @@ static uint64_t qbytes(uint64_t h, const char *p, size_t n)
 /* Two fields, separated as the FNV form is. */
 static uint64_t qhash2(const char *a, size_t an, const char *b, size_t bn)
 {
-	return fmix64(qbytes(qbytes(FNV_SEED, a, an) ^ 0xff, b, bn));
+	return evr_mix64(qbytes(qbytes(FNV_SEED, a, an) ^ 0xff, b, bn));
 }
 
 unsigned evr_sipst_shard(const char *call_id, size_t len, unsigned n)
 {
 	if (n == 0)
 		return 0;
-	uint64_t h = fmix64(hbytes(FNV_SEED, call_id, len));
+	uint64_t h = evr_mix64(hbytes(FNV_SEED, call_id, len));
 	/* multiply-shift: uniform over n without a division bias worth noting */
 	return (unsigned)(((h >> 32) * (uint64_t)n) >> 32);
 }
@@ -1420,7 +1411,7 @@ static void hex_lower(char *out, uint64_t v, unsigned digits)
  * the dialog's FNV hash of Call-ID + From tag (dlg_fill). */
 static void dlg_uuid(const struct dialog *d, uint64_t a, char out[36])
 {
-	uint64_t b = fmix64(a ^ hbytes(0x9e3779b97f4a7c15ULL, d->cid, d->cid_len));
+	uint64_t b = evr_mix64(a ^ hbytes(0x9e3779b97f4a7c15ULL, d->cid, d->cid_len));
 
 	a = (a & ~0xf000ULL) | 0x8000ULL;
 	b = (b & ~(3ULL << 62)) | (2ULL << 62);
@@ -1586,7 +1577,7 @@ static bool dlg_fill(struct dialog *d, const struct evr_sip_msg *m, const struct
 	 * of the Call-ID, continued over 0xff-separated From tag (so ("ab","c")
 	 * != ("a","bc")), mixed with the Call-ID length. */
 	hc = hbytes(FNV_SEED, d->cid, d->cid_len);
-	fh = fmix64(hbytes(hc ^ 0xff, d->ftag, d->ftag_len) ^ d->cid_len);
+	fh = evr_mix64(hbytes(hc ^ 0xff, d->ftag, d->ftag_len) ^ d->cid_len);
 	d->h_entry = (uint16_t)(hc & 4095u);
 	d->h_id = (uint32_t)(fh >> 32);
 	dlg_uuid(d, fh, d->uuid);
