@@ -22,23 +22,8 @@
 #include <string.h>
 
 #include "evr_sip.h"
+#include "fuzz_views.h"
 
-static const char *lo, *hi;
-
-static void check(bool ok)
-{
-	if (!ok)
-		abort();
-}
-
-static void check_view(struct evr_sip_str v)
-{
-	if (v.p == NULL) {
-		check(v.len == 0);
-		return;
-	}
-	check(v.p >= lo && v.p <= hi && v.len <= (size_t)(hi - v.p));
-}
 
 static void check_uri(const struct evr_sip_uri *u)
 {
