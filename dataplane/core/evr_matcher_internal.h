@@ -187,9 +187,11 @@ static inline uint64_t evr_hash_lc(const char *p, size_t n)
 		h ^= h >> 29;
 	}
 	if (i < n) {
+		/* Tail by bytes: a variable-length memcpy here is a libc call. */
 		uint64_t w = 0;
 
-		memcpy(&w, p + i, n - i);
+		for (unsigned k = 0; i + k < n; k++)
+			w |= (uint64_t)(unsigned char)p[i + k] << (8 * k);
 		h = (h ^ evr_lower8(w)) * 0x9e3779b97f4a7c15ULL;
 	}
 	return evr_mix64(h);

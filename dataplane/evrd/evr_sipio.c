@@ -120,7 +120,9 @@ int evr_sipio_init(struct evr_router *r, struct evr_worker *w)
 	                                  RING_F_SC_DEQ);
 	if (w->handoff == NULL)
 		return -rte_errno;
-	w->held_cap = c->reorder_ms ? c->reorder_max : 0;
+	/* One worker reads every queue in turn, so what arrives late was
+	 * late on the wire too (or never came): nothing to wait for. */
+	w->held_cap = c->reorder_ms && r->n_workers > 1 ? c->reorder_max : 0;
 	w->reorder_tsc = r->tsc_hz * c->reorder_ms / 1000u;
 	if (w->held_cap) {
 		w->held = calloc(w->held_cap, sizeof(*w->held));
