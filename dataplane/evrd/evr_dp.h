@@ -189,6 +189,8 @@ struct evr_worker {
 	struct evr_sip_held *held;  /* FIFO ring of held messages */
 	uint32_t held_head, held_n, held_cap;
 	uint64_t reorder_tsc;
+	uint64_t held_bloom[16]; /* Call-ID hashes held (1024-bit filter) */
+	uint64_t held_next_due;  /* earliest deadline held (TSC) */
 	char *replybuf;             /* endpoint replies */
 	uint64_t sip_tick_tsc;
 	char *encbuf;    /* notifications that do not fit one mbuf */

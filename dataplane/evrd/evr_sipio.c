@@ -123,6 +123,7 @@ int evr_sipio_init(struct evr_router *r, struct evr_worker *w)
 	/* One worker reads every queue in turn, so what arrives late was
 	 * late on the wire too (or never came): nothing to wait for. */
 	w->held_cap = c->reorder_ms && r->n_workers > 1 ? c->reorder_max : 0;
+	w->held_next_due = UINT64_MAX;
 	w->reorder_tsc = r->tsc_hz * c->reorder_ms / 1000u;
 	if (w->held_cap) {
 		w->held = calloc(w->held_cap, sizeof(*w->held));
@@ -256,16 +257,28 @@ static void state_input(struct evr_worker *w, unsigned pi, const struct evr_sip_
  * applied, the held ones with the same Call-ID are offered again, in
  * their order; the timer applies what is still waiting at its deadline
  * (then counted as an orphan by the shard, and sip_held_expired here).
- * Normally nothing is held, so nothing is scanned.
+ * A 1024-bit filter of the held Call-IDs and the earliest deadline keep
+ * this off the common path: the held list is scanned only when an applied
+ * message's Call-ID may be among them, or a deadline has passed (a capture
+ * that starts mid-call holds many orphans; scanning them per message cost
+ * a third of the worker in the SIP benchmark).
  */
 static uint64_t cid_hash(const struct evr_sip_msg *m)
 {
 	return rte_hash_crc(m->call_id.p, m->call_id.len, 0x5eed);
 }
 
+static inline bool held_maybe(const struct evr_worker *w, uint64_t cid)
+{
+	return (w->held_bloom[(cid >> 6) & 15] >> (cid & 63)) & 1;
+}
+
 static void held_push(struct evr_worker *w, const struct evr_sip_held *e)
 {
 	w->held[(w->held_head + w->held_n++) % w->held_cap] = *e;
+	w->held_bloom[(e->cid_hash >> 6) & 15] |= 1ull << (e->cid_hash & 63);
+	if (e->deadline_tsc < w->held_next_due)
+		w->held_next_due = e->deadline_tsc;
 }
 
 static struct evr_sip_held held_pop(struct evr_worker *w)
@@ -285,6 +298,9 @@ static unsigned held_retry(struct evr_worker *w, uint64_t cid, bool any_cid,
 	uint32_t n = w->held_n;
 	unsigned applied = 0;
 
+	/* rebuilt from what stays held */
+	memset(w->held_bloom, 0, sizeof(w->held_bloom));
+	w->held_next_due = UINT64_MAX;
 	for (uint32_t k = 0; k < n; k++) {
 		struct evr_sip_held e = held_pop(w);
 		bool due = now_tsc >= e.deadline_tsc;
@@ -337,7 +353,7 @@ static void shard_offer(struct evr_worker *w, const struct evr_sip_handoff *h,
 	cid = w->held_n ? cid_hash(m) : 0;
 	state_input(w, h->in_port, &h->flow, now_tsc);
 	rte_pktmbuf_free(h->m);
-	if (w->held_n)
+	if (w->held_n && held_maybe(w, cid))
 		held_retry(w, cid, false, now_tsc);
 }
 
@@ -464,7 +480,7 @@ unsigned evr_sipio_poll(struct evr_worker *w, uint64_t now_tsc)
 		};
 
 		done += evr_sipst_tick(w->sipst, x.now_ms, evr_wall_us(w->r, now_tsc), emit, &x);
-		if (w->held_n) /* deadlines */
+		if (w->held_n && now_tsc >= w->held_next_due) /* deadlines */
 			done += held_retry(w, 0, false, now_tsc);
 		w->sip_tick_tsc = now_tsc + w->r->tsc_hz / TICK_HZ;
 	}
