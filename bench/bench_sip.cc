@@ -15,8 +15,9 @@
 //                         so every pass starts new dialogs (dup = 0)
 //   BM_sip_state_replay   the same under bench/sip/run.sh's conditions:
 //                         real clock, linger 5 ms, the table sizes of its
-//                         "timers" and "recycle" phases, one evr_sipst_tick
-//                         per 10 ms as evrd's worker calls it; its dup /
+//                         "timers" and "recycle" phases, evr_sipst_tick at
+//                         evrd's cadence (every 100 us; also 10 ms, evrd's
+//                         cadence before 9fdd84c); its dup /
 //                         events_per_msg counters show whether the timers
 //                         keep up with the message rate
 // items_per_second is SIP messages; bytes_per_second is SIP bytes.
@@ -42,14 +43,8 @@
 #include "bench_common.h"
 #include "evr_sip.h"
 
-#if __has_include("evr_hep.h") && !defined(EVR_BENCH_SIP_NO_HEP)
 #include "evr_hep.h"
-#define BENCH_HAVE_HEP 1
-#endif
-#if __has_include("evr_sipst.h") && !defined(EVR_BENCH_SIP_NO_STATE)
 #include "evr_sipst.h"
-#define BENCH_HAVE_SIPST 1
-#endif
 
 using namespace evr_bench;
 
@@ -324,7 +319,6 @@ void BM_sip_parse_invite(benchmark::State &state)
 	state.counters["headers"] = (double)msg->n_headers;
 }
 
-#ifdef BENCH_HAVE_HEP
 // The mix wrapped in HEPv3 (evr_hep_build, as a capture agent sends it).
 void BM_hep_parse(benchmark::State &state)
 {
@@ -381,9 +375,7 @@ void BM_hep_parse(benchmark::State &state)
 	state.SetBytesProcessed(bytes);
 	state.SetLabel(with_sip ? "hep+sip" : "hep only");
 }
-#endif
 
-#ifdef BENCH_HAVE_SIPST
 struct EmitCount {
 	uint64_t events = 0;
 	uint64_t attrs = 0;
@@ -476,9 +468,10 @@ void BM_sip_state(benchmark::State &state)
 // The appliance benchmark's conditions in-process: the mix replayed in a
 // loop on the real monotonic clock, sip.linger_ms = range(0) ms,
 // max_dialogs / max_registrations = range(1) / range(2), and
-// evr_sipst_tick called once per 10 ms as evrd's worker does (TICK_HZ 100,
-// at most EVR_SIPST_TICK_BUDGET expirations each). Compare its counters
-// with BM_sip_state's to see what the timer cadence does to the state.
+// evr_sipst_tick (at most EVR_SIPST_TICK_BUDGET expirations each) called
+// every range(3) us, as evrd's worker does (evr_sipio.c TICK_HZ: 100 us
+// since 9fdd84c, 10 ms before). Compare its counters with BM_sip_state's
+// to see what the timer cadence does to the state.
 void BM_sip_state_replay(benchmark::State &state)
 {
 	const SipMix &mix = sip_mix();
@@ -500,15 +493,15 @@ void BM_sip_state_replay(benchmark::State &state)
 	EmitCount ec;
 	size_t i = 0, n = mix.msgs.size();
 	uint64_t bytes = 0, ticks = 0, pass = 0;
-	uint64_t t0 = now_ns();
-	uint64_t next_tick = 0;
+	const uint64_t t0 = now_ns(), tick_ns = (uint64_t)state.range(3) * 1000u;
+	uint64_t next_tick_ns = t0;
 	struct evr_sip_flow f;
 	for (auto _ : state) {
 		const SipMsg &m = mix.msgs[i];
-		uint64_t now = (now_ns() - t0) / 1000000u;
-		if (now >= next_tick) {
+		uint64_t ns = now_ns(), now = (ns - t0) / 1000000u;
+		if (ns >= next_tick_ns) {
 			evr_sipst_tick(st, now, mix.msgs.front().flow.ts_us + now * 1000, count_event, &ec);
-			next_tick = now + 10;
+			next_tick_ns = ns + tick_ns;
 			ticks++;
 		}
 		if (evr_sip_parse(mix.p(m), m.len, msg.get()) == EVR_SIP_OK) {
@@ -541,19 +534,15 @@ void BM_sip_state_replay(benchmark::State &state)
 	state.counters["contacts"] = (double)ss->registrations;
 	evr_sipst_destroy(st);
 }
-#endif
 
 } // namespace
 
 BENCHMARK(BM_sip_parse);
 BENCHMARK(BM_sip_parse_invite);
-#ifdef BENCH_HAVE_HEP
 BENCHMARK(BM_hep_parse)->Arg(0)->Arg(1);
-#endif
-#ifdef BENCH_HAVE_SIPST
 BENCHMARK(BM_sip_state)->Arg(0)->Arg(1)->Arg(2);
 BENCHMARK(BM_sip_state_replay)
-        ->Args({5, 200000, 200000}) // bench/sip/run.sh "timers" phase
-        ->Args({5, 1024, 32768})    // its "recycle" phase
+        ->Args({5, 200000, 200000, 100})   // bench/sip/run.sh "timers" phase
+        ->Args({5, 1024, 32768, 100})      // its "recycle" phase
+        ->Args({5, 200000, 200000, 10000}) // "timers" with evrd's old 10 ms ticks
         ->MinTime(3);
-#endif

@@ -91,7 +91,9 @@ def cmd_snap(sock, out):
     return 0
 
 
-def cmd_sample(sock, interval, duration, out):
+def sample(sock, interval, duration, out, fields):
+    """One JSON line per interval until duration or SIGTERM: wall time,
+    uptime, and fields(stats result, its dataplane object)."""
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     c = Ctl(sock)
@@ -104,15 +106,20 @@ def cmd_sample(sock, interval, duration, out):
             except (OSError, ConnectionError, ValueError):
                 break
             dp = r.get('dataplane', {})
-            f.write(json.dumps({
-                'wall': time.time(), 'uptime': dp.get('uptime_s'),
-                'decode_ok': [w['counters']['decode_ok'] for w in dp.get('workers', [])],
-                'notifications': [w['counters']['notifications'] for w in dp.get('workers', [])],
-                'live': r.get('matcher', {}).get('live')}) + '\n')
+            row = {'wall': time.time(), 'uptime': dp.get('uptime_s')}
+            row.update(fields(r, dp))
+            f.write(json.dumps(row) + '\n')
             f.flush()
             nxt += interval
             time.sleep(max(0.0, nxt - time.monotonic()))
     return 0
+
+
+def cmd_sample(sock, interval, duration, out):
+    return sample(sock, interval, duration, out, lambda r, dp: {
+        'decode_ok': [w['counters']['decode_ok'] for w in dp.get('workers', [])],
+        'notifications': [w['counters']['notifications'] for w in dp.get('workers', [])],
+        'live': r.get('matcher', {}).get('live')})
 
 
 def cmd_churn(sock, path, rate, duration, out):

@@ -47,26 +47,10 @@ out=${EVR_APPL_OUT:-out/bench}
 res=$out/appliance
 testpmd=${TESTPMD:-/usr/bin/dpdk-testpmd}
 
-if [[ $(id -u) -ne 0 ]]; then
-	echo "bench/appliance/run.sh: needs root (DPDK EAL)" >&2
-	exit 1
-fi
-if [[ ${EVR_SKIP_DEPS:-0} != 1 ]]; then
-	bash deploy/install-deps.sh
-fi
+. bench/bench_lib.sh
 
 # ---- build (release; only what the benchmark runs)
-args=(--buildtype=release -Db_ndebug=true)
-if [[ -f $dir/meson-private/coredata.dat ]]; then
-	setup=(meson setup --reconfigure "$dir" "${args[@]}")
-else
-	setup=(meson setup "$dir" "${args[@]}")
-fi
-if ! log=$("${setup[@]}" 2>&1); then
-	printf '%s\n' "$log" >&2
-	echo "bench/appliance/run.sh: meson setup failed" >&2
-	exit 1
-fi
+bench_prepare bench/appliance/run.sh "$dir"
 timeout 1800 ninja -C "$dir" dataplane/evrd/evrd control/evrctl >/dev/null
 evrd=$dir/dataplane/evrd/evrd
 [[ -x $testpmd ]] || { echo "bench/appliance/run.sh: $testpmd missing (dpdk package)" >&2; exit 1; }
@@ -74,46 +58,11 @@ evrd=$dir/dataplane/evrd/evrd
 rm -rf "$res"
 mkdir -p "$res"
 res=$(cd "$res" && pwd)
-tmp=$(mktemp -d /tmp/evr-appliance.XXXXXX)
-prefix=evr-bench-$$
-tp_prefix=evr-bench-tp-$$
-pids=()
-evrd_pid=""
-cleanup() {
-	local rc=$?
-	set +e
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	if [[ -n $evrd_pid ]] && kill -0 "$evrd_pid" 2>/dev/null; then
-		kill -TERM "$evrd_pid"
-		sleep 2
-		kill -KILL "$evrd_pid" 2>/dev/null
-	fi
-	wait 2>/dev/null
-	rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$tp_prefix" "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_harness appliance
 
 # ---- is the box idle? Another benchmark or a fuzzer on one of the 2 CPUs
 # skews every figure below: measure, record, warn.
-cpu_busy() { # percent of all CPUs busy over 1 s (from /proc/stat)
-	local a b
-	a=($(head -n 1 /proc/stat))
-	sleep 1
-	b=($(head -n 1 /proc/stat))
-	local ta=0 tb=0 i
-	for i in 1 2 3 4 5 6 7 8; do ta=$((ta + a[i])); tb=$((tb + b[i])); done
-	local idle=$(((b[4] + b[5]) - (a[4] + a[5])))
-	echo $((100 - 100 * idle / (tb - ta)))
-}
-busy_before=$(cpu_busy)
-others=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 > 5 {printf "%s(%s%%) ", $2, $1}' | head -c 300)
-if ((busy_before > 10)); then
-	echo "WARNING: the machine is not idle before the run: ${busy_before}% CPU busy (${others})" >&2
-	echo "WARNING: figures of this run are skewed by that load" >&2
-fi
+bench_idle_check
 
 # ---- workload
 g++ -std=c++17 -O2 -Wall -Wextra -I bench -I dataplane/core -I config \
