@@ -649,8 +649,8 @@ static const struct evr_setting sip_tab[] = {
 	  "A response (or ACK/BYE) whose request this worker has not seen yet "
 	  "is held up to this long for it: with several workers the request "
 	  "may still be in another worker's hand-off ring or behind its idle "
-	  "sleep. 0 = never hold (orphans counted at once); with one worker "
-	  "nothing is held."),
+	  "sleep, or a capture agent sent the HEP copies out of order. 0 = "
+	  "never hold (orphans counted at once)."),
 	U(struct evr_cfg_sip, reorder_max, 0, 1u << 20, "1024", false,
 	  "Per worker: messages held for their request at once; beyond, they "
 	  "are applied at once (counted sip_held_full)."),

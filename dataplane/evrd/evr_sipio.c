@@ -120,9 +120,10 @@ int evr_sipio_init(struct evr_router *r, struct evr_worker *w)
 	                                  RING_F_SC_DEQ);
 	if (w->handoff == NULL)
 		return -rte_errno;
-	/* One worker reads every queue in turn, so what arrives late was
-	 * late on the wire too (or never came): nothing to wait for. */
-	w->held_cap = c->reorder_ms && r->n_workers > 1 ? c->reorder_max : 0;
+	/* Also with one worker: a capture agent may send the HEP copy of a
+	 * reply before the request's (Kamailio siptrace does, at times), and
+	 * two mirror ports are two paths. The Call-ID filter keeps it cheap. */
+	w->held_cap = c->reorder_ms ? c->reorder_max : 0;
 	w->held_next_due = UINT64_MAX;
 	w->reorder_tsc = r->tsc_hz * c->reorder_ms / 1000u;
 	if (w->held_cap) {
