@@ -247,6 +247,17 @@ static inline struct evr_tx_meta *evr_meta(struct rte_mbuf *m)
 
 #define EVR_CNT(cnt, name) ((cnt)->c[EVR_CNT_##name])
 
+/* Contiguous view of m[off, off+len): in place when the first segment holds
+ * it, else copied to the worker's linbuf (reassembled or multi-segment RX).
+ * NULL only if the range is outside the packet. */
+static inline const char *evr_rx_view(char *linbuf, struct rte_mbuf *m, uint32_t off,
+                                      uint32_t len)
+{
+	if (off + len <= m->data_len)
+		return rte_pktmbuf_mtod_offset(m, const char *, off);
+	return rte_pktmbuf_read(m, off, len, linbuf);
+}
+
 static inline bool evr_sip_port(const struct evr_router *r, uint16_t port)
 {
 	return (r->sip_ports[port >> 6] >> (port & 63)) & 1;

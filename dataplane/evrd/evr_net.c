@@ -298,6 +298,21 @@ static bool mirror_udp(struct evr_worker *w, unsigned pi,
 	return false;
 }
 
+/* Listener kind + 1 of a UDP datagram, or 0 when it is dropped (counted):
+ * observed on a mirror port it is SIP or nothing; else its listener. */
+static uint8_t udp_kind(struct evr_worker *w, unsigned pi, const struct rte_udp_hdr *udp,
+                        bool observe)
+{
+	uint8_t lf;
+
+	if (observe)
+		return mirror_udp(w, pi, udp) ? EVR_RX_MIRROR + 1 : 0;
+	lf = w->r->listener_fmt[rte_be_to_cpu_16(udp->dst_port)];
+	if (lf == 0)
+		cnt_inc(w, pi, EVR_CNT_RX_NO_LISTENER);
+	return lf;
+}
+
 static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
                    struct rte_ether_hdr *eth, uint32_t l2, bool observe,
                    struct evr_rx_dgram *d)
@@ -365,17 +380,11 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		cnt_inc(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
 		goto drop;
 	}
-	if (observe) {
-		if (!mirror_udp(w, pi, udp))
-			goto drop;
-		lf = EVR_RX_MIRROR + 1;
-		goto out;
-	}
-	lf = w->r->listener_fmt[rte_be_to_cpu_16(udp->dst_port)];
-	if (lf == 0) {
-		cnt_inc(w, pi, EVR_CNT_RX_NO_LISTENER);
+	lf = udp_kind(w, pi, udp, observe);
+	if (lf == 0)
 		goto drop;
-	}
+	if (observe)
+		goto out;
 	ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	if (udp->dgram_cksum != 0 && p->verify_udp &&
 	    (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
@@ -697,17 +706,11 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		cnt_inc(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
 		goto drop;
 	}
-	if (observe) {
-		if (!mirror_udp(w, pi, udp))
-			goto drop;
-		lf = EVR_RX_MIRROR + 1;
-		goto out;
-	}
-	lf = w->r->listener_fmt[rte_be_to_cpu_16(udp->dst_port)];
-	if (lf == 0) {
-		cnt_inc(w, pi, EVR_CNT_RX_NO_LISTENER);
+	lf = udp_kind(w, pi, udp, observe);
+	if (lf == 0)
 		goto drop;
-	}
+	if (observe)
+		goto out;
 	/* Over IPv6 the UDP checksum is mandatory (RFC 8200 8.1). */
 	ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	if (udp->dgram_cksum == 0 ||

@@ -192,13 +192,10 @@ static void emit(void *arg, const struct evr_event *ev)
 	evr_worker_publish(w, x->pi, nu, nx, x->now_tsc);
 }
 
-/* Contiguous view of m[off, off+len): in place, or copied to linbuf. */
-static const char *view(struct evr_worker *w, struct rte_mbuf *m, uint32_t off,
-                        uint32_t len)
+static inline const char *view(struct evr_worker *w, struct rte_mbuf *m, uint32_t off,
+                               uint32_t len)
 {
-	if (off + len <= m->data_len)
-		return rte_pktmbuf_mtod_offset(m, const char *, off);
-	return rte_pktmbuf_read(m, off, len, w->linbuf);
+	return evr_rx_view(w->linbuf, m, off, len);
 }
 
 /* The worker owning a parsed message: REGISTERs by AOR (the user@host

@@ -236,10 +236,7 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 		uint32_t n, nu, nx;
 
 		cnt->c[EVR_CNT_EVENTS_RX]++;
-		if (c[k].d.off + c[k].d.len <= m->data_len)
-			data = rte_pktmbuf_mtod_offset(m, const char *, c[k].d.off);
-		else
-			data = rte_pktmbuf_read(m, c[k].d.off, c[k].d.len, w->linbuf);
+		data = evr_rx_view(w->linbuf, m, c[k].d.off, c[k].d.len);
 		st = evr_decode((enum evr_format)c[k].d.kind, data, c[k].d.len, &w->scratch);
 		cnt->dec[st]++;
 		if (st != EVR_DEC_OK)
