@@ -61,6 +61,7 @@ void evr_dec_begin(struct evr_scratch *s, enum evr_format fmt)
 	s->ev.name = s->ev.subclass = s->ev.body = empty;
 	s->ev.priority = EVR_PRIO_NORMAL;
 	s->ev.src_format = fmt;
+	s->ev.positional = false;
 	s->ev.n_attrs = 0;
 	s->ev.attrs = s->attrs;
 }

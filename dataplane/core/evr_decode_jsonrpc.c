@@ -12,7 +12,8 @@
  *
  * params as an array is positional: OpenSIPS script reads $param(1), so the
  * i-th element is named "1", "2", ... (the names are generated into the
- * scratch; evr_dec_buf_cap() reserves room for them).
+ * scratch; evr_dec_buf_cap() reserves room for them) and the event is
+ * marked positional, so the jsonrpc encoder sends an array again.
  */
 #include "evr_decode_internal.h"
 
@@ -90,6 +91,7 @@ enum evr_decode_status evr_dec_jsonrpc_tokens(const char *js,
 				i = evr_dec_json_skip(t, ntok, i + 1);
 			}
 		} else if (pt->type == JSMN_ARRAY) {
+			s->ev.positional = true;
 			for (int m = 0; m < pt->size; m++) {
 				st = add_param(s, js, NULL, (uint32_t)m + 1, &t[i]);
 				if (st != EVR_DEC_OK)

@@ -25,7 +25,11 @@
  *    event_datagram still sent its own line format, not JSON-RPC.) So:
  *    - keys "jsonrpc","method","params", in that order, no whitespace;
  *    - "params" is omitted when the event has no parameters (params NULL or
- *      empty list); with parameters it is an object in parameter order;
+ *      empty list); with parameters it is an object in parameter order, or
+ *      an array of the values when the first parameter has no name
+ *      (core_cmds.c raise_event() without an attribute list calls
+ *      evi_raise_script_event() with NULL names; payload_add_params() then
+ *      builds a cJSON array);
  *    - integer parameters are printed as numbers ("%d"), a string parameter
  *      whose pointer is NULL as null, an empty string as "";
  *    - cJSON print_string_ptr() escapes '"' '\\' and \b \f \n \r \t with
@@ -33,16 +37,19 @@
  *      LOWERCASE hex, and passes everything else through unchanged: '/' is
  *      not escaped, 0x7f and bytes >= 0x80 (UTF-8 or not) go out raw. Keys
  *      are escaped the same way.
- *    Our mapping: an attribute named Event-Name (any case) is skipped, it is
- *    the method; EVR_STR_LITERAL values go out verbatim if they are a valid
- *    JSON number/true/false/null, else as a string (so output is always
- *    valid JSON); EVR_STR_NULL with an empty value is null. The body, the
+ *    Our mapping: an event decoded from JSON-RPC keeps every param as
+ *    received, Event-Name included (OpenSIPS forwards a script attribute of
+ *    that name; the event name is the method). For events from FreeSWITCH
+ *    sources an attribute named Event-Name (any case) is skipped, it is the
+ *    method. An event marked positional (params arrived as an array, named
+ *    "1","2",... for filters) is sent as an array of its values, in order.
+ *    EVR_STR_LITERAL values go out verbatim if they are a valid JSON
+ *    number/true/false/null, else as a string (so output is always valid
+ *    JSON); EVR_STR_NULL with an empty value is null. The body, the
  *    subclass (unless present as an attribute) and seq are not carried.
- *    Known differences from OpenSIPS, all for inputs OpenSIPS cannot make:
- *    a NUL byte inside a value is written as \u0000 (cJSON works on C
- *    strings and would cut the value there); positional OpenSIPS params
- *    (a JSON array, which our decoders name "1","2",...) are re-sent as an
- *    object, since struct evr_event does not record the array form.
+ *    Known difference from OpenSIPS, for an input OpenSIPS cannot make: a
+ *    NUL byte inside a value is written as \u0000 (cJSON works on C strings
+ *    and would cut the value there).
  *
  *  plain - FreeSWITCH src/switch_event.c switch_event_serialize(encode=TRUE)
  *    and src/switch_utils.c switch_url_encode_opt(); envelope from
@@ -498,22 +505,32 @@ int evr_encode_jsonrpc(const struct evr_event *ev, char *out, size_t cap)
 	const char *end = out + clamp_cap(cap);
 	char *w = out;
 	bool any = false;
+	/* FreeSWITCH sources carry Event-Name as a header: it is the method.
+	 * A JSON-RPC param of that name is data and is kept. */
+	bool skip_name = ev->src_format != EVR_FMT_JSONRPC;
+	bool pos = ev->positional;
 
 	w = put(w, end, LIT("{\"jsonrpc\":\"2.0\",\"method\":"));
 	w = put_json_str(w, end, ev->name.p, ev->name.len);
 	for (uint32_t i = 0; i < ev->n_attrs && w; i++) {
 		const struct evr_attr *a = &ev->attrs[i];
-		if (name_is(&a->name, LIT("Event-Name")))
+		if (skip_name && name_is(&a->name, LIT("Event-Name")))
 			continue;
 		/* params only appears with a first parameter, as in OpenSIPS */
-		w = any ? put_c(w, end, ',') : put(w, end, LIT(",\"params\":{"));
+		if (any)
+			w = put_c(w, end, ',');
+		else
+			w = pos ? put(w, end, LIT(",\"params\":["))
+			        : put(w, end, LIT(",\"params\":{"));
 		any = true;
-		w = put_json_str(w, end, a->name.p, a->name.len);
-		w = put_c(w, end, ':');
+		if (!pos) {
+			w = put_json_str(w, end, a->name.p, a->name.len);
+			w = put_c(w, end, ':');
+		}
 		w = put_jsonrpc_value(w, end, &a->value);
 	}
 	if (any)
-		w = put_c(w, end, '}');
+		w = put_c(w, end, pos ? ']' : '}');
 	w = put_c(w, end, '}');
 	return w ? (int)(w - out) : -ENOSPC;
 }

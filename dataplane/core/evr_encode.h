@@ -5,8 +5,10 @@
  *
  *  - EVR_FMT_JSONRPC: byte-compatible with OpenSIPS event_datagram: compact
  *    {"jsonrpc":"2.0","method":NAME,"params":{...}} with keys in that order;
- *    params are the attributes in order (an Event-Name attribute is not
- *    repeated, it is the method). No sequence number: the notification has
+ *    params are the attributes in order, as an array of values for an event
+ *    decoded from positional params (ev->positional). A FreeSWITCH source's
+ *    Event-Name attribute is not repeated, it is the method; a JSON-RPC
+ *    param of that name is kept. No sequence number: the notification has
  *    no natural place for one and OpenSIPS consumers must parse it unchanged.
  *  - EVR_FMT_PLAIN: FreeSWITCH text/event-plain with the ESL envelope
  *    "Content-Length: N\nContent-Type: text/event-plain\n\n" then

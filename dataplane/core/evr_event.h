@@ -87,6 +87,11 @@ struct evr_event {
 	struct evr_str body;     /* FreeSWITCH body or len 0 */
 	enum evr_priority priority;
 	enum evr_format src_format; /* format it was decoded from */
+	/* JSON-RPC "params" arrived as an array (OpenSIPS raise_event without
+	 * attribute names): attributes are named "1","2",... for filters, and
+	 * the jsonrpc encoder sends them back as an array. Set only by the
+	 * jsonrpc decoder; every other source builds named events (false). */
+	bool positional;
 	uint32_t n_attrs;
 	struct evr_attr *attrs;  /* in original order; for FreeSWITCH sources this
 	                          * includes Event-Name/Event-Subclass headers */

@@ -69,6 +69,8 @@ static void check_result(const struct evr_scratch *s, enum evr_format fmt,
 	}
 	a = evr_event_find(ev, "Event-Subclass", 14);
 	check(a ? ev->subclass.p == a->value.p : ev->subclass.len == 0);
+	/* only JSON-RPC params can be an array */
+	check(!ev->positional || ev->src_format == EVR_FMT_JSONRPC);
 	if (ev->src_format == EVR_FMT_JSONRPC) {
 		check(ev->body.len == 0);
 	} else {

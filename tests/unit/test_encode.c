@@ -30,6 +30,14 @@
 #define EV(nm, sub, arr)                                                       \
 	{ .name = S(nm), .subclass = S(sub), .attrs = (arr),                   \
 	  .n_attrs = ARRAY_SIZE(arr) }
+/* An event as the FreeSWITCH decoders build it (Event-Name is a header). */
+#define FSEV(nm, sub, arr)                                                     \
+	{ .name = S(nm), .subclass = S(sub), .attrs = (arr),                   \
+	  .n_attrs = ARRAY_SIZE(arr), .src_format = EVR_FMT_PLAIN }
+/* An OpenSIPS event raised without attribute names: params is an array. */
+#define POSEV(nm, arr)                                                         \
+	{ .name = S(nm), .subclass = S(""), .attrs = (arr),                    \
+	  .n_attrs = ARRAY_SIZE(arr), .positional = true }
 
 static const enum evr_format fmts[] = { EVR_FMT_JSONRPC, EVR_FMT_PLAIN,
 	                                EVR_FMT_JSON };
@@ -54,6 +62,18 @@ static struct evr_attr lit_attrs[] = {
 
 static struct evr_attr onlyname_attrs[] = {
 	A("Event-Name", "E_SCRIPT_CUSTOM_EVENT"),
+};
+
+/* raise_event("E_X", $avp(vals)) with vals "x", 5, "" and an unset
+ * string: positional params, named "1".."4" for filters. */
+static struct evr_attr pos_attrs[] = {
+	{ S("1"), S("x") }, { S("2"), NUM("5") }, { S("3"), S("") },
+	{ S("4"), NULLV },
+};
+
+/* An OpenSIPS script attribute that happens to be called Event-Name. */
+static struct evr_attr rpcname_attrs[] = {
+	A("Event-Name", "mine"), A("k", "v"),
 };
 
 /* CHANNEL_CREATE as decoded from FreeSWITCH (headers incl. Event-Name and
@@ -200,7 +220,8 @@ static struct canon canon[] = {
 
 	"{\"Event-Name\":\"E_SCRIPT_CUSTOM_EVENT\",\"Event-Sequence\":\"9\"}" } },
 
-{ "only Event-Name", EV("E_SCRIPT_CUSTOM_EVENT", "", onlyname_attrs), 9, true, {
+/* From a FreeSWITCH source the Event-Name header is the method. */
+{ "only Event-Name", FSEV("E_SCRIPT_CUSTOM_EVENT", "", onlyname_attrs), 9, true, {
 	"{\"jsonrpc\":\"2.0\",\"method\":\"E_SCRIPT_CUSTOM_EVENT\"}",
 
 	"Content-Length: 53\n"
@@ -212,7 +233,7 @@ static struct canon canon[] = {
 
 	"{\"Event-Name\":\"E_SCRIPT_CUSTOM_EVENT\",\"Event-Sequence\":\"9\"}" } },
 
-{ "CHANNEL_CREATE", EV("CHANNEL_CREATE", "", create_attrs), 4242, true, {
+{ "CHANNEL_CREATE", FSEV("CHANNEL_CREATE", "", create_attrs), 4242, true, {
 	"{\"jsonrpc\":\"2.0\",\"method\":\"CHANNEL_CREATE\",\"params\":{"
 	"\"Core-UUID\":\"6f1c3f5e-2b7a-4c5d-9e8f-0a1b2c3d4e5f\","
 	"\"FreeSWITCH-Hostname\":\"fs1.example.com\","
@@ -250,7 +271,7 @@ static struct canon canon[] = {
 	"\"Caller-Caller-ID-Number\":\"1000\",\"variable_sip_h_X-Note\":\"\","
 	"\"Event-Sequence\":\"4242\"}" } },
 
-{ "CUSTOM sofia::register", EV("CUSTOM", "sofia::register", register_attrs),
+{ "CUSTOM sofia::register", FSEV("CUSTOM", "sofia::register", register_attrs),
   99, true, {
 	"{\"jsonrpc\":\"2.0\",\"method\":\"CUSTOM\",\"params\":{"
 	"\"Event-Subclass\":\"sofia::register\",\"profile-name\":\"internal\","
@@ -283,7 +304,8 @@ static struct canon canon[] = {
 
 { "BACKGROUND_JOB with body",
   { .name = S("BACKGROUND_JOB"), .subclass = S(""), .body = S("+OK Job done\n"),
-    .attrs = job_attrs, .n_attrs = ARRAY_SIZE(job_attrs) }, 5, true, {
+    .attrs = job_attrs, .n_attrs = ARRAY_SIZE(job_attrs),
+    .src_format = EVR_FMT_PLAIN }, 5, true, {
 	"{\"jsonrpc\":\"2.0\",\"method\":\"BACKGROUND_JOB\",\"params\":{"
 	"\"Job-UUID\":\"7f4db78a-17d7-11dd-b7a0-db4edd065621\","
 	"\"Job-Command\":\"originate\"}}",
@@ -386,7 +408,7 @@ static struct canon canon[] = {
 	"{\"Event-Name\":\"X\",\"v\":\"                       \","
 	"\"Event-Sequence\":\"1\"}" } },
 
-{ "skipped headers", EV("CUSTOM", "m::x", skip_attrs), 13, true, {
+{ "skipped headers", FSEV("CUSTOM", "m::x", skip_attrs), 13, true, {
 	"{\"jsonrpc\":\"2.0\",\"method\":\"CUSTOM\",\"params\":{"
 	"\"event-subclass\":\"other\",\"Content-Length\":\"3\",\"_body\":\"zz\","
 	"\"event-sequence\":\"1\",\"k\":\"v\"}}",
@@ -405,7 +427,7 @@ static struct canon canon[] = {
 	"\"Event-Sequence\":\"13\"}" } },
 
 /* No ev.subclass: an Event-Subclass attribute stays where it is. */
-{ "subclass as attribute", EV("CUSTOM", "", subattr_attrs), 14, true, {
+{ "subclass as attribute", FSEV("CUSTOM", "", subattr_attrs), 14, true, {
 	"{\"jsonrpc\":\"2.0\",\"method\":\"CUSTOM\",\"params\":"
 	"{\"Event-Subclass\":\"m::y\",\"k\":\"v\"}}",
 
@@ -420,6 +442,43 @@ static struct canon canon[] = {
 
 	"{\"Event-Name\":\"CUSTOM\",\"Event-Subclass\":\"m::y\",\"k\":\"v\","
 	"\"Event-Sequence\":\"14\"}" } },
+
+/* OpenSIPS evi_build_payload() for a params list whose first name is NULL:
+ * payload_add_params() builds a cJSON array of the values (integer as
+ * %d, NULL string as null, "" as ""), printed unformatted. The FreeSWITCH
+ * formats keep the names filters use. */
+{ "positional", POSEV("E_X", pos_attrs), 15, true, {
+	"{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":[\"x\",5,\"\",null]}",
+
+	"Content-Length: 68\n"
+	"Content-Type: text/event-plain\n"
+	"\n"
+	"Event-Name: E_X\n"
+	"1: x\n"
+	"2: 5\n"
+	"3: _undef_\n"
+	"4: _undef_\n"
+	"Event-Sequence: 15\n"
+	"\n",
+
+	"{\"Event-Name\":\"E_X\",\"1\":\"x\",\"2\":\"5\",\"3\":\"\",\"4\":\"\","
+	"\"Event-Sequence\":\"15\"}" } },
+
+/* A JSON-RPC param called Event-Name is data: OpenSIPS forwards it and so
+ * does jsonrpc; plain/json keep their mapping (Event-Name is the name). */
+{ "JSON-RPC Event-Name param", EV("E_X", "", rpcname_attrs), 16, true, {
+	"{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":"
+	"{\"Event-Name\":\"mine\",\"k\":\"v\"}}",
+
+	"Content-Length: 41\n"
+	"Content-Type: text/event-plain\n"
+	"\n"
+	"Event-Name: E_X\n"
+	"k: v\n"
+	"Event-Sequence: 16\n"
+	"\n",
+
+	"{\"Event-Name\":\"E_X\",\"k\":\"v\",\"Event-Sequence\":\"16\"}" } },
 };
 
 /* ---- expected content, from the documented rules ------------------------ */
@@ -459,7 +518,8 @@ static size_t rpc_expect(const struct evr_event *ev, struct kv *out)
 	size_t n = 0;
 	for (uint32_t i = 0; i < ev->n_attrs; i++) {
 		const struct evr_attr *a = &ev->attrs[i];
-		if (ieq_lit(&a->name, "Event-Name"))
+		/* only a FreeSWITCH header Event-Name is the method */
+		if (ev->src_format != EVR_FMT_JSONRPC && ieq_lit(&a->name, "Event-Name"))
 			continue;
 		enum kind k = K_STR;
 		if ((a->value.flags & EVR_STR_NULL) && !a->value.len)
@@ -544,23 +604,32 @@ static void verify_jsonrpc(const char *what, const struct evr_event *ev,
 		return;
 	}
 	CHECK_MSG(it && !strcmp(json_object_iter_key(it), "params")
-	          && json_is_object(json_object_iter_value(it)), "%s: params", what);
+	          && (ev->positional ? json_is_array(json_object_iter_value(it))
+	                             : json_is_object(json_object_iter_value(it))),
+	          "%s: params", what);
 	if (!it) {
 		json_decref(root);
 		return;
 	}
 	CHECK_MSG(!json_object_iter_next(root, it), "%s: key after params", what);
 	json_t *params = json_object_iter_value(it);
-	CHECK_MSG(json_object_size(params) == ne, "%s: %zu params, want %zu", what,
-	          json_object_size(params), ne);
+	size_t np = ev->positional ? json_array_size(params) : json_object_size(params);
+	CHECK_MSG(np == ne, "%s: %zu params, want %zu", what, np, ne);
 	size_t i = 0;
-	for (void *p = json_object_iter(params); p && i < ne;
-	     p = json_object_iter_next(params, p), i++) {
-		size_t kl;
-		const char *k = json_object_iter_key(p);
-		kl = json_object_iter_key_len(p);
-		json_t *v = json_object_iter_value(p);
-		CHECK_MSG(mem_eq(k, kl, exp[i].k, exp[i].kl), "%s: param %zu name", what, i);
+	void *p = ev->positional ? NULL : json_object_iter(params);
+	for (; i < ne && (ev->positional ? i < np : p != NULL); i++) {
+		json_t *v;
+		if (ev->positional) {
+			/* an array: values only, in order */
+			v = json_array_get(params, i);
+		} else {
+			size_t kl = json_object_iter_key_len(p);
+			const char *k = json_object_iter_key(p);
+			v = json_object_iter_value(p);
+			p = json_object_iter_next(params, p);
+			CHECK_MSG(mem_eq(k, kl, exp[i].k, exp[i].kl), "%s: param %zu name",
+			          what, i);
+		}
 		if (exp[i].kind == K_NULL) {
 			CHECK_MSG(json_is_null(v), "%s: param %zu not null", what, i);
 		} else if (exp[i].kind == K_LIT) {
@@ -1076,6 +1145,18 @@ static void rand_event(struct rng *r, struct rand_ev *re, bool utf8)
 		re->ev.n_attrs++;
 	}
 	re->ev.attrs = re->attrs;
+	/* every source: the jsonrpc Event-Name rule depends on it */
+	re->ev.src_format = (enum evr_format)rnd_below(r, 3);
+	/* some JSON-RPC events positional: names "1".."n", as decoded */
+	if (re->ev.src_format == EVR_FMT_JSONRPC && rnd_below(r, 4) == 0) {
+		re->ev.positional = true;
+		for (uint32_t i = 0; i < re->ev.n_attrs; i++) {
+			char *p = re->store + re->used;
+			size_t n = (size_t)sprintf(p, "%u", i + 1);
+			re->used += n + 1;
+			re->attrs[i].name = (struct evr_str){ p, (uint32_t)n, 0 };
+		}
+	}
 }
 
 static void test_random_reparse(void)
@@ -1195,6 +1276,9 @@ static void roundtrip_one(struct evr_scratch *s, enum evr_format f,
 	          "%s/%s: name", what, fmt_names[f]);
 	CHECK_MSG(d->src_format == f, "%s/%s: src_format %d", what, fmt_names[f],
 	          (int)d->src_format);
+	/* the array form survives jsonrpc (OpenSIPS omits an empty params) */
+	CHECK_MSG(d->positional == (f == EVR_FMT_JSONRPC && ev->positional && ne > 0),
+	          "%s/%s: positional %d", what, fmt_names[f], (int)d->positional);
 	CHECK_MSG(rt_attrs_eq(d, exp, ne, f == EVR_FMT_JSONRPC),
 	          "%s/%s: attrs\n%.*s", what, fmt_names[f], rc, buf);
 	CHECK_MSG(mem_eq(d->subclass.p, d->subclass.len, sub, sublen),
@@ -1233,10 +1317,90 @@ static void test_roundtrip(void)
 	       rt_skipped);
 }
 
+/* What OpenSIPS's evi_build_payload() sends (built by hand from its rules:
+ * keys jsonrpc, method, params; no whitespace; params left out without
+ * parameters; an object for named params, an array when the first name is
+ * NULL; integers as numbers, a NULL string as null) goes through the
+ * jsonrpc decoder and comes out of the jsonrpc encoder byte for byte. */
+static void test_opensips_bytes(void)
+{
+	static const struct {
+		const char *what, *wire, *filter_key, *filter_val;
+	} t[] = {
+		{ "named", "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":"
+		  "{\"s\":\"x\",\"n\":5,\"e\":\"\",\"z\":null}}", "n", "5" },
+		{ "positional", "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":"
+		  "[\"x\",5,\"\",null]}", "2", "5" },
+		{ "positional one", "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":"
+		  "[-7]}", "1", "-7" },
+		{ "positional escapes", "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\","
+		  "\"params\":[\"a\\\"b\\\\c\\u0001/\"]}", "1", "a\"b\\c\001/" },
+		{ "empty", "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\"}", NULL, NULL },
+		{ "Event-Name param", "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\","
+		  "\"params\":{\"Event-Name\":\"mine\",\"k\":\"v\"}}",
+		  "Event-Name", "mine" },
+		{ "only Event-Name param", "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\","
+		  "\"params\":{\"event-name\":1}}", "Event-Name", "1" },
+	};
+	/* Other spellings of the same events: the encoder writes OpenSIPS's. */
+	static const struct {
+		const char *in, *out;
+	} norm[] = {
+		{ "{ \"params\" : [ \"x\" , 5 ], \"method\":\"E_X\",\"jsonrpc\":\"2.0\" }",
+		  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":[\"x\",5]}" },
+		/* an empty array is no params: OpenSIPS never prints [] */
+		{ "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":[]}",
+		  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\"}" },
+	};
+	struct evr_scratch s;
+	struct evr_limits lim;
+	char buf[512];
+
+	evr_limits_default(&lim);
+	CHECK_EQ_INT(evr_scratch_init(&s, &lim), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		size_t n = strlen(t[i].wire);
+		enum evr_decode_status st = evr_decode(EVR_FMT_JSONRPC, t[i].wire, n, &s);
+		CHECK_MSG(st == EVR_DEC_OK, "%s: decode %s", t[i].what,
+		          evr_decode_status_name(st));
+		if (t[i].filter_key) {
+			/* filters address the params by name, "1".. when positional */
+			const struct evr_attr *a = evr_event_find(&s.ev, t[i].filter_key,
+			                                          strlen(t[i].filter_key));
+			CHECK_MSG(a && mem_eq(a->value.p, a->value.len, t[i].filter_val,
+			                      strlen(t[i].filter_val)),
+			          "%s: attribute %s", t[i].what, t[i].filter_key);
+		}
+		int rc = evr_encode(EVR_FMT_JSONRPC, &s.ev, 1, buf, sizeof(buf));
+		CHECK_MSG(rc == (int)n && !memcmp(buf, t[i].wire, n),
+		          "%s: re-encoded as\n%.*s\nwant\n%s", t[i].what,
+		          rc > 0 ? rc : 0, buf, t[i].wire);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(norm); i++) {
+		size_t n = strlen(norm[i].out);
+		CHECK_EQ_INT(evr_decode(EVR_FMT_JSONRPC, norm[i].in, strlen(norm[i].in), &s),
+		             EVR_DEC_OK);
+		int rc = evr_encode(EVR_FMT_JSONRPC, &s.ev, 1, buf, sizeof(buf));
+		CHECK_MSG(rc == (int)n && !memcmp(buf, norm[i].out, n),
+		          "normalise %zu: got\n%.*s", i, rc > 0 ? rc : 0, buf);
+	}
+	/* a named event from another source stays named, whatever its names */
+	CHECK_EQ_INT(evr_decode(EVR_FMT_JSON, "{\"Event-Name\":\"E\",\"1\":\"a\"}", 26,
+	                        &s), EVR_DEC_OK);
+	CHECK(!s.ev.positional);
+	int rc = evr_encode(EVR_FMT_JSONRPC, &s.ev, 1, buf, sizeof(buf));
+	static const char fsexp[] = "{\"jsonrpc\":\"2.0\",\"method\":\"E\",\"params\":"
+	                            "{\"1\":\"a\"}}";
+	CHECK_MSG(rc == (int)sizeof(fsexp) - 1 && !memcmp(buf, fsexp, sizeof(fsexp) - 1),
+	          "json source: %.*s", rc > 0 ? rc : 0, buf);
+	evr_scratch_fini(&s);
+}
+
 int main(void)
 {
 	test_api();
 	test_canonical();
+	test_opensips_bytes();
 	test_scanner_positions();
 	test_random_reparse();
 	test_roundtrip();
