@@ -1399,6 +1399,31 @@ static uint32_t dlg_find(struct evr_sipst *st, struct evr_sip_str cid, struct ev
 	return dlg_find_h(st, cid, tag, dlg_hash(cid, tag));
 }
 
+/*
+ * The dialog an in-dialog message belongs to, from either side. RFC 3261
+ * §12: each UA identifies the dialog by Call-ID, its own (local) tag and
+ * the peer's (remote) tag, and a request carries its sender's tag in From.
+ * Dialogs are indexed by Call-ID + the caller's tag (the initial INVITE's
+ * From tag), so a message of the caller's side (a request it sent, or a
+ * response to one) is found by its From tag, and one of the callee's side
+ * (a callee re-INVITE/UPDATE/ACK/BYE, or the caller's response to it) by
+ * its To tag. *callee_side says which: the two sides number their requests
+ * in separate CSeq spaces, and only the caller's holds the initial INVITE
+ * (d->inv_cseq). Every in-dialog path (requests, responses, premature)
+ * uses this one lookup.
+ */
+static uint32_t dlg_lookup(struct evr_sipst *st, const struct evr_sip_msg *m, bool *callee_side)
+{
+	uint32_t i = dlg_find(st, m->call_id, m->from.tag);
+
+	*callee_side = false;
+	if (i != NIL || m->to.tag.len == 0)
+		return i;
+	i = dlg_find(st, m->call_id, m->to.tag);
+	*callee_side = i != NIL;
+	return i;
+}
+
 static void hex_lower(char *out, uint64_t v, unsigned digits)
 {
 	static const char hx[] = "0123456789abcdef";
@@ -1645,7 +1670,8 @@ static bool has_sdp(const struct evr_sip_msg *m)
 
 static void invite_response(struct evr_sipst *st, const struct evr_sip_msg *m)
 {
-	uint32_t i = dlg_find(st, m->call_id, m->from.tag);
+	bool callee;
+	uint32_t i = dlg_lookup(st, m, &callee);
 	unsigned code = m->status_code;
 	struct dialog *d;
 
@@ -1654,8 +1680,10 @@ static void invite_response(struct evr_sipst *st, const struct evr_sip_msg *m)
 		return;
 	}
 	d = DLG(st, i);
-	if (m->cseq != d->inv_cseq || code == 100) {
-		CNT(st, ABSORBED); /* 100 Trying, or a re-INVITE's response */
+	/* 100 Trying, a caller re-INVITE's response, or any response to a
+	 * callee re-INVITE (the callee's CSeq space: never the initial one) */
+	if (callee || m->cseq != d->inv_cseq || code == 100) {
+		CNT(st, ABSORBED);
 		return;
 	}
 	if (code < 200) {
@@ -1806,12 +1834,10 @@ static unsigned reason_q850(const struct evr_sip_msg *m)
 
 static void dialog_request(struct evr_sipst *st, const struct evr_sip_msg *m)
 {
-	uint32_t i = dlg_find(st, m->call_id, m->from.tag);
+	bool callee;
+	uint32_t i = dlg_lookup(st, m, &callee);
 	struct dialog *d;
 
-	/* a BYE from the callee carries the dialog's From tag in To */
-	if (i == NIL && m->method == EVR_SIP_METHOD_BYE && m->to.tag.len)
-		i = dlg_find(st, m->call_id, m->to.tag);
 	if (i == NIL) {
 		CNT(st, ORPHAN_REQUEST);
 		return;
@@ -1819,7 +1845,9 @@ static void dialog_request(struct evr_sipst *st, const struct evr_sip_msg *m)
 	d = DLG(st, i);
 	switch (m->method) {
 	case EVR_SIP_METHOD_ACK:
-		if (m->cseq != d->inv_cseq || (d->flags & DF_ENDED) || !(d->flags & DF_ANSWERED))
+		/* the callee ACKs only its own re-INVITEs: its CSeq space */
+		if (callee || m->cseq != d->inv_cseq || (d->flags & DF_ENDED)
+		    || !(d->flags & DF_ANSWERED))
 			CNT(st, ABSORBED); /* ACK of a failure or of a re-INVITE */
 		else if (d->state == DLG_CONFIRMED_NA)
 			os_dlg_state(st, d, DLG_CONFIRMED);
@@ -1839,8 +1867,10 @@ static void dialog_request(struct evr_sipst *st, const struct evr_sip_msg *m)
 	default: /* CANCEL */
 		if (d->flags & DF_ENDED)
 			CNT(st, DUP_REQUEST);
-		else if (d->flags & DF_ANSWERED)
-			CNT(st, ABSORBED); /* too late: the call was answered */
+		else if (callee || (d->flags & DF_ANSWERED))
+			/* too late, the call was answered; or the callee
+			 * cancelling its own request */
+			CNT(st, ABSORBED);
 		else
 			dlg_end(st, i, "ORIGINATOR_CANCEL", 0);
 		return;
@@ -1849,8 +1879,9 @@ static void dialog_request(struct evr_sipst *st, const struct evr_sip_msg *m)
 
 static void dialog_other_response(struct evr_sipst *st, const struct evr_sip_msg *m)
 {
-	if (dlg_find(st, m->call_id, m->from.tag) != NIL
-	    || (m->to.tag.len && dlg_find(st, m->call_id, m->to.tag) != NIL))
+	bool callee;
+
+	if (dlg_lookup(st, m, &callee) != NIL)
 		CNT(st, ABSORBED);
 	else
 		CNT(st, ORPHAN_RESPONSE);
@@ -1869,6 +1900,7 @@ bool evr_sipst_premature(struct evr_sipst *st, const struct evr_sip_msg *m)
 {
 	uint32_t i;
 	struct dialog *d;
+	bool callee;
 
 	switch (m->method) {
 	case EVR_SIP_METHOD_REGISTER:
@@ -1876,23 +1908,23 @@ bool evr_sipst_premature(struct evr_sipst *st, const struct evr_sip_msg *m)
 		       txn_find(st, m->call_id, m->cseq, txn_hash(m->call_id, m->cseq)) == NIL;
 	case EVR_SIP_METHOD_INVITE:
 		return !m->is_request && m->status_code != 100 &&
-		       dlg_find(st, m->call_id, m->from.tag) == NIL;
+		       dlg_lookup(st, m, &callee) == NIL;
 	case EVR_SIP_METHOD_ACK:
 	case EVR_SIP_METHOD_BYE:
 	case EVR_SIP_METHOD_CANCEL:
 		if (!m->is_request)
 			return false; /* responses to these raise nothing */
-		i = dlg_find(st, m->call_id, m->from.tag);
-		if (i == NIL && m->method == EVR_SIP_METHOD_BYE && m->to.tag.len)
-			i = dlg_find(st, m->call_id, m->to.tag);
+		i = dlg_lookup(st, m, &callee);
 		if (i == NIL)
 			return true;
 		d = DLG(st, i);
 		if (d->flags & (DF_ENDED | DF_ANSWERED))
 			return false;
 		/* still unanswered: an ACK of the INVITE or a BYE means its
-		 * final response is on its way through another worker */
-		return (m->method == EVR_SIP_METHOD_ACK && m->cseq == d->inv_cseq) ||
+		 * final response is on its way through another worker (a
+		 * callee's ACK is of its own re-INVITE: the dialog was
+		 * answered, the 2xx is still in flight) */
+		return (m->method == EVR_SIP_METHOD_ACK && (callee || m->cseq == d->inv_cseq)) ||
 		       m->method == EVR_SIP_METHOD_BYE;
 	default:
 		return false;

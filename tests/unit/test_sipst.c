@@ -188,6 +188,23 @@ static uint32_t feed(struct evr_sipst *st, const char *text, enum side s, uint64
 	"Call-ID: call-1@10.0.0.5\n"                                           \
 	"CSeq: " cseq " BYE\n" extra "Content-Length: 0\n\n"
 
+/* The callee's side of the dialog (RFC 3261 §12: its local tag t2 in From,
+ * the caller's c1 in To) in the callee's own CSeq space, and the caller's
+ * responses to it (same tags: a response copies the request's From/To). */
+#define CALLEE_HDRS(cseq, method)                                              \
+	"Via: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bK-u" method cseq "\n"    \
+	"Max-Forwards: 70\n"                                                   \
+	"From: <sip:2000@example.com>;tag=t2\n"                                \
+	"To: \"Alice\" <sip:1000@example.com>;tag=c1\n"                        \
+	"Call-ID: call-1@10.0.0.5\n"                                           \
+	"CSeq: " cseq " " method "\n"
+#define CALLEE_REQ(method, cseq, extra)                                        \
+	method " sip:1000@10.0.0.5:5062 SIP/2.0\n" CALLEE_HDRS(cseq, method)  \
+	"Contact: <sip:2000@10.0.0.9:5060>\n" extra "Content-Length: 0\n\n"
+#define CALLEE_RSP(code, cseq, method, extra)                                  \
+	"SIP/2.0 " code "\n" CALLEE_HDRS(cseq, method) extra "Content-Length: 0\n\n"
+#define SESSION_TIMER "Session-Expires: 1800;refresher=uas\nSupported: timer\n"
+
 /* ---- flows ---- */
 
 struct step {
@@ -394,6 +411,50 @@ static const struct flow flows[] = {
 		  UA, 9000, "CHANNEL_HANGUP,CHANNEL_HANGUP_COMPLETE,E_DLG_STATE_CHANGED",
 		  "CHANNEL_HANGUP.Hangup-Cause=USER_BUSY" },
 		{ RSP("200 OK", "3", "BYE", ";tag=t2", ""), SRV, 9010, "", NULL },
+	} },
+	/* Every in-dialog message of the callee's side (its CSeq space starts
+	 * at 1 too, colliding with the caller's INVITE): found from either
+	 * tag, no event, nothing orphaned or taken for the initial INVITE's
+	 * 2xx/ACK. */
+	{ "callee re-INVITE, UPDATE, INFO, session refresh", {
+		{ INV("1", ""), UA, 0, "CHANNEL_CREATE", NULL },
+		{ RSP_SDP("200 OK", "1", ";tag=t2"), SRV, 100, "CHANNEL_ANSWER,E_DLG_STATE_CHANGED",
+		  "E_DLG_STATE_CHANGED.new_state=3" },
+		{ REQ("ACK", "1", ";tag=t2", ""), UA, 110, "E_DLG_STATE_CHANGED",
+		  "E_DLG_STATE_CHANGED.new_state=4" },
+		{ CALLEE_REQ("INVITE", "1", ""), SRV, 1000, "", NULL },
+		{ CALLEE_RSP("100 Trying", "1", "INVITE", ""), UA, 1001, "", NULL },
+		{ CALLEE_RSP("200 OK", "1", "INVITE", ""), UA, 1010, "", NULL },
+		{ CALLEE_RSP("200 OK", "1", "INVITE", ""), UA, 1500, "", NULL },
+		{ CALLEE_REQ("ACK", "1", ""), SRV, 1510, "", NULL },
+		{ CALLEE_REQ("UPDATE", "2", ""), SRV, 2000, "", NULL },
+		{ CALLEE_RSP("200 OK", "2", "UPDATE", ""), UA, 2010, "", NULL },
+		{ CALLEE_REQ("INFO", "3", ""), SRV, 3000, "", NULL },
+		{ CALLEE_RSP("200 OK", "3", "INFO", ""), UA, 3010, "", NULL },
+		{ CALLEE_REQ("INVITE", "4", SESSION_TIMER), SRV, 900000, "", NULL },
+		{ CALLEE_RSP("200 OK", "4", "INVITE", SESSION_TIMER), UA, 900010, "", NULL },
+		{ CALLEE_REQ("ACK", "4", ""), SRV, 900020, "", NULL },
+		{ REQ("BYE", "2", ";tag=t2", ""), UA, 950000,
+		  "CHANNEL_HANGUP,CHANNEL_HANGUP_COMPLETE,E_DLG_STATE_CHANGED",
+		  "CHANNEL_HANGUP.Hangup-Cause=NORMAL_CLEARING|E_DLG_STATE_CHANGED.new_state=5" },
+		{ RSP("200 OK", "2", "BYE", ";tag=t2", ""), SRV, 950010, "", NULL },
+	} },
+	/* The caller's ACK is missed (capture loss): the callee's ACK of its
+	 * own re-INVITE, CSeq 1 in its space, must not confirm the caller's
+	 * INVITE 1; the callee's BYE still ends the dialog. */
+	{ "callee ACK is not the caller's ACK", {
+		{ INV("1", ""), UA, 0, "CHANNEL_CREATE", NULL },
+		{ RSP_SDP("200 OK", "1", ";tag=t2"), SRV, 100, "CHANNEL_ANSWER,E_DLG_STATE_CHANGED",
+		  "E_DLG_STATE_CHANGED.new_state=3" },
+		{ CALLEE_REQ("UPDATE", "1", SESSION_TIMER), SRV, 200, "", NULL },
+		{ CALLEE_RSP("200 OK", "1", "UPDATE", SESSION_TIMER), UA, 210, "", NULL },
+		{ CALLEE_REQ("INVITE", "1", ""), SRV, 1000, "", NULL },
+		{ CALLEE_RSP("200 OK", "1", "INVITE", ""), UA, 1010, "", NULL },
+		{ CALLEE_REQ("ACK", "1", ""), SRV, 1020, "", NULL },
+		{ BYE_CALLEE("2", ""), SRV, 5000,
+		  "CHANNEL_HANGUP,CHANNEL_HANGUP_COMPLETE,E_DLG_STATE_CHANGED",
+		  "E_DLG_STATE_CHANGED.old_state=3|E_DLG_STATE_CHANGED.new_state=5" },
+		{ RSP("200 OK", "2", "BYE", ";tag=t2", ""), UA, 5010, "", NULL },
 	} },
 	{ "forked early dialogs: first 2xx wins", {
 		{ INV("1", ""), UA, 0, "CHANNEL_CREATE", NULL },
@@ -605,6 +666,32 @@ static void test_counters(void)
 	s = replay(st, flow_index("re-INVITE, BYE with Reason Q.850"));
 	CHECK_EQ_INT(s->c[EVR_SIPST_REINVITE], 1);
 	evr_sipst_destroy(st);
+
+	/* the callee's side: nothing orphaned, duplicated or forked */
+	static const char *const callee_flows[] = {
+		"callee re-INVITE, UPDATE, INFO, session refresh",
+		"callee ACK is not the caller's ACK",
+	};
+	static const unsigned absorbed[] = {
+		/* 100, 200, 200 again, ACK, refresh 200 and ACK, 200 to BYE */
+		7,
+		/* re-INVITE's 200 and ACK, 200 to BYE */
+		3,
+	};
+	for (unsigned k = 0; k < ARRAY_SIZE(callee_flows); k++) {
+		st = make(64, 64, 3);
+		s = replay(st, flow_index(callee_flows[k]));
+		CHECK_EQ_INT(s->c[EVR_SIPST_ORPHAN_REQUEST], 0);
+		CHECK_EQ_INT(s->c[EVR_SIPST_ORPHAN_RESPONSE], 0);
+		CHECK_EQ_INT(s->c[EVR_SIPST_DUP_REQUEST], 0);
+		CHECK_EQ_INT(s->c[EVR_SIPST_DUP_RESPONSE], 0);
+		CHECK_EQ_INT(s->c[EVR_SIPST_FORK_2XX], 0);
+		CHECK_EQ_INT(s->c[EVR_SIPST_LATE_2XX], 0);
+		CHECK_EQ_INT(s->c[EVR_SIPST_ABSORBED], absorbed[k]);
+		CHECK_EQ_INT(s->c[EVR_SIPST_REINVITE], 2 - k);
+		CHECK_EQ_INT(s->c[EVR_SIPST_UNTRACKED], 4 - 2 * k); /* UPDATE/INFO + 200s */
+		evr_sipst_destroy(st);
+	}
 }
 
 /* ---- bounded state ---- */
@@ -1155,6 +1242,36 @@ static void test_premature(void)
 	CHECK(!premature_of(st, REQ("ACK", "1", ";tag=t2", "")));
 	CHECK(!premature_of(st, REQ("BYE", "2", ";tag=t2", "")));
 	CHECK(!premature_of(st, RSP("200 OK", "2", "BYE", ";tag=t2", ""))); /* never held */
+	evr_sipst_destroy(st);
+
+	/* The callee's side of a known dialog, found by its To tag: never
+	 * held, whatever its CSeq. Unknown dialog: held as for the caller. */
+	static const char *const callee_side[] = {
+		CALLEE_REQ("INVITE", "1", ""),
+		CALLEE_RSP("100 Trying", "1", "INVITE", ""),
+		CALLEE_RSP("200 OK", "1", "INVITE", ""),
+		CALLEE_REQ("ACK", "1", ""),
+		CALLEE_REQ("UPDATE", "2", SESSION_TIMER),
+		CALLEE_RSP("200 OK", "2", "UPDATE", SESSION_TIMER),
+		CALLEE_REQ("INFO", "3", ""),
+		CALLEE_RSP("200 OK", "3", "INFO", ""),
+		CALLEE_REQ("INVITE", "4", SESSION_TIMER),
+		CALLEE_RSP("200 OK", "4", "INVITE", SESSION_TIMER),
+		CALLEE_REQ("ACK", "4", ""),
+		BYE_CALLEE("5", ""),
+		CALLEE_RSP("200 OK", "5", "BYE", ""),
+	};
+	st = make(64, 64, 3);
+	CHECK(premature_of(st, CALLEE_RSP("200 OK", "1", "INVITE", "")));
+	CHECK(premature_of(st, CALLEE_REQ("ACK", "1", "")));
+	feed(st, INV("1", ""), UA, 0);
+	/* unanswered here: a callee ACK means the 2xx is still in flight */
+	CHECK(premature_of(st, CALLEE_REQ("ACK", "1", "")));
+	feed(st, RSP_SDP("200 OK", "1", ";tag=t2"), SRV, 1);
+	feed(st, REQ("ACK", "1", ";tag=t2", ""), UA, 2);
+	for (unsigned k = 0; k < ARRAY_SIZE(callee_side); k++)
+		CHECK_MSG(!premature_of(st, callee_side[k]), "callee side %u held:\n%s", k,
+		          callee_side[k]);
 	evr_sipst_destroy(st);
 }
 
