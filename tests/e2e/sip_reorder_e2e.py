@@ -44,6 +44,31 @@ INV = 'INVITE sip:2000@example.com SIP/2.0\r\n' + DLG + 'Max-Forwards: 70\r\n' \
 RSP = 'SIP/2.0 {code}\r\n' + DLG + 'Content-Length: 0\r\n\r\n'
 ACK = 'ACK sip:2000@{px} SIP/2.0\r\n' + DLG + 'Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n'
 
+
+# The callee's side of the same dialog (its tag t2 in From, the caller's c1
+# in To, its own CSeq space starting at 1 like the caller's), in wire order:
+# a re-INVITE, UPDATE, INFO and a session-timer refresh of its own and the
+# caller's answers. They belong to the dialog: nothing held, no orphan, no
+# event (issue 8 item 4: they were looked up by From tag only and held).
+def callee(method, cseq, extra=''):
+    return ('{m} sip:carol@{{ua}}:5062 SIP/2.0\r\n'
+            'Via: SIP/2.0/UDP {{px}}:5060;branch=z9hG4bK-reu{m}{cs}\r\n'
+            'Max-Forwards: 70\r\nFrom: <sip:2000@example.com>;tag=t2\r\n'
+            'To: "Carol" <sip:carol@example.com>;tag=c1\r\nCall-ID: reorder-call-1\r\n'
+            'CSeq: {cs} {m}\r\nContact: <sip:2000@{{px}}:5060>\r\n{x}'
+            'Content-Length: 0\r\n\r\n').format(m=method, cs=cseq, x=extra)
+
+
+def callee_rsp(method, cseq, extra=''):
+    return ('SIP/2.0 200 OK\r\n'
+            'Via: SIP/2.0/UDP {{px}}:5060;branch=z9hG4bK-reu{m}{cs}\r\n'
+            'From: <sip:2000@example.com>;tag=t2\r\n'
+            'To: "Carol" <sip:carol@example.com>;tag=c1\r\nCall-ID: reorder-call-1\r\n'
+            'CSeq: {cs} {m}\r\n{x}Content-Length: 0\r\n\r\n').format(m=method, cs=cseq, x=extra)
+
+
+TIMER = 'Session-Expires: 1800;refresher=uas\r\nSupported: timer\r\n'
+
 # (label, text, from UA?) in the order the agent's copies arrive: each reply
 # or in-dialog request before what it depends on.
 SEQ = [
@@ -53,6 +78,16 @@ SEQ = [
     ('INVITE', INV, True),
     ('ACK', ACK, True),
     ('200 INVITE', RSP.replace('{code}', '200 OK'), False),
+    ('callee re-INVITE', callee('INVITE', 1), False),
+    ('200 callee re-INVITE', callee_rsp('INVITE', 1), True),
+    ('callee ACK', callee('ACK', 1), False),
+    ('callee UPDATE', callee('UPDATE', 2, TIMER), False),
+    ('200 callee UPDATE', callee_rsp('UPDATE', 2, TIMER), True),
+    ('callee INFO', callee('INFO', 3), False),
+    ('200 callee INFO', callee_rsp('INFO', 3), True),
+    ('callee refresh', callee('INVITE', 4, TIMER), False),
+    ('200 callee refresh', callee_rsp('INVITE', 4, TIMER), True),
+    ('callee refresh ACK', callee('ACK', 4), False),
 ]
 HELD = 3  # the REGISTER's 200, the 180, the ACK
 
@@ -124,10 +159,13 @@ def cmd_check(d):
          'every event, in dialog order')
     t = tot['hold']
     c.eq({k: t.get(k) for k in ('sip_held', 'sip_held_expired', 'sip_state_orphan_response',
-                                'sip_state_orphan_request', 'hep_ok')},
+                                'sip_state_orphan_request', 'sip_state_dup_request',
+                                'sip_state_dup_response', 'sip_state_fork_2xx', 'hep_ok')},
          {'sip_held': HELD, 'sip_held_expired': 0, 'sip_state_orphan_response': 0,
-          'sip_state_orphan_request': 0, 'hep_ok': len(SEQ)},
-         'held: counters (3 held, none expired, no orphan)')
+          'sip_state_orphan_request': 0, 'sip_state_dup_request': 0,
+          'sip_state_dup_response': 0, 'sip_state_fork_2xx': 0, 'hep_ok': len(SEQ)},
+         'held: counters (3 held, none expired, no orphan; the callee\'s in-dialog '
+         'messages neither held nor orphans nor taken for the INVITE\'s)')
     # The same copies with holding off (sip.reorder_ms = 0): the test would
     # catch a regression, the 200 and the 180 are orphans and their events lost.
     got = events(os.path.join(d, 'out_nohold.pcap'))
@@ -135,7 +173,9 @@ def cmd_check(d):
             'reorder_ms 0: the REGISTER 200 and the 180 are orphans (no AOR_INSERT, '
             'no PROGRESS): %s' % got)
     c.eq(tot['nohold'].get('sip_state_orphan_response'), 2,
-         'reorder_ms 0: sip_state_orphan_response = 2')
+         'reorder_ms 0: sip_state_orphan_response = 2 (the callee\'s side none)')
+    c.eq(tot['nohold'].get('sip_state_orphan_request'), 0,
+         'reorder_ms 0: sip_state_orphan_request = 0 (the callee\'s ACKs found their dialog)')
     return c.rc()
 
 

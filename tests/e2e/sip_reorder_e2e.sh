@@ -5,9 +5,11 @@
 # the request's; with several workers a request may be late behind another
 # worker): evrd on net_pcap, one worker, a HEP listener, fed the copies of
 # a REGISTER flow and an INVITE dialog with the REGISTER's 200, the 180 and
-# the ACK each before what they depend on (sip_reorder_e2e.py). With
-# sip.reorder_ms (default) every event is derived in dialog order and
-# exactly 3 messages were held, none expired, no orphan; with
+# the ACK each before what they depend on, then the callee's own re-INVITE,
+# UPDATE, INFO and session refresh with the caller's 200s and the ACKs, in
+# order (sip_reorder_e2e.py). With sip.reorder_ms (default) every event is
+# derived in dialog order and exactly 3 messages were held (the callee's
+# side none: its dialog is found by the To tag), none expired, no orphan; with
 # sip.reorder_ms = 0 the same capture loses the 200's and the 180's events
 # (2 orphans): the test catches a regression of the holding.
 . "$(dirname "$0")/lib.sh"
