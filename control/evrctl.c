@@ -350,6 +350,16 @@ static int call(struct ctx *x, const char *method, json_t *params, json_t **resu
 	int rc;
 
 	*result = NULL;
+	if (x->fd >= 0) {
+		struct pollfd p = { .fd = x->fd, .events = POLLIN };
+
+		/* Between requests the daemon has nothing to say unless it
+		 * closed an idle session (control.idle_timeout_ms, one error
+		 * line then EOF): reconnect instead of taking that line for the
+		 * answer to this request. */
+		if (poll(&p, 1, 0) > 0)
+			conn_close(x);
+	}
 	rc = conn_open(x);
 	if (rc) {
 		json_decref(params);
