@@ -539,6 +539,19 @@ static const struct evr_setting control_tab[] = {
 	  "Concurrent control connections."),
 	U(struct evr_cfg_control, poll_ms, 1, 1000, "5", false,
 	  "Control loop period: bounds unix: notification latency."),
+	U(struct evr_cfg_control, max_batch, 1, 65536, "100", false,
+	  "Requests in one JSON-RPC batch line; a longer batch is refused "
+	  "whole (-32600). Results are answered while they fit max_output "
+	  "(16 MiB per client), the rest of the batch gets 503 errors."),
+	U(struct evr_cfg_control, max_per_uid, 1, 4096, "16", false,
+	  "Connections one non-root peer uid (SO_PEERCRED) may hold; the next "
+	  "gets a 503 error line and is closed. Root is exempt, and the last of "
+	  "max_clients slots is kept for root."),
+	U(struct evr_cfg_control, idle_timeout_ms, 100, 86400000, "60000", false,
+	  "Close a connection that sent no request for this long."),
+	U(struct evr_cfg_control, request_timeout_ms, 100, 3600000, "10000", false,
+	  "Close a connection whose request line stays incomplete this long "
+	  "(slowloris)."),
 	END,
 };
 

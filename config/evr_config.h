@@ -134,6 +134,10 @@ struct evr_cfg_control {
 	char *mode;      /* octal text, "0660" */
 	uint32_t max_clients;
 	uint32_t poll_ms;
+	uint32_t max_batch;          /* requests in one JSON-RPC batch */
+	uint32_t max_per_uid;        /* connections per non-root peer uid */
+	uint32_t idle_timeout_ms;    /* close a connection idle this long */
+	uint32_t request_timeout_ms; /* close one whose line stays incomplete */
 };
 
 struct evr_cfg_rings {

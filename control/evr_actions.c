@@ -434,10 +434,51 @@ int evr_action_unsubscribe(struct evr_control *c, json_t *params, json_t **resul
 	return *result ? 0 : NOMEM();
 }
 
+/* ---- paging (events_list, subscribers_list) ---------------------------------- */
+
+/*
+ * Both list methods page the same way: "after" is an exclusive cursor (a
+ * subscription id, an event name), "limit" is 1..list_max (default 100),
+ * and the reply carries "next", the cursor of the next page or null. A
+ * method collects up to limit + 1 entries; page_result trims the extra one,
+ * whose presence only says that a next page exists.
+ */
+static int get_limit(struct evr_control *c, json_t *v, uint32_t *limit, int *code,
+                     char *msg, size_t msglen)
+{
+	uint64_t l = 100;
+	int rc = get_uint(v, "limit", UINT32_MAX, &l, code, msg, msglen);
+
+	if (rc)
+		return rc;
+	if (l < 1 || l > c->conf.list_max)
+		return BAD("parameter 'limit' must be 1..%u (got %llu)", c->conf.list_max,
+		           (unsigned long long)l);
+	*limit = (uint32_t)l;
+	return 0;
+}
+
+/* {name: arr[0..limit), "next": arr[limit-1][cursor] or null}; takes arr.
+ * NULL when out of memory. */
+static json_t *page_result(json_t *arr, uint32_t limit, const char *name,
+                           const char *cursor)
+{
+	json_t *next;
+
+	if (json_array_size(arr) > limit) {
+		json_array_remove(arr, limit);
+		next = json_incref(json_object_get(json_array_get(arr, limit - 1), cursor));
+	} else {
+		next = json_null();
+	}
+	return json_pack("{s:o,s:o}", name, arr, "next", next);
+}
+
 /* ---- events_list ------------------------------------------------------------ */
 
 struct events_ctx {
 	json_t *by_key; /* lowercased selector -> {"event","subscribers"} */
+	const char *after; /* page cursor: only selectors sorting after it */
 	uint64_t now, last_id;
 	bool oom;
 };
@@ -451,6 +492,8 @@ static void events_visit(const struct evr_sub *s, void *arg)
 	x->last_id = s->id;
 	if (!sub_live(s, x->now) || evr_sub_selector_text(s, sel, sizeof(sel)) < 0)
 		return;
+	if (x->after && strcasecmp(sel, x->after) <= 0)
+		return; /* on an earlier page */
 	for (size_t i = 0;; i++) {
 		char ch = sel[i];
 
@@ -481,14 +524,18 @@ static int cmp_event(const void *a, const void *b)
 int evr_action_events_list(struct evr_control *c, json_t *params, json_t **result,
                            int *code, char *msg, size_t msglen)
 {
+	static const char *const names[] = { "after", "limit" };
 	struct events_ctx x = { .now = evr_now_ms() };
-	json_t *slot[1], *arr = NULL, *v, **sorted = NULL;
+	json_t *p[2], *arr = NULL, *v, **sorted = NULL;
 	const char *key;
+	uint32_t limit = 0;
 	size_t n, i = 0;
 	int rc;
 
 	*result = NULL;
-	if ((rc = bind_params(params, NULL, 0, 0, slot, code, msg, msglen)))
+	if ((rc = bind_params(params, names, 2, 2, p, code, msg, msglen)) ||
+	    (rc = get_str(p[0], "after", false, &x.after, code, msg, msglen)) ||
+	    (rc = get_limit(c, p[1], &limit, code, msg, msglen)))
 		return rc;
 	x.by_key = json_object();
 	if (!x.by_key)
@@ -507,16 +554,13 @@ int evr_action_events_list(struct evr_control *c, json_t *params, json_t **resul
 	json_object_foreach(x.by_key, key, v)
 		sorted[i++] = v;
 	qsort(sorted, n, sizeof(*sorted), cmp_event);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && i <= limit; i++)
 		if (json_array_append(arr, sorted[i]))
 			goto nomem;
-	*result = json_pack("{s:o}", "events", arr);
-	arr = NULL;
-	if (!*result)
-		goto nomem;
 	free(sorted);
 	json_decref(x.by_key);
-	return 0;
+	*result = page_result(arr, limit, "events", "event");
+	return *result ? 0 : NOMEM();
 nomem:
 	json_decref(arr);
 	free(sorted);
@@ -587,24 +631,21 @@ int evr_action_subscribers_list(struct evr_control *c, json_t *params, json_t **
 	static const char *const names[] = { "after", "limit", "event" };
 	struct subs_ctx x = { 0 };
 	struct timespec ts;
-	json_t *p[3], *next;
-	uint64_t after = 0, limit = 100;
-	uint32_t chunk, n;
+	json_t *p[3];
+	uint64_t after = 0;
+	uint32_t chunk, n, limit = 0;
 	int rc;
 
 	*result = NULL;
 	if ((rc = bind_params(params, names, 3, 3, p, code, msg, msglen)) ||
 	    (rc = get_uint(p[0], "after", UINT64_MAX, &after, code, msg, msglen)) ||
-	    (rc = get_uint(p[1], "limit", UINT32_MAX, &limit, code, msg, msglen)) ||
+	    (rc = get_limit(c, p[1], &limit, code, msg, msglen)) ||
 	    (rc = get_str(p[2], "event", false, &x.event, code, msg, msglen)))
 		return rc;
-	if (limit < 1 || limit > c->conf.list_max)
-		return BAD("parameter 'limit' must be 1..%u (got %llu)", c->conf.list_max,
-		           (unsigned long long)limit);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	x.wall_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 	x.now = evr_now_ms();
-	x.want = (uint32_t)limit + 1;
+	x.want = limit + 1;
 	x.last_id = after;
 	x.arr = json_array();
 	if (!x.arr)
@@ -619,14 +660,7 @@ int evr_action_subscribers_list(struct evr_control *c, json_t *params, json_t **
 		json_decref(x.arr);
 		return NOMEM();
 	}
-	if (json_array_size(x.arr) > limit) {
-		json_array_remove(x.arr, (size_t)limit);
-		next = json_object_get(json_array_get(x.arr, (size_t)limit - 1), "id");
-		json_incref(next);
-	} else {
-		next = json_null();
-	}
-	*result = json_pack("{s:o,s:o}", "subscribers", x.arr, "next", next);
+	*result = page_result(x.arr, limit, "subscribers", "id");
 	return *result ? 0 : NOMEM();
 }
 

@@ -51,6 +51,9 @@ struct evr_client {
 	bool hup;         /* peer closed both ways: nobody reads our answers */
 	bool closing;     /* no more requests; flush output, then close */
 	uint64_t close_by_ms;
+	uid_t uid;        /* peer's uid (SO_PEERCRED) */
+	uint64_t last_ms; /* accept, last served line or send progress: idle */
+	uint64_t partial_ms; /* first byte of an incomplete line, 0 = none */
 	char *in;         /* unparsed bytes [0, in_len) */
 	uint32_t in_len, in_cap;
 	uint32_t scanned; /* in[0, scanned) is known to hold no '\n' */
@@ -81,6 +84,10 @@ void evr_control_conf_default(struct evr_control_conf *conf)
 	conf->max_fanout = 65536;
 	conf->list_max = 1000;
 	conf->max_output = 16u << 20;
+	conf->max_batch = 100;
+	conf->max_per_uid = 16;
+	conf->idle_timeout_ms = 60000;
+	conf->request_timeout_ms = 10000;
 }
 
 void evr_control_count_error(struct evr_control *c, int code)
@@ -208,31 +215,204 @@ out:
 	return resp;
 }
 
-json_t *evr_control_handle(struct evr_control *c, json_t *req)
-{
-	json_t *out, *r;
-	size_t i;
+/*
+ * Batches. A batch line is small (max_line) but each element may build a
+ * large result (subscribers_list), so results are serialised one by one
+ * into `budget` bytes as they are built and each JSON tree is freed at
+ * once: memory stays bounded by the budget, not by batch length x result
+ * size. Room for one error object per remaining answered element is
+ * reserved up front, so once a result does not fit, it and every later
+ * element are answered with a 503 error object carrying its id (the later
+ * ones are not executed) and the line still fits the client's output.
+ */
+#define BATCH_ERR_ROOM 160u /* an error object without its id, + ',' */
 
-	if (!json_is_array(req))
-		return handle_one(c, req);
+static const char batch_msg_result[] =
+	"batch output limit reached: request executed, result too large to return";
+static const char batch_msg_skipped[] =
+	"batch output limit reached: request not executed";
+
+struct batch_text {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Room for n more bytes (+2: the closing ']' and the line's '\n'). */
+static bool bt_room(struct batch_text *t, size_t n)
+{
+	if (t->len + n + 2 > t->cap) {
+		size_t cap = t->cap ? t->cap : 4096;
+		char *b;
+
+		while (cap < t->len + n + 2)
+			cap *= 2;
+		b = realloc(t->buf, cap);
+		if (!b)
+			return false;
+		t->buf = b;
+		t->cap = cap;
+	}
+	return true;
+}
+
+static bool bt_append(struct batch_text *t, const char *p, size_t n)
+{
+	if (!bt_room(t, n))
+		return false;
+	memcpy(t->buf + t->len, p, n);
+	t->len += n;
+	return true;
+}
+
+/* Bytes reserved to answer element e with a limit error (0: notification). */
+static size_t batch_reserve(json_t *e)
+{
+	json_t *id = json_is_object(e) ? json_object_get(e, "id") : json_null();
+
+	if (json_is_object(e) && !id)
+		return 0;
+	return BATCH_ERR_ROOM + json_dumpb(id, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* Serialise r (consumed) into t if it fits within budget, keeping `reserve`
+ * bytes free. 1 appended, 0 did not fit, -1 out of memory. */
+static int batch_put(struct batch_text *t, json_t *r, size_t reserve, size_t budget)
+{
+	size_t n = json_dumpb(r, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t sep = t->len > 1 ? 1 : 0;
+	int rc = 0;
+
+	if (n && t->len + sep + n + 1 + reserve <= budget) {
+		rc = -1;
+		if (bt_append(t, ",", sep) && bt_room(t, n)) {
+			t->len += json_dumpb(r, t->buf + t->len, n,
+			                     JSON_COMPACT | JSON_ENCODE_ANY);
+			rc = 1;
+		}
+	}
+	json_decref(r);
+	return rc;
+}
+
+/*
+ * Run a batch (a non-empty array of at most max_batch elements) and return
+ * its response text "[..]" (no newline) of at most budget bytes in *out, or
+ * NULL when every element was a notification. -ENOMEM, or -ENOSPC when not
+ * even the error objects would fit the budget (nothing was executed).
+ */
+static int batch_run(struct evr_control *c, json_t *req, size_t budget, char **out,
+                     size_t *outlen)
+{
+	struct batch_text t = { 0 };
+	size_t n = json_array_size(req), reserve = 0, i;
+	bool stopped = false;
+
+	*out = NULL;
+	*outlen = 0;
+	for (i = 0; i < n; i++)
+		reserve += batch_reserve(json_array_get(req, i));
+	if (reserve + 2 > budget)
+		return -ENOSPC;
+	if (!bt_append(&t, "[", 1))
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		json_t *e = json_array_get(req, i), *r;
+		const char *why = batch_msg_skipped;
+		size_t mine = batch_reserve(e);
+		int rc;
+
+		reserve -= mine;
+		if (!stopped) {
+			r = handle_one(c, e);
+			if (!r)
+				continue; /* notification */
+			rc = batch_put(&t, r, reserve + mine, budget);
+			if (rc > 0)
+				continue;
+			if (rc < 0)
+				goto nomem;
+			stopped = true;
+			why = batch_msg_result;
+		} else {
+			c->cnt.requests++;
+			if (!mine) {
+				c->cnt.batch_limited++; /* notification: not executed */
+				continue;
+			}
+		}
+		c->cnt.batch_limited++;
+		json_t *id = json_is_object(e) ? json_object_get(e, "id") : NULL;
+		if (id && !json_is_string(id) && !json_is_number(id))
+			id = NULL;
+		r = rpc_error(c, id, EVR_RPC_UNAVAILABLE, why, NULL);
+		if (!r || batch_put(&t, r, reserve, budget) <= 0)
+			goto nomem; /* its room was reserved: only malloc can fail */
+	}
+	if (t.len == 1) {
+		free(t.buf); /* a batch of notifications gets no response at all */
+		return 0;
+	}
+	if (!bt_append(&t, "]", 1))
+		goto nomem;
+	*out = t.buf;
+	*outlen = t.len;
+	return 0;
+nomem:
+	free(t.buf);
+	return -ENOMEM;
+}
+
+/* A batch line: NULL response for all notifications, else the text in
+ * *out, or an error object (too long, no room, out of memory). */
+static json_t *batch_handle(struct evr_control *c, json_t *req, size_t budget, char **out,
+                            size_t *outlen)
+{
+	char data[96];
+	int rc;
+
+	*out = NULL;
 	c->cnt.batches++;
 	if (json_array_size(req) == 0) {
 		c->cnt.requests++;
 		return rpc_error(c, NULL, EVR_RPC_INVALID_REQUEST,
 		                 "Invalid Request: empty batch", NULL);
 	}
-	out = json_array();
-	for (i = 0; i < json_array_size(req); i++) {
-		r = handle_one(c, json_array_get(req, i));
-		if (r && (!out || json_array_append_new(out, r)))
-			json_decref(r);
+	if (json_array_size(req) > c->conf.max_batch) {
+		c->cnt.requests++;
+		snprintf(data, sizeof(data), "%zu requests, control.max_batch is %u",
+		         json_array_size(req), c->conf.max_batch);
+		return rpc_error(c, NULL, EVR_RPC_INVALID_REQUEST,
+		                 "Invalid Request: batch too long", data);
 	}
-	if (out && json_array_size(out) == 0) {
-		/* A batch of notifications gets no response at all. */
-		json_decref(out);
-		return NULL;
+	rc = batch_run(c, req, budget, out, outlen);
+	if (rc == -ENOSPC) {
+		c->cnt.requests++;
+		c->cnt.batch_limited++;
+		snprintf(data, sizeof(data), "error answers alone exceed the %zu bytes left",
+		         budget);
+		return rpc_error(c, NULL, EVR_RPC_UNAVAILABLE,
+		                 "batch output limit reached: batch not executed", data);
 	}
-	return out ? out : rpc_error(c, NULL, EVR_RPC_INTERNAL, "out of memory", NULL);
+	if (rc < 0)
+		return rpc_error(c, NULL, EVR_RPC_INTERNAL, "out of memory", NULL);
+	return NULL;
+}
+
+json_t *evr_control_handle(struct evr_control *c, json_t *req)
+{
+	json_error_t jerr;
+	json_t *r;
+	char *text;
+	size_t len;
+
+	if (!json_is_array(req))
+		return handle_one(c, req);
+	r = batch_handle(c, req, c->conf.max_output, &text, &len);
+	if (r || !text)
+		return r;
+	r = json_loadb(text, len, 0, &jerr);
+	free(text);
+	return r ? r : rpc_error(c, NULL, EVR_RPC_INTERNAL, "out of memory", NULL);
 }
 
 /* ---- clients ---------------------------------------------------------------- */
@@ -357,10 +537,36 @@ static bool client_line(struct evr_control *c, struct evr_client *cl, const char
 		resp = rpc_error(c, NULL, EVR_RPC_PARSE_ERROR, "Parse error", data);
 	} else {
 		uint64_t before = c->cnt.requests;
+		size_t pending = cl->out_len - cl->out_off;
+		size_t room = cl->hup || pending >= c->conf.max_output
+		                      ? c->conf.max_output
+		                      : c->conf.max_output - pending;
+		char *text = NULL;
+		size_t tlen = 0;
 
-		resp = evr_control_handle(c, req);
+		if (json_is_array(req)) {
+			resp = batch_handle(c, req, room - 1, &text, &tlen);
+		} else {
+			resp = handle_one(c, req);
+			if (resp && json_dumpb(resp, NULL, 0, JSON_COMPACT) + 1 > room &&
+			    !cl->hup) {
+				/* Answer rather than drop the client for one
+				 * oversized result (list_max x long filters). */
+				json_t *id = json_object_get(req, "id");
+
+				json_decref(resp);
+				resp = rpc_error(c, id, EVR_RPC_UNAVAILABLE,
+				                 "result larger than the output limit", NULL);
+			}
+		}
 		json_decref(req);
 		*handled += (int)(c->cnt.requests - before);
+		if (text) {
+			text[tlen] = '\n'; /* batch_text keeps room for it */
+			c->cnt.responses++;
+			ok = client_queue(c, cl, text, tlen + 1);
+			free(text);
+		}
 	}
 	if (resp) {
 		ok = client_queue_json(c, cl, resp);
@@ -399,7 +605,11 @@ static bool client_serve(struct evr_control *c, struct evr_client *cl, int *hand
 		memmove(cl->in, cl->in + pos, cl->in_len - pos);
 		cl->in_len -= pos;
 		cl->scanned -= pos;
+		cl->last_ms = evr_now_ms();
+		cl->partial_ms = 0;
 	}
+	if (cl->in_len && !cl->partial_ms)
+		cl->partial_ms = evr_now_ms();
 	if (cl->eof) {
 		/* After a half-close (shutdown(SHUT_WR), as `nc -U` and socat
 		 * do) an unterminated last line is a request still awaited; after
@@ -496,25 +706,76 @@ static void reap_hungup(struct evr_control *c)
 	c->n_clients = w;
 }
 
+/* Answer a connection we will not serve with one error line, then close
+ * it. Best effort: the peer may not read, and the refusal is what matters. */
+static void refuse(struct evr_control *c, int fd, const char *msg, const char *data)
+{
+	json_t *e = rpc_error(c, NULL, EVR_RPC_UNAVAILABLE, msg, data);
+	char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+
+	if (s) {
+		size_t n = strlen(s);
+
+		s[n] = '\n';
+		ssize_t w = send(fd, s, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)w;
+	}
+	free(s);
+	json_decref(e);
+	close(fd);
+}
+
+static uid_t peer_uid(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	/* Unknown peers count as one unprivileged uid, never as root. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof(cr))
+		return (uid_t)-1;
+	return cr.uid;
+}
+
+/*
+ * Admission: max_clients in all, the last slot kept for root (uid 0) so an
+ * operator can always get in, and at most max_per_uid connections for any
+ * other uid, so one local user cannot hold every slot (slowloris); idle and
+ * half-sent connections are timed out in evr_control_process.
+ */
 static void accept_clients(struct evr_control *c)
 {
-	static const char busy[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":503,"
-	                           "\"message\":\"too many clients\"},\"id\":null}\n";
+	char data[96];
 
 	for (unsigned k = 0; k < ACCEPT_BURST; k++) {
 		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return; /* EAGAIN, or a transient error: retried next turn */
-		if (c->n_clients == c->conf.max_clients)
+		uid_t uid = peer_uid(fd);
+		uint32_t cap = c->conf.max_clients;
+
+		if (uid != 0 && cap > 1)
+			cap--; /* the root slot */
+		if (c->n_clients >= cap)
 			reap_hungup(c);
-		if (c->n_clients == c->conf.max_clients) {
-			ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-			(void)w; /* best effort: the refusal itself is what matters */
-			close(fd);
+		if (c->n_clients >= cap) {
 			c->cnt.clients_refused++;
-			evr_control_count_error(c, EVR_RPC_UNAVAILABLE);
+			refuse(c, fd, "too many clients", NULL);
 			continue;
+		}
+		if (uid != 0) {
+			uint32_t same = 0;
+
+			for (uint32_t i = 0; i < c->n_clients; i++)
+				same += c->clients[i]->uid == uid;
+			if (same >= c->conf.max_per_uid) {
+				c->cnt.clients_refused_uid++;
+				snprintf(data, sizeof(data),
+				         "uid %u holds %u connections, control.max_per_uid is %u",
+				         (unsigned)uid, same, c->conf.max_per_uid);
+				refuse(c, fd, "too many connections from this user", data);
+				continue;
+			}
 		}
 		struct evr_client *cl = calloc(1, sizeof(*cl));
 		if (!cl) {
@@ -523,9 +784,41 @@ static void accept_clients(struct evr_control *c)
 			continue;
 		}
 		cl->fd = fd;
+		cl->uid = uid;
+		cl->last_ms = evr_now_ms();
 		c->clients[c->n_clients++] = cl;
 		c->cnt.clients_accepted++;
 	}
+}
+
+/* Time a client out: an incomplete line after request_timeout_ms, or no
+ * request after idle_timeout_ms. Returns the next deadline (ms) otherwise. */
+static uint64_t client_deadline(struct evr_control *c, struct evr_client *cl, uint64_t now)
+{
+	uint64_t due;
+	json_t *e;
+
+	if (cl->closing)
+		return cl->close_by_ms;
+	due = cl->partial_ms ? cl->partial_ms + c->conf.request_timeout_ms
+	                     : cl->last_ms + c->conf.idle_timeout_ms;
+	if (now < due)
+		return due;
+	if (cl->partial_ms) {
+		c->cnt.clients_timeout++;
+		e = rpc_error(c, NULL, EVR_RPC_INVALID_REQUEST,
+		              "request timeout: line incomplete after control.request_timeout_ms",
+		              NULL);
+	} else {
+		c->cnt.clients_idle++;
+		e = rpc_error(c, NULL, EVR_RPC_UNAVAILABLE,
+		              "idle timeout: no request for control.idle_timeout_ms", NULL);
+	}
+	client_start_closing(cl);
+	if (e && !client_queue_json(c, cl, e))
+		cl->close_by_ms = now; /* cannot even say why: close now */
+	json_decref(e);
+	return cl->close_by_ms;
 }
 
 /* ---- server loop --------------------------------------------------------- */
@@ -547,13 +840,15 @@ unsigned evr_control_pollfds(struct evr_control *c, struct pollfd *fds, unsigned
 			ev |= POLLIN;
 		if (cl->out_off < cl->out_len)
 			ev |= POLLOUT;
-		if (cl->closing) {
-			if (!now)
-				now = evr_now_ms();
-			int left = cl->close_by_ms > now ? (int)(cl->close_by_ms - now) : 0;
-			if (*timeout_ms < 0 || left < *timeout_ms)
-				*timeout_ms = left;
-		}
+		if (!now)
+			now = evr_now_ms();
+		uint64_t due = client_deadline(c, cl, now);
+		if (cl->out_off < cl->out_len)
+			ev |= POLLOUT; /* a timeout may just have queued its answer */
+		uint64_t left64 = due > now ? due - now : 0;
+		int left = left64 > INT32_MAX ? INT32_MAX : (int)left64;
+		if (*timeout_ms < 0 || left < *timeout_ms)
+			*timeout_ms = left;
 		if (i + 1 < cap)
 			fds[i + 1] = (struct pollfd){ .fd = cl->fd, .events = ev };
 	}
@@ -583,14 +878,18 @@ int evr_control_process(struct evr_control *c, const struct pollfd *fds, unsigne
 			cl->hup = true;
 			cl->out_off = cl->out_len = 0;
 		}
-		if ((re & POLLOUT) && client_flush(cl) < 0)
-			goto close;
+		if (re & POLLOUT) {
+			if (client_flush(cl) < 0)
+				goto close;
+			cl->last_ms = now; /* reading its answers is not idling */
+		}
 		if (re & (POLLIN | POLLHUP | POLLERR)) {
 			if (!client_input(c, cl, &handled))
 				goto close;
 			if (client_flush(cl) < 0)
 				goto close;
 		}
+		client_deadline(c, cl, now);
 		if (cl->closing && (cl->out_off == cl->out_len || now >= cl->close_by_ms))
 			goto close;
 		continue;
@@ -696,6 +995,14 @@ static int check_conf(struct evr_control_conf *cf, char *err, size_t errlen)
 		cf->list_max = 1000;
 	if (!cf->max_output)
 		cf->max_output = 16u << 20;
+	if (!cf->max_batch)
+		cf->max_batch = 100;
+	if (!cf->max_per_uid)
+		cf->max_per_uid = 16;
+	if (!cf->idle_timeout_ms)
+		cf->idle_timeout_ms = 60000;
+	if (!cf->request_timeout_ms)
+		cf->request_timeout_ms = 10000;
 	if (cf->max_clients > 65536) {
 		seterr(err, errlen, "control socket: max_clients must be 1..65536 (got %u)",
 		       cf->max_clients);

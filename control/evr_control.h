@@ -113,6 +113,10 @@ struct evr_control_conf {
 	uint32_t list_max;        /* subscribers_list page cap, default 1000 */
 	uint32_t max_output;      /* unread response bytes per client before it
 	                           * is dropped, default 16 MiB */
+	uint32_t max_batch;       /* requests in one batch, default 100 */
+	uint32_t max_per_uid;     /* connections per non-root uid, default 16 */
+	uint32_t idle_timeout_ms; /* no request for this long: closed, 60000 */
+	uint32_t request_timeout_ms; /* incomplete line this long: closed, 10000 */
 };
 
 /* Fill defaults (socket_path stays NULL: the caller must set it). */

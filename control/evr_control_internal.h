@@ -34,7 +34,11 @@
 	X(raise_matched, "subscriptions matched by raise_event")               \
 	X(raise_notified, "notifications delivered or queued by raise_event")  \
 	X(raise_failed, "notifications that could not be encoded or sent")     \
-	X(raise_overflow, "matches over max_fanout, not notified")
+	X(raise_overflow, "matches over max_fanout, not notified")            \
+	X(batch_limited, "batch elements answered 503: output bound reached")  \
+	X(clients_refused_uid, "connections refused over max_per_uid")        \
+	X(clients_idle, "clients closed after idle_timeout_ms")                \
+	X(clients_timeout, "clients closed: line incomplete after request_timeout_ms")
 
 struct evr_control_counters {
 #define X(f, h) uint64_t f;

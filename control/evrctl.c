@@ -350,6 +350,16 @@ static int call(struct ctx *x, const char *method, json_t *params, json_t **resu
 	int rc;
 
 	*result = NULL;
+	if (x->fd >= 0) {
+		struct pollfd p = { .fd = x->fd, .events = POLLIN };
+
+		/* Between requests the daemon has nothing to say unless it
+		 * closed an idle session (control.idle_timeout_ms, one error
+		 * line then EOF): reconnect instead of taking that line for the
+		 * answer to this request. */
+		if (poll(&p, 1, 0) > 0)
+			conn_close(x);
+	}
 	rc = conn_open(x);
 	if (rc) {
 		json_decref(params);
@@ -608,6 +618,38 @@ static void subscriber_row(struct table *t, json_t *s)
 	free(filters);
 }
 
+/*
+ * Call a paged list method (subscribers_list, events_list: "after" cursor,
+ * "limit", reply {key: [..], "next": cursor|null}) and append the entries
+ * under key to acc; with all, follow "next" until it is null. params is
+ * taken; its "after" is replaced page by page. *next gets the last reply's
+ * cursor (a new reference; JSON null at the end).
+ */
+static int fetch_pages(struct ctx *x, const char *method, json_t *params, const char *key,
+                       bool all, json_t *acc, json_t **next)
+{
+	json_t *res = NULL, *n;
+	int rc;
+
+	*next = NULL;
+	for (;;) {
+		rc = call(x, method, json_incref(params), &res);
+		if (rc)
+			break;
+		json_array_extend(acc, json_object_get(res, key));
+		n = json_object_get(res, "next");
+		*next = json_incref(n ? n : json_null());
+		json_decref(res);
+		if (!all || json_is_null(*next))
+			break;
+		json_object_set(params, "after", *next);
+		json_decref(*next);
+		*next = NULL;
+	}
+	json_decref(params);
+	return rc;
+}
+
 static int cmd_subscribers(struct ctx *x, int argc, char **argv)
 {
 	static const char *const head[] = { "ID",  "EVENT",  "SOCKET", "FORMAT",
@@ -615,7 +657,7 @@ static int cmd_subscribers(struct ctx *x, int argc, char **argv)
 	const char *event = NULL, *limit_s = NULL, *after_s = NULL;
 	uint64_t limit = 0, after = 0;
 	bool all = false;
-	json_t *acc = json_array(), *res = NULL, *next;
+	json_t *acc = json_array(), *next = NULL;
 	int r, rc = EX_OK;
 
 	for (int i = 1; i < argc; i++) {
@@ -638,25 +680,15 @@ static int cmd_subscribers(struct ctx *x, int argc, char **argv)
 		json_decref(acc);
 		return usage_err(argv[0], "--limit and --after want positive numbers");
 	}
-	for (;;) {
-		json_t *params = json_pack("{s:I}", "after", (json_int_t)after);
+	json_t *params = json_pack("{s:I}", "after", (json_int_t)after);
 
-		if (limit)
-			json_object_set_new(params, "limit", json_integer((json_int_t)limit));
-		if (event)
-			json_object_set_new(params, "event", json_string(event));
-		rc = call(x, "subscribers_list", params, &res);
-		if (rc)
-			goto out;
-		json_array_extend(acc, json_object_get(res, "subscribers"));
-		next = json_object_get(res, "next");
-		if (!all || !json_is_integer(next))
-			break;
-		after = (uint64_t)json_integer_value(next);
-		json_decref(res);
-		res = NULL;
-	}
-	next = json_object_get(res, "next");
+	if (limit)
+		json_object_set_new(params, "limit", json_integer((json_int_t)limit));
+	if (event)
+		json_object_set_new(params, "event", json_string(event));
+	rc = fetch_pages(x, "subscribers_list", params, "subscribers", all, acc, &next);
+	if (rc)
+		goto out;
 	if (x->json) {
 		json_t *o = json_pack("{s:O,s:O?}", "subscribers", acc, "next", next);
 
@@ -680,22 +712,49 @@ static int cmd_subscribers(struct ctx *x, int argc, char **argv)
 			                " or --all)\n", json_integer_value(next));
 	}
 out:
-	json_decref(res);
+	json_decref(next);
 	json_decref(acc);
 	return rc;
 }
 
+/* All events by default (following the cursor, so no reply has to hold
+ * them all); --limit/--after ask for one page. */
 static int cmd_events(struct ctx *x, int argc, char **argv)
 {
-	json_t *res, *e;
+	const char *limit_s = NULL, *after = NULL;
+	uint64_t limit = 0;
+	json_t *acc = json_array(), *next = NULL, *params, *res, *e;
 	size_t i;
-	int rc;
+	int r, rc;
 
-	if (argc > 1)
-		return usage_err(argv[0], "unexpected argument '%s'", argv[1]);
-	rc = call(x, "events_list", NULL, &res);
-	if (rc)
+	for (int k = 1; k < argc; k++) {
+		if ((r = opt_value(argc, argv, &k, "--limit", &limit_s)) != 0 ||
+		    (r = opt_value(argc, argv, &k, "--after", &after)) != 0) {
+			if (r < 0) {
+				json_decref(acc);
+				return usage_err(argv[0], "%s needs a value", argv[k]);
+			}
+		} else {
+			json_decref(acc);
+			return usage_err(argv[0], "unexpected argument '%s'", argv[k]);
+		}
+	}
+	if (limit_s && (!parse_u64(limit_s, &limit) || !limit)) {
+		json_decref(acc);
+		return usage_err(argv[0], "--limit wants a positive number");
+	}
+	params = json_object();
+	if (limit)
+		json_object_set_new(params, "limit", json_integer((json_int_t)limit));
+	if (after)
+		json_object_set_new(params, "after", json_string(after));
+	rc = fetch_pages(x, "events_list", params, "events", !limit && !after, acc, &next);
+	if (rc) {
+		json_decref(acc);
+		json_decref(next);
 		return rc;
+	}
+	res = json_pack("{s:o,s:o}", "events", acc, "next", next ? next : json_null());
 	if (x->json) {
 		print_json(res, true);
 	} else if (!json_array_size(json_object_get(res, "events"))) {
@@ -714,6 +773,9 @@ static int cmd_events(struct ctx *x, int argc, char **argv)
 			table_row(&t, row);
 		}
 		table_print(&t);
+		if (json_is_string(json_object_get(res, "next")))
+			fprintf(stderr, "(more: evrctl events --after '%s')\n",
+			        json_string_value(json_object_get(res, "next")));
 	}
 	json_decref(res);
 	return EX_OK;
@@ -968,7 +1030,9 @@ static const struct cmd cmds[] = {
 	  "remove a subscription by id, or every one of EVENT for SOCKET", cmd_unsubscribe },
 	{ "subscribers", "[--event E] [--limit N] [--after ID] [--all]",
 	  "list subscriptions (one page; --all follows the cursors)", cmd_subscribers },
-	{ "events", "", "events with live subscriptions and their counts", cmd_events },
+	{ "events", "[--limit N] [--after EVENT]",
+	  "events with live subscriptions and their counts (all pages unless --limit/--after)",
+	  cmd_events },
 	{ "raise", "EVENT [key=value]...", "raise EVENT and notify its subscribers",
 	  cmd_raise },
 	{ "stats", "", "matcher, control and dataplane counters", cmd_stats },

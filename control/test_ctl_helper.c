@@ -6,6 +6,10 @@
  *
  *   test_ctl_helper serve SOCKET        serve until SIGTERM/SIGINT; prints
  *                                       "ready" once the socket listens
+ *   test_ctl_helper serve-events SOCKET N MAX_OUTPUT
+ *                                       the same with N distinct events
+ *                                       (E_PAGE_00000..) subscribed and
+ *                                       max_output bytes per client
  *   test_ctl_helper sink PATH MS        bind a unix datagram socket at PATH,
  *                                       print the first datagram received
  *                                       within MS ms (exit 1 on timeout)
@@ -34,7 +38,7 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static int serve(const char *path)
+static int serve(const char *path, unsigned nevents, uint32_t max_output)
 {
 	struct evr_control_conf conf;
 	struct evr_matcher_conf mc;
@@ -55,6 +59,24 @@ static int serve(const char *path)
 	evr_control_conf_default(&conf);
 	conf.socket_path = path;
 	conf.socket_mode = 0600;
+	conf.max_output = max_output;
+	for (unsigned i = 0; i < nevents; i++) {
+		char params[128], msg[256];
+		json_t *p, *res = NULL;
+		int code = 0;
+
+		snprintf(params, sizeof(params),
+		         "{\"event\":\"E_PAGE_%05u\",\"socket\":\"udp:127.0.0.1:9\"}", i);
+		p = json_loads(params, 0, NULL);
+		if (!p || evr_action_subscribe(m, p, &res, &code, msg, sizeof(msg))) {
+			fprintf(stderr, "subscribe %u: %s\n", i, msg);
+			json_decref(p);
+			rc = 1;
+			goto out_matcher;
+		}
+		json_decref(p);
+		json_decref(res);
+	}
 	struct evr_control *c = evr_control_create(&conf, m, NULL, err, sizeof(err));
 	if (!c) {
 		fprintf(stderr, "%s\n", err);
@@ -133,11 +155,14 @@ static int mute(const char *path)
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "serve"))
-		return serve(argv[2]);
+		return serve(argv[2], 0, 0);
+	if (argc == 5 && !strcmp(argv[1], "serve-events"))
+		return serve(argv[2], (unsigned)atoi(argv[3]), (uint32_t)atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "sink"))
 		return sink(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "mute"))
 		return mute(argv[2]);
-	fprintf(stderr, "usage: %s serve SOCKET | sink PATH MS | mute SOCKET\n", argv[0]);
+	fprintf(stderr, "usage: %s serve SOCKET | serve-events SOCKET N MAX_OUTPUT | "
+	        "sink PATH MS | mute SOCKET\n", argv[0]);
 	return 2;
 }

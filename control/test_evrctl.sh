@@ -224,5 +224,35 @@ ctl call nope
 expect_rc 1 "call unknown method"
 expect_err "error -32601: Method not found: nope" "-32601 message"
 
+# ---- events: paged (issue 8) ----------------------------------------------------------------
+# 2500 distinct events (about 100 KB of events_list) on a server whose
+# max_output is 64 KiB: one unpaged reply could not be delivered, so every
+# event listed exactly once proves evrctl followed the cursor page by page.
+sock2=$tmp/events.sock
+start_bg "$tmp/server2.out" "$HELPER" serve-events "$sock2" 2500 65536
+ctl2() { run "$EVRCTL" -s "$sock2" "$@"; }
+ctl2 --json stats
+before=$(grep -o '"requests":[0-9]*' <<<"$out" | head -1 | cut -d: -f2)
+ctl2 --json events
+expect_rc 0 "events over several pages"
+checks=$((checks + 1))
+names=$(grep -o '"event":"E_PAGE_[0-9]*"' <<<"$out" | sort)
+[[ $(wc -l <<<"$names") == 2500 && $(uniq <<<"$names" | wc -l) == 2500 ]] ||
+	fail "every event exactly once: $(wc -l <<<"$names") listed, $(uniq <<<"$names" | wc -l) distinct"
+expect_out '"next":null' "last page has no cursor"
+ctl2 --json stats
+after=$(grep -o '"requests":[0-9]*' <<<"$out" | head -1 | cut -d: -f2)
+checks=$((checks + 1))
+((after - before >= 1 + 25)) || fail "events used $((after - before - 1)) calls, want >= 25 pages"
+ctl2 events --limit 1000
+expect_rc 0 "events one page"
+checks=$((checks + 1))
+[[ $(grep -c '^E_PAGE_' <<<"$out") == 1000 ]] || fail "--limit 1000 shows 1000 rows"
+expect_err "more: evrctl events --after 'E_PAGE_00999'" "events next page hint"
+ctl2 events --after E_PAGE_02497
+expect_rc 0 "events --after"
+expect_out "^E_PAGE_02498 +1$" "events after cursor"
+expect_no_out "E_PAGE_02497" "cursor itself not repeated"
+
 echo "$checks checks, $fails failed"
 ((fails == 0))

@@ -633,6 +633,10 @@ int main(int argc, char **argv)
 			.limits = &r->limits,
 			.max_fanout = r->max_fanout,
 			.list_max = 1000,
+			.max_batch = cfg->control.max_batch,
+			.max_per_uid = cfg->control.max_per_uid,
+			.idle_timeout_ms = cfg->control.idle_timeout_ms,
+			.request_timeout_ms = cfg->control.request_timeout_ms,
 		};
 		struct evr_control_hooks hooks;
 		uint32_t mode;
