@@ -19,6 +19,7 @@
  * calls rte_eal_cleanup. A watchdog bounds the whole sequence.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,10 +51,43 @@ RTE_LOG_REGISTER_DEFAULT(evr_logtype, INFO);
 #define MAX_EAL_ARGS 512
 
 static volatile sig_atomic_t quit_signal;
+/* SIGHUP/SIGUSR1/SIGUSR2: the handler only records the signal; the
+ * control thread logs it (no logging from a signal handler). evrd logs to
+ * stderr (the journal under systemd) only, so there is no log file to
+ * reopen: these signals are logged and otherwise ignored, never fatal. */
+static volatile sig_atomic_t hup_seen, usr1_seen, usr2_seen;
 
 static void on_signal(int sig)
 {
 	quit_signal = sig;
+}
+
+static void on_info_signal(int sig)
+{
+	if (sig == SIGHUP)
+		hup_seen = 1;
+	else if (sig == SIGUSR1)
+		usr1_seen = 1;
+	else
+		usr2_seen = 1;
+}
+
+/* Control thread: log (once per poll round) the harmless signals seen. */
+static void log_info_signals(void)
+{
+	if (hup_seen) {
+		hup_seen = 0;
+		EVR_LOG(NOTICE, "SIGHUP: ignored (evrd logs to stderr/journal only: "
+		        "no log file to reopen; configuration is not reloaded)");
+	}
+	if (usr1_seen) {
+		usr1_seen = 0;
+		EVR_LOG(NOTICE, "SIGUSR1: ignored (use `evrctl stats`)");
+	}
+	if (usr2_seen) {
+		usr2_seen = 0;
+		EVR_LOG(NOTICE, "SIGUSR2: ignored");
+	}
 }
 
 static void on_watchdog(int sig)
@@ -445,6 +480,99 @@ static void write_stats_file(struct evr_router *r, const char *path)
 
 /* ---- main ------------------------------------------------------------ */
 
+/* ---- one evrd per interface ----------------------------------------- */
+
+#define EVR_LOCK_DIR "/run/lock/evrd"
+
+/* Lock key of one EAL device argument: the kernel interface of a vdev
+ * (iface=, rx_iface=, tx_iface=: af_packet, tap, pcap on an interface) or
+ * the PCI address of an allow-listed device. pcap files and net_null take
+ * no lock (reading one file twice sends nothing twice). Writes "" if none. */
+static void dev_lock_key(const char *arg, bool pci, char *key, size_t ksz)
+{
+	static const char *const keys[] = {"iface=", "rx_iface=", "tx_iface=",
+	                                   "rx_iface_in=", NULL};
+	const char *p;
+	size_t l;
+
+	key[0] = '\0';
+	if (pci) {
+		l = strcspn(arg, ",");
+		snprintf(key, ksz, "pci-%.*s", (int)l, arg);
+		return;
+	}
+	for (p = strchr(arg, ','); p; p = strchr(p + 1, ','))
+		for (int k = 0; keys[k]; k++)
+			if (strncmp(p + 1, keys[k], strlen(keys[k])) == 0) {
+				const char *v = p + 1 + strlen(keys[k]);
+
+				l = strcspn(v, ",");
+				snprintf(key, ksz, "iface-%.*s", (int)l, v);
+				return;
+			}
+}
+
+/* Take an exclusive flock on EVR_LOCK_DIR/<key>.lock for every interface
+ * or PCI device the EAL arguments name, before rte_eal_init probes any of
+ * them: a second evrd on the same interface would send every notification
+ * twice. The fds stay open (and locked) until the process ends; the kernel
+ * drops the lock however evrd ends. The holder writes its pid in the file
+ * so the refusal can name it. */
+static void lock_interfaces(const struct argv_buf *a)
+{
+	char key[128], path[256], pidbuf[32];
+
+	for (int i = 1; i < a->n; i++) {
+		const char *arg = a->v[i];
+		bool pci;
+		int fd;
+		ssize_t n;
+
+		if ((strcmp(arg, "--vdev") == 0 || strcmp(arg, "-a") == 0 ||
+		     strcmp(arg, "--allow") == 0) && i + 1 < a->n) {
+			pci = arg[1] != '-' || strcmp(arg, "--allow") == 0;
+			arg = a->v[++i];
+		} else if (strncmp(arg, "--vdev=", 7) == 0) {
+			pci = false;
+			arg += 7;
+		} else if (strncmp(arg, "--allow=", 8) == 0) {
+			pci = true;
+			arg += 8;
+		} else if (strncmp(arg, "-a", 2) == 0 && arg[2] != '\0') {
+			pci = true;
+			arg += 2;
+		} else {
+			continue;
+		}
+		dev_lock_key(arg, pci, key, sizeof(key));
+		if (key[0] == '\0')
+			continue;
+		for (char *c = key; *c; c++)
+			if (*c == '/')
+				*c = '_';
+		if (mkdir(EVR_LOCK_DIR, 0755) != 0 && errno != EEXIST)
+			die("cannot create %s: %s", EVR_LOCK_DIR, strerror(errno));
+		snprintf(path, sizeof(path), "%s/%s.lock", EVR_LOCK_DIR, key);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die("lock file %s: %s", path, strerror(errno));
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			if (errno != EWOULDBLOCK)
+				die("lock file %s: %s", path, strerror(errno));
+			n = pread(fd, pidbuf, sizeof(pidbuf) - 1, 0);
+			pidbuf[n > 0 ? n : 0] = '\0';
+			pidbuf[strcspn(pidbuf, "\n")] = '\0';
+			die("%s is already in use by another evrd (pid %s, lock %s): "
+			    "two evrd on one interface would send every notification twice",
+			    key, pidbuf[0] ? pidbuf : "unknown", path);
+		}
+		n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
+		if (ftruncate(fd, 0) != 0 || pwrite(fd, pidbuf, (size_t)n, 0) != n)
+			die("lock file %s: %s", path, strerror(errno));
+		/* fd deliberately kept open: it is the lock. */
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -522,7 +650,20 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	/* Harmless signals are never fatal, from here on (EAL threads inherit
+	 * the dispositions). */
+	{
+		struct sigaction sa = {.sa_handler = on_info_signal};
+
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGUSR1, &sa, NULL);
+		sigaction(SIGUSR2, &sa, NULL);
+	}
+
 	build_eal_args(cfg, argv[0], oc, ov, &ea);
+	lock_interfaces(&ea);
 	rc = rte_eal_init(ea.n, ea.v);
 	if (rc < 0)
 		die("EAL initialisation failed: %s (arguments from eal.* and after --)",
@@ -693,6 +834,7 @@ int main(int argc, char **argv)
 				rcu_thread_online();
 			}
 			evr_ctl_drain_unix(r);
+			log_info_signals();
 			rcu_quiescent_state();
 		}
 	}

@@ -258,7 +258,9 @@ def cmd_query(path, cmds):
 
 def cmd_hammer(path, secs):
     """Ask until the socket goes away or secs pass; never fails (the check
-    is evrd's exit status). Prints 'hammer: N replies, M null'."""
+    is evrd's exit status). Prints 'hammer: first reply' once the first
+    answer is in (the shell waits for it before SIGTERM: a fixed sleep
+    was not enough on a busy machine), then 'hammer: N replies, M null'."""
     n = nulls = 0
     end = time.monotonic() + float(secs)
     try:
@@ -268,6 +270,8 @@ def cmd_hammer(path, secs):
                 if t.get(cmd) is None:
                     nulls += 1
                 n += 1
+                if n == 1:
+                    print('hammer: first reply', flush=True)
     except (OSError, ValueError, ConnectionError):
         pass
     print('hammer: %d replies, %d null' % (n, nulls), flush=True)

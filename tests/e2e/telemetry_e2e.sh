@@ -42,7 +42,8 @@ settled() {
 }
 check "all $nframes frames received, 8 notifications and 1 SIP reply sent within 10 s" \
 	wait_until 10 settled
-sleep 0.3
+# No sleep here: the checker retries until the counters are quiescent
+# across its telemetry queries.
 
 py_checks "$PY" "$TPY" check "$T" "$TEL" "$EVR_SOCK" "$EVRD_PID"
 
@@ -63,7 +64,10 @@ fi
 # Shutdown while a telemetry client keeps asking: exit 0, no crash.
 spawn "$PY" "$TPY" hammer "$TEL" 20 >"$T/hammer.log" 2>&1
 hammer=$BG_PID
-sleep 0.5
+# Wait for its first reply (bounded), not a fixed time: on a busy 2-core
+# machine 0.5 s was not always enough for python to start and connect.
+check "telemetry client has its first reply before SIGTERM" \
+	wait_until 20 grep -q 'hammer: first reply' "$T/hammer.log"
 check "telemetry client still asking before SIGTERM" kill -0 "$hammer"
 evrd_stop 15
 wait_until 5 bash -c '! kill -0 "$1" 2>/dev/null' _ "$hammer"
