@@ -92,6 +92,9 @@
 	X(NOTIFICATIONS, "notifications", "notification descriptors queued")   \
 	X(NO_ROUTE, "no_route", "no port/gateway for the destination")         \
 	X(NEIGH_TABLE_FULL, "neigh_table_full", "neighbour table full")        \
+	X(NEIGH_EVICTED, "neigh_evicted", "neighbour entries reclaimed (failed, unanswered or idle, nobody waiting)") \
+	X(NEIGH_LEARN_OFFLINK, "neigh_learn_offlink", "ARP/ND sender outside the port's prefix: not learned") \
+	X(NEIGH_LEARN_UNNEEDED, "neigh_learn_unneeded", "ARP/ND sender we hold no entry for: not learned") \
 	X(ARP_UNRESOLVED, "arp_unresolved", "destination MAC never resolved (dropped)") \
 	X(ARP_QUEUE_OVERFLOW, "arp_queue_overflow", "notifications waiting for ARP/ND over arp.pending_max") \
 	X(ARP_REQUESTS_TX, "arp_requests_tx", "ARP requests sent")             \

@@ -171,7 +171,7 @@ static json_t *neigh_json(const struct evr_router *r)
 
 	for (uint32_t i = 0; i <= t->mask && shown < 256; i++) {
 		const struct evr_neigh_entry *e = &t->e[i];
-		uint32_t st = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+		uint32_t st = evr_neigh_state_of(__atomic_load_n(&e->state, __ATOMIC_ACQUIRE));
 		char ip[INET6_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
 		struct rte_ether_addr ea;
 		uint64_t w = __atomic_load_n(&e->mac, __ATOMIC_RELAXED);

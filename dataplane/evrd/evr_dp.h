@@ -88,6 +88,27 @@ struct evr_port {
 	struct rte_mempool *rx_pool;
 };
 
+/* Is IPv6 address a on port p's link: link-local (fe80::/10) or inside
+ * the port's prefix. Any thread (reads configuration only). */
+static inline bool evr_port_onlink6(const struct evr_port *p, const uint8_t *a)
+{
+	uint8_t plen = p->plen6;
+
+	if (!p->has6)
+		return false;
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return true;
+	for (unsigned i = 0; i < 16 && plen; i++) {
+		unsigned bits = plen >= 8 ? 8 : plen;
+		uint8_t mask = (uint8_t)(0xff00u >> bits);
+
+		if ((a[i] & mask) != (p->ip6[i] & mask))
+			return false;
+		plen = (uint8_t)(plen - bits);
+	}
+	return true;
+}
+
 enum evr_tx_kind {
 	EVR_TXK_UDP4 = 0,
 	EVR_TXK_UDP6,

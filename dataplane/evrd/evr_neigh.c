@@ -2,13 +2,17 @@
 /*
  * DOC: neighbour table (see evr_neigh.h for the concurrency contract).
  *
- * Open addressing with a short linear probe: the table is sized by the
- * operator for the number of next hops (subscribers on the link plus
- * gateways), which is small, and entries are never deleted, so probing
- * never meets tombstones. A full probe window is reported as
- * neigh_table_full by the caller rather than evicting: eviction would
- * need a way to tell the workers' waiting queues, and a table too small is
- * a configuration error the counter makes visible.
+ * Open addressing with a linear probe window of PROBE_MAX slots from the
+ * home slot, hashed over the whole 16-byte key and the port (evr_mix64:
+ * IPv4 keys ::ffff:a.b.c.d differ only in their last 4 bytes, so every
+ * key bit must reach the low bits that index the table).
+ *
+ * Entries are reclaimed, never freed: a slot whose entry nobody pins and
+ * nobody used lately is re-keyed in place (a slot never returns to FREE,
+ * so probe chains stay intact and need no tombstones), and the table
+ * never fills for good with failed or forgotten next hops. Only a window full
+ * of pinned, static or recently used entries reports -ENOSPC
+ * (neigh_table_full): that table is too small for the traffic.
  *
  * Request pacing lives in the entry (req_tsc claimed by CAS), so however
  * many workers wait for the same next hop, one request goes out per
@@ -22,7 +26,13 @@
 #include <rte_malloc.h>
 #include <rte_pause.h>
 
-#define PROBE_MAX 32
+#include "evr_hash.h"
+
+#define PROBE_MAX 64u
+
+#define W_STATE(w) ((w) & EVR_NS_STATE_MASK)
+#define W_PINS(w) ((w) >> EVR_NS_PIN_SHIFT)
+#define PIN ((uint32_t)1 << EVR_NS_PIN_SHIFT)
 
 struct evr_neigh_table *evr_neigh_create(uint32_t size, uint32_t reachable_s,
                                          uint32_t retry_ms, uint32_t max_retries,
@@ -68,14 +78,13 @@ static bool is_v4mapped(const uint8_t key[16])
 	return memcmp(key, pfx, 12) == 0;
 }
 
-static uint32_t key_hash(uint16_t port, const uint8_t key[16])
+uint32_t evr_neigh_hash(uint16_t port, const uint8_t key[16])
 {
-	uint64_t a, b, h;
+	uint64_t a, b;
 
 	memcpy(&a, key, 8);
 	memcpy(&b, key + 8, 8);
-	h = (a * 0x9e3779b97f4a7c15ull) ^ (b + port) * 0xc2b2ae3d27d4eb4full;
-	return (uint32_t)(h ^ (h >> 29));
+	return (uint32_t)evr_mix64(a ^ evr_mix64(b ^ ((uint64_t)port << 48)));
 }
 
 static uint64_t mac_word(const struct rte_ether_addr *mac)
@@ -92,76 +101,190 @@ static bool key_is(const struct evr_neigh_entry *e, uint16_t port,
 	return e->port == port && memcmp(e->key, key, 16) == 0;
 }
 
-int evr_neigh_find(struct evr_neigh_table *t, uint16_t port, const uint8_t key[16],
-                   bool create)
+/* Move the state part of the word from one of the states in `from` (a
+ * bit set of 1 << state) to `to`, keeping the pins. Returns the old word
+ * or UINT32_MAX if the state was not in `from`. */
+static uint32_t set_state(struct evr_neigh_entry *e, uint32_t from, uint32_t to)
 {
-	uint32_t h = key_hash(port, key);
+	uint32_t w = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
 
-	for (uint32_t i = 0; i < PROBE_MAX && i <= t->mask; i++) {
-		uint32_t slot = (h + i) & t->mask;
-		struct evr_neigh_entry *e = &t->e[slot];
-		uint32_t st = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
-
-		if (st == EVR_NS_FREE) {
-			uint32_t exp = EVR_NS_FREE;
-
-			if (!create)
-				return -ENOENT;
-			if (__atomic_compare_exchange_n(&e->state, &exp, EVR_NS_CLAIMING,
-			                                false, __ATOMIC_ACQ_REL,
-			                                __ATOMIC_ACQUIRE)) {
-				e->port = port;
-				e->v6 = !is_v4mapped(key);
-				memcpy(e->key, key, 16);
-				__atomic_store_n(&e->tries, 0, __ATOMIC_RELAXED);
-				__atomic_store_n(&e->req_tsc, 0, __ATOMIC_RELAXED);
-				__atomic_store_n(&e->state, EVR_NS_INCOMPLETE,
-				                 __ATOMIC_RELEASE);
-				return (int)slot;
-			}
-			st = exp; /* lost the race: look at what won */
-		}
-		/* The claimer writes 20 bytes and publishes: a few ns. */
-		while (st == EVR_NS_CLAIMING) {
-			rte_pause();
-			st = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
-		}
-		if (key_is(e, port, key))
-			return (int)slot;
-	}
-	return -ENOSPC;
+	do {
+		if (!(from & (1u << W_STATE(w))))
+			return UINT32_MAX;
+	} while (!__atomic_compare_exchange_n(&e->state, &w, (w & ~EVR_NS_STATE_MASK) | to,
+	                                      false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	return w;
 }
 
-void evr_neigh_learn(struct evr_neigh_table *t, uint16_t port, const uint8_t key[16],
-                     const struct rte_ether_addr *mac, bool create, uint64_t now)
+static uint32_t wait_claimed(struct evr_neigh_entry *e, uint32_t w)
 {
-	int slot = evr_neigh_find(t, port, key, create);
-	struct evr_neigh_entry *e;
-	uint32_t st;
+	/* The claimer writes 20 bytes and publishes: a few ns. */
+	while (W_STATE(w) == EVR_NS_CLAIMING) {
+		rte_pause();
+		w = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+	}
+	return w;
+}
 
-	if (slot < 0)
-		return;
-	e = &t->e[slot];
-	st = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
-	if (st == EVR_NS_STATIC)
-		return;
-	__atomic_store_n(&e->mac, mac_word(mac), __ATOMIC_RELAXED);
-	__atomic_store_n(&e->updated_tsc, now, __ATOMIC_RELAXED);
+/* Pin e if it holds (port, key). The pin is taken before the key is
+ * trusted: a reclaimer needs zero pins, so once our increment lands on a
+ * live state the key cannot change until we unpin. */
+static bool pin_if(struct evr_neigh_entry *e, uint16_t port, const uint8_t key[16])
+{
+	uint32_t w = __atomic_fetch_add(&e->state, PIN, __ATOMIC_ACQ_REL);
+	uint32_t st = W_STATE(w);
+
+	if (st != EVR_NS_FREE && st != EVR_NS_CLAIMING && key_is(e, port, key))
+		return true;
+	__atomic_fetch_sub(&e->state, PIN, __ATOMIC_RELEASE);
+	return false;
+}
+
+void evr_neigh_put(struct evr_neigh_table *t, uint32_t slot)
+{
+	__atomic_fetch_sub(&t->e[slot].state, PIN, __ATOMIC_RELEASE);
+}
+
+/* Nobody waits on it and nobody used it lately: the slot may be re-keyed.
+ * Failed and never-answered entries go first (rank 2), then reachable
+ * ones idle for longer than the reachable time (rank 1, oldest first). */
+static int victim_rank(const struct evr_neigh_table *t, const struct evr_neigh_entry *e,
+                       uint32_t w, uint64_t now, uint64_t *age)
+{
+	uint64_t used = __atomic_load_n(&e->used_tsc, __ATOMIC_RELAXED);
+
+	if (W_PINS(w) != 0)
+		return 0;
+	*age = now - used;
+	switch (W_STATE(w)) {
+	case EVR_NS_FAILED:
+		return 2;
+	case EVR_NS_INCOMPLETE:
+		/* Unpinned and silent for a whole resolution attempt. */
+		return *age > t->retry_tsc * (t->max_retries + 1) ? 2 : 0;
+	case EVR_NS_VALID:
+		return *age > t->reachable_tsc ? 1 : 0;
+	default:
+		return 0;
+	}
+}
+
+static void init_entry(struct evr_neigh_entry *e, uint16_t port, const uint8_t key[16],
+                       uint64_t now)
+{
+	e->port = port;
+	e->v6 = !is_v4mapped(key);
+	memcpy(e->key, key, 16);
 	__atomic_store_n(&e->tries, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->state, EVR_NS_VALID, __ATOMIC_RELEASE);
-	if (st != EVR_NS_VALID)
-		__atomic_fetch_add(&t->gen, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->req_tsc, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->updated_tsc, now, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->used_tsc, now, __ATOMIC_RELAXED);
+}
+
+int evr_neigh_find(struct evr_neigh_table *t, uint16_t port, const uint8_t key[16],
+                   bool create, uint64_t now, bool *evicted)
+{
+	uint32_t h = evr_neigh_hash(port, key);
+	uint32_t n = PROBE_MAX <= t->mask + 1 ? PROBE_MAX : t->mask + 1;
+	int victim = -1, best = 0;
+	uint64_t best_age = 0;
+
+	if (evicted)
+		*evicted = false;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t slot = (h + i) & t->mask;
+		struct evr_neigh_entry *e = &t->e[slot];
+		uint32_t w = wait_claimed(e, __atomic_load_n(&e->state, __ATOMIC_ACQUIRE));
+		uint64_t age;
+		int rank;
+
+		while (W_STATE(w) == EVR_NS_FREE) {
+			/* End of the chain: the key is nowhere in the table. */
+			if (!create)
+				return -ENOENT;
+			if (__atomic_compare_exchange_n(&e->state, &w, EVR_NS_CLAIMING | PIN, false,
+			                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				init_entry(e, port, key, now);
+				set_state(e, 1u << EVR_NS_CLAIMING, EVR_NS_INCOMPLETE);
+				return (int)slot;
+			}
+			/* Lost the race: look at what won. */
+			w = wait_claimed(e, w);
+		}
+		if (key_is(e, port, key) && pin_if(e, port, key))
+			return (int)slot;
+		rank = create ? victim_rank(t, e, w, now, &age) : 0;
+		if (rank > best || (rank == best && rank && age > best_age)) {
+			best = rank;
+			best_age = age;
+			victim = (int)slot;
+		}
+	}
+	if (victim < 0)
+		return create ? -ENOSPC : -ENOENT;
+	{
+		struct evr_neigh_entry *e = &t->e[victim];
+		uint32_t w = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+
+		/* Only with zero pins: a pinned entry is someone's. */
+		if (W_PINS(w) != 0 || W_STATE(w) == EVR_NS_CLAIMING ||
+		    !__atomic_compare_exchange_n(&e->state, &w, EVR_NS_CLAIMING | PIN, false,
+		                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return -ENOSPC; /* raced: the caller counts it, the next try wins */
+		if (evicted)
+			*evicted = true;
+		init_entry(e, port, key, now);
+		set_state(e, 1u << EVR_NS_CLAIMING, EVR_NS_INCOMPLETE);
+		return victim;
+	}
+}
+
+int evr_neigh_learn(struct evr_neigh_table *t, uint16_t port, const uint8_t key[16],
+                    const struct rte_ether_addr *mac, uint64_t now)
+{
+	uint32_t h = evr_neigh_hash(port, key);
+	uint32_t n = PROBE_MAX <= t->mask + 1 ? PROBE_MAX : t->mask + 1;
+	int found = -ENOENT;
+
+	/* Every copy in the window: two workers creating the same key while
+	 * a third reclaims a slot ahead of it can leave a duplicate, and each
+	 * must resolve. */
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t slot = (h + i) & t->mask;
+		struct evr_neigh_entry *e = &t->e[slot];
+		uint32_t w = wait_claimed(e, __atomic_load_n(&e->state, __ATOMIC_ACQUIRE));
+		uint32_t old;
+
+		if (W_STATE(w) == EVR_NS_FREE)
+			break;
+		if (!key_is(e, port, key) || !pin_if(e, port, key))
+			continue;
+		found = 0;
+		if (W_STATE(__atomic_load_n(&e->state, __ATOMIC_ACQUIRE)) != EVR_NS_STATIC) {
+			__atomic_store_n(&e->mac, mac_word(mac), __ATOMIC_RELAXED);
+			__atomic_store_n(&e->updated_tsc, now, __ATOMIC_RELAXED);
+			__atomic_store_n(&e->tries, 0, __ATOMIC_RELAXED);
+			old = set_state(e, (1u << EVR_NS_INCOMPLETE) | (1u << EVR_NS_VALID) |
+			                           (1u << EVR_NS_FAILED),
+			                EVR_NS_VALID);
+			if (old != UINT32_MAX && W_STATE(old) != EVR_NS_VALID)
+				__atomic_fetch_add(&t->gen, 1, __ATOMIC_RELEASE);
+		}
+		evr_neigh_put(t, slot);
+	}
+	return found;
 }
 
 int evr_neigh_add_static(struct evr_neigh_table *t, uint16_t port,
                          const uint8_t key[16], const struct rte_ether_addr *mac)
 {
-	int slot = evr_neigh_find(t, port, key, true);
+	int slot = evr_neigh_find(t, port, key, true, 0, NULL);
 
 	if (slot < 0)
 		return slot;
 	__atomic_store_n(&t->e[slot].mac, mac_word(mac), __ATOMIC_RELAXED);
-	__atomic_store_n(&t->e[slot].state, EVR_NS_STATIC, __ATOMIC_RELEASE);
+	set_state(&t->e[slot], ~0u, EVR_NS_STATIC);
+	evr_neigh_put(t, (uint32_t)slot);
 	return 0;
 }
 
@@ -182,10 +305,14 @@ enum evr_neigh_use evr_neigh_use(struct evr_neigh_table *t, uint32_t slot,
                                  bool *solicit)
 {
 	struct evr_neigh_entry *e = &t->e[slot];
-	uint32_t st = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+	uint32_t st = W_STATE(__atomic_load_n(&e->state, __ATOMIC_ACQUIRE));
 	uint64_t w;
 
 	*solicit = false;
+	/* Recency for reclaiming; written at most once per retry interval
+	 * so busy next hops do not bounce the line between workers. */
+	if (now - __atomic_load_n(&e->used_tsc, __ATOMIC_RELAXED) > t->retry_tsc)
+		__atomic_store_n(&e->used_tsc, now, __ATOMIC_RELAXED);
 	switch (st) {
 	case EVR_NS_STATIC:
 	case EVR_NS_VALID:
@@ -204,15 +331,9 @@ enum evr_neigh_use evr_neigh_use(struct evr_neigh_table *t, uint32_t slot,
 		if (now - __atomic_load_n(&e->updated_tsc, __ATOMIC_RELAXED) <
 		    t->retry_tsc * t->max_retries)
 			return EVR_NU_FAILED;
-		{
-			uint32_t exp = EVR_NS_FAILED;
-
-			if (__atomic_compare_exchange_n(&e->state, &exp, EVR_NS_INCOMPLETE,
-			                                false, __ATOMIC_ACQ_REL,
-			                                __ATOMIC_RELAXED)) {
-				__atomic_store_n(&e->tries, 0, __ATOMIC_RELAXED);
-				__atomic_store_n(&e->req_tsc, 0, __ATOMIC_RELAXED);
-			}
+		if (set_state(e, 1u << EVR_NS_FAILED, EVR_NS_INCOMPLETE) != UINT32_MAX) {
+			__atomic_store_n(&e->tries, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&e->req_tsc, 0, __ATOMIC_RELAXED);
 		}
 		/* fall through */
 	case EVR_NS_INCOMPLETE:
@@ -220,12 +341,8 @@ enum evr_neigh_use evr_neigh_use(struct evr_neigh_table *t, uint32_t slot,
 			uint32_t n = __atomic_add_fetch(&e->tries, 1, __ATOMIC_RELAXED);
 
 			if (n > t->max_retries) {
-				uint32_t exp = EVR_NS_INCOMPLETE;
-
 				__atomic_store_n(&e->updated_tsc, now, __ATOMIC_RELAXED);
-				if (__atomic_compare_exchange_n(&e->state, &exp, EVR_NS_FAILED,
-				                                false, __ATOMIC_ACQ_REL,
-				                                __ATOMIC_RELAXED))
+				if (set_state(e, 1u << EVR_NS_INCOMPLETE, EVR_NS_FAILED) != UINT32_MAX)
 					__atomic_fetch_add(&t->gen, 1, __ATOMIC_RELEASE);
 				return EVR_NU_FAILED;
 			}

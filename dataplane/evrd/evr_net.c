@@ -103,6 +103,33 @@ static uint16_t l4_cksum6(const struct rte_ipv6_hdr *ip6, const void *l4, uint32
 
 /* ---- ARP ------------------------------------------------------------ */
 
+/*
+ * Learning policy (RFC 826 merge, never create): a sender's MAC only
+ * updates an entry we already hold, i.e. an address we are resolving or
+ * sending to, and only when the sender is on the port's link. RFC 826
+ * would also add the sender of a request for us; Linux does likewise
+ * (a STALE entry). We do not: we answer from the frame itself, every
+ * entry costs a slot shared with the subscribers we must reach, and a
+ * flood of requests (or spoofed off-link senders) must not evict them.
+ * The entry we need is created by the TX path and resolved by our own
+ * request, or merged from the peer's request if that comes first.
+ */
+static void learn4(struct evr_worker *w, unsigned pi, const uint8_t key[16],
+                   const struct rte_arp_hdr *a)
+{
+	const struct evr_port *p = &w->r->ports[pi];
+
+	if (a->arp_data.arp_sip == 0 || !rte_is_unicast_ether_addr(&a->arp_data.arp_sha))
+		return;
+	if (((a->arp_data.arp_sip ^ p->ip4) & p->mask4) != 0) {
+		cnt_inc(w, pi, EVR_CNT_NEIGH_LEARN_OFFLINK);
+		return;
+	}
+	if (evr_neigh_learn(w->r->neigh, (uint16_t)pi, key, &a->arp_data.arp_sha,
+	                    rte_rdtsc()) != 0)
+		cnt_inc(w, pi, EVR_CNT_NEIGH_LEARN_UNNEEDED);
+}
+
 static void rx_arp(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
                    struct rte_ether_hdr *eth, uint32_t l2)
 {
@@ -131,10 +158,7 @@ static void rx_arp(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 	evr_neigh_key4(key, a->arp_data.arp_sip);
 	if (op == RTE_ARP_OP_REQUEST && a->arp_data.arp_tip == p->ip4) {
 		cnt_inc(w, pi, EVR_CNT_ARP_REQUESTS_RX);
-		if (a->arp_data.arp_sip != 0 &&
-		    rte_is_unicast_ether_addr(&a->arp_data.arp_sha))
-			evr_neigh_learn(r->neigh, (uint16_t)pi, key, &a->arp_data.arp_sha,
-			                true, rte_rdtsc());
+		learn4(w, pi, key, a);
 		/* Turn the request around in place. */
 		a->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
 		a->arp_data.arp_tha = a->arp_data.arp_sha;
@@ -151,9 +175,7 @@ static void rx_arp(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 		cnt_inc(w, pi, EVR_CNT_ARP_REPLIES_RX);
 	else
 		cnt_inc(w, pi, EVR_CNT_RX_ARP_OTHER);
-	if (a->arp_data.arp_sip != 0 && rte_is_unicast_ether_addr(&a->arp_data.arp_sha))
-		evr_neigh_learn(r->neigh, (uint16_t)pi, key, &a->arp_data.arp_sha, false,
-		                rte_rdtsc());
+	learn4(w, pi, key, a);
 drop:
 	rte_pktmbuf_free(m);
 }
@@ -499,6 +521,27 @@ struct rte_mbuf *evr_net_nd_solicit(struct evr_router *r, unsigned pi,
 	                ND_OPT_SLLA);
 }
 
+/*
+ * ND learning, as learn4(): merge only, on-link only. An NA for an
+ * address we hold no entry for is discarded (RFC 4861 7.2.5). An NS
+ * from a unicast source updates its entry if we hold one; RFC 4861 7.2.3
+ * says a missing entry SHOULD be created (STALE). We deviate for the
+ * reason learn4() gives: our NA goes to the frame's source MAC and needs
+ * no entry, and a flood of solicitations must not take the slots of the
+ * subscribers we have to reach; if we later send to that address, the
+ * TX path creates the entry and resolves it (one NS).
+ */
+static void learn6(struct evr_worker *w, unsigned pi, const uint8_t *addr,
+                   const struct rte_ether_addr *ll)
+{
+	if (!evr_port_onlink6(&w->r->ports[pi], addr)) {
+		cnt_inc(w, pi, EVR_CNT_NEIGH_LEARN_OFFLINK);
+		return;
+	}
+	if (evr_neigh_learn(w->r->neigh, (uint16_t)pi, addr, ll, rte_rdtsc()) != 0)
+		cnt_inc(w, pi, EVR_CNT_NEIGH_LEARN_UNNEEDED);
+}
+
 static bool ours6(const struct evr_port *p, const uint8_t *a)
 {
 	return memcmp(a, p->ip6, 16) == 0 || memcmp(a, p->ll6, 16) == 0;
@@ -568,8 +611,7 @@ static void rx_icmp6(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 		cnt_inc(w, pi, EVR_CNT_ND_NS_RX);
 		dad = memcmp(ip6->src_addr, unspec, 16) == 0;
 		if (!dad && ll && rte_is_unicast_ether_addr(ll))
-			evr_neigh_learn(r->neigh, (uint16_t)pi, ip6->src_addr, ll, true,
-			                rte_rdtsc());
+			learn6(w, pi, ip6->src_addr, ll);
 		if (dad) {
 			struct rte_ether_addr mc = {{0x33, 0x33, 0, 0, 0, 1}};
 
@@ -601,8 +643,7 @@ static void rx_icmp6(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 		if (ll == NULL)
 			ll = &eth->src_addr;
 		if (rte_is_unicast_ether_addr(ll))
-			evr_neigh_learn(r->neigh, (uint16_t)pi, nam->target, ll, false,
-			                rte_rdtsc());
+			learn6(w, pi, nam->target, ll);
 		goto drop;
 	}
 	default:

@@ -437,19 +437,6 @@ void evr_tx_send_resolved(struct evr_worker *w, struct rte_mbuf *hdr, unsigned p
 
 /* ---- routing and resolution ----------------------------------------- */
 
-static bool in6(const uint8_t *a, const uint8_t *net, uint8_t plen)
-{
-	for (unsigned i = 0; i < 16 && plen; i++) {
-		unsigned bits = plen >= 8 ? 8 : plen;
-		uint8_t mask = (uint8_t)(0xff00u >> bits);
-
-		if ((a[i] & mask) != (net[i] & mask))
-			return false;
-		plen = (uint8_t)(plen - bits);
-	}
-	return true;
-}
-
 /* Egress port index and next-hop key, or -1 (no route). */
 static int route(const struct evr_router *r, const struct evr_tx_meta *meta,
                  uint8_t key[16])
@@ -471,10 +458,7 @@ static int route(const struct evr_router *r, const struct evr_tx_meta *meta,
 		return -1;
 	}
 	for (unsigned i = 0; i < r->n_ports; i++) {
-		const struct evr_port *p = &r->ports[i];
-		bool ll = meta->dst6[0] == 0xfe && (meta->dst6[1] & 0xc0) == 0x80;
-
-		if (p->has6 && (ll || in6(meta->dst6, p->ip6, p->plen6))) {
+		if (evr_port_onlink6(&r->ports[i], meta->dst6)) {
 			memcpy(key, meta->dst6, 16);
 			return (int)i;
 		}
@@ -510,6 +494,8 @@ static void solicit(struct evr_worker *w, unsigned pi, uint32_t slot)
 	evr_tx_frame(w, pi, m);
 }
 
+/* Takes over the caller's pin on slot: it is released when the
+ * notification leaves the queue (sent, dropped or overflowing). */
 static void pend_push(struct evr_worker *w, struct rte_mbuf *m, uint32_t slot,
                       unsigned pi)
 {
@@ -518,6 +504,7 @@ static void pend_push(struct evr_worker *w, struct rte_mbuf *m, uint32_t slot,
 	if (w->pend_n == w->pend_cap) {
 		w->cnt[pi].c[EVR_CNT_ARP_QUEUE_OVERFLOW]++;
 		rte_pktmbuf_free(m);
+		evr_neigh_put(w->r->neigh, slot);
 		return;
 	}
 	e = &w->pend[(w->pend_head + w->pend_n) % w->pend_cap];
@@ -533,8 +520,9 @@ void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t no
 	struct evr_router *r = w->r;
 	struct evr_tx_meta *meta = evr_meta(hdr);
 	struct rte_ether_addr mac;
+	enum evr_neigh_use u;
 	uint8_t key[16];
-	bool sol;
+	bool sol, evicted;
 	int pi, slot;
 
 	pi = route(r, meta, key);
@@ -543,18 +531,25 @@ void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t no
 		rte_pktmbuf_free(hdr);
 		return;
 	}
-	slot = evr_neigh_find(r->neigh, (uint16_t)pi, key, true);
+	slot = evr_neigh_find(r->neigh, (uint16_t)pi, key, true, now, &evicted);
 	if (slot < 0) {
 		w->cnt[pi].c[EVR_CNT_NEIGH_TABLE_FULL]++;
 		rte_pktmbuf_free(hdr);
 		return;
 	}
+	w->cnt[pi].c[EVR_CNT_NEIGH_EVICTED] += evicted;
 	if (w->pend_by_slot[slot]) { /* keep FIFO behind the waiting ones */
 		pend_push(w, hdr, (uint32_t)slot, (unsigned)pi);
 		return;
 	}
-	switch (evr_neigh_use(r->neigh, (uint32_t)slot, now, &mac, &sol)) {
+	/* The slot stays pinned until the request is out (solicit reads the
+	 * key) and, when waiting, for as long as the notification waits. */
+	u = evr_neigh_use(r->neigh, (uint32_t)slot, now, &mac, &sol);
+	if (sol)
+		solicit(w, (unsigned)pi, (uint32_t)slot);
+	switch (u) {
 	case EVR_NU_SEND:
+		evr_neigh_put(r->neigh, (uint32_t)slot);
 		evr_tx_send_resolved(w, hdr, (unsigned)pi, &mac);
 		break;
 	case EVR_NU_WAIT:
@@ -563,12 +558,11 @@ void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t no
 			w->pend_next_tsc = now + r->neigh->retry_tsc / 4;
 		break;
 	case EVR_NU_FAILED:
+		evr_neigh_put(r->neigh, (uint32_t)slot);
 		w->cnt[pi].c[EVR_CNT_ARP_UNRESOLVED]++;
 		rte_pktmbuf_free(hdr);
 		break;
 	}
-	if (sol)
-		solicit(w, (unsigned)pi, (uint32_t)slot);
 }
 
 /* Walk the waiting notifications once, in order: send what resolved, drop
@@ -590,6 +584,7 @@ void evr_tx_pending(struct evr_worker *w, uint64_t now, bool drop_all)
 		w->pend_n--;
 		if (drop_all) {
 			w->pend_by_slot[e.slot]--;
+			evr_neigh_put(r->neigh, e.slot);
 			w->cnt[e.port].c[EVR_CNT_SHUTDOWN_DROPPED]++;
 			rte_pktmbuf_free(e.m);
 			continue;
@@ -600,10 +595,12 @@ void evr_tx_pending(struct evr_worker *w, uint64_t now, bool drop_all)
 		switch (u) {
 		case EVR_NU_SEND:
 			w->pend_by_slot[e.slot]--;
+			evr_neigh_put(r->neigh, e.slot);
 			evr_tx_send_resolved(w, e.m, e.port, &mac);
 			break;
 		case EVR_NU_FAILED:
 			w->pend_by_slot[e.slot]--;
+			evr_neigh_put(r->neigh, e.slot);
 			w->cnt[e.port].c[EVR_CNT_ARP_UNRESOLVED]++;
 			rte_pktmbuf_free(e.m);
 			break;
