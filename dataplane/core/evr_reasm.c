@@ -8,6 +8,11 @@
  *    order (tail kept: in-order arrival appends in O(1));
  *  - outv[max_frags]: the fragments of a completed datagram.
  *
+ * A datagram found invalid (overlap, inconsistent ends) stays in the table
+ * as a tombstone without fragments until its timeout or eviction: the rest
+ * of its fragments are dropped as invalid too, not gathered into a new
+ * datagram that could never complete (Linux does the same).
+ *
  * Overlaps: IPv6 MUST drop the whole datagram (RFC 5722, RFC 8200 §4.5);
  * for IPv4 we do the same, as Linux has since 4.19 (RFC 791 allowed
  * overlap, but overlapping fragments serve only evasion and "teardrop"
@@ -41,6 +46,7 @@ struct flow {
 	uint32_t maxend;  /* largest off+len held */
 	uint32_t head, tail, nfrag;
 	uint32_t hnext;   /* hash chain, or next free flow */
+	bool dead;        /* found invalid: later fragments dropped until timeout */
 	uint32_t older, newer;
 };
 
@@ -207,6 +213,7 @@ enum evr_reasm_rc evr_reasm_add(struct evr_reasm *r, const struct evr_reasm_key 
 		f->total = TOTAL_UNKNOWN;
 		f->got = f->maxend = f->nfrag = 0;
 		f->head = f->tail = NIL;
+		f->dead = false;
 		f->hnext = r->buckets[b];
 		r->buckets[b] = fi;
 		f->older = r->newest;
@@ -219,6 +226,8 @@ enum evr_reasm_rc evr_reasm_add(struct evr_reasm *r, const struct evr_reasm_key 
 		r->nflows++;
 	}
 	f = &r->flows[fi];
+	if (f->dead)
+		goto invalid;
 
 	/* Ends: the last fragment fixes the length; nothing may pass it. */
 	if (!more) {
@@ -298,7 +307,17 @@ enum evr_reasm_rc evr_reasm_add(struct evr_reasm *r, const struct evr_reasm_key 
 	return EVR_REASM_DONE;
 
 invalid_flow:
-	flow_remove(r, fi, &r->st.invalid);
+	for (uint32_t i = f->head, next; i != NIL; i = next) {
+		next = r->slots[i].next;
+		drop_frag(r, r->slots[i].frag, &r->st.invalid);
+		r->slots[i].frag = NULL;
+		r->slots[i].next = r->free_slot;
+		r->free_slot = i;
+	}
+	r->held -= f->nfrag;
+	f->nfrag = 0;
+	f->head = f->tail = NIL;
+	f->dead = true;
 invalid:
 	drop_frag(r, frag, &r->st.invalid);
 	return EVR_REASM_DROPPED;

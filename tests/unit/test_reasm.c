@@ -170,24 +170,29 @@ static void test_duplicates_and_overlaps(void)
 	CHECK_EQ_INT(evr_reasm_add(r, &k, 1440, 1456, true, 65535, mk(1440, 1456), 0, &o),
 	             EVR_REASM_DROPPED);
 	CHECK_EQ_INT(evr_reasm_stats(r)->invalid, 3);
-	CHECK_EQ_INT(evr_reasm_flows(r), 0);
-	/* the rest of it starts a new datagram that never completes */
+	CHECK_EQ_INT(evr_reasm_held(r), 0);
+	/* the rest of it is dropped too (the datagram stays dead until its
+	 * timeout), never gathered into a new one */
+	CHECK_EQ_INT(evr_reasm_add(r, &k, 1448, 1448, true, 65535, mk(1448, 1448), 0, &o),
+	             EVR_REASM_DROPPED);
+	CHECK_EQ_INT(evr_reasm_stats(r)->invalid, 4);
+	/* same offset, other length: overlap */
+	k.id = 80;
 	CHECK_EQ_INT(evr_reasm_add(r, &k, 1448, 1448, true, 65535, mk(1448, 1448), 0, &o),
 	             EVR_REASM_HELD);
-	/* same offset, other length: overlap */
 	CHECK_EQ_INT(evr_reasm_add(r, &k, 1448, 8, true, 65535, mk(1448, 8), 0, &o),
 	             EVR_REASM_DROPPED);
-	CHECK_EQ_INT(evr_reasm_stats(r)->invalid, 5);
+	CHECK_EQ_INT(evr_reasm_stats(r)->invalid, 6);
 
 	/* inconsistent ends: two different last fragments; data past the end */
 	k.id = 9;
 	CHECK_EQ_INT(evr_reasm_add(r, &k, 1448, 10, false, 65535, mk(1448, 10), 0, &o), EVR_REASM_HELD);
 	CHECK_EQ_INT(evr_reasm_add(r, &k, 2896, 10, false, 65535, mk(2896, 10), 0, &o), EVR_REASM_DROPPED);
-	CHECK_EQ_INT(evr_reasm_stats(r)->invalid, 7);
+	CHECK_EQ_INT(evr_reasm_stats(r)->invalid, 8);
 	k.id = 10;
 	CHECK_EQ_INT(evr_reasm_add(r, &k, 2896, 1448, true, 65535, mk(2896, 1448), 0, &o), EVR_REASM_HELD);
 	CHECK_EQ_INT(evr_reasm_add(r, &k, 1448, 10, false, 65535, mk(1448, 10), 0, &o), EVR_REASM_DROPPED);
-	CHECK_EQ_INT(evr_reasm_stats(r)->invalid, 9);
+	CHECK_EQ_INT(evr_reasm_stats(r)->invalid, 10);
 
 	/* bad lengths, too big: the fragment only */
 	k.id = 11;
@@ -197,7 +202,7 @@ static void test_duplicates_and_overlaps(void)
 	             EVR_REASM_DROPPED);
 	CHECK_EQ_INT(evr_reasm_add(r, &k, 65520, 16, false, 65535, mk(65520, 16), 0, &o),
 	             EVR_REASM_DROPPED);
-	CHECK_EQ_INT(evr_reasm_stats(r)->invalid, 13);
+	CHECK_EQ_INT(evr_reasm_stats(r)->invalid, 14);
 	/* 65,535 exactly is fine */
 	CHECK_EQ_INT(evr_reasm_add(r, &k, 65528, 7, false, 65535, mk(65528, 7), 0, &o),
 	             EVR_REASM_HELD);
