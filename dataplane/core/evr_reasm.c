@@ -153,6 +153,14 @@ static void flow_remove(struct evr_reasm *r, uint32_t fi, uint64_t *why)
 	r->free_flow = fi;
 }
 
+/* Whether flow f outlived the timeout. `now` may be a little older than
+ * its birth (the caller samples its clock once per loop, fragments are
+ * stamped as they come): that is not expiry, never an unsigned wrap. */
+static bool expired(const struct evr_reasm *r, const struct flow *f, uint64_t now)
+{
+	return now > f->born && now - f->born > r->timeout;
+}
+
 static void evict_oldest(struct evr_reasm *r)
 {
 	r->st.flows_evicted++;
@@ -161,7 +169,7 @@ static void evict_oldest(struct evr_reasm *r)
 
 void evr_reasm_expire(struct evr_reasm *r, uint64_t now)
 {
-	while (r->oldest != NIL && now - r->flows[r->oldest].born > r->timeout)
+	while (r->oldest != NIL && expired(r, &r->flows[r->oldest], now))
 		flow_remove(r, r->oldest, &r->st.timeout);
 }
 
@@ -197,7 +205,7 @@ enum evr_reasm_rc evr_reasm_add(struct evr_reasm *r, const struct evr_reasm_key 
 	for (fi = r->buckets[b]; fi != NIL; fi = r->flows[fi].hnext)
 		if (memcmp(&r->flows[fi].key, k, sizeof(*k)) == 0)
 			break;
-	if (fi != NIL && now - r->flows[fi].born > r->timeout) {
+	if (fi != NIL && expired(r, &r->flows[fi], now)) {
 		flow_remove(r, fi, &r->st.timeout);
 		fi = NIL;
 	}

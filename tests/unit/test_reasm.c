@@ -220,12 +220,17 @@ static void test_timeout(void)
 	struct evr_reasm_key k = key(1, false);
 	struct evr_reasm_out o;
 
-	CHECK_EQ_INT(evr_reasm_add(r, &k, 0, 1480, true, 65515, mk(0, 1480), 0, &o), EVR_REASM_HELD);
+	CHECK_EQ_INT(evr_reasm_add(r, &k, 0, 1480, true, 65515, mk(0, 1480), 1, &o), EVR_REASM_HELD);
 	CHECK_EQ_INT(evr_reasm_add(r, &k, 1480, 1480, true, 65515, mk(1480, 1480), 50, &o),
 	             EVR_REASM_HELD);
 	evr_reasm_expire(r, 100);
 	CHECK_EQ_INT(evr_reasm_flows(r), 1);
+	/* a clock sampled before the fragment came: not expired (no wrap) */
+	evr_reasm_expire(r, 0);
+	CHECK_EQ_INT(evr_reasm_flows(r), 1);
 	evr_reasm_expire(r, 101);
+	CHECK_EQ_INT(evr_reasm_flows(r), 1);
+	evr_reasm_expire(r, 102);
 	CHECK_EQ_INT(evr_reasm_flows(r), 0);
 	CHECK_EQ_INT(evr_reasm_stats(r)->timeout, 2);
 	/* late last fragment: alone, starts a new datagram */
