@@ -563,7 +563,7 @@ static const struct evr_setting rings_tab[] = {
 	U(struct evr_cfg_rings, ctrl_size, 64, 1u << 20, "1024", false,
 	  "Ring of raise_event notifications from the control thread."),
 	U(struct evr_cfg_rings, rx_pool, 1024, 1u << 24, "8192", false,
-	  "RX mbufs per port."),
+	  "RX mbufs per port, at least: raised to what the RX queues and the workers may hold (dataplane/evrd/README.md, RX pool)."),
 	U(struct evr_cfg_rings, payload_pool, 1024, 1u << 24, "8192", false,
 	  "Payload mbufs (one per event and format)."),
 	U(struct evr_cfg_rings, hdr_pool, 1024, 1u << 24, "16384", false,
@@ -588,8 +588,11 @@ static const struct evr_setting limits_tab[] = {
 	  "Subscribers notified per event; more are dropped and counted "
 	  "(bounded by the mbuf reference count)."),
 	U(struct evr_cfg_limits, reassembly_flows, 0, 1u << 20, "1024", false,
-	  "Per worker: fragmented event datagrams reassembled at once "
-	  "(at most 8 fragments each); 0 drops fragments."),
+	  "Per worker: incomplete fragmented datagrams held at once (when "
+	  "full, the oldest is dropped); 0 drops fragments."),
+	U(struct evr_cfg_limits, reassembly_fragments, 16, 1u << 20, "2048", false,
+	  "Per worker: fragments (RX mbufs) held for reassembly at once; when "
+	  "full, the oldest datagrams are dropped. The RX pool is sized for it."),
 	U(struct evr_cfg_limits, reassembly_timeout_ms, 10, 60000, "2000", false,
 	  "Fragments of an incomplete datagram are dropped after this."),
 	END,

@@ -158,6 +158,7 @@ struct evr_cfg_limits {
 	uint32_t max_datagram;
 	uint32_t max_fanout;
 	uint32_t reassembly_flows;      /* 0 = drop IP fragments */
+	uint32_t reassembly_fragments;  /* per worker: fragments (mbufs) held at once */
 	uint32_t reassembly_timeout_ms;
 };
 

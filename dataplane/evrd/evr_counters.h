@@ -42,9 +42,11 @@
 	X(RX_BAD_IP_CHECKSUM, "rx_bad_ip_checksum", "IPv4 header checksum wrong") \
 	X(RX_FRAGMENTS, "rx_fragments", "IP fragments received")               \
 	X(RX_REASSEMBLED, "rx_reassembled", "datagrams reassembled from fragments") \
-	X(RX_FRAG_DROPPED, "rx_frag_dropped", "fragments dropped: reassembly off, failed or timed out (the sum of the next three)") \
+	X(RX_FRAG_DROPPED, "rx_frag_dropped", "fragments dropped: reassembly off, failed, timed out, duplicated or evicted (the sum of the next five)") \
 	X(RX_FRAG_OFF, "rx_frag_off", "fragments dropped: reassembly off (limits.reassembly_flows 0)") \
-	X(RX_FRAG_INVALID, "rx_frag_invalid", "fragments dropped while reassembling: overlap, more than 8 fragments, inconsistent lengths, table full, or a stale datagram in the bucket") \
+	X(RX_FRAG_INVALID, "rx_frag_invalid", "fragments dropped while reassembling: bad length or offset, over 65,535 bytes, overlap (the whole datagram), inconsistent ends") \
+	X(RX_FRAG_DUPLICATE, "rx_frag_duplicate", "fragments dropped as exact duplicates of one held") \
+	X(RX_FRAG_EVICTED, "rx_frag_evicted", "fragments of the oldest incomplete datagrams dropped to make room (limits.reassembly_flows / reassembly_fragments full)") \
 	X(RX_FRAG_TIMEOUT, "rx_frag_timeout", "fragments of datagrams still incomplete after limits.reassembly_timeout_ms") \
 	X(RX_IPV6_EXT_HEADER, "rx_ipv6_ext_header", "IPv6 extension header (unsupported)") \
 	X(RX_UNKNOWN_L4, "rx_unknown_l4", "IP protocol neither UDP nor ICMP")  \

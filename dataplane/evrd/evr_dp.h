@@ -27,7 +27,6 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_ethdev.h>
-#include <rte_ip_frag.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -38,6 +37,7 @@
 #include "evr_counters.h"
 #include "evr_event.h"
 #include "evr_matcher.h"
+#include "evr_reasm.h"
 #include "evr_sip.h"
 
 extern int evr_logtype;
@@ -196,9 +196,7 @@ struct evr_worker {
 	uint64_t neigh_gen_seen;
 	uint64_t pend_next_tsc;
 	uint16_t ip_id;
-	struct rte_ip_frag_tbl *frag_tbl; /* NULL: reassembly off */
-	struct rte_ip_frag_death_row frag_dr;
-	uint64_t frag_expire_tsc;
+	struct evr_reasm *reasm; /* IP reassembly (own); NULL: off */
 	char *linbuf;    /* ingress datagram linearised (multi-segment RX) */
 	/* SIP: this worker's shard of dialog/registration state (the Call-IDs
 	 * evr_sipst_shard() gives it), the endpoint's retransmission cache,
@@ -341,6 +339,9 @@ void evr_tx_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
  * never answered. */
 bool evr_net_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
                 struct evr_rx_dgram *d);
+/* Add to port pi's counters what w->reasm dropped since `before` (a copy
+ * of its stats taken earlier). Worker thread. */
+void evr_reasm_count(struct evr_worker *w, unsigned pi, const struct evr_reasm_stats *before);
 /* Build an ARP request / neighbour solicitation for target on port pi. */
 struct rte_mbuf *evr_net_arp_request(struct evr_router *r, unsigned pi,
                                      rte_be32_t target);

@@ -209,40 +209,155 @@ struct rte_mbuf *evr_net_arp_request(struct evr_router *r, unsigned pi,
 
 /* ---- fragments ------------------------------------------------------ */
 
-/* Hand a fragment to the worker's reassembly table. Returns the whole
- * datagram (headers of the first fragment, payload chained) or NULL when
- * the fragment was kept or dropped. Fragments of one datagram hash alike
- * under RSS (fragments carry no ports, so NICs hash them on addresses
- * only), so one worker sees them all. */
+/* Counts what the reassembly table dropped during one call (its stats are
+ * cumulative, per worker) on port pi. */
+void evr_reasm_count(struct evr_worker *w, unsigned pi, const struct evr_reasm_stats *before)
+{
+	const struct evr_reasm_stats *st = evr_reasm_stats(w->reasm);
+	uint64_t inv = st->invalid - before->invalid, dup = st->duplicate - before->duplicate;
+	uint64_t tmo = st->timeout - before->timeout, evi = st->evicted - before->evicted;
+	uint64_t *c = w->cnt[pi].c;
+
+	c[EVR_CNT_RX_FRAG_INVALID] += inv;
+	c[EVR_CNT_RX_FRAG_DUPLICATE] += dup;
+	c[EVR_CNT_RX_FRAG_TIMEOUT] += tmo;
+	c[EVR_CNT_RX_FRAG_EVICTED] += evi;
+	c[EVR_CNT_RX_FRAG_DROPPED] += inv + dup + tmo + evi;
+}
+
+/* Payload bytes a fragment carries: its IP length less its headers
+ * (l3_len: the IPv4 header, or IPv6's fixed and fragment headers). */
+static uint32_t frag_payload(const struct rte_mbuf *f, bool v6)
+{
+	const void *ip = rte_pktmbuf_mtod_offset(f, const void *, f->l2_len);
+
+	if (v6)
+		return sizeof(struct rte_ipv6_hdr) +
+		       rte_be_to_cpu_16(((const struct rte_ipv6_hdr *)ip)->payload_len) - f->l3_len;
+	return rte_be_to_cpu_16(((const struct rte_ipv4_hdr *)ip)->total_length) - f->l3_len;
+}
+
+/* Join the fragments of a complete datagram (offset order) into one mbuf
+ * chain: the first keeps its Ethernet and IP headers, the others give
+ * their payload only; trailing Ethernet padding goes. The IP header then
+ * describes the whole datagram (IPv4: length, no fragment bits, checksum;
+ * IPv6: payload length, fragment header removed), as the rest of the RX
+ * path expects of an unfragmented one. NULL when a fragment is unusable
+ * (counted; all freed). */
+static struct rte_mbuf *reasm_join(struct evr_worker *w, unsigned pi,
+                                   const struct evr_reasm_out *o, bool v6)
+{
+	struct rte_mbuf *h = o->frags[0];
+	uint32_t l2 = h->l2_len, hl = h->l3_len;
+	uint32_t i;
+
+	for (i = 0; i < o->n; i++) {
+		struct rte_mbuf *f = o->frags[i];
+		uint32_t keep = f->l2_len + f->l3_len + frag_payload(f, v6);
+
+		if (f->pkt_len < keep || (f->pkt_len > keep && rte_pktmbuf_trim(f, (uint16_t)(f->pkt_len - keep)) != 0))
+			break;
+		if (i == 0)
+			continue;
+		if (rte_pktmbuf_adj(f, (uint16_t)(f->l2_len + f->l3_len)) == NULL ||
+		    rte_pktmbuf_chain(h, f) != 0)
+			break;
+	}
+	if (i < o->n || (!v6 && hl + o->total > UINT16_MAX)) {
+		/* h holds frags[1..i) already; free it and what was not chained */
+		for (uint32_t j = i; j < o->n; j++)
+			rte_pktmbuf_free(o->frags[j]);
+		rte_pktmbuf_free(h);
+		w->cnt[pi].c[EVR_CNT_RX_FRAG_INVALID] += o->n;
+		w->cnt[pi].c[EVR_CNT_RX_FRAG_DROPPED] += o->n;
+		return NULL;
+	}
+	if (v6) {
+		struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod_offset(h, struct rte_ipv6_hdr *, l2);
+		struct rte_ipv6_fragment_ext *fh = (struct rte_ipv6_fragment_ext *)(ip6 + 1);
+
+		ip6->proto = fh->next_header;
+		ip6->payload_len = rte_cpu_to_be_16((uint16_t)o->total);
+		/* slide Ethernet + IPv6 headers over the fragment header */
+		memmove(rte_pktmbuf_mtod_offset(h, char *, sizeof(*fh)),
+		        rte_pktmbuf_mtod(h, char *), l2 + sizeof(*ip6));
+		rte_pktmbuf_adj(h, sizeof(*fh));
+		h->l3_len = sizeof(*ip6);
+	} else {
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(h, struct rte_ipv4_hdr *, l2);
+
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(hl + o->total));
+		ip->fragment_offset &= RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	return h;
+}
+
+/* Hand a fragment to the worker's reassembly table (evr_reasm: every
+ * fragment, IPv4 and IPv6, any count up to a 65,535-byte datagram; see
+ * evr_reasm.h for why not librte_ip_frag). Returns the whole datagram
+ * (headers of the first fragment, payload chained) or NULL when the
+ * fragment was kept or dropped (counted). Fragments of one datagram hash
+ * alike under RSS (fragments carry no ports, so NICs hash them on
+ * addresses only), so one worker sees them all. */
 static struct rte_mbuf *reassemble(struct evr_worker *w, unsigned pi,
                                    struct rte_mbuf *m, uint32_t l2, uint32_t l3len,
                                    void *ip, struct rte_ipv6_fragment_ext *fh)
 {
-	struct rte_mbuf *mo;
-	uint32_t before = w->frag_dr.cnt;
+	struct evr_reasm_stats before;
+	struct evr_reasm_key k;
+	struct evr_reasm_out o;
+	uint32_t off, len, max;
+	enum evr_reasm_rc rc;
+	bool more;
 
 	cnt_inc(w, pi, EVR_CNT_RX_FRAGMENTS);
-	if (w->frag_tbl == NULL) {
+	if (w->reasm == NULL) {
 		cnt_inc(w, pi, EVR_CNT_RX_FRAG_DROPPED);
 		cnt_inc(w, pi, EVR_CNT_RX_FRAG_OFF);
 		rte_pktmbuf_free(m);
 		return NULL;
 	}
+	memset(&k, 0, sizeof(k));
+	k.port = (uint16_t)pi;
+	if (fh) {
+		const struct rte_ipv6_hdr *ip6 = ip;
+		uint16_t fd = rte_be_to_cpu_16(fh->frag_data);
+
+		memcpy(k.src, ip6->src_addr, 16);
+		memcpy(k.dst, ip6->dst_addr, 16);
+		k.id = fh->id;
+		k.v6 = 1;
+		off = fd & 0xfff8u; /* offset in 8-byte units, 3 bits left */
+		more = fd & 1u;
+		len = (uint32_t)sizeof(*ip6) + rte_be_to_cpu_16(ip6->payload_len) - l3len;
+		max = EVR_REASM_MAX_LEN; /* payload length: no jumbograms */
+	} else {
+		const struct rte_ipv4_hdr *ip4 = ip;
+		uint16_t fo = rte_be_to_cpu_16(ip4->fragment_offset);
+
+		k.src[10] = k.src[11] = k.dst[10] = k.dst[11] = 0xff;
+		memcpy(k.src + 12, &ip4->src_addr, 4);
+		memcpy(k.dst + 12, &ip4->dst_addr, 4);
+		k.id = ip4->packet_id;
+		k.proto = ip4->next_proto_id;
+		off = (uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * RTE_IPV4_HDR_OFFSET_UNITS;
+		more = (fo & RTE_IPV4_HDR_MF_FLAG) != 0;
+		len = rte_be_to_cpu_16(ip4->total_length) - l3len;
+		max = EVR_REASM_MAX_LEN - l3len; /* total length 65,535 */
+	}
 	m->l2_len = l2;
 	m->l3_len = l3len;
-	if (fh)
-		mo = rte_ipv6_frag_reassemble_packet(w->frag_tbl, &w->frag_dr, m,
-		                                     rte_rdtsc(), ip, fh);
-	else
-		mo = rte_ipv4_frag_reassemble_packet(w->frag_tbl, &w->frag_dr, m,
-		                                     rte_rdtsc(), ip);
-	w->cnt[pi].c[EVR_CNT_RX_FRAG_DROPPED] += w->frag_dr.cnt - before;
-	w->cnt[pi].c[EVR_CNT_RX_FRAG_INVALID] += w->frag_dr.cnt - before;
-	if (w->frag_dr.cnt >= RTE_IP_FRAG_DEATH_ROW_MBUF_LEN / 2)
-		rte_ip_frag_free_death_row(&w->frag_dr, 0);
-	if (mo)
+	before = *evr_reasm_stats(w->reasm);
+	rc = evr_reasm_add(w->reasm, &k, off, len, more, max, m, rte_rdtsc(), &o);
+	evr_reasm_count(w, pi, &before);
+	if (rc != EVR_REASM_DONE)
+		return NULL;
+	m = reasm_join(w, pi, &o, fh != NULL);
+	if (m)
 		cnt_inc(w, pi, EVR_CNT_RX_REASSEMBLED);
-	return mo;
+	return m;
 }
 
 /* ---- IPv4 ----------------------------------------------------------- */
@@ -376,6 +491,7 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		*mp = m;
 		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
+		hl = (uint32_t)(ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) * 4; /* first fragment's */
 		tot = rte_be_to_cpu_16(ip->total_length);
 		if (l2 + tot > m->pkt_len)
 			goto bad_hdr;
@@ -704,7 +820,7 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 			cnt_inc(w, pi, EVR_CNT_RX_BAD_IP_HEADER);
 			goto drop;
 		}
-		fh = rte_ipv6_frag_get_ipv6_fragment_header(ip6);
+		fh = (struct rte_ipv6_fragment_ext *)(ip6 + 1); /* follows the fixed header */
 		m = reassemble(w, pi, m, l2, sizeof(*ip6) + sizeof(*fh), ip6, fh);
 		if (m == NULL)
 			return false;

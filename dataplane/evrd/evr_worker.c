@@ -44,7 +44,13 @@
 
 #define PREFETCH_AHEAD 3
 #define MAX_BURST 512
-#define FRAG_BUCKET_ENTRIES 16 /* ways per bucket: librte_ip_frag maximum */
+
+/* Fragments the reassembly table drops go back to their pool. */
+static void reasm_release(void *ctx, void *frag)
+{
+	(void)ctx;
+	rte_pktmbuf_free(frag);
+}
 
 int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
                     unsigned lcore)
@@ -93,13 +99,11 @@ int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
 		                                   &w->cnt[pi].c[EVR_CNT_TX_FULL]);
 	}
 	if (c->limits.reassembly_flows) {
-		/* Enough ways for reassembly_flows entries at half load. */
-		w->frag_tbl = rte_ip_frag_table_create(
-			RTE_MAX(1u, c->limits.reassembly_flows / (FRAG_BUCKET_ENTRIES / 2)),
-			FRAG_BUCKET_ENTRIES,
-			c->limits.reassembly_flows,
-			r->tsc_hz * c->limits.reassembly_timeout_ms / 1000, socket);
-		if (w->frag_tbl == NULL)
+		w->reasm = evr_reasm_create(c->limits.reassembly_flows,
+		                            c->limits.reassembly_fragments,
+		                            r->tsc_hz * c->limits.reassembly_timeout_ms / 1000,
+		                            rte_rand(), reasm_release, NULL);
+		if (w->reasm == NULL)
 			return -ENOMEM;
 	}
 	rc = evr_matcher_reader_register(r->matcher);
@@ -117,10 +121,7 @@ void evr_worker_fini(struct evr_worker *w)
 	for (unsigned pi = 0; pi < EVR_MAX_PORTS; pi++)
 		rte_free(w->txb[pi]);
 	rte_ring_free(w->egress);
-	if (w->frag_tbl) {
-		rte_ip_frag_free_death_row(&w->frag_dr, 0);
-		rte_ip_frag_table_destroy(w->frag_tbl);
-	}
+	evr_reasm_destroy(w->reasm);
 	free(w->encbuf);
 	free(w->linbuf);
 	free(w->pend_by_slot);
@@ -256,16 +257,14 @@ next:
 }
 
 /* Incomplete datagrams past their timeout leave the table here too, not
- * only when a new fragment lands in their bucket. */
+ * only when a fragment of theirs or a new datagram arrives. Cheap: looks
+ * at the oldest datagram only, unless it expired. */
 static void expire_fragments(struct evr_worker *w, uint64_t now)
 {
-	uint32_t before = w->frag_dr.cnt;
+	struct evr_reasm_stats before = *evr_reasm_stats(w->reasm);
 
-	rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->frag_dr, now);
-	w->cnt[0].c[EVR_CNT_RX_FRAG_DROPPED] += w->frag_dr.cnt - before;
-	w->cnt[0].c[EVR_CNT_RX_FRAG_TIMEOUT] += w->frag_dr.cnt - before;
-	rte_ip_frag_free_death_row(&w->frag_dr, 0);
-	w->frag_expire_tsc = now + w->r->tsc_hz / 10;
+	evr_reasm_expire(w->reasm, now);
+	evr_reasm_count(w, 0, &before);
 }
 
 static void drain_on_stop(struct evr_worker *w)
@@ -320,7 +319,7 @@ int evr_worker_main(void *arg)
 		if (now - prev_drain > r->drain_tsc) {
 			evr_tx_flush(w);
 			prev_drain = now;
-			if (w->frag_tbl && now > w->frag_expire_tsc)
+			if (w->reasm)
 				expire_fragments(w, now);
 		}
 		rcu_quiescent_state();

@@ -265,6 +265,26 @@ static void port_addresses(struct evr_port *p, const struct evr_cfg_port *pc)
 	}
 }
 
+/* RX mbufs a port's pool must hold so that what holds them cannot starve
+ * the RX descriptors: the descriptors of every queue, and per worker
+ * everything it may keep (all of it may come from this one port): the
+ * fragments held for reassembly (capped by limits.reassembly_fragments:
+ * the table evicts its oldest datagrams beyond it), and with SIP the held
+ * queue (sip.reorder_max) and the hand-off ring from other workers
+ * (sip.handoff_ring); plus the per-lcore caches and one burst in flight
+ * per lcore. rings.rx_pool only raises it. */
+static unsigned rx_pool_need(const struct evr_router *r, uint16_t nrx, uint16_t nb_rxq)
+{
+	const struct evr_config *c = r->cfg;
+	uint64_t per_worker = c->limits.reassembly_flows ? c->limits.reassembly_fragments : 0;
+
+	if (r->has_sip)
+		per_worker += (uint64_t)c->sip.reorder_max + c->sip.handoff_ring;
+	return (unsigned)RTE_MIN((uint64_t)nrx * nb_rxq + per_worker * r->n_workers +
+	                         (uint64_t)(c->rings.pool_cache + r->burst) * rte_lcore_count() +
+	                         512, (uint64_t)UINT32_MAX);
+}
+
 static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_port *pc,
                        int socket)
 {
@@ -352,9 +372,7 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 	if (rc != 0)
 		die("port '%s': descriptor counts: %s", p->name, rte_strerror(-rc));
 
-	pool_n = RTE_MAX(c->rings.rx_pool,
-	                 (unsigned)nrx * p->nb_rxq + (c->rings.pool_cache + r->burst) *
-	                 rte_lcore_count() + 512);
+	pool_n = RTE_MAX(c->rings.rx_pool, rx_pool_need(r, nrx, p->nb_rxq));
 	snprintf(pname, sizeof(pname), "evr_rx_%u", pi);
 	p->rx_pool = rte_pktmbuf_pool_create(pname, pool_n, c->rings.pool_cache, 0,
 	                                     RTE_MBUF_DEFAULT_BUF_SIZE, socket);
@@ -712,11 +730,7 @@ int main(int argc, char **argv)
 	if (r->neigh == NULL)
 		die("neighbour table of %u entries: out of memory", cfg->arp.table_size);
 
-	r->n_ports = cfg->n_ports;
-	for (unsigned pi = 0; pi < cfg->n_ports; pi++)
-		port_setup(r, pi, &cfg->ports[pi], socket);
-	static_neighbours(r);
-
+	/* SIP first: the RX pools are sized for its held messages. */
 	for (uint32_t i = 0; i < cfg->n_listeners; i++) {
 		r->listener_fmt[cfg->listeners[i].port] = (uint8_t)(cfg->listeners[i].format + 1);
 		if (cfg->listeners[i].format >= EVR_CFG_LISTEN_SIP)
@@ -725,6 +739,10 @@ int main(int argc, char **argv)
 	for (unsigned pi = 0; pi < cfg->n_ports; pi++)
 		if (cfg->ports[pi].mirror)
 			r->has_sip = true;
+	r->n_ports = cfg->n_ports;
+	for (unsigned pi = 0; pi < cfg->n_ports; pi++)
+		port_setup(r, pi, &cfg->ports[pi], socket);
+	static_neighbours(r);
 	for (uint32_t i = 0; i < cfg->sip.mirror_ports.n; i++) {
 		uint32_t sp = cfg->sip.mirror_ports.v[i];
 
