@@ -39,6 +39,7 @@
 	X(RX_VLAN, "rx_vlan", "802.1Q tagged frames (processed)")              \
 	X(RX_UNKNOWN_ETHERTYPE, "rx_unknown_ethertype", "neither ARP, IPv4 nor IPv6") \
 	X(RX_BAD_IP_HEADER, "rx_bad_ip_header", "invalid IPv4/IPv6 header or length") \
+	X(RX_TRUNCATED, "rx_truncated", "frame shorter than its IP length: cut on receive (PMD frame or mbuf too small)") \
 	X(RX_BAD_IP_CHECKSUM, "rx_bad_ip_checksum", "IPv4 header checksum wrong") \
 	X(RX_FRAGMENTS, "rx_fragments", "IP fragments received")               \
 	X(RX_REASSEMBLED, "rx_reassembled", "datagrams reassembled from fragments") \

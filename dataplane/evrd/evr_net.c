@@ -468,8 +468,12 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 	hl = (uint32_t)(ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) * 4;
 	tot = rte_be_to_cpu_16(ip->total_length);
 	if ((ip->version_ihl >> 4) != 4 || hl < sizeof(*ip) || tot < hl ||
-	    l2 + hl > m->data_len || l2 + tot > m->pkt_len)
+	    l2 + hl > m->data_len)
 		goto bad_hdr;
+	/* A sound header whose datagram runs past the frame was cut on
+	 * receive (af_packet frame size, mbuf data room): say so. */
+	if (l2 + tot > m->pkt_len)
+		goto truncated;
 	ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 	if (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
 	    (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_raw_cksum(ip, hl) != 0xffff)) {
@@ -542,6 +546,9 @@ out:
 
 bad_hdr:
 	cnt_inc(w, pi, EVR_CNT_RX_BAD_IP_HEADER);
+	goto drop;
+truncated:
+	cnt_inc(w, pi, EVR_CNT_RX_TRUNCATED);
 drop:
 	rte_pktmbuf_free(m);
 	return false;
@@ -788,9 +795,13 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 	}
 	ip6 = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, l2);
 	plen = rte_be_to_cpu_16(ip6->payload_len);
-	if ((rte_be_to_cpu_32(ip6->vtc_flow) >> 28) != 6 ||
-	    l2 + sizeof(*ip6) + plen > m->pkt_len) {
+	if ((rte_be_to_cpu_32(ip6->vtc_flow) >> 28) != 6) {
 		cnt_inc(w, pi, EVR_CNT_RX_BAD_IP_HEADER);
+		goto drop;
+	}
+	if (l2 + sizeof(*ip6) + plen > m->pkt_len) {
+		/* cut on receive, as in rx_ip4 */
+		cnt_inc(w, pi, EVR_CNT_RX_TRUNCATED);
 		goto drop;
 	}
 	if (!observe &&

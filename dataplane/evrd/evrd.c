@@ -174,6 +174,35 @@ static bool overridden(const char *const *fam, int argc, char **argv)
 	return false;
 }
 
+/* net_af_packet (DPDK 22.11) copies each kernel frame into ONE mbuf, and
+ * its socket uses PACKET_FANOUT_FLAG_DEFRAG: the kernel hands over whole
+ * reassembled datagrams, cut to the ring's frame size (default 2048). So
+ * evrd asks for frames of EVR_AFP_FRAMESZ (one per 64 KiB block) unless the
+ * user gave framesz, and port_init() gives the RX pool the data room the
+ * PMD demands for it (framesz - 32 bytes, checked at queue setup). The PMD
+ * addresses frame i at i x framesz, so a block must hold a whole number of
+ * frames: 16 frames of 65,280 bytes in a block of 255 pages. The kernel
+ * puts the frame 66 bytes into the slot: 65,214 bytes of frame, i.e. UDP
+ * payloads up to 65,172 (IPv4) / 65,152 (IPv6) bytes arrive whole.
+ * Kernel ring cost: framecnt x framesz per queue = 512 x 63.75 KiB ~ 32 MiB. */
+#define EVR_AFP_FRAMESZ 65280u
+#define EVR_AFP_BLOCKSZ (16u * EVR_AFP_FRAMESZ)
+#define EVR_AFP_FRAMECNT 512u
+#define EVR_AFP_ROOM (EVR_AFP_FRAMESZ - 32u + RTE_PKTMBUF_HEADROOM)
+
+static void push_vdev(struct argv_buf *a, const char *v)
+{
+	char buf[512];
+
+	if (strncmp(v, "net_af_packet", 13) != 0 || strstr(v, "framesz=") != NULL) {
+		push(a, v);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s,framesz=%u,blocksz=%u,framecnt=%u", v,
+	         EVR_AFP_FRAMESZ, EVR_AFP_BLOCKSZ, EVR_AFP_FRAMECNT);
+	push(a, buf);
+}
+
 static void build_eal_args(const struct evr_config *c, const char *argv0, int oc,
                            char **ov, struct argv_buf *a)
 {
@@ -209,7 +238,7 @@ static void build_eal_args(const struct evr_config *c, const char *argv0, int oc
 	if (!overridden(fam_vdev, oc, ov))
 		for (uint32_t i = 0; i < c->eal.vdevs.n; i++) {
 			push(a, "--vdev");
-			push(a, c->eal.vdevs.v[i]);
+			push_vdev(a, c->eal.vdevs.v[i]);
 		}
 	for (uint32_t i = 0; i < c->eal.plugin_dirs.n; i++) {
 		push(a, "-d");
@@ -221,8 +250,15 @@ static void build_eal_args(const struct evr_config *c, const char *argv0, int oc
 	}
 	for (uint32_t i = 0; i < c->eal.extra_args.n; i++)
 		push(a, c->eal.extra_args.v[i]);
-	for (int i = 0; i < oc; i++)
-		push(a, ov[i]);
+	for (int i = 0; i < oc; i++) {
+		if (i > 0 && strcmp(ov[i - 1], "--vdev") == 0)
+			push_vdev(a, ov[i]);
+		else if (strncmp(ov[i], "--vdev=", 7) == 0) {
+			push(a, "--vdev");
+			push_vdev(a, ov[i] + 7);
+		} else
+			push(a, ov[i]);
+	}
 }
 
 /* ---- ports ----------------------------------------------------------- */
@@ -297,6 +333,7 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 	uint64_t rss_want = RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP;
 	char pname[RTE_MEMPOOL_NAMESIZE];
 	unsigned pool_n;
+	uint16_t room;
 	int rc;
 
 	if (rte_eth_dev_get_port_by_name(pc->device, &p->port_id) != 0) {
@@ -373,9 +410,24 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 		die("port '%s': descriptor counts: %s", p->name, rte_strerror(-rc));
 
 	pool_n = RTE_MAX(c->rings.rx_pool, rx_pool_need(r, nrx, p->nb_rxq));
+	room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	if (strcmp(di.driver_name, "net_af_packet") == 0) {
+		/* One mbuf per frame (see push_vdev): each holds a whole
+		 * datagram. Such a pool is 32x the default per mbuf, so its
+		 * count is capped at a quarter of eal.memory_mb; the floor is
+		 * what the lcore caches and one burst can hold (af_packet
+		 * allocates per received frame, not per descriptor). */
+		uint64_t cap = (uint64_t)c->eal.memory_mb * 1024 * 1024 / 4 /
+		               (EVR_AFP_ROOM + sizeof(struct rte_mbuf) + 64);
+		unsigned floor = (c->rings.pool_cache + r->burst) * rte_lcore_count() + 512;
+
+		room = EVR_AFP_ROOM;
+		if (c->eal.memory_mb && pool_n > cap)
+			pool_n = (unsigned)RTE_MAX(cap, (uint64_t)floor);
+	}
 	snprintf(pname, sizeof(pname), "evr_rx_%u", pi);
 	p->rx_pool = rte_pktmbuf_pool_create(pname, pool_n, c->rings.pool_cache, 0,
-	                                     RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	                                     room, socket);
 	if (p->rx_pool == NULL)
 		die("port '%s': RX mempool of %u mbufs: %s (raise eal.memory_mb?)",
 		    p->name, pool_n, rte_strerror(rte_errno));
