@@ -25,7 +25,7 @@ US_MAC, US = '02:00:00:00:00:01', '198.18.0.1'
 PLAT_MAC, PLAT = '02:00:00:00:00:0a', '198.18.0.10'
 
 # Counters that end a frame's life in the dataplane (one per frame).
-TERMINAL = ['rx_runt', 'rx_not_for_us', 'rx_unknown_ethertype', 'rx_bad_ip_header',
+TERMINAL = ['rx_runt', 'rx_not_for_us', 'rx_unknown_ethertype', 'rx_bad_ip_header', 'rx_truncated',
             'rx_bad_ip_checksum', 'rx_ipv6_ext_header', 'rx_unknown_l4',
             'rx_bad_udp_header', 'rx_bad_udp_checksum', 'rx_no_listener', 'rx_bad_arp',
             'rx_arp_other', 'arp_requests_rx', 'arp_replies_rx', 'rx_bad_icmp',

@@ -101,6 +101,7 @@ def build():
     frames.append(E.arp_request(PLAT_MAC, PLAT, US))
     bump('arp_requests_rx')
     bump('arp_replies_tx')
+    bump('neigh_learn_unneeded')  # answered; PLAT is not a next hop we wait for
     frames.append(E.eth(US_MAC, PLAT_MAC, E.ETH_IP4, E.icmp4_echo(PLAT, US, seq=1)))
     bump('icmp_echo_replies')
     frames.append(E.eth(US_MAC, PLAT_MAC, E.ETH_IP4, E.icmp4_echo(PLAT, US, seq=2), vlan=7))
@@ -188,7 +189,7 @@ def build():
                     E.ip4(PLAT, US, 17, E.udp4(PLAT, 5060, US, L_RPC, b'{}')[20:],
                           bad_csum=True)), 'rx_bad_ip_checksum')
     bad_frame(E.eth(US_MAC, PLAT_MAC, E.ETH_IP4,
-                    E.udp4(PLAT, 5060, US, L_RPC, b'{}', total_len=400)), 'rx_bad_ip_header')
+                    E.udp4(PLAT, 5060, US, L_RPC, b'{}', total_len=400)), 'rx_truncated')
     bad_frame(E.eth(US_MAC, PLAT_MAC, E.ETH_IP4,
                     E.udp4(PLAT, 5060, US, L_RPC, b'{}', udp_len=300)), 'rx_bad_udp_header')
     bad_frame(E.eth('02:00:00:00:00:99', PLAT_MAC, E.ETH_IP4,
@@ -196,6 +197,7 @@ def build():
     bad_frame(E.eth(US_MAC, PLAT_MAC, E.ETH_IP4,
                     E.udp4(PLAT, 5060, '198.18.0.99', L_RPC, b'{}')), 'rx_not_for_us')
     bad_frame(E.arp_request(PLAT_MAC, PLAT, '198.18.0.77'), 'rx_arp_other')
+    bump('neigh_learn_unneeded')  # merge rule: only entries we hold are updated
     bad_arp = bytearray(E.arp_request(PLAT_MAC, PLAT, US))
     bad_arp[14 + 4] = 8  # hardware address length 8
     bad_frame(bytes(bad_arp), 'rx_bad_arp')
