@@ -359,6 +359,20 @@ ns_txcsum_off() {
 	fi
 }
 
+# e2e_veth_peer LEN: the common af_packet topology. Requires root, the build
+# and net_af_packet; names NS (the peer namespace), HIF (evrd's veth end),
+# NIF (the peer's end), US (evrd, 198.18.0.1) and PLAT (the peer,
+# 198.18.0.2/LEN), and creates the namespace and the veth pair.
+e2e_veth_peer() {
+	e2e_require_root
+	e2e_require_build
+	e2e_require_pmd net_af_packet
+	NS=evr-$E2E_ID HIF=${E2E_ID}h NIF=${E2E_ID}n
+	US=198.18.0.1 PLAT=198.18.0.2
+	netns_add "$NS" || { fail "create namespace $NS"; e2e_finish; }
+	veth_add "$HIF" "$NS" "$NIF" "$PLAT/$1" || { fail "create veth $HIF <-> $NS:$NIF"; e2e_finish; }
+}
+
 # nsx NS command...: run in the namespace.
 nsx() {
 	local ns=$1

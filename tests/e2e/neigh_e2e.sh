@@ -25,21 +25,11 @@
 . "$(dirname "$0")/lib.sh"
 
 e2e_init neigh_e2e
-e2e_require_root
-e2e_require_build
-e2e_require_pmd net_af_packet
-
-NS=evr-$E2E_ID
-HIF=${E2E_ID}h
-NIF=${E2E_ID}n
-US=198.18.0.1
-PLAT=198.18.0.2
+e2e_veth_peer 16
 EVRD_PREFIX=evr-e2e-neigh-$$
 RECV=$T/recv.jsonl
 PORT=9000
 
-netns_add "$NS" || { fail "create namespace $NS"; e2e_finish; }
-veth_add "$HIF" "$NS" "$NIF" "$PLAT/16" || { fail "create veth $HIF <-> $NS:$NIF"; e2e_finish; }
 # Subscribers: A 198.18.1.1-40, B 198.18.2.1-120, C/D new ones 198.18.5.1-2.
 # D's absent ones (198.18.6.x) are not configured anywhere.
 subs_a=() subs_b=()

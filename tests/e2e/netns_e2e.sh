@@ -20,21 +20,11 @@
 . "$(dirname "$0")/lib.sh"
 
 e2e_init netns_e2e
-e2e_require_root
-e2e_require_build
-e2e_require_pmd net_af_packet
-
-NS=evr-$E2E_ID
-HIF=${E2E_ID}h
-NIF=${E2E_ID}n
-US=198.18.0.1
-PLAT=198.18.0.2
+e2e_veth_peer 24
 SUB2=198.18.0.3 # never talks to evrd first: evrd must ARP for it
 EVRD_PREFIX=evr-e2e-netns-$$
 RECV=$T/recv.jsonl
 
-netns_add "$NS" || { fail "create namespace $NS"; e2e_finish; }
-veth_add "$HIF" "$NS" "$NIF" "$PLAT/24" || { fail "create veth $HIF <-> $NS:$NIF"; e2e_finish; }
 ip -n "$NS" addr add "$SUB2/24" dev "$NIF"
 ns_mac=$(ip -n "$NS" -j link show "$NIF" | jq -r '.[0].address')
 pass "namespace $NS with $NIF ($PLAT, $SUB2, $ns_mac), host end $HIF"

@@ -19,20 +19,10 @@
 . "$(dirname "$0")/lib.sh"
 
 e2e_init procctl_e2e
-e2e_require_root
-e2e_require_build
-e2e_require_pmd net_af_packet
-
-NS=evr-$E2E_ID
-HIF=${E2E_ID}h
-NIF=${E2E_ID}n
-US=198.18.0.1
-PLAT=198.18.0.2
+e2e_veth_peer 24
 EVRD_PREFIX=evr-e2e-procctl-$$
 RECV=$T/recv.jsonl
 
-netns_add "$NS" || { fail "create namespace $NS"; e2e_finish; }
-veth_add "$HIF" "$NS" "$NIF" "$PLAT/24" || { fail "create veth $HIF <-> $NS:$NIF"; e2e_finish; }
 
 # conf PREFIX SOCK: the same interface and static subscriptions, so a
 # second instance (if it ran) would notify every event too.
