@@ -651,7 +651,7 @@ def cmd_send(a):
         print('send: refusing more than 1e6 datagrams', file=sys.stderr)
         return 2
     host, port = parse_hostport(a.to)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((a.bind or '', a.sport or 0))
     gap = 1.0 / a.rate if a.rate else a.interval
     deadline = time.monotonic() + a.timeout

@@ -47,7 +47,7 @@ check_eq "workers in stats" "$(stat_get '.dataplane.workers | length')" 2
 check_eq "port RX queues" "$(stat_get '.dataplane.ports[0].rx_queues')" 2
 
 want=$((FLOWS * EVENTS))
-recv_start "$NS" "$PLAT:9000" "$T/recv.jsonl" $((2 * want + 10)) 70 --bind "$PLAT:9001" \
+recv_start "$NS" "$PLAT:9000" "$T/recv.jsonl" $((2 * want + FLOWS + 10)) 70 --bind "$PLAT:9001" \
 	--bind "$PLAT:9002" || { fail "receiver"; e2e_finish; }
 ctl subscribe E_FLOW "udp:$PLAT:9000" --format json >/dev/null
 ctl subscribe E_FLOW "udp:$PLAT:9001" --format plain >/dev/null
@@ -67,8 +67,17 @@ check "sender: $want events in $FLOWS flows" nsx "$NS" "$PY" "$E2E_PY" flows \
 	--count "$EVENTS" --rate 3000 --timeout 30
 done_rx() { [[ $(lines "$T/recv.jsonl") -ge $((2 * want + 1)) ]]; }
 check "all $((2 * want)) notifications received within 20 s" wait_until 20 done_rx
-sleep 0.3 # duplicates, if any, would have arrived by now
-check_eq "decode_ok grew by the events sent" "$(($(total decode_ok) - base))" "$want"
+# Barrier instead of a sleep: one marker per flow, from the flow's own
+# source port, lands on the same queue after the flow's events; once every
+# marker is delivered, every notification (and duplicate) before it was sent.
+ctl subscribe E_MARK "udp:$PLAT:9002" >/dev/null
+for ((f = 0; f < FLOWS; f++)); do
+	nsx "$NS" "$PY" "$E2E_PY" send --to "$US:8090" --bind "$PLAT" --sport $((6000 + f)) \
+		--payload "{\"jsonrpc\":\"2.0\",\"method\":\"E_MARK\",\"params\":{\"f\":$f}}" 2>/dev/null
+done
+marks() { [[ $(jq -c 'select(.dst == "'"$PLAT"':9002")' "$T/recv.jsonl" | wc -l) -ge $((FLOWS + 1)) ]]; }
+check "barrier: the $FLOWS per-flow markers delivered within 10 s" wait_until 10 marks
+check_eq "decode_ok grew by the events sent (+ markers)" "$(($(total decode_ok) - base))" $((want + FLOWS))
 stats_json >"$T/stats.json"
 py_checks "$PY" "$E2E_LIB_DIR/rss_check.py" "$T/recv.jsonl" "$T/stats.json" \
 	"$FLOWS" "$EVENTS" "$PLAT:9000" "$PLAT:9001"
