@@ -18,7 +18,11 @@
 # same with a slow registrar (the REGISTER is retransmitted); INVITE
 # answered + ACK + BYE; busy 486; no answer (180, CANCEL, 487); caller
 # CANCEL before ringing; a slow callee (INVITE and BYE retransmitted);
-# no final answer within sip.originate_timeout_s (3 s).
+# no final answer within sip.originate_timeout_s (3 s); an answered call
+# whose INVITE is ~4.7 KB (WebRTC-like headers and SDP: the kernel sends it
+# as IPv4 fragments at MTU 1500, mirrored as such); an answered call in
+# which the callee sends a re-INVITE (200, its ACK) and an UPDATE (200)
+# before the caller's BYE (issue 8 items 1 and 4).
 #
 # Asserts (python checker, sip_e2e.py check-mirror), per run:
 #  - an ALL subscriber (json) gets exactly the expected events per flow, in
@@ -36,8 +40,16 @@
 #  - counters (evrctl --json stats) against a tcpdump capture of the
 #    mirror port: sip_rx = sip_ok = sip_state_msgs = SIP datagrams seen,
 #    sip_state_events = notifications, dup_request = retransmitted
-#    requests (+ the CANCEL after the timeout), no orphan/eviction/drop,
-#    nothing sent on the mirror port.
+#    requests (+ the CANCEL after the timeout), sip_state_reinvite =
+#    in-dialog INVITEs, sip_state_untracked = UPDATE requests/responses,
+#    no orphan/eviction/drop, rx_bad_ip_header = rx_truncated = 0, nothing
+#    sent on the mirror port; with one worker sip_held = 0;
+#  - the big INVITE really was >= 4000 bytes in >= 3 fragments, and its
+#    call raises the same events as the ordinary answered call;
+#  - the callee's transactions are exactly re-INVITE, 200, ACK, UPDATE,
+#    200 (From = callee tag, To = caller tag), in the reinv flow only; its
+#    dialog's events are those of an answered call (none extra, none
+#    missing), and the orphan/held counters above stay 0.
 # Run twice: 1 worker; then 2 workers with net_af_packet qpairs=2, the UAS
 # behind a relay answering from 198.18.4.3, so requests and responses of a
 # dialog have different 4-tuples and hash to different queues (the kernel's
@@ -162,8 +174,8 @@ subs_spec() { # what the checker expects of each filtered subscriber
   "attrs": {"Event-Subclass": "sofia::register", "status": "Registered(UDP)"}},
  {"dst": "$SUB:9104", "desc": "CHANNEL_HANGUP ORIGINATOR_CANCEL from 1003", "count": 1,
   "format": "json", "flows": ["noanswer"], "attrs": {"Caller-Caller-ID-Number": "1003"}},
- {"dst": "$SUB:9105", "desc": "E_DLG_STATE_CHANGED new_state=5", "count": 6, "format": "jsonrpc",
-  "flows": ["answer", "busy", "cancel", "noanswer", "retrans", "timeout"],
+ {"dst": "$SUB:9105", "desc": "E_DLG_STATE_CHANGED new_state=5", "count": 8, "format": "jsonrpc",
+  "flows": ["answer", "big", "busy", "cancel", "noanswer", "reinv", "retrans", "timeout"],
   "attrs": {"new_state": 5}, "types": {"old_state": "int", "callid": "str"}},
  {"dst": "$SUB:9106", "desc": "CUSTOM sofia::register_attempt", "count": 1, "format": "json",
   "flows": ["reg-bob"], "attrs": {"from-user": "bob", "status": "Unauthorized"}},
@@ -178,7 +190,7 @@ EOF
 
 # Events per flow kind (the checker holds the sequences themselves).
 declare -A NEV=([reg]=8 [reg-slow]=8 [reg-auth]=4 [reg-expire]=6 [answer]=9 [retrans]=9
-	[busy]=4 [noanswer]=6 [cancel]=4 [timeout]=6)
+	[busy]=4 [noanswer]=6 [cancel]=4 [timeout]=6 [big]=9 [reinv]=9)
 
 # sipp_wait PID WHAT: sipp exits within 15 s with status 0.
 sipp_wait() {
@@ -274,6 +286,8 @@ run() {
 	call_flow "$r" noanswer noanswer inv_ring_uas.xml inv_noanswer_uac.xml 5077 1003 2003 800
 	call_flow "$r" cancel cancel inv_trying_uas.xml inv_cancel_uac.xml 5078 1004 2004 200
 	call_flow "$r" retrans retrans inv_slow_uas.xml inv_uac.xml 5079 1006 2006 300
+	call_flow "$r" big big inv_uas.xml inv_big_uac.xml 5081 1007 2007 300
+	call_flow "$r" reinv reinv inv_reinv_uas.xml inv_reinv_uac.xml 5082 1008 2008 300
 	call_flow "$r" timeout timeout inv_ring_uas.xml inv_noanswer_uac.xml 5080 1005 2005 \
 		$((ORIG * 1000 + 1500))
 	printf '%s' "$FLOWS" | jq -s . >"$T/flows.$label.json"
