@@ -227,6 +227,7 @@ def reg_sequence(kind):
                          'E_UL_CONTACT_INSERT', 'CUSTOM sofia::register'],
             'reg-expire': ['E_UL_AOR_INSERT', 'E_UL_CONTACT_INSERT', 'CUSTOM sofia::register',
                            'CUSTOM sofia::expire', 'E_UL_CONTACT_DELETE', 'E_UL_AOR_DELETE'],
+            'reg-once': ['E_UL_AOR_INSERT', 'E_UL_CONTACT_INSERT', 'CUSTOM sofia::register'],
             'reg-hep': full}[kind]
 
 
@@ -643,39 +644,46 @@ def build_request(text):
 
 def cmd_sipreq(a):
     """Send one request --copies times (byte-identical: a retransmission)
-    from one socket, --gap seconds apart, and record every datagram that
-    comes back (at most --copies + 2, within --timeout)."""
+    from one socket, --gap seconds apart, then the --marker request from
+    the same socket, and record every datagram that comes back until the
+    marker's reply (within --timeout). The endpoint answers one queue in
+    order, so a reply the copies caused (a third one would be a bug) is in
+    before the marker's: no waiting window stands for "it would have come"."""
     req = build_request(open(a.msg).read())
+    mark = build_request(open(a.marker).read())
+    mark_cid = sip_parse(mark)['callid']
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(hostport(a.bind))
     dst = hostport(a.to)
-    got = []
+    got, mark_rsp = [], None
     deadline = time.monotonic() + a.timeout
+
+    def read_until(end):
+        nonlocal mark_rsp
+        while mark_rsp is None and time.monotonic() < end:
+            r, _, _ = select.select([s], [], [], max(0, end - time.monotonic()))
+            if not r:
+                continue
+            data, src = s.recvfrom(65535)
+            rec = {'t': time.time(), 'src': '%s:%d' % src,
+                   'raw': data.decode('utf-8', 'replace')}
+            m = sip_parse(data)
+            if m and not m['req'] and m['callid'] == mark_cid:
+                mark_rsp = rec
+            else:
+                got.append(rec)
     for i in range(a.copies):
         s.sendto(req, dst)
-        end = min(deadline, time.monotonic() + a.gap)
-        while time.monotonic() < end:
-            r, _, _ = select.select([s], [], [], end - time.monotonic())
-            if r:
-                data, src = s.recvfrom(65535)
-                got.append({'t': time.time(), 'src': '%s:%d' % src, 'raw': data.decode('utf-8', 'replace')})
-    while len(got) < a.copies and time.monotonic() < deadline:
-        r, _, _ = select.select([s], [], [], deadline - time.monotonic())
-        if r:
-            data, src = s.recvfrom(65535)
-            got.append({'t': time.time(), 'src': '%s:%d' % src, 'raw': data.decode('utf-8', 'replace')})
-    # anything else arriving shortly after is recorded too (a third answer
-    # would be a bug)
-    end = time.monotonic() + a.linger
-    while time.monotonic() < end and len(got) < a.copies + 2:
-        r, _, _ = select.select([s], [], [], end - time.monotonic())
-        if r:
-            data, src = s.recvfrom(65535)
-            got.append({'t': time.time(), 'src': '%s:%d' % src, 'raw': data.decode('utf-8', 'replace')})
+        read_until(min(deadline, time.monotonic() + a.gap))
+    s.sendto(mark, dst)
+    read_until(deadline)
     with open(a.out, 'w') as f:
-        json.dump({'request': req.decode('utf-8', 'replace'), 'responses': got}, f)
-    print('sipreq: sent %d copies, %d response(s)' % (a.copies, len(got)), file=sys.stderr)
-    return 0
+        json.dump({'request': req.decode('utf-8', 'replace'), 'responses': got,
+                   'marker_request': mark.decode('utf-8', 'replace'),
+                   'marker_response': mark_rsp}, f)
+    print('sipreq: sent %d copies and the marker, %d response(s) before the marker\'s (%s)' % (
+        a.copies, len(got), 'answered' if mark_rsp else 'unanswered'), file=sys.stderr)
+    return 0 if mark_rsp else 1
 
 
 def check_reply(c, what, req, rsp, code, src_ip, src_port):
@@ -720,9 +728,10 @@ def cmd_check_endpoint(a):
     c.eq([(n.get('name'), n['attrs'].get('method'), marker(n)) for n in allv],
          [('presence', 'PUBLISH', '<basic>open</basic>'),
           ('dialog', 'NOTIFY', '<state>confirmed</state>'),
-          ('MESSAGE', 'MESSAGE', 'hello evr'), ('MESSAGE', 'MESSAGE', 'retransmitted once')],
+          ('MESSAGE', 'MESSAGE', 'hello evr'), ('MESSAGE', 'MESSAGE', 'retransmitted once'),
+          ('MESSAGE', 'MESSAGE', 'end marker')],
          '%s: ALL subscriber: exactly presence, dialog, MESSAGE, MESSAGE (retransmission '
-         'raised once), in order, bodies as attributes' % label)
+         'raised once), in order, bodies as attributes; then the end marker' % label)
     ev = {n['attrs'].get('method') + ':' + marker(n): n['attrs'] for n in allv
           if n['attrs'].get('method')}
     pub = ev.get('PUBLISH:<basic>open</basic>', {})
@@ -790,13 +799,17 @@ def cmd_check_endpoint(a):
             c.check(bool(rs['hdrs'].get('allow')), '%s: OPTIONS 200 carries Allow' % label)
     c.eq(sorted(m['cseq_method'] for m in rsps),
          sorted(['PUBLISH', 'PUBLISH', 'NOTIFY', 'MESSAGE', 'OPTIONS', 'INVITE', 'MESSAGE',
-                 'MESSAGE']),
-         '%s: one reply per request (ACK unanswered), two for the retransmitted MESSAGE' % label)
+                 'MESSAGE', 'MESSAGE']),
+         '%s: one reply per request (ACK unanswered, the end marker answered), two for the '
+         'retransmitted MESSAGE' % label)
 
     # ---- the retransmission, from the raw client's side
     rt = json.load(open(a.retrans))
     rr = rt['responses']
-    c.eq(len(rr), 2, '%s: retransmitted MESSAGE: two replies, no more' % label)
+    c.check(rt.get('marker_response') is not None,
+            '%s: the end marker sent after the copies was answered' % label)
+    c.eq(len(rr), 2, '%s: retransmitted MESSAGE: two replies, no more (none before the '
+         'marker\'s)' % label)
     if len(rr) == 2:
         c.check(rr[0]['raw'] == rr[1]['raw'],
                 '%s: retransmitted MESSAGE: the two replies are byte-identical' % label)
@@ -806,7 +819,8 @@ def cmd_check_endpoint(a):
                     rr[0]['raw'], 200, a.uac_ip, a.raw_port)
 
     # ---- counters
-    want = {'sip_endpoint_publish': 1, 'sip_endpoint_notify': 1, 'sip_endpoint_message': 2,
+    # (the end marker is one more MESSAGE, its event and its 200)
+    want = {'sip_endpoint_publish': 1, 'sip_endpoint_notify': 1, 'sip_endpoint_message': 3,
             'sip_endpoint_options': 1, 'sip_endpoint_retrans_absorbed': 1,
             'sip_endpoint_bad_event': 1, 'sip_endpoint_method_not_allowed': 1,
             'sip_endpoint_ack_ignored': 1, 'sip_endpoint_replies_2xx': codes.get(200, 0),
@@ -815,7 +829,7 @@ def cmd_check_endpoint(a):
             'sip_endpoint_no_via': 0, 'sip_endpoint_reply_overflow': 0,
             'sip_endpoint_too_large': 0, 'sip_endpoint_bad_request': 0,
             'sip_replies': len(rsps), 'sip_rx': len(reqs), 'sip_ok': len(reqs),
-            'sip_events': 4, 'sip_state_msgs': 0, 'tx_no_queue': 0, 'arp_unresolved': 0}
+            'sip_events': 5, 'sip_state_msgs': 0, 'tx_no_queue': 0, 'arp_unresolved': 0}
     c.eq({k: tot.get(k) for k in want}, want, '%s: endpoint counters' % label)
     return c.rc()
 
@@ -856,7 +870,7 @@ def main(argv=None):
     p.add_argument('--copies', type=int, default=1)
     p.add_argument('--gap', type=float, default=0.3)
     p.add_argument('--timeout', type=float, default=5)
-    p.add_argument('--linger', type=float, default=0.5)
+    p.add_argument('--marker', required=True)
     p.add_argument('--out', required=True)
     p = sub.add_parser('check-endpoint')
     for k in ('notes', 'pcap', 'stats', 'subs', 'all-dst', 'label', 'retrans', 'evr-ip',

@@ -270,7 +270,7 @@ run() {
 	subscribe_all "$NSS" "$SUB" "$out" 5000 150 "${SUBS[@]}" ||
 		{ fail "$label: receivers in S"; return 1; }
 	check_eq "$label: subscriptions listed" "$(ctl --json subscribers --all | jq '.subscribers | length')" "${#SUBS[@]}"
-	spawn tcpdump -U -n -i "$MH" -w "$cap" udp 2>/dev/null
+	spawn tcpdump -U --immediate-mode -n -i "$MH" -w "$cap" udp 2>/dev/null
 	tp=$BG_PID
 	cap_up() { [[ -s $cap ]]; }
 	wait_until 5 cap_up
@@ -294,8 +294,21 @@ run() {
 	subs_spec >"$T/subs.$label.json"
 	all_in() { [[ $("$PY" "$E2E_PY" notes "$out" | jq -c "select(.dst == \"$SUB:9100\")" | wc -l) -ge $NEXPECT ]]; }
 	check "$label: $NEXPECT derived events on the ALL subscriber within 10 s" wait_until 10 all_in
-	sleep 1 # late duplicates, if any, arrive by now
-	stats_json >"$T/stats.$label.json"
+	# Every sipp has exited, so every copy is on the mirror port. Wait
+	# until evrd has applied as many SIP messages as the capture holds
+	# (held ones included) and every notification queued has left: a late
+	# duplicate event would be out by then. The checker asserts on this
+	# snapshot.
+	settled() {
+		local n
+		n=$("$PY" "$SIPPY" sip-msgs "$cap" 2>/dev/null | wc -l)
+		stats_json >"$T/stats.$label.json" &&
+			jq -e --argjson n "$n" '.dataplane.totals as $t | $n > 0 and
+				($t.sip_state_msgs // 0) == $n and
+				($t.tx_packets // 0) >= ($t.notifications // 0)' "$T/stats.$label.json" >/dev/null
+	}
+	check "$label: every mirrored SIP message applied, its notifications sent within 10 s" \
+		wait_until 10 settled
 	kill -TERM "$tp" 2>/dev/null
 	wait "$tp" 2>/dev/null
 	py_checks "$PY" "$SIPPY" check-mirror --notes "$out" --pcap "$cap" --flows "$T/flows.$label.json" \
