@@ -124,7 +124,8 @@ def sip_datagrams(pcap, ports=(5060,)):
         if m is None:
             continue
         m.update(t=d['t'], src='%s:%d' % (d['src'], d['sport']),
-                 dst='%s:%d' % (d['dst'], d['dport']), raw=d['payload'])
+                 dst='%s:%d' % (d['dst'], d['dport']), raw=d['payload'],
+                 fragments=d['fragments'])
         out.append(m)
     return out
 
@@ -209,7 +210,8 @@ def call_sequence(kind):
             s += [('CHANNEL_PROGRESS', None), ('DLG 1>2', None)]
         return s + [('CHANNEL_HANGUP', cause), ('CHANNEL_HANGUP_COMPLETE', cause),
                     ('DLG %d>5' % (2 if rang else 1), None)]
-    return {'answer': answered, 'retrans': answered,
+    # big: a 4 KB INVITE; reinv: the callee's re-INVITE and UPDATE raise nothing
+    return {'answer': answered, 'retrans': answered, 'big': answered, 'reinv': answered,
             'busy': failed('USER_BUSY', False),
             'noanswer': failed('ORIGINATOR_CANCEL', True),
             'cancel': failed('ORIGINATOR_CANCEL', False),
@@ -225,6 +227,7 @@ def reg_sequence(kind):
                          'E_UL_CONTACT_INSERT', 'CUSTOM sofia::register'],
             'reg-expire': ['E_UL_AOR_INSERT', 'E_UL_CONTACT_INSERT', 'CUSTOM sofia::register',
                            'CUSTOM sofia::expire', 'E_UL_CONTACT_DELETE', 'E_UL_AOR_DELETE'],
+            'reg-once': ['E_UL_AOR_INSERT', 'E_UL_CONTACT_INSERT', 'CUSTOM sofia::register'],
             'reg-hep': full}[kind]
 
 
@@ -425,6 +428,57 @@ def check_flows_and_subs(c, a, flows):
     return want_total
 
 
+TRACKED = ('REGISTER', 'INVITE', 'ACK', 'BYE', 'CANCEL')  # the methods evr_sipst follows
+TAG_RE = re.compile(r';\s*tag=([^;>,\s]+)')
+
+
+def tag_of(m, hdr):
+    t = TAG_RE.search(m['hdrs'].get(hdr, [''])[0])
+    return t.group(1) if t else None
+
+
+def check_callee_txns(c, label, flows, cal):
+    """The transactions the callee began (cal: its requests and the caller's
+    responses, every copy): exactly re-INVITE, 200, ACK, UPDATE, 200 in each
+    reinv flow, with the callee's tag in From and the caller's in To (so
+    only a lookup by either tag finds the dialog); none in other flows."""
+    for f in flows:
+        mine = [m for m in cal if m['callid'].startswith(f['cid_prefix'])]
+        seen, seq = set(), []
+        for m in mine:
+            if m['raw'] not in seen:
+                seen.add(m['raw'])
+                seq.append(m['method'] if m['req'] else '%d %s' % (m['code'], m['cseq_method']))
+        want = ['INVITE', '200 INVITE', 'ACK', 'UPDATE', '200 UPDATE'] if f['kind'] == 'reinv' \
+            else []
+        c.eq(seq, want, '%s %s: the callee\'s own transactions on the mirror port' % (
+            label, f['flow']))
+        if f['kind'] == 'reinv' and mine:
+            ctag = [tag_of(m, 'from') for m in mine if m['req']]
+            c.check(all(tag_of(m, 'to') and tag_of(m, 'to').endswith('F1') and
+                        tag_of(m, 'from') and tag_of(m, 'from').endswith('T1') for m in mine),
+                    '%s %s: callee requests and their responses carry From = callee tag '
+                    '(%s), To = caller tag' % (label, f['flow'], sorted(set(ctag))))
+    other = [m['start'] for m in cal if not any(
+        m['callid'].startswith(f['cid_prefix']) for f in flows)]
+    c.eq(other, [], '%s: no callee transaction outside the flows' % label)
+
+
+def check_big_invites(c, label, flows, msgs):
+    """The big flows' INVITEs really were large and crossed the mirror port
+    as IPv4 fragments (a whole-frame receive or evrd's reassembly must join
+    them); the rest of such a flow is checked like any answered call."""
+    for f in flows:
+        if f['kind'] != 'big':
+            continue
+        inv = [m for m in msgs if m['req'] and m['method'] == 'INVITE' and
+               m['callid'].startswith(f['cid_prefix'])]
+        c.check(inv and all(len(m['raw']) >= 4000 and m['fragments'] >= 3 for m in inv),
+                '%s %s: the INVITE is >= 4000 bytes and was mirrored as >= 3 IPv4 fragments '
+                '(%s)' % (label, f['flow'],
+                          ['%d B / %d fragments' % (len(m['raw']), m['fragments']) for m in inv]))
+
+
 def cmd_check_mirror(a):
     c = E.Checker()
     flows = json.load(open(a.flows))
@@ -435,11 +489,20 @@ def cmd_check_mirror(a):
 
     # ---- counters against the capture of the mirror port
     msgs = sip_datagrams(a.pcap, (5060,))
-    reqs = [m for m in msgs if m['req']]
-    rsps = [m for m in msgs if not m['req']]
-    rq_re, rs_re = retransmissions(msgs)
-    print('capture: %d SIP datagrams (%d requests, %d responses), retransmitted: %d requests, '
-          '%d responses' % (len(msgs), len(reqs), len(rsps), rq_re, rs_re))
+    # A transaction the callee began (its in-dialog request, the caller's
+    # response): requests not from the caller, responses not to it. Only
+    # the reinv flows have them; every other message is the caller's
+    # transaction, as before.
+    def callee_txn(m):
+        return m['src' if m['req'] else 'dst'].split(':')[0] != a.uac_ip
+    cal = [m for m in msgs if callee_txn(m)]
+    own = [m for m in msgs if not callee_txn(m)]
+    reqs = [m for m in own if m['req']]
+    rsps = [m for m in own if not m['req']]
+    rq_re, rs_re = retransmissions(own)
+    print('capture: %d SIP datagrams (%d requests, %d responses of the caller\'s transactions, '
+          '%d of the callee\'s), retransmitted: %d requests, %d responses' % (
+              len(msgs), len(reqs), len(rsps), len(cal), rq_re, rs_re))
     c.check(reqs and rsps and {m['src'].split(':')[0] for m in reqs} == {a.uac_ip} and
             {m['dst'].split(':')[0] for m in rsps} == {a.uac_ip},
             '%s: the mirror port saw both directions (%d requests from %s, %d responses to it)'
@@ -447,6 +510,8 @@ def cmd_check_mirror(a):
     c.check(rq_re >= a.min_retrans,
             '%s: the scenarios really retransmitted (%d request copies >= %d)' % (
                 label, rq_re, a.min_retrans))
+    check_callee_txns(c, label, flows, cal)
+    check_big_invites(c, label, flows, msgs)
     c.eq(tot.get('sip_rx'), len(msgs), '%s: sip_rx = SIP datagrams on the mirror port' % label)
     c.eq(tot.get('sip_ok'), len(msgs), '%s: sip_ok = every one parsed' % label)
     c.eq(tot.get('sip_state_msgs'), len(msgs), '%s: sip_state_msgs = every one followed' % label)
@@ -454,17 +519,30 @@ def cmd_check_mirror(a):
     c.eq(tot.get('sip_events'), want_total, '%s: sip_events = derived events' % label)
     ntimeout = sum(1 for f in flows if f['kind'] == 'timeout')
     # every request copy beyond the first is a duplicate, and so is the
-    # CANCEL of a call the originate timeout already ended
+    # CANCEL of a call the originate timeout already ended (the callee's
+    # requests are not: reinvite, absorbed or untracked below)
     c.eq(tot.get('sip_state_dup_request'), rq_re + ntimeout,
          '%s: sip_state_dup_request = retransmitted requests + CANCEL after the timeout' % label)
+    n_reinv = sum(1 for m in msgs if m['req'] and m['method'] == 'INVITE' and
+                  TAG_RE.search(m['hdrs'].get('to', [''])[0]))
+    c.eq(tot.get('sip_state_reinvite'), n_reinv,
+         '%s: sip_state_reinvite = in-dialog INVITEs (To tag) on the mirror port' % label)
+    n_untracked = sum(1 for m in msgs if m['cseq_method'] not in TRACKED)
+    c.eq(tot.get('sip_state_untracked'), n_untracked,
+         '%s: sip_state_untracked = requests and responses of methods not followed (%s)'
+         % (label, sorted({m['cseq_method'] for m in msgs if m['cseq_method'] not in TRACKED})))
+    if a.workers == 1:
+        # one worker, one queue, mirrored in wire order: nothing is ever
+        # early, so nothing waits (the callee's messages find their dialog)
+        c.eq(tot.get('sip_held'), 0, '%s: sip_held 0 (nothing waited for its dialog)' % label)
     want0 = ['sip_state_orphan_response', 'sip_state_orphan_request', 'sip_state_field_too_long',
              'sip_state_dialog_evicted', 'sip_state_contact_evicted', 'sip_state_reg_txn_evicted',
-             'sip_state_attr_dropped', 'sip_state_event_dropped', 'sip_state_untracked',
+             'sip_state_attr_dropped', 'sip_state_event_dropped',
              'sip_handoff_full', 'sip_held_full', 'sip_held_expired', 'sip_too_large',
              'ring_full', 'pool_empty', 'tx_full', 'tx_no_queue',
-             'arp_unresolved', 'events_unmatched']
+             'arp_unresolved', 'events_unmatched', 'rx_bad_ip_header', 'rx_truncated']
     c.eq({k: tot.get(k) for k in want0}, {k: 0 for k in want0},
-         '%s: no orphan, eviction, drop or unmatched counter moved' % label)
+         '%s: no orphan, eviction, drop, unmatched or cut-frame counter moved' % label)
     bad = {k: v for k, v in tot.items() if k.startswith('sip_') and k not in (
         'sip_ok', 'sip_rx', 'sip_events', 'sip_handoff', 'sip_replies', 'sip_dialogs',
         'sip_registrations', 'sip_held') and not k.startswith('sip_state_') and
@@ -566,39 +644,46 @@ def build_request(text):
 
 def cmd_sipreq(a):
     """Send one request --copies times (byte-identical: a retransmission)
-    from one socket, --gap seconds apart, and record every datagram that
-    comes back (at most --copies + 2, within --timeout)."""
+    from one socket, --gap seconds apart, then the --marker request from
+    the same socket, and record every datagram that comes back until the
+    marker's reply (within --timeout). The endpoint answers one queue in
+    order, so a reply the copies caused (a third one would be a bug) is in
+    before the marker's: no waiting window stands for "it would have come"."""
     req = build_request(open(a.msg).read())
+    mark = build_request(open(a.marker).read())
+    mark_cid = sip_parse(mark)['callid']
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(hostport(a.bind))
     dst = hostport(a.to)
-    got = []
+    got, mark_rsp = [], None
     deadline = time.monotonic() + a.timeout
+
+    def read_until(end):
+        nonlocal mark_rsp
+        while mark_rsp is None and time.monotonic() < end:
+            r, _, _ = select.select([s], [], [], max(0, end - time.monotonic()))
+            if not r:
+                continue
+            data, src = s.recvfrom(65535)
+            rec = {'t': time.time(), 'src': '%s:%d' % src,
+                   'raw': data.decode('utf-8', 'replace')}
+            m = sip_parse(data)
+            if m and not m['req'] and m['callid'] == mark_cid:
+                mark_rsp = rec
+            else:
+                got.append(rec)
     for i in range(a.copies):
         s.sendto(req, dst)
-        end = min(deadline, time.monotonic() + a.gap)
-        while time.monotonic() < end:
-            r, _, _ = select.select([s], [], [], end - time.monotonic())
-            if r:
-                data, src = s.recvfrom(65535)
-                got.append({'t': time.time(), 'src': '%s:%d' % src, 'raw': data.decode('utf-8', 'replace')})
-    while len(got) < a.copies and time.monotonic() < deadline:
-        r, _, _ = select.select([s], [], [], deadline - time.monotonic())
-        if r:
-            data, src = s.recvfrom(65535)
-            got.append({'t': time.time(), 'src': '%s:%d' % src, 'raw': data.decode('utf-8', 'replace')})
-    # anything else arriving shortly after is recorded too (a third answer
-    # would be a bug)
-    end = time.monotonic() + a.linger
-    while time.monotonic() < end and len(got) < a.copies + 2:
-        r, _, _ = select.select([s], [], [], end - time.monotonic())
-        if r:
-            data, src = s.recvfrom(65535)
-            got.append({'t': time.time(), 'src': '%s:%d' % src, 'raw': data.decode('utf-8', 'replace')})
+        read_until(min(deadline, time.monotonic() + a.gap))
+    s.sendto(mark, dst)
+    read_until(deadline)
     with open(a.out, 'w') as f:
-        json.dump({'request': req.decode('utf-8', 'replace'), 'responses': got}, f)
-    print('sipreq: sent %d copies, %d response(s)' % (a.copies, len(got)), file=sys.stderr)
-    return 0
+        json.dump({'request': req.decode('utf-8', 'replace'), 'responses': got,
+                   'marker_request': mark.decode('utf-8', 'replace'),
+                   'marker_response': mark_rsp}, f)
+    print('sipreq: sent %d copies and the marker, %d response(s) before the marker\'s (%s)' % (
+        a.copies, len(got), 'answered' if mark_rsp else 'unanswered'), file=sys.stderr)
+    return 0 if mark_rsp else 1
 
 
 def check_reply(c, what, req, rsp, code, src_ip, src_port):
@@ -643,9 +728,10 @@ def cmd_check_endpoint(a):
     c.eq([(n.get('name'), n['attrs'].get('method'), marker(n)) for n in allv],
          [('presence', 'PUBLISH', '<basic>open</basic>'),
           ('dialog', 'NOTIFY', '<state>confirmed</state>'),
-          ('MESSAGE', 'MESSAGE', 'hello evr'), ('MESSAGE', 'MESSAGE', 'retransmitted once')],
+          ('MESSAGE', 'MESSAGE', 'hello evr'), ('MESSAGE', 'MESSAGE', 'retransmitted once'),
+          ('MESSAGE', 'MESSAGE', 'end marker')],
          '%s: ALL subscriber: exactly presence, dialog, MESSAGE, MESSAGE (retransmission '
-         'raised once), in order, bodies as attributes' % label)
+         'raised once), in order, bodies as attributes; then the end marker' % label)
     ev = {n['attrs'].get('method') + ':' + marker(n): n['attrs'] for n in allv
           if n['attrs'].get('method')}
     pub = ev.get('PUBLISH:<basic>open</basic>', {})
@@ -713,13 +799,17 @@ def cmd_check_endpoint(a):
             c.check(bool(rs['hdrs'].get('allow')), '%s: OPTIONS 200 carries Allow' % label)
     c.eq(sorted(m['cseq_method'] for m in rsps),
          sorted(['PUBLISH', 'PUBLISH', 'NOTIFY', 'MESSAGE', 'OPTIONS', 'INVITE', 'MESSAGE',
-                 'MESSAGE']),
-         '%s: one reply per request (ACK unanswered), two for the retransmitted MESSAGE' % label)
+                 'MESSAGE', 'MESSAGE']),
+         '%s: one reply per request (ACK unanswered, the end marker answered), two for the '
+         'retransmitted MESSAGE' % label)
 
     # ---- the retransmission, from the raw client's side
     rt = json.load(open(a.retrans))
     rr = rt['responses']
-    c.eq(len(rr), 2, '%s: retransmitted MESSAGE: two replies, no more' % label)
+    c.check(rt.get('marker_response') is not None,
+            '%s: the end marker sent after the copies was answered' % label)
+    c.eq(len(rr), 2, '%s: retransmitted MESSAGE: two replies, no more (none before the '
+         'marker\'s)' % label)
     if len(rr) == 2:
         c.check(rr[0]['raw'] == rr[1]['raw'],
                 '%s: retransmitted MESSAGE: the two replies are byte-identical' % label)
@@ -729,7 +819,8 @@ def cmd_check_endpoint(a):
                     rr[0]['raw'], 200, a.uac_ip, a.raw_port)
 
     # ---- counters
-    want = {'sip_endpoint_publish': 1, 'sip_endpoint_notify': 1, 'sip_endpoint_message': 2,
+    # (the end marker is one more MESSAGE, its event and its 200)
+    want = {'sip_endpoint_publish': 1, 'sip_endpoint_notify': 1, 'sip_endpoint_message': 3,
             'sip_endpoint_options': 1, 'sip_endpoint_retrans_absorbed': 1,
             'sip_endpoint_bad_event': 1, 'sip_endpoint_method_not_allowed': 1,
             'sip_endpoint_ack_ignored': 1, 'sip_endpoint_replies_2xx': codes.get(200, 0),
@@ -738,7 +829,7 @@ def cmd_check_endpoint(a):
             'sip_endpoint_no_via': 0, 'sip_endpoint_reply_overflow': 0,
             'sip_endpoint_too_large': 0, 'sip_endpoint_bad_request': 0,
             'sip_replies': len(rsps), 'sip_rx': len(reqs), 'sip_ok': len(reqs),
-            'sip_events': 4, 'sip_state_msgs': 0, 'tx_no_queue': 0, 'arp_unresolved': 0}
+            'sip_events': 5, 'sip_state_msgs': 0, 'tx_no_queue': 0, 'arp_unresolved': 0}
     c.eq({k: tot.get(k) for k in want}, want, '%s: endpoint counters' % label)
     return c.rc()
 
@@ -779,7 +870,7 @@ def main(argv=None):
     p.add_argument('--copies', type=int, default=1)
     p.add_argument('--gap', type=float, default=0.3)
     p.add_argument('--timeout', type=float, default=5)
-    p.add_argument('--linger', type=float, default=0.5)
+    p.add_argument('--marker', required=True)
     p.add_argument('--out', required=True)
     p = sub.add_parser('check-endpoint')
     for k in ('notes', 'pcap', 'stats', 'subs', 'all-dst', 'label', 'retrans', 'evr-ip',

@@ -22,7 +22,10 @@
 # evrd's port) copies Via/From/Call-ID/CSeq, adds a To tag, has the right
 # code, SIP-ETag/Expires on the PUBLISH 200, Allow on 405/OPTIONS,
 # Allow-Events on 489; the retransmitted MESSAGE gets two byte-identical
-# 200s with received=/rport= and no third; endpoint counters exact.
+# 200s with received=/rport= and no third (up to the reply to an end
+# marker sent after it from the same socket); endpoint counters exact. The
+# end marker's event and reply, not a fixed time, tell that everything
+# before it has been handled.
 . "$(dirname "$0")/lib.sh"
 
 e2e_init sip_endpoint_e2e
@@ -90,7 +93,7 @@ EOF
 
 # in P: net_af_packet bypasses the host qdisc, so a capture on the host
 # end would miss what evrd sends
-spawn nsx "$NS" tcpdump -U -n -i "${E2E_ID}p" -w "$T/ep.pcap" udp port 5060 2>/dev/null
+spawn nsx "$NS" tcpdump -U --immediate-mode -n -i "${E2E_ID}p" -w "$T/ep.pcap" udp port 5060 2>/dev/null
 tp=$BG_PID
 cap_up() { [[ -s $T/ep.pcap ]]; }
 wait_until 5 cap_up
@@ -107,26 +110,44 @@ else
 	cat "$T"/run/*_errors.log 2>/dev/null | tail -n 8 | sed 's/^/    sipp| /'
 fi
 
-cat >"$T/retrans.txt" <<EOF
+# message KEY FROM_USER CSEQ BODY: a MESSAGE to bob from the raw client's
+# port (Call-ID, branch and tag derived from KEY) on stdout
+message() {
+	cat <<EOF
 MESSAGE sip:bob@$EVR:5060 SIP/2.0
-Via: SIP/2.0/UDP $UAC:$RAW_PORT;branch=z9hG4bK-evr-rt-$$;rport
+Via: SIP/2.0/UDP $UAC:$RAW_PORT;branch=z9hG4bK-evr-$1-$$;rport
 Max-Forwards: 70
-From: <sip:carol@$DOMAIN>;tag=rt$$
+From: <sip:$2@$DOMAIN>;tag=$1$$
 To: <sip:bob@$DOMAIN>
-Call-ID: rt-$$@$UAC
-CSeq: 7 MESSAGE
+Call-ID: $1-$$@$UAC
+CSeq: $3 MESSAGE
 Content-Type: text/plain
 Content-Length: auto
 
-retransmitted once
+$4
 EOF
-check "raw client: one MESSAGE sent twice (a retransmission)" \
+}
+message rt carol 7 "retransmitted once" >"$T/retrans.txt"
+# The end marker: one more MESSAGE, sent after everything under test. The
+# one worker handles its queue in order, so once the marker's reply and
+# its event are out, every reply, event and counter the messages before it
+# caused (a third reply, a duplicate event) is out too.
+message mk marker 1 "end marker" >"$T/marker.txt"
+check "raw client: one MESSAGE sent twice (a retransmission), then the end marker, answered" \
 	nsx "$NS" "$PY" "$SIPPY" sipreq --msg "$T/retrans.txt" --to "$EVR:5060" --bind "$UAC:$RAW_PORT" \
-	--copies 2 --gap 0.3 --timeout 5 --linger 0.7 --out "$T/retrans.json"
+	--copies 2 --gap 0.3 --timeout 5 --marker "$T/marker.txt" --out "$T/retrans.json"
 
-all_in() { [[ $("$PY" "$E2E_PY" notes "$T/recv.jsonl" | jq -c "select(.dst == \"$UAC:9100\")" | wc -l) -ge 4 ]]; }
-check "4 events on the ALL subscriber within 10 s" wait_until 10 all_in
-sleep 1
+marker_in() {
+	"$PY" "$E2E_PY" notes "$T/recv.jsonl" |
+		jq -e -s "any(.[]; .dst == \"$UAC:9100\" and .attrs.body == \"end marker\")" >/dev/null
+}
+check "the end marker's event on the ALL subscriber within 10 s" wait_until 10 marker_in
+# the capture holds the marker's reply: it has caught up with evrd too
+marker_cap() {
+	"$PY" "$SIPPY" sip-msgs "$T/ep.pcap" 2>/dev/null |
+		jq -e -s "any(.[]; .callid == \"mk-$$@$UAC\" and (.start | startswith(\"SIP/2.0 \")))" >/dev/null
+}
+check "the end marker's reply in the capture within 10 s" wait_until 10 marker_cap
 stats_json >"$T/stats.json"
 kill -TERM "$tp" 2>/dev/null
 wait "$tp" 2>/dev/null

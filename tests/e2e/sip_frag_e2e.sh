@@ -50,8 +50,18 @@ for run in frag ref; do
 	# (200 ms here); the worker reaps every 100 ms.
 	dropped_done() { [[ $(total rx_frag_dropped) -ge $want_dropped ]]; }
 	wait_until 5 dropped_done
-	sleep 0.5 # notifications still buffered leave on the TX drain timer
-	stats_json >"$T/stats_$run.json"
+	# Every SIP message followed by the state machine (sip_rx counts a
+	# message before it is applied), and every notification queued for
+	# it has left (one still in the TX buffer leaves on the drain timer):
+	# the snapshot the checker reads is then final. Bounded, not a guess.
+	settled() {
+		stats_json >"$T/stats_$run.json" &&
+			jq -e --argjson n "$want_sip" '.dataplane.totals as $t |
+				($t.sip_state_msgs // 0) >= $n and
+				($t.tx_packets // 0) >= ($t.notifications // 0)' "$T/stats_$run.json" >/dev/null
+	}
+	check "$run: every SIP message applied and its notifications sent within 10 s" \
+		wait_until 10 settled
 	check "$run: stats snapshot taken" test -s "$T/stats_$run.json"
 	check "$run: evrd alive after the capture" evrd_alive
 	# out.pcap is complete once the port is closed.

@@ -21,7 +21,9 @@
 # gets exactly E_UL_AOR_INSERT, E_UL_CONTACT_INSERT, sofia::register,
 # E_UL_CONTACT_UPDATE, sofia::register, E_UL_CONTACT_DELETE,
 # E_UL_AOR_DELETE, sofia::unregister for alice and INSERT/register then
-# sofia::expire/DELETE for dave, with aor, uri, received (the UAC's address
+# sofia::expire/DELETE for dave (then INSERT/register for zed, the end
+# marker that tells, instead of a fixed time, that all before it was
+# handled), with aor, uri, received (the UAC's address
 # from the HEP chunks, not kamailio's), socket, expires (UNIX time, the
 # lifetime kamailio granted), contact, call-id, network-ip/port;
 # filtered subscribers get exactly theirs; counters: hep_ok = sip_rx =
@@ -115,7 +117,7 @@ EOF
 
 # ---------------------------------------------------------------- kamailio
 mkdir -p "$T/kam" "$T/run"
-spawn tcpdump -U -n -i "$HH" -w "$T/hep.pcap" udp port 9060 2>/dev/null
+spawn tcpdump -U --immediate-mode -n -i "$HH" -w "$T/hep.pcap" udp port 9060 2>/dev/null
 tp=$BG_PID
 cap_up() { [[ -s $T/hep.pcap ]]; }
 wait_until 5 cap_up
@@ -136,7 +138,7 @@ fi
 
 FLOWS=""
 NEXPECT=0
-declare -A NEV=([reg]=8 [reg-expire]=6)
+declare -A NEV=([reg]=8 [reg-expire]=6 [reg-once]=3)
 # reg_flow NAME KIND UAC_XML PORT USER EXPIRES
 reg_flow() {
 	local name=$1 kind=$2 uac=$3 port=$4 user=$5 exp=$6 rc
@@ -160,12 +162,29 @@ reg_flow() {
 }
 reg_flow reg-dave reg-expire reg_once_uac.xml 5071 dave 2
 reg_flow reg-alice reg reg_uac.xml 5072 alice 60
-printf '%s' "$FLOWS" | jq -s . >"$T/flows.json"
 
 all_in() { [[ $("$PY" "$E2E_PY" notes "$T/recv.jsonl" | jq -c "select(.dst == \"$KAM:9100\")" | wc -l) -ge $NEXPECT ]]; }
 check "$NEXPECT derived events on the ALL subscriber within 10 s" wait_until 10 all_in
-sleep 1 # late duplicates, if any, arrive by now
+# The end marker: one more registration (zed, 60 s), sent once every event
+# above is in. kamailio sent the HEP copies of the flows above before it,
+# and the one worker handles its queue in order: once the marker's
+# sofia::register (raised by its 200's copy) is out, so is anything the
+# copies before it caused (a late duplicate event, a counter).
+reg_flow reg-marker reg-once reg_once_uac.xml 5073 zed 60
+printf '%s' "$FLOWS" | jq -s . >"$T/flows.json"
+marker_in() {
+	"$PY" "$E2E_PY" notes "$T/recv.jsonl" | jq -e -s "any(.[]; .dst == \"$KAM:9100\" and
+		.subclass == \"sofia::register\" and .attrs[\"from-user\"] == \"zed\")" >/dev/null
+}
+check "the end marker's sofia::register on the ALL subscriber within 10 s" wait_until 10 marker_in
 stats_json >"$T/stats.json"
+# and the capture has caught up with evrd: every HEP datagram evrd decoded
+cap_done() {
+	local n
+	n=$("$PY" "$E2E_PY" pcap-dump "$T/hep.pcap" 2>/dev/null | jq -s '[.[] | select(.dport == 9060)] | length')
+	[[ ${n:-0} -ge $(total hep_ok "$T/stats.json") ]]
+}
+check "the capture holds every HEP datagram evrd decoded within 10 s" wait_until 10 cap_done
 kill -TERM "$tp" 2>/dev/null
 wait "$tp" 2>/dev/null
 check "kamailio still running" kill -0 "$kam_pid"

@@ -18,7 +18,11 @@
 # same with a slow registrar (the REGISTER is retransmitted); INVITE
 # answered + ACK + BYE; busy 486; no answer (180, CANCEL, 487); caller
 # CANCEL before ringing; a slow callee (INVITE and BYE retransmitted);
-# no final answer within sip.originate_timeout_s (3 s).
+# no final answer within sip.originate_timeout_s (3 s); an answered call
+# whose INVITE is ~4.7 KB (WebRTC-like headers and SDP: the kernel sends it
+# as IPv4 fragments at MTU 1500, mirrored as such); an answered call in
+# which the callee sends a re-INVITE (200, its ACK) and an UPDATE (200)
+# before the caller's BYE (issue 8 items 1 and 4).
 #
 # Asserts (python checker, sip_e2e.py check-mirror), per run:
 #  - an ALL subscriber (json) gets exactly the expected events per flow, in
@@ -36,8 +40,16 @@
 #  - counters (evrctl --json stats) against a tcpdump capture of the
 #    mirror port: sip_rx = sip_ok = sip_state_msgs = SIP datagrams seen,
 #    sip_state_events = notifications, dup_request = retransmitted
-#    requests (+ the CANCEL after the timeout), no orphan/eviction/drop,
-#    nothing sent on the mirror port.
+#    requests (+ the CANCEL after the timeout), sip_state_reinvite =
+#    in-dialog INVITEs, sip_state_untracked = UPDATE requests/responses,
+#    no orphan/eviction/drop, rx_bad_ip_header = rx_truncated = 0, nothing
+#    sent on the mirror port; with one worker sip_held = 0;
+#  - the big INVITE really was >= 4000 bytes in >= 3 fragments, and its
+#    call raises the same events as the ordinary answered call;
+#  - the callee's transactions are exactly re-INVITE, 200, ACK, UPDATE,
+#    200 (From = callee tag, To = caller tag), in the reinv flow only; its
+#    dialog's events are those of an answered call (none extra, none
+#    missing), and the orphan/held counters above stay 0.
 # Run twice: 1 worker; then 2 workers with net_af_packet qpairs=2, the UAS
 # behind a relay answering from 198.18.4.3, so requests and responses of a
 # dialog have different 4-tuples and hash to different queues (the kernel's
@@ -162,8 +174,8 @@ subs_spec() { # what the checker expects of each filtered subscriber
   "attrs": {"Event-Subclass": "sofia::register", "status": "Registered(UDP)"}},
  {"dst": "$SUB:9104", "desc": "CHANNEL_HANGUP ORIGINATOR_CANCEL from 1003", "count": 1,
   "format": "json", "flows": ["noanswer"], "attrs": {"Caller-Caller-ID-Number": "1003"}},
- {"dst": "$SUB:9105", "desc": "E_DLG_STATE_CHANGED new_state=5", "count": 6, "format": "jsonrpc",
-  "flows": ["answer", "busy", "cancel", "noanswer", "retrans", "timeout"],
+ {"dst": "$SUB:9105", "desc": "E_DLG_STATE_CHANGED new_state=5", "count": 8, "format": "jsonrpc",
+  "flows": ["answer", "big", "busy", "cancel", "noanswer", "reinv", "retrans", "timeout"],
   "attrs": {"new_state": 5}, "types": {"old_state": "int", "callid": "str"}},
  {"dst": "$SUB:9106", "desc": "CUSTOM sofia::register_attempt", "count": 1, "format": "json",
   "flows": ["reg-bob"], "attrs": {"from-user": "bob", "status": "Unauthorized"}},
@@ -178,7 +190,7 @@ EOF
 
 # Events per flow kind (the checker holds the sequences themselves).
 declare -A NEV=([reg]=8 [reg-slow]=8 [reg-auth]=4 [reg-expire]=6 [answer]=9 [retrans]=9
-	[busy]=4 [noanswer]=6 [cancel]=4 [timeout]=6)
+	[busy]=4 [noanswer]=6 [cancel]=4 [timeout]=6 [big]=9 [reinv]=9)
 
 # sipp_wait PID WHAT: sipp exits within 15 s with status 0.
 sipp_wait() {
@@ -258,7 +270,7 @@ run() {
 	subscribe_all "$NSS" "$SUB" "$out" 5000 150 "${SUBS[@]}" ||
 		{ fail "$label: receivers in S"; return 1; }
 	check_eq "$label: subscriptions listed" "$(ctl --json subscribers --all | jq '.subscribers | length')" "${#SUBS[@]}"
-	spawn tcpdump -U -n -i "$MH" -w "$cap" udp 2>/dev/null
+	spawn tcpdump -U --immediate-mode -n -i "$MH" -w "$cap" udp 2>/dev/null
 	tp=$BG_PID
 	cap_up() { [[ -s $cap ]]; }
 	wait_until 5 cap_up
@@ -274,14 +286,29 @@ run() {
 	call_flow "$r" noanswer noanswer inv_ring_uas.xml inv_noanswer_uac.xml 5077 1003 2003 800
 	call_flow "$r" cancel cancel inv_trying_uas.xml inv_cancel_uac.xml 5078 1004 2004 200
 	call_flow "$r" retrans retrans inv_slow_uas.xml inv_uac.xml 5079 1006 2006 300
+	call_flow "$r" big big inv_uas.xml inv_big_uac.xml 5081 1007 2007 300
+	call_flow "$r" reinv reinv inv_reinv_uas.xml inv_reinv_uac.xml 5082 1008 2008 300
 	call_flow "$r" timeout timeout inv_ring_uas.xml inv_noanswer_uac.xml 5080 1005 2005 \
 		$((ORIG * 1000 + 1500))
 	printf '%s' "$FLOWS" | jq -s . >"$T/flows.$label.json"
 	subs_spec >"$T/subs.$label.json"
 	all_in() { [[ $("$PY" "$E2E_PY" notes "$out" | jq -c "select(.dst == \"$SUB:9100\")" | wc -l) -ge $NEXPECT ]]; }
 	check "$label: $NEXPECT derived events on the ALL subscriber within 10 s" wait_until 10 all_in
-	sleep 1 # late duplicates, if any, arrive by now
-	stats_json >"$T/stats.$label.json"
+	# Every sipp has exited, so every copy is on the mirror port. Wait
+	# until evrd has applied as many SIP messages as the capture holds
+	# (held ones included) and every notification queued has left: a late
+	# duplicate event would be out by then. The checker asserts on this
+	# snapshot.
+	settled() {
+		local n
+		n=$("$PY" "$SIPPY" sip-msgs "$cap" 2>/dev/null | wc -l)
+		stats_json >"$T/stats.$label.json" &&
+			jq -e --argjson n "$n" '.dataplane.totals as $t | $n > 0 and
+				($t.sip_state_msgs // 0) == $n and
+				($t.tx_packets // 0) >= ($t.notifications // 0)' "$T/stats.$label.json" >/dev/null
+	}
+	check "$label: every mirrored SIP message applied, its notifications sent within 10 s" \
+		wait_until 10 settled
 	kill -TERM "$tp" 2>/dev/null
 	wait "$tp" 2>/dev/null
 	py_checks "$PY" "$SIPPY" check-mirror --notes "$out" --pcap "$cap" --flows "$T/flows.$label.json" \
