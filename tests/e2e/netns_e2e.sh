@@ -234,20 +234,9 @@ big_n=0
 for size in 1500 3000 9000 30000 65000; do
 	for fmt in jsonrpc plain; do
 		big_n=$((big_n + 1))
-		if [[ $fmt == jsonrpc ]]; then
-			pre="{\"jsonrpc\":\"2.0\",\"method\":\"E_BIG\",\"params\":{\"n\":\"$big_n\",\"pad\":\""
-			post='"}}'
-			port=8090
-		else
-			pre="Event-Name: E_BIG\nn: $big_n\npad: "
-			post=$'\n\n'
-			pre=$(printf '%b' "$pre")
-			port=8021
-		fi
-		padlen=$((size - ${#pre} - ${#post}))
-		pad=$(head -c "$padlen" /dev/zero | tr '\0' "$(printf '%x' $((big_n % 16)))")
-		send_ev "$port" 5060 "$pre$pad$post"
-		want=$(printf '%s' "$pad" | md5sum | cut -d' ' -f1)
+		big_event "$fmt" "$big_n" "$size"
+		send_ev "$BIG_PORT" 5060 "$BIG_PAYLOAD"
+		want=$BIG_MD5
 		got_big() { notes 9701 | jq -r --arg n "$big_n" 'select(.attrs.n == $n) | .attrs.pad' |
 			tr -d '\n' | md5sum | grep -q "^$want "; }
 		check "$fmt event of $size bytes (IPv4, fragmented at 1500) delivered intact" \
