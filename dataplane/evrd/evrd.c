@@ -546,6 +546,21 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 			        pc->mtu);
 		}
 	}
+	/* Without multi-segment TX, evr_tx_frame copies a chain into one
+	 * payload mbuf: a frame longer than that mbuf would be dropped
+	 * (tx_linearize_failed) on every notification over ~2 KB. Fragment
+	 * at what it holds (net_pcap in DPDK 22.11 is such a PMD). */
+	if (!p->multiseg) {
+		uint32_t cap = rte_pktmbuf_data_room_size(r->payload_pool) - RTE_PKTMBUF_HEADROOM -
+		               RTE_ETHER_HDR_LEN - RTE_VLAN_HLEN;
+
+		if (p->mtu > cap) {
+			EVR_LOG(WARNING, "port %s: %s has no multi-segment TX; notifications are "
+			        "fragmented at %u (one payload mbuf per frame), not at mtu %u",
+			        p->name, di.driver_name, cap, p->mtu);
+			p->mtu = (uint16_t)cap;
+		}
+	}
 	/* A mirror port sees other hosts' frames only in promiscuous mode. */
 	if (pc->promiscuous || pc->mirror)
 		rte_eth_promiscuous_enable(p->port_id);

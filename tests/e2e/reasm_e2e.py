@@ -5,6 +5,8 @@ reassembly of events of any size (issue 8 items 1 and 9).
 
   reasm_e2e.py gen DIR PREFIX     DIR/in.pcap, DIR/evrd.conf, DIR/expect.json
   reasm_e2e.py check DIR STATS    assert out.pcap and the stats snapshot
+  reasm_e2e.py gen-tx DIR PREFIX  second run: port mtu 9000 on net_pcap
+  reasm_e2e.py check-tx DIR STATS (no multi-segment TX): its out.pcap
 
 in.pcap carries events of 1.5, 3, 9, 30 and 65 KB (UDP payload), each
 fragmented at MTU 1500 and at MTU 576 (up to 119 fragments), over IPv4 and
@@ -348,9 +350,67 @@ def check(d, stats_path):
     return c.rc()
 
 
+TX_SIZES = [8900, 30000]
+
+
+def gen_tx(d, prefix):
+    """net_pcap offers no multi-segment TX: with mtu 9000 evrd must
+    fragment at what one payload mbuf holds, not lose every notification
+    over ~2 KB (tx_linearize_failed). One event per size, IPv4, in one
+    frame (8,900) or fragmented at 1500 (30,000)."""
+    frames, expect = [], []
+    for n, size in enumerate(TX_SIZES, 1):
+        name, attrs, pl, dport = big_event(n, 'jsonrpc', size, 'TX', 'tt', {}, [])
+        if size + 28 <= 9000:
+            frames.append(E.eth(US_MAC, PLAT_MAC, E.ETH_IP4, E.udp4(PLAT, 5060, US, dport, pl)))
+        else:
+            for _, pkt in fragments(False, pl, dport, 900 + n, 1500, PLAT, US):
+                frames.append(E.eth(US_MAC, PLAT_MAC, E.ETH_IP4, pkt))
+        expect.append({'name': name, 'attrs': attrs})
+    E.write_pcap(os.path.join(d, 'in.pcap'), frames)
+    conf = CONFIG.replace('ipv6 = "{us6}/64";', 'ipv6 = "{us6}/64"; mtu = 9000;')
+    with open(os.path.join(d, 'evrd.conf'), 'w') as f:
+        f.write(conf.format(d=d, prefix=prefix, us_mac=US_MAC, us=US, us6=US6, sub=SUB,
+                            sub_mac=SUB_MAC, l_rpc=L_RPC, l_plain=L_PLAIN, flows=FLOWS,
+                            frags=FRAGS, subs=',\n'.join(
+                                '  { event = "%s"; socket = "udp:%s:%d"; format = "jsonrpc"; }'
+                                % (e['name'], SUB, P_RPC) for e in expect)))
+    with open(os.path.join(d, 'expect.json'), 'w') as f:
+        json.dump({'expect': expect, 'frames': len(frames)}, f)
+    return 0
+
+
+def check_tx(d, stats_path):
+    c = E.Checker()
+    ex = json.load(open(os.path.join(d, 'expect.json')))
+    tot = json.load(open(stats_path))['dataplane']['totals']
+    frames = E.parse_frames(os.path.join(d, 'out.pcap'))
+    c.check(frames and max(len(f.raw) for f in frames) <= 2048,
+            'every frame in out.pcap fits one 2,048-byte mbuf (longest %d)'
+            % max([len(f.raw) for f in frames] or [0]))
+    got = {}
+    for f, l4 in E.reassemble(frames):
+        if f.proto == 17:
+            note = E.parse_notification(l4[8:])
+            got.setdefault(note['name'], []).append(note)
+    for e in ex['expect']:
+        g = got.get(e['name'], [])
+        if c.eq(len(g), 1, '%s: one notification' % e['name']):
+            c.check(g[0]['attrs'] == e['attrs'], '%s: params equal the input event\'s'
+                    % e['name'])
+    for k in ('tx_linearize_failed', 'frag_failed', 'rx_truncated', 'pool_empty'):
+        c.eq(tot.get(k, 0), 0, 'counter %s' % k)
+    c.eq(tot.get('notifications'), len(ex['expect']), 'counter notifications')
+    return c.rc()
+
+
 def main():
     if sys.argv[1] == 'gen':
         return gen(sys.argv[2], sys.argv[3])
+    if sys.argv[1] == 'gen-tx':
+        return gen_tx(sys.argv[2], sys.argv[3])
+    if sys.argv[1] == 'check-tx':
+        return check_tx(sys.argv[2], sys.argv[3])
     return check(sys.argv[2], sys.argv[3])
 
 
