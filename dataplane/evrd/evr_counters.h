@@ -66,6 +66,7 @@
 	X(ND_NA_RX, "nd_na_rx", "neighbour advertisements received")           \
 	X(ICMP_ECHO_REPLIES, "icmp_echo_replies", "ICMP echo replies sent")    \
 	X(ICMP6_ECHO_REPLIES, "icmp6_echo_replies", "ICMPv6 echo replies sent") \
+	X(ICMP_ECHO_TOO_BIG, "icmp_echo_too_big", "echo requests (v4/v6) whose reply exceeds the port MTU: not fragmented, dropped") \
 	X(MIRROR_OBSERVED, "mirror_observed", "frames for other hosts seen on mirror ports") \
 	X(MIRROR_NOT_SIP, "mirror_not_sip", "observed frames not UDP to/from sip.mirror_ports (ignored)") \
 	/* ---- SIP (parse reasons: sip_<reason>, HEP: hep_<reason>) ---- */   \

@@ -11,8 +11,9 @@
  * 802.1Q tag on the request is kept on the reply.
  *
  * Headers must sit in the first segment (every PMD puts at least the first
- * 2 KB there); only a UDP payload may continue into further segments, and
- * the caller linearises those. Checksums are verified in software unless
+ * 2 KB there); a UDP payload may continue into further segments (scatter
+ * RX, reassembled datagrams), and the caller linearises those; an ICMP echo
+ * body may too (checksummed and answered across the chain). Checksums are verified in software unless
  * the PMD says it did so (RTE_MBUF_F_RX_*_CKSUM_GOOD/BAD).
  *
  * Learning: an ARP request or NS for one of our addresses creates an entry
@@ -82,12 +83,26 @@ const uint8_t *evr_net_src6(const struct evr_port *p, const uint8_t *dst)
 	return p->ip6;
 }
 
-/* Sum of the IPv6 pseudo header and an L4 message is 0xffff when intact. */
-static bool l4_sum_ok6(const struct rte_ipv6_hdr *ip6, const void *l4, uint32_t len)
+/* Raw 16-bit sum of m[off, off+len), which may run over several segments
+ * (scatter RX, reassembly); the caller checked off + len <= pkt_len. */
+static uint16_t raw_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len)
+{
+	uint16_t s = 0;
+
+	if (off + len <= m->data_len)
+		return rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const char *, off), len);
+	rte_raw_cksum_mbuf(m, off, len, &s);
+	return s;
+}
+
+/* Sum of the IPv6 pseudo header and an L4 message at m[off] is 0xffff
+ * when intact. */
+static bool l4_sum_ok6(const struct rte_ipv6_hdr *ip6, const struct rte_mbuf *m, uint32_t off,
+                       uint32_t len)
 {
 	uint32_t sum = rte_ipv6_phdr_cksum(ip6, 0);
 
-	sum += rte_raw_cksum(l4, len);
+	sum += raw_sum(m, off, len);
 	return __rte_raw_cksum_reduce(sum) == 0xffff;
 }
 
@@ -370,8 +385,10 @@ static void rx_icmp4(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 	struct rte_icmp_hdr *ic;
 	uint32_t len = tot - hl;
 
-	if (len < sizeof(*ic) || l2 + tot > m->data_len ||
-	    rte_raw_cksum((char *)ip + hl, len) != 0xffff) {
+	/* The body may span segments (a jumbo echo with scatter RX, or a
+	 * reassembled one): only the ICMP header must be in the first. */
+	if (len < sizeof(*ic) || l2 + hl + sizeof(*ic) > m->data_len || l2 + tot > m->pkt_len ||
+	    raw_sum(m, l2 + hl, len) != 0xffff) {
 		cnt_inc(w, pi, EVR_CNT_RX_BAD_ICMP);
 		goto drop;
 	}
@@ -380,9 +397,13 @@ static void rx_icmp4(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 		cnt_inc(w, pi, EVR_CNT_RX_ICMP_OTHER);
 		goto drop;
 	}
+	if (tot > p->mtu) { /* reassembled: we do not fragment replies */
+		cnt_inc(w, pi, EVR_CNT_ICMP_ECHO_TOO_BIG);
+		goto drop;
+	}
 	ic->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	ic->icmp_cksum = 0;
-	ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, len);
+	ic->icmp_cksum = (uint16_t)~raw_sum(m, l2 + hl, len);
 	ip->dst_addr = ip->src_addr;
 	ip->src_addr = p->ip4;
 	ip->time_to_live = 64;
@@ -677,12 +698,16 @@ static void rx_icmp6(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 	struct evr_router *r = w->r;
 	struct evr_port *p = &r->ports[pi];
 	uint8_t *l4 = (uint8_t *)(ip6 + 1);
+	const uint32_t off = l2 + (uint32_t)sizeof(*ip6);
 	const struct rte_ether_addr *ll;
 	struct rte_mbuf *na;
 	bool bad = false;
 
-	if (plen < 4 || l2 + sizeof(*ip6) + plen > m->data_len ||
-	    !l4_sum_ok6(ip6, l4, plen)) {
+	/* An echo body may span segments (as in rx_icmp4); ND messages are
+	 * small and parsed in place: they must sit in the first segment. */
+	if (plen < 4 || off + 4 > m->data_len || off + plen > m->pkt_len ||
+	    (l4[0] != ICMP6_ECHO_REQUEST && off + plen > m->data_len) ||
+	    !l4_sum_ok6(ip6, m, off, plen)) {
 		cnt_inc(w, pi, EVR_CNT_RX_BAD_ICMP);
 		goto drop;
 	}
@@ -694,6 +719,10 @@ static void rx_icmp6(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 			cnt_inc(w, pi, EVR_CNT_RX_BAD_ICMP);
 			goto drop;
 		}
+		if (sizeof(*ip6) + plen > p->mtu) { /* reassembled: not fragmented back */
+			cnt_inc(w, pi, EVR_CNT_ICMP_ECHO_TOO_BIG);
+			goto drop;
+		}
 		/* A ping to a multicast group is answered from our own
 		 * address, never from the group's. */
 		memcpy(dst, ip6->dst_addr, 16);
@@ -703,7 +732,11 @@ static void rx_icmp6(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 		l4[0] = ICMP6_ECHO_REPLY;
 		l4[2] = l4[3] = 0;
 		{
-			uint16_t c = l4_cksum6(ip6, l4, plen);
+			uint32_t sum = rte_ipv6_phdr_cksum(ip6, 0) + raw_sum(m, off, plen);
+			uint16_t c = (uint16_t)~__rte_raw_cksum_reduce(sum);
+
+			if (c == 0)
+				c = 0xffff;
 			memcpy(l4 + 2, &c, 2);
 		}
 		eth->dst_addr = eth->src_addr;

@@ -321,6 +321,62 @@ static unsigned rx_pool_need(const struct evr_router *r, uint16_t nrx, uint16_t 
 	                         512, (uint64_t)UINT32_MAX);
 }
 
+/* Bytes of the largest frame the port must receive whole: the MTU plus the
+ * PMD's own L2 overhead (ethdev's rule: max_rx_pktlen - max_mtu when the
+ * PMD reports a real max_mtu, else Ethernet header + CRC), and never less
+ * than header, one 802.1Q tag and CRC, which evr_net_rx accepts. */
+static uint32_t rx_frame_need(const struct rte_eth_dev_info *di, uint32_t mtu)
+{
+	uint32_t ovh = RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN + RTE_ETHER_CRC_LEN;
+
+	if (di->max_mtu != UINT16_MAX && di->max_rx_pktlen > di->max_mtu)
+		ovh = RTE_MAX(ovh, di->max_rx_pktlen - di->max_mtu);
+	return mtu + ovh;
+}
+
+/*
+ * How a port's RX mbufs hold a frame of the configured MTU (issue 8: every
+ * datagram received whole). A frame longer than the mbuf data room
+ * (RTE_MBUF_DEFAULT_DATAROOM, 2,048 bytes, less the PMD's min_rx_bufsize
+ * rules) either
+ *  - arrives as a chain of mbufs when the PMD offers
+ *    RTE_ETH_RX_OFFLOAD_SCATTER (PCI NICs, net_tap: tap reads into one
+ *    iovec per descriptor only with it, else the kernel cuts the frame at
+ *    one mbuf), and evr_net_rx/evr_rx_view read chains; or
+ *  - needs a data room of one whole frame (headroom included, at most what
+ *    uint16 data_room_size allows), at 4.5x the pool memory for MTU 9000.
+ * net_af_packet is sized by push_vdev/EVR_AFP_ROOM (one frame per mbuf,
+ * kernel-defragmented datagrams) and does not come here.
+ * Sets *room and, for scatter, the offload in conf; dies when no room can
+ * hold the frame. Returns the mode for the port's start log.
+ */
+static const char *rx_layout(const struct evr_port *p, const struct rte_eth_dev_info *di,
+                             uint32_t mtu, struct rte_eth_conf *conf, uint16_t *room)
+{
+	uint32_t frame = rx_frame_need(di, mtu);
+	uint32_t need = frame + RTE_PKTMBUF_HEADROOM;
+
+	*room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	if (di->min_rx_bufsize + RTE_PKTMBUF_HEADROOM > *room) {
+		if (di->min_rx_bufsize + RTE_PKTMBUF_HEADROOM > UINT16_MAX)
+			die("port '%s' (%s): PMD wants RX buffers of %u bytes, more than an "
+			    "mbuf can hold", p->name, di->driver_name, di->min_rx_bufsize);
+		*room = (uint16_t)(di->min_rx_bufsize + RTE_PKTMBUF_HEADROOM);
+	}
+	if (frame <= (uint32_t)*room - RTE_PKTMBUF_HEADROOM)
+		return "single-segment";
+	if (di->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) {
+		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+		return "scatter";
+	}
+	if (need > UINT16_MAX)
+		die("port '%s' (%s): mtu %u needs %u-byte RX frames; the PMD has no scatter "
+		    "RX and an mbuf holds at most %u bytes: lower ports[].mtu", p->name,
+		    di->driver_name, mtu, frame, UINT16_MAX - RTE_PKTMBUF_HEADROOM);
+	*room = (uint16_t)need;
+	return "frame-sized mbufs (no scatter in PMD)";
+}
+
 static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_port *pc,
                        int socket)
 {
@@ -332,8 +388,9 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 	uint16_t nrx = (uint16_t)pc->rx_desc, ntx = (uint16_t)pc->tx_desc;
 	uint64_t rss_want = RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP;
 	char pname[RTE_MEMPOOL_NAMESIZE];
+	const char *rx_mode = "single-segment";
 	unsigned pool_n;
-	uint16_t room;
+	uint16_t room = RTE_MBUF_DEFAULT_BUF_SIZE;
 	int rc;
 
 	if (rte_eth_dev_get_port_by_name(pc->device, &p->port_id) != 0) {
@@ -399,8 +456,18 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 		p->multiseg = true;
 	}
-	if (di.max_mtu >= pc->mtu && di.min_mtu <= pc->mtu)
+	/* ethdev refuses (EINVAL) an MTU outside [min_mtu, max_mtu] or whose
+	 * frame (MTU + its overhead) exceeds max_rx_pktlen; such a port keeps
+	 * the PMD's default and rte_eth_dev_set_mtu below says so. */
+	if (di.max_mtu >= pc->mtu && di.min_mtu <= pc->mtu &&
+	    pc->mtu + (di.max_mtu != UINT16_MAX && di.max_rx_pktlen > di.max_mtu ?
+	               di.max_rx_pktlen - di.max_mtu : RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN) <=
+	    di.max_rx_pktlen)
 		conf.rxmode.mtu = pc->mtu;
+	if (strcmp(di.driver_name, "net_af_packet") == 0)
+		rx_mode = "af_packet frames";
+	else
+		rx_mode = rx_layout(p, &di, pc->mtu, &conf, &room);
 	rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
 	if (rc != 0)
 		die("port '%s' (%s): configure %u/%u queues failed: %s", p->name,
@@ -410,7 +477,6 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 		die("port '%s': descriptor counts: %s", p->name, rte_strerror(-rc));
 
 	pool_n = RTE_MAX(c->rings.rx_pool, rx_pool_need(r, nrx, p->nb_rxq));
-	room = RTE_MBUF_DEFAULT_BUF_SIZE;
 	if (strcmp(di.driver_name, "net_af_packet") == 0) {
 		/* One mbuf per frame (see push_vdev): each holds a whole
 		 * datagram. Such a pool is 32x the default per mbuf, so its
@@ -459,9 +525,42 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 		die("port '%s': cannot read its MAC address", p->name);
 	}
 	ll6_from_mac(p->ll6, &p->mac);
-	if (pc->mtu != 1500 && (rc = rte_eth_dev_set_mtu(p->port_id, (uint16_t)pc->mtu)) != 0)
-		EVR_LOG(NOTICE, "port %s: PMD did not take MTU %u (%s); notifications are "
-		        "still fragmented at %u", p->name, pc->mtu, rte_strerror(-rc), pc->mtu);
+	if (pc->mtu != 1500 && (rc = rte_eth_dev_set_mtu(p->port_id, (uint16_t)pc->mtu)) != 0) {
+		uint16_t pmd_mtu = 0;
+
+		/* net_tap's TX drops every frame longer than its own MTU + 22
+		 * (DPDK 22.11 pmd_tx_burst), and ethdev refuses it any MTU
+		 * above 1500 (its max_rx_pktlen is 1522): fragment at what the
+		 * PMD sends. RX still takes jumbo frames (scatter). */
+		if (strcmp(di.driver_name, "net_tap") == 0 &&
+		    rte_eth_dev_get_mtu(p->port_id, &pmd_mtu) == 0 && pmd_mtu >= 1280 &&
+		    pmd_mtu < pc->mtu) {
+			EVR_LOG(WARNING, "port %s: PMD did not take MTU %u (%s; max_rx_pktlen "
+			        "%u); notifications are fragmented at its MTU %u (net_tap "
+			        "drops longer frames), jumbo frames are still received",
+			        p->name, pc->mtu, rte_strerror(-rc), di.max_rx_pktlen, pmd_mtu);
+			p->mtu = pmd_mtu;
+		} else {
+			EVR_LOG(NOTICE, "port %s: PMD did not take MTU %u (%s); notifications are "
+			        "still fragmented at %u", p->name, pc->mtu, rte_strerror(-rc),
+			        pc->mtu);
+		}
+	}
+	/* Without multi-segment TX, evr_tx_frame copies a chain into one
+	 * payload mbuf: a frame longer than that mbuf would be dropped
+	 * (tx_linearize_failed) on every notification over ~2 KB. Fragment
+	 * at what it holds (net_pcap in DPDK 22.11 is such a PMD). */
+	if (!p->multiseg) {
+		uint32_t cap = rte_pktmbuf_data_room_size(r->payload_pool) - RTE_PKTMBUF_HEADROOM -
+		               RTE_ETHER_HDR_LEN - RTE_VLAN_HLEN;
+
+		if (p->mtu > cap) {
+			EVR_LOG(WARNING, "port %s: %s has no multi-segment TX; notifications are "
+			        "fragmented at %u (one payload mbuf per frame), not at mtu %u",
+			        p->name, di.driver_name, cap, p->mtu);
+			p->mtu = (uint16_t)cap;
+		}
+	}
 	/* A mirror port sees other hosts' frames only in promiscuous mode. */
 	if (pc->promiscuous || pc->mirror)
 		rte_eth_promiscuous_enable(p->port_id);
@@ -473,11 +572,14 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 		    rte_strerror(-rc));
 	p->started = true;
 	EVR_LOG(INFO, "port %s: %s port %u mac " RTE_ETHER_ADDR_PRT_FMT " %s%s%s%s "
-	        "rxq %u txq %u%s%s mtu %u", p->name, di.driver_name, p->port_id,
+	        "rxq %u txq %u%s%s mtu %u (tx %u) rx %s (mbuf room %u, frame %u, "
+	        "pmd max_rx_pktlen %u)",
+	        p->name, di.driver_name, p->port_id,
 	        RTE_ETHER_ADDR_BYTES(&p->mac), pc->ipv4 ? pc->ipv4 : "",
 	        pc->ipv4 && pc->ipv6 ? " " : "", pc->ipv6 ? pc->ipv6 : "", "",
 	        p->nb_rxq, p->nb_txq, p->rss ? " rss" : "", p->multiseg ? " multiseg" : "",
-	        pc->mtu);
+	        pc->mtu, p->mtu, rx_mode, room - RTE_PKTMBUF_HEADROOM, rx_frame_need(&di, pc->mtu),
+	        di.max_rx_pktlen);
 }
 
 static void static_neighbours(struct evr_router *r)

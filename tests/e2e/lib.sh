@@ -373,6 +373,26 @@ e2e_veth_peer() {
 	veth_add "$HIF" "$NS" "$NIF" "$PLAT/$1" || { fail "create veth $HIF <-> $NS:$NIF"; e2e_finish; }
 }
 
+# big_event FMT N SIZE: an E_BIG event of exactly SIZE bytes (UDP payload)
+# with attributes n=N and pad (one hex digit repeated): JSON-RPC (to
+# listener 8090) or FreeSWITCH plain (8021). Sets BIG_PAYLOAD, BIG_PORT and
+# BIG_MD5 (md5 of the pad, to compare with what a notification carries).
+big_event() {
+	local fmt=$1 n=$2 size=$3 pre post pad
+	if [[ $fmt == jsonrpc ]]; then
+		pre="{\"jsonrpc\":\"2.0\",\"method\":\"E_BIG\",\"params\":{\"n\":\"$n\",\"pad\":\""
+		post='"}}'
+		BIG_PORT=8090
+	else
+		pre=$(printf '%b' "Event-Name: E_BIG\nn: $n\npad: ")
+		post=$'\n\n'
+		BIG_PORT=8021
+	fi
+	pad=$(head -c "$((size - ${#pre} - ${#post}))" /dev/zero | tr '\0' "$(printf '%x' $((n % 16)))")
+	BIG_PAYLOAD=$pre$pad$post
+	BIG_MD5=$(printf '%s' "$pad" | md5sum | cut -d' ' -f1)
+}
+
 # nsx NS command...: run in the namespace.
 nsx() {
 	local ns=$1

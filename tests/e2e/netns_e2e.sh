@@ -250,20 +250,9 @@ for size in 1500 3000 9000 30000 65000; do
 		big_n=$((big_n + 1))
 		ipv=4
 		[[ $fmt == *6 ]] && ipv=6
-		if [[ $fmt == jsonrpc* ]]; then
-			pre="{\"jsonrpc\":\"2.0\",\"method\":\"E_BIG\",\"params\":{\"n\":\"$big_n\",\"pad\":\""
-			post='"}}'
-			port=8090
-		else
-			pre="Event-Name: E_BIG\nn: $big_n\npad: "
-			post=$'\n\n'
-			pre=$(printf '%b' "$pre")
-			port=8021
-		fi
-		padlen=$((size - ${#pre} - ${#post}))
-		pad=$(head -c "$padlen" /dev/zero | tr '\0' "$(printf '%x' $((big_n % 16)))")
-		send_ev "$port" 5060 "$pre$pad$post" "$ipv"
-		want=$(printf '%s' "$pad" | md5sum | cut -d' ' -f1)
+		big_event "${fmt%6}" "$big_n" "$size"
+		send_ev "$BIG_PORT" 5060 "$BIG_PAYLOAD" "$ipv"
+		want=$BIG_MD5
 		got_big() { notes 9701 | jq -r --arg n "$big_n" 'select(.attrs.n == $n) | .attrs.pad' |
 			tr -d '\n' | md5sum | grep -q "^$want "; }
 		check "${fmt%6} event of $size bytes (IPv$ipv, fragmented at 1500) delivered intact" \
