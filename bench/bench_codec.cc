@@ -16,8 +16,8 @@
 
 #include "bench_common.h"
 #include "bench_gen.h"
-#include "evr_decode.h"
-#include "evr_encode.h"
+#include "codec/evr_decode.h"
+#include "codec/evr_encode.h"
 
 using namespace evr_bench;
 

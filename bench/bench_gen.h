@@ -42,8 +42,8 @@
 #include <utility>
 #include <vector>
 
-#include "evr_event.h"
-#include "evr_sub.h"
+#include "event/evr_event.h"
+#include "match/evr_sub.h"
 
 namespace evr_bench {
 

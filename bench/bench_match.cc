@@ -29,7 +29,7 @@
 
 #include "bench_common.h"
 #include "bench_gen.h"
-#include "evr_matcher.h"
+#include "match/evr_matcher.h"
 
 using namespace evr_bench;
 

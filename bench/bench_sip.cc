@@ -8,14 +8,14 @@
 //   BM_sip_parse_invite   evr_sip_parse of the largest INVITE (SDP) alone
 //   BM_hep_parse          evr_hep_parse + evr_sip_parse of the payload, the
 //                         mix wrapped in HEPv3 (when evr_hep.h is built)
-//   BM_sip_state          evr_sip_parse + evr_sipst_input (dialog and
+//   BM_sip_state          evr_sip_parse + evr_sip_state_input (dialog and
 //                         registration state, event derivation) over the
 //                         mix, with counters derived_events/s (when
-//                         evr_sipst.h is built); on the capture's clock,
+//                         evr_sip_state.h is built); on the capture's clock,
 //                         so every pass starts new dialogs (dup = 0)
 //   BM_sip_state_replay   the same under bench/sip/run.sh's conditions:
 //                         real clock, linger 5 ms, the table sizes of its
-//                         "timers" and "recycle" phases, evr_sipst_tick at
+//                         "timers" and "recycle" phases, evr_sip_state_tick at
 //                         evrd's cadence (every 100 us; also 10 ms, evrd's
 //                         cadence before 9fdd84c); its dup /
 //                         events_per_msg counters show whether the timers
@@ -41,10 +41,10 @@
 #include <vector>
 
 #include "bench_common.h"
-#include "evr_sip.h"
+#include "sip/evr_sip.h"
 
-#include "evr_hep.h"
-#include "evr_sipst.h"
+#include "sip/evr_hep.h"
+#include "sip/state/evr_sip_state.h"
 
 using namespace evr_bench;
 
@@ -391,7 +391,7 @@ void count_event(void *arg, const struct evr_event *ev)
 // Parse + state over the mix, in capture order, on the capture's own clock:
 // each pass of the mix is shifted by (capture span + linger + 1 s), so the
 // previous pass's dialogs and REGISTER transactions have been reaped and
-// its Call-IDs start new dialogs, as new calls would. evr_sipst_tick runs
+// its Call-IDs start new dialogs, as new calls would. evr_sip_state_tick runs
 // whenever that clock crosses a 10 ms boundary (evrd calls it every ~10 ms).
 // range(0): 0 = both event families, 1 = OpenSIPS only, 2 = FreeSWITCH only.
 void BM_sip_state(benchmark::State &state)
@@ -402,14 +402,14 @@ void BM_sip_state(benchmark::State &state)
 	auto msg = std::make_unique<struct evr_sip_msg>();
 	if (!check_parse(state, mix, msg.get()))
 		return;
-	struct evr_sipst_conf conf;
-	evr_sipst_conf_default(&conf);
-	static const uint32_t fam[] = {EVR_SIPST_OPENSIPS | EVR_SIPST_FREESWITCH,
-	                               EVR_SIPST_OPENSIPS, EVR_SIPST_FREESWITCH};
+	struct evr_sip_state_conf conf;
+	evr_sip_state_conf_default(&conf);
+	static const uint32_t fam[] = {EVR_SIP_STATE_OPENSIPS | EVR_SIP_STATE_FREESWITCH,
+	                               EVR_SIP_STATE_OPENSIPS, EVR_SIP_STATE_FREESWITCH};
 	conf.families = fam[state.range(0)];
-	struct evr_sipst *st = evr_sipst_create(&conf, nullptr);
+	struct evr_sip_state *st = evr_sip_state_create(&conf, nullptr);
 	if (!st) {
-		state.SkipWithError("evr_sipst_create failed");
+		state.SkipWithError("evr_sip_state_create failed");
 		return;
 	}
 	uint64_t t0 = mix.msgs.front().flow.ts_us, t1 = mix.msgs.back().flow.ts_us;
@@ -422,7 +422,7 @@ void BM_sip_state(benchmark::State &state)
 		const SipMsg &m = mix.msgs[i];
 		uint64_t now = (m.flow.ts_us - t0) / 1000 + pass * period_ms;
 		if (now >= next_tick) {
-			evr_sipst_tick(st, now, t0 + now * 1000, count_event, &ec);
+			evr_sip_state_tick(st, now, t0 + now * 1000, count_event, &ec);
 			next_tick = now - now % 10 + 10;
 			ticks++;
 		}
@@ -430,7 +430,7 @@ void BM_sip_state(benchmark::State &state)
 		if (s == EVR_SIP_OK) {
 			f = m.flow;
 			f.ts_us = t0 + now * 1000;
-			evr_sipst_input(st, msg.get(), &f, now, count_event, &ec);
+			evr_sip_state_input(st, msg.get(), &f, now, count_event, &ec);
 		}
 		bytes += m.len;
 		if (++i == n) {
@@ -439,11 +439,11 @@ void BM_sip_state(benchmark::State &state)
 			// reap the finished pass (the budget bounds one tick call)
 			now = pass * period_ms;
 			for (int k = 0; k < 256; k++)
-				evr_sipst_tick(st, now, t0 + now * 1000, count_event, &ec);
+				evr_sip_state_tick(st, now, t0 + now * 1000, count_event, &ec);
 			next_tick = now + 10;
 		}
 	}
-	const struct evr_sipst_stats *ss = evr_sipst_stats(st);
+	const struct evr_sip_state_stats *ss = evr_sip_state_stats(st);
 	state.SetItemsProcessed(state.iterations());
 	state.SetBytesProcessed((int64_t)bytes);
 	state.counters["events_per_s"] =
@@ -454,21 +454,21 @@ void BM_sip_state(benchmark::State &state)
 	state.counters["ticks"] = (double)ticks;
 	// Health of the run: a mix the state machine did not follow would
 	// make these non-zero (the capture has no retransmissions or strays).
-	state.counters["dup"] = (double)(ss->c[EVR_SIPST_DUP_REQUEST] + ss->c[EVR_SIPST_DUP_RESPONSE]);
+	state.counters["dup"] = (double)(ss->c[EVR_SIP_STATE_DUP_REQUEST] + ss->c[EVR_SIP_STATE_DUP_RESPONSE]);
 	state.counters["orphan"] =
-	        (double)(ss->c[EVR_SIPST_ORPHAN_REQUEST] + ss->c[EVR_SIPST_ORPHAN_RESPONSE]);
-	state.counters["evicted"] = (double)(ss->c[EVR_SIPST_DIALOG_EVICTED] +
-	                                     ss->c[EVR_SIPST_CONTACT_EVICTED] +
-	                                     ss->c[EVR_SIPST_REG_TXN_EVICTED]);
+	        (double)(ss->c[EVR_SIP_STATE_ORPHAN_REQUEST] + ss->c[EVR_SIP_STATE_ORPHAN_RESPONSE]);
+	state.counters["evicted"] = (double)(ss->c[EVR_SIP_STATE_DIALOG_EVICTED] +
+	                                     ss->c[EVR_SIP_STATE_CONTACT_EVICTED] +
+	                                     ss->c[EVR_SIP_STATE_REG_TXN_EVICTED]);
 	static const char *const fam_name[] = {"both", "opensips", "freeswitch"};
 	state.SetLabel(fam_name[state.range(0)]);
-	evr_sipst_destroy(st);
+	evr_sip_state_destroy(st);
 }
 
 // The appliance benchmark's conditions in-process: the mix replayed in a
 // loop on the real monotonic clock, sip.linger_ms = range(0) ms,
 // max_dialogs / max_registrations = range(1) / range(2), and
-// evr_sipst_tick (at most EVR_SIPST_TICK_BUDGET expirations each) called
+// evr_sip_state_tick (at most EVR_SIP_STATE_TICK_BUDGET expirations each) called
 // every range(3) us, as evrd's worker does (evr_sipio.c TICK_HZ: 100 us
 // since 9fdd84c, 10 ms before). Compare its counters with BM_sip_state's
 // to see what the timer cadence does to the state.
@@ -480,14 +480,14 @@ void BM_sip_state_replay(benchmark::State &state)
 	auto msg = std::make_unique<struct evr_sip_msg>();
 	if (!check_parse(state, mix, msg.get()))
 		return;
-	struct evr_sipst_conf conf;
-	evr_sipst_conf_default(&conf);
+	struct evr_sip_state_conf conf;
+	evr_sip_state_conf_default(&conf);
 	conf.linger_ms = (uint32_t)state.range(0);
 	conf.max_dialogs = (uint32_t)state.range(1);
 	conf.max_registrations = (uint32_t)state.range(2);
-	struct evr_sipst *st = evr_sipst_create(&conf, nullptr);
+	struct evr_sip_state *st = evr_sip_state_create(&conf, nullptr);
 	if (!st) {
-		state.SkipWithError("evr_sipst_create failed");
+		state.SkipWithError("evr_sip_state_create failed");
 		return;
 	}
 	EmitCount ec;
@@ -500,14 +500,14 @@ void BM_sip_state_replay(benchmark::State &state)
 		const SipMsg &m = mix.msgs[i];
 		uint64_t ns = now_ns(), now = (ns - t0) / 1000000u;
 		if (ns >= next_tick_ns) {
-			evr_sipst_tick(st, now, mix.msgs.front().flow.ts_us + now * 1000, count_event, &ec);
+			evr_sip_state_tick(st, now, mix.msgs.front().flow.ts_us + now * 1000, count_event, &ec);
 			next_tick_ns = ns + tick_ns;
 			ticks++;
 		}
 		if (evr_sip_parse(mix.p(m), m.len, msg.get()) == EVR_SIP_OK) {
 			f = m.flow;
 			f.ts_us = mix.msgs.front().flow.ts_us + now * 1000;
-			evr_sipst_input(st, msg.get(), &f, now, count_event, &ec);
+			evr_sip_state_input(st, msg.get(), &f, now, count_event, &ec);
 		}
 		bytes += m.len;
 		if (++i == n) {
@@ -515,7 +515,7 @@ void BM_sip_state_replay(benchmark::State &state)
 			pass++;
 		}
 	}
-	const struct evr_sipst_stats *ss = evr_sipst_stats(st);
+	const struct evr_sip_state_stats *ss = evr_sip_state_stats(st);
 	state.SetItemsProcessed(state.iterations());
 	state.SetBytesProcessed((int64_t)bytes);
 	state.counters["events_per_s"] =
@@ -523,16 +523,16 @@ void BM_sip_state_replay(benchmark::State &state)
 	state.counters["events_per_msg"] = (double)ec.events / (double)state.iterations();
 	state.counters["passes"] = (double)pass;
 	state.counters["ticks"] = (double)ticks;
-	state.counters["dup"] = (double)(ss->c[EVR_SIPST_DUP_REQUEST] + ss->c[EVR_SIPST_DUP_RESPONSE]);
+	state.counters["dup"] = (double)(ss->c[EVR_SIP_STATE_DUP_REQUEST] + ss->c[EVR_SIP_STATE_DUP_RESPONSE]);
 	state.counters["orphan"] =
-	        (double)(ss->c[EVR_SIPST_ORPHAN_REQUEST] + ss->c[EVR_SIPST_ORPHAN_RESPONSE]);
-	state.counters["absorbed"] = (double)ss->c[EVR_SIPST_ABSORBED];
-	state.counters["evicted"] = (double)(ss->c[EVR_SIPST_DIALOG_EVICTED] +
-	                                     ss->c[EVR_SIPST_CONTACT_EVICTED] +
-	                                     ss->c[EVR_SIPST_REG_TXN_EVICTED]);
+	        (double)(ss->c[EVR_SIP_STATE_ORPHAN_REQUEST] + ss->c[EVR_SIP_STATE_ORPHAN_RESPONSE]);
+	state.counters["absorbed"] = (double)ss->c[EVR_SIP_STATE_ABSORBED];
+	state.counters["evicted"] = (double)(ss->c[EVR_SIP_STATE_DIALOG_EVICTED] +
+	                                     ss->c[EVR_SIP_STATE_CONTACT_EVICTED] +
+	                                     ss->c[EVR_SIP_STATE_REG_TXN_EVICTED]);
 	state.counters["dialogs"] = (double)ss->dialogs;
 	state.counters["contacts"] = (double)ss->registrations;
-	evr_sipst_destroy(st);
+	evr_sip_state_destroy(st);
 }
 
 } // namespace

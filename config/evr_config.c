@@ -26,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evr_matcher.h"
-#include "evr_sub.h"
+#include "match/evr_matcher.h"
+#include "match/evr_sub.h"
 
 #define STRLIST_ELEM_MAX 1024u /* longest string in a string list */
 

@@ -26,8 +26,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "evr_event.h"
-#include "evr_matcher.h"
+#include "event/evr_event.h"
+#include "match/evr_matcher.h"
 
 #ifdef __cplusplus
 extern "C" {

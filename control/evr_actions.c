@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "evr_control_internal.h"
-#include "evr_encode.h"
+#include "codec/evr_encode.h"
 
 #define LIST_PAGE 1024u /* subscriptions visited per evr_matcher_list call */
 

@@ -62,8 +62,8 @@
 #include <poll.h>
 #include <sys/types.h>
 
-#include "evr_event.h"
-#include "evr_matcher.h"
+#include "event/evr_event.h"
+#include "match/evr_matcher.h"
 #include "evr_methods.h"
 
 #ifdef __cplusplus

@@ -51,7 +51,7 @@ testpmd=${TESTPMD:-/usr/bin/dpdk-testpmd}
 
 # ---- build (release; only what the benchmark runs)
 bench_prepare bench/appliance/run.sh "$dir"
-timeout 1800 ninja -C "$dir" dataplane/evrd/evrd control/evrctl >/dev/null
+timeout 1800 ninja -C "$dir" dataplane/evrd/evrd control/evrctl bench/evr_appliance_gen >/dev/null
 evrd=$dir/dataplane/evrd/evrd
 [[ -x $testpmd ]] || { echo "bench/appliance/run.sh: $testpmd missing (dpdk package)" >&2; exit 1; }
 
@@ -65,9 +65,7 @@ bench_harness appliance
 bench_idle_check
 
 # ---- workload
-g++ -std=c++17 -O2 -Wall -Wextra -I bench -I dataplane/core -I config \
-	-o "$tmp/gen" "$here/gen.cc"
-"$tmp/gen" "$subs" "$events" 20000 "$tmp"
+"$dir/bench/evr_appliance_gen" "$subs" "$events" 20000 "$tmp"
 cp "$tmp/gen.json" "$res/"
 echo "workload: $(cat "$tmp/gen.json")"
 

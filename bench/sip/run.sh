@@ -38,8 +38,8 @@
 # lingering state (they live their Expires), so a later pass refreshes
 # them (E_UL_CONTACT_UPDATE) unless the flow unregistered.
 #
-# That works only if the state timers keep up: a call of evr_sipst_tick
-# handles at most EVR_SIPST_TICK_BUDGET (256) expirations, and this mix ends
+# That works only if the state timers keep up: a call of evr_sip_state_tick
+# handles at most EVR_SIP_STATE_TICK_BUDGET (256) expirations, and this mix ends
 # one dialog or transaction per ~3 messages (1,500 dialogs and 5,380
 # REGISTER transactions per 20,742 messages). evrd ticked every 10 ms until
 # 9fdd84c (<= 25.6k expirations/s per worker: half the replayed messages

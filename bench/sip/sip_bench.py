@@ -27,7 +27,7 @@ import appliance  # noqa: E402  (Ctl, testpmd_pps)
 
 # (share, event, filter key, value kind, second filter or None, format)
 # value kinds: 'aor' user@domain exact, 'aor*' user@* prefix glob, 'user'
-# the bare user. Keys and values are those evr_sipst.h documents.
+# the bare user. Keys and values are those evr_sip_state.h documents.
 SUB_MIX = [
     (0.18, 'E_UL_CONTACT_INSERT', 'aor', 'aor', None, 'jsonrpc'),
     (0.08, 'E_UL_CONTACT_UPDATE', 'aor', 'aor*', None, 'jsonrpc'),
@@ -296,7 +296,7 @@ def cmd_summary(d, out):
     if phases['timers']['dup_share'] > 0.05:
         print('  WARNING         timers phase: %.0f%% of the messages absorbed as duplicates '
               '(fresh traffic has none): ended dialogs/transactions outlived sip.linger_ms, '
-              'the state timers (evr_sipst_tick, 256 expirations a call) did not keep up'
+              'the state timers (evr_sip_state_tick, 256 expirations a call) did not keep up'
               % (100 * phases['timers']['dup_share']))
     print('  per core        %8.0f SIP messages/s, %8.0f derived events/s (%s phase; target '
           '>= 1M messages/s: %s)' % (head['per_core']['sip_messages_per_s'],

@@ -14,7 +14,7 @@
  * are exported as "decode_<reason>", decode_ok being the decoded events;
  * likewise the SIP parser's ("sip_<reason>") and HEP's ("hep_<reason>").
  * The SIP state shards and endpoints keep their own counter blocks
- * (evr_sipst_stats, evr_sipep_stats), exported by name per worker.
+ * (evr_sip_state_stats, evr_sip_endpoint_stats), exported by name per worker.
  *
  * Thread context: each block has exactly one writer (its lcore), which
  * increments with plain stores; the control thread reads with relaxed
@@ -25,9 +25,9 @@
 
 #include <stdint.h>
 
-#include "evr_decode.h"
-#include "evr_hep.h"
-#include "evr_sip.h"
+#include "codec/evr_decode.h"
+#include "sip/evr_hep.h"
+#include "sip/evr_sip.h"
 
 /* X(ENUM_SUFFIX, "name", "help") */
 #define EVR_COUNTERS(X)                                                        \

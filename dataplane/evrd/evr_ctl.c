@@ -25,8 +25,8 @@
 
 #include "evr_ctl.h"
 #include "evr_neigh.h"
-#include "evr_sipep.h"
-#include "evr_sipst.h"
+#include "sip/evr_sip_endpoint.h"
+#include "sip/state/evr_sip_state.h"
 
 static const char *const cnt_names[] = {
 #define X(e, n, h) n,
@@ -111,25 +111,25 @@ static json_t *counters_json(const struct evr_counters *c, bool nonzero_only)
 /* SIP state shard and endpoint counters of a set of workers, summed, as
  * "sip_state_<name>" / "sip_endpoint_<name>" plus the gauges. */
 struct sip_sums {
-	uint64_t st[EVR_SIPST__COUNT];
-	uint64_t ep[EVR_SIPEP__COUNT];
+	uint64_t st[EVR_SIP_STATE__COUNT];
+	uint64_t ep[EVR_SIP_ENDPOINT__COUNT];
 	uint64_t dialogs, registrations;
 };
 
 static void sip_add(struct sip_sums *a, const struct evr_worker *w)
 {
 	if (w->sipst) {
-		const struct evr_sipst_stats *s = evr_sipst_stats(w->sipst);
+		const struct evr_sip_state_stats *s = evr_sip_state_stats(w->sipst);
 
-		for (unsigned i = 0; i < EVR_SIPST__COUNT; i++)
+		for (unsigned i = 0; i < EVR_SIP_STATE__COUNT; i++)
 			a->st[i] += ld(&s->c[i]);
 		a->dialogs += ld(&s->dialogs);
 		a->registrations += ld(&s->registrations);
 	}
 	if (w->sipep) {
-		const struct evr_sipep_stats *s = evr_sipep_stats(w->sipep);
+		const struct evr_sip_endpoint_stats *s = evr_sip_endpoint_stats(w->sipep);
 
-		for (unsigned i = 0; i < EVR_SIPEP__COUNT; i++)
+		for (unsigned i = 0; i < EVR_SIP_ENDPOINT__COUNT; i++)
 			a->ep[i] += ld(&s->c[i]);
 	}
 }
@@ -138,12 +138,12 @@ static void sip_json(json_t *o, const struct sip_sums *a)
 {
 	char name[96];
 
-	for (unsigned i = 0; i < EVR_SIPST__COUNT; i++) {
-		snprintf(name, sizeof(name), "sip_state_%s", evr_sipst_counter_name(i));
+	for (unsigned i = 0; i < EVR_SIP_STATE__COUNT; i++) {
+		snprintf(name, sizeof(name), "sip_state_%s", evr_sip_state_counter_name(i));
 		json_object_set_new(o, name, json_integer((json_int_t)a->st[i]));
 	}
-	for (unsigned i = 0; i < EVR_SIPEP__COUNT; i++) {
-		snprintf(name, sizeof(name), "sip_endpoint_%s", evr_sipep_counter_name(i));
+	for (unsigned i = 0; i < EVR_SIP_ENDPOINT__COUNT; i++) {
+		snprintf(name, sizeof(name), "sip_endpoint_%s", evr_sip_endpoint_counter_name(i));
 		json_object_set_new(o, name, json_integer((json_int_t)a->ep[i]));
 	}
 	json_object_set_new(o, "sip_dialogs", json_integer((json_int_t)a->dialogs));

@@ -35,10 +35,10 @@
 
 #include "evr_config.h"
 #include "evr_counters.h"
-#include "evr_event.h"
-#include "evr_matcher.h"
-#include "evr_reasm.h"
-#include "evr_sip.h"
+#include "event/evr_event.h"
+#include "match/evr_matcher.h"
+#include "net/evr_reasm.h"
+#include "sip/evr_sip.h"
 
 extern int evr_logtype;
 #define EVR_LOG(level, fmt, ...)                                              \
@@ -171,8 +171,8 @@ struct evr_sip_held {
 };
 
 struct evr_router;
-struct evr_sipst;
-struct evr_sipep;
+struct evr_sip_state;
+struct evr_sip_endpoint;
 
 struct evr_worker {
 	unsigned id;
@@ -199,10 +199,10 @@ struct evr_worker {
 	struct evr_reasm *reasm; /* IP reassembly (own); NULL: off */
 	char *linbuf;    /* ingress datagram linearised (multi-segment RX) */
 	/* SIP: this worker's shard of dialog/registration state (the Call-IDs
-	 * evr_sipst_shard() gives it), the endpoint's retransmission cache,
+	 * evr_sip_state_shard() gives it), the endpoint's retransmission cache,
 	 * the ring other workers hand this shard's messages to. */
-	struct evr_sipst *sipst;
-	struct evr_sipep *sipep;
+	struct evr_sip_state *sipst;
+	struct evr_sip_endpoint *sipep;
 	struct rte_ring *handoff;
 	struct evr_sip_msg *sipmsg; /* parse output (large: heap, once) */
 	struct evr_sip_held *held;  /* FIFO ring of held messages */

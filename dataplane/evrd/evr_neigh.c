@@ -26,7 +26,7 @@
 #include <rte_malloc.h>
 #include <rte_pause.h>
 
-#include "evr_hash.h"
+#include "util/evr_hash.h"
 
 #define PROBE_MAX 64u
 

@@ -9,14 +9,14 @@
  *    proxy's capture agent (Kamailio siptrace, OpenSIPS proto_hep) sends;
  *  - EVR_CFG_LISTEN_SIP: requests to the appliance's own SIP endpoint.
  *
- * Mirror and HEP messages feed the dialog/registration state (evr_sipst),
+ * Mirror and HEP messages feed the dialog/registration state (evr_sip_state),
  * which raises the events the platforms themselves would raise.
  *
  * Cross-worker design: hand-off by Call-ID. A dialog's requests and
  * responses travel between different address pairs (UAC->proxy,
  * proxy->UAS, replies the other way), so RSS puts them on different queues
  * and workers. Each worker owns one state shard: the Call-IDs for which
- * evr_sipst_shard(call_id, n_workers) gives its id. The receiving worker
+ * evr_sip_state_shard(call_id, n_workers) gives its id. The receiving worker
  * parses the message (it must, to find the Call-ID, compact form "i:"
  * included) and, when another worker owns it, enqueues {mbuf, offsets,
  * flow} on that worker's MP/SC element ring; the owner parses again and
@@ -54,14 +54,14 @@
 #include <rte_lcore.h>
 
 #include "evr_dp.h"
-#include "evr_hep.h"
-#include "evr_sipep.h"
-#include "evr_sipst.h"
+#include "sip/evr_hep.h"
+#include "sip/evr_sip_endpoint.h"
+#include "sip/state/evr_sip_state.h"
 
 #define HANDOFF_BURST 32
-#define REPLY_CAP EVR_SIPEP_REPLY_MAX /* always enough for any request */
+#define REPLY_CAP EVR_SIP_ENDPOINT_REPLY_MAX /* always enough for any request */
 /* State timers run every 100 us: a tick handles at most
- * EVR_SIPST_TICK_BUDGET expirations, and at a million messages per second
+ * EVR_SIP_STATE_TICK_BUDGET expirations, and at a million messages per second
  * about a third of them end a dialog or transaction, so 10 ms ticks
  * (25.6k expirations/s) would fall behind; a tick with nothing due costs
  * one heap-top compare. */
@@ -82,12 +82,12 @@ uint64_t evr_wall_us(const struct evr_router *r, uint64_t tsc)
 int evr_sipio_init(struct evr_router *r, struct evr_worker *w)
 {
 	const struct evr_cfg_sip *c = &r->cfg->sip;
-	struct evr_sipst_conf sc;
-	struct evr_sipep_conf ec;
+	struct evr_sip_state_conf sc;
+	struct evr_sip_endpoint_conf ec;
 	char name[RTE_RING_NAMESIZE];
 	unsigned n = r->n_workers ? r->n_workers : 1;
 
-	evr_sipst_conf_default(&sc);
+	evr_sip_state_conf_default(&sc);
 	/* Limits are router-wide; Call-ID hashing spreads them evenly. */
 	sc.max_dialogs = (c->max_dialogs + n - 1) / n;
 	sc.max_registrations = (c->max_registrations + n - 1) / n;
@@ -96,20 +96,20 @@ int evr_sipio_init(struct evr_router *r, struct evr_worker *w)
 	sc.linger_ms = c->linger_ms;
 	sc.default_expires = c->default_expires;
 	sc.pn_refresh_s = c->pn_refresh_s;
-	sc.families = c->events == EVR_CFG_SIP_EV_OPENSIPS     ? EVR_SIPST_OPENSIPS
-	              : c->events == EVR_CFG_SIP_EV_FREESWITCH ? EVR_SIPST_FREESWITCH
-	                                                       : EVR_SIPST_OPENSIPS |
-	                                                                 EVR_SIPST_FREESWITCH;
+	sc.families = c->events == EVR_CFG_SIP_EV_OPENSIPS     ? EVR_SIP_STATE_OPENSIPS
+	              : c->events == EVR_CFG_SIP_EV_FREESWITCH ? EVR_SIP_STATE_FREESWITCH
+	                                                       : EVR_SIP_STATE_OPENSIPS |
+	                                                                 EVR_SIP_STATE_FREESWITCH;
 	sc.profile = c->profile;
 	sc.hostname = c->hostname;
-	w->sipst = evr_sipst_create(&sc, &r->limits);
+	w->sipst = evr_sip_state_create(&sc, &r->limits);
 	if (w->sipst == NULL)
 		return -errno;
 
-	evr_sipep_conf_default(&ec);
+	evr_sip_endpoint_conf_default(&ec);
 	ec.dedup_entries = c->endpoint_dedup;
 	ec.server = c->server;
-	w->sipep = evr_sipep_create(&ec);
+	w->sipep = evr_sip_endpoint_create(&ec);
 	if (w->sipep == NULL)
 		return -errno;
 
@@ -154,9 +154,9 @@ void evr_sipio_fini(struct evr_worker *w)
 	w->held_n = 0;
 	free(w->held);
 	w->held = NULL;
-	evr_sipst_destroy(w->sipst);
+	evr_sip_state_destroy(w->sipst);
 	w->sipst = NULL;
-	evr_sipep_destroy(w->sipep);
+	evr_sip_endpoint_destroy(w->sipep);
 	w->sipep = NULL;
 	free(w->sipmsg);
 	w->sipmsg = NULL;
@@ -218,9 +218,9 @@ static unsigned owner_of(const struct evr_sip_msg *m, unsigned n)
 			aor[k++] = '@';
 		}
 		memcpy(aor + k, u->host.p, u->host.len);
-		return evr_sipst_shard(aor, k + u->host.len, n);
+		return evr_sip_state_shard(aor, k + u->host.len, n);
 	}
-	return evr_sipst_shard(m->call_id.p, m->call_id.len, n);
+	return evr_sip_state_shard(m->call_id.p, m->call_id.len, n);
 }
 
 /* Parse a message of the state path; counts the parse result. */
@@ -239,7 +239,7 @@ static void state_input(struct evr_worker *w, unsigned pi, const struct evr_sip_
 		.w = w, .pi = pi, .now_tsc = now_tsc, .now_ms = evr_now_ms(),
 	};
 
-	evr_sipst_input(w->sipst, w->sipmsg, f, x.now_ms, emit, &x);
+	evr_sip_state_input(w->sipst, w->sipmsg, f, x.now_ms, emit, &x);
 }
 
 /*
@@ -250,7 +250,7 @@ static void state_input(struct evr_worker *w, unsigned pi, const struct evr_sip_
  * request may sit in another worker's hand-off ring or behind its idle
  * sleep while the response, on this worker's own queue, is already here
  * (a 401 0.3 ms after its REGISTER, an ACK 0.1 ms after the 200). Such a
- * message (evr_sipst_premature) waits in a bounded FIFO for up to
+ * message (evr_sip_state_premature) waits in a bounded FIFO for up to
  * sip.reorder_ms. Whenever a message that creates or advances state is
  * applied, the held ones with the same Call-ID are offered again, in
  * their order; the timer applies what is still waiting at its deadline
@@ -313,7 +313,7 @@ static unsigned held_retry(struct evr_worker *w, uint64_t cid, bool any_cid,
 			rte_pktmbuf_free(e.h.m); /* parsed fine before: cannot happen */
 			continue;
 		}
-		if (evr_sipst_premature(w->sipst, w->sipmsg)) {
+		if (evr_sip_state_premature(w->sipst, w->sipmsg)) {
 			if (!due) {
 				held_push(w, &e);
 				continue;
@@ -335,7 +335,7 @@ static void shard_offer(struct evr_worker *w, const struct evr_sip_handoff *h,
 	const struct evr_sip_msg *m = w->sipmsg;
 	uint64_t cid;
 
-	if (w->held_cap && evr_sipst_premature(w->sipst, m)) {
+	if (w->held_cap && evr_sip_state_premature(w->sipst, m)) {
 		if (w->held_n < w->held_cap) {
 			struct evr_sip_held e = {
 				.h = *h, .deadline_tsc = now_tsc + w->reorder_tsc,
@@ -364,13 +364,13 @@ static void endpoint(struct evr_worker *w, unsigned pi, const char *p, uint32_t 
 	struct emit_ctx x = {
 		.w = w, .pi = pi, .now_tsc = now_tsc, .now_ms = evr_now_ms(),
 	};
-	struct evr_sipep_out out;
+	struct evr_sip_endpoint_out out;
 	enum evr_sip_status st;
 	struct rte_mbuf *h;
 
 	st = evr_sip_parse(p, len, w->sipmsg);
 	cnt->sip[st]++;
-	evr_sipep_handle(w->sipep, st, w->sipmsg, f, x.now_ms, &w->scratch, w->replybuf,
+	evr_sip_endpoint_handle(w->sipep, st, w->sipmsg, f, x.now_ms, &w->scratch, w->replybuf,
 	                 REPLY_CAP, &out);
 	if (out.raise)
 		emit(&x, &w->scratch.ev);
@@ -477,7 +477,7 @@ unsigned evr_sipio_poll(struct evr_worker *w, uint64_t now_tsc)
 			.w = w, .pi = 0, .now_tsc = now_tsc, .now_ms = evr_now_ms(),
 		};
 
-		done += evr_sipst_tick(w->sipst, x.now_ms, evr_wall_us(w->r, now_tsc), emit, &x);
+		done += evr_sip_state_tick(w->sipst, x.now_ms, evr_wall_us(w->r, now_tsc), emit, &x);
 		if (w->held_n && now_tsc >= w->held_next_due) /* deadlines */
 			done += held_retry(w, 0, false, now_tsc);
 		w->sip_tick_tsc = now_tsc + w->r->tsc_hz / TICK_HZ;

@@ -39,8 +39,8 @@
 #include <rte_version.h>
 
 #include "evr_ctl.h"
-#include "evr_sipep.h"
-#include "evr_sipst.h"
+#include "sip/evr_sip_endpoint.h"
+#include "sip/state/evr_sip_state.h"
 #include "evr_telemetry.h"
 
 /* ---- size of the biggest reply, from the X-macro lists -------------- */
@@ -53,17 +53,17 @@
 #define X_DEC(e, n, h) +ENTRY(sizeof("decode_") - 1 + sizeof(n))
 #define X_SIP(e, n, h) +ENTRY(sizeof("sip_") - 1 + sizeof(n))
 #define X_HEP(e, n, h) +ENTRY(sizeof("hep_") - 1 + sizeof(n))
-#define X_SIPST(e, n, h) +ENTRY(sizeof("sip_state_") - 1 + sizeof(n))
-#define X_SIPEP(n, h) +ENTRY(sizeof("sip_endpoint_") - 1 + sizeof(#n))
+#define X_SIP_STATE(e, n, h) +ENTRY(sizeof("sip_state_") - 1 + sizeof(n))
+#define X_SIP_ENDPOINT(n, h) +ENTRY(sizeof("sip_endpoint_") - 1 + sizeof(#n))
 
 /* /evr/stats with SIP: what evr_ctl_counters_json gives. */
 #define STATS_ENTRIES                                                         \
 	(EVR_CNT__COUNT + EVR_DEC__COUNT + EVR_SIP__COUNT + EVR_HEP__COUNT +  \
-	 EVR_SIPST__COUNT + EVR_SIPEP__COUNT + 2)
+	 EVR_SIP_STATE__COUNT + EVR_SIP_ENDPOINT__COUNT + 2)
 #define STATS_BYTES                                                           \
 	(0 EVR_COUNTERS(X_CNT) EVR_DECODE_STATUS(X_DEC) EVR_SIP_STATUS(X_SIP) \
-	 EVR_HEP_STATUS(X_HEP) EVR_SIPST_COUNTERS(X_SIPST)                    \
-	 EVR_SIPEP_COUNTERS(X_SIPEP) + ENTRY(sizeof("sip_dialogs")) +         \
+	 EVR_HEP_STATUS(X_HEP) EVR_SIP_STATE_COUNTERS(X_SIP_STATE)                    \
+	 EVR_SIP_ENDPOINT_COUNTERS(X_SIP_ENDPOINT) + ENTRY(sizeof("sip_dialogs")) +         \
 	 ENTRY(sizeof("sip_registrations")))
 /* /evr/worker,<id> adds its own fields (worker_fields()), the reply
  * {"<cmd>":...} its command (< 56 bytes). */

@@ -32,9 +32,9 @@
 #include <rte_udp.h>
 
 #include "evr_dp.h"
-#include "evr_encode.h"
+#include "codec/evr_encode.h"
 #include "evr_neigh.h"
-#include "evr_sub.h"
+#include "match/evr_sub.h"
 #ifdef EVR_HAVE_CONTROL
 #include "evr_control.h"
 #endif

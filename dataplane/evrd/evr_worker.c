@@ -38,7 +38,7 @@
 #include <rte_prefetch.h>
 #include <urcu-qsbr.h>
 
-#include "evr_decode.h"
+#include "codec/evr_decode.h"
 #include "evr_dp.h"
 #include "evr_neigh.h"
 

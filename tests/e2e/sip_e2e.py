@@ -428,7 +428,7 @@ def check_flows_and_subs(c, a, flows):
     return want_total
 
 
-TRACKED = ('REGISTER', 'INVITE', 'ACK', 'BYE', 'CANCEL')  # the methods evr_sipst follows
+TRACKED = ('REGISTER', 'INVITE', 'ACK', 'BYE', 'CANCEL')  # the methods evr_sip_state follows
 TAG_RE = re.compile(r';\s*tag=([^;>,\s]+)')
 
 

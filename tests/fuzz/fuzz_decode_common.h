@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evr_decode.h"
+#include "codec/evr_decode.h"
 
 static void check(bool ok)
 {

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evr_sub.h"
+#include "match/evr_sub.h"
 
 #define MAX_VALUES 8
 #define VAL_CAP    512

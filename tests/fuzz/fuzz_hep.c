@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evr_hep.h"
+#include "sip/evr_hep.h"
 #include "fuzz_views.h"
 
 

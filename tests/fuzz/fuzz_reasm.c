@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evr_reasm.h"
+#include "net/evr_reasm.h"
 
 #define FLOWS 8
 #define FRAGS 64

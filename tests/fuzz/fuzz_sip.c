@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evr_sip.h"
+#include "sip/evr_sip.h"
 #include "fuzz_views.h"
 
 

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "evr_sip.h"
+#include "sip/evr_sip.h"
 
 static const char *lo, *hi;
 
