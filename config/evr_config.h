@@ -2,8 +2,8 @@
 /*
  * evrd configuration: ONE table of settings (name, type, bounds, default,
  * runtime flag, validator, help) drives the libconfig loader, `evrd --check`,
- * `evrd --print-config-reference` (the README table) and, later, a `config`
- * RPC (STYLE 20).
+ * `evrd --print-config-reference` (the README table) and the control
+ * plane's `config_get` / `config_set` methods (runtime settings).
  *
  * Loading parses into a fresh struct evr_config (defaults first, then the
  * file), validates every value and every list element, then returns it; the

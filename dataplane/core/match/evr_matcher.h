@@ -8,8 +8,9 @@
  *    under its most selective filter: exact values -> one hash probe; prefix
  *    and suffix globs -> one probe per prefix/suffix length present for that
  *    attribute key (bitmask of lengths); other globs -> a per-key Hyperscan
- *    set (base database + small delta databases + tombstones, compiled and
- *    merged by a background thread). Subscriptions without filters (and
+ *    set (base database + small delta databases + tombstones; deltas are
+ *    compiled by the maintenance thread, merges by the index's merge
+ *    thread). Subscriptions without filters (and
  *    lenient ones) are indexed by event selector. Candidates are verified
  *    against all their filters.
  *  - EVR_INDEX_NAIVE (reference twin): OpenSIPS EBR's algorithm, a linear
@@ -24,15 +25,17 @@
  *  - Writers (control thread, config loader, tests) call the other
  *    functions; they serialise on an internal mutex, must be registered
  *    QSBR threads and online (the functions go offline around blocking).
- *  - A background thread owned by the matcher compiles/merges Hyperscan
- *    databases and reaps expired and fired `once` subscriptions. It reaps
+ *  - Two background threads are owned by the matcher: the maintenance
+ *    thread (store) reaps expired and fired `once` subscriptions and has the
+ *    index compile pending Hyperscan deltas; the hybrid index's merge thread
+ *    folds deltas and tombstones into a new base database. The reaper runs
  *    against evr_now_ms(): with it running, every now_ms given to the API
  *    must come from evr_now_ms(). Tests that simulate time set
  *    conf.no_background and drive evr_matcher_sync/evr_matcher_reap.
  *
  * Visibility: exact/prefix/suffix/no-filter subscriptions are visible to
  * readers when evr_matcher_subscribe returns; Hyperscan-indexed ones once the
- * background thread publishes the delta database (milliseconds). After
+ * maintenance thread publishes the delta database (milliseconds). After
  * evr_matcher_unsubscribe returns, no match that starts later returns that
  * subscription; readers also skip expired and already-fired `once` ones.
  */
@@ -57,7 +60,8 @@ struct evr_matcher_conf {
 	uint32_t hs_delta_max;    /* patterns per delta db before a merge; default 512 */
 	uint32_t hs_max_deltas;   /* delta dbs per key before a merge; default 8 */
 	uint32_t reap_interval_ms; /* background reaping period; default 200 */
-	bool no_background;       /* tests: no thread; call evr_matcher_maintain */
+	bool no_background;       /* tests: no threads; call evr_matcher_sync and
+	                           * evr_matcher_reap */
 };
 
 EVR_API void evr_matcher_conf_default(struct evr_matcher_conf *c);
@@ -122,7 +126,7 @@ EVR_API uint32_t evr_matcher_reap(struct evr_matcher *m, uint64_t now_ms);
 
 /*
  * With no_background: compile pending Hyperscan deltas and run due merges
- * synchronously (tests). Otherwise wait until the background thread has
+ * synchronously (tests). Otherwise wait until the maintenance thread has
  * published everything pending at the time of the call. Writer.
  */
 EVR_API void evr_matcher_sync(struct evr_matcher *m);

@@ -139,7 +139,6 @@ struct evr_sub {
 	uint32_t subclass_len;
 	struct evr_filter *filters;
 	const struct evr_dest *dest; /* interned, shared between subscriptions */
-	void *priv;              /* matcher-private linkage (index nodes, rcu head) */
 };
 
 /* Info returned to the subscriber. */

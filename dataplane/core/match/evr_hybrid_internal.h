@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Private to the hybrid index (evr_index_hybrid.c: write path and lifecycle;
+ * evr_hybrid_match.c: read path; evr_hybrid_hs.c: Hyperscan sets and their
+ * background compiles). The design note is at the top of evr_index_hybrid.c.
+ * Structures, the hashes writer and readers must agree on, and the presence
+ * bitmap live here; thread context is stated per function.
+ */
+#ifndef EVR_HYBRID_INTERNAL_H
+#define EVR_HYBRID_INTERNAL_H
+
+#include <hs/hs.h>
+#include <string.h>
+
+#include "evr_matcher_internal.h"
+#include "evr_rcuhash.h"
+
+#define MAX_LIT 63u        /* prefix/suffix index length cap (mask bit 63) */
+#define MAX_SET_DBS 32u    /* base + deltas in one published set */
+#define KIND_EXACT 0x45ULL
+#define KIND_PREFIX 0x50ULL
+#define KIND_SUFFIX 0x53ULL
+#define KIND_INFIX 0x49ULL
+#define QGRAM 8u /* infix index: substrings of exactly one 64-bit load */
+#define SLOT_SEED_MUL 0x9ddfea08eb382d69ULL
+
+struct evr_hs_db {
+	hs_database_t *db;
+	uint32_t n;
+	size_t bytes;
+	struct evr_sub_node **subs; /* pattern id -> subscription */
+};
+
+struct evr_hs_set {
+	uint32_t n_dbs;
+	uint32_t n_readers;
+	size_t scratch_bytes;
+	struct rcu_head rcu;
+	struct evr_hs_db *dbs[MAX_SET_DBS];
+	hs_scratch_t *scratch[]; /* one per reader, valid for every db */
+};
+
+struct evr_keyslot {
+	uint32_t id;
+	uint64_t hash;
+	char *key;
+	uint32_t key_len;
+	/* reader-visible (atomic) */
+	uint64_t prefix_mask, suffix_mask;
+	uint32_t n_exact;
+	uint32_t n_infix;
+	uint64_t *gram2; /* RCU-stable once set: first two bytes of indexed
+	                  * substrings (65536 bits), checked before hashing */
+	uint64_t n_seen;          /* writer: filters on this key ever subscribed */
+	uint64_t n_seen_distinct; /* writer: ... with a pattern not seen before */
+	uint32_t n_sel_all; /* value-indexed subscriptions with selector ALL */
+	uint32_t n_sel_sub; /* ... with CUSTOM + subclass */
+	struct evr_hs_set *hs; /* RCU */
+	/* writer */
+	uint32_t prefix_cnt[MAX_LIT + 1], suffix_cnt[MAX_LIT + 1];
+	struct cds_list_head pending;
+	uint32_t n_pending;
+	uint32_t n_hs_live;
+	uint32_t n_tomb;
+	uint32_t n_compiling;
+	bool merging;
+};
+
+struct keydir_ent {
+	uint64_t hash;
+	struct evr_keyslot *slot;
+};
+
+struct keydir {
+	uint32_t mask;
+	struct rcu_head rcu;
+	struct keydir_ent e[];
+};
+
+/*
+ * Presence filter in front of the evr_rh table: most prefix/suffix probes
+ * miss, and a miss still costs a cache-cold slot load. One bit per hash
+ * (2 MiB, stays in L2/L3) answers "certainly absent" with one cache
+ * access. Writer-side counts let bits be cleared on removal (a saturated
+ * count keeps its bit: a false positive costs one lookup, never a miss).
+ */
+#define BLOOM_BITS_LOG2 24u
+#define BLOOM_BITS (1u << BLOOM_BITS_LOG2)
+#define GRAM_SEEN_LOG2 20u
+#define LIT_SEEN_LOG2 22u
+
+struct hybrid {
+	struct evr_rh idx;   /* (kind, keyslot, literal) / event selector -> subs */
+	uint64_t *bloom;     /* reader-visible bits (atomic words) */
+	uint8_t *bloom_cnt;  /* writer counts per bit */
+	uint16_t *gram_seen; /* writer: complex patterns seen per substring hash */
+	uint8_t *lit_seen;   /* writer: filters seen per (key, pattern) hash */
+	struct keydir *dir; /* RCU */
+	struct evr_keyslot **slots;
+	uint32_t n_slots, cap_slots;
+	uint32_t n_event; /* atomic: subscriptions indexed by event selector */
+	/* merge thread */
+	pthread_t merger;
+	bool merger_running, merger_stop;
+	pthread_cond_t merge_kick;
+	/* stats (writer) */
+	uint64_t compiles, compile_errors, hs_bytes;
+};
+
+struct idx_key {
+	const struct evr_keyslot *slot;
+	uint8_t kind;
+	const char *p;
+	uint32_t len;
+	uint64_t sel_hash;
+};
+
+/* ---- hashing (writer and reader must agree) ---------------------------- */
+
+static inline uint64_t slot_seed(const struct evr_keyslot *k, uint64_t dir)
+{
+	return EVR_HASH_SEED ^ ((uint64_t)(k->id + 1) * SLOT_SEED_MUL) ^ dir;
+}
+
+static inline uint64_t fin(uint64_t state, uint64_t kind)
+{
+	return evr_mix64(state ^ (kind * 0x8cb92ba72f3d8dd7ULL));
+}
+
+static inline uint64_t hash_forward(const struct evr_keyslot *k, const char *p, size_t n)
+{
+	uint64_t s = slot_seed(k, 0);
+	for (size_t i = 0; i < n; i++)
+		s = (s ^ (unsigned char)p[i]) * EVR_HASH_MUL;
+	return s;
+}
+
+static inline uint64_t hash_backward(const struct evr_keyslot *k, const char *p, size_t n)
+{
+	uint64_t s = slot_seed(k, 1);
+	for (size_t i = n; i-- > 0;)
+		s = (s ^ (unsigned char)p[i]) * EVR_HASH_MUL;
+	return s;
+}
+
+/*
+ * Value-indexed entries also hash their event selector, so an event only
+ * finds subscriptions for its own name (subscribers of E_UL_AOR_INSERT
+ * and E_UL_CONTACT_INSERT for the same AOR share a literal but not a
+ * bucket). Readers probe the event's name, and only when the key has such
+ * subscriptions its name+subclass and ALL.
+ */
+static inline uint64_t sel_mix(uint64_t base, uint64_t sel_hash)
+{
+	return evr_mix64(base ^ sel_hash);
+}
+
+static inline uint64_t infix_hash(const struct evr_keyslot *k, const char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, sizeof(w));
+	return fin(slot_seed(k, 2) ^ (w * 0x9e3779b97f4a7c15ULL), KIND_INFIX);
+}
+
+static inline int idx_match(const struct evr_sub_node *n, const struct idx_key *k)
+{
+	if (n->idx_kind != k->kind)
+		return 0;
+	if (k->kind == EVR_IDX_EVENT)
+		return n->s.ev_hash == k->sel_hash;
+	return n->slot == k->slot && n->idx_lit_len == k->len &&
+	       memcmp(n->idx_lit, k->p, k->len) == 0;
+}
+
+static inline uint32_t bloom_bit(uint64_t h)
+{
+	return (uint32_t)(h >> (64 - BLOOM_BITS_LOG2));
+}
+
+static inline bool bloom_test(const struct hybrid *x, uint64_t h)
+{
+	uint32_t b = bloom_bit(h);
+	return (__atomic_load_n(&x->bloom[b >> 6], __ATOMIC_RELAXED) >> (b & 63)) & 1;
+}
+
+/* writer: set before the node is published */
+static inline void bloom_add(struct hybrid *x, uint64_t h)
+{
+	uint32_t b = bloom_bit(h);
+	if (x->bloom_cnt[b] != UINT8_MAX && x->bloom_cnt[b]++ == 0)
+		__atomic_or_fetch(&x->bloom[b >> 6], 1ULL << (b & 63), __ATOMIC_RELEASE);
+}
+
+/* writer: after the node is unpublished */
+static inline void bloom_del(struct hybrid *x, uint64_t h)
+{
+	uint32_t b = bloom_bit(h);
+	if (x->bloom_cnt[b] != UINT8_MAX && --x->bloom_cnt[b] == 0)
+		__atomic_and_fetch(&x->bloom[b >> 6], ~(1ULL << (b & 63)), __ATOMIC_RELEASE);
+}
+
+/* ---- key directory ------------------------------------------------------ */
+
+static inline struct evr_keyslot *keydir_find(const struct keydir *d, uint64_t h,
+                                       const char *name, uint32_t len)
+{
+	if (!d)
+		return NULL;
+	for (uint32_t i = (uint32_t)h & d->mask;; i = (i + 1) & d->mask) {
+		const struct keydir_ent *e = &d->e[i];
+		if (!e->slot)
+			return NULL;
+		if (e->hash == h && e->slot->key_len == len &&
+		    evr_ieq(e->slot->key, name, len))
+			return e->slot;
+	}
+}
+
+/* ---- across the three files ---------------------------------------------- */
+
+/* Write path (evr_index_hybrid.c), matcher lock held: index n under its
+ * event selector (also where patterns Hyperscan refuses end up). */
+int hyb_add_event_idx(struct hybrid *x, struct evr_sub_node *n);
+
+/* Hyperscan sets (evr_hybrid_hs.c). */
+void hyb_hs_db_free(struct evr_hs_db *db);
+void hyb_set_free(struct evr_hs_set *s);
+/* Writer lock NOT held (takes it around each step): compile pending
+ * filters into deltas, merge when due. The matcher's maintenance thread,
+ * or evr_matcher_sync's caller when there is none (tests). */
+bool hyb_maintain(struct evr_matcher *m, bool merge_now);
+/* The merge thread's body (started by hybrid_init). */
+void *hyb_merger_main(void *arg);
+
+/* Read path (evr_hybrid_match.c): any registered reader thread. */
+uint32_t hyb_match(struct evr_matcher *m, unsigned reader, const struct evr_event *ev,
+                   uint64_t now_ms, const struct evr_sub **out, uint32_t out_cap,
+                   struct evr_match_stats *st);
+
+#endif /* EVR_HYBRID_INTERNAL_H */
