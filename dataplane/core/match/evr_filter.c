@@ -22,24 +22,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/evr_err.h"
 #include "evr_sub.h"
 
 #define FILTER_MAX_KEY 128u /* as the default max_name_len of the decoders */
 #define QUOTE_MAX      64u  /* input bytes shown in an error message */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Printable form of s for messages: at most QUOTE_MAX bytes, '\xHH' for
  * anything outside printable ASCII, "..." when cut. */
@@ -82,21 +69,21 @@ int evr_filter_parse(const char *text, struct evr_filter *f, char *err, size_t e
 
 	memset(f, 0, sizeof(*f));
 	if (!text) {
-		seterr(err, errlen, "filter missing");
+		evr_seterr(err, errlen, "filter missing");
 		return -EINVAL;
 	}
 	eq = strchr(text, '=');
 	if (!eq) {
-		seterr(err, errlen, "filter '%s': expected key=value", quote(text, q, sizeof(q)));
+		evr_seterr(err, errlen, "filter '%s': expected key=value", quote(text, q, sizeof(q)));
 		return -EINVAL;
 	}
 	key_len = (size_t)(eq - text);
 	if (!key_len) {
-		seterr(err, errlen, "filter '%s': empty key", quote(text, q, sizeof(q)));
+		evr_seterr(err, errlen, "filter '%s': empty key", quote(text, q, sizeof(q)));
 		return -EINVAL;
 	}
 	if (key_len > FILTER_MAX_KEY) {
-		seterr(err, errlen, "filter '%s': key longer than %u bytes",
+		evr_seterr(err, errlen, "filter '%s': key longer than %u bytes",
 		       quote(text, q, sizeof(q)), FILTER_MAX_KEY);
 		return -EINVAL;
 	}
@@ -106,7 +93,7 @@ int evr_filter_parse(const char *text, struct evr_filter *f, char *err, size_t e
 	if (!g) {
 		int rc = errno == ENOMEM ? -ENOMEM : -EINVAL;
 
-		seterr(err, errlen, "filter '%s': %s", quote(text, q, sizeof(q)), gerr);
+		evr_seterr(err, errlen, "filter '%s': %s", quote(text, q, sizeof(q)), gerr);
 		return rc;
 	}
 	f->cls = evr_glob_classify(g, &lit, &lit_len);
@@ -114,7 +101,7 @@ int evr_filter_parse(const char *text, struct evr_filter *f, char *err, size_t e
 	blk = malloc(key_len + 1 + lit_len + 1 + text_len + 1);
 	if (!blk) {
 		evr_glob_free(g);
-		seterr(err, errlen, "filter '%s': out of memory", quote(text, q, sizeof(q)));
+		evr_seterr(err, errlen, "filter '%s': out of memory", quote(text, q, sizeof(q)));
 		return -ENOMEM;
 	}
 	/* Keys compare case-insensitively (ASCII, as evr_ieq): lowercase once. */
@@ -180,14 +167,14 @@ static int dest_udp(const char *all, const char *s, struct evr_dest *d, char *er
 		const char *close = strchr(s, ']');
 
 		if (!close) {
-			seterr(err, errlen, "destination '%s': missing ']' after IPv6 address",
+			evr_seterr(err, errlen, "destination '%s': missing ']' after IPv6 address",
 			       quote(all, q, sizeof(q)));
 			return -EINVAL;
 		}
 		h = s + 1;
 		hlen = (size_t)(close - h);
 		if (close[1] != ':') {
-			seterr(err, errlen, "destination '%s': expected ':port' after ']'",
+			evr_seterr(err, errlen, "destination '%s': expected ':port' after ']'",
 			       quote(all, q, sizeof(q)));
 			return -EINVAL;
 		}
@@ -197,14 +184,14 @@ static int dest_udp(const char *all, const char *s, struct evr_dest *d, char *er
 		const char *colon = strrchr(s, ':');
 
 		if (!colon) {
-			seterr(err, errlen, "destination '%s': missing ':port'",
+			evr_seterr(err, errlen, "destination '%s': missing ':port'",
 			       quote(all, q, sizeof(q)));
 			return -EINVAL;
 		}
 		h = s;
 		hlen = (size_t)(colon - s);
 		if (memchr(h, ':', hlen)) {
-			seterr(err, errlen,
+			evr_seterr(err, errlen,
 			       "destination '%s': host contains ':' (IPv6 addresses go "
 			       "in brackets, e.g. udp:[::1]:9000)", quote(all, q, sizeof(q)));
 			return -EINVAL;
@@ -212,11 +199,11 @@ static int dest_udp(const char *all, const char *s, struct evr_dest *d, char *er
 		port_s = colon + 1;
 	}
 	if (!hlen) {
-		seterr(err, errlen, "destination '%s': missing host", quote(all, q, sizeof(q)));
+		evr_seterr(err, errlen, "destination '%s': missing host", quote(all, q, sizeof(q)));
 		return -EINVAL;
 	}
 	if (parse_port(port_s, &port)) {
-		seterr(err, errlen, "destination '%s': port must be a number in 1..65535",
+		evr_seterr(err, errlen, "destination '%s': port must be a number in 1..65535",
 		       quote(all, q, sizeof(q)));
 		return -EINVAL;
 	}
@@ -248,7 +235,7 @@ static int dest_udp(const char *all, const char *s, struct evr_dest *d, char *er
 	return 0;
 
 bad_host:
-	seterr(err, errlen,
+	evr_seterr(err, errlen,
 	       v6 ? "destination '%s': not a numeric IPv6 address"
 	          : "destination '%s': host must be a numeric IPv4 address or localhost",
 	       quote(all, q, sizeof(q)));
@@ -262,13 +249,13 @@ static int dest_unix(const char *all, const char *path, struct evr_dest *d, char
 	size_t len = strlen(path);
 
 	if (path[0] != '/') {
-		seterr(err, errlen, "destination '%s': unix socket path must be absolute",
+		evr_seterr(err, errlen, "destination '%s': unix socket path must be absolute",
 		       quote(all, q, sizeof(q)));
 		return -EINVAL;
 	}
 	/* Keep room for the NUL: some kernels' and tools' readers expect it. */
 	if (len >= sizeof(d->addr.un.sun_path)) {
-		seterr(err, errlen, "destination '%s': unix socket path longer than %zu bytes",
+		evr_seterr(err, errlen, "destination '%s': unix socket path longer than %zu bytes",
 		       quote(all, q, sizeof(q)), sizeof(d->addr.un.sun_path) - 1);
 		return -EINVAL;
 	}
@@ -286,14 +273,14 @@ int evr_dest_parse(const char *s, struct evr_dest *d, char *err, size_t errlen)
 
 	memset(d, 0, sizeof(*d));
 	if (!s) {
-		seterr(err, errlen, "destination missing");
+		evr_seterr(err, errlen, "destination missing");
 		return -EINVAL;
 	}
 	if (strncasecmp(s, "udp:", 4) == 0)
 		return dest_udp(s, s + 4, d, err, errlen);
 	if (strncasecmp(s, "unix:", 5) == 0)
 		return dest_unix(s, s + 5, d, err, errlen);
-	seterr(err, errlen, "destination '%s': expected udp:host:port or unix:/path",
+	evr_seterr(err, errlen, "destination '%s': expected udp:host:port or unix:/path",
 	       quote(s, q, sizeof(q)));
 	return -EINVAL;
 }

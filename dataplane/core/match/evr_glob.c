@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/evr_err.h"
 #include "evr_glob.h"
 
 /* Token: op in the low 2 bits, argument (byte or set index) above. */
@@ -85,20 +86,6 @@ static unsigned set_first(const struct byteset *s)
 		if (s->w[i])
 			return i * 64 + (unsigned)__builtin_ctzll(s->w[i]);
 	return 256;
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 enum cclass {
@@ -190,7 +177,7 @@ static int bracket(const char *p, size_t len, size_t open, size_t *next,
 			int k;
 
 			if (p[i + 1] != ':') {
-				seterr(err, errlen, "%s '[%c' at offset %zu not supported",
+				evr_seterr(err, errlen, "%s '[%c' at offset %zu not supported",
 				       p[i + 1] == '=' ? "equivalence class" : "collating symbol",
 				       p[i + 1], i);
 				return -EINVAL;
@@ -198,14 +185,14 @@ static int bracket(const char *p, size_t len, size_t open, size_t *next,
 			while (j < len && p[j] >= 'a' && p[j] <= 'z')
 				j++;
 			if (j + 1 >= len || p[j] != ':' || p[j + 1] != ']') {
-				seterr(err, errlen,
+				evr_seterr(err, errlen,
 				       "'[:' at offset %zu does not start a character class "
 				       "(write '\\[' for a literal '[')", i);
 				return -EINVAL;
 			}
 			k = class_lookup(p + i + 2, j - i - 2);
 			if (k < 0) {
-				seterr(err, errlen, "unknown character class '[:%.*s:]' at offset %zu",
+				evr_seterr(err, errlen, "unknown character class '[:%.*s:]' at offset %zu",
 				       (int)(j - i - 2), p + i + 2, i);
 				return -EINVAL;
 			}
@@ -222,7 +209,7 @@ static int bracket(const char *p, size_t len, size_t open, size_t *next,
 			size_t j = i + 1;
 
 			if (opens_special(p, j, len)) {
-				seterr(err, errlen,
+				evr_seterr(err, errlen,
 				       "range at offset %zu ends in '[%c' (write '\\[' for a literal '[')",
 				       i - 1, p[j + 1]);
 				return -EINVAL;
@@ -239,14 +226,14 @@ static int bracket(const char *p, size_t len, size_t open, size_t *next,
 		for (unsigned w = 0; w < 4; w++)
 			set->w[w] = ~set->w[w];
 	if (!set_count(set)) {
-		seterr(err, errlen, "bracket expression at offset %zu matches no character", open);
+		evr_seterr(err, errlen, "bracket expression at offset %zu matches no character", open);
 		return -EINVAL;
 	}
 	*next = i + 1;
 	return 0;
 
 unterminated:
-	seterr(err, errlen, "unterminated '[' at offset %zu", open);
+	evr_seterr(err, errlen, "unterminated '[' at offset %zu", open);
 	return -EINVAL;
 }
 
@@ -316,7 +303,7 @@ static int parse(const char *p, size_t len, struct emit *e, char *err, size_t er
 			/* glibc never matches a trailing '\': refuse rather than
 			 * accept a filter that can never fire. */
 			if (i + 1 >= len) {
-				seterr(err, errlen, "trailing '\\' at offset %zu", i);
+				evr_seterr(err, errlen, "trailing '\\' at offset %zu", i);
 				return -EINVAL;
 			}
 			emit(e, TOK_LIT, (unsigned char)p[i + 1]);
@@ -342,19 +329,19 @@ struct evr_glob *evr_glob_compile(const char *pat, size_t len, char *err, size_t
 	uint32_t i;
 
 	if (!pat && len) {
-		seterr(err, errlen, "NULL pattern");
+		evr_seterr(err, errlen, "NULL pattern");
 		errno = EINVAL;
 		return NULL;
 	}
 	if (len >= GLOB_MAX_LEN) {
-		seterr(err, errlen, "pattern longer than %u bytes", GLOB_MAX_LEN - 1);
+		evr_seterr(err, errlen, "pattern longer than %u bytes", GLOB_MAX_LEN - 1);
 		errno = EINVAL;
 		return NULL;
 	}
 	/* fnmatch() would stop at a NUL; a value never contains one anyway. */
 	nul = len ? memchr(pat, 0, len) : NULL;
 	if (nul) {
-		seterr(err, errlen, "NUL byte at offset %zu", (size_t)((const char *)nul - pat));
+		evr_seterr(err, errlen, "NUL byte at offset %zu", (size_t)((const char *)nul - pat));
 		errno = EINVAL;
 		return NULL;
 	}
@@ -377,7 +364,7 @@ struct evr_glob *evr_glob_compile(const char *pat, size_t len, char *err, size_t
 	lit_sz = cls == EVR_GLOB_COMPLEX ? 0 : (size_t)e.n_lit + 1;
 	g = malloc(sizeof(*g) + sets_sz + tok_sz + len + 1 + lit_sz);
 	if (!g) {
-		seterr(err, errlen, "out of memory");
+		evr_seterr(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
