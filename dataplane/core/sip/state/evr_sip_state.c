@@ -1912,9 +1912,12 @@ bool evr_sip_state_premature(struct evr_sip_state *st, const struct evr_sip_msg 
 	case EVR_SIP_METHOD_ACK:
 	case EVR_SIP_METHOD_BYE:
 	case EVR_SIP_METHOD_CANCEL:
-		if (!m->is_request)
-			return false; /* responses to these raise nothing */
 		i = dlg_lookup(st, m, &callee);
+		if (!m->is_request)
+			/* they raise nothing, but without their dialog they
+			 * would count as orphans: the INVITE may still be in
+			 * another worker's hand-off ring */
+			return i == NIL;
 		if (i == NIL)
 			return true;
 		d = DLG(st, i);
