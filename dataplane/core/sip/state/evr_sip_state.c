@@ -1907,8 +1907,11 @@ bool evr_sip_state_premature(struct evr_sip_state *st, const struct evr_sip_msg 
 		return !m->is_request &&
 		       txn_find(st, m->call_id, m->cseq, txn_hash(m->call_id, m->cseq)) == NIL;
 	case EVR_SIP_METHOD_INVITE:
-		return !m->is_request && m->status_code != 100 &&
-		       dlg_lookup(st, m, &callee) == NIL;
+		/* a 100 Trying too: it raises nothing, but it is sent at once
+		 * and overtakes its INVITE whenever the INVITE is slower (in
+		 * another worker's hand-off ring, or reassembled from
+		 * fragments), and without it would count as an orphan */
+		return !m->is_request && dlg_lookup(st, m, &callee) == NIL;
 	case EVR_SIP_METHOD_ACK:
 	case EVR_SIP_METHOD_BYE:
 	case EVR_SIP_METHOD_CANCEL:

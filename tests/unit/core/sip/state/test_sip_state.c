@@ -1229,7 +1229,9 @@ static void test_premature(void)
 
 	/* INVITE: responses before it; ACK and BYE before its final answer */
 	CHECK(premature_of(st, RSP("180 Ringing", "1", "INVITE", ";tag=t2", "")));
-	CHECK(!premature_of(st, RSP("100 Trying", "1", "INVITE", "", "")));
+	/* a 100 Trying as well (it raised orphan_response when it overtook
+	 * a fragmented INVITE in sip_mirror_e2e under stress-ng) */
+	CHECK(premature_of(st, RSP("100 Trying", "1", "INVITE", "", "")));
 	CHECK(premature_of(st, REQ("ACK", "1", ";tag=t2", "")));
 	CHECK(premature_of(st, REQ("CANCEL", "1", "", "")));
 	/* responses to CANCEL/BYE raise nothing, but without the dialog they
