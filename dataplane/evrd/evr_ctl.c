@@ -6,10 +6,10 @@
  *  - stats: a snapshot of every counter, per worker (core), per port, per
  *    queue, plus rte_eth_stats, mempools, rings and the neighbour table,
  *    under "dataplane";
- *  - deliver: raise_event notifications. They are encoded and fanned out
- *    here exactly as on a worker (same evr_fanout), udp: descriptors go to
- *    worker 0 over an SP/SC ring (only workers own TX queues), unix: ones
- *    are sent right here.
+ *  - deliver: raise_event notifications, through the same notify stage
+ *    as on a worker (evr_notify.c): udp: descriptors go to worker 0 over
+ *    an SP/SC ring (only workers own TX queues), unix: ones are sent
+ *    right here.
  * Between polls the thread drains the workers' unix: ring and sends each
  * notification on a kernel datagram socket: unix: destinations never touch
  * the fast path.
@@ -401,12 +401,6 @@ static int hook_deliver(void *ctx, const struct evr_event *ev,
 {
 	struct evr_router *r = ctx;
 	struct evr_counters *cnt = &r->ctl_cnt;
-	struct evr_fanout fo = {
-		.r = r, .cnt = cnt, .encbuf = r->ctl_encbuf, .fan = r->ctl_fan,
-		.fan_unix = r->ctl_fan_unix, .in_port = 0, .sport = r->default_sport,
-	};
-	uint32_t nu, nx, k;
-	uint64_t seq;
 
 	if (__atomic_load_n(&r->state, __ATOMIC_RELAXED) != EVR_RUNNING)
 		return -ESHUTDOWN;
@@ -415,17 +409,8 @@ static int hook_deliver(void *ctx, const struct evr_event *ev,
 		n = r->max_fanout;
 	}
 	cnt->c[EVR_CNT_MATCHES] += n;
-	seq = __atomic_fetch_add(&r->seq, 1, __ATOMIC_RELAXED);
-	evr_fanout(&fo, ev, seq, subs, n, &nu, &nx);
-	k = rte_ring_sp_enqueue_burst(r->ctrl_ring, (void **)r->ctl_fan, nu, NULL);
-	if (k < nu) {
-		cnt->c[EVR_CNT_RING_FULL] += nu - k;
-		rte_pktmbuf_free_bulk(&r->ctl_fan[k], nu - k);
-	}
-	cnt->c[EVR_CNT_NOTIFICATIONS] += k;
-	for (uint32_t i = 0; i < nx; i++)
-		evr_tx_unix_send(r, r->ctl_fan_unix[i], cnt);
-	return (int)(k + nx);
+	return (int)evr_notify_subs(&r->ctl_notifier, cnt, 0, r->default_sport, ev,
+	                            EVR_NOTIFY_SEQ_NEXT, subs, n, rte_rdtsc());
 }
 
 unsigned evr_ctl_drain_unix(struct evr_router *r)

@@ -35,6 +35,7 @@
 
 #include "evr_config.h"
 #include "evr_counters.h"
+#include "evr_notify.h"
 #include "event/evr_event.h"
 #include "match/evr_matcher.h"
 #include "net/evr_reasm.h"
@@ -177,12 +178,9 @@ struct evr_sip_endpoint;
 struct evr_worker {
 	unsigned id;
 	unsigned lcore;
-	int reader; /* matcher reader index */
 	struct evr_router *r;
 	struct evr_scratch scratch;
-	const struct evr_sub **match; /* limits.max_fanout + 1 */
-	struct rte_mbuf **fan;        /* descriptors of one event */
-	struct rte_mbuf **fan_unix;
+	struct evr_notifier notifier; /* match -> fan-out -> egress ring */
 	struct rte_ring *egress;      /* match stage -> TX stage (SP/SC, own) */
 	struct rte_eth_dev_tx_buffer *txb[EVR_MAX_PORTS];
 	uint16_t txq[EVR_MAX_PORTS]; /* TX queue used on each port */
@@ -212,7 +210,6 @@ struct evr_worker {
 	uint64_t held_next_due;  /* earliest deadline held (TSC) */
 	char *replybuf;             /* endpoint replies */
 	uint64_t sip_tick_tsc;
-	char *encbuf;    /* notifications that do not fit one mbuf */
 	uint64_t loops;
 	uint64_t busy_loops;
 	uint64_t sleeps;
@@ -250,9 +247,7 @@ struct evr_router {
 	/* Control thread's own counters (raise_event, unix: sends). */
 	struct evr_counters ctl_cnt;
 	struct evr_match_stats ctl_mst;
-	char *ctl_encbuf;
-	struct rte_mbuf **ctl_fan;
-	struct rte_mbuf **ctl_fan_unix;
+	struct evr_notifier ctl_notifier; /* raise_event's notify stage */
 	uint64_t start_tsc;
 	/* Router-wide Event-Sequence; workers reserve blocks per burst. */
 	uint64_t seq __rte_cache_aligned;
@@ -287,27 +282,11 @@ int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
                     unsigned lcore);
 void evr_worker_fini(struct evr_worker *w);
 int evr_worker_main(void *arg); /* lcore entry */
-/* Queue the descriptors an evr_fanout() left in w->fan / w->fan_unix
- * (counted on port pi's block). */
-void evr_worker_publish(struct evr_worker *w, unsigned pi, uint32_t nu, uint32_t nx,
-                        uint64_t now_tsc);
 
 /* ---- evr_tx.c ---- */
-/* Fan one decoded event out to its matches. Descriptors for udp: land in
- * fan[0..*n_udp), for unix: in fan_unix[0..*n_unix). RCU read side (subs
- * valid until the caller's next quiescent state). */
-struct evr_fanout {
-	struct evr_router *r;
-	struct evr_counters *cnt; /* ingress port block */
-	char *encbuf;             /* EVR_UDP_MAX_PAYLOAD bytes */
-	struct rte_mbuf **fan;
-	struct rte_mbuf **fan_unix;
-	uint8_t in_port;
-	rte_be16_t sport;
-};
-void evr_fanout(struct evr_fanout *fo, const struct evr_event *ev, uint64_t seq,
-                const struct evr_sub *const *subs, uint32_t n,
-                uint32_t *n_udp, uint32_t *n_unix);
+/* Egress stage: drain the worker's egress ring (and, on worker 0, the
+ * control thread's ring) once, bounded; returns descriptors handled. */
+unsigned evr_tx_stage(struct evr_worker *w, uint64_t now_tsc);
 /* TX stage: route, resolve, build headers, fragment, buffer for TX. */
 void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr,
                          uint64_t now_tsc);

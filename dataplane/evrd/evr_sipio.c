@@ -164,32 +164,18 @@ void evr_sipio_fini(struct evr_worker *w)
 	w->replybuf = NULL;
 }
 
-/* An event derived from SIP (or raised by the endpoint): match, fan out,
- * queue. RCU read side: the worker is online. */
+/* An event derived from SIP (or raised by the endpoint): the notify
+ * stage. RCU read side: the worker is online. */
 static void emit(void *arg, const struct evr_event *ev)
 {
 	struct emit_ctx *x = arg;
 	struct evr_worker *w = x->w;
-	struct evr_router *r = w->r;
 	struct evr_counters *cnt = &w->cnt[x->pi];
-	struct evr_fanout fo = {
-		.r = r, .cnt = cnt, .encbuf = w->encbuf, .fan = w->fan,
-		.fan_unix = w->fan_unix, .in_port = (uint8_t)x->pi,
-		.sport = r->default_sport,
-	};
-	uint32_t n, nu, nx;
-	uint64_t seq;
 
 	cnt->c[EVR_CNT_SIP_EVENTS]++;
-	n = evr_matcher_match(r->matcher, (unsigned)w->reader, ev, x->now_ms, w->match,
-	                      r->max_fanout, &w->mst[x->pi]);
-	if (n == 0) {
-		cnt->c[EVR_CNT_EVENTS_UNMATCHED]++;
-		return;
-	}
-	seq = __atomic_fetch_add(&r->seq, 1, __ATOMIC_RELAXED);
-	evr_fanout(&fo, ev, seq, w->match, n, &nu, &nx);
-	evr_worker_publish(w, x->pi, nu, nx, x->now_tsc);
+	evr_notify_event(&w->notifier, cnt, &w->mst[x->pi], (uint8_t)x->pi,
+	                 w->r->default_sport, ev, EVR_NOTIFY_SEQ_NEXT, x->now_ms,
+	                 x->now_tsc);
 }
 
 static inline const char *view(struct evr_worker *w, struct rte_mbuf *m, uint32_t off,

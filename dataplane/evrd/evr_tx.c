@@ -1,15 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * DOC: egress - fan-out, routing, neighbour resolution, headers, TX.
+ * DOC: egress - routing, neighbour resolution, headers, TX.
  *
- * Fan-out (match stage, RCU read side): each matched event is encoded once
- * per notification format into a payload mbuf chain, right away, while the
- * event and the subscription pointers are still valid. Each subscriber then
- * gets a small header mbuf (hdr_pool) whose `next` is that payload: the
- * payload's reference count is raised once per format by the number of
- * subscribers, never copied. Destination, ports, subscription id and the
- * payload's ones'-complement sum go into the header's private area, so the
- * descriptor is self-contained once the worker passes its quiescent state.
+ * Descriptors arrive from the notify stage (evr_notify.c) on the worker's
+ * egress ring: a header mbuf per subscriber whose private area holds the
+ * destination and the payload's sum, chained to the shared payload.
  *
  * TX stage: drain the egress ring in bursts; pick the egress port (the
  * one whose subnet holds the destination, else the first with a gateway);
@@ -32,156 +27,35 @@
 #include <rte_udp.h>
 
 #include "evr_dp.h"
-#include "codec/evr_encode.h"
 #include "evr_neigh.h"
 #include "match/evr_sub.h"
 #ifdef EVR_HAVE_CONTROL
 #include "evr_control.h"
 #endif
 
-/* unix: descriptors carry the destination in the header's data room. */
-_Static_assert(sizeof(struct evr_dest) <= EVR_HDR_DATA_ROOM - RTE_PKTMBUF_HEADROOM,
-               "struct evr_dest must fit a header mbuf");
-
-/* ---- fan-out -------------------------------------------------------- */
-
-/* Encode once into a payload chain; NULL (counted) on failure. */
-static struct rte_mbuf *build_payload(struct evr_fanout *fo, enum evr_format fmt,
-                                      const struct evr_event *ev, uint64_t seq,
-                                      uint16_t *psum)
+/* Everything on the egress ring when we got here (bounded). */
+unsigned evr_tx_stage(struct evr_worker *w, uint64_t now)
 {
-	struct evr_router *r = fo->r;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(r->payload_pool), *seg;
-	const char *src;
-	uint32_t done = 0;
-	int n;
+	struct rte_mbuf *d[EVR_EGRESS_BURST];
+	unsigned total = 0, n;
+	unsigned budget = rte_ring_count(w->egress);
 
-	if (m == NULL) {
-		fo->cnt->c[EVR_CNT_POOL_EMPTY]++;
-		return NULL;
-	}
-	/* Most notifications fit one mbuf: encode straight into it. */
-	n = evr_encode(fmt, ev, seq, rte_pktmbuf_mtod(m, char *), rte_pktmbuf_tailroom(m));
-	if (n >= 0) {
-		m->data_len = (uint16_t)n;
-		m->pkt_len = (uint32_t)n;
-		goto sum;
-	}
-	n = evr_encode(fmt, ev, seq, fo->encbuf, EVR_UDP_MAX_PAYLOAD);
-	if (n < 0) {
-		fo->cnt->c[EVR_CNT_ENCODE_OVERFLOW]++;
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	/* Larger: copy into a chain. Every segment but the last is filled
-	 * to an even length, so the chain sums like one buffer. */
-	src = fo->encbuf;
-	seg = m;
-	for (;;) {
-		uint32_t chunk = RTE_MIN((uint32_t)n - done,
-		                         (uint32_t)rte_pktmbuf_tailroom(seg) & ~1u);
-
-		memcpy(rte_pktmbuf_mtod(seg, char *), src + done, chunk);
-		seg->data_len = (uint16_t)chunk;
-		m->pkt_len += chunk;
-		done += chunk;
-		if (done == (uint32_t)n)
-			break;
-		seg->next = rte_pktmbuf_alloc(r->payload_pool);
-		if (seg->next == NULL) {
-			fo->cnt->c[EVR_CNT_POOL_EMPTY]++;
-			rte_pktmbuf_free(m);
-			return NULL;
+	do {
+		n = rte_ring_sc_dequeue_burst(w->egress, (void **)d, EVR_EGRESS_BURST, NULL);
+		for (unsigned i = 0; i < n; i++) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_mbuf_to_priv(d[i + 1]));
+			evr_tx_notification(w, d[i], now);
 		}
-		seg = seg->next;
-		m->nb_segs++;
+		total += n;
+	} while (n == EVR_EGRESS_BURST && total < budget);
+	if (w->id == 0 && w->r->ctrl_ring) {
+		n = rte_ring_sc_dequeue_burst(w->r->ctrl_ring, (void **)d, EVR_EGRESS_BURST, NULL);
+		for (unsigned i = 0; i < n; i++)
+			evr_tx_notification(w, d[i], now);
+		total += n;
 	}
-sum:
-	if (rte_raw_cksum_mbuf(m, 0, m->pkt_len, psum) != 0)
-		*psum = 0; /* cannot happen: offsets are within the chain */
-	return m;
-}
-
-void evr_fanout(struct evr_fanout *fo, const struct evr_event *ev, uint64_t seq,
-                const struct evr_sub *const *subs, uint32_t n,
-                uint32_t *n_udp, uint32_t *n_unix)
-{
-	struct rte_mbuf *pay[EVR_FMT__COUNT] = {NULL};
-	uint32_t refs[EVR_FMT__COUNT] = {0};
-	uint16_t psum[EVR_FMT__COUNT] = {0};
-	bool failed[EVR_FMT__COUNT] = {false};
-	uint32_t nu = 0, nx = 0;
-
-	for (uint32_t i = 0; i < n; i++) {
-		const struct evr_sub *s = subs[i];
-		const struct evr_dest *d = s->dest;
-		unsigned fmt = __atomic_load_n(&s->format, __ATOMIC_RELAXED);
-		struct evr_tx_meta *meta;
-		struct rte_mbuf *h;
-
-		if (fmt >= EVR_FMT_AUTO || failed[fmt])
-			continue;
-		if (pay[fmt] == NULL) {
-			pay[fmt] = build_payload(fo, (enum evr_format)fmt, ev, seq, &psum[fmt]);
-			if (pay[fmt] == NULL) {
-				failed[fmt] = true;
-				continue;
-			}
-		}
-		h = rte_pktmbuf_alloc(fo->r->hdr_pool);
-		if (h == NULL) {
-			fo->cnt->c[EVR_CNT_POOL_EMPTY]++;
-			continue;
-		}
-		meta = evr_meta(h);
-		meta->in_port = fo->in_port;
-		meta->sport = fo->sport;
-		meta->psum = psum[fmt];
-		meta->sub_id = s->id;
-		if (d->kind == EVR_DEST_UNIX) {
-			meta->kind = EVR_TXK_UNIX;
-			memcpy(rte_pktmbuf_append(h, sizeof(*d)), d, sizeof(*d));
-			fo->fan_unix[nx++] = h;
-		} else if (d->addr.sa.sa_family == AF_INET6) {
-			meta->kind = EVR_TXK_UDP6;
-			memcpy(meta->dst6, &d->addr.v6.sin6_addr, 16);
-			meta->dport = d->addr.v6.sin6_port;
-			fo->fan[nu++] = h;
-		} else {
-			meta->kind = EVR_TXK_UDP4;
-			meta->dst4 = d->addr.v4.sin_addr.s_addr;
-			meta->dport = d->addr.v4.sin_port;
-			fo->fan[nu++] = h;
-		}
-		h->next = pay[fmt];
-		h->nb_segs = (uint16_t)(1 + pay[fmt]->nb_segs);
-		h->pkt_len = h->data_len + pay[fmt]->pkt_len;
-		refs[fmt]++;
-	}
-	/* One reference per subscriber; ours becomes the first of them. Done
-	 * before any descriptor is published: the control thread frees
-	 * unix: ones concurrently. */
-	for (unsigned f = 0; f < EVR_FMT__COUNT; f++) {
-		if (pay[f] == NULL)
-			continue;
-		if (refs[f] == 0) {
-			rte_pktmbuf_free(pay[f]);
-			continue;
-		}
-		for (struct rte_mbuf *seg = pay[f]; seg; seg = seg->next) {
-			uint32_t add = refs[f] - 1;
-
-			/* The update takes an int16_t; max_fanout < 65535. */
-			while (add) {
-				uint32_t step = RTE_MIN(add, (uint32_t)INT16_MAX);
-
-				rte_mbuf_refcnt_update(seg, (int16_t)step);
-				add -= step;
-			}
-		}
-	}
-	*n_udp = nu;
-	*n_unix = nx;
+	return total;
 }
 
 struct rte_mbuf *evr_tx_udp_desc(struct evr_router *r, struct evr_counters *cnt,
@@ -623,7 +497,7 @@ void evr_tx_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
 	int rc = -ENOTSUP;
 
 	memcpy(&d, rte_pktmbuf_mtod(hdr, const void *), sizeof(d));
-	data = rte_pktmbuf_read(pay, 0, pay->pkt_len, r->ctl_encbuf);
+	data = rte_pktmbuf_read(pay, 0, pay->pkt_len, r->ctl_notifier.encbuf);
 #ifdef EVR_HAVE_CONTROL
 	rc = evr_control_send_unix(&d, data, pay->pkt_len);
 #else

@@ -68,16 +68,12 @@ int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
 	rc = evr_scratch_init(&w->scratch, &r->limits);
 	if (rc != 0)
 		return rc;
-	w->match = calloc(r->max_fanout + 1, sizeof(*w->match));
-	w->fan = calloc(r->max_fanout + 1, sizeof(*w->fan));
-	w->fan_unix = calloc(r->max_fanout + 1, sizeof(*w->fan_unix));
 	w->pend_cap = c->arp.pending_max;
 	w->pend = calloc(w->pend_cap, sizeof(*w->pend));
 	w->pend_by_slot = calloc(c->arp.table_size, sizeof(*w->pend_by_slot));
 	w->linbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
-	w->encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
-	if (!w->match || !w->fan || !w->fan_unix || !w->pend || !w->pend_by_slot ||
-	    !w->linbuf || !w->encbuf)
+	if (!w->pend || !w->pend_by_slot || !w->linbuf ||
+	    evr_notify_init(&w->notifier, r, w) != 0)
 		return -ENOMEM;
 	snprintf(name, sizeof(name), "evr_egress%u", id);
 	w->egress = rte_ring_create(name, c->rings.egress_size, socket,
@@ -109,7 +105,7 @@ int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
 	rc = evr_matcher_reader_register(r->matcher);
 	if (rc < 0)
 		return rc;
-	w->reader = rc;
+	w->notifier.reader = rc;
 	return r->has_sip ? evr_sipio_init(r, w) : 0;
 }
 
@@ -122,72 +118,11 @@ void evr_worker_fini(struct evr_worker *w)
 		rte_free(w->txb[pi]);
 	rte_ring_free(w->egress);
 	evr_reasm_destroy(w->reasm);
-	free(w->encbuf);
 	free(w->linbuf);
 	free(w->pend_by_slot);
 	free(w->pend);
-	free(w->fan_unix);
-	free(w->fan);
-	free(w->match);
+	evr_notify_fini(&w->notifier);
 	evr_scratch_fini(&w->scratch);
-}
-
-/* TX stage: everything on the egress ring when we got here (bounded). */
-static unsigned tx_stage(struct evr_worker *w, uint64_t now)
-{
-	struct rte_mbuf *d[EVR_EGRESS_BURST];
-	unsigned total = 0, n;
-	unsigned budget = rte_ring_count(w->egress);
-
-	do {
-		n = rte_ring_sc_dequeue_burst(w->egress, (void **)d, EVR_EGRESS_BURST, NULL);
-		for (unsigned i = 0; i < n; i++) {
-			if (i + 1 < n)
-				rte_prefetch0(rte_mbuf_to_priv(d[i + 1]));
-			evr_tx_notification(w, d[i], now);
-		}
-		total += n;
-	} while (n == EVR_EGRESS_BURST && total < budget);
-	if (w->id == 0 && w->r->ctrl_ring) {
-		n = rte_ring_sc_dequeue_burst(w->r->ctrl_ring, (void **)d, EVR_EGRESS_BURST, NULL);
-		for (unsigned i = 0; i < n; i++)
-			evr_tx_notification(w, d[i], now);
-		total += n;
-	}
-	return total;
-}
-
-/* Publish one event's descriptors. A fan-out larger than the free ring
- * space runs the TX stage inline: the ring bounds memory, not fan-out. */
-void evr_worker_publish(struct evr_worker *w, unsigned pi, uint32_t nu, uint32_t nx,
-                    uint64_t now)
-{
-	struct evr_counters *cnt = &w->cnt[pi];
-	uint32_t done = 0;
-
-	while (done < nu) {
-		unsigned k = rte_ring_sp_enqueue_burst(w->egress, (void **)&w->fan[done],
-		                                       nu - done, NULL);
-
-		done += k;
-		if (done < nu && tx_stage(w, now) == 0)
-			break; /* nothing drained: cannot happen, but never spin */
-	}
-	if (done < nu) {
-		cnt->c[EVR_CNT_RING_FULL] += nu - done;
-		rte_pktmbuf_free_bulk(&w->fan[done], nu - done);
-	}
-	cnt->c[EVR_CNT_NOTIFICATIONS] += done;
-	if (nx) {
-		unsigned k = rte_ring_mp_enqueue_burst(w->r->unix_ring, (void **)w->fan_unix,
-		                                       nx, NULL);
-
-		cnt->c[EVR_CNT_NOTIFICATIONS] += k;
-		if (k < nx) {
-			cnt->c[EVR_CNT_UNIX_RING_FULL] += nx - k;
-			rte_pktmbuf_free_bulk(&w->fan_unix[k], nx - k);
-		}
-	}
 }
 
 struct cand {
@@ -203,10 +138,6 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 	struct cand c[MAX_BURST];
 	unsigned nc = 0;
 	uint64_t seq, now_ms;
-	struct evr_fanout fo = {
-		.r = r, .cnt = cnt, .encbuf = w->encbuf, .fan = w->fan,
-		.fan_unix = w->fan_unix, .in_port = (uint8_t)pi,
-	};
 
 	for (unsigned i = 0; i < nb && i < PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -234,24 +165,14 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 		struct rte_mbuf *m = c[k].m;
 		const char *data;
 		enum evr_decode_status st;
-		uint32_t n, nu, nx;
 
 		cnt->c[EVR_CNT_EVENTS_RX]++;
 		data = evr_rx_view(w->linbuf, m, c[k].d.off, c[k].d.len);
 		st = evr_decode((enum evr_format)c[k].d.kind, data, c[k].d.len, &w->scratch);
 		cnt->dec[st]++;
-		if (st != EVR_DEC_OK)
-			goto next;
-		n = evr_matcher_match(r->matcher, (unsigned)w->reader, &w->scratch.ev,
-		                      now_ms, w->match, r->max_fanout, &w->mst[pi]);
-		if (n == 0) {
-			cnt->c[EVR_CNT_EVENTS_UNMATCHED]++;
-			goto next;
-		}
-		fo.sport = c[k].d.lport;
-		evr_fanout(&fo, &w->scratch.ev, seq + k, w->match, n, &nu, &nx);
-		evr_worker_publish(w, pi, nu, nx, now);
-next:
+		if (st == EVR_DEC_OK)
+			evr_notify_event(&w->notifier, cnt, &w->mst[pi], (uint8_t)pi,
+			                 c[k].d.lport, &w->scratch.ev, seq + k, now_ms, now);
 		rte_pktmbuf_free(m);
 	}
 }
@@ -275,7 +196,7 @@ static void drain_on_stop(struct evr_worker *w)
 	/* Egress rings first (they may feed the ARP queue), then one more
 	 * look at waiting notifications: what resolved goes, the rest is
 	 * dropped and counted. */
-	while (tx_stage(w, now) != 0 && now < until)
+	while (evr_tx_stage(w, now) != 0 && now < until)
 		now = rte_rdtsc();
 	if (w->pend_n)
 		evr_tx_pending(w, now, false);
@@ -312,7 +233,7 @@ int evr_worker_main(void *arg)
 		}
 		if (w->sipst)
 			busy += evr_sipio_poll(w, now);
-		busy += tx_stage(w, now);
+		busy += evr_tx_stage(w, now);
 		if (w->pend_n && (now >= w->pend_next_tsc ||
 		                  evr_neigh_gen(r->neigh) != w->neigh_gen_seen))
 			evr_tx_pending(w, now, false);

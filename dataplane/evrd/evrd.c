@@ -911,10 +911,7 @@ int main(int argc, char **argv)
 	                               RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	r->ctrl_ring = rte_ring_create("evr_ctrl", cfg->rings.ctrl_size, socket,
 	                               RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
-	r->ctl_encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
-	r->ctl_fan = calloc(r->max_fanout + 1, sizeof(*r->ctl_fan));
-	r->ctl_fan_unix = calloc(r->max_fanout + 1, sizeof(*r->ctl_fan_unix));
-	if (!r->unix_ring || !r->ctrl_ring || !r->ctl_encbuf || !r->ctl_fan || !r->ctl_fan_unix)
+	if (!r->unix_ring || !r->ctrl_ring || evr_notify_init(&r->ctl_notifier, r, NULL) != 0)
 		die("rings: %s", rte_strerror(rte_errno));
 
 	rcu_register_thread();
@@ -1044,9 +1041,7 @@ int main(int argc, char **argv)
 	rte_mempool_free(r->payload_pool);
 	rte_mempool_free(r->hdr_pool);
 	rte_mempool_free(r->indirect_pool);
-	free(r->ctl_fan_unix);
-	free(r->ctl_fan);
-	free(r->ctl_encbuf);
+	evr_notify_fini(&r->ctl_notifier);
 	free(r);
 	evr_config_free(cfg);
 	rte_eal_cleanup();
