@@ -22,7 +22,8 @@
 #include <rte_ip.h>
 
 #include "codec/evr_encode.h"
-#include "evr_dp.h"
+#include "evr_dataplane.h"
+#include "evr_egress.h"
 #include "evr_notify.h"
 #include "match/evr_sub.h"
 
@@ -212,7 +213,7 @@ static uint32_t publish_worker(struct evr_notifier *nt, struct evr_counters *cnt
 		                                       nu - done, NULL);
 
 		done += k;
-		if (done < nu && evr_tx_stage(w, now) == 0)
+		if (done < nu && evr_egress_stage(w, now) == 0)
 			break; /* nothing drained: cannot happen, but never spin */
 	}
 	if (done < nu) {
@@ -248,7 +249,7 @@ static uint32_t publish_control(struct evr_notifier *nt, struct evr_counters *cn
 	}
 	cnt->c[EVR_CNT_NOTIFICATIONS] += k;
 	for (uint32_t i = 0; i < nx; i++)
-		evr_tx_unix_send(r, nt->fan_unix[i], cnt);
+		evr_egress_unix_send(r, nt->fan_unix[i], cnt);
 	return k + nx;
 }
 

@@ -13,7 +13,7 @@
  * behind `evrctl stats`: same sums, same names, nothing to keep in step.
  *
  * Callbacks run on the telemetry library's threads, one per client, maybe
- * several at once. They read what evr_ctl.c reads (counters with relaxed
+ * several at once. They read what evr_ctl_thread.c reads (counters with relaxed
  * loads, fields fixed at start-up), never lock and never write worker
  * state. Shutdown frees the workers while a client may be asking: fini
  * unpublishes the router and waits for the callbacks in flight (a counter
@@ -38,7 +38,7 @@
 #include <rte_telemetry.h>
 #include <rte_version.h>
 
-#include "evr_ctl.h"
+#include "evr_ctl_thread.h"
 #include "sip/evr_sip_endpoint.h"
 #include "sip/state/evr_sip_state.h"
 #include "evr_telemetry.h"
@@ -181,7 +181,7 @@ static int cmd_worker(const char *cmd, const char *params, struct rte_tel_data *
 	rte_tel_data_add_dict_u64(d, "busy_loops", ld(&w->busy_loops));
 	rte_tel_data_add_dict_u64(d, "sleeps", ld(&w->sleeps));
 	rte_tel_data_add_dict_u64(d, "arp_waiting",
-	                          __atomic_load_n(&w->pend_n, __ATOMIC_RELAXED));
+	                          __atomic_load_n(&w->waiting_n, __ATOMIC_RELAXED));
 	rc = put_json(d, evr_ctl_counters_json(r, wi, -1));
 	leave();
 	return rc;

@@ -9,7 +9,7 @@
  * sequence counter.
  *
  * One loop turn:
- *   1. RX burst per port -> L2/L3/L4 (evr_net_rx: ARP/ICMP/ND answered
+ *   1. RX burst per port -> L2/L3/L4 (evr_rx: ARP/ICMP/ND answered
  *      there) -> event datagrams of the burst collected;
  *   2. one atomic reserves Event-Sequence numbers for the whole burst, then
  *      per datagram: decode -> match -> fan-out (payload encoded once per
@@ -39,8 +39,12 @@
 #include <urcu-qsbr.h>
 
 #include "codec/evr_decode.h"
-#include "evr_dp.h"
+#include "evr_dataplane.h"
+#include "evr_egress.h"
 #include "evr_neigh.h"
+#include "evr_notify.h"
+#include "evr_rx.h"
+#include "evr_sip_ingest.h"
 
 #define PREFETCH_AHEAD 3
 #define MAX_BURST 512
@@ -68,11 +72,11 @@ int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
 	rc = evr_scratch_init(&w->scratch, &r->limits);
 	if (rc != 0)
 		return rc;
-	w->pend_cap = c->arp.pending_max;
-	w->pend = calloc(w->pend_cap, sizeof(*w->pend));
-	w->pend_by_slot = calloc(c->arp.table_size, sizeof(*w->pend_by_slot));
+	w->waiting_cap = c->arp.pending_max;
+	w->waiting = calloc(w->waiting_cap, sizeof(*w->waiting));
+	w->waiting_by_slot = calloc(c->arp.table_size, sizeof(*w->waiting_by_slot));
 	w->linbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
-	if (!w->pend || !w->pend_by_slot || !w->linbuf ||
+	if (!w->waiting || !w->waiting_by_slot || !w->linbuf ||
 	    evr_notify_init(&w->notifier, r, w) != 0)
 		return -ENOMEM;
 	snprintf(name, sizeof(name), "evr_egress%u", id);
@@ -106,21 +110,21 @@ int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
 	if (rc < 0)
 		return rc;
 	w->notifier.reader = rc;
-	return r->has_sip ? evr_sipio_init(r, w) : 0;
+	return r->has_sip ? evr_sip_ingest_init(r, w) : 0;
 }
 
 void evr_worker_fini(struct evr_worker *w)
 {
 	if (w == NULL)
 		return;
-	evr_sipio_fini(w);
+	evr_sip_ingest_fini(w);
 	for (unsigned pi = 0; pi < EVR_MAX_PORTS; pi++)
 		rte_free(w->txb[pi]);
 	rte_ring_free(w->egress);
 	evr_reasm_destroy(w->reasm);
 	free(w->linbuf);
-	free(w->pend_by_slot);
-	free(w->pend);
+	free(w->waiting_by_slot);
+	free(w->waiting);
 	evr_notify_fini(&w->notifier);
 	evr_scratch_fini(&w->scratch);
 }
@@ -145,12 +149,12 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 		if (i + PREFETCH_AHEAD < nb)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		c[nc].m = pkts[i];
-		if (!evr_net_rx(w, pi, &c[nc].m, &c[nc].d))
+		if (!evr_rx(w, pi, &c[nc].m, &c[nc].d))
 			continue;
 		/* SIP goes its own way (state shards, endpoint) at once: it is
 		 * rare next to event datagrams on one port in practice. */
-		if (c[nc].d.kind >= EVR_CFG_LISTEN_SIP) {
-			evr_sipio_rx(w, pi, c[nc].m, &c[nc].d, now);
+		if (c[nc].d.kind != EVR_RX_EVENT) {
+			evr_sip_ingest_rx(w, pi, c[nc].m, &c[nc].d, now);
 			continue;
 		}
 		nc++;
@@ -168,10 +172,10 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 
 		cnt->c[EVR_CNT_EVENTS_RX]++;
 		data = evr_rx_view(w->linbuf, m, c[k].d.off, c[k].d.len);
-		st = evr_decode((enum evr_format)c[k].d.kind, data, c[k].d.len, &w->scratch);
+		st = evr_decode((enum evr_format)c[k].d.format, data, c[k].d.len, &w->scratch);
 		cnt->dec[st]++;
 		if (st == EVR_DEC_OK)
-			evr_notify_event(&w->notifier, cnt, &w->mst[pi], (uint8_t)pi,
+			evr_notify_event(&w->notifier, cnt, &w->match_stats[pi], (uint8_t)pi,
 			                 c[k].d.lport, &w->scratch.ev, seq + k, now_ms, now);
 		rte_pktmbuf_free(m);
 	}
@@ -185,7 +189,7 @@ static void expire_fragments(struct evr_worker *w, uint64_t now)
 	struct evr_reasm_stats before = *evr_reasm_stats(w->reasm);
 
 	evr_reasm_expire(w->reasm, now);
-	evr_reasm_count(w, 0, &before);
+	evr_rx_count_reasm(w, 0, &before);
 }
 
 static void drain_on_stop(struct evr_worker *w)
@@ -196,13 +200,13 @@ static void drain_on_stop(struct evr_worker *w)
 	/* Egress rings first (they may feed the ARP queue), then one more
 	 * look at waiting notifications: what resolved goes, the rest is
 	 * dropped and counted. */
-	while (evr_tx_stage(w, now) != 0 && now < until)
+	while (evr_egress_stage(w, now) != 0 && now < until)
 		now = rte_rdtsc();
-	if (w->pend_n)
-		evr_tx_pending(w, now, false);
-	if (w->pend_n)
-		evr_tx_pending(w, now, true);
-	evr_tx_flush(w);
+	if (w->waiting_n)
+		evr_egress_waiting(w, now, false);
+	if (w->waiting_n)
+		evr_egress_waiting(w, now, true);
+	evr_egress_flush(w);
 }
 
 int evr_worker_main(void *arg)
@@ -231,14 +235,14 @@ int evr_worker_main(void *arg)
 				rx_burst(w, pi, pkts, nb, now);
 			}
 		}
-		if (w->sipst)
-			busy += evr_sipio_poll(w, now);
-		busy += evr_tx_stage(w, now);
-		if (w->pend_n && (now >= w->pend_next_tsc ||
+		if (w->sip.state)
+			busy += evr_sip_ingest_poll(w, now);
+		busy += evr_egress_stage(w, now);
+		if (w->waiting_n && (now >= w->waiting_retry_tsc ||
 		                  evr_neigh_gen(r->neigh) != w->neigh_gen_seen))
-			evr_tx_pending(w, now, false);
+			evr_egress_waiting(w, now, false);
 		if (now - prev_drain > r->drain_tsc) {
-			evr_tx_flush(w);
+			evr_egress_flush(w);
 			prev_drain = now;
 			if (w->reasm)
 				expire_fragments(w, now);
@@ -249,7 +253,7 @@ int evr_worker_main(void *arg)
 			idle = 0;
 			w->busy_loops++;
 		} else if (++idle > r->idle_polls && r->idle_sleep_us) {
-			evr_tx_flush(w);
+			evr_egress_flush(w);
 			rcu_thread_offline();
 			rte_delay_us_sleep(r->idle_sleep_us);
 			rcu_thread_online();

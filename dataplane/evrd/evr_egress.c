@@ -26,7 +26,9 @@
 #include <rte_ip_frag.h>
 #include <rte_udp.h>
 
-#include "evr_dp.h"
+#include "evr_dataplane.h"
+#include "evr_egress.h"
+#include "evr_host.h"
 #include "evr_neigh.h"
 #include "match/evr_sub.h"
 #ifdef EVR_HAVE_CONTROL
@@ -34,7 +36,7 @@
 #endif
 
 /* Everything on the egress ring when we got here (bounded). */
-unsigned evr_tx_stage(struct evr_worker *w, uint64_t now)
+unsigned evr_egress_stage(struct evr_worker *w, uint64_t now)
 {
 	struct rte_mbuf *d[EVR_EGRESS_BURST];
 	unsigned total = 0, n;
@@ -45,20 +47,20 @@ unsigned evr_tx_stage(struct evr_worker *w, uint64_t now)
 		for (unsigned i = 0; i < n; i++) {
 			if (i + 1 < n)
 				rte_prefetch0(rte_mbuf_to_priv(d[i + 1]));
-			evr_tx_notification(w, d[i], now);
+			evr_egress_notification(w, d[i], now);
 		}
 		total += n;
 	} while (n == EVR_EGRESS_BURST && total < budget);
 	if (w->id == 0 && w->r->ctrl_ring) {
 		n = rte_ring_sc_dequeue_burst(w->r->ctrl_ring, (void **)d, EVR_EGRESS_BURST, NULL);
 		for (unsigned i = 0; i < n; i++)
-			evr_tx_notification(w, d[i], now);
+			evr_egress_notification(w, d[i], now);
 		total += n;
 	}
 	return total;
 }
 
-struct rte_mbuf *evr_tx_udp_desc(struct evr_router *r, struct evr_counters *cnt,
+struct rte_mbuf *evr_egress_udp_desc(struct evr_router *r, struct evr_counters *cnt,
                                  const void *data, uint32_t len, uint8_t family,
                                  const uint8_t *dst, rte_be16_t dport,
                                  rte_be16_t sport, uint8_t in_port)
@@ -127,7 +129,7 @@ struct rte_mbuf *evr_tx_udp_desc(struct evr_router *r, struct evr_counters *cnt,
 
 /* ---- frames ---------------------------------------------------------- */
 
-void evr_tx_frame(struct evr_worker *w, unsigned pi, struct rte_mbuf *m)
+void evr_egress_frame(struct evr_worker *w, unsigned pi, struct rte_mbuf *m)
 {
 	struct evr_router *r = w->r;
 	struct evr_port *p = &r->ports[pi];
@@ -169,7 +171,7 @@ void evr_tx_frame(struct evr_worker *w, unsigned pi, struct rte_mbuf *m)
 	}
 }
 
-void evr_tx_flush(struct evr_worker *w)
+void evr_egress_flush(struct evr_worker *w)
 {
 	for (unsigned pi = 0; pi < w->r->n_ports; pi++) {
 		struct evr_port *p = &w->r->ports[pi];
@@ -240,11 +242,11 @@ static void tx_fragments(struct evr_worker *w, unsigned pi, struct rte_mbuf *hdr
 			ip->hdr_checksum = rte_ipv4_cksum(ip);
 		}
 		frag[i]->ol_flags = 0;
-		evr_tx_frame(w, pi, frag[i]);
+		evr_egress_frame(w, pi, frag[i]);
 	}
 }
 
-void evr_tx_send_resolved(struct evr_worker *w, struct rte_mbuf *hdr, unsigned pi,
+void evr_egress_send_resolved(struct evr_worker *w, struct rte_mbuf *hdr, unsigned pi,
                           const struct rte_ether_addr *dmac)
 {
 	struct evr_router *r = w->r;
@@ -291,7 +293,7 @@ void evr_tx_send_resolved(struct evr_worker *w, struct rte_mbuf *hdr, unsigned p
 		ip6->payload_len = rte_cpu_to_be_16((uint16_t)ulen);
 		ip6->proto = IPPROTO_UDP;
 		ip6->hop_limits = 64;
-		memcpy(ip6->src_addr, evr_net_src6(p, meta->dst6), 16);
+		memcpy(ip6->src_addr, evr_host_src6(p, meta->dst6), 16);
 		memcpy(ip6->dst_addr, meta->dst6, 16);
 		udp = (struct rte_udp_hdr *)(ip6 + 1);
 		udp->src_port = meta->sport;
@@ -306,7 +308,7 @@ void evr_tx_send_resolved(struct evr_worker *w, struct rte_mbuf *hdr, unsigned p
 		eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(hdr, sizeof(*eth));
 		put_eth(eth, p, dmac, RTE_ETHER_TYPE_IPV6);
 	}
-	evr_tx_frame(w, pi, hdr);
+	evr_egress_frame(w, pi, hdr);
 }
 
 /* ---- routing and resolution ----------------------------------------- */
@@ -352,44 +354,44 @@ static void solicit(struct evr_worker *w, unsigned pi, uint32_t slot)
 	struct rte_mbuf *m;
 
 	if (e->v6) {
-		m = evr_net_nd_solicit(r, pi, e->key);
+		m = evr_host_nd_solicit(r, pi, e->key);
 		w->cnt[pi].c[EVR_CNT_ND_NS_TX] += m != NULL;
 	} else {
 		rte_be32_t ip;
 
 		memcpy(&ip, e->key + 12, 4);
-		m = evr_net_arp_request(r, pi, ip);
+		m = evr_host_arp_request(r, pi, ip);
 		w->cnt[pi].c[EVR_CNT_ARP_REQUESTS_TX] += m != NULL;
 	}
 	if (m == NULL) {
 		w->cnt[pi].c[EVR_CNT_POOL_EMPTY]++;
 		return;
 	}
-	evr_tx_frame(w, pi, m);
+	evr_egress_frame(w, pi, m);
 }
 
 /* Takes over the caller's pin on slot: it is released when the
  * notification leaves the queue (sent, dropped or overflowing). */
-static void pend_push(struct evr_worker *w, struct rte_mbuf *m, uint32_t slot,
+static void waiting_push(struct evr_worker *w, struct rte_mbuf *m, uint32_t slot,
                       unsigned pi)
 {
-	struct evr_pend *e;
+	struct evr_waiting *e;
 
-	if (w->pend_n == w->pend_cap) {
+	if (w->waiting_n == w->waiting_cap) {
 		w->cnt[pi].c[EVR_CNT_ARP_QUEUE_OVERFLOW]++;
 		rte_pktmbuf_free(m);
 		evr_neigh_put(w->r->neigh, slot);
 		return;
 	}
-	e = &w->pend[(w->pend_head + w->pend_n) % w->pend_cap];
+	e = &w->waiting[(w->waiting_head + w->waiting_n) % w->waiting_cap];
 	e->m = m;
 	e->slot = slot;
 	e->port = (uint16_t)pi;
-	w->pend_n++;
-	w->pend_by_slot[slot]++;
+	w->waiting_n++;
+	w->waiting_by_slot[slot]++;
 }
 
-void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t now)
+void evr_egress_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t now)
 {
 	struct evr_router *r = w->r;
 	struct evr_tx_meta *meta = evr_meta(hdr);
@@ -412,8 +414,8 @@ void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t no
 		return;
 	}
 	w->cnt[pi].c[EVR_CNT_NEIGH_EVICTED] += evicted;
-	if (w->pend_by_slot[slot]) { /* keep FIFO behind the waiting ones */
-		pend_push(w, hdr, (uint32_t)slot, (unsigned)pi);
+	if (w->waiting_by_slot[slot]) { /* keep FIFO behind the waiting ones */
+		waiting_push(w, hdr, (uint32_t)slot, (unsigned)pi);
 		return;
 	}
 	/* The slot stays pinned until the request is out (solicit reads the
@@ -424,12 +426,12 @@ void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t no
 	switch (u) {
 	case EVR_NU_SEND:
 		evr_neigh_put(r->neigh, (uint32_t)slot);
-		evr_tx_send_resolved(w, hdr, (unsigned)pi, &mac);
+		evr_egress_send_resolved(w, hdr, (unsigned)pi, &mac);
 		break;
 	case EVR_NU_WAIT:
-		pend_push(w, hdr, (uint32_t)slot, (unsigned)pi);
-		if (w->pend_n == 1)
-			w->pend_next_tsc = now + r->neigh->retry_tsc / 4;
+		waiting_push(w, hdr, (uint32_t)slot, (unsigned)pi);
+		if (w->waiting_n == 1)
+			w->waiting_retry_tsc = now + r->neigh->retry_tsc / 4;
 		break;
 	case EVR_NU_FAILED:
 		evr_neigh_put(r->neigh, (uint32_t)slot);
@@ -441,23 +443,23 @@ void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t no
 
 /* Walk the waiting notifications once, in order: send what resolved, drop
  * what failed, keep the rest (rotating through the ring keeps their order). */
-void evr_tx_pending(struct evr_worker *w, uint64_t now, bool drop_all)
+void evr_egress_waiting(struct evr_worker *w, uint64_t now, bool drop_all)
 {
 	struct evr_router *r = w->r;
-	uint32_t n = w->pend_n;
+	uint32_t n = w->waiting_n;
 
 	w->neigh_gen_seen = evr_neigh_gen(r->neigh);
-	w->pend_next_tsc = now + r->neigh->retry_tsc / 4;
+	w->waiting_retry_tsc = now + r->neigh->retry_tsc / 4;
 	for (uint32_t i = 0; i < n; i++) {
-		struct evr_pend e = w->pend[w->pend_head];
+		struct evr_waiting e = w->waiting[w->waiting_head];
 		struct rte_ether_addr mac;
 		enum evr_neigh_use u;
 		bool sol = false;
 
-		w->pend_head = (w->pend_head + 1) % w->pend_cap;
-		w->pend_n--;
+		w->waiting_head = (w->waiting_head + 1) % w->waiting_cap;
+		w->waiting_n--;
 		if (drop_all) {
-			w->pend_by_slot[e.slot]--;
+			w->waiting_by_slot[e.slot]--;
 			evr_neigh_put(r->neigh, e.slot);
 			w->cnt[e.port].c[EVR_CNT_SHUTDOWN_DROPPED]++;
 			rte_pktmbuf_free(e.m);
@@ -468,19 +470,19 @@ void evr_tx_pending(struct evr_worker *w, uint64_t now, bool drop_all)
 			solicit(w, e.port, e.slot);
 		switch (u) {
 		case EVR_NU_SEND:
-			w->pend_by_slot[e.slot]--;
+			w->waiting_by_slot[e.slot]--;
 			evr_neigh_put(r->neigh, e.slot);
-			evr_tx_send_resolved(w, e.m, e.port, &mac);
+			evr_egress_send_resolved(w, e.m, e.port, &mac);
 			break;
 		case EVR_NU_FAILED:
-			w->pend_by_slot[e.slot]--;
+			w->waiting_by_slot[e.slot]--;
 			evr_neigh_put(r->neigh, e.slot);
 			w->cnt[e.port].c[EVR_CNT_ARP_UNRESOLVED]++;
 			rte_pktmbuf_free(e.m);
 			break;
 		case EVR_NU_WAIT:
-			w->pend[(w->pend_head + w->pend_n) % w->pend_cap] = e;
-			w->pend_n++;
+			w->waiting[(w->waiting_head + w->waiting_n) % w->waiting_cap] = e;
+			w->waiting_n++;
 			break;
 		}
 	}
@@ -488,7 +490,7 @@ void evr_tx_pending(struct evr_worker *w, uint64_t now, bool drop_all)
 
 /* ---- unix: ---------------------------------------------------------- */
 
-void evr_tx_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
+void evr_egress_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
                       struct evr_counters *cnt)
 {
 	struct evr_dest d;

@@ -23,7 +23,9 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 
-#include "evr_ctl.h"
+#include "evr_ctl_thread.h"
+#include "evr_dataplane.h"
+#include "evr_egress.h"
 #include "evr_neigh.h"
 #include "sip/evr_sip_endpoint.h"
 #include "sip/state/evr_sip_state.h"
@@ -118,16 +120,16 @@ struct sip_sums {
 
 static void sip_add(struct sip_sums *a, const struct evr_worker *w)
 {
-	if (w->sipst) {
-		const struct evr_sip_state_stats *s = evr_sip_state_stats(w->sipst);
+	if (w->sip.state) {
+		const struct evr_sip_state_stats *s = evr_sip_state_stats(w->sip.state);
 
 		for (unsigned i = 0; i < EVR_SIP_STATE__COUNT; i++)
 			a->st[i] += ld(&s->c[i]);
 		a->dialogs += ld(&s->dialogs);
 		a->registrations += ld(&s->registrations);
 	}
-	if (w->sipep) {
-		const struct evr_sip_endpoint_stats *s = evr_sip_endpoint_stats(w->sipep);
+	if (w->sip.endpoint) {
+		const struct evr_sip_endpoint_stats *s = evr_sip_endpoint_stats(w->sip.endpoint);
 
 		for (unsigned i = 0; i < EVR_SIP_ENDPOINT__COUNT; i++)
 			a->ep[i] += ld(&s->c[i]);
@@ -216,7 +218,7 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 		memset(&sum, 0, sizeof(sum));
 		memset(&ss, 0, sizeof(ss));
 		for (unsigned pi = 0; pi < r->n_ports; pi++)
-			add_block(&sum, &w->cnt[pi], &w->mst[pi]);
+			add_block(&sum, &w->cnt[pi], &w->match_stats[pi]);
 		add_block(&total, &sum, NULL);
 		sip_add(&ss, w);
 		sip_add(&sip_total, w);
@@ -228,7 +230,7 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 			(int)w->lcore, "loops", (json_int_t)loops, "busy_loops", (json_int_t)busy,
 			"sleeps", (json_int_t)ld(&w->sleeps), "busy_ratio",
 			loops ? (double)busy / (double)loops : 0.0, "arp_waiting",
-			(json_int_t)__atomic_load_n(&w->pend_n, __ATOMIC_RELAXED), "events_per_s",
+			(json_int_t)__atomic_load_n(&w->waiting_n, __ATOMIC_RELAXED), "events_per_s",
 			secs > 0 ? (double)sum.dec[EVR_DEC_OK] / secs : 0.0, "counters", wc));
 		json_array_append_new(egress, json_integer(rte_ring_count(w->egress)));
 	}
@@ -246,7 +248,7 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 			struct evr_counters q;
 
 			memset(&q, 0, sizeof(q));
-			add_block(&q, &w->cnt[pi], &w->mst[pi]);
+			add_block(&q, &w->cnt[pi], &w->match_stats[pi]);
 			add_block(&sum, &q, NULL);
 			if (w->has_rxq[pi] || w->txb[pi])
 				json_array_append_new(queues, json_pack(
@@ -306,7 +308,7 @@ json_t *evr_ctl_counters_json(const struct evr_router *r, int worker, int port)
 			continue;
 		for (unsigned pi = 0; pi < r->n_ports; pi++)
 			if (port < 0 || pi == (unsigned)port)
-				add_block(&sum, &r->workers[wi]->cnt[pi], &r->workers[wi]->mst[pi]);
+				add_block(&sum, &r->workers[wi]->cnt[pi], &r->workers[wi]->match_stats[pi]);
 		sip_add(&ss, r->workers[wi]);
 	}
 	if (worker < 0 && port < 0)
@@ -421,7 +423,7 @@ unsigned evr_ctl_drain_unix(struct evr_router *r)
 	do {
 		n = rte_ring_sc_dequeue_burst(r->unix_ring, (void **)d, RTE_DIM(d), NULL);
 		for (unsigned i = 0; i < n; i++)
-			evr_tx_unix_send(r, d[i], &r->ctl_cnt);
+			evr_egress_unix_send(r, d[i], &r->ctl_cnt);
 		total += n;
 	} while (n == RTE_DIM(d));
 	return total;
