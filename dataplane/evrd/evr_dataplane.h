@@ -152,6 +152,7 @@ struct evr_router {
 	struct rte_mempool *hdr_pool;
 	struct rte_mempool *indirect_pool;
 	struct rte_ring *unix_ring; /* workers -> control thread (MP/SC) */
+	int unix_fd; /* control thread's unix: datagram socket; -1: not open */
 	struct rte_ring *ctrl_ring; /* control thread -> worker 0 (SP/SC) */
 	struct evr_neigh_table *neigh;
 	uint64_t tsc_hz;

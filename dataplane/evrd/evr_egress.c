@@ -20,6 +20,8 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ip.h>
@@ -31,9 +33,6 @@
 #include "evr_host.h"
 #include "evr_neigh.h"
 #include "match/evr_sub.h"
-#ifdef EVR_HAVE_CONTROL
-#include "evr_control.h"
-#endif
 
 /* Everything on the egress ring when we got here (bounded). */
 unsigned evr_egress_stage(struct evr_worker *w, uint64_t now)
@@ -490,21 +489,46 @@ void evr_egress_waiting(struct evr_worker *w, uint64_t now, bool drop_all)
 
 /* ---- unix: ---------------------------------------------------------- */
 
+/*
+ * unix: destinations get their datagram from the control thread, on one
+ * non-blocking kernel socket it opens at its first send: a full receiver
+ * or a missing path is a counted failure (unix_failed), never a wait.
+ * Workers never send here; they queue unix: descriptors on unix_ring.
+ */
+static int unix_send(struct evr_router *r, const struct evr_dest *d, const void *buf,
+                     size_t len)
+{
+	if (d->kind != EVR_DEST_UNIX)
+		return -EINVAL;
+	if (r->unix_fd < 0) {
+		r->unix_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (r->unix_fd < 0)
+			return -errno;
+	}
+	if (sendto(r->unix_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, &d->addr.sa,
+	           d->salen) < 0)
+		return -errno;
+	return 0;
+}
+
 void evr_egress_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
-                      struct evr_counters *cnt)
+                          struct evr_counters *cnt)
 {
 	struct evr_dest d;
 	struct rte_mbuf *pay = hdr->next;
 	const void *data;
-	int rc = -ENOTSUP;
+	int rc;
 
 	memcpy(&d, rte_pktmbuf_mtod(hdr, const void *), sizeof(d));
 	data = rte_pktmbuf_read(pay, 0, pay->pkt_len, r->ctl_notifier.encbuf);
-#ifdef EVR_HAVE_CONTROL
-	rc = evr_control_send_unix(&d, data, pay->pkt_len);
-#else
-	(void)data;
-#endif
+	rc = unix_send(r, &d, data, pay->pkt_len);
 	cnt->c[rc < 0 ? EVR_CNT_UNIX_FAILED : EVR_CNT_UNIX_SENT]++;
 	rte_pktmbuf_free(hdr);
+}
+
+void evr_egress_unix_close(struct evr_router *r)
+{
+	if (r->unix_fd >= 0)
+		close(r->unix_fd);
+	r->unix_fd = -1;
 }

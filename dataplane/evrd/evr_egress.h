@@ -88,6 +88,8 @@ struct rte_mbuf *evr_egress_udp_desc(struct evr_router *r, struct evr_counters *
 /* Control thread: send a unix: descriptor (header + payload) on a kernel
  * datagram socket, free it; counted on cnt. */
 void evr_egress_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
-                      struct evr_counters *cnt);
+                          struct evr_counters *cnt);
+/* Main thread at shutdown, after the control thread stopped. */
+void evr_egress_unix_close(struct evr_router *r);
 
 #endif /* EVR_EGRESS_H */

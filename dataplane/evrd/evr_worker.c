@@ -8,14 +8,19 @@
  * neighbour table (lock-free) and one atomic per burst on the router-wide
  * sequence counter.
  *
+ * A packet's walk is one way, one module per stage:
+ *   worker -> rx (evr_rx.c; host protocols answered by evr_host.c)
+ *          -> decode | SIP ingest (evr_sip_ingest.c)
+ *          -> notify (evr_notify.c: match, encode once per format,
+ *             fan-out, publish) -> egress (evr_egress.c).
+ *
  * One loop turn:
- *   1. RX burst per port -> L2/L3/L4 (evr_rx: ARP/ICMP/ND answered
- *      there) -> event datagrams of the burst collected;
+ *   1. RX burst per port -> rx (L2/L3/L4) -> event datagrams of the burst
+ *      collected; SIP goes to SIP ingest at once;
  *   2. one atomic reserves Event-Sequence numbers for the whole burst, then
- *      per datagram: decode -> match -> fan-out (payload encoded once per
- *      format, one header mbuf per subscriber) -> descriptors onto the
- *      egress ring (unix: ones onto the control thread's ring);
- *   3. TX stage drains the egress ring (and, on worker 0, the control
+ *      per datagram: decode -> notify (descriptors onto the egress ring,
+ *      unix: ones onto the control thread's ring);
+ *   3. egress stage drains the egress ring (and, on worker 0, the control
  *      thread's raise_event ring): route, resolve, headers, fragment, TX;
  *   4. waiting notifications are revisited when the neighbour table
  *      changed or a retry is due; TX buffers flushed on a TSC drain timer;

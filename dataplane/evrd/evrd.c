@@ -848,6 +848,7 @@ int main(int argc, char **argv)
 	if (r == NULL)
 		die("out of memory");
 	r->cfg = cfg;
+	r->unix_fd = -1;
 	r->tsc_hz = rte_get_tsc_hz();
 	r->start_tsc = rte_rdtsc();
 	r->seq = 1;
@@ -1033,6 +1034,7 @@ int main(int argc, char **argv)
 	}
 	rcu_unregister_thread();
 	evr_neigh_free(r->neigh);
+	evr_egress_unix_close(r);
 	rte_ring_free(r->unix_ring);
 	rte_ring_free(r->ctrl_ring);
 	for (unsigned pi = 0; pi < r->n_ports; pi++)
