@@ -12,10 +12,7 @@
 #include <sys/types.h>
 
 #include "evr_control.h"
-
-#ifndef EVR_VERSION
-#define EVR_VERSION "0.0.0"
-#endif
+#include "evr_version.h"
 
 /* Server counters, exported by `stats` under "control" in this order.
  * X(field, help) */

@@ -40,10 +40,7 @@
 #endif
 
 #include "evr_methods.h"
-
-#ifndef EVR_VERSION
-#define EVR_VERSION "0.0.0"
-#endif
+#include "evr_version.h"
 
 #define DEFAULT_SOCKET "/run/evrd/evrd.sock"
 #define DEFAULT_TIMEOUT_MS 5000

@@ -26,7 +26,7 @@
  * the port index is part of the key.
  *
  * Notifications waiting for resolution are not here: each worker keeps its
- * own bounded FIFO (struct evr_worker.pend) so per-destination order holds
+ * own bounded FIFO (struct evr_worker.waiting) so per-destination order holds
  * and no queue is shared. `gen` changes whenever an entry resolves or fails,
  * telling workers to look at their waiting notifications again.
  */

@@ -13,7 +13,7 @@
  * behind `evrctl stats`: same sums, same names, nothing to keep in step.
  *
  * Callbacks run on the telemetry library's threads, one per client, maybe
- * several at once. They read what evr_ctl.c reads (counters with relaxed
+ * several at once. They read what evr_ctl_thread.c reads (counters with relaxed
  * loads, fields fixed at start-up), never lock and never write worker
  * state. Shutdown frees the workers while a client may be asking: fini
  * unpublishes the router and waits for the callbacks in flight (a counter
@@ -38,10 +38,11 @@
 #include <rte_telemetry.h>
 #include <rte_version.h>
 
-#include "evr_ctl.h"
+#include "evr_ctl_thread.h"
 #include "sip/evr_sip_endpoint.h"
 #include "sip/state/evr_sip_state.h"
 #include "evr_telemetry.h"
+#include "evr_version.h"
 
 /* ---- size of the biggest reply, from the X-macro lists -------------- */
 
@@ -181,7 +182,7 @@ static int cmd_worker(const char *cmd, const char *params, struct rte_tel_data *
 	rte_tel_data_add_dict_u64(d, "busy_loops", ld(&w->busy_loops));
 	rte_tel_data_add_dict_u64(d, "sleeps", ld(&w->sleeps));
 	rte_tel_data_add_dict_u64(d, "arp_waiting",
-	                          __atomic_load_n(&w->pend_n, __ATOMIC_RELAXED));
+	                          __atomic_load_n(&w->waiting_n, __ATOMIC_RELAXED));
 	rc = put_json(d, evr_ctl_counters_json(r, wi, -1));
 	leave();
 	return rc;
@@ -248,10 +249,7 @@ static int cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d
 static int cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	const struct evr_router *r = enter();
-	json_t *ver = NULL;
-	char msg[128];
 	uint64_t ms;
-	int code = 0;
 
 	(void)cmd;
 	(void)params;
@@ -259,11 +257,8 @@ static int cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 		return -EAGAIN;
 	ms = (rte_rdtsc() - r->start_tsc) / (r->tsc_hz / 1000);
 	rte_tel_data_start_dict(d);
-	/* the version action's answer, as `evrctl version` shows it */
-	if (evr_action_version(NULL, NULL, &ver, &code, msg, sizeof(msg)) == 0)
-		rte_tel_data_add_dict_string(d, "version",
-		                             json_string_value(json_object_get(ver, "version")));
-	json_decref(ver);
+	/* the string `evrctl version` shows (one generated header) */
+	rte_tel_data_add_dict_string(d, "version", EVR_VERSION);
 	rte_tel_data_add_dict_string(d, "dpdk", rte_version());
 	rte_tel_data_add_dict_u64(d, "pid", (uint64_t)getpid());
 	rte_tel_data_add_dict_u64(d, "uptime_s", ms / 1000);

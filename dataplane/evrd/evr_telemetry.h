@@ -11,7 +11,7 @@
 #ifndef EVR_TELEMETRY_H
 #define EVR_TELEMETRY_H
 
-#include "evr_dp.h"
+#include "evr_dataplane.h"
 
 /* Register the /evr/ commands (once per process) and serve r from now on.
  * Call once r's workers exist and its start time is set. 0 or -errno from

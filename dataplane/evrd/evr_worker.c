@@ -8,14 +8,19 @@
  * neighbour table (lock-free) and one atomic per burst on the router-wide
  * sequence counter.
  *
+ * A packet's walk is one way, one module per stage:
+ *   worker -> rx (evr_rx.c; host protocols answered by evr_host.c)
+ *          -> decode | SIP ingest (evr_sip_ingest.c)
+ *          -> notify (evr_notify.c: match, encode once per format,
+ *             fan-out, publish) -> egress (evr_egress.c).
+ *
  * One loop turn:
- *   1. RX burst per port -> L2/L3/L4 (evr_net_rx: ARP/ICMP/ND answered
- *      there) -> event datagrams of the burst collected;
+ *   1. RX burst per port -> rx (L2/L3/L4) -> event datagrams of the burst
+ *      collected; SIP goes to SIP ingest at once;
  *   2. one atomic reserves Event-Sequence numbers for the whole burst, then
- *      per datagram: decode -> match -> fan-out (payload encoded once per
- *      format, one header mbuf per subscriber) -> descriptors onto the
- *      egress ring (unix: ones onto the control thread's ring);
- *   3. TX stage drains the egress ring (and, on worker 0, the control
+ *      per datagram: decode -> notify (descriptors onto the egress ring,
+ *      unix: ones onto the control thread's ring);
+ *   3. egress stage drains the egress ring (and, on worker 0, the control
  *      thread's raise_event ring): route, resolve, headers, fragment, TX;
  *   4. waiting notifications are revisited when the neighbour table
  *      changed or a retry is due; TX buffers flushed on a TSC drain timer;
@@ -39,8 +44,12 @@
 #include <urcu-qsbr.h>
 
 #include "codec/evr_decode.h"
-#include "evr_dp.h"
+#include "evr_dataplane.h"
+#include "evr_egress.h"
 #include "evr_neigh.h"
+#include "evr_notify.h"
+#include "evr_rx.h"
+#include "evr_sip_ingest.h"
 
 #define PREFETCH_AHEAD 3
 #define MAX_BURST 512
@@ -68,16 +77,12 @@ int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
 	rc = evr_scratch_init(&w->scratch, &r->limits);
 	if (rc != 0)
 		return rc;
-	w->match = calloc(r->max_fanout + 1, sizeof(*w->match));
-	w->fan = calloc(r->max_fanout + 1, sizeof(*w->fan));
-	w->fan_unix = calloc(r->max_fanout + 1, sizeof(*w->fan_unix));
-	w->pend_cap = c->arp.pending_max;
-	w->pend = calloc(w->pend_cap, sizeof(*w->pend));
-	w->pend_by_slot = calloc(c->arp.table_size, sizeof(*w->pend_by_slot));
+	w->waiting_cap = c->arp.pending_max;
+	w->waiting = calloc(w->waiting_cap, sizeof(*w->waiting));
+	w->waiting_by_slot = calloc(c->arp.table_size, sizeof(*w->waiting_by_slot));
 	w->linbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
-	w->encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
-	if (!w->match || !w->fan || !w->fan_unix || !w->pend || !w->pend_by_slot ||
-	    !w->linbuf || !w->encbuf)
+	if (!w->waiting || !w->waiting_by_slot || !w->linbuf ||
+	    evr_notify_init(&w->notifier, r, w) != 0)
 		return -ENOMEM;
 	snprintf(name, sizeof(name), "evr_egress%u", id);
 	w->egress = rte_ring_create(name, c->rings.egress_size, socket,
@@ -109,85 +114,24 @@ int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
 	rc = evr_matcher_reader_register(r->matcher);
 	if (rc < 0)
 		return rc;
-	w->reader = rc;
-	return r->has_sip ? evr_sipio_init(r, w) : 0;
+	w->notifier.reader = rc;
+	return r->has_sip ? evr_sip_ingest_init(r, w) : 0;
 }
 
 void evr_worker_fini(struct evr_worker *w)
 {
 	if (w == NULL)
 		return;
-	evr_sipio_fini(w);
+	evr_sip_ingest_fini(w);
 	for (unsigned pi = 0; pi < EVR_MAX_PORTS; pi++)
 		rte_free(w->txb[pi]);
 	rte_ring_free(w->egress);
 	evr_reasm_destroy(w->reasm);
-	free(w->encbuf);
 	free(w->linbuf);
-	free(w->pend_by_slot);
-	free(w->pend);
-	free(w->fan_unix);
-	free(w->fan);
-	free(w->match);
+	free(w->waiting_by_slot);
+	free(w->waiting);
+	evr_notify_fini(&w->notifier);
 	evr_scratch_fini(&w->scratch);
-}
-
-/* TX stage: everything on the egress ring when we got here (bounded). */
-static unsigned tx_stage(struct evr_worker *w, uint64_t now)
-{
-	struct rte_mbuf *d[EVR_EGRESS_BURST];
-	unsigned total = 0, n;
-	unsigned budget = rte_ring_count(w->egress);
-
-	do {
-		n = rte_ring_sc_dequeue_burst(w->egress, (void **)d, EVR_EGRESS_BURST, NULL);
-		for (unsigned i = 0; i < n; i++) {
-			if (i + 1 < n)
-				rte_prefetch0(rte_mbuf_to_priv(d[i + 1]));
-			evr_tx_notification(w, d[i], now);
-		}
-		total += n;
-	} while (n == EVR_EGRESS_BURST && total < budget);
-	if (w->id == 0 && w->r->ctrl_ring) {
-		n = rte_ring_sc_dequeue_burst(w->r->ctrl_ring, (void **)d, EVR_EGRESS_BURST, NULL);
-		for (unsigned i = 0; i < n; i++)
-			evr_tx_notification(w, d[i], now);
-		total += n;
-	}
-	return total;
-}
-
-/* Publish one event's descriptors. A fan-out larger than the free ring
- * space runs the TX stage inline: the ring bounds memory, not fan-out. */
-void evr_worker_publish(struct evr_worker *w, unsigned pi, uint32_t nu, uint32_t nx,
-                    uint64_t now)
-{
-	struct evr_counters *cnt = &w->cnt[pi];
-	uint32_t done = 0;
-
-	while (done < nu) {
-		unsigned k = rte_ring_sp_enqueue_burst(w->egress, (void **)&w->fan[done],
-		                                       nu - done, NULL);
-
-		done += k;
-		if (done < nu && tx_stage(w, now) == 0)
-			break; /* nothing drained: cannot happen, but never spin */
-	}
-	if (done < nu) {
-		cnt->c[EVR_CNT_RING_FULL] += nu - done;
-		rte_pktmbuf_free_bulk(&w->fan[done], nu - done);
-	}
-	cnt->c[EVR_CNT_NOTIFICATIONS] += done;
-	if (nx) {
-		unsigned k = rte_ring_mp_enqueue_burst(w->r->unix_ring, (void **)w->fan_unix,
-		                                       nx, NULL);
-
-		cnt->c[EVR_CNT_NOTIFICATIONS] += k;
-		if (k < nx) {
-			cnt->c[EVR_CNT_UNIX_RING_FULL] += nx - k;
-			rte_pktmbuf_free_bulk(&w->fan_unix[k], nx - k);
-		}
-	}
 }
 
 struct cand {
@@ -203,10 +147,6 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 	struct cand c[MAX_BURST];
 	unsigned nc = 0;
 	uint64_t seq, now_ms;
-	struct evr_fanout fo = {
-		.r = r, .cnt = cnt, .encbuf = w->encbuf, .fan = w->fan,
-		.fan_unix = w->fan_unix, .in_port = (uint8_t)pi,
-	};
 
 	for (unsigned i = 0; i < nb && i < PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -214,12 +154,12 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 		if (i + PREFETCH_AHEAD < nb)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		c[nc].m = pkts[i];
-		if (!evr_net_rx(w, pi, &c[nc].m, &c[nc].d))
+		if (!evr_rx(w, pi, &c[nc].m, &c[nc].d))
 			continue;
 		/* SIP goes its own way (state shards, endpoint) at once: it is
 		 * rare next to event datagrams on one port in practice. */
-		if (c[nc].d.kind >= EVR_CFG_LISTEN_SIP) {
-			evr_sipio_rx(w, pi, c[nc].m, &c[nc].d, now);
+		if (c[nc].d.kind != EVR_RX_EVENT) {
+			evr_sip_ingest_rx(w, pi, c[nc].m, &c[nc].d, now);
 			continue;
 		}
 		nc++;
@@ -234,24 +174,14 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 		struct rte_mbuf *m = c[k].m;
 		const char *data;
 		enum evr_decode_status st;
-		uint32_t n, nu, nx;
 
 		cnt->c[EVR_CNT_EVENTS_RX]++;
 		data = evr_rx_view(w->linbuf, m, c[k].d.off, c[k].d.len);
-		st = evr_decode((enum evr_format)c[k].d.kind, data, c[k].d.len, &w->scratch);
+		st = evr_decode((enum evr_format)c[k].d.format, data, c[k].d.len, &w->scratch);
 		cnt->dec[st]++;
-		if (st != EVR_DEC_OK)
-			goto next;
-		n = evr_matcher_match(r->matcher, (unsigned)w->reader, &w->scratch.ev,
-		                      now_ms, w->match, r->max_fanout, &w->mst[pi]);
-		if (n == 0) {
-			cnt->c[EVR_CNT_EVENTS_UNMATCHED]++;
-			goto next;
-		}
-		fo.sport = c[k].d.lport;
-		evr_fanout(&fo, &w->scratch.ev, seq + k, w->match, n, &nu, &nx);
-		evr_worker_publish(w, pi, nu, nx, now);
-next:
+		if (st == EVR_DEC_OK)
+			evr_notify_event(&w->notifier, cnt, &w->match_stats[pi], (uint8_t)pi,
+			                 c[k].d.lport, &w->scratch.ev, seq + k, now_ms, now);
 		rte_pktmbuf_free(m);
 	}
 }
@@ -264,7 +194,7 @@ static void expire_fragments(struct evr_worker *w, uint64_t now)
 	struct evr_reasm_stats before = *evr_reasm_stats(w->reasm);
 
 	evr_reasm_expire(w->reasm, now);
-	evr_reasm_count(w, 0, &before);
+	evr_rx_count_reasm(w, 0, &before);
 }
 
 static void drain_on_stop(struct evr_worker *w)
@@ -275,13 +205,13 @@ static void drain_on_stop(struct evr_worker *w)
 	/* Egress rings first (they may feed the ARP queue), then one more
 	 * look at waiting notifications: what resolved goes, the rest is
 	 * dropped and counted. */
-	while (tx_stage(w, now) != 0 && now < until)
+	while (evr_egress_stage(w, now) != 0 && now < until)
 		now = rte_rdtsc();
-	if (w->pend_n)
-		evr_tx_pending(w, now, false);
-	if (w->pend_n)
-		evr_tx_pending(w, now, true);
-	evr_tx_flush(w);
+	if (w->waiting_n)
+		evr_egress_waiting(w, now, false);
+	if (w->waiting_n)
+		evr_egress_waiting(w, now, true);
+	evr_egress_flush(w);
 }
 
 int evr_worker_main(void *arg)
@@ -310,14 +240,14 @@ int evr_worker_main(void *arg)
 				rx_burst(w, pi, pkts, nb, now);
 			}
 		}
-		if (w->sipst)
-			busy += evr_sipio_poll(w, now);
-		busy += tx_stage(w, now);
-		if (w->pend_n && (now >= w->pend_next_tsc ||
+		if (w->sip.state)
+			busy += evr_sip_ingest_poll(w, now);
+		busy += evr_egress_stage(w, now);
+		if (w->waiting_n && (now >= w->waiting_retry_tsc ||
 		                  evr_neigh_gen(r->neigh) != w->neigh_gen_seen))
-			evr_tx_pending(w, now, false);
+			evr_egress_waiting(w, now, false);
 		if (now - prev_drain > r->drain_tsc) {
-			evr_tx_flush(w);
+			evr_egress_flush(w);
 			prev_drain = now;
 			if (w->reasm)
 				expire_fragments(w, now);
@@ -328,7 +258,7 @@ int evr_worker_main(void *arg)
 			idle = 0;
 			w->busy_loops++;
 		} else if (++idle > r->idle_polls && r->idle_sleep_us) {
-			evr_tx_flush(w);
+			evr_egress_flush(w);
 			rcu_thread_offline();
 			rte_delay_us_sleep(r->idle_sleep_us);
 			rcu_thread_online();

@@ -40,9 +40,12 @@
 
 #include "evr_config.h"
 #include "evr_control.h"
-#include "evr_ctl.h"
-#include "evr_dp.h"
+#include "evr_ctl_thread.h"
+#include "evr_dataplane.h"
+#include "evr_egress.h"
 #include "evr_neigh.h"
+#include "evr_notify.h"
+#include "evr_rx.h"
 #include "evr_telemetry.h"
 
 RTE_LOG_REGISTER_DEFAULT(evr_logtype, INFO);
@@ -324,7 +327,7 @@ static unsigned rx_pool_need(const struct evr_router *r, uint16_t nrx, uint16_t 
 /* Bytes of the largest frame the port must receive whole: the MTU plus the
  * PMD's own L2 overhead (ethdev's rule: max_rx_pktlen - max_mtu when the
  * PMD reports a real max_mtu, else Ethernet header + CRC), and never less
- * than header, one 802.1Q tag and CRC, which evr_net_rx accepts. */
+ * than header, one 802.1Q tag and CRC, which evr_rx accepts. */
 static uint32_t rx_frame_need(const struct rte_eth_dev_info *di, uint32_t mtu)
 {
 	uint32_t ovh = RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN + RTE_ETHER_CRC_LEN;
@@ -342,7 +345,7 @@ static uint32_t rx_frame_need(const struct rte_eth_dev_info *di, uint32_t mtu)
  *  - arrives as a chain of mbufs when the PMD offers
  *    RTE_ETH_RX_OFFLOAD_SCATTER (PCI NICs, net_tap: tap reads into one
  *    iovec per descriptor only with it, else the kernel cuts the frame at
- *    one mbuf), and evr_net_rx/evr_rx_view read chains; or
+ *    one mbuf), and evr_rx/evr_rx_view read chains; or
  *  - needs a data room of one whole frame (headroom included, at most what
  *    uint16 data_room_size allows), at 4.5x the pool memory for MTU 9000.
  * net_af_packet is sized by push_vdev/EVR_AFP_ROOM (one frame per mbuf,
@@ -546,7 +549,7 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 			        pc->mtu);
 		}
 	}
-	/* Without multi-segment TX, evr_tx_frame copies a chain into one
+	/* Without multi-segment TX, evr_egress_frame copies a chain into one
 	 * payload mbuf: a frame longer than that mbuf would be dropped
 	 * (tx_linearize_failed) on every notification over ~2 KB. Fragment
 	 * at what it holds (net_pcap in DPDK 22.11 is such a PMD). */
@@ -845,6 +848,7 @@ int main(int argc, char **argv)
 	if (r == NULL)
 		die("out of memory");
 	r->cfg = cfg;
+	r->unix_fd = -1;
 	r->tsc_hz = rte_get_tsc_hz();
 	r->start_tsc = rte_rdtsc();
 	r->seq = 1;
@@ -885,11 +889,7 @@ int main(int argc, char **argv)
 		die("neighbour table of %u entries: out of memory", cfg->arp.table_size);
 
 	/* SIP first: the RX pools are sized for its held messages. */
-	for (uint32_t i = 0; i < cfg->n_listeners; i++) {
-		r->listener_fmt[cfg->listeners[i].port] = (uint8_t)(cfg->listeners[i].format + 1);
-		if (cfg->listeners[i].format >= EVR_CFG_LISTEN_SIP)
-			r->has_sip = true;
-	}
+	evr_rx_map_listeners(r, cfg);
 	for (unsigned pi = 0; pi < cfg->n_ports; pi++)
 		if (cfg->ports[pi].mirror)
 			r->has_sip = true;
@@ -911,10 +911,7 @@ int main(int argc, char **argv)
 	                               RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	r->ctrl_ring = rte_ring_create("evr_ctrl", cfg->rings.ctrl_size, socket,
 	                               RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
-	r->ctl_encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
-	r->ctl_fan = calloc(r->max_fanout + 1, sizeof(*r->ctl_fan));
-	r->ctl_fan_unix = calloc(r->max_fanout + 1, sizeof(*r->ctl_fan_unix));
-	if (!r->unix_ring || !r->ctrl_ring || !r->ctl_encbuf || !r->ctl_fan || !r->ctl_fan_unix)
+	if (!r->unix_ring || !r->ctrl_ring || evr_notify_init(&r->ctl_notifier, r, NULL) != 0)
 		die("rings: %s", rte_strerror(rte_errno));
 
 	rcu_register_thread();
@@ -1037,6 +1034,7 @@ int main(int argc, char **argv)
 	}
 	rcu_unregister_thread();
 	evr_neigh_free(r->neigh);
+	evr_egress_unix_close(r);
 	rte_ring_free(r->unix_ring);
 	rte_ring_free(r->ctrl_ring);
 	for (unsigned pi = 0; pi < r->n_ports; pi++)
@@ -1044,9 +1042,7 @@ int main(int argc, char **argv)
 	rte_mempool_free(r->payload_pool);
 	rte_mempool_free(r->hdr_pool);
 	rte_mempool_free(r->indirect_pool);
-	free(r->ctl_fan_unix);
-	free(r->ctl_fan);
-	free(r->ctl_encbuf);
+	evr_notify_fini(&r->ctl_notifier);
 	free(r);
 	evr_config_free(cfg);
 	rte_eal_cleanup();

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * DOC: SIP glue - mirrored SIP and HEP into state shards, the SIP endpoint.
+ * DOC: SIP ingest - mirrored SIP and HEP into state shards, the SIP endpoint.
  *
- * Three kinds of SIP reach a worker from evr_net_rx():
+ * Three rx kinds of SIP reach a worker from evr_rx():
  *  - EVR_RX_MIRROR: frames between other hosts observed on a mirror port
  *    (SPAN / tc mirred), UDP to or from sip.mirror_ports;
- *  - EVR_CFG_LISTEN_HEP: HEPv3 datagrams to a "hep" listener, the copies a
+ *  - EVR_RX_HEP: HEPv3 datagrams to a "hep" listener, the copies a
  *    proxy's capture agent (Kamailio siptrace, OpenSIPS proto_hep) sends;
- *  - EVR_CFG_LISTEN_SIP: requests to the appliance's own SIP endpoint.
+ *  - EVR_RX_SIP: requests to the appliance's own SIP endpoint.
  *
  * Mirror and HEP messages feed the dialog/registration state (evr_sip_state),
  * which raises the events the platforms themselves would raise.
@@ -53,7 +53,11 @@
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
 
-#include "evr_dp.h"
+#include "evr_dataplane.h"
+#include "evr_egress.h"
+#include "evr_notify.h"
+#include "evr_rx.h"
+#include "evr_sip_ingest.h"
 #include "sip/evr_hep.h"
 #include "sip/evr_sip_endpoint.h"
 #include "sip/state/evr_sip_state.h"
@@ -79,7 +83,7 @@ uint64_t evr_wall_us(const struct evr_router *r, uint64_t tsc)
 	return r->wall0_us + (tsc - r->start_tsc) * 1000000u / r->tsc_hz;
 }
 
-int evr_sipio_init(struct evr_router *r, struct evr_worker *w)
+int evr_sip_ingest_init(struct evr_router *r, struct evr_worker *w)
 {
 	const struct evr_cfg_sip *c = &r->cfg->sip;
 	struct evr_sip_state_conf sc;
@@ -102,94 +106,80 @@ int evr_sipio_init(struct evr_router *r, struct evr_worker *w)
 	                                                                 EVR_SIP_STATE_FREESWITCH;
 	sc.profile = c->profile;
 	sc.hostname = c->hostname;
-	w->sipst = evr_sip_state_create(&sc, &r->limits);
-	if (w->sipst == NULL)
+	w->sip.state = evr_sip_state_create(&sc, &r->limits);
+	if (w->sip.state == NULL)
 		return -errno;
 
 	evr_sip_endpoint_conf_default(&ec);
 	ec.dedup_entries = c->endpoint_dedup;
 	ec.server = c->server;
-	w->sipep = evr_sip_endpoint_create(&ec);
-	if (w->sipep == NULL)
+	w->sip.endpoint = evr_sip_endpoint_create(&ec);
+	if (w->sip.endpoint == NULL)
 		return -errno;
 
 	snprintf(name, sizeof(name), "evr_sipho%u", w->id);
-	w->handoff = rte_ring_create_elem(name, sizeof(struct evr_sip_handoff),
+	w->sip.handoff = rte_ring_create_elem(name, sizeof(struct evr_sip_handoff),
 	                                  c->handoff_ring,
 	                                  (int)rte_lcore_to_socket_id(w->lcore),
 	                                  RING_F_SC_DEQ);
-	if (w->handoff == NULL)
+	if (w->sip.handoff == NULL)
 		return -rte_errno;
 	/* Also with one worker: a capture agent may send the HEP copy of a
 	 * reply before the request's (Kamailio siptrace does, at times), and
 	 * two mirror ports are two paths. The Call-ID filter keeps it cheap. */
-	w->held_cap = c->reorder_ms ? c->reorder_max : 0;
-	w->held_next_due = UINT64_MAX;
-	w->reorder_tsc = r->tsc_hz * c->reorder_ms / 1000u;
-	if (w->held_cap) {
-		w->held = calloc(w->held_cap, sizeof(*w->held));
-		if (w->held == NULL)
+	w->sip.held_cap = c->reorder_ms ? c->reorder_max : 0;
+	w->sip.held_next_due = UINT64_MAX;
+	w->sip.reorder_tsc = r->tsc_hz * c->reorder_ms / 1000u;
+	if (w->sip.held_cap) {
+		w->sip.held = calloc(w->sip.held_cap, sizeof(*w->sip.held));
+		if (w->sip.held == NULL)
 			return -ENOMEM;
 	}
-	w->sipmsg = malloc(sizeof(*w->sipmsg));
-	w->replybuf = malloc(REPLY_CAP);
-	if (w->sipmsg == NULL || w->replybuf == NULL)
+	w->sip.msg = malloc(sizeof(*w->sip.msg));
+	w->sip.replybuf = malloc(REPLY_CAP);
+	if (w->sip.msg == NULL || w->sip.replybuf == NULL)
 		return -ENOMEM;
 	return 0;
 }
 
-void evr_sipio_fini(struct evr_worker *w)
+void evr_sip_ingest_fini(struct evr_worker *w)
 {
 	struct evr_sip_handoff h;
 
-	if (w->handoff) {
+	if (w->sip.handoff) {
 		/* Workers have stopped: what is still queued is freed. */
-		while (rte_ring_sc_dequeue_elem(w->handoff, &h, sizeof(h)) == 0)
+		while (rte_ring_sc_dequeue_elem(w->sip.handoff, &h, sizeof(h)) == 0)
 			rte_pktmbuf_free(h.m);
-		rte_ring_free(w->handoff);
-		w->handoff = NULL;
+		rte_ring_free(w->sip.handoff);
+		w->sip.handoff = NULL;
 	}
-	for (uint32_t k = 0; k < w->held_n; k++)
-		rte_pktmbuf_free(w->held[(w->held_head + k) % w->held_cap].h.m);
-	w->held_n = 0;
-	free(w->held);
-	w->held = NULL;
-	evr_sip_state_destroy(w->sipst);
-	w->sipst = NULL;
-	evr_sip_endpoint_destroy(w->sipep);
-	w->sipep = NULL;
-	free(w->sipmsg);
-	w->sipmsg = NULL;
-	free(w->replybuf);
-	w->replybuf = NULL;
+	for (uint32_t k = 0; k < w->sip.held_n; k++)
+		rte_pktmbuf_free(w->sip.held[(w->sip.held_head + k) % w->sip.held_cap].h.m);
+	w->sip.held_n = 0;
+	free(w->sip.held);
+	w->sip.held = NULL;
+	evr_sip_state_destroy(w->sip.state);
+	w->sip.state = NULL;
+	evr_sip_endpoint_destroy(w->sip.endpoint);
+	w->sip.endpoint = NULL;
+	free(w->sip.msg);
+	w->sip.msg = NULL;
+	free(w->sip.replybuf);
+	w->sip.replybuf = NULL;
 }
 
-/* An event derived from SIP (or raised by the endpoint): match, fan out,
- * queue. RCU read side: the worker is online. */
+/* An event derived from SIP (or raised by the endpoint): the notify
+ * stage. RCU read side: the worker is online. */
 static void emit(void *arg, const struct evr_event *ev)
 {
 	struct emit_ctx *x = arg;
 	struct evr_worker *w = x->w;
-	struct evr_router *r = w->r;
 	struct evr_counters *cnt = &w->cnt[x->pi];
-	struct evr_fanout fo = {
-		.r = r, .cnt = cnt, .encbuf = w->encbuf, .fan = w->fan,
-		.fan_unix = w->fan_unix, .in_port = (uint8_t)x->pi,
-		.sport = r->default_sport,
-	};
-	uint32_t n, nu, nx;
-	uint64_t seq;
 
 	cnt->c[EVR_CNT_SIP_EVENTS]++;
-	n = evr_matcher_match(r->matcher, (unsigned)w->reader, ev, x->now_ms, w->match,
-	                      r->max_fanout, &w->mst[x->pi]);
-	if (n == 0) {
-		cnt->c[EVR_CNT_EVENTS_UNMATCHED]++;
-		return;
-	}
-	seq = __atomic_fetch_add(&r->seq, 1, __ATOMIC_RELAXED);
-	evr_fanout(&fo, ev, seq, w->match, n, &nu, &nx);
-	evr_worker_publish(w, x->pi, nu, nx, x->now_tsc);
+	evr_notify_event(&w->notifier, cnt, &w->match_stats[x->pi], (uint8_t)x->pi,
+	                 w->r->default_sport, ev, EVR_NOTIFY_SEQ_NEXT, x->now_ms,
+	                 x->now_tsc);
 }
 
 static inline const char *view(struct evr_worker *w, struct rte_mbuf *m, uint32_t off,
@@ -226,7 +216,7 @@ static unsigned owner_of(const struct evr_sip_msg *m, unsigned n)
 /* Parse a message of the state path; counts the parse result. */
 static bool parse_state(struct evr_worker *w, unsigned pi, const char *p, uint32_t len)
 {
-	enum evr_sip_status st = evr_sip_parse(p, len, w->sipmsg);
+	enum evr_sip_status st = evr_sip_parse(p, len, w->sip.msg);
 
 	w->cnt[pi].sip[st]++;
 	return st == EVR_SIP_OK;
@@ -239,7 +229,7 @@ static void state_input(struct evr_worker *w, unsigned pi, const struct evr_sip_
 		.w = w, .pi = pi, .now_tsc = now_tsc, .now_ms = evr_now_ms(),
 	};
 
-	evr_sip_state_input(w->sipst, w->sipmsg, f, x.now_ms, emit, &x);
+	evr_sip_state_input(w->sip.state, w->sip.msg, f, x.now_ms, emit, &x);
 }
 
 /*
@@ -268,23 +258,23 @@ static uint64_t cid_hash(const struct evr_sip_msg *m)
 
 static inline bool held_maybe(const struct evr_worker *w, uint64_t cid)
 {
-	return (w->held_bloom[(cid >> 6) & 15] >> (cid & 63)) & 1;
+	return (w->sip.held_bloom[(cid >> 6) & 15] >> (cid & 63)) & 1;
 }
 
 static void held_push(struct evr_worker *w, const struct evr_sip_held *e)
 {
-	w->held[(w->held_head + w->held_n++) % w->held_cap] = *e;
-	w->held_bloom[(e->cid_hash >> 6) & 15] |= 1ull << (e->cid_hash & 63);
-	if (e->deadline_tsc < w->held_next_due)
-		w->held_next_due = e->deadline_tsc;
+	w->sip.held[(w->sip.held_head + w->sip.held_n++) % w->sip.held_cap] = *e;
+	w->sip.held_bloom[(e->cid_hash >> 6) & 15] |= 1ull << (e->cid_hash & 63);
+	if (e->deadline_tsc < w->sip.held_next_due)
+		w->sip.held_next_due = e->deadline_tsc;
 }
 
 static struct evr_sip_held held_pop(struct evr_worker *w)
 {
-	struct evr_sip_held e = w->held[w->held_head];
+	struct evr_sip_held e = w->sip.held[w->sip.held_head];
 
-	w->held_head = (w->held_head + 1) % w->held_cap;
-	w->held_n--;
+	w->sip.held_head = (w->sip.held_head + 1) % w->sip.held_cap;
+	w->sip.held_n--;
 	return e;
 }
 
@@ -293,12 +283,12 @@ static struct evr_sip_held held_pop(struct evr_worker *w)
 static unsigned held_retry(struct evr_worker *w, uint64_t cid, bool any_cid,
                            uint64_t now_tsc)
 {
-	uint32_t n = w->held_n;
+	uint32_t n = w->sip.held_n;
 	unsigned applied = 0;
 
 	/* rebuilt from what stays held */
-	memset(w->held_bloom, 0, sizeof(w->held_bloom));
-	w->held_next_due = UINT64_MAX;
+	memset(w->sip.held_bloom, 0, sizeof(w->sip.held_bloom));
+	w->sip.held_next_due = UINT64_MAX;
 	for (uint32_t k = 0; k < n; k++) {
 		struct evr_sip_held e = held_pop(w);
 		bool due = now_tsc >= e.deadline_tsc;
@@ -309,11 +299,11 @@ static unsigned held_retry(struct evr_worker *w, uint64_t cid, bool any_cid,
 			continue;
 		}
 		p = view(w, e.h.m, e.h.off, e.h.len);
-		if (p == NULL || evr_sip_parse(p, e.h.len, w->sipmsg) != EVR_SIP_OK) {
+		if (p == NULL || evr_sip_parse(p, e.h.len, w->sip.msg) != EVR_SIP_OK) {
 			rte_pktmbuf_free(e.h.m); /* parsed fine before: cannot happen */
 			continue;
 		}
-		if (evr_sip_state_premature(w->sipst, w->sipmsg)) {
+		if (evr_sip_state_premature(w->sip.state, w->sip.msg)) {
 			if (!due) {
 				held_push(w, &e);
 				continue;
@@ -327,18 +317,18 @@ static unsigned held_retry(struct evr_worker *w, uint64_t cid, bool any_cid,
 	return applied;
 }
 
-/* A parsed message (in w->sipmsg) of this worker's shard: hold it, or
+/* A parsed message (in w->sip.msg) of this worker's shard: hold it, or
  * apply it and retry what it may have resolved. Takes m. */
 static void shard_offer(struct evr_worker *w, const struct evr_sip_handoff *h,
                         uint64_t now_tsc)
 {
-	const struct evr_sip_msg *m = w->sipmsg;
+	const struct evr_sip_msg *m = w->sip.msg;
 	uint64_t cid;
 
-	if (w->held_cap && evr_sip_state_premature(w->sipst, m)) {
-		if (w->held_n < w->held_cap) {
+	if (w->sip.held_cap && evr_sip_state_premature(w->sip.state, m)) {
+		if (w->sip.held_n < w->sip.held_cap) {
 			struct evr_sip_held e = {
-				.h = *h, .deadline_tsc = now_tsc + w->reorder_tsc,
+				.h = *h, .deadline_tsc = now_tsc + w->sip.reorder_tsc,
 				.cid_hash = cid_hash(m),
 			};
 
@@ -348,10 +338,10 @@ static void shard_offer(struct evr_worker *w, const struct evr_sip_handoff *h,
 		}
 		w->cnt[h->in_port].c[EVR_CNT_SIP_HELD_FULL]++;
 	}
-	cid = w->held_n ? cid_hash(m) : 0;
+	cid = w->sip.held_n ? cid_hash(m) : 0;
 	state_input(w, h->in_port, &h->flow, now_tsc);
 	rte_pktmbuf_free(h->m);
-	if (w->held_n && held_maybe(w, cid))
+	if (w->sip.held_n && held_maybe(w, cid))
 		held_retry(w, cid, false, now_tsc);
 }
 
@@ -368,15 +358,15 @@ static void endpoint(struct evr_worker *w, unsigned pi, const char *p, uint32_t 
 	enum evr_sip_status st;
 	struct rte_mbuf *h;
 
-	st = evr_sip_parse(p, len, w->sipmsg);
+	st = evr_sip_parse(p, len, w->sip.msg);
 	cnt->sip[st]++;
-	evr_sip_endpoint_handle(w->sipep, st, w->sipmsg, f, x.now_ms, &w->scratch, w->replybuf,
+	evr_sip_endpoint_handle(w->sip.endpoint, st, w->sip.msg, f, x.now_ms, &w->scratch, w->sip.replybuf,
 	                 REPLY_CAP, &out);
 	if (out.raise)
 		emit(&x, &w->scratch.ev);
 	if (!out.reply)
 		return;
-	h = evr_tx_udp_desc(r, cnt, w->replybuf, out.reply_len, out.reply_family,
+	h = evr_egress_udp_desc(r, cnt, w->sip.replybuf, out.reply_len, out.reply_family,
 	                    out.reply_addr, rte_cpu_to_be_16(out.reply_port), d->lport,
 	                    (uint8_t)pi);
 	if (h == NULL)
@@ -389,7 +379,7 @@ static void endpoint(struct evr_worker *w, unsigned pi, const char *p, uint32_t 
 	cnt->c[EVR_CNT_SIP_REPLIES]++;
 }
 
-void evr_sipio_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
+void evr_sip_ingest_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
                   const struct evr_rx_dgram *d, uint64_t now_tsc)
 {
 	struct evr_router *r = w->r;
@@ -405,16 +395,16 @@ void evr_sipio_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 		goto free;
 	}
 	p = view(w, m, off, len);
-	if (p == NULL) { /* cannot happen: evr_net_rx checked the lengths */
+	if (p == NULL) { /* cannot happen: evr_rx checked the lengths */
 		cnt->c[EVR_CNT_RX_BAD_UDP_HEADER]++;
 		goto free;
 	}
 	flow.ts_us = evr_wall_us(r, now_tsc);
-	if (d->kind == EVR_CFG_LISTEN_SIP) {
+	if (d->kind == EVR_RX_SIP) {
 		endpoint(w, pi, p, len, d, &flow, now_tsc);
 		goto free;
 	}
-	if (d->kind == EVR_CFG_LISTEN_HEP) {
+	if (d->kind == EVR_RX_HEP) {
 		struct evr_hep hep;
 		enum evr_hep_status hs = evr_hep_parse(p, len, &hep);
 
@@ -431,13 +421,13 @@ void evr_sipio_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 	}
 	if (!parse_state(w, pi, p, len))
 		goto free;
-	owner = owner_of(w->sipmsg, r->n_workers);
+	owner = owner_of(w->sip.msg, r->n_workers);
 	if (owner != w->id) {
 		struct evr_sip_handoff h = {
 			.m = m, .off = off, .len = len, .in_port = (uint8_t)pi, .flow = flow,
 		};
 
-		if (rte_ring_mp_enqueue_elem(r->workers[owner]->handoff, &h, sizeof(h)) != 0) {
+		if (rte_ring_mp_enqueue_elem(r->workers[owner]->sip.handoff, &h, sizeof(h)) != 0) {
 			cnt->c[EVR_CNT_SIP_HANDOFF_FULL]++;
 			goto free;
 		}
@@ -456,31 +446,31 @@ free:
 	rte_pktmbuf_free(m);
 }
 
-unsigned evr_sipio_poll(struct evr_worker *w, uint64_t now_tsc)
+unsigned evr_sip_ingest_poll(struct evr_worker *w, uint64_t now_tsc)
 {
 	struct evr_sip_handoff h[HANDOFF_BURST];
 	unsigned n, done = 0;
 
-	n = rte_ring_sc_dequeue_burst_elem(w->handoff, h, sizeof(h[0]), HANDOFF_BURST, NULL);
+	n = rte_ring_sc_dequeue_burst_elem(w->sip.handoff, h, sizeof(h[0]), HANDOFF_BURST, NULL);
 	for (unsigned i = 0; i < n; i++) {
 		const char *p = view(w, h[i].m, h[i].off, h[i].len);
 
 		/* Parsed fine on the sender; counted there, so not again. */
-		if (p && evr_sip_parse(p, h[i].len, w->sipmsg) == EVR_SIP_OK)
+		if (p && evr_sip_parse(p, h[i].len, w->sip.msg) == EVR_SIP_OK)
 			shard_offer(w, &h[i], now_tsc);
 		else
 			rte_pktmbuf_free(h[i].m);
 	}
 	done += n;
-	if (now_tsc >= w->sip_tick_tsc) {
+	if (now_tsc >= w->sip.tick_tsc) {
 		struct emit_ctx x = {
 			.w = w, .pi = 0, .now_tsc = now_tsc, .now_ms = evr_now_ms(),
 		};
 
-		done += evr_sip_state_tick(w->sipst, x.now_ms, evr_wall_us(w->r, now_tsc), emit, &x);
-		if (w->held_n && now_tsc >= w->held_next_due) /* deadlines */
+		done += evr_sip_state_tick(w->sip.state, x.now_ms, evr_wall_us(w->r, now_tsc), emit, &x);
+		if (w->sip.held_n && now_tsc >= w->sip.held_next_due) /* deadlines */
 			done += held_retry(w, 0, false, now_tsc);
-		w->sip_tick_tsc = now_tsc + w->r->tsc_hz / TICK_HZ;
+		w->sip.tick_tsc = now_tsc + w->r->tsc_hz / TICK_HZ;
 	}
 	return done;
 }

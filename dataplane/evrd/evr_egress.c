@@ -1,15 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * DOC: egress - fan-out, routing, neighbour resolution, headers, TX.
+ * DOC: egress - routing, neighbour resolution, headers, TX.
  *
- * Fan-out (match stage, RCU read side): each matched event is encoded once
- * per notification format into a payload mbuf chain, right away, while the
- * event and the subscription pointers are still valid. Each subscriber then
- * gets a small header mbuf (hdr_pool) whose `next` is that payload: the
- * payload's reference count is raised once per format by the number of
- * subscribers, never copied. Destination, ports, subscription id and the
- * payload's ones'-complement sum go into the header's private area, so the
- * descriptor is self-contained once the worker passes its quiescent state.
+ * Descriptors arrive from the notify stage (evr_notify.c) on the worker's
+ * egress ring: a header mbuf per subscriber whose private area holds the
+ * destination and the payload's sum, chained to the shared payload.
  *
  * TX stage: drain the egress ring in bursts; pick the egress port (the
  * one whose subnet holds the destination, else the first with a gateway);
@@ -25,166 +20,46 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
 #include <rte_udp.h>
 
-#include "evr_dp.h"
-#include "codec/evr_encode.h"
+#include "evr_dataplane.h"
+#include "evr_egress.h"
+#include "evr_host.h"
 #include "evr_neigh.h"
 #include "match/evr_sub.h"
-#ifdef EVR_HAVE_CONTROL
-#include "evr_control.h"
-#endif
 
-/* unix: descriptors carry the destination in the header's data room. */
-_Static_assert(sizeof(struct evr_dest) <= EVR_HDR_DATA_ROOM - RTE_PKTMBUF_HEADROOM,
-               "struct evr_dest must fit a header mbuf");
-
-/* ---- fan-out -------------------------------------------------------- */
-
-/* Encode once into a payload chain; NULL (counted) on failure. */
-static struct rte_mbuf *build_payload(struct evr_fanout *fo, enum evr_format fmt,
-                                      const struct evr_event *ev, uint64_t seq,
-                                      uint16_t *psum)
+/* Everything on the egress ring when we got here (bounded). */
+unsigned evr_egress_stage(struct evr_worker *w, uint64_t now)
 {
-	struct evr_router *r = fo->r;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(r->payload_pool), *seg;
-	const char *src;
-	uint32_t done = 0;
-	int n;
+	struct rte_mbuf *d[EVR_EGRESS_BURST];
+	unsigned total = 0, n;
+	unsigned budget = rte_ring_count(w->egress);
 
-	if (m == NULL) {
-		fo->cnt->c[EVR_CNT_POOL_EMPTY]++;
-		return NULL;
-	}
-	/* Most notifications fit one mbuf: encode straight into it. */
-	n = evr_encode(fmt, ev, seq, rte_pktmbuf_mtod(m, char *), rte_pktmbuf_tailroom(m));
-	if (n >= 0) {
-		m->data_len = (uint16_t)n;
-		m->pkt_len = (uint32_t)n;
-		goto sum;
-	}
-	n = evr_encode(fmt, ev, seq, fo->encbuf, EVR_UDP_MAX_PAYLOAD);
-	if (n < 0) {
-		fo->cnt->c[EVR_CNT_ENCODE_OVERFLOW]++;
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	/* Larger: copy into a chain. Every segment but the last is filled
-	 * to an even length, so the chain sums like one buffer. */
-	src = fo->encbuf;
-	seg = m;
-	for (;;) {
-		uint32_t chunk = RTE_MIN((uint32_t)n - done,
-		                         (uint32_t)rte_pktmbuf_tailroom(seg) & ~1u);
-
-		memcpy(rte_pktmbuf_mtod(seg, char *), src + done, chunk);
-		seg->data_len = (uint16_t)chunk;
-		m->pkt_len += chunk;
-		done += chunk;
-		if (done == (uint32_t)n)
-			break;
-		seg->next = rte_pktmbuf_alloc(r->payload_pool);
-		if (seg->next == NULL) {
-			fo->cnt->c[EVR_CNT_POOL_EMPTY]++;
-			rte_pktmbuf_free(m);
-			return NULL;
+	do {
+		n = rte_ring_sc_dequeue_burst(w->egress, (void **)d, EVR_EGRESS_BURST, NULL);
+		for (unsigned i = 0; i < n; i++) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_mbuf_to_priv(d[i + 1]));
+			evr_egress_notification(w, d[i], now);
 		}
-		seg = seg->next;
-		m->nb_segs++;
+		total += n;
+	} while (n == EVR_EGRESS_BURST && total < budget);
+	if (w->id == 0 && w->r->ctrl_ring) {
+		n = rte_ring_sc_dequeue_burst(w->r->ctrl_ring, (void **)d, EVR_EGRESS_BURST, NULL);
+		for (unsigned i = 0; i < n; i++)
+			evr_egress_notification(w, d[i], now);
+		total += n;
 	}
-sum:
-	if (rte_raw_cksum_mbuf(m, 0, m->pkt_len, psum) != 0)
-		*psum = 0; /* cannot happen: offsets are within the chain */
-	return m;
+	return total;
 }
 
-void evr_fanout(struct evr_fanout *fo, const struct evr_event *ev, uint64_t seq,
-                const struct evr_sub *const *subs, uint32_t n,
-                uint32_t *n_udp, uint32_t *n_unix)
-{
-	struct rte_mbuf *pay[EVR_FMT__COUNT] = {NULL};
-	uint32_t refs[EVR_FMT__COUNT] = {0};
-	uint16_t psum[EVR_FMT__COUNT] = {0};
-	bool failed[EVR_FMT__COUNT] = {false};
-	uint32_t nu = 0, nx = 0;
-
-	for (uint32_t i = 0; i < n; i++) {
-		const struct evr_sub *s = subs[i];
-		const struct evr_dest *d = s->dest;
-		unsigned fmt = __atomic_load_n(&s->format, __ATOMIC_RELAXED);
-		struct evr_tx_meta *meta;
-		struct rte_mbuf *h;
-
-		if (fmt >= EVR_FMT_AUTO || failed[fmt])
-			continue;
-		if (pay[fmt] == NULL) {
-			pay[fmt] = build_payload(fo, (enum evr_format)fmt, ev, seq, &psum[fmt]);
-			if (pay[fmt] == NULL) {
-				failed[fmt] = true;
-				continue;
-			}
-		}
-		h = rte_pktmbuf_alloc(fo->r->hdr_pool);
-		if (h == NULL) {
-			fo->cnt->c[EVR_CNT_POOL_EMPTY]++;
-			continue;
-		}
-		meta = evr_meta(h);
-		meta->in_port = fo->in_port;
-		meta->sport = fo->sport;
-		meta->psum = psum[fmt];
-		meta->sub_id = s->id;
-		if (d->kind == EVR_DEST_UNIX) {
-			meta->kind = EVR_TXK_UNIX;
-			memcpy(rte_pktmbuf_append(h, sizeof(*d)), d, sizeof(*d));
-			fo->fan_unix[nx++] = h;
-		} else if (d->addr.sa.sa_family == AF_INET6) {
-			meta->kind = EVR_TXK_UDP6;
-			memcpy(meta->dst6, &d->addr.v6.sin6_addr, 16);
-			meta->dport = d->addr.v6.sin6_port;
-			fo->fan[nu++] = h;
-		} else {
-			meta->kind = EVR_TXK_UDP4;
-			meta->dst4 = d->addr.v4.sin_addr.s_addr;
-			meta->dport = d->addr.v4.sin_port;
-			fo->fan[nu++] = h;
-		}
-		h->next = pay[fmt];
-		h->nb_segs = (uint16_t)(1 + pay[fmt]->nb_segs);
-		h->pkt_len = h->data_len + pay[fmt]->pkt_len;
-		refs[fmt]++;
-	}
-	/* One reference per subscriber; ours becomes the first of them. Done
-	 * before any descriptor is published: the control thread frees
-	 * unix: ones concurrently. */
-	for (unsigned f = 0; f < EVR_FMT__COUNT; f++) {
-		if (pay[f] == NULL)
-			continue;
-		if (refs[f] == 0) {
-			rte_pktmbuf_free(pay[f]);
-			continue;
-		}
-		for (struct rte_mbuf *seg = pay[f]; seg; seg = seg->next) {
-			uint32_t add = refs[f] - 1;
-
-			/* The update takes an int16_t; max_fanout < 65535. */
-			while (add) {
-				uint32_t step = RTE_MIN(add, (uint32_t)INT16_MAX);
-
-				rte_mbuf_refcnt_update(seg, (int16_t)step);
-				add -= step;
-			}
-		}
-	}
-	*n_udp = nu;
-	*n_unix = nx;
-}
-
-struct rte_mbuf *evr_tx_udp_desc(struct evr_router *r, struct evr_counters *cnt,
+struct rte_mbuf *evr_egress_udp_desc(struct evr_router *r, struct evr_counters *cnt,
                                  const void *data, uint32_t len, uint8_t family,
                                  const uint8_t *dst, rte_be16_t dport,
                                  rte_be16_t sport, uint8_t in_port)
@@ -253,7 +128,7 @@ struct rte_mbuf *evr_tx_udp_desc(struct evr_router *r, struct evr_counters *cnt,
 
 /* ---- frames ---------------------------------------------------------- */
 
-void evr_tx_frame(struct evr_worker *w, unsigned pi, struct rte_mbuf *m)
+void evr_egress_frame(struct evr_worker *w, unsigned pi, struct rte_mbuf *m)
 {
 	struct evr_router *r = w->r;
 	struct evr_port *p = &r->ports[pi];
@@ -295,7 +170,7 @@ void evr_tx_frame(struct evr_worker *w, unsigned pi, struct rte_mbuf *m)
 	}
 }
 
-void evr_tx_flush(struct evr_worker *w)
+void evr_egress_flush(struct evr_worker *w)
 {
 	for (unsigned pi = 0; pi < w->r->n_ports; pi++) {
 		struct evr_port *p = &w->r->ports[pi];
@@ -366,11 +241,11 @@ static void tx_fragments(struct evr_worker *w, unsigned pi, struct rte_mbuf *hdr
 			ip->hdr_checksum = rte_ipv4_cksum(ip);
 		}
 		frag[i]->ol_flags = 0;
-		evr_tx_frame(w, pi, frag[i]);
+		evr_egress_frame(w, pi, frag[i]);
 	}
 }
 
-void evr_tx_send_resolved(struct evr_worker *w, struct rte_mbuf *hdr, unsigned pi,
+void evr_egress_send_resolved(struct evr_worker *w, struct rte_mbuf *hdr, unsigned pi,
                           const struct rte_ether_addr *dmac)
 {
 	struct evr_router *r = w->r;
@@ -417,7 +292,7 @@ void evr_tx_send_resolved(struct evr_worker *w, struct rte_mbuf *hdr, unsigned p
 		ip6->payload_len = rte_cpu_to_be_16((uint16_t)ulen);
 		ip6->proto = IPPROTO_UDP;
 		ip6->hop_limits = 64;
-		memcpy(ip6->src_addr, evr_net_src6(p, meta->dst6), 16);
+		memcpy(ip6->src_addr, evr_host_src6(p, meta->dst6), 16);
 		memcpy(ip6->dst_addr, meta->dst6, 16);
 		udp = (struct rte_udp_hdr *)(ip6 + 1);
 		udp->src_port = meta->sport;
@@ -432,7 +307,7 @@ void evr_tx_send_resolved(struct evr_worker *w, struct rte_mbuf *hdr, unsigned p
 		eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(hdr, sizeof(*eth));
 		put_eth(eth, p, dmac, RTE_ETHER_TYPE_IPV6);
 	}
-	evr_tx_frame(w, pi, hdr);
+	evr_egress_frame(w, pi, hdr);
 }
 
 /* ---- routing and resolution ----------------------------------------- */
@@ -478,44 +353,44 @@ static void solicit(struct evr_worker *w, unsigned pi, uint32_t slot)
 	struct rte_mbuf *m;
 
 	if (e->v6) {
-		m = evr_net_nd_solicit(r, pi, e->key);
+		m = evr_host_nd_solicit(r, pi, e->key);
 		w->cnt[pi].c[EVR_CNT_ND_NS_TX] += m != NULL;
 	} else {
 		rte_be32_t ip;
 
 		memcpy(&ip, e->key + 12, 4);
-		m = evr_net_arp_request(r, pi, ip);
+		m = evr_host_arp_request(r, pi, ip);
 		w->cnt[pi].c[EVR_CNT_ARP_REQUESTS_TX] += m != NULL;
 	}
 	if (m == NULL) {
 		w->cnt[pi].c[EVR_CNT_POOL_EMPTY]++;
 		return;
 	}
-	evr_tx_frame(w, pi, m);
+	evr_egress_frame(w, pi, m);
 }
 
 /* Takes over the caller's pin on slot: it is released when the
  * notification leaves the queue (sent, dropped or overflowing). */
-static void pend_push(struct evr_worker *w, struct rte_mbuf *m, uint32_t slot,
+static void waiting_push(struct evr_worker *w, struct rte_mbuf *m, uint32_t slot,
                       unsigned pi)
 {
-	struct evr_pend *e;
+	struct evr_waiting *e;
 
-	if (w->pend_n == w->pend_cap) {
+	if (w->waiting_n == w->waiting_cap) {
 		w->cnt[pi].c[EVR_CNT_ARP_QUEUE_OVERFLOW]++;
 		rte_pktmbuf_free(m);
 		evr_neigh_put(w->r->neigh, slot);
 		return;
 	}
-	e = &w->pend[(w->pend_head + w->pend_n) % w->pend_cap];
+	e = &w->waiting[(w->waiting_head + w->waiting_n) % w->waiting_cap];
 	e->m = m;
 	e->slot = slot;
 	e->port = (uint16_t)pi;
-	w->pend_n++;
-	w->pend_by_slot[slot]++;
+	w->waiting_n++;
+	w->waiting_by_slot[slot]++;
 }
 
-void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t now)
+void evr_egress_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t now)
 {
 	struct evr_router *r = w->r;
 	struct evr_tx_meta *meta = evr_meta(hdr);
@@ -538,8 +413,8 @@ void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t no
 		return;
 	}
 	w->cnt[pi].c[EVR_CNT_NEIGH_EVICTED] += evicted;
-	if (w->pend_by_slot[slot]) { /* keep FIFO behind the waiting ones */
-		pend_push(w, hdr, (uint32_t)slot, (unsigned)pi);
+	if (w->waiting_by_slot[slot]) { /* keep FIFO behind the waiting ones */
+		waiting_push(w, hdr, (uint32_t)slot, (unsigned)pi);
 		return;
 	}
 	/* The slot stays pinned until the request is out (solicit reads the
@@ -550,12 +425,12 @@ void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t no
 	switch (u) {
 	case EVR_NU_SEND:
 		evr_neigh_put(r->neigh, (uint32_t)slot);
-		evr_tx_send_resolved(w, hdr, (unsigned)pi, &mac);
+		evr_egress_send_resolved(w, hdr, (unsigned)pi, &mac);
 		break;
 	case EVR_NU_WAIT:
-		pend_push(w, hdr, (uint32_t)slot, (unsigned)pi);
-		if (w->pend_n == 1)
-			w->pend_next_tsc = now + r->neigh->retry_tsc / 4;
+		waiting_push(w, hdr, (uint32_t)slot, (unsigned)pi);
+		if (w->waiting_n == 1)
+			w->waiting_retry_tsc = now + r->neigh->retry_tsc / 4;
 		break;
 	case EVR_NU_FAILED:
 		evr_neigh_put(r->neigh, (uint32_t)slot);
@@ -567,23 +442,23 @@ void evr_tx_notification(struct evr_worker *w, struct rte_mbuf *hdr, uint64_t no
 
 /* Walk the waiting notifications once, in order: send what resolved, drop
  * what failed, keep the rest (rotating through the ring keeps their order). */
-void evr_tx_pending(struct evr_worker *w, uint64_t now, bool drop_all)
+void evr_egress_waiting(struct evr_worker *w, uint64_t now, bool drop_all)
 {
 	struct evr_router *r = w->r;
-	uint32_t n = w->pend_n;
+	uint32_t n = w->waiting_n;
 
 	w->neigh_gen_seen = evr_neigh_gen(r->neigh);
-	w->pend_next_tsc = now + r->neigh->retry_tsc / 4;
+	w->waiting_retry_tsc = now + r->neigh->retry_tsc / 4;
 	for (uint32_t i = 0; i < n; i++) {
-		struct evr_pend e = w->pend[w->pend_head];
+		struct evr_waiting e = w->waiting[w->waiting_head];
 		struct rte_ether_addr mac;
 		enum evr_neigh_use u;
 		bool sol = false;
 
-		w->pend_head = (w->pend_head + 1) % w->pend_cap;
-		w->pend_n--;
+		w->waiting_head = (w->waiting_head + 1) % w->waiting_cap;
+		w->waiting_n--;
 		if (drop_all) {
-			w->pend_by_slot[e.slot]--;
+			w->waiting_by_slot[e.slot]--;
 			evr_neigh_put(r->neigh, e.slot);
 			w->cnt[e.port].c[EVR_CNT_SHUTDOWN_DROPPED]++;
 			rte_pktmbuf_free(e.m);
@@ -594,19 +469,19 @@ void evr_tx_pending(struct evr_worker *w, uint64_t now, bool drop_all)
 			solicit(w, e.port, e.slot);
 		switch (u) {
 		case EVR_NU_SEND:
-			w->pend_by_slot[e.slot]--;
+			w->waiting_by_slot[e.slot]--;
 			evr_neigh_put(r->neigh, e.slot);
-			evr_tx_send_resolved(w, e.m, e.port, &mac);
+			evr_egress_send_resolved(w, e.m, e.port, &mac);
 			break;
 		case EVR_NU_FAILED:
-			w->pend_by_slot[e.slot]--;
+			w->waiting_by_slot[e.slot]--;
 			evr_neigh_put(r->neigh, e.slot);
 			w->cnt[e.port].c[EVR_CNT_ARP_UNRESOLVED]++;
 			rte_pktmbuf_free(e.m);
 			break;
 		case EVR_NU_WAIT:
-			w->pend[(w->pend_head + w->pend_n) % w->pend_cap] = e;
-			w->pend_n++;
+			w->waiting[(w->waiting_head + w->waiting_n) % w->waiting_cap] = e;
+			w->waiting_n++;
 			break;
 		}
 	}
@@ -614,21 +489,46 @@ void evr_tx_pending(struct evr_worker *w, uint64_t now, bool drop_all)
 
 /* ---- unix: ---------------------------------------------------------- */
 
-void evr_tx_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
-                      struct evr_counters *cnt)
+/*
+ * unix: destinations get their datagram from the control thread, on one
+ * non-blocking kernel socket it opens at its first send: a full receiver
+ * or a missing path is a counted failure (unix_failed), never a wait.
+ * Workers never send here; they queue unix: descriptors on unix_ring.
+ */
+static int unix_send(struct evr_router *r, const struct evr_dest *d, const void *buf,
+                     size_t len)
+{
+	if (d->kind != EVR_DEST_UNIX)
+		return -EINVAL;
+	if (r->unix_fd < 0) {
+		r->unix_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (r->unix_fd < 0)
+			return -errno;
+	}
+	if (sendto(r->unix_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, &d->addr.sa,
+	           d->salen) < 0)
+		return -errno;
+	return 0;
+}
+
+void evr_egress_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
+                          struct evr_counters *cnt)
 {
 	struct evr_dest d;
 	struct rte_mbuf *pay = hdr->next;
 	const void *data;
-	int rc = -ENOTSUP;
+	int rc;
 
 	memcpy(&d, rte_pktmbuf_mtod(hdr, const void *), sizeof(d));
-	data = rte_pktmbuf_read(pay, 0, pay->pkt_len, r->ctl_encbuf);
-#ifdef EVR_HAVE_CONTROL
-	rc = evr_control_send_unix(&d, data, pay->pkt_len);
-#else
-	(void)data;
-#endif
+	data = rte_pktmbuf_read(pay, 0, pay->pkt_len, r->ctl_notifier.encbuf);
+	rc = unix_send(r, &d, data, pay->pkt_len);
 	cnt->c[rc < 0 ? EVR_CNT_UNIX_FAILED : EVR_CNT_UNIX_SENT]++;
 	rte_pktmbuf_free(hdr);
+}
+
+void evr_egress_unix_close(struct evr_router *r)
+{
+	if (r->unix_fd >= 0)
+		close(r->unix_fd);
+	r->unix_fd = -1;
 }

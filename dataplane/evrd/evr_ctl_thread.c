@@ -6,10 +6,10 @@
  *  - stats: a snapshot of every counter, per worker (core), per port, per
  *    queue, plus rte_eth_stats, mempools, rings and the neighbour table,
  *    under "dataplane";
- *  - deliver: raise_event notifications. They are encoded and fanned out
- *    here exactly as on a worker (same evr_fanout), udp: descriptors go to
- *    worker 0 over an SP/SC ring (only workers own TX queues), unix: ones
- *    are sent right here.
+ *  - deliver: raise_event notifications, through the same notify stage
+ *    as on a worker (evr_notify.c): udp: descriptors go to worker 0 over
+ *    an SP/SC ring (only workers own TX queues), unix: ones are sent
+ *    right here.
  * Between polls the thread drains the workers' unix: ring and sends each
  * notification on a kernel datagram socket: unix: destinations never touch
  * the fast path.
@@ -23,7 +23,9 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 
-#include "evr_ctl.h"
+#include "evr_ctl_thread.h"
+#include "evr_dataplane.h"
+#include "evr_egress.h"
 #include "evr_neigh.h"
 #include "sip/evr_sip_endpoint.h"
 #include "sip/state/evr_sip_state.h"
@@ -118,16 +120,16 @@ struct sip_sums {
 
 static void sip_add(struct sip_sums *a, const struct evr_worker *w)
 {
-	if (w->sipst) {
-		const struct evr_sip_state_stats *s = evr_sip_state_stats(w->sipst);
+	if (w->sip.state) {
+		const struct evr_sip_state_stats *s = evr_sip_state_stats(w->sip.state);
 
 		for (unsigned i = 0; i < EVR_SIP_STATE__COUNT; i++)
 			a->st[i] += ld(&s->c[i]);
 		a->dialogs += ld(&s->dialogs);
 		a->registrations += ld(&s->registrations);
 	}
-	if (w->sipep) {
-		const struct evr_sip_endpoint_stats *s = evr_sip_endpoint_stats(w->sipep);
+	if (w->sip.endpoint) {
+		const struct evr_sip_endpoint_stats *s = evr_sip_endpoint_stats(w->sip.endpoint);
 
 		for (unsigned i = 0; i < EVR_SIP_ENDPOINT__COUNT; i++)
 			a->ep[i] += ld(&s->c[i]);
@@ -216,7 +218,7 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 		memset(&sum, 0, sizeof(sum));
 		memset(&ss, 0, sizeof(ss));
 		for (unsigned pi = 0; pi < r->n_ports; pi++)
-			add_block(&sum, &w->cnt[pi], &w->mst[pi]);
+			add_block(&sum, &w->cnt[pi], &w->match_stats[pi]);
 		add_block(&total, &sum, NULL);
 		sip_add(&ss, w);
 		sip_add(&sip_total, w);
@@ -228,7 +230,7 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 			(int)w->lcore, "loops", (json_int_t)loops, "busy_loops", (json_int_t)busy,
 			"sleeps", (json_int_t)ld(&w->sleeps), "busy_ratio",
 			loops ? (double)busy / (double)loops : 0.0, "arp_waiting",
-			(json_int_t)__atomic_load_n(&w->pend_n, __ATOMIC_RELAXED), "events_per_s",
+			(json_int_t)__atomic_load_n(&w->waiting_n, __ATOMIC_RELAXED), "events_per_s",
 			secs > 0 ? (double)sum.dec[EVR_DEC_OK] / secs : 0.0, "counters", wc));
 		json_array_append_new(egress, json_integer(rte_ring_count(w->egress)));
 	}
@@ -246,7 +248,7 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 			struct evr_counters q;
 
 			memset(&q, 0, sizeof(q));
-			add_block(&q, &w->cnt[pi], &w->mst[pi]);
+			add_block(&q, &w->cnt[pi], &w->match_stats[pi]);
 			add_block(&sum, &q, NULL);
 			if (w->has_rxq[pi] || w->txb[pi])
 				json_array_append_new(queues, json_pack(
@@ -306,7 +308,7 @@ json_t *evr_ctl_counters_json(const struct evr_router *r, int worker, int port)
 			continue;
 		for (unsigned pi = 0; pi < r->n_ports; pi++)
 			if (port < 0 || pi == (unsigned)port)
-				add_block(&sum, &r->workers[wi]->cnt[pi], &r->workers[wi]->mst[pi]);
+				add_block(&sum, &r->workers[wi]->cnt[pi], &r->workers[wi]->match_stats[pi]);
 		sip_add(&ss, r->workers[wi]);
 	}
 	if (worker < 0 && port < 0)
@@ -401,12 +403,6 @@ static int hook_deliver(void *ctx, const struct evr_event *ev,
 {
 	struct evr_router *r = ctx;
 	struct evr_counters *cnt = &r->ctl_cnt;
-	struct evr_fanout fo = {
-		.r = r, .cnt = cnt, .encbuf = r->ctl_encbuf, .fan = r->ctl_fan,
-		.fan_unix = r->ctl_fan_unix, .in_port = 0, .sport = r->default_sport,
-	};
-	uint32_t nu, nx, k;
-	uint64_t seq;
 
 	if (__atomic_load_n(&r->state, __ATOMIC_RELAXED) != EVR_RUNNING)
 		return -ESHUTDOWN;
@@ -415,17 +411,8 @@ static int hook_deliver(void *ctx, const struct evr_event *ev,
 		n = r->max_fanout;
 	}
 	cnt->c[EVR_CNT_MATCHES] += n;
-	seq = __atomic_fetch_add(&r->seq, 1, __ATOMIC_RELAXED);
-	evr_fanout(&fo, ev, seq, subs, n, &nu, &nx);
-	k = rte_ring_sp_enqueue_burst(r->ctrl_ring, (void **)r->ctl_fan, nu, NULL);
-	if (k < nu) {
-		cnt->c[EVR_CNT_RING_FULL] += nu - k;
-		rte_pktmbuf_free_bulk(&r->ctl_fan[k], nu - k);
-	}
-	cnt->c[EVR_CNT_NOTIFICATIONS] += k;
-	for (uint32_t i = 0; i < nx; i++)
-		evr_tx_unix_send(r, r->ctl_fan_unix[i], cnt);
-	return (int)(k + nx);
+	return (int)evr_notify_subs(&r->ctl_notifier, cnt, 0, r->default_sport, ev,
+	                            EVR_NOTIFY_SEQ_NEXT, subs, n, rte_rdtsc());
 }
 
 unsigned evr_ctl_drain_unix(struct evr_router *r)
@@ -436,7 +423,7 @@ unsigned evr_ctl_drain_unix(struct evr_router *r)
 	do {
 		n = rte_ring_sc_dequeue_burst(r->unix_ring, (void **)d, RTE_DIM(d), NULL);
 		for (unsigned i = 0; i < n; i++)
-			evr_tx_unix_send(r, d[i], &r->ctl_cnt);
+			evr_egress_unix_send(r, d[i], &r->ctl_cnt);
 		total += n;
 	} while (n == RTE_DIM(d));
 	return total;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Control-thread side of the dataplane (evr_ctl.c): control hooks (stats,
+ * Control-thread side of the dataplane (evr_ctl_thread.c): control hooks (stats,
  * raise_event delivery), the unix: notification ring drain, and the stats
  * snapshot also written by `evrd --stats-file`.
  *
@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "evr_control.h"
-#include "evr_dp.h"
+#include "evr_dataplane.h"
 
 /* New reference: {"totals", "workers", "ports", ...}. */
 json_t *evr_ctl_stats_json(struct evr_router *r);

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DOC: notify - match, encode once per format, fan out, publish.
+ *
+ * Fan-out (RCU read side): each matched event is encoded once per
+ * notification format into a payload mbuf chain, right away, while the
+ * event and the subscription pointers are still valid. Each subscriber then
+ * gets a small header mbuf (hdr_pool) whose `next` is that payload: the
+ * payload's reference count is raised once per format by the number of
+ * subscribers, never copied. Destination, ports, subscription id and the
+ * payload's ones'-complement sum go into the header's private area, so the
+ * descriptor is self-contained once the owner passes its quiescent state.
+ *
+ * Publish: see evr_notify.h. Thread context: the notifier's owner (a
+ * worker lcore: hot path, no malloc/locks/syscalls except the control
+ * thread's unix: sends, which never run on a worker).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ip.h>
+
+#include "codec/evr_encode.h"
+#include "evr_dataplane.h"
+#include "evr_egress.h"
+#include "evr_notify.h"
+#include "match/evr_sub.h"
+
+/* unix: descriptors carry the destination in the header's data room. */
+_Static_assert(sizeof(struct evr_dest) <= EVR_HDR_DATA_ROOM - RTE_PKTMBUF_HEADROOM,
+               "struct evr_dest must fit a header mbuf");
+
+int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_worker *w)
+{
+	nt->r = r;
+	nt->w = w;
+	nt->reader = -1;
+	nt->match = calloc(r->max_fanout + 1, sizeof(*nt->match));
+	nt->fan = calloc(r->max_fanout + 1, sizeof(*nt->fan));
+	nt->fan_unix = calloc(r->max_fanout + 1, sizeof(*nt->fan_unix));
+	nt->encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
+	if (!nt->match || !nt->fan || !nt->fan_unix || !nt->encbuf)
+		return -ENOMEM;
+	return 0;
+}
+
+void evr_notify_fini(struct evr_notifier *nt)
+{
+	free(nt->encbuf);
+	free(nt->fan_unix);
+	free(nt->fan);
+	free(nt->match);
+	nt->encbuf = NULL;
+	nt->fan_unix = nt->fan = NULL;
+	nt->match = NULL;
+}
+
+/* Encode once into a payload chain; NULL (counted) on failure. */
+static struct rte_mbuf *build_payload(struct evr_notifier *nt, struct evr_counters *cnt,
+                                      enum evr_format fmt, const struct evr_event *ev,
+                                      uint64_t seq, uint16_t *psum)
+{
+	struct evr_router *r = nt->r;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(r->payload_pool), *seg;
+	const char *src;
+	uint32_t done = 0;
+	int n;
+
+	if (m == NULL) {
+		cnt->c[EVR_CNT_POOL_EMPTY]++;
+		return NULL;
+	}
+	/* Most notifications fit one mbuf: encode straight into it. */
+	n = evr_encode(fmt, ev, seq, rte_pktmbuf_mtod(m, char *), rte_pktmbuf_tailroom(m));
+	if (n >= 0) {
+		m->data_len = (uint16_t)n;
+		m->pkt_len = (uint32_t)n;
+		goto sum;
+	}
+	n = evr_encode(fmt, ev, seq, nt->encbuf, EVR_UDP_MAX_PAYLOAD);
+	if (n < 0) {
+		cnt->c[EVR_CNT_ENCODE_OVERFLOW]++;
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	/* Larger: copy into a chain. Every segment but the last is filled
+	 * to an even length, so the chain sums like one buffer. */
+	src = nt->encbuf;
+	seg = m;
+	for (;;) {
+		uint32_t chunk = RTE_MIN((uint32_t)n - done,
+		                         (uint32_t)rte_pktmbuf_tailroom(seg) & ~1u);
+
+		memcpy(rte_pktmbuf_mtod(seg, char *), src + done, chunk);
+		seg->data_len = (uint16_t)chunk;
+		m->pkt_len += chunk;
+		done += chunk;
+		if (done == (uint32_t)n)
+			break;
+		seg->next = rte_pktmbuf_alloc(r->payload_pool);
+		if (seg->next == NULL) {
+			cnt->c[EVR_CNT_POOL_EMPTY]++;
+			rte_pktmbuf_free(m);
+			return NULL;
+		}
+		seg = seg->next;
+		m->nb_segs++;
+	}
+sum:
+	if (rte_raw_cksum_mbuf(m, 0, m->pkt_len, psum) != 0)
+		*psum = 0; /* cannot happen: offsets are within the chain */
+	return m;
+}
+
+/* Fan one event out to its subscribers: descriptors for udp: land in
+ * nt->fan[0..*n_udp), for unix: in nt->fan_unix[0..*n_unix). */
+static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in_port,
+                   rte_be16_t sport, const struct evr_event *ev, uint64_t seq,
+                   const struct evr_sub *const *subs, uint32_t n,
+                   uint32_t *n_udp, uint32_t *n_unix)
+{
+	struct rte_mbuf *pay[EVR_FMT__COUNT] = {NULL};
+	uint32_t refs[EVR_FMT__COUNT] = {0};
+	uint16_t psum[EVR_FMT__COUNT] = {0};
+	bool failed[EVR_FMT__COUNT] = {false};
+	uint32_t nu = 0, nx = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct evr_sub *s = subs[i];
+		const struct evr_dest *d = s->dest;
+		unsigned fmt = __atomic_load_n(&s->format, __ATOMIC_RELAXED);
+		struct evr_tx_meta *meta;
+		struct rte_mbuf *h;
+
+		if (fmt >= EVR_FMT_AUTO || failed[fmt])
+			continue;
+		if (pay[fmt] == NULL) {
+			pay[fmt] = build_payload(nt, cnt, (enum evr_format)fmt, ev, seq, &psum[fmt]);
+			if (pay[fmt] == NULL) {
+				failed[fmt] = true;
+				continue;
+			}
+		}
+		h = rte_pktmbuf_alloc(nt->r->hdr_pool);
+		if (h == NULL) {
+			cnt->c[EVR_CNT_POOL_EMPTY]++;
+			continue;
+		}
+		meta = evr_meta(h);
+		meta->in_port = in_port;
+		meta->sport = sport;
+		meta->psum = psum[fmt];
+		meta->sub_id = s->id;
+		if (d->kind == EVR_DEST_UNIX) {
+			meta->kind = EVR_TXK_UNIX;
+			memcpy(rte_pktmbuf_append(h, sizeof(*d)), d, sizeof(*d));
+			nt->fan_unix[nx++] = h;
+		} else if (d->addr.sa.sa_family == AF_INET6) {
+			meta->kind = EVR_TXK_UDP6;
+			memcpy(meta->dst6, &d->addr.v6.sin6_addr, 16);
+			meta->dport = d->addr.v6.sin6_port;
+			nt->fan[nu++] = h;
+		} else {
+			meta->kind = EVR_TXK_UDP4;
+			meta->dst4 = d->addr.v4.sin_addr.s_addr;
+			meta->dport = d->addr.v4.sin_port;
+			nt->fan[nu++] = h;
+		}
+		h->next = pay[fmt];
+		h->nb_segs = (uint16_t)(1 + pay[fmt]->nb_segs);
+		h->pkt_len = h->data_len + pay[fmt]->pkt_len;
+		refs[fmt]++;
+	}
+	/* One reference per subscriber; ours becomes the first of them. Done
+	 * before any descriptor is published: the control thread frees
+	 * unix: ones concurrently. */
+	for (unsigned f = 0; f < EVR_FMT__COUNT; f++) {
+		if (pay[f] == NULL)
+			continue;
+		if (refs[f] == 0) {
+			rte_pktmbuf_free(pay[f]);
+			continue;
+		}
+		for (struct rte_mbuf *seg = pay[f]; seg; seg = seg->next) {
+			uint32_t add = refs[f] - 1;
+
+			/* The update takes an int16_t; max_fanout < 65535. */
+			while (add) {
+				uint32_t step = RTE_MIN(add, (uint32_t)INT16_MAX);
+
+				rte_mbuf_refcnt_update(seg, (int16_t)step);
+				add -= step;
+			}
+		}
+	}
+	*n_udp = nu;
+	*n_unix = nx;
+}
+
+
+/* Worker: queue one event's descriptors. A fan-out larger than the free
+ * ring space runs the egress stage inline: the ring bounds memory, not
+ * fan-out. */
+static uint32_t publish_worker(struct evr_notifier *nt, struct evr_counters *cnt,
+                               uint32_t nu, uint32_t nx, uint64_t now)
+{
+	struct evr_worker *w = nt->w;
+	uint32_t done = 0, sent;
+
+	while (done < nu) {
+		unsigned k = rte_ring_sp_enqueue_burst(w->egress, (void **)&nt->fan[done],
+		                                       nu - done, NULL);
+
+		done += k;
+		if (done < nu && evr_egress_stage(w, now) == 0)
+			break; /* nothing drained: cannot happen, but never spin */
+	}
+	if (done < nu) {
+		cnt->c[EVR_CNT_RING_FULL] += nu - done;
+		rte_pktmbuf_free_bulk(&nt->fan[done], nu - done);
+	}
+	cnt->c[EVR_CNT_NOTIFICATIONS] += done;
+	sent = done;
+	if (nx) {
+		unsigned k = rte_ring_mp_enqueue_burst(nt->r->unix_ring, (void **)nt->fan_unix,
+		                                       nx, NULL);
+
+		cnt->c[EVR_CNT_NOTIFICATIONS] += k;
+		sent += k;
+		if (k < nx) {
+			cnt->c[EVR_CNT_UNIX_RING_FULL] += nx - k;
+			rte_pktmbuf_free_bulk(&nt->fan_unix[k], nx - k);
+		}
+	}
+	return sent;
+}
+
+/* Control thread: udp: descriptors to worker 0, unix: ones sent here. */
+static uint32_t publish_control(struct evr_notifier *nt, struct evr_counters *cnt,
+                                uint32_t nu, uint32_t nx)
+{
+	struct evr_router *r = nt->r;
+	uint32_t k = rte_ring_sp_enqueue_burst(r->ctrl_ring, (void **)nt->fan, nu, NULL);
+
+	if (k < nu) {
+		cnt->c[EVR_CNT_RING_FULL] += nu - k;
+		rte_pktmbuf_free_bulk(&nt->fan[k], nu - k);
+	}
+	cnt->c[EVR_CNT_NOTIFICATIONS] += k;
+	for (uint32_t i = 0; i < nx; i++)
+		evr_egress_unix_send(r, nt->fan_unix[i], cnt);
+	return k + nx;
+}
+
+uint32_t evr_notify_subs(struct evr_notifier *nt, struct evr_counters *cnt,
+                         uint8_t in_port, rte_be16_t sport,
+                         const struct evr_event *ev, uint64_t seq,
+                         const struct evr_sub *const *subs, uint32_t n,
+                         uint64_t now_tsc)
+{
+	uint32_t nu, nx;
+
+	if (seq == EVR_NOTIFY_SEQ_NEXT)
+		seq = __atomic_fetch_add(&nt->r->seq, 1, __ATOMIC_RELAXED);
+	fanout(nt, cnt, in_port, sport, ev, seq, subs, n, &nu, &nx);
+	if (nt->w == NULL)
+		return publish_control(nt, cnt, nu, nx);
+	return publish_worker(nt, cnt, nu, nx, now_tsc);
+}
+
+uint32_t evr_notify_event(struct evr_notifier *nt, struct evr_counters *cnt,
+                          struct evr_match_stats *stats, uint8_t in_port,
+                          rte_be16_t sport, const struct evr_event *ev, uint64_t seq,
+                          uint64_t now_ms, uint64_t now_tsc)
+{
+	struct evr_router *r = nt->r;
+	uint32_t n = evr_matcher_match(r->matcher, (unsigned)nt->reader, ev, now_ms,
+	                               nt->match, r->max_fanout, stats);
+
+	if (n == 0) {
+		cnt->c[EVR_CNT_EVENTS_UNMATCHED]++;
+		return 0;
+	}
+	evr_notify_subs(nt, cnt, in_port, sport, ev, seq, nt->match, n, now_tsc);
+	return n;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The notify stage: one matched event -> its notifications. Every producer
+ * of events goes through it: workers (decoded datagrams), SIP ingest
+ * (events derived from SIP state and the endpoint) and the control thread
+ * (raise_event, whose subscribers the control library matched already).
+ *
+ *   match -> encode once per format -> fan-out -> publish
+ *
+ * Publish differs by owner only: a worker queues udp: descriptors on its
+ * own egress ring (running its egress stage inline when the ring is full)
+ * and unix: ones on the control thread's ring; the control thread queues
+ * udp: descriptors to worker 0 (only workers own TX queues) and sends
+ * unix: ones itself.
+ *
+ * Ownership and threads: a notifier belongs to one thread (a worker lcore
+ * or the control thread) and is used by it only; init/fini run on the main
+ * thread before the workers start / after they stopped. Match results are
+ * RCU read-side pointers: valid until the owner's next quiescent state,
+ * which is why fan-out copies everything TX needs into each descriptor.
+ */
+#ifndef EVR_NOTIFY_H
+#define EVR_NOTIFY_H
+
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_mbuf.h>
+
+#include "event/evr_event.h"
+#include "match/evr_matcher.h"
+
+struct evr_router;
+struct evr_worker;
+struct evr_counters;
+
+struct evr_notifier {
+	struct evr_router *r;
+	struct evr_worker *w;          /* owner; NULL: the control thread */
+	int reader;                    /* matcher reader index (workers) */
+	const struct evr_sub **match;  /* limits.max_fanout + 1 */
+	struct rte_mbuf **fan;         /* udp: descriptors of one event */
+	struct rte_mbuf **fan_unix;    /* unix: descriptors of one event */
+	char *encbuf; /* notifications that do not fit one mbuf; the control
+	               * thread also linearises unix: payloads into it */
+};
+
+/* Main thread. w NULL: the control thread's notifier. 0 or -ENOMEM. */
+int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_worker *w);
+void evr_notify_fini(struct evr_notifier *nt);
+
+/* Pass seq as EVR_NOTIFY_SEQ_NEXT to take the next Event-Sequence number
+ * only when the event matched (events raised one at a time); a worker
+ * decoding a burst reserves one block for the burst instead. */
+#define EVR_NOTIFY_SEQ_NEXT UINT64_MAX
+
+/* Match ev and notify its subscribers; counted on cnt (the ingress
+ * port's block) and stats. Returns the number of matches. Worker only
+ * (RCU read side, the worker is online). */
+uint32_t evr_notify_event(struct evr_notifier *nt, struct evr_counters *cnt,
+                          struct evr_match_stats *stats, uint8_t in_port,
+                          rte_be16_t sport, const struct evr_event *ev, uint64_t seq,
+                          uint64_t now_ms, uint64_t now_tsc);
+
+/* Notify subs[0..n) (already matched) of ev: encode, fan out, publish.
+ * Returns the notifications queued or sent. */
+uint32_t evr_notify_subs(struct evr_notifier *nt, struct evr_counters *cnt,
+                         uint8_t in_port, rte_be16_t sport,
+                         const struct evr_event *ev, uint64_t seq,
+                         const struct evr_sub *const *subs, uint32_t n,
+                         uint64_t now_tsc);
+
+#endif /* EVR_NOTIFY_H */
