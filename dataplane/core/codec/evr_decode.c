@@ -22,6 +22,7 @@
 #include <string.h>
 
 #define EVR_DEC_JSMN_IMPL
+#include "util/evr_bytes.h"
 #include "evr_decode_internal.h"
 
 static const char *const status_names[EVR_DEC__COUNT] = {
@@ -78,8 +79,6 @@ enum evr_decode_status evr_dec_store(struct evr_scratch *s, struct evr_str *v,
 	return EVR_DEC_OK;
 }
 
-#define LIT(s) (s), (sizeof(s) - 1)
-
 static bool view_ieq(const struct evr_str *v, const char *lit, size_t n)
 {
 	return v->len == n && evr_ieq(v->p, lit, n);
@@ -89,23 +88,23 @@ void evr_dec_finish_meta(struct evr_scratch *s)
 {
 	const struct evr_attr *a;
 
-	a = evr_event_find(&s->ev, LIT("Event-Subclass"));
+	a = evr_event_find(&s->ev, EVR_LIT("Event-Subclass"));
 	if (a != NULL)
 		s->ev.subclass = a->value;
 
 	/* Metadata only (seed 004): an unknown value is not an error. */
-	a = evr_event_find(&s->ev, LIT("priority"));
+	a = evr_event_find(&s->ev, EVR_LIT("priority"));
 	if (a != NULL) {
-		if (view_ieq(&a->value, LIT("LOW")))
+		if (view_ieq(&a->value, EVR_LIT("LOW")))
 			s->ev.priority = EVR_PRIO_LOW;
-		else if (view_ieq(&a->value, LIT("HIGH")))
+		else if (view_ieq(&a->value, EVR_LIT("HIGH")))
 			s->ev.priority = EVR_PRIO_HIGH;
 	}
 }
 
 enum evr_decode_status evr_dec_finish_fs(struct evr_scratch *s)
 {
-	const struct evr_attr *a = evr_event_find(&s->ev, LIT("Event-Name"));
+	const struct evr_attr *a = evr_event_find(&s->ev, EVR_LIT("Event-Name"));
 
 	if (a == NULL || a->value.len == 0)
 		return EVR_DEC_NO_EVENT_NAME;
@@ -123,17 +122,6 @@ static bool json_ws(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool hex4(const char *p, size_t avail, uint32_t *out)
 {
 	uint32_t v = 0;
@@ -141,7 +129,7 @@ static bool hex4(const char *p, size_t avail, uint32_t *out)
 	if (avail < 4)
 		return false;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(p[i]);
+		int h = evr_hexval(p[i]);
 		if (h < 0)
 			return false;
 		v = v << 4 | (uint32_t)h;

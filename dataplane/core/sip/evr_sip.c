@@ -64,6 +64,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "util/evr_bytes.h"
 #include "evr_sip.h"
 
 /* ---- names ---- */
@@ -142,11 +143,6 @@ const char *evr_sip_hdr_name(enum evr_sip_hdr h)
 	return hdr_names[h].name;
 }
 
-static inline unsigned char lower(unsigned char c)
-{
-	return (unsigned)(c - 'A') < 26u ? (unsigned char)(c + 32) : c;
-}
-
 /*
  * Every header line is looked up, so the lookup is a table probe, not a
  * walk: candidates by (name length & 31, first letter & 31), at most
@@ -171,7 +167,7 @@ __attribute__((constructor)) static void hdr_tables_init(void)
 {
 	for (unsigned i = 1; i < EVR_SIP_HDR__COUNT; i++) {
 		uint8_t *w = hdr_by_len_c[hdr_names[i].len & 31]
-		                         [lower((unsigned char)hdr_names[i].name[0]) & 31];
+		                         [evr_lower((unsigned char)hdr_names[i].name[0]) & 31];
 		unsigned k = 0;
 
 		while (k < HDR_WAYS && w[k])
@@ -184,8 +180,8 @@ __attribute__((constructor)) static void hdr_tables_init(void)
 		for (unsigned j = 0; j < hdr_names[i].len; j++) {
 			unsigned char c = (unsigned char)hdr_names[i].name[j];
 
-			hdr_lc[i][j] = (char)lower(c);
-			hdr_fold[i][j] = (char)((unsigned)(lower(c) - 'a') < 26u ? 0x20 : 0);
+			hdr_lc[i][j] = (char)evr_lower(c);
+			hdr_fold[i][j] = (char)((unsigned)(evr_lower(c) - 'a') < 26u ? 0x20 : 0);
 		}
 	}
 	char_classes_init();
@@ -245,7 +241,7 @@ static inline enum evr_sip_hdr hdr_lookup(const char *p, size_t len)
 
 	if (len == 0)
 		return EVR_SIP_HDR_OTHER;
-	c = lower((unsigned char)p[0]);
+	c = evr_lower((unsigned char)p[0]);
 	if (len == 1) {
 		unsigned i = hdr_by_compact[c & 31];
 
@@ -274,7 +270,7 @@ static inline bool is_digit(unsigned char c)
 
 static inline bool is_alpha(unsigned char c)
 {
-	return (unsigned)(lower(c) - 'a') < 26u;
+	return (unsigned)(evr_lower(c) - 'a') < 26u;
 }
 
 static inline bool is_alnum(unsigned char c)
@@ -284,7 +280,7 @@ static inline bool is_alnum(unsigned char c)
 
 static inline bool is_hex(unsigned char c)
 {
-	return is_digit(c) || (unsigned)(lower(c) - 'a') < 6u;
+	return is_digit(c) || (unsigned)(evr_lower(c) - 'a') < 6u;
 }
 
 static inline bool is_token(unsigned char c)
@@ -449,15 +445,6 @@ static inline const char *token_end(const char *p, const char *e)
 	return span(p, e, C_TOKEN);
 }
 
-/* Non-zero iff some byte of v is zero (exact as to existence; the lowest
- * flagged byte is the first zero byte). */
-static inline uint64_t has_zero8(uint64_t v)
-{
-	return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
-}
-
-#define BCAST8(c) (0x0101010101010101ull * (uint8_t)(c))
-
 /* First c in [p, e), or NULL: memchr for the short runs of a header value,
  * where the call costs more than the scan. */
 static inline const char *find_byte(const char *p, const char *e, char c)
@@ -467,7 +454,7 @@ static inline const char *find_byte(const char *p, const char *e, char c)
 		uint64_t v, m;
 
 		memcpy(&v, p, sizeof(v));
-		m = has_zero8(v ^ BCAST8(c));
+		m = evr_has_zero8(v ^ evr_bcast8(c));
 		if (m)
 			return p + (__builtin_ctzll(m) >> 3);
 		p += 8;
@@ -567,8 +554,8 @@ static inline const char *find_any4(const char *p, const char *e, char a, char b
 		uint64_t v, mask;
 
 		memcpy(&v, p, sizeof(v));
-		mask = has_zero8(v ^ BCAST8(a)) | has_zero8(v ^ BCAST8(b)) |
-		       has_zero8(v ^ BCAST8(c)) | has_zero8(v ^ BCAST8(d));
+		mask = evr_has_zero8(v ^ evr_bcast8(a)) | evr_has_zero8(v ^ evr_bcast8(b)) |
+		       evr_has_zero8(v ^ evr_bcast8(c)) | evr_has_zero8(v ^ evr_bcast8(d));
 		if (mask)
 			return p + (__builtin_ctzll(mask) >> 3);
 		p += 8;
@@ -614,7 +601,7 @@ static bool has_ctl_or_sp(const char *p, const char *e)
 		uint64_t v;
 
 		memcpy(&v, p, sizeof(v));
-		if (((v - BCAST8(0x21)) & ~v & BCAST8(0x80)) | has_zero8(v ^ BCAST8(0x7f)))
+		if (((v - evr_bcast8(0x21)) & ~v & evr_bcast8(0x80)) | evr_has_zero8(v ^ evr_bcast8(0x7f)))
 			return true;
 		p += 8;
 	}
@@ -1390,7 +1377,7 @@ static enum evr_sip_status check_line(const char *p, const char *e)
 		uint64_t v;
 
 		memcpy(&v, p, sizeof(v));
-		if ((has_zero8(v) | has_zero8(v ^ 0x0d0d0d0d0d0d0d0dull)) == 0) {
+		if ((evr_has_zero8(v) | evr_has_zero8(v ^ 0x0d0d0d0d0d0d0d0dull)) == 0) {
 			p = q;
 			continue;
 		}
@@ -1451,7 +1438,8 @@ static inline const char *find_eol(const char *p, const char *e)
 
 		memcpy(&v, p, sizeof(v));
 		/* each term's lowest flag is exact, so the lowest of the OR is */
-		mask = has_zero8(v) | has_zero8(v ^ BCAST8('\n')) | has_zero8(v ^ BCAST8('\r'));
+		mask = evr_has_zero8(v) | evr_has_zero8(v ^ evr_bcast8('\n'))
+		       | evr_has_zero8(v ^ evr_bcast8('\r'));
 		if (mask)
 			return p + (__builtin_ctzll(mask) >> 3);
 		p += 8;

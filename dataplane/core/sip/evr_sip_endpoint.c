@@ -27,9 +27,9 @@
 #include <time.h>
 
 #include "codec/evr_decode_internal.h"
+#include "util/evr_bytes.h"
 #include "evr_sip_endpoint.h"
 
-#define LIT(s) (s), (sizeof(s) - 1)
 #define DD_WAYS 8u
 #define DD_MAX_ENTRIES (1u << 22)
 #define TEXT_MAX 128u
@@ -295,7 +295,7 @@ static void w_put(struct wr *w, const char *s, size_t n)
 	w->len += n;
 }
 
-#define W_LIT(w, s) w_put((w), LIT(s))
+#define W_LIT(w, s) w_put((w), EVR_LIT(s))
 
 /* Copy a header value, unfolding it: a fold is CRLF + WSP, and dropping the
  * CR and LF leaves the WSP, which is still LWS (RFC 3261 7.3.1). */
@@ -315,34 +315,18 @@ static void w_unfold(struct wr *w, const char *s, size_t n)
 	}
 }
 
-static size_t fmt_u32(char *buf, uint32_t v)
-{
-	char tmp[10];
-	size_t n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
-	return n;
-}
-
 static void w_u32(struct wr *w, uint32_t v)
 {
 	char buf[10];
 
-	w_put(w, buf, fmt_u32(buf, v));
+	w_put(w, buf, evr_u64dec(buf, v));
 }
 
 static void w_hex64(struct wr *w, uint64_t v)
 {
-	static const char hex[] = "0123456789abcdef";
 	char buf[16];
 
-	for (int i = 15; i >= 0; i--, v >>= 4)
-		buf[i] = hex[v & 15];
+	evr_hex_lower(buf, v, 16);
 	w_put(w, buf, 16);
 }
 
@@ -709,10 +693,10 @@ static bool build_event(const struct evr_sip_msg *m, const struct rctx *c,
 	    !add_view(s, "to_host", m->to.uri.host) ||
 	    !add_view(s, "to_tag", m->to.tag) ||
 	    !add_view(s, "call_id", m->call_id) ||
-	    !add_attr(s, LIT("cseq"), num, fmt_u32(num, m->cseq), EVR_STR_LITERAL) ||
+	    !add_attr(s, EVR_LIT("cseq"), num, evr_u64dec(num, m->cseq), EVR_STR_LITERAL) ||
 	    !add_view(s, "content_type", m->content_type) ||
-	    !add_attr(s, LIT("network_ip"), c->ip, c->ip_len, 0) ||
-	    !add_attr(s, LIT("network_port"), num, fmt_u32(num, c->sport), EVR_STR_LITERAL) ||
+	    !add_attr(s, EVR_LIT("network_ip"), c->ip, c->ip_len, 0) ||
+	    !add_attr(s, EVR_LIT("network_port"), num, evr_u64dec(num, c->sport), EVR_STR_LITERAL) ||
 	    !add_view(s, "body", m->body))
 		return false;
 	return add_headers(s, m);
@@ -835,7 +819,7 @@ void evr_sip_endpoint_handle(struct evr_sip_endpoint *ep, enum evr_sip_status st
 		build_reply(ep, m, &c, 416, NULL, 0, reply, reply_cap, out);
 		return;
 	}
-	if (m->method != EVR_SIP_METHOD_CANCEL && evr_sip_find_name(m, LIT("Require")) != NULL) {
+	if (m->method != EVR_SIP_METHOD_CANCEL && evr_sip_find_name(m, EVR_LIT("Require")) != NULL) {
 		inc(ep, EVR_SIP_ENDPOINT_C_bad_extension);
 		build_reply(ep, m, &c, 420, NULL, X_UNSUPPORTED, reply, reply_cap, out);
 		return;
@@ -879,7 +863,7 @@ void evr_sip_endpoint_handle(struct evr_sip_endpoint *ep, enum evr_sip_status st
 	}
 	/* RFC 3903 6 step 4: neither a body nor an entity-tag to refresh */
 	if (m->method == EVR_SIP_METHOD_PUBLISH && m->body.len == 0 &&
-	    evr_sip_find_name(m, LIT("SIP-If-Match")) == NULL) {
+	    evr_sip_find_name(m, EVR_LIT("SIP-If-Match")) == NULL) {
 		inc(ep, EVR_SIP_ENDPOINT_C_bad_request);
 		build_reply(ep, m, &c, 400, "Missing Body", 0, reply, reply_cap, out);
 		return;

@@ -37,11 +37,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/evr_bytes.h"
 #include "util/evr_hash.h"
 #include "evr_sip_state.h"
 
 #define NIL UINT32_MAX
-#define LIT(s) (s), (sizeof(s) - 1)
 
 /* Stored field sizes (bytes). Generous for real traffic, bounded memory:
  * about 0.9 KiB per contact, 0.65 KiB per dialog, 1.9 KiB per REGISTER
@@ -222,21 +222,12 @@ const char *evr_sip_state_counter_help(unsigned i)
 
 /* ---- hashing ---- */
 
-/* FNV-1a over the bytes, finished by a murmur mix: stable across builds,
- * shards and restarts (Unique-ID and shard choice depend on it). */
-static uint64_t hbytes(uint64_t h, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-#define FNV_SEED 0xcbf29ce484222325ULL
-
 /*
- * Table index hash. The FNV hashes above are visible (Unique-ID, the
+ * Visible hashes are FNV-1a (evr_fnv1a) finished by a murmur mix: stable
+ * across builds, shards and restarts (Unique-ID and shard choice depend on
+ * them).
+ *
+ * Table index hash. The FNV hashes are visible (Unique-ID, the
  * OpenSIPS dialog id, the shard) and must stay as they are, but they take
  * a multiply per octet in one dependent chain (~200 cycles for a Call-ID +
  * tag), and every message looks up its transaction or dialog. Bucket
@@ -277,14 +268,14 @@ static uint64_t qbytes(uint64_t h, const char *p, size_t n)
 /* Two fields, separated as the FNV form is. */
 static uint64_t qhash2(const char *a, size_t an, const char *b, size_t bn)
 {
-	return evr_mix64(qbytes(qbytes(FNV_SEED, a, an) ^ 0xff, b, bn));
+	return evr_mix64(qbytes(qbytes(EVR_HASH_SEED, a, an) ^ 0xff, b, bn));
 }
 
 unsigned evr_sip_state_shard(const char *call_id, size_t len, unsigned n)
 {
 	if (n == 0)
 		return 0;
-	uint64_t h = evr_mix64(hbytes(FNV_SEED, call_id, len));
+	uint64_t h = evr_mix64(evr_fnv1a(EVR_HASH_SEED, call_id, len));
 	/* multiply-shift: uniform over n without a division bias worth noting */
 	return (unsigned)(((h >> 32) * (uint64_t)n) >> 32);
 }
@@ -495,14 +486,6 @@ static void timer_set(struct evr_sip_state *st, uint32_t id, uint64_t at)
 	heap_down(st, *hpos_of(st, id));
 }
 
-/* Non-zero iff some byte of v is zero (exact as to existence). */
-static inline uint64_t has_zero8(uint64_t v)
-{
-	return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
-}
-
-#define BCAST8(c) (0x0101010101010101ull * (uint8_t)(c))
-
 /* ---- fields ---- */
 
 static bool fset(char *dst, uint16_t *dlen, size_t cap, const char *p, size_t n)
@@ -519,54 +502,6 @@ static bool fset(char *dst, uint16_t *dlen, size_t cap, const char *p, size_t n)
 /* an absent view is { NULL, 0 }: memcmp must not see its NULL */
 #define EQF(rec, f, v)                                                         \
 	((rec)->f##_len == (v).len && ((v).len == 0 || memcmp((rec)->f, (v).p, (v).len) == 0))
-
-static const char d2[201] =
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-        "8081828384858687888990919293949596979899";
-
-/* Exactly eight digits of v < 10^8, as four independent pairs. */
-static void dec8(char *out, uint32_t v)
-{
-	uint32_t a = v / 10000, b = v % 10000;
-
-	memcpy(out, d2 + 2 * (a / 100), 2);
-	memcpy(out + 2, d2 + 2 * (a % 100), 2);
-	memcpy(out + 4, d2 + 2 * (b / 100), 2);
-	memcpy(out + 6, d2 + 2 * (b % 100), 2);
-}
-
-/*
- * Decimal text. Every FreeSWITCH event carries a 16-digit microsecond
- * timestamp: the low eight digits are formatted as independent pairs, the
- * rest two digits per step, instead of one dependent division per digit.
- */
-static size_t u64dec(char *out, uint64_t v)
-{
-	char tmp[24];
-	size_t n = sizeof(tmp);
-
-	if (v >= 100000000u) {
-		n = u64dec(out, v / 100000000u);
-		dec8(out + n, (uint32_t)(v % 100000000u));
-		return n + 8;
-	}
-	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
-
-		v /= 100;
-		tmp[--n] = d2[2 * r + 1];
-		tmp[--n] = d2[2 * r];
-	}
-	if (v >= 10) {
-		tmp[--n] = d2[2 * v + 1];
-		tmp[--n] = d2[2 * v];
-	} else {
-		tmp[--n] = (char)('0' + v);
-	}
-	memcpy(out, tmp + n, sizeof(tmp) - n);
-	return sizeof(tmp) - n;
-}
 
 /* "0".."255" */
 static size_t u8dec(char *out, unsigned v)
@@ -625,7 +560,7 @@ static size_t fmt_addr(char *out, size_t cap, const char *prefix, uint8_t family
 	if (family == 6)
 		out[n++] = ']';
 	out[n++] = ':';
-	n += u64dec(out + n, port);
+	n += evr_u64dec(out + n, port);
 	return n;
 }
 
@@ -672,39 +607,6 @@ ALWAYS_INLINE bool ev_begin(struct evr_sip_state *st, uint32_t family, const cha
 	                  subclass ? strlen(subclass) : 0);
 }
 
-/*
- * Most attribute values are a few to a few dozen octets, where a library
- * memcpy call costs more than the copy: up to 16 octets are moved as two
- * overlapping loads and stores (as rte_memcpy does), only longer ones go to
- * memcpy.
- */
-static inline void copy_small(char *d, const char *p, size_t n)
-{
-	if (n >= 8) {
-		uint64_t a, b;
-
-		if (n > 16) {
-			memcpy(d, p, n);
-			return;
-		}
-		memcpy(&a, p, 8);
-		memcpy(&b, p + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
-	} else if (n >= 4) {
-		uint32_t a, b;
-
-		memcpy(&a, p, 4);
-		memcpy(&b, p + n - 4, 4);
-		memcpy(d, &a, 4);
-		memcpy(d + n - 4, &b, 4);
-	} else if (n) {
-		d[0] = p[0];
-		d[n / 2] = p[n / 2];
-		d[n - 1] = p[n - 1];
-	}
-}
-
 /* Append one attribute; vmax bounds the value (max_value_len, or
  * max_name_len for Event-Name/Event-Subclass, which are names). */
 static void add_lim_n(struct evr_sip_state *st, const char *name, size_t nl, const char *p,
@@ -723,7 +625,7 @@ static void add_lim_n(struct evr_sip_state *st, const char *name, size_t nl, con
 	a = &st->attrs[st->ev.n_attrs++];
 	a->name = (struct evr_str){ name, (uint32_t)nl, 0 };
 	d = st->buf + st->buf_used;
-	copy_small(d, p, n);
+	evr_copy_small(d, p, n);
 	d[n] = '\0';
 	a->value = (struct evr_str){ d, (uint32_t)n, flags };
 	st->buf_used += (uint32_t)n + 1;
@@ -756,7 +658,7 @@ static void addu_n(struct evr_sip_state *st, const char *name, size_t nl, uint64
 {
 	char tmp[24];
 
-	add_lim_n(st, name, nl, tmp, u64dec(tmp, v), literal ? EVR_STR_LITERAL : 0,
+	add_lim_n(st, name, nl, tmp, evr_u64dec(tmp, v), literal ? EVR_STR_LITERAL : 0,
 	          st->lim.max_value_len);
 }
 
@@ -772,9 +674,9 @@ static void addi_n(struct evr_sip_state *st, const char *name, size_t nl, int64_
 
 	if (v < 0) {
 		tmp[n++] = '-';
-		n += u64dec(tmp + n, (uint64_t)0 - (uint64_t)v);
+		n += evr_u64dec(tmp + n, (uint64_t)0 - (uint64_t)v);
 	} else {
-		n = u64dec(tmp, (uint64_t)v);
+		n = evr_u64dec(tmp, (uint64_t)v);
 	}
 	add_lim_n(st, name, nl, tmp, n, EVR_STR_LITERAL, st->lim.max_value_len);
 }
@@ -798,7 +700,7 @@ static bool fs_begin_n(struct evr_sip_state *st, const char *name, size_t nl,
 	add(st, "FreeSWITCH-Hostname", st->hostname, st->hostname_len, 0);
 	/* every event of a call carries the same time: format it once */
 	if (st->ts_len == 0 || st->ts_of != st->wall_us) {
-		st->ts_len = (uint8_t)u64dec(st->ts_txt, st->wall_us);
+		st->ts_len = (uint8_t)evr_u64dec(st->ts_txt, st->wall_us);
 		st->ts_of = st->wall_us;
 	}
 	add(st, "Event-Date-Timestamp", st->ts_txt, st->ts_len, 0);
@@ -1221,7 +1123,8 @@ static const char *next_delim(const char *p, const char *e)
 		uint64_t v, m;
 
 		memcpy(&v, p, sizeof(v));
-		m = has_zero8(v ^ BCAST8(' ')) | has_zero8(v ^ BCAST8(',')) | has_zero8(v ^ BCAST8('\t'));
+		m = evr_has_zero8(v ^ evr_bcast8(' ')) | evr_has_zero8(v ^ evr_bcast8(','))
+		    | evr_has_zero8(v ^ evr_bcast8('\t'));
 		if (m)
 			break; /* the byte loop below finds which */
 		p += 8;
@@ -1298,8 +1201,8 @@ static void reg_request(struct evr_sip_state *st, const struct evr_sip_msg *m,
 	ok = SETF(t, cid, m->call_id) && SETF(t, tuser, m->to.uri.user)
 	     && SETF(t, thost, m->to.uri.host) && SETF(t, fuser, m->from.uri.user)
 	     && SETF(t, fhost, m->from.uri.host) && SETF(t, ua, m->user_agent)
-	     && SETF(t, auser, auth_param(auth, LIT("username")))
-	     && SETF(t, arealm, auth_param(auth, LIT("realm")));
+	     && SETF(t, auser, auth_param(auth, EVR_LIT("username")))
+	     && SETF(t, arealm, auth_param(auth, EVR_LIT("realm")));
 	if (m->n_via)
 		ok = ok && SETF(t, transport, m->via[0].transport);
 	if (m->contact_total > TXN_CONTACTS || m->contact_total > m->n_contact)
@@ -1424,41 +1327,32 @@ static uint32_t dlg_lookup(struct evr_sip_state *st, const struct evr_sip_msg *m
 	return i;
 }
 
-static void hex_lower(char *out, uint64_t v, unsigned digits)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (unsigned i = 0; i < digits; i++)
-		out[i] = hx[(v >> (4 * (digits - 1 - i))) & 0xf];
-}
-
 /* 8-4-4-4-12, version 8 (RFC 9562 custom) and the RFC variant bits; a is
  * the dialog's FNV hash of Call-ID + From tag (dlg_fill). */
 static void dlg_uuid(const struct dialog *d, uint64_t a, char out[36])
 {
-	uint64_t b = evr_mix64(a ^ hbytes(0x9e3779b97f4a7c15ULL, d->cid, d->cid_len));
+	uint64_t b = evr_mix64(a ^ evr_fnv1a(0x9e3779b97f4a7c15ULL, d->cid, d->cid_len));
 
 	a = (a & ~0xf000ULL) | 0x8000ULL;
 	b = (b & ~(3ULL << 62)) | (2ULL << 62);
-	hex_lower(out, a >> 32, 8);
+	evr_hex_lower(out, a >> 32, 8);
 	out[8] = '-';
-	hex_lower(out + 9, a >> 16, 4);
+	evr_hex_lower(out + 9, a >> 16, 4);
 	out[13] = '-';
-	hex_lower(out + 14, a, 4);
+	evr_hex_lower(out + 14, a, 4);
 	out[18] = '-';
-	hex_lower(out + 19, b >> 48, 4);
+	evr_hex_lower(out + 19, b >> 48, 4);
 	out[23] = '-';
-	hex_lower(out + 24, b, 12);
+	evr_hex_lower(out + 24, b, 12);
 }
 
 /* OpenSIPS int2reverse_hex(): hex digits, least significant first. */
 static size_t rev_hex(char *out, uint32_t v)
 {
-	static const char hx[] = "0123456789abcdef";
 	size_t n = 0;
 
 	do {
-		out[n++] = hx[v & 0xf];
+		out[n++] = evr_hex_digit(v);
 		v >>= 4;
 	} while (v);
 	return n;
@@ -1565,7 +1459,7 @@ static void fs_chan(struct evr_sip_state *st, const struct dialog *d,
 	addu(st, "variable_sip_network_port", d->port, false);
 	if (sip_code) {
 		memcpy(tmp, "sip:", 4);
-		add(st, "variable_proto_specific_hangup_cause", tmp, 4 + u64dec(tmp + 4, sip_code), 0);
+		add(st, "variable_proto_specific_hangup_cause", tmp, 4 + evr_u64dec(tmp + 4, sip_code), 0);
 	}
 	ev_emit(st);
 }
@@ -1601,8 +1495,8 @@ static bool dlg_fill(struct dialog *d, const struct evr_sip_msg *m, const struct
 	 * table; h_id, a per-entry counter there, is a stable hash here: FNV-1a
 	 * of the Call-ID, continued over 0xff-separated From tag (so ("ab","c")
 	 * != ("a","bc")), mixed with the Call-ID length. */
-	hc = hbytes(FNV_SEED, d->cid, d->cid_len);
-	fh = evr_mix64(hbytes(hc ^ 0xff, d->ftag, d->ftag_len) ^ d->cid_len);
+	hc = evr_fnv1a(EVR_HASH_SEED, d->cid, d->cid_len);
+	fh = evr_mix64(evr_fnv1a(hc ^ 0xff, d->ftag, d->ftag_len) ^ d->cid_len);
 	d->h_entry = (uint16_t)(hc & 4095u);
 	d->h_id = (uint32_t)(fh >> 32);
 	dlg_uuid(d, fh, d->uuid);
