@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Decoder core: the format dispatcher, status names, and what the three
- * decoders share (scratch string store, event metadata, and JSON).
+ * decoders share (the scratch with its tokens, event metadata, and JSON).
  *
  * JSON is tokenized by jsmn (compiled once, here) in strict mode with parent
  * links. jsmn is a tokenizer, not a validator: it accepts missing or doubled
@@ -17,8 +17,11 @@
  * (EVR_DEC_BAD_STRING_ESCAPE): every view is a C string for glob consumers,
  * and an embedded NUL would let a value match as a shorter one.
  *
- * Hot path: no allocation, no locks, no syscalls, no logging.
+ * Hot path: no allocation, no locks, no syscalls, no logging (the scratch
+ * is allocated once, by evr_scratch_init at init time).
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define EVR_DEC_JSMN_IMPL
@@ -53,30 +56,38 @@ const char *evr_decode_status_text(enum evr_decode_status st)
 
 /* ---- common ---- */
 
-void evr_dec_begin(struct evr_scratch *s, enum evr_format fmt)
+/* The arena and slots are the event's (evr_ev_arena_init); the tokens,
+ * whose layout depends on the JSMN_* settings, are sized here. */
+int evr_scratch_init(struct evr_scratch *s, const struct evr_limits *l)
 {
-	struct evr_str empty = { .p = s->buf, .len = 0, .flags = 0 };
+	int rc;
 
-	s->buf[0] = '\0';
-	s->buf_used = 1;
-	s->ev.name = s->ev.subclass = s->ev.body = empty;
-	s->ev.priority = EVR_PRIO_NORMAL;
-	s->ev.src_format = fmt;
-	s->ev.positional = false;
-	s->ev.n_attrs = 0;
-	s->ev.attrs = s->attrs;
+	if (s == NULL)
+		return -EINVAL;
+	if (evr_limits_validate(l, NULL, 0) != 0) {
+		memset(s, 0, sizeof(*s));
+		return -EINVAL;
+	}
+	rc = evr_ev_arena_init(s, l, evr_scratch_buf_cap(l));
+	if (rc != 0)
+		return rc;
+	s->tok_cap = evr_dec_tok_cap(l);
+	s->tok = calloc(s->tok_cap, sizeof(jsmntok_t));
+	if (s->tok == NULL) {
+		evr_ev_arena_fini(s);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
-enum evr_decode_status evr_dec_store(struct evr_scratch *s, struct evr_str *v,
-                                     const char *src, size_t n, uint32_t flags)
+void evr_scratch_fini(struct evr_scratch *s)
 {
-	char *p = evr_dec_reserve(s, n);
-
-	if (p == NULL)
-		return EVR_DEC_OVERSIZE;
-	memcpy(p, src, n);
-	evr_dec_commit(s, v, p, n, flags);
-	return EVR_DEC_OK;
+	if (s == NULL)
+		return;
+	free(s->tok);
+	s->tok = NULL;
+	s->tok_cap = 0;
+	evr_ev_arena_fini(s);
 }
 
 static bool view_ieq(const struct evr_str *v, const char *lit, size_t n)
@@ -527,7 +538,7 @@ enum evr_decode_status evr_dec_json_store_str(struct evr_scratch *s,
                                               struct evr_str *out)
 {
 	size_t raw = (size_t)(t->end - t->start), ol;
-	char *p = evr_dec_reserve(s, raw);
+	char *p = evr_ev_reserve(s, raw);
 	enum evr_decode_status st;
 
 	if (p == NULL)
@@ -535,7 +546,7 @@ enum evr_decode_status evr_dec_json_store_str(struct evr_scratch *s,
 	st = json_unescape(js + t->start, raw, p, &ol);
 	if (st != EVR_DEC_OK)
 		return st;
-	evr_dec_commit(s, out, p, ol, 0);
+	evr_ev_commit(s, out, p, ol, 0);
 	return EVR_DEC_OK;
 }
 
@@ -590,7 +601,7 @@ static enum evr_decode_status decode_auto(const char *buf, size_t len,
 	 * overflow is still refined by the right format. */
 	st = evr_dec_json_parse(buf, len, s, &ntok);
 	rpc = ntok > 0 && evr_dec_json_member(buf, s->tok, ntok, "jsonrpc") >= 0;
-	evr_dec_begin(s, rpc ? EVR_FMT_JSONRPC : EVR_FMT_JSON);
+	evr_ev_begin(s, rpc ? EVR_FMT_JSONRPC : EVR_FMT_JSON);
 	if (st == EVR_DEC_TOO_MANY_TOKENS)
 		return rpc ? evr_dec_jsonrpc_overflow(buf, s, ntok)
 		           : evr_dec_json_overflow(buf, s, ntok);

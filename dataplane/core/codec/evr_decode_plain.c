@@ -141,7 +141,7 @@ static enum evr_decode_status store_value(struct evr_scratch *s,
 
 	if (v->len == 7 && memcmp(v->p, "_undef_", 7) == 0)
 		return evr_dec_store(s, out, "", 0, EVR_STR_NULL);
-	p = evr_dec_reserve(s, v->len);
+	p = evr_ev_reserve(s, v->len);
 	if (p == NULL)
 		return EVR_DEC_OVERSIZE;
 	o = p;
@@ -164,7 +164,7 @@ static enum evr_decode_status store_value(struct evr_scratch *s,
 		}
 		*o++ = c;
 	}
-	evr_dec_commit(s, out, p, (size_t)(o - p), 0);
+	evr_ev_commit(s, out, p, (size_t)(o - p), 0);
 	return EVR_DEC_OK;
 }
 
@@ -193,7 +193,7 @@ static enum evr_decode_status decode_event(const char *buf, size_t len,
 			have_cl = true;
 			continue;
 		}
-		a = evr_dec_push_attr(s);
+		a = evr_ev_push_attr(s);
 		if (a == NULL)
 			return EVR_DEC_TOO_MANY_ATTRS;
 		if (name.len > s->lim.max_name_len)
@@ -278,7 +278,7 @@ enum evr_decode_status evr_decode_plain(const char *buf, size_t len,
 
 	if (st != EVR_DEC_OK)
 		return st;
-	evr_dec_begin(s, EVR_FMT_PLAIN);
+	evr_ev_begin(s, EVR_FMT_PLAIN);
 	if (memchr(buf, '\0', len) != NULL)
 		return EVR_DEC_NUL_BYTE;
 	while (skip < len && (buf[skip] == '\r' || buf[skip] == '\n'))

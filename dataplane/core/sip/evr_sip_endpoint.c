@@ -26,7 +26,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "codec/evr_decode_internal.h"
+#include "event/evr_event_build.h"
 #include "util/evr_bytes.h"
 #include "evr_sip_endpoint.h"
 
@@ -566,12 +566,12 @@ static void build_reply(struct evr_sip_endpoint *ep, const struct evr_sip_msg *m
 static bool add_attr(struct evr_scratch *s, const char *name, size_t name_len,
                      const char *v, size_t n, uint32_t flags)
 {
-	struct evr_attr *a = evr_dec_push_attr(s);
+	struct evr_attr *a = evr_ev_push_attr(s);
 	char *p, *o;
 
 	if (a == NULL || name_len > s->lim.max_name_len || n > s->lim.max_value_len)
 		return false;
-	p = evr_dec_reserve(s, n);
+	p = evr_ev_reserve(s, n);
 	if (p == NULL)
 		return false;
 	/* names: static literals (NUL-terminated, immutable) or copied by
@@ -581,7 +581,7 @@ static bool add_attr(struct evr_scratch *s, const char *name, size_t name_len,
 	for (size_t i = 0; i < n; i++)
 		if (v[i] != '\r' && v[i] != '\n') /* unfold */
 			*o++ = v[i];
-	evr_dec_commit(s, &a->value, p, (size_t)(o - p), flags);
+	evr_ev_commit(s, &a->value, p, (size_t)(o - p), flags);
 	return true;
 }
 
@@ -632,18 +632,18 @@ static bool add_headers(struct evr_scratch *s, const struct evr_sip_msg *m)
 			struct evr_str copy;
 
 			if (h->name.len > s->lim.max_name_len ||
-			    evr_dec_store(s, &copy, h->name.p, h->name.len, 0) != EVR_DEC_OK)
+			    !evr_ev_store(s, &copy, h->name.p, h->name.len, 0))
 				return false;
 			name = copy.p;
 			name_len = copy.len;
 		}
 		if (name_len > s->lim.max_name_len)
 			return false;
-		a = evr_dec_push_attr(s);
+		a = evr_ev_push_attr(s);
 		if (a == NULL)
 			return false;
 		a->name = (struct evr_str){ name, (uint32_t)name_len, 0 };
-		p = evr_dec_reserve(s, total);
+		p = evr_ev_reserve(s, total);
 		if (p == NULL)
 			return false;
 		o = p;
@@ -664,7 +664,7 @@ static bool add_headers(struct evr_scratch *s, const struct evr_sip_msg *m)
 		}
 		if ((size_t)(o - p) > s->lim.max_value_len)
 			return false;
-		evr_dec_commit(s, &a->value, p, (size_t)(o - p), 0);
+		evr_ev_commit(s, &a->value, p, (size_t)(o - p), 0);
 	}
 	return true;
 }
@@ -676,9 +676,9 @@ static bool build_event(const struct evr_sip_msg *m, const struct rctx *c,
 	                        ? (struct evr_sip_str){ "MESSAGE", 7 } : m->event;
 	char num[10];
 
-	evr_dec_begin(s, EVR_FMT_JSONRPC);
+	evr_ev_begin(s, EVR_FMT_JSONRPC);
 	if (name.len > s->lim.max_name_len ||
-	    evr_dec_store(s, &s->ev.name, name.p, name.len, 0) != EVR_DEC_OK)
+	    !evr_ev_store(s, &s->ev.name, name.p, name.len, 0))
 		return false;
 	if (!add_view(s, "method", m->method_name) ||
 	    !add_view(s, "request_uri", m->ruri_str) ||

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/evr_event_build.h"
 #include "util/evr_bytes.h"
 #include "util/evr_hash.h"
 #include "evr_sip_state.h"
@@ -183,13 +184,10 @@ struct evr_sip_state {
 	void *arg;
 	uint32_t emitted;
 
-	/* event under construction */
-	struct evr_event ev;
+	/* event under construction (event/evr_event_build.h); ev_on: the
+	 * current event's family is enabled and its name fitted */
+	struct evr_scratch ev;
 	bool ev_on;
-	struct evr_attr *attrs;
-	uint32_t attrs_cap;
-	char *buf;
-	uint32_t buf_used, buf_cap;
 
 	struct evr_sip_state_stats stats;
 };
@@ -585,18 +583,11 @@ static bool ev_begin_n(struct evr_sip_state *st, uint32_t family, const char *na
 		return false;
 	}
 	st->ev_on = true;
-	st->buf_used = 0;
-	st->ev = (struct evr_event){
-		.name = { name, (uint32_t)nl, 0 },
-		.subclass = { "", 0, 0 },
-		.body = { "", 0, 0 },
-		.priority = EVR_PRIO_NORMAL,
-		.src_format = family == EVR_SIP_STATE_FREESWITCH ? EVR_FMT_PLAIN : EVR_FMT_JSONRPC,
-		.n_attrs = 0,
-		.attrs = st->attrs,
-	};
+	evr_ev_begin(&st->ev,
+	             family == EVR_SIP_STATE_FREESWITCH ? EVR_FMT_PLAIN : EVR_FMT_JSONRPC);
+	st->ev.ev.name = (struct evr_str){ name, (uint32_t)nl, 0 };
 	if (subclass)
-		st->ev.subclass = (struct evr_str){ subclass, (uint32_t)sl, 0 };
+		st->ev.ev.subclass = (struct evr_str){ subclass, (uint32_t)sl, 0 };
 	return true;
 }
 
@@ -612,23 +603,8 @@ ALWAYS_INLINE bool ev_begin(struct evr_sip_state *st, uint32_t family, const cha
 static void add_lim_n(struct evr_sip_state *st, const char *name, size_t nl, const char *p,
                       size_t n, uint32_t flags, uint32_t vmax)
 {
-	struct evr_attr *a;
-	char *d;
-
-	if (!st->ev_on)
-		return;
-	if (st->ev.n_attrs >= st->attrs_cap || nl > st->lim.max_name_len
-	    || n > vmax || n + 1 > st->buf_cap - st->buf_used) {
+	if (st->ev_on && !evr_ev_add(&st->ev, name, nl, p, n, flags, vmax))
 		CNT(st, ATTR_DROPPED);
-		return;
-	}
-	a = &st->attrs[st->ev.n_attrs++];
-	a->name = (struct evr_str){ name, (uint32_t)nl, 0 };
-	d = st->buf + st->buf_used;
-	evr_copy_small(d, p, n);
-	d[n] = '\0';
-	a->value = (struct evr_str){ d, (uint32_t)n, flags };
-	st->buf_used += (uint32_t)n + 1;
 }
 
 ALWAYS_INLINE void add_lim(struct evr_sip_state *st, const char *name, const char *p, size_t n,
@@ -717,7 +693,7 @@ static void ev_emit(struct evr_sip_state *st)
 	if (!st->ev_on)
 		return;
 	st->ev_on = false;
-	st->emit(st->arg, &st->ev);
+	st->emit(st->arg, &st->ev.ev);
 	st->emitted++;
 	CNT(st, EVENTS);
 }
@@ -1887,11 +1863,10 @@ struct evr_sip_state *evr_sip_state_create(const struct evr_sip_state_conf *c, c
 		rc = tab_init(&st->dlg, c->max_dialogs, sizeof(struct dialog));
 	st->heap_cap = ntxn + c->max_registrations + c->max_dialogs;
 	st->heap = malloc(sizeof(*st->heap) * st->heap_cap);
-	st->attrs_cap = st->lim.max_attrs;
-	st->attrs = calloc(st->attrs_cap ? st->attrs_cap : 1, sizeof(*st->attrs));
-	st->buf_cap = EVB_BUF_CAP;
-	st->buf = malloc(st->buf_cap);
-	if (rc != 0 || st->heap == NULL || st->attrs == NULL || st->buf == NULL) {
+	/* +1: the builder keeps buf[0] as the empty string */
+	if (rc == 0)
+		rc = evr_ev_arena_init(&st->ev, &st->lim, EVB_BUF_CAP + 1);
+	if (rc != 0 || st->heap == NULL) {
 		evr_sip_state_destroy(st);
 		errno = ENOMEM;
 		return NULL;
@@ -1907,8 +1882,7 @@ void evr_sip_state_destroy(struct evr_sip_state *st)
 	tab_fini(&st->ct);
 	tab_fini(&st->dlg);
 	free(st->heap);
-	free(st->attrs);
-	free(st->buf);
+	evr_ev_arena_fini(&st->ev);
 	free(st);
 }
 
