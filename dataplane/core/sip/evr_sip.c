@@ -1646,26 +1646,58 @@ const struct evr_sip_header *evr_sip_find_name(const struct evr_sip_msg *m,
  *  - 404: UNALLOCATED_NUMBER in both (older mod_sofia had
  *    NO_ROUTE_DESTINATION).
  */
-/* X(ENUM, value): FreeSWITCH switch_call_cause_t names and values. */
+/* X(ENUM, value): FreeSWITCH switch_call_cause_t names and values: the
+ * Q.850 causes it names, and its own ORIGINATOR_CANCEL. The one table of
+ * cause names (SIP state names a Reason header's Q.850 value with it). */
 #define FS_CAUSES(X)                                                           \
 	X(UNALLOCATED_NUMBER, 1)                                               \
+	X(NO_ROUTE_TRANSIT_NET, 2)                                             \
 	X(NO_ROUTE_DESTINATION, 3)                                             \
+	X(CHANNEL_UNACCEPTABLE, 6)                                             \
+	X(CALL_AWARDED_DELIVERED, 7)                                           \
 	X(NORMAL_CLEARING, 16)                                                 \
 	X(USER_BUSY, 17)                                                       \
 	X(NO_USER_RESPONSE, 18)                                                \
 	X(NO_ANSWER, 19)                                                       \
+	X(SUBSCRIBER_ABSENT, 20)                                               \
 	X(CALL_REJECTED, 21)                                                   \
 	X(NUMBER_CHANGED, 22)                                                  \
+	X(REDIRECTION_TO_NEW_DESTINATION, 23)                                  \
 	X(EXCHANGE_ROUTING_ERROR, 25)                                          \
+	X(DESTINATION_OUT_OF_ORDER, 27)                                        \
 	X(INVALID_NUMBER_FORMAT, 28)                                           \
+	X(FACILITY_REJECTED, 29)                                               \
+	X(RESPONSE_TO_STATUS_ENQUIRY, 30)                                      \
 	X(NORMAL_UNSPECIFIED, 31)                                              \
+	X(NORMAL_CIRCUIT_CONGESTION, 34)                                       \
 	X(NETWORK_OUT_OF_ORDER, 38)                                            \
 	X(NORMAL_TEMPORARY_FAILURE, 41)                                        \
 	X(SWITCH_CONGESTION, 42)                                               \
+	X(ACCESS_INFO_DISCARDED, 43)                                           \
+	X(REQUESTED_CHAN_UNAVAIL, 44)                                          \
+	X(PRE_EMPTED, 45)                                                      \
+	X(FACILITY_NOT_SUBSCRIBED, 50)                                         \
+	X(OUTGOING_CALL_BARRED, 52)                                            \
+	X(INCOMING_CALL_BARRED, 54)                                            \
+	X(BEARERCAPABILITY_NOTAUTH, 57)                                        \
+	X(BEARERCAPABILITY_NOTAVAIL, 58)                                       \
 	X(SERVICE_UNAVAILABLE, 63)                                             \
+	X(BEARERCAPABILITY_NOTIMPL, 65)                                        \
+	X(CHAN_NOT_IMPLEMENTED, 66)                                            \
+	X(FACILITY_NOT_IMPLEMENTED, 69)                                        \
 	X(SERVICE_NOT_IMPLEMENTED, 79)                                         \
+	X(INVALID_CALL_REFERENCE, 81)                                          \
 	X(INCOMPATIBLE_DESTINATION, 88)                                        \
+	X(INVALID_MSG_UNSPECIFIED, 95)                                         \
+	X(MANDATORY_IE_MISSING, 96)                                            \
+	X(MESSAGE_TYPE_NONEXIST, 97)                                           \
+	X(WRONG_MESSAGE, 98)                                                   \
+	X(IE_NONEXIST, 99)                                                     \
+	X(INVALID_IE_CONTENTS, 100)                                            \
+	X(WRONG_CALL_STATE, 101)                                               \
 	X(RECOVERY_ON_TIMER_EXPIRE, 102)                                       \
+	X(MANDATORY_IE_LENGTH_ERROR, 103)                                      \
+	X(PROTOCOL_ERROR, 111)                                                 \
 	X(INTERWORKING, 127)                                                   \
 	X(ORIGINATOR_CANCEL, 487) /* FreeSWITCH-specific, not Q.850 */
 
@@ -1740,4 +1772,17 @@ const char *evr_sip_status_to_cause(unsigned status, unsigned *q850)
 	if (q850)
 		*q850 = fs_causes[c].value;
 	return fs_causes[c].name;
+}
+
+const char *evr_sip_q850_name(unsigned q850)
+{
+	if (q850 > 127) /* Q.850 values; ORIGINATOR_CANCEL is not one */
+		return "UNKNOWN";
+	switch (q850) {
+#define X(e, v) case v: return #e;
+	FS_CAUSES(X)
+#undef X
+	default:
+		return "UNKNOWN"; /* switch_channel_cause2str() of an unlisted value */
+	}
 }

@@ -1617,63 +1617,6 @@ static void invite_response(struct evr_sip_state *st, const struct evr_sip_msg *
 	dlg_end(st, i, evr_sip_status_to_cause(code, NULL), code);
 }
 
-/* FreeSWITCH switch_call_cause_t names by Q.850 value. */
-static const char *q850_name(unsigned v)
-{
-	switch (v) {
-	case 1: return "UNALLOCATED_NUMBER";
-	case 2: return "NO_ROUTE_TRANSIT_NET";
-	case 3: return "NO_ROUTE_DESTINATION";
-	case 6: return "CHANNEL_UNACCEPTABLE";
-	case 7: return "CALL_AWARDED_DELIVERED";
-	case 16: return "NORMAL_CLEARING";
-	case 17: return "USER_BUSY";
-	case 18: return "NO_USER_RESPONSE";
-	case 19: return "NO_ANSWER";
-	case 20: return "SUBSCRIBER_ABSENT";
-	case 21: return "CALL_REJECTED";
-	case 22: return "NUMBER_CHANGED";
-	case 23: return "REDIRECTION_TO_NEW_DESTINATION";
-	case 25: return "EXCHANGE_ROUTING_ERROR";
-	case 27: return "DESTINATION_OUT_OF_ORDER";
-	case 28: return "INVALID_NUMBER_FORMAT";
-	case 29: return "FACILITY_REJECTED";
-	case 30: return "RESPONSE_TO_STATUS_ENQUIRY";
-	case 31: return "NORMAL_UNSPECIFIED";
-	case 34: return "NORMAL_CIRCUIT_CONGESTION";
-	case 38: return "NETWORK_OUT_OF_ORDER";
-	case 41: return "NORMAL_TEMPORARY_FAILURE";
-	case 42: return "SWITCH_CONGESTION";
-	case 43: return "ACCESS_INFO_DISCARDED";
-	case 44: return "REQUESTED_CHAN_UNAVAIL";
-	case 45: return "PRE_EMPTED";
-	case 50: return "FACILITY_NOT_SUBSCRIBED";
-	case 52: return "OUTGOING_CALL_BARRED";
-	case 54: return "INCOMING_CALL_BARRED";
-	case 57: return "BEARERCAPABILITY_NOTAUTH";
-	case 58: return "BEARERCAPABILITY_NOTAVAIL";
-	case 63: return "SERVICE_UNAVAILABLE";
-	case 65: return "BEARERCAPABILITY_NOTIMPL";
-	case 66: return "CHAN_NOT_IMPLEMENTED";
-	case 69: return "FACILITY_NOT_IMPLEMENTED";
-	case 79: return "SERVICE_NOT_IMPLEMENTED";
-	case 81: return "INVALID_CALL_REFERENCE";
-	case 88: return "INCOMPATIBLE_DESTINATION";
-	case 95: return "INVALID_MSG_UNSPECIFIED";
-	case 96: return "MANDATORY_IE_MISSING";
-	case 97: return "MESSAGE_TYPE_NONEXIST";
-	case 98: return "WRONG_MESSAGE";
-	case 99: return "IE_NONEXIST";
-	case 100: return "INVALID_IE_CONTENTS";
-	case 101: return "WRONG_CALL_STATE";
-	case 102: return "RECOVERY_ON_TIMER_EXPIRE";
-	case 103: return "MANDATORY_IE_LENGTH_ERROR";
-	case 111: return "PROTOCOL_ERROR";
-	case 127: return "INTERWORKING";
-	default: return "UNKNOWN"; /* switch_channel_cause2str() of an unlisted value */
-	}
-}
-
 /* "Reason: SIP;cause=200, Q.850;cause=16;text=..." -> 16, or 0. */
 static unsigned reason_q850(const struct evr_sip_msg *m)
 {
@@ -1731,7 +1674,7 @@ static void dialog_request(struct evr_sip_state *st, const struct evr_sip_msg *m
 			return;
 		}
 		q = reason_q850(m);
-		dlg_end(st, i, q ? q850_name(q) : "NORMAL_CLEARING", 0);
+		dlg_end(st, i, q ? evr_sip_q850_name(q) : "NORMAL_CLEARING", 0);
 		return;
 	}
 	default: /* CANCEL */
