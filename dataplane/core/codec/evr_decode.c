@@ -128,11 +128,6 @@ enum evr_decode_status evr_dec_finish_fs(struct evr_scratch *s)
 
 /* ---- JSON ---- */
 
-static bool json_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 static bool hex4(const char *p, size_t avail, uint32_t *out)
 {
 	uint32_t v = 0;
@@ -290,11 +285,6 @@ static enum evr_decode_status json_unescape(const char *in, size_t n, char *out,
 	return EVR_DEC_OK;
 }
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* true | false | null | -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static bool json_primitive_ok(const char *p, size_t n)
 {
@@ -306,28 +296,28 @@ static bool json_primitive_ok(const char *p, size_t n)
 		return true;
 	if (i < n && p[i] == '-')
 		i++;
-	if (i >= n || !is_digit(p[i]))
+	if (i >= n || !evr_is_digit(p[i]))
 		return false;
 	if (p[i] == '0') {
 		i++;
 	} else {
-		while (i < n && is_digit(p[i]))
+		while (i < n && evr_is_digit(p[i]))
 			i++;
 	}
 	if (i < n && p[i] == '.') {
 		i++;
-		if (i >= n || !is_digit(p[i]))
+		if (i >= n || !evr_is_digit(p[i]))
 			return false;
-		while (i < n && is_digit(p[i]))
+		while (i < n && evr_is_digit(p[i]))
 			i++;
 	}
 	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
 		i++;
 		if (i < n && (p[i] == '+' || p[i] == '-'))
 			i++;
-		if (i >= n || !is_digit(p[i]))
+		if (i >= n || !evr_is_digit(p[i]))
 			return false;
-		while (i < n && is_digit(p[i]))
+		while (i < n && evr_is_digit(p[i]))
 			i++;
 	}
 	return i == n;
@@ -357,7 +347,7 @@ static bool gap_ok(const char *js, int a, int b, char sep)
 	if (a > b)
 		return false;
 	for (int i = a; i < b; i++) {
-		if (json_ws(js[i]))
+		if (evr_is_lws(js[i]))
 			continue;
 		if (!seen && js[i] == sep) {
 			seen = true;
@@ -476,7 +466,7 @@ enum evr_decode_status evr_dec_json_parse(const char *js, size_t len,
 	int r;
 
 	*ntok = 0;
-	while (i < len && json_ws(js[i]))
+	while (i < len && evr_is_lws(js[i]))
 		i++;
 	if (i == len)
 		return EVR_DEC_BAD_JSON;
@@ -592,7 +582,7 @@ static enum evr_decode_status decode_auto(const char *buf, size_t len,
 
 	if (st != EVR_DEC_OK)
 		return st;
-	while (i < len && json_ws(buf[i]))
+	while (i < len && evr_is_lws(buf[i]))
 		i++;
 	if (i == len || buf[i] != '{')
 		return evr_decode_plain(buf, len, s);

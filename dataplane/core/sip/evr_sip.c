@@ -263,11 +263,6 @@ enum evr_sip_hdr evr_sip_hdr_lookup(const char *p, size_t len)
 
 /* ---- character classes (RFC 3261 25.1) ---- */
 
-static inline bool is_digit(unsigned char c)
-{
-	return (unsigned)(c - '0') < 10u;
-}
-
 static inline bool is_alpha(unsigned char c)
 {
 	return (unsigned)(evr_lower(c) - 'a') < 26u;
@@ -275,12 +270,12 @@ static inline bool is_alpha(unsigned char c)
 
 static inline bool is_alnum(unsigned char c)
 {
-	return is_digit(c) || is_alpha(c);
+	return evr_is_digit(c) || is_alpha(c);
 }
 
 static inline bool is_hex(unsigned char c)
 {
-	return is_digit(c) || (unsigned)(evr_lower(c) - 'a') < 6u;
+	return evr_is_digit(c) || (unsigned)(evr_lower(c) - 'a') < 6u;
 }
 
 static inline bool is_token(unsigned char c)
@@ -297,11 +292,6 @@ static inline bool is_token(unsigned char c)
 }
 
 /* CR and LF count as white space inside a value: see "Folding" above. */
-static inline bool is_lws(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 static inline bool is_mark(unsigned char c)
 {
 	switch (c) {
@@ -395,8 +385,8 @@ static void char_classes_init(void)
 		unsigned v = 0;
 
 		v |= is_token(c) ? C_TOKEN : 0;
-		v |= is_lws(c) ? C_LWS : 0;
-		v |= is_digit(c) ? C_DIGIT : 0;
+		v |= evr_is_lws(c) ? C_LWS : 0;
+		v |= evr_is_digit(c) ? C_DIGIT : 0;
 		v |= is_alpha(c) ? C_ALPHA : 0;
 		v |= is_hex(c) ? C_HEX : 0;
 		v |= is_unreserved(c) || is_user_unreserved(c) ? C_USER : 0;
@@ -408,7 +398,7 @@ static void char_classes_init(void)
 		v |= is_alnum(c) || c == '-' || c == '.' || c == '_' ? C_HOST : 0;
 		v |= is_hex(c) || c == ':' || c == '.' ? C_V6 : 0;
 		v |= is_alnum(c) || c == '+' || c == '-' || c == '.' ? C_SCHEME : 0;
-		v |= is_lws(c) || c == ';' || c == ',' || c == '"' || c == '<' ||
+		v |= evr_is_lws(c) || c == ';' || c == ',' || c == '"' || c == '<' ||
 		     c == '>' || c == '=' ? 0 : C_PVAL;
 		cc[i] = (uint16_t)v;
 	}
@@ -488,7 +478,7 @@ static bool parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out
 	if (p == e)
 		return false;
 	for (; p < e; p++) {
-		if (!is_digit((unsigned char)*p))
+		if (!evr_is_digit((unsigned char)*p))
 			return false;
 		v = v * 10 + (uint64_t)(*p - '0');
 		if (v > max)
@@ -1165,7 +1155,7 @@ static enum evr_sip_status hdr_cseq(struct pstate *st, const char *s, const char
 	const char *p = s, *q;
 	uint64_t v;
 
-	while (p < e && is_digit((unsigned char)*p))
+	while (p < e && evr_is_digit((unsigned char)*p))
 		p++;
 	/* RFC 4475 scalar02 / scalarlg: > 2^32-1 is an error */
 	if (!parse_uint(s, p, UINT32_MAX, &v))
@@ -1259,7 +1249,7 @@ static enum evr_sip_status on_header(struct pstate *st, enum evr_sip_hdr id,
 		if (p == e)
 			return EVR_SIP_BAD_CONTENT_LENGTH;
 		for (; p < e; p++) {
-			if (!is_digit((unsigned char)*p))
+			if (!evr_is_digit((unsigned char)*p))
 				return EVR_SIP_BAD_CONTENT_LENGTH; /* ncl: -999 */
 			if (v <= UINT32_MAX)
 				v = v * 10 + (uint64_t)(*p - '0');
@@ -1331,7 +1321,7 @@ static enum evr_sip_status parse_start(const char *s, const char *e, struct evr_
 		if (p == NULL || !parse_version(s, p, m))
 			return EVR_SIP_BAD_START_LINE;
 		q = ++p;
-		while (q < e && is_digit((unsigned char)*q))
+		while (q < e && evr_is_digit((unsigned char)*q))
 			q++;
 		if (q - p != 3 || !parse_uint(p, q, 699, &code) || code < 100)
 			return EVR_SIP_BAD_STATUS_CODE; /* RFC 4475 bigcode */

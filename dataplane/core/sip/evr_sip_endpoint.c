@@ -348,11 +348,6 @@ enum {
 	X_UNSUPPORTED = 1u << 4,
 };
 
-static bool is_lws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* End of the via-param starting at p (the next ';' outside quotes). */
 static const char *param_end(const char *p, const char *e)
 {
@@ -396,20 +391,20 @@ static void w_top_via(struct wr *w, const struct evr_sip_str *hv,
 	for (p = ps; p < pe;) {
 		const char *is, *ie, *ne;
 
-		while (p < pe && is_lws(*p))
+		while (p < pe && evr_is_lws(*p))
 			p++;
 		if (p == pe || *p != ';') { /* not a parameter list: copy */
 			w_unfold(w, p, (size_t)(pe - p));
 			break;
 		}
 		is = p + 1;
-		while (is < pe && is_lws(*is))
+		while (is < pe && evr_is_lws(*is))
 			is++;
 		p = param_end(is, pe);
 		ie = p;
-		while (ie > is && is_lws(ie[-1]))
+		while (ie > is && evr_is_lws(ie[-1]))
 			ie--;
-		for (ne = is; ne < ie && *ne != '=' && !is_lws(*ne);)
+		for (ne = is; ne < ie && *ne != '=' && !evr_is_lws(*ne);)
 			ne++;
 		if ((size_t)(ne - is) == 5 && evr_ieq(is, "rport", 5)) {
 			if (c->add_received && v->received.p == NULL && !rec_done) {

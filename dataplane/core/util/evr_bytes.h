@@ -8,6 +8,7 @@
 #ifndef EVR_BYTES_H
 #define EVR_BYTES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -32,6 +33,18 @@ static inline uint64_t evr_bcast8(uint8_t c)
 static inline unsigned char evr_lower(unsigned char c)
 {
 	return (unsigned)(c - 'A') < 26u ? (unsigned char)(c + 32) : c;
+}
+
+/* '0'..'9'. */
+static inline bool evr_is_digit(unsigned char c)
+{
+	return (unsigned)(c - '0') < 10u;
+}
+
+/* Linear white space of SIP and JSON: SP, HTAB, CR, LF. */
+static inline bool evr_is_lws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 /* Value of a hex digit (either case), or -1. */
