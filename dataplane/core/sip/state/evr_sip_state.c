@@ -27,9 +27,10 @@
  *    REGISTER by Call-ID + CSeq (a final response done once), dialogs by
  *    the INVITE CSeq and per-dialog flags (progress/media/answered/acked/
  *    ended), which is Call-ID + CSeq + method (+ status class) in effect.
- *  - Events are built in one shard-owned evr_event (attrs array and string
- *    buffer sized at create) and handed to the callback; names point to
- *    static strings, values are copied NUL-terminated.
+ *  - Events are built with the event builder (event/evr_event_build.h) in
+ *    one shard-owned scratch (attribute slots and string arena sized at
+ *    create) and handed to the callback; names point to static strings,
+ *    values are copied NUL-terminated.
  */
 #include <arpa/inet.h>
 #include <errno.h>
