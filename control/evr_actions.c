@@ -30,6 +30,7 @@
 
 #include "evr_control_internal.h"
 #include "codec/evr_encode.h"
+#include "event/evr_event_build.h"
 
 #define LIST_PAGE 1024u /* subscriptions visited per evr_matcher_list call */
 
@@ -666,28 +667,16 @@ int evr_action_subscribers_list(struct evr_control *c, json_t *params, json_t **
 
 /* ---- raise_event ---------------------------------------------------------------- */
 
-/* Event built in one block: attrs array, then every string NUL-terminated. */
+/* The event is built in a scratch arena (event/evr_event_build.h) sized for
+ * exactly this request: every string NUL-terminated, names copied. */
 struct raise_ev {
-	struct evr_event ev;
-	struct evr_attr *attrs;
-	char *buf;
-	size_t used, cap;
+	struct evr_scratch s;
+	size_t cap;
 };
-
-static const char *arena_put(struct raise_ev *r, const char *p, size_t n)
-{
-	char *d = r->buf + r->used;
-
-	memcpy(d, p, n);
-	d[n] = '\0';
-	r->used += n + 1;
-	return d;
-}
 
 static int raise_attr(struct raise_ev *r, const struct evr_limits *lim, const char *name,
                       json_t *v, int *code, char *msg, size_t msglen)
 {
-	struct evr_attr *a = &r->attrs[r->ev.n_attrs];
 	size_t nl = strlen(name);
 	char num[40];
 	const char *val = num;
@@ -716,12 +705,10 @@ static int raise_attr(struct raise_ev *r, const struct evr_limits *lim, const ch
 	} else {
 		return BAD("param '%.64s': nested objects and arrays are not supported", name);
 	}
-	a->name.p = arena_put(r, name, nl);
-	a->name.len = (uint32_t)nl;
-	a->value.p = arena_put(r, val, vl);
-	a->value.len = (uint32_t)vl;
-	a->value.flags = flags;
-	r->ev.n_attrs++;
+	/* limits checked above with their messages; the arena is sized for
+	 * the request (attr_bytes), so this cannot fail short of a bug */
+	if (!evr_ev_add_copy(&r->s, name, nl, val, vl, flags, UINT32_MAX))
+		return NOMEM();
 	return 0;
 }
 
@@ -771,18 +758,13 @@ static int build_event(struct raise_ev *r, const struct evr_limits *lim,
 	else if (json_is_array(attrs))
 		json_array_foreach(attrs, i, v)
 			r->cap += attr_bytes("12345678901234567890", v);
-	r->attrs = calloc(n ? n : 1, sizeof(*r->attrs));
-	r->buf = malloc(r->cap);
-	if (!r->attrs || !r->buf)
+	/* +1: the builder keeps buf[0] as the empty string */
+	if (r->cap + 1 > UINT32_MAX || evr_ev_arena_init(&r->s, lim, (uint32_t)r->cap + 1))
 		return NOMEM();
-	r->ev.attrs = r->attrs;
-	r->ev.src_format = EVR_FMT_JSONRPC;
-	r->ev.priority = EVR_PRIO_NORMAL;
-	r->ev.name.p = arena_put(r, name, nlen);
-	r->ev.name.len = (uint32_t)nlen;
-	r->ev.subclass.p = arena_put(r, sub, slen);
-	r->ev.subclass.len = (uint32_t)slen;
-	r->ev.body.p = "";
+	evr_ev_begin(&r->s, EVR_FMT_JSONRPC);
+	if (!evr_ev_store(&r->s, &r->s.ev.name, name, nlen, 0) ||
+	    !evr_ev_store(&r->s, &r->s.ev.subclass, sub, slen, 0))
+		return NOMEM();
 	if (json_is_object(attrs)) {
 		json_object_foreach(attrs, key, v)
 			if ((rc = raise_attr(r, lim, key, v, code, msg, msglen)))
@@ -797,10 +779,10 @@ static int build_event(struct raise_ev *r, const struct evr_limits *lim,
 	}
 	if (!slen) {
 		/* FreeSWITCH style: CUSTOM with its subclass as a header. */
-		const struct evr_attr *a = evr_event_find(&r->ev, "Event-Subclass", 14);
+		const struct evr_attr *a = evr_event_find(&r->s.ev, "Event-Subclass", 14);
 
 		if (a)
-			r->ev.subclass = a->value;
+			r->s.ev.subclass = a->value;
 	}
 	return 0;
 }
@@ -886,7 +868,7 @@ int evr_action_raise_event(struct evr_control *c, json_t *params, json_t **resul
 		rc = NOMEM();
 		goto out;
 	}
-	n = evr_matcher_match(c->m, c->reader, &r.ev, evr_now_ms(), out, c->conf.max_fanout,
+	n = evr_matcher_match(c->m, c->reader, &r.s.ev, evr_now_ms(), out, c->conf.max_fanout,
 	                      &st);
 	c->cnt.raised++;
 	c->cnt.raise_matched += n;
@@ -897,7 +879,7 @@ int evr_action_raise_event(struct evr_control *c, json_t *params, json_t **resul
 		goto out;
 	}
 	if (c->hooks.deliver) {
-		int d = c->hooks.deliver(c->hooks.ctx, &r.ev, out, n);
+		int d = c->hooks.deliver(c->hooks.ctx, &r.s.ev, out, n);
 
 		if (d < 0) {
 			rc = fail(code, EVR_RPC_INTERNAL, msg, msglen, d, "delivery failed: %s",
@@ -907,7 +889,7 @@ int evr_action_raise_event(struct evr_control *c, json_t *params, json_t **resul
 		notified = (uint32_t)d < n ? (uint32_t)d : n;
 		failed = n - notified;
 	} else {
-		notified = deliver_fallback(c, &r.ev, out, n, &failed);
+		notified = deliver_fallback(c, &r.s.ev, out, n, &failed);
 	}
 	c->cnt.raise_notified += notified;
 	c->cnt.raise_failed += failed;
@@ -919,8 +901,7 @@ int evr_action_raise_event(struct evr_control *c, json_t *params, json_t **resul
 		rc = NOMEM();
 out:
 	free(out);
-	free(r.attrs);
-	free(r.buf);
+	evr_ev_arena_fini(&r.s);
 	return rc;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Decoder core: the format dispatcher, status names, and what the three
- * decoders share (scratch string store, event metadata, and JSON).
+ * decoders share (the scratch with its tokens, event metadata, and JSON).
  *
  * JSON is tokenized by jsmn (compiled once, here) in strict mode with parent
  * links. jsmn is a tokenizer, not a validator: it accepts missing or doubled
@@ -17,11 +17,15 @@
  * (EVR_DEC_BAD_STRING_ESCAPE): every view is a C string for glob consumers,
  * and an embedded NUL would let a value match as a shorter one.
  *
- * Hot path: no allocation, no locks, no syscalls, no logging.
+ * Hot path: no allocation, no locks, no syscalls, no logging (the scratch
+ * is allocated once, by evr_scratch_init at init time).
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define EVR_DEC_JSMN_IMPL
+#include "util/evr_bytes.h"
 #include "evr_decode_internal.h"
 
 static const char *const status_names[EVR_DEC__COUNT] = {
@@ -52,33 +56,39 @@ const char *evr_decode_status_text(enum evr_decode_status st)
 
 /* ---- common ---- */
 
-void evr_dec_begin(struct evr_scratch *s, enum evr_format fmt)
+/* The arena and slots are the event's (evr_ev_arena_init); the tokens,
+ * whose layout depends on the JSMN_* settings, are sized here. */
+int evr_scratch_init(struct evr_scratch *s, const struct evr_limits *l)
 {
-	struct evr_str empty = { .p = s->buf, .len = 0, .flags = 0 };
+	int rc;
 
-	s->buf[0] = '\0';
-	s->buf_used = 1;
-	s->ev.name = s->ev.subclass = s->ev.body = empty;
-	s->ev.priority = EVR_PRIO_NORMAL;
-	s->ev.src_format = fmt;
-	s->ev.positional = false;
-	s->ev.n_attrs = 0;
-	s->ev.attrs = s->attrs;
+	if (s == NULL)
+		return -EINVAL;
+	if (evr_limits_validate(l, NULL, 0) != 0) {
+		memset(s, 0, sizeof(*s));
+		return -EINVAL;
+	}
+	rc = evr_ev_arena_init(s, l, evr_scratch_buf_cap(l));
+	if (rc != 0)
+		return rc;
+	s->tok_cap = evr_dec_tok_cap(l);
+	s->tok = calloc(s->tok_cap, sizeof(jsmntok_t));
+	if (s->tok == NULL) {
+		evr_ev_arena_fini(s);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
-enum evr_decode_status evr_dec_store(struct evr_scratch *s, struct evr_str *v,
-                                     const char *src, size_t n, uint32_t flags)
+void evr_scratch_fini(struct evr_scratch *s)
 {
-	char *p = evr_dec_reserve(s, n);
-
-	if (p == NULL)
-		return EVR_DEC_OVERSIZE;
-	memcpy(p, src, n);
-	evr_dec_commit(s, v, p, n, flags);
-	return EVR_DEC_OK;
+	if (s == NULL)
+		return;
+	free(s->tok);
+	s->tok = NULL;
+	s->tok_cap = 0;
+	evr_ev_arena_fini(s);
 }
-
-#define LIT(s) (s), (sizeof(s) - 1)
 
 static bool view_ieq(const struct evr_str *v, const char *lit, size_t n)
 {
@@ -89,23 +99,23 @@ void evr_dec_finish_meta(struct evr_scratch *s)
 {
 	const struct evr_attr *a;
 
-	a = evr_event_find(&s->ev, LIT("Event-Subclass"));
+	a = evr_event_find(&s->ev, EVR_LIT("Event-Subclass"));
 	if (a != NULL)
 		s->ev.subclass = a->value;
 
 	/* Metadata only (seed 004): an unknown value is not an error. */
-	a = evr_event_find(&s->ev, LIT("priority"));
+	a = evr_event_find(&s->ev, EVR_LIT("priority"));
 	if (a != NULL) {
-		if (view_ieq(&a->value, LIT("LOW")))
+		if (view_ieq(&a->value, EVR_LIT("LOW")))
 			s->ev.priority = EVR_PRIO_LOW;
-		else if (view_ieq(&a->value, LIT("HIGH")))
+		else if (view_ieq(&a->value, EVR_LIT("HIGH")))
 			s->ev.priority = EVR_PRIO_HIGH;
 	}
 }
 
 enum evr_decode_status evr_dec_finish_fs(struct evr_scratch *s)
 {
-	const struct evr_attr *a = evr_event_find(&s->ev, LIT("Event-Name"));
+	const struct evr_attr *a = evr_event_find(&s->ev, EVR_LIT("Event-Name"));
 
 	if (a == NULL || a->value.len == 0)
 		return EVR_DEC_NO_EVENT_NAME;
@@ -118,22 +128,6 @@ enum evr_decode_status evr_dec_finish_fs(struct evr_scratch *s)
 
 /* ---- JSON ---- */
 
-static bool json_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool hex4(const char *p, size_t avail, uint32_t *out)
 {
 	uint32_t v = 0;
@@ -141,7 +135,7 @@ static bool hex4(const char *p, size_t avail, uint32_t *out)
 	if (avail < 4)
 		return false;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(p[i]);
+		int h = evr_hexval(p[i]);
 		if (h < 0)
 			return false;
 		v = v << 4 | (uint32_t)h;
@@ -291,11 +285,6 @@ static enum evr_decode_status json_unescape(const char *in, size_t n, char *out,
 	return EVR_DEC_OK;
 }
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* true | false | null | -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static bool json_primitive_ok(const char *p, size_t n)
 {
@@ -307,28 +296,28 @@ static bool json_primitive_ok(const char *p, size_t n)
 		return true;
 	if (i < n && p[i] == '-')
 		i++;
-	if (i >= n || !is_digit(p[i]))
+	if (i >= n || !evr_is_digit(p[i]))
 		return false;
 	if (p[i] == '0') {
 		i++;
 	} else {
-		while (i < n && is_digit(p[i]))
+		while (i < n && evr_is_digit(p[i]))
 			i++;
 	}
 	if (i < n && p[i] == '.') {
 		i++;
-		if (i >= n || !is_digit(p[i]))
+		if (i >= n || !evr_is_digit(p[i]))
 			return false;
-		while (i < n && is_digit(p[i]))
+		while (i < n && evr_is_digit(p[i]))
 			i++;
 	}
 	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
 		i++;
 		if (i < n && (p[i] == '+' || p[i] == '-'))
 			i++;
-		if (i >= n || !is_digit(p[i]))
+		if (i >= n || !evr_is_digit(p[i]))
 			return false;
-		while (i < n && is_digit(p[i]))
+		while (i < n && evr_is_digit(p[i]))
 			i++;
 	}
 	return i == n;
@@ -358,7 +347,7 @@ static bool gap_ok(const char *js, int a, int b, char sep)
 	if (a > b)
 		return false;
 	for (int i = a; i < b; i++) {
-		if (json_ws(js[i]))
+		if (evr_is_lws(js[i]))
 			continue;
 		if (!seen && js[i] == sep) {
 			seen = true;
@@ -477,7 +466,7 @@ enum evr_decode_status evr_dec_json_parse(const char *js, size_t len,
 	int r;
 
 	*ntok = 0;
-	while (i < len && json_ws(js[i]))
+	while (i < len && evr_is_lws(js[i]))
 		i++;
 	if (i == len)
 		return EVR_DEC_BAD_JSON;
@@ -539,7 +528,7 @@ enum evr_decode_status evr_dec_json_store_str(struct evr_scratch *s,
                                               struct evr_str *out)
 {
 	size_t raw = (size_t)(t->end - t->start), ol;
-	char *p = evr_dec_reserve(s, raw);
+	char *p = evr_ev_reserve(s, raw);
 	enum evr_decode_status st;
 
 	if (p == NULL)
@@ -547,7 +536,7 @@ enum evr_decode_status evr_dec_json_store_str(struct evr_scratch *s,
 	st = json_unescape(js + t->start, raw, p, &ol);
 	if (st != EVR_DEC_OK)
 		return st;
-	evr_dec_commit(s, out, p, ol, 0);
+	evr_ev_commit(s, out, p, ol, 0);
 	return EVR_DEC_OK;
 }
 
@@ -593,7 +582,7 @@ static enum evr_decode_status decode_auto(const char *buf, size_t len,
 
 	if (st != EVR_DEC_OK)
 		return st;
-	while (i < len && json_ws(buf[i]))
+	while (i < len && evr_is_lws(buf[i]))
 		i++;
 	if (i == len || buf[i] != '{')
 		return evr_decode_plain(buf, len, s);
@@ -602,7 +591,7 @@ static enum evr_decode_status decode_auto(const char *buf, size_t len,
 	 * overflow is still refined by the right format. */
 	st = evr_dec_json_parse(buf, len, s, &ntok);
 	rpc = ntok > 0 && evr_dec_json_member(buf, s->tok, ntok, "jsonrpc") >= 0;
-	evr_dec_begin(s, rpc ? EVR_FMT_JSONRPC : EVR_FMT_JSON);
+	evr_ev_begin(s, rpc ? EVR_FMT_JSONRPC : EVR_FMT_JSON);
 	if (st == EVR_DEC_TOO_MANY_TOKENS)
 		return rpc ? evr_dec_jsonrpc_overflow(buf, s, ntok)
 		           : evr_dec_json_overflow(buf, s, ntok);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Private to the decoders (evr_decode*.c) and evr_event.c, which sizes the
- * scratch. Not installed, not part of the API.
+ * Private to the decoders (evr_decode*.c). Not installed, not part of the
+ * API. Events are written with the builder (event/evr_event_build.h); the
+ * token part of the scratch is sized and allocated here (evr_scratch_init).
  *
  * jsmn is header-only: evr_decode.c defines EVR_DEC_JSMN_IMPL and gets the
  * one (static) copy of the tokenizer; every other includer only sees the
@@ -15,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "event/evr_event_build.h"
 #include "evr_decode.h"
 
 #define JSMN_STRICT
@@ -25,19 +27,6 @@
 #define JSMN_HEADER
 #endif
 #include <jsmn.h>
-
-/*
- * Scratch sizing. Every stored string comes from a disjoint span of the input
- * that is at least one byte longer than the string (quotes, ": ", "\n", a
- * primitive's terminator), so max_datagram bytes cover all of them with their
- * NULs. On top: the permanent empty string at buf[0], the terminator of a
- * trailing line or body at end of input, and the generated positional names
- * "1".."1024" (at most 5 bytes each with the NUL).
- */
-static inline uint32_t evr_dec_buf_cap(const struct evr_limits *l)
-{
-	return l->max_datagram + 8u * l->max_attrs + 64u;
-}
 
 /* Enough for a flat object of max_attrs members plus the few envelope
  * members (jsonrpc/method/params/id, _body); more means too many attributes
@@ -60,40 +49,16 @@ static inline enum evr_decode_status evr_dec_precheck(size_t len,
 	return EVR_DEC_OK;
 }
 
-/* Start a decode: empty event, all views on the empty string at buf[0]. */
-void evr_dec_begin(struct evr_scratch *s, enum evr_format fmt);
+/* Events are written with evr_ev_begin/reserve/commit/push_attr
+ * (event/evr_event_build.h). A full arena cannot happen for input within
+ * lim.max_datagram (evr_scratch_buf_cap); decoders still check and report
+ * OVERSIZE rather than write out of bounds. */
 
-/* Room for n bytes plus a NUL at the end of the used part of s->buf, or NULL.
- * NULL cannot happen for input within lim.max_datagram (see evr_dec_buf_cap);
- * callers still check and report OVERSIZE rather than write out of bounds. */
-static inline char *evr_dec_reserve(struct evr_scratch *s, size_t n)
+/* Copy n bytes into the scratch as a view; OVERSIZE when they do not fit. */
+static inline enum evr_decode_status evr_dec_store(struct evr_scratch *s, struct evr_str *v,
+                                                   const char *src, size_t n, uint32_t flags)
 {
-	if (n >= (size_t)(s->buf_cap - s->buf_used))
-		return NULL;
-	return s->buf + s->buf_used;
-}
-
-/* Terminate and keep n bytes written at p (from evr_dec_reserve). */
-static inline void evr_dec_commit(struct evr_scratch *s, struct evr_str *v,
-                                  char *p, size_t n, uint32_t flags)
-{
-	p[n] = '\0';
-	v->p = p;
-	v->len = (uint32_t)n;
-	v->flags = flags;
-	s->buf_used += (uint32_t)n + 1;
-}
-
-/* Copy n bytes into the scratch as a view. */
-enum evr_decode_status evr_dec_store(struct evr_scratch *s, struct evr_str *v,
-                                     const char *src, size_t n, uint32_t flags);
-
-/* Next attribute slot, or NULL when max_attrs are already used. */
-static inline struct evr_attr *evr_dec_push_attr(struct evr_scratch *s)
-{
-	if (s->ev.n_attrs >= s->lim.max_attrs)
-		return NULL;
-	return &s->attrs[s->ev.n_attrs++];
+	return evr_ev_store(s, v, src, n, flags) ? EVR_DEC_OK : EVR_DEC_OVERSIZE;
 }
 
 /* Subclass and priority from the attributes (Event-Subclass, priority). */

@@ -44,7 +44,7 @@ enum evr_decode_status evr_dec_json_tokens(const char *js, struct evr_scratch *s
 			continue;
 		}
 
-		struct evr_attr *a = evr_dec_push_attr(s);
+		struct evr_attr *a = evr_ev_push_attr(s);
 		if (a == NULL)
 			return EVR_DEC_TOO_MANY_ATTRS;
 		st = evr_dec_json_store_str(s, js, k, &a->name);
@@ -85,7 +85,7 @@ enum evr_decode_status evr_decode_json(const char *buf, size_t len,
 
 	if (st != EVR_DEC_OK)
 		return st;
-	evr_dec_begin(s, EVR_FMT_JSON);
+	evr_ev_begin(s, EVR_FMT_JSON);
 	st = evr_dec_json_parse(buf, len, s, &ntok);
 	if (st == EVR_DEC_TOO_MANY_TOKENS)
 		return evr_dec_json_overflow(buf, s, ntok);

@@ -12,7 +12,7 @@
  *
  * params as an array is positional: OpenSIPS script reads $param(1), so the
  * i-th element is named "1", "2", ... (the names are generated into the
- * scratch; evr_dec_buf_cap() reserves room for them) and the event is
+ * scratch; evr_scratch_buf_cap() reserves room for them) and the event is
  * marked positional, so the jsonrpc encoder sends an array again.
  */
 #include "evr_decode_internal.h"
@@ -21,7 +21,7 @@ static enum evr_decode_status add_param(struct evr_scratch *s, const char *js,
                                         const jsmntok_t *key, uint32_t pos,
                                         const jsmntok_t *val)
 {
-	struct evr_attr *a = evr_dec_push_attr(s);
+	struct evr_attr *a = evr_ev_push_attr(s);
 	enum evr_decode_status st;
 
 	if (a == NULL)
@@ -38,12 +38,12 @@ static enum evr_decode_status add_param(struct evr_scratch *s, const char *js,
 			num[n++] = (char)('0' + pos % 10);
 			pos /= 10;
 		} while (pos != 0);
-		p = evr_dec_reserve(s, (size_t)n);
+		p = evr_ev_reserve(s, (size_t)n);
 		if (p == NULL)
 			return EVR_DEC_OVERSIZE;
 		for (int i = 0; i < n; i++)
 			p[i] = num[n - 1 - i];
-		evr_dec_commit(s, &a->name, p, (size_t)n, 0);
+		evr_ev_commit(s, &a->name, p, (size_t)n, 0);
 		st = EVR_DEC_OK;
 	}
 	if (st != EVR_DEC_OK)
@@ -128,7 +128,7 @@ enum evr_decode_status evr_decode_jsonrpc(const char *buf, size_t len,
 
 	if (st != EVR_DEC_OK)
 		return st;
-	evr_dec_begin(s, EVR_FMT_JSONRPC);
+	evr_ev_begin(s, EVR_FMT_JSONRPC);
 	st = evr_dec_json_parse(buf, len, s, &ntok);
 	if (st == EVR_DEC_TOO_MANY_TOKENS)
 		return evr_dec_jsonrpc_overflow(buf, s, ntok);

@@ -44,9 +44,8 @@
  */
 #include <string.h>
 
+#include "util/evr_bytes.h"
 #include "evr_decode_internal.h"
-
-#define LIT(s) (s), (sizeof(s) - 1)
 
 struct line {
 	const char *p;
@@ -134,17 +133,6 @@ static bool parse_length(const struct line *v, uint32_t *out)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static enum evr_decode_status store_value(struct evr_scratch *s,
                                           const struct line *v,
                                           struct evr_str *out)
@@ -153,7 +141,7 @@ static enum evr_decode_status store_value(struct evr_scratch *s,
 
 	if (v->len == 7 && memcmp(v->p, "_undef_", 7) == 0)
 		return evr_dec_store(s, out, "", 0, EVR_STR_NULL);
-	p = evr_dec_reserve(s, v->len);
+	p = evr_ev_reserve(s, v->len);
 	if (p == NULL)
 		return EVR_DEC_OVERSIZE;
 	o = p;
@@ -165,8 +153,8 @@ static enum evr_decode_status store_value(struct evr_scratch *s,
 
 			if (v->len - i < 3)
 				return EVR_DEC_BAD_URL_ESCAPE;
-			hi = hexval(v->p[i + 1]);
-			lo = hexval(v->p[i + 2]);
+			hi = evr_hexval(v->p[i + 1]);
+			lo = evr_hexval(v->p[i + 2]);
 			if (hi < 0 || lo < 0)
 				return EVR_DEC_BAD_URL_ESCAPE;
 			c = (char)(hi << 4 | lo);
@@ -176,7 +164,7 @@ static enum evr_decode_status store_value(struct evr_scratch *s,
 		}
 		*o++ = c;
 	}
-	evr_dec_commit(s, out, p, (size_t)(o - p), 0);
+	evr_ev_commit(s, out, p, (size_t)(o - p), 0);
 	return EVR_DEC_OK;
 }
 
@@ -199,13 +187,13 @@ static enum evr_decode_status decode_event(const char *buf, size_t len,
 		}
 		if (!split_header(&l, &name, &value))
 			return EVR_DEC_BAD_HEADER_LINE;
-		if (line_ieq(&name, LIT("Content-Length"))) {
+		if (line_ieq(&name, EVR_LIT("Content-Length"))) {
 			if (have_cl || !parse_length(&value, &cl))
 				return EVR_DEC_BAD_CONTENT_LENGTH;
 			have_cl = true;
 			continue;
 		}
-		a = evr_dec_push_attr(s);
+		a = evr_ev_push_attr(s);
 		if (a == NULL)
 			return EVR_DEC_TOO_MANY_ATTRS;
 		if (name.len > s->lim.max_name_len)
@@ -243,9 +231,9 @@ static bool is_envelope(const char *buf, size_t len)
 	while (next_line(buf, len, &pos, &l) && l.len != 0) {
 		if (!split_header(&l, &name, &value))
 			continue;
-		if (line_ieq(&name, LIT("Event-Name")))
+		if (line_ieq(&name, EVR_LIT("Event-Name")))
 			return false;
-		if (line_ieq(&name, LIT("Content-Type")))
+		if (line_ieq(&name, EVR_LIT("Content-Type")))
 			ct = true;
 	}
 	return ct;
@@ -262,12 +250,12 @@ static enum evr_decode_status decode_envelope(const char *buf, size_t len,
 	while (next_line(buf, len, &pos, &l) && l.len != 0) {
 		if (!split_header(&l, &name, &value))
 			return EVR_DEC_BAD_HEADER_LINE;
-		if (line_ieq(&name, LIT("Content-Length"))) {
+		if (line_ieq(&name, EVR_LIT("Content-Length"))) {
 			if (have_cl || !parse_length(&value, &cl))
 				return EVR_DEC_BAD_CONTENT_LENGTH;
 			have_cl = true;
-		} else if (line_ieq(&name, LIT("Content-Type"))) {
-			if (!line_ieq(&value, LIT("text/event-plain")))
+		} else if (line_ieq(&name, EVR_LIT("Content-Type"))) {
+			if (!line_ieq(&value, EVR_LIT("text/event-plain")))
 				return EVR_DEC_BAD_CONTENT_TYPE;
 		}
 	}
@@ -290,7 +278,7 @@ enum evr_decode_status evr_decode_plain(const char *buf, size_t len,
 
 	if (st != EVR_DEC_OK)
 		return st;
-	evr_dec_begin(s, EVR_FMT_PLAIN);
+	evr_ev_begin(s, EVR_FMT_PLAIN);
 	if (memchr(buf, '\0', len) != NULL)
 		return EVR_DEC_NUL_BYTE;
 	while (skip < len && (buf[skip] == '\r' || buf[skip] == '\n'))

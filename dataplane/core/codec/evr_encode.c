@@ -96,9 +96,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util/evr_bytes.h"
 #include "evr_encode.h"
-
-#define LIT(s) (s), (sizeof(s) - 1)
 
 /* ---- escape tables (built at compile time, standard C) ----------------- */
 
@@ -130,7 +129,6 @@ static const unsigned char url_unsafe[256] = { T256(URL_UNSAFE) };
 #define NAME_UNSAFE(c) ((c) < 0x20 || (c) == 0x7f || (c) == ':' || (c) == '%')
 static const unsigned char name_unsafe[256] = { T256(NAME_UNSAFE) };
 
-static const char hex_lower[] = "0123456789abcdef";
 static const char hex_upper[] = "0123456789ABCDEF";
 
 /* ---- byte scanning ------------------------------------------------------ */
@@ -272,37 +270,11 @@ bytes:
 
 /* ---- cursor writers: return the new cursor, NULL once out of room ------- */
 
-/* memcpy for the short runs that dominate here, without a libc call. */
-static inline void copy_bytes(char *d, const char *s, size_t n)
-{
-	if (n >= 8) {
-		if (n > 16) {
-			memcpy(d, s, n);
-			return;
-		}
-		uint64_t a, b;
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
-	} else if (n >= 4) {
-		uint32_t a, b;
-		memcpy(&a, s, 4);
-		memcpy(&b, s + n - 4, 4);
-		memcpy(d, &a, 4);
-		memcpy(d + n - 4, &b, 4);
-	} else if (n) { /* s may be NULL for an empty view */
-		d[0] = s[0];
-		d[n / 2] = s[n / 2];
-		d[n - 1] = s[n - 1];
-	}
-}
-
 static inline char *put(char *w, const char *end, const char *s, size_t n)
 {
 	if (!w || (size_t)(end - w) < n)
 		return NULL;
-	copy_bytes(w, s, n);
+	evr_copy_small(w, s, n);
 	return w + n;
 }
 
@@ -314,22 +286,11 @@ static inline char *put_c(char *w, const char *end, char c)
 	return w;
 }
 
-/* Decimal digits of v, written right-aligned ending at tmp + 20. */
-static inline size_t u64_dec(uint64_t v, char tmp[20])
-{
-	char *p = tmp + 20;
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return (size_t)(tmp + 20 - p);
-}
-
 static inline char *put_u64(char *w, const char *end, uint64_t v)
 {
 	char tmp[20];
-	size_t n = u64_dec(v, tmp);
-	return put(w, end, tmp + 20 - n, n);
+	size_t n = evr_u64dec(tmp, v);
+	return put(w, end, tmp, n);
 }
 
 static inline unsigned ndigits(size_t v)
@@ -364,8 +325,8 @@ static char *put_json_str(char *w, const char *end, const char *str, size_t n)
 			if ((size_t)(end - w) < 6)
 				return NULL;
 			memcpy(w, "\\u00", 4);
-			w[4] = hex_lower[c >> 4];
-			w[5] = hex_lower[c & 15];
+			w[4] = evr_hex_digit(c >> 4);
+			w[5] = evr_hex_digit(c & 15);
 			w += 6;
 		}
 		s += run + 1;
@@ -433,13 +394,13 @@ static inline bool fs_skip(const struct evr_event *ev, const struct evr_str *n,
 {
 	switch (n->len) {
 	case 5:
-		return json && name_is(n, LIT("_body"));
+		return json && name_is(n, EVR_LIT("_body"));
 	case 10:
-		return name_is(n, LIT("Event-Name"));
+		return name_is(n, EVR_LIT("Event-Name"));
 	case 14:
-		return name_is(n, LIT("Event-Sequence"))
-		       || name_is(n, LIT("Content-Length"))
-		       || (ev->subclass.len && name_is(n, LIT("Event-Subclass")));
+		return name_is(n, EVR_LIT("Event-Sequence"))
+		       || name_is(n, EVR_LIT("Content-Length"))
+		       || (ev->subclass.len && name_is(n, EVR_LIT("Event-Subclass")));
 	default:
 		return false;
 	}
@@ -489,7 +450,7 @@ static bool json_literal_ok(const char *p, size_t n)
 static char *put_jsonrpc_value(char *w, const char *end, const struct evr_str *v)
 {
 	if ((v->flags & EVR_STR_NULL) && v->len == 0)
-		return put(w, end, LIT("null"));
+		return put(w, end, EVR_LIT("null"));
 	if ((v->flags & EVR_STR_LITERAL) && json_literal_ok(v->p, v->len))
 		return put(w, end, v->p, v->len);
 	return put_json_str(w, end, v->p, v->len);
@@ -510,18 +471,18 @@ int evr_encode_jsonrpc(const struct evr_event *ev, char *out, size_t cap)
 	bool skip_name = ev->src_format != EVR_FMT_JSONRPC;
 	bool pos = ev->positional;
 
-	w = put(w, end, LIT("{\"jsonrpc\":\"2.0\",\"method\":"));
+	w = put(w, end, EVR_LIT("{\"jsonrpc\":\"2.0\",\"method\":"));
 	w = put_json_str(w, end, ev->name.p, ev->name.len);
 	for (uint32_t i = 0; i < ev->n_attrs && w; i++) {
 		const struct evr_attr *a = &ev->attrs[i];
-		if (skip_name && name_is(&a->name, LIT("Event-Name")))
+		if (skip_name && name_is(&a->name, EVR_LIT("Event-Name")))
 			continue;
 		/* params only appears with a first parameter, as in OpenSIPS */
 		if (any)
 			w = put_c(w, end, ',');
 		else
-			w = pos ? put(w, end, LIT(",\"params\":["))
-			        : put(w, end, LIT(",\"params\":{"));
+			w = pos ? put(w, end, EVR_LIT(",\"params\":["))
+			        : put(w, end, EVR_LIT(",\"params\":{"));
 		any = true;
 		if (!pos) {
 			w = put_json_str(w, end, a->name.p, a->name.len);
@@ -541,11 +502,11 @@ static char *put_plain_header(char *w, const char *end, const char *name,
                               size_t nlen, const struct evr_str *v)
 {
 	w = put_name(w, end, name, nlen);
-	w = put(w, end, LIT(": "));
+	w = put(w, end, EVR_LIT(": "));
 	if (v->len == 0)
-		w = put(w, end, LIT("_undef_"));
+		w = put(w, end, EVR_LIT("_undef_"));
 	else if (v->len == 7 && !memcmp(v->p, "_undef_", 7))
-		w = put(w, end, LIT("%5Fundef%5F"));
+		w = put(w, end, EVR_LIT("%5Fundef%5F"));
 	else
 		w = put_url(w, end, v->p, v->len);
 	return put_c(w, end, '\n');
@@ -564,8 +525,8 @@ int evr_encode_plain(const struct evr_event *ev, uint64_t seq, char *out,
 {
 	const char *end = out + clamp_cap(cap);
 	char seqd[20];
-	size_t seqn = u64_dec(seq, seqd);
-	const struct evr_str seqv = { seqd + 20 - seqn, (uint32_t)seqn, 0 };
+	size_t seqn = evr_u64dec(seqd, seq);
+	const struct evr_str seqv = { seqd, (uint32_t)seqn, 0 };
 
 	/*
 	 * The envelope's Content-Length precedes the event, so its digit count
@@ -592,19 +553,19 @@ int evr_encode_plain(const struct evr_event *ev, uint64_t seq, char *out,
 		return -ENOSPC;
 	char *start = out + hdr, *w = start;
 
-	w = put_plain_header(w, end, LIT("Event-Name"), &ev->name);
+	w = put_plain_header(w, end, EVR_LIT("Event-Name"), &ev->name);
 	if (ev->subclass.len)
-		w = put_plain_header(w, end, LIT("Event-Subclass"), &ev->subclass);
+		w = put_plain_header(w, end, EVR_LIT("Event-Subclass"), &ev->subclass);
 	for (uint32_t i = 0; i < ev->n_attrs && w; i++) {
 		const struct evr_attr *a = &ev->attrs[i];
 		if (!fs_skip(ev, &a->name, false))
 			w = put_plain_header(w, end, a->name.p, a->name.len, &a->value);
 	}
-	w = put_plain_header(w, end, LIT("Event-Sequence"), &seqv);
+	w = put_plain_header(w, end, EVR_LIT("Event-Sequence"), &seqv);
 	if (ev->body.len) {
-		w = put(w, end, LIT("Content-Length: "));
+		w = put(w, end, EVR_LIT("Content-Length: "));
 		w = put_u64(w, end, ev->body.len);
-		w = put(w, end, LIT("\n\n"));
+		w = put(w, end, EVR_LIT("\n\n"));
 		w = put(w, end, ev->body.p, ev->body.len);
 	} else {
 		w = put_c(w, end, '\n');
@@ -622,9 +583,9 @@ int evr_encode_plain(const struct evr_event *ev, uint64_t seq, char *out,
 		w += shift;
 	}
 	char *h = out;
-	h = put(h, end, LIT(ENV_PRE));
+	h = put(h, end, EVR_LIT(ENV_PRE));
 	h = put_u64(h, end, n);
-	put(h, end, LIT(ENV_POST));
+	put(h, end, EVR_LIT(ENV_POST));
 	return (int)(w - out);
 }
 
@@ -647,10 +608,10 @@ int evr_encode_json(const struct evr_event *ev, uint64_t seq, char *out,
 	char tmp[20];
 	size_t n;
 
-	w = put(w, end, LIT("{\"Event-Name\":"));
+	w = put(w, end, EVR_LIT("{\"Event-Name\":"));
 	w = put_json_str(w, end, ev->name.p, ev->name.len);
 	if (ev->subclass.len)
-		w = put_json_pair(w, end, LIT("Event-Subclass"), ev->subclass.p,
+		w = put_json_pair(w, end, EVR_LIT("Event-Subclass"), ev->subclass.p,
 		                  ev->subclass.len);
 	for (uint32_t i = 0; i < ev->n_attrs && w; i++) {
 		const struct evr_attr *a = &ev->attrs[i];
@@ -658,15 +619,15 @@ int evr_encode_json(const struct evr_event *ev, uint64_t seq, char *out,
 			w = put_json_pair(w, end, a->name.p, a->name.len,
 			                  a->value.p, a->value.len);
 	}
-	n = u64_dec(seq, tmp);
-	w = put(w, end, LIT(",\"Event-Sequence\":\""));
-	w = put(w, end, tmp + 20 - n, n);
+	n = evr_u64dec(tmp, seq);
+	w = put(w, end, EVR_LIT(",\"Event-Sequence\":\""));
+	w = put(w, end, tmp, n);
 	w = put_c(w, end, '"');
 	if (ev->body.len) {
-		n = u64_dec(ev->body.len, tmp);
-		w = put(w, end, LIT(",\"Content-Length\":\""));
-		w = put(w, end, tmp + 20 - n, n);
-		w = put(w, end, LIT("\",\"_body\":"));
+		n = evr_u64dec(tmp, ev->body.len);
+		w = put(w, end, EVR_LIT(",\"Content-Length\":\""));
+		w = put(w, end, tmp, n);
+		w = put(w, end, EVR_LIT("\",\"_body\":"));
 		w = put_json_str(w, end, ev->body.p, ev->body.len);
 	}
 	w = put_c(w, end, '}');

@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Event model helpers: format names, limits, the per-thread decode scratch.
+ * Event model helpers: format names, limits, the attribute slots and
+ * string arena of a scratch (evr_ev_arena_init).
  *
- * The scratch is the whole memory budget of a decoder, fixed at init from the
- * limits (evr_decode_internal.h says why the sizes suffice), so that decoding
- * on an lcore never allocates and a datagram within the limits never fails
- * for lack of room.
+ * The arena is the whole memory an event builder writes, fixed at init, so
+ * that building an event on an lcore never allocates. The decoders' scratch
+ * (evr_scratch_init, codec/evr_decode.c) sizes it so that a datagram within
+ * the limits never fails for lack of room (evr_event_build.h says why) and
+ * adds the JSON tokenizer's tokens, whose type is the codec's.
+ * Init/fini: any thread, init time only.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/evr_decode_internal.h"
 #include "evr_event.h"
+#include "evr_event_build.h"
 
 static const char *const format_names[EVR_FMT__COUNT] = {
 	[EVR_FMT_JSONRPC] = "jsonrpc",
@@ -88,48 +91,31 @@ int evr_limits_validate(const struct evr_limits *l, char *err, size_t errlen)
 	return -EINVAL;
 }
 
-int evr_scratch_init(struct evr_scratch *s, const struct evr_limits *l)
+int evr_ev_arena_init(struct evr_scratch *s, const struct evr_limits *l, uint32_t buf_cap)
 {
 	if (s == NULL)
 		return -EINVAL;
 	memset(s, 0, sizeof(*s));
-	if (evr_limits_validate(l, NULL, 0) != 0)
+	if (evr_limits_validate(l, NULL, 0) != 0 || buf_cap == 0)
 		return -EINVAL;
 
 	s->lim = *l;
 	s->attrs = calloc(l->max_attrs, sizeof(*s->attrs));
-	if (s->attrs == NULL)
-		goto fail;
-	s->buf_cap = evr_dec_buf_cap(l);
-	s->buf = malloc(s->buf_cap);
-	if (s->buf == NULL)
-		goto free_attrs;
-	s->tok_cap = evr_dec_tok_cap(l);
-	s->tok = calloc(s->tok_cap, sizeof(jsmntok_t));
-	if (s->tok == NULL)
-		goto free_buf;
-
-	/* A valid empty event until the first decode. */
-	s->buf[0] = '\0';
-	s->buf_used = 1;
-	s->ev.name.p = s->ev.subclass.p = s->ev.body.p = s->buf;
-	s->ev.attrs = s->attrs;
+	s->buf_cap = buf_cap;
+	s->buf = malloc(buf_cap);
+	if (s->attrs == NULL || s->buf == NULL) {
+		evr_ev_arena_fini(s);
+		return -ENOMEM;
+	}
+	/* A valid empty event until the first one is built. */
+	evr_ev_begin(s, EVR_FMT_JSONRPC);
 	return 0;
-
-free_buf:
-	free(s->buf);
-free_attrs:
-	free(s->attrs);
-fail:
-	memset(s, 0, sizeof(*s));
-	return -ENOMEM;
 }
 
-void evr_scratch_fini(struct evr_scratch *s)
+void evr_ev_arena_fini(struct evr_scratch *s)
 {
 	if (s == NULL)
 		return;
-	free(s->tok);
 	free(s->buf);
 	free(s->attrs);
 	memset(s, 0, sizeof(*s));

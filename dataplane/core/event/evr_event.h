@@ -112,9 +112,18 @@ struct evr_scratch {
 	uint32_t tok_cap;
 };
 
-/* Allocate scratch for limits l. Init-time only. 0 or -ENOMEM/-EINVAL. */
+/* Allocate scratch for decoding within limits l (defined with the decoders,
+ * codec/evr_decode.c, which own the token part). Init-time only.
+ * 0 or -ENOMEM/-EINVAL. */
 EVR_API int evr_scratch_init(struct evr_scratch *s, const struct evr_limits *l);
 EVR_API void evr_scratch_fini(struct evr_scratch *s);
+
+/* Attribute slots (l->max_attrs) and a buf_cap-byte string arena only, no
+ * tokens: for events built rather than decoded (evr_event_build.h).
+ * Init-time only. 0 or -ENOMEM/-EINVAL. */
+EVR_API int evr_ev_arena_init(struct evr_scratch *s, const struct evr_limits *l,
+                              uint32_t buf_cap);
+EVR_API void evr_ev_arena_fini(struct evr_scratch *s);
 
 /* Attribute lookup by name, case-insensitive (first match), or NULL. */
 EVR_API const struct evr_attr *evr_event_find(const struct evr_event *ev,

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/evr_bytes.h"
 #include "util/evr_err.h"
 #include "evr_sub.h"
 
@@ -32,7 +33,6 @@
  * anything outside printable ASCII, "..." when cut. */
 static const char *quote(const char *s, char *buf, size_t cap)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t n = 0, i;
 
 	for (i = 0; s[i] && i < QUOTE_MAX; i++) {
@@ -45,8 +45,8 @@ static const char *quote(const char *s, char *buf, size_t cap)
 		} else {
 			buf[n++] = '\\';
 			buf[n++] = 'x';
-			buf[n++] = hex[c >> 4];
-			buf[n++] = hex[c & 15];
+			buf[n++] = evr_hex_digit(c >> 4);
+			buf[n++] = evr_hex_digit(c);
 		}
 	}
 	if (s[i] && n + 4 < cap) {

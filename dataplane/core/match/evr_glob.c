@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/evr_bytes.h"
 #include "util/evr_err.h"
 #include "evr_glob.h"
 
@@ -533,8 +534,7 @@ static void put(struct out *o, const char *s, size_t n)
 
 static void put_hex(struct out *o, unsigned c)
 {
-	static const char hex[] = "0123456789abcdef";
-	char b[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+	char b[4] = {'\\', 'x', evr_hex_digit(c >> 4), evr_hex_digit(c)};
 
 	put(o, b, sizeof(b));
 }

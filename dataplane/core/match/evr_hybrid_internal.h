@@ -129,10 +129,7 @@ static inline uint64_t fin(uint64_t state, uint64_t kind)
 
 static inline uint64_t hash_forward(const struct evr_keyslot *k, const char *p, size_t n)
 {
-	uint64_t s = slot_seed(k, 0);
-	for (size_t i = 0; i < n; i++)
-		s = (s ^ (unsigned char)p[i]) * EVR_HASH_MUL;
-	return s;
+	return evr_fnv1a(slot_seed(k, 0), p, n);
 }
 
 static inline uint64_t hash_backward(const struct evr_keyslot *k, const char *p, size_t n)

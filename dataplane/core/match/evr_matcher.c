@@ -130,10 +130,7 @@ static void heap_update(struct evr_matcher *m, struct evr_sub_node *n)
  */
 static uint64_t hash_bytes(const char *p, size_t n)
 {
-	uint64_t h = EVR_HASH_SEED;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * EVR_HASH_MUL;
-	return evr_mix64(h);
+	return evr_mix64(evr_fnv1a(EVR_HASH_SEED, p, n));
 }
 
 static struct evr_sub_node *id_lookup(struct evr_matcher *m, uint64_t id)

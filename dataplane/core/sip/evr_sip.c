@@ -64,6 +64,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "util/evr_bytes.h"
 #include "evr_sip.h"
 
 /* ---- names ---- */
@@ -142,11 +143,6 @@ const char *evr_sip_hdr_name(enum evr_sip_hdr h)
 	return hdr_names[h].name;
 }
 
-static inline unsigned char lower(unsigned char c)
-{
-	return (unsigned)(c - 'A') < 26u ? (unsigned char)(c + 32) : c;
-}
-
 /*
  * Every header line is looked up, so the lookup is a table probe, not a
  * walk: candidates by (name length & 31, first letter & 31), at most
@@ -171,7 +167,7 @@ __attribute__((constructor)) static void hdr_tables_init(void)
 {
 	for (unsigned i = 1; i < EVR_SIP_HDR__COUNT; i++) {
 		uint8_t *w = hdr_by_len_c[hdr_names[i].len & 31]
-		                         [lower((unsigned char)hdr_names[i].name[0]) & 31];
+		                         [evr_lower((unsigned char)hdr_names[i].name[0]) & 31];
 		unsigned k = 0;
 
 		while (k < HDR_WAYS && w[k])
@@ -184,8 +180,8 @@ __attribute__((constructor)) static void hdr_tables_init(void)
 		for (unsigned j = 0; j < hdr_names[i].len; j++) {
 			unsigned char c = (unsigned char)hdr_names[i].name[j];
 
-			hdr_lc[i][j] = (char)lower(c);
-			hdr_fold[i][j] = (char)((unsigned)(lower(c) - 'a') < 26u ? 0x20 : 0);
+			hdr_lc[i][j] = (char)evr_lower(c);
+			hdr_fold[i][j] = (char)((unsigned)(evr_lower(c) - 'a') < 26u ? 0x20 : 0);
 		}
 	}
 	char_classes_init();
@@ -245,7 +241,7 @@ static inline enum evr_sip_hdr hdr_lookup(const char *p, size_t len)
 
 	if (len == 0)
 		return EVR_SIP_HDR_OTHER;
-	c = lower((unsigned char)p[0]);
+	c = evr_lower((unsigned char)p[0]);
 	if (len == 1) {
 		unsigned i = hdr_by_compact[c & 31];
 
@@ -267,24 +263,19 @@ enum evr_sip_hdr evr_sip_hdr_lookup(const char *p, size_t len)
 
 /* ---- character classes (RFC 3261 25.1) ---- */
 
-static inline bool is_digit(unsigned char c)
-{
-	return (unsigned)(c - '0') < 10u;
-}
-
 static inline bool is_alpha(unsigned char c)
 {
-	return (unsigned)(lower(c) - 'a') < 26u;
+	return (unsigned)(evr_lower(c) - 'a') < 26u;
 }
 
 static inline bool is_alnum(unsigned char c)
 {
-	return is_digit(c) || is_alpha(c);
+	return evr_is_digit(c) || is_alpha(c);
 }
 
 static inline bool is_hex(unsigned char c)
 {
-	return is_digit(c) || (unsigned)(lower(c) - 'a') < 6u;
+	return evr_is_digit(c) || (unsigned)(evr_lower(c) - 'a') < 6u;
 }
 
 static inline bool is_token(unsigned char c)
@@ -301,11 +292,6 @@ static inline bool is_token(unsigned char c)
 }
 
 /* CR and LF count as white space inside a value: see "Folding" above. */
-static inline bool is_lws(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 static inline bool is_mark(unsigned char c)
 {
 	switch (c) {
@@ -399,8 +385,8 @@ static void char_classes_init(void)
 		unsigned v = 0;
 
 		v |= is_token(c) ? C_TOKEN : 0;
-		v |= is_lws(c) ? C_LWS : 0;
-		v |= is_digit(c) ? C_DIGIT : 0;
+		v |= evr_is_lws(c) ? C_LWS : 0;
+		v |= evr_is_digit(c) ? C_DIGIT : 0;
 		v |= is_alpha(c) ? C_ALPHA : 0;
 		v |= is_hex(c) ? C_HEX : 0;
 		v |= is_unreserved(c) || is_user_unreserved(c) ? C_USER : 0;
@@ -412,7 +398,7 @@ static void char_classes_init(void)
 		v |= is_alnum(c) || c == '-' || c == '.' || c == '_' ? C_HOST : 0;
 		v |= is_hex(c) || c == ':' || c == '.' ? C_V6 : 0;
 		v |= is_alnum(c) || c == '+' || c == '-' || c == '.' ? C_SCHEME : 0;
-		v |= is_lws(c) || c == ';' || c == ',' || c == '"' || c == '<' ||
+		v |= evr_is_lws(c) || c == ';' || c == ',' || c == '"' || c == '<' ||
 		     c == '>' || c == '=' ? 0 : C_PVAL;
 		cc[i] = (uint16_t)v;
 	}
@@ -449,15 +435,6 @@ static inline const char *token_end(const char *p, const char *e)
 	return span(p, e, C_TOKEN);
 }
 
-/* Non-zero iff some byte of v is zero (exact as to existence; the lowest
- * flagged byte is the first zero byte). */
-static inline uint64_t has_zero8(uint64_t v)
-{
-	return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
-}
-
-#define BCAST8(c) (0x0101010101010101ull * (uint8_t)(c))
-
 /* First c in [p, e), or NULL: memchr for the short runs of a header value,
  * where the call costs more than the scan. */
 static inline const char *find_byte(const char *p, const char *e, char c)
@@ -467,7 +444,7 @@ static inline const char *find_byte(const char *p, const char *e, char c)
 		uint64_t v, m;
 
 		memcpy(&v, p, sizeof(v));
-		m = has_zero8(v ^ BCAST8(c));
+		m = evr_has_zero8(v ^ evr_bcast8(c));
 		if (m)
 			return p + (__builtin_ctzll(m) >> 3);
 		p += 8;
@@ -501,7 +478,7 @@ static bool parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out
 	if (p == e)
 		return false;
 	for (; p < e; p++) {
-		if (!is_digit((unsigned char)*p))
+		if (!evr_is_digit((unsigned char)*p))
 			return false;
 		v = v * 10 + (uint64_t)(*p - '0');
 		if (v > max)
@@ -567,8 +544,8 @@ static inline const char *find_any4(const char *p, const char *e, char a, char b
 		uint64_t v, mask;
 
 		memcpy(&v, p, sizeof(v));
-		mask = has_zero8(v ^ BCAST8(a)) | has_zero8(v ^ BCAST8(b)) |
-		       has_zero8(v ^ BCAST8(c)) | has_zero8(v ^ BCAST8(d));
+		mask = evr_has_zero8(v ^ evr_bcast8(a)) | evr_has_zero8(v ^ evr_bcast8(b)) |
+		       evr_has_zero8(v ^ evr_bcast8(c)) | evr_has_zero8(v ^ evr_bcast8(d));
 		if (mask)
 			return p + (__builtin_ctzll(mask) >> 3);
 		p += 8;
@@ -614,7 +591,7 @@ static bool has_ctl_or_sp(const char *p, const char *e)
 		uint64_t v;
 
 		memcpy(&v, p, sizeof(v));
-		if (((v - BCAST8(0x21)) & ~v & BCAST8(0x80)) | has_zero8(v ^ BCAST8(0x7f)))
+		if (((v - evr_bcast8(0x21)) & ~v & evr_bcast8(0x80)) | evr_has_zero8(v ^ evr_bcast8(0x7f)))
 			return true;
 		p += 8;
 	}
@@ -1178,7 +1155,7 @@ static enum evr_sip_status hdr_cseq(struct pstate *st, const char *s, const char
 	const char *p = s, *q;
 	uint64_t v;
 
-	while (p < e && is_digit((unsigned char)*p))
+	while (p < e && evr_is_digit((unsigned char)*p))
 		p++;
 	/* RFC 4475 scalar02 / scalarlg: > 2^32-1 is an error */
 	if (!parse_uint(s, p, UINT32_MAX, &v))
@@ -1272,7 +1249,7 @@ static enum evr_sip_status on_header(struct pstate *st, enum evr_sip_hdr id,
 		if (p == e)
 			return EVR_SIP_BAD_CONTENT_LENGTH;
 		for (; p < e; p++) {
-			if (!is_digit((unsigned char)*p))
+			if (!evr_is_digit((unsigned char)*p))
 				return EVR_SIP_BAD_CONTENT_LENGTH; /* ncl: -999 */
 			if (v <= UINT32_MAX)
 				v = v * 10 + (uint64_t)(*p - '0');
@@ -1344,7 +1321,7 @@ static enum evr_sip_status parse_start(const char *s, const char *e, struct evr_
 		if (p == NULL || !parse_version(s, p, m))
 			return EVR_SIP_BAD_START_LINE;
 		q = ++p;
-		while (q < e && is_digit((unsigned char)*q))
+		while (q < e && evr_is_digit((unsigned char)*q))
 			q++;
 		if (q - p != 3 || !parse_uint(p, q, 699, &code) || code < 100)
 			return EVR_SIP_BAD_STATUS_CODE; /* RFC 4475 bigcode */
@@ -1390,7 +1367,7 @@ static enum evr_sip_status check_line(const char *p, const char *e)
 		uint64_t v;
 
 		memcpy(&v, p, sizeof(v));
-		if ((has_zero8(v) | has_zero8(v ^ 0x0d0d0d0d0d0d0d0dull)) == 0) {
+		if ((evr_has_zero8(v) | evr_has_zero8(v ^ 0x0d0d0d0d0d0d0d0dull)) == 0) {
 			p = q;
 			continue;
 		}
@@ -1451,7 +1428,8 @@ static inline const char *find_eol(const char *p, const char *e)
 
 		memcpy(&v, p, sizeof(v));
 		/* each term's lowest flag is exact, so the lowest of the OR is */
-		mask = has_zero8(v) | has_zero8(v ^ BCAST8('\n')) | has_zero8(v ^ BCAST8('\r'));
+		mask = evr_has_zero8(v) | evr_has_zero8(v ^ evr_bcast8('\n'))
+		       | evr_has_zero8(v ^ evr_bcast8('\r'));
 		if (mask)
 			return p + (__builtin_ctzll(mask) >> 3);
 		p += 8;
@@ -1658,26 +1636,58 @@ const struct evr_sip_header *evr_sip_find_name(const struct evr_sip_msg *m,
  *  - 404: UNALLOCATED_NUMBER in both (older mod_sofia had
  *    NO_ROUTE_DESTINATION).
  */
-/* X(ENUM, value): FreeSWITCH switch_call_cause_t names and values. */
+/* X(ENUM, value): FreeSWITCH switch_call_cause_t names and values: the
+ * Q.850 causes it names, and its own ORIGINATOR_CANCEL. The one table of
+ * cause names (SIP state names a Reason header's Q.850 value with it). */
 #define FS_CAUSES(X)                                                           \
 	X(UNALLOCATED_NUMBER, 1)                                               \
+	X(NO_ROUTE_TRANSIT_NET, 2)                                             \
 	X(NO_ROUTE_DESTINATION, 3)                                             \
+	X(CHANNEL_UNACCEPTABLE, 6)                                             \
+	X(CALL_AWARDED_DELIVERED, 7)                                           \
 	X(NORMAL_CLEARING, 16)                                                 \
 	X(USER_BUSY, 17)                                                       \
 	X(NO_USER_RESPONSE, 18)                                                \
 	X(NO_ANSWER, 19)                                                       \
+	X(SUBSCRIBER_ABSENT, 20)                                               \
 	X(CALL_REJECTED, 21)                                                   \
 	X(NUMBER_CHANGED, 22)                                                  \
+	X(REDIRECTION_TO_NEW_DESTINATION, 23)                                  \
 	X(EXCHANGE_ROUTING_ERROR, 25)                                          \
+	X(DESTINATION_OUT_OF_ORDER, 27)                                        \
 	X(INVALID_NUMBER_FORMAT, 28)                                           \
+	X(FACILITY_REJECTED, 29)                                               \
+	X(RESPONSE_TO_STATUS_ENQUIRY, 30)                                      \
 	X(NORMAL_UNSPECIFIED, 31)                                              \
+	X(NORMAL_CIRCUIT_CONGESTION, 34)                                       \
 	X(NETWORK_OUT_OF_ORDER, 38)                                            \
 	X(NORMAL_TEMPORARY_FAILURE, 41)                                        \
 	X(SWITCH_CONGESTION, 42)                                               \
+	X(ACCESS_INFO_DISCARDED, 43)                                           \
+	X(REQUESTED_CHAN_UNAVAIL, 44)                                          \
+	X(PRE_EMPTED, 45)                                                      \
+	X(FACILITY_NOT_SUBSCRIBED, 50)                                         \
+	X(OUTGOING_CALL_BARRED, 52)                                            \
+	X(INCOMING_CALL_BARRED, 54)                                            \
+	X(BEARERCAPABILITY_NOTAUTH, 57)                                        \
+	X(BEARERCAPABILITY_NOTAVAIL, 58)                                       \
 	X(SERVICE_UNAVAILABLE, 63)                                             \
+	X(BEARERCAPABILITY_NOTIMPL, 65)                                        \
+	X(CHAN_NOT_IMPLEMENTED, 66)                                            \
+	X(FACILITY_NOT_IMPLEMENTED, 69)                                        \
 	X(SERVICE_NOT_IMPLEMENTED, 79)                                         \
+	X(INVALID_CALL_REFERENCE, 81)                                          \
 	X(INCOMPATIBLE_DESTINATION, 88)                                        \
+	X(INVALID_MSG_UNSPECIFIED, 95)                                         \
+	X(MANDATORY_IE_MISSING, 96)                                            \
+	X(MESSAGE_TYPE_NONEXIST, 97)                                           \
+	X(WRONG_MESSAGE, 98)                                                   \
+	X(IE_NONEXIST, 99)                                                     \
+	X(INVALID_IE_CONTENTS, 100)                                            \
+	X(WRONG_CALL_STATE, 101)                                               \
 	X(RECOVERY_ON_TIMER_EXPIRE, 102)                                       \
+	X(MANDATORY_IE_LENGTH_ERROR, 103)                                      \
+	X(PROTOCOL_ERROR, 111)                                                 \
 	X(INTERWORKING, 127)                                                   \
 	X(ORIGINATOR_CANCEL, 487) /* FreeSWITCH-specific, not Q.850 */
 
@@ -1752,4 +1762,17 @@ const char *evr_sip_status_to_cause(unsigned status, unsigned *q850)
 	if (q850)
 		*q850 = fs_causes[c].value;
 	return fs_causes[c].name;
+}
+
+const char *evr_sip_q850_name(unsigned q850)
+{
+	if (q850 > 127) /* Q.850 values; ORIGINATOR_CANCEL is not one */
+		return "UNKNOWN";
+	switch (q850) {
+#define X(e, v) case v: return #e;
+	FS_CAUSES(X)
+#undef X
+	default:
+		return "UNKNOWN"; /* switch_channel_cause2str() of an unlisted value */
+	}
 }

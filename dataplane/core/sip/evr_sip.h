@@ -356,6 +356,10 @@ EVR_API const struct evr_sip_header *evr_sip_find_name(const struct evr_sip_msg 
  */
 EVR_API const char *evr_sip_status_to_cause(unsigned status, unsigned *q850);
 
+/* FreeSWITCH hangup cause name of a Q.850 cause value (a Reason header's
+ * "Q.850;cause=N"), "UNKNOWN" for a value FreeSWITCH does not name. */
+EVR_API const char *evr_sip_q850_name(unsigned q850);
+
 #ifdef __cplusplus
 }
 #endif

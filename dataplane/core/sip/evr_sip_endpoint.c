@@ -26,10 +26,10 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "codec/evr_decode_internal.h"
+#include "event/evr_event_build.h"
+#include "util/evr_bytes.h"
 #include "evr_sip_endpoint.h"
 
-#define LIT(s) (s), (sizeof(s) - 1)
 #define DD_WAYS 8u
 #define DD_MAX_ENTRIES (1u << 22)
 #define TEXT_MAX 128u
@@ -295,7 +295,7 @@ static void w_put(struct wr *w, const char *s, size_t n)
 	w->len += n;
 }
 
-#define W_LIT(w, s) w_put((w), LIT(s))
+#define W_LIT(w, s) w_put((w), EVR_LIT(s))
 
 /* Copy a header value, unfolding it: a fold is CRLF + WSP, and dropping the
  * CR and LF leaves the WSP, which is still LWS (RFC 3261 7.3.1). */
@@ -315,34 +315,18 @@ static void w_unfold(struct wr *w, const char *s, size_t n)
 	}
 }
 
-static size_t fmt_u32(char *buf, uint32_t v)
-{
-	char tmp[10];
-	size_t n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
-	return n;
-}
-
 static void w_u32(struct wr *w, uint32_t v)
 {
 	char buf[10];
 
-	w_put(w, buf, fmt_u32(buf, v));
+	w_put(w, buf, evr_u64dec(buf, v));
 }
 
 static void w_hex64(struct wr *w, uint64_t v)
 {
-	static const char hex[] = "0123456789abcdef";
 	char buf[16];
 
-	for (int i = 15; i >= 0; i--, v >>= 4)
-		buf[i] = hex[v & 15];
+	evr_hex_lower(buf, v, 16);
 	w_put(w, buf, 16);
 }
 
@@ -363,11 +347,6 @@ enum {
 	X_ETAG = 1u << 3,
 	X_UNSUPPORTED = 1u << 4,
 };
-
-static bool is_lws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
 
 /* End of the via-param starting at p (the next ';' outside quotes). */
 static const char *param_end(const char *p, const char *e)
@@ -412,20 +391,20 @@ static void w_top_via(struct wr *w, const struct evr_sip_str *hv,
 	for (p = ps; p < pe;) {
 		const char *is, *ie, *ne;
 
-		while (p < pe && is_lws(*p))
+		while (p < pe && evr_is_lws(*p))
 			p++;
 		if (p == pe || *p != ';') { /* not a parameter list: copy */
 			w_unfold(w, p, (size_t)(pe - p));
 			break;
 		}
 		is = p + 1;
-		while (is < pe && is_lws(*is))
+		while (is < pe && evr_is_lws(*is))
 			is++;
 		p = param_end(is, pe);
 		ie = p;
-		while (ie > is && is_lws(ie[-1]))
+		while (ie > is && evr_is_lws(ie[-1]))
 			ie--;
-		for (ne = is; ne < ie && *ne != '=' && !is_lws(*ne);)
+		for (ne = is; ne < ie && *ne != '=' && !evr_is_lws(*ne);)
 			ne++;
 		if ((size_t)(ne - is) == 5 && evr_ieq(is, "rport", 5)) {
 			if (c->add_received && v->received.p == NULL && !rec_done) {
@@ -582,12 +561,12 @@ static void build_reply(struct evr_sip_endpoint *ep, const struct evr_sip_msg *m
 static bool add_attr(struct evr_scratch *s, const char *name, size_t name_len,
                      const char *v, size_t n, uint32_t flags)
 {
-	struct evr_attr *a = evr_dec_push_attr(s);
+	struct evr_attr *a = evr_ev_push_attr(s);
 	char *p, *o;
 
 	if (a == NULL || name_len > s->lim.max_name_len || n > s->lim.max_value_len)
 		return false;
-	p = evr_dec_reserve(s, n);
+	p = evr_ev_reserve(s, n);
 	if (p == NULL)
 		return false;
 	/* names: static literals (NUL-terminated, immutable) or copied by
@@ -597,7 +576,7 @@ static bool add_attr(struct evr_scratch *s, const char *name, size_t name_len,
 	for (size_t i = 0; i < n; i++)
 		if (v[i] != '\r' && v[i] != '\n') /* unfold */
 			*o++ = v[i];
-	evr_dec_commit(s, &a->value, p, (size_t)(o - p), flags);
+	evr_ev_commit(s, &a->value, p, (size_t)(o - p), flags);
 	return true;
 }
 
@@ -648,18 +627,18 @@ static bool add_headers(struct evr_scratch *s, const struct evr_sip_msg *m)
 			struct evr_str copy;
 
 			if (h->name.len > s->lim.max_name_len ||
-			    evr_dec_store(s, &copy, h->name.p, h->name.len, 0) != EVR_DEC_OK)
+			    !evr_ev_store(s, &copy, h->name.p, h->name.len, 0))
 				return false;
 			name = copy.p;
 			name_len = copy.len;
 		}
 		if (name_len > s->lim.max_name_len)
 			return false;
-		a = evr_dec_push_attr(s);
+		a = evr_ev_push_attr(s);
 		if (a == NULL)
 			return false;
 		a->name = (struct evr_str){ name, (uint32_t)name_len, 0 };
-		p = evr_dec_reserve(s, total);
+		p = evr_ev_reserve(s, total);
 		if (p == NULL)
 			return false;
 		o = p;
@@ -680,7 +659,7 @@ static bool add_headers(struct evr_scratch *s, const struct evr_sip_msg *m)
 		}
 		if ((size_t)(o - p) > s->lim.max_value_len)
 			return false;
-		evr_dec_commit(s, &a->value, p, (size_t)(o - p), 0);
+		evr_ev_commit(s, &a->value, p, (size_t)(o - p), 0);
 	}
 	return true;
 }
@@ -692,9 +671,9 @@ static bool build_event(const struct evr_sip_msg *m, const struct rctx *c,
 	                        ? (struct evr_sip_str){ "MESSAGE", 7 } : m->event;
 	char num[10];
 
-	evr_dec_begin(s, EVR_FMT_JSONRPC);
+	evr_ev_begin(s, EVR_FMT_JSONRPC);
 	if (name.len > s->lim.max_name_len ||
-	    evr_dec_store(s, &s->ev.name, name.p, name.len, 0) != EVR_DEC_OK)
+	    !evr_ev_store(s, &s->ev.name, name.p, name.len, 0))
 		return false;
 	if (!add_view(s, "method", m->method_name) ||
 	    !add_view(s, "request_uri", m->ruri_str) ||
@@ -709,10 +688,10 @@ static bool build_event(const struct evr_sip_msg *m, const struct rctx *c,
 	    !add_view(s, "to_host", m->to.uri.host) ||
 	    !add_view(s, "to_tag", m->to.tag) ||
 	    !add_view(s, "call_id", m->call_id) ||
-	    !add_attr(s, LIT("cseq"), num, fmt_u32(num, m->cseq), EVR_STR_LITERAL) ||
+	    !add_attr(s, EVR_LIT("cseq"), num, evr_u64dec(num, m->cseq), EVR_STR_LITERAL) ||
 	    !add_view(s, "content_type", m->content_type) ||
-	    !add_attr(s, LIT("network_ip"), c->ip, c->ip_len, 0) ||
-	    !add_attr(s, LIT("network_port"), num, fmt_u32(num, c->sport), EVR_STR_LITERAL) ||
+	    !add_attr(s, EVR_LIT("network_ip"), c->ip, c->ip_len, 0) ||
+	    !add_attr(s, EVR_LIT("network_port"), num, evr_u64dec(num, c->sport), EVR_STR_LITERAL) ||
 	    !add_view(s, "body", m->body))
 		return false;
 	return add_headers(s, m);
@@ -835,7 +814,7 @@ void evr_sip_endpoint_handle(struct evr_sip_endpoint *ep, enum evr_sip_status st
 		build_reply(ep, m, &c, 416, NULL, 0, reply, reply_cap, out);
 		return;
 	}
-	if (m->method != EVR_SIP_METHOD_CANCEL && evr_sip_find_name(m, LIT("Require")) != NULL) {
+	if (m->method != EVR_SIP_METHOD_CANCEL && evr_sip_find_name(m, EVR_LIT("Require")) != NULL) {
 		inc(ep, EVR_SIP_ENDPOINT_C_bad_extension);
 		build_reply(ep, m, &c, 420, NULL, X_UNSUPPORTED, reply, reply_cap, out);
 		return;
@@ -879,7 +858,7 @@ void evr_sip_endpoint_handle(struct evr_sip_endpoint *ep, enum evr_sip_status st
 	}
 	/* RFC 3903 6 step 4: neither a body nor an entity-tag to refresh */
 	if (m->method == EVR_SIP_METHOD_PUBLISH && m->body.len == 0 &&
-	    evr_sip_find_name(m, LIT("SIP-If-Match")) == NULL) {
+	    evr_sip_find_name(m, EVR_LIT("SIP-If-Match")) == NULL) {
 		inc(ep, EVR_SIP_ENDPOINT_C_bad_request);
 		build_reply(ep, m, &c, 400, "Missing Body", 0, reply, reply_cap, out);
 		return;

@@ -28,6 +28,14 @@ static inline uint64_t evr_mix64(uint64_t h)
 #define EVR_HASH_SEED 0xcbf29ce484222325ULL
 #define EVR_HASH_MUL  0x100000001b3ULL
 
+/* FNV-1a over n bytes, continuing from h (EVR_HASH_SEED to start). */
+static inline uint64_t evr_fnv1a(uint64_t h, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * EVR_HASH_MUL;
+	return h;
+}
+
 /* ASCII A-Z -> a-z in all eight bytes of w at once; other bytes as they are. */
 static inline uint64_t evr_lower8(uint64_t w)
 {

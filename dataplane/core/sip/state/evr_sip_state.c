@@ -27,9 +27,10 @@
  *    REGISTER by Call-ID + CSeq (a final response done once), dialogs by
  *    the INVITE CSeq and per-dialog flags (progress/media/answered/acked/
  *    ended), which is Call-ID + CSeq + method (+ status class) in effect.
- *  - Events are built in one shard-owned evr_event (attrs array and string
- *    buffer sized at create) and handed to the callback; names point to
- *    static strings, values are copied NUL-terminated.
+ *  - Events are built with the event builder (event/evr_event_build.h) in
+ *    one shard-owned scratch (attribute slots and string arena sized at
+ *    create) and handed to the callback; names point to static strings,
+ *    values are copied NUL-terminated.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,164 +38,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/evr_event_build.h"
+#include "util/evr_bytes.h"
 #include "util/evr_hash.h"
-#include "evr_sip_state.h"
+#include "evr_sip_state_internal.h"
 
-#define NIL UINT32_MAX
-#define LIT(s) (s), (sizeof(s) - 1)
-
-/* Stored field sizes (bytes). Generous for real traffic, bounded memory:
- * about 0.9 KiB per contact, 0.65 KiB per dialog, 1.9 KiB per REGISTER
- * transaction; pages of records never used are never touched. */
-#define CALLID_CAP 128
-#define TAG_CAP 64
-#define USER_CAP 64
-#define HOST_CAP 64
-#define AOR_CAP (USER_CAP + 1 + HOST_CAP)
-#define URI_CAP 192
-#define DISP_CAP 64
-#define UA_CAP 160
-#define ADDR_CAP 64   /* "sip:[v6]:port" */
-#define TXN_CONTACTS 4 /* contacts kept per REGISTER transaction */
-
-#define EVB_BUF_CAP 32768u /* event string buffer */
-
-/* OpenSIPS dialog states (modules/dialog/dlg_hash.h). */
-enum { DLG_UNCONFIRMED = 1, DLG_EARLY, DLG_CONFIRMED_NA, DLG_CONFIRMED, DLG_DELETED };
-
-/* dialog flags */
-#define DF_PROGRESS 0x1u
-#define DF_MEDIA    0x2u
-#define DF_ANSWERED 0x4u
-#define DF_ENDED    0x8u
-
-/* ---- records ---- */
-
-/* Common head of every record: hash chain, age/LRU list (free list when
- * unused), heap position. */
-struct link {
-	uint32_t hnext, prev, next, hpos;
-	uint64_t hash;
-	bool used;
-};
-
-#define FLD(name, cap) uint16_t name##_len; char name[cap]
-
-struct txn {
-	struct link l;
-	bool done, star;
-	uint8_t n_ct;
-	uint32_t cseq;
-	int64_t expires_hdr;
-	struct evr_sip_flow flow;
-	FLD(cid, CALLID_CAP);
-	FLD(tuser, USER_CAP);
-	FLD(thost, HOST_CAP);
-	FLD(fuser, USER_CAP);
-	FLD(fhost, HOST_CAP);
-	FLD(ua, UA_CAP);
-	FLD(auser, USER_CAP);
-	FLD(arealm, HOST_CAP);
-	FLD(transport, 8);
-	struct {
-		int64_t expires;
-		int32_t q;
-		FLD(uri, URI_CAP);
-		FLD(disp, DISP_CAP);
-	} ct[TXN_CONTACTS];
-};
-
-struct contact {
-	struct link l;
-	uint32_t cseq;
-	int32_t q;
-	uint64_t expires_unix;
-	uint64_t exp_ms;   /* monotonic expiry (the refresh timer re-arms for it) */
-	uint8_t pn;        /* RFC 8599 contact (pn-provider in the URI) */
-	uint8_t refresh_armed; /* the contact's timer is the refresh point */
-	uint16_t user_len; /* aor[0..user_len) is the user part, if any '@' */
-	FLD(aor, AOR_CAP);
-	FLD(uri, URI_CAP);
-	FLD(disp, DISP_CAP);
-	FLD(cid, CALLID_CAP);
-	FLD(ua, UA_CAP);
-	FLD(rcv, ADDR_CAP);
-	FLD(sock, ADDR_CAP);
-	FLD(realm, HOST_CAP);
-};
-
-struct dialog {
-	struct link l;
-	uint8_t state, flags;
-	uint32_t inv_cseq;
-	uint16_t port;
-	uint8_t family;
-	uint8_t ip[16];
-	FLD(cid, CALLID_CAP);
-	FLD(ftag, TAG_CAP);
-	FLD(ttag, TAG_CAP);
-	FLD(fuser, USER_CAP);
-	FLD(fhost, HOST_CAP);
-	FLD(disp, DISP_CAP);
-	FLD(dest, USER_CAP);
-	FLD(tuser, USER_CAP);
-	/* derived from Call-ID + From tag once, at dlg_fill, instead of
-	 * hashing them again for every event */
-	uint16_t h_entry;
-	uint32_t h_id;
-	char uuid[36];
-};
-
-/* A table of fixed-stride records with a chained hash index and an age
- * list (head = oldest). */
-struct tab {
-	char *base;
-	size_t stride;
-	uint32_t cap, mask, n;
-	uint32_t *buckets;
-	uint32_t head, tail, free;
-	uint32_t fresh; /* records [fresh, cap) never used: their pages stay untouched */
-};
-
-enum tkind { T_TXN = 0, T_CT = 1, T_DLG = 2 };
-#define TID(k, i) (((uint32_t)(k) << 30) | (i))
-
-struct hent {
-	uint64_t at;
-	uint32_t id;
-};
-
-struct evr_sip_state {
-	struct evr_sip_state_conf conf;
-	struct evr_limits lim;
-	char profile[64];
-	char hostname[128];
-	uint32_t profile_len, hostname_len;
-	struct tab txn, ct, dlg;
-	struct hent *heap;
-	uint32_t heap_n, heap_cap;
-
-	/* per call */
-	uint64_t now_ms, wall_us;
-	uint64_t ts_of;   /* wall_us that ts_txt spells */
-	char ts_txt[24];
-	uint8_t ts_len;   /* 0: ts_txt not set yet */
-	evr_sip_state_emit_fn emit;
-	void *arg;
-	uint32_t emitted;
-
-	/* event under construction */
-	struct evr_event ev;
-	bool ev_on;
-	struct evr_attr *attrs;
-	uint32_t attrs_cap;
-	char *buf;
-	uint32_t buf_used, buf_cap;
-
-	struct evr_sip_state_stats stats;
-};
-
-#define CNT(st, e) ((st)->stats.c[EVR_SIP_STATE_##e]++)
 
 /* ---- counters ---- */
 
@@ -220,289 +68,6 @@ const char *evr_sip_state_counter_help(unsigned i)
 	return i < EVR_SIP_STATE__COUNT ? counter_helps[i] : "unknown";
 }
 
-/* ---- hashing ---- */
-
-/* FNV-1a over the bytes, finished by a murmur mix: stable across builds,
- * shards and restarts (Unique-ID and shard choice depend on it). */
-static uint64_t hbytes(uint64_t h, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-#define FNV_SEED 0xcbf29ce484222325ULL
-
-/*
- * Table index hash. The FNV hashes above are visible (Unique-ID, the
- * OpenSIPS dialog id, the shard) and must stay as they are, but they take
- * a multiply per octet in one dependent chain (~200 cycles for a Call-ID +
- * tag), and every message looks up its transaction or dialog. Bucket
- * choice is internal, so the tables hash eight octets per multiply; the
- * visible values are computed once, when a dialog is created.
- */
-#define QH_MUL 0x9fb21c651e98df25ULL
-
-static inline uint64_t qtail(const char *p, size_t n) /* n < 8 */
-{
-	if (n >= 4) {
-		uint32_t a, b;
-
-		memcpy(&a, p, 4);
-		memcpy(&b, p + n - 4, 4);
-		return (uint64_t)a << 32 | b;
-	}
-	if (n)
-		return (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[n / 2] << 8
-		       | (unsigned char)p[n - 1];
-	return 0;
-}
-
-static uint64_t qbytes(uint64_t h, const char *p, size_t n)
-{
-	h ^= (uint64_t)n << 56;
-	for (; n >= 8; p += 8, n -= 8) {
-		uint64_t v;
-
-		memcpy(&v, p, 8);
-		h = (h ^ v) * QH_MUL;
-		h ^= h >> 32;
-	}
-	h = (h ^ qtail(p, n)) * QH_MUL;
-	return h ^ (h >> 29);
-}
-
-/* Two fields, separated as the FNV form is. */
-static uint64_t qhash2(const char *a, size_t an, const char *b, size_t bn)
-{
-	return evr_mix64(qbytes(qbytes(FNV_SEED, a, an) ^ 0xff, b, bn));
-}
-
-unsigned evr_sip_state_shard(const char *call_id, size_t len, unsigned n)
-{
-	if (n == 0)
-		return 0;
-	uint64_t h = evr_mix64(hbytes(FNV_SEED, call_id, len));
-	/* multiply-shift: uniform over n without a division bias worth noting */
-	return (unsigned)(((h >> 32) * (uint64_t)n) >> 32);
-}
-
-/* ---- tables ---- */
-
-static inline struct link *L(const struct tab *t, uint32_t i)
-{
-	return (struct link *)(t->base + (size_t)i * t->stride);
-}
-
-static int tab_init(struct tab *t, uint32_t cap, size_t stride)
-{
-	uint32_t nb = 1;
-
-	while (nb < cap && nb < (1u << 30))
-		nb <<= 1;
-	t->stride = stride;
-	t->cap = cap;
-	t->mask = nb - 1;
-	t->n = 0;
-	t->base = calloc(cap, stride);
-	t->buckets = malloc(sizeof(uint32_t) * nb);
-	if (t->base == NULL || t->buckets == NULL)
-		return -ENOMEM;
-	memset(t->buckets, 0xff, sizeof(uint32_t) * nb);
-	t->free = NIL;
-	t->fresh = 0;
-	t->head = t->tail = NIL;
-	return 0;
-}
-
-static void tab_fini(struct tab *t)
-{
-	free(t->base);
-	free(t->buckets);
-}
-
-static void age_unlink(struct tab *t, uint32_t i)
-{
-	struct link *l = L(t, i);
-
-	if (l->prev != NIL)
-		L(t, l->prev)->next = l->next;
-	else
-		t->head = l->next;
-	if (l->next != NIL)
-		L(t, l->next)->prev = l->prev;
-	else
-		t->tail = l->prev;
-}
-
-static void age_append(struct tab *t, uint32_t i)
-{
-	struct link *l = L(t, i);
-
-	l->prev = t->tail;
-	l->next = NIL;
-	if (t->tail != NIL)
-		L(t, t->tail)->next = i;
-	else
-		t->head = i;
-	t->tail = i;
-}
-
-/* A free record linked at the young end, indexed under hash; NIL if full. */
-static uint32_t tab_alloc(struct tab *t, uint64_t hash)
-{
-	uint32_t i = t->free;
-	struct link *l;
-	size_t b;
-
-	if (i != NIL) {
-		t->free = L(t, i)->next;
-	} else if (t->fresh < t->cap) {
-		i = t->fresh++; /* calloc'd: first touch of this record */
-	} else {
-		return NIL;
-	}
-	l = L(t, i);
-	/* The record body is not cleared: the caller sets every field it
-	 * reads (reg_request, reg_2xx, dlg_fill), and clearing a whole record
-	 * (1.9 KiB for a REGISTER transaction) wrote ~30 cold cache lines per
-	 * message for nothing. */
-	l->used = true;
-	l->hash = hash;
-	l->hpos = NIL;
-	b = hash & t->mask;
-	l->hnext = t->buckets[b];
-	t->buckets[b] = i;
-	age_append(t, i);
-	t->n++;
-	return i;
-}
-
-static void tab_free(struct tab *t, uint32_t i)
-{
-	struct link *l = L(t, i);
-	uint32_t *pp = &t->buckets[l->hash & t->mask];
-
-	while (*pp != i)
-		pp = &L(t, *pp)->hnext;
-	*pp = l->hnext;
-	age_unlink(t, i);
-	l->used = false;
-	l->next = t->free;
-	t->free = i;
-	t->n--;
-}
-
-static void tab_touch(struct tab *t, uint32_t i)
-{
-	age_unlink(t, i);
-	age_append(t, i);
-}
-
-#define TXN(st, i) ((struct txn *)L(&(st)->txn, i))
-#define CT(st, i) ((struct contact *)L(&(st)->ct, i))
-#define DLG(st, i) ((struct dialog *)L(&(st)->dlg, i))
-
-/* ---- timer heap ---- */
-
-static struct tab *tab_of(struct evr_sip_state *st, uint32_t id)
-{
-	switch (id >> 30) {
-	case T_TXN:
-		return &st->txn;
-	case T_CT:
-		return &st->ct;
-	default:
-		return &st->dlg;
-	}
-}
-
-static inline uint32_t *hpos_of(struct evr_sip_state *st, uint32_t id)
-{
-	return &L(tab_of(st, id), id & 0x3fffffffu)->hpos;
-}
-
-static void heap_place(struct evr_sip_state *st, uint32_t pos, struct hent e)
-{
-	st->heap[pos] = e;
-	*hpos_of(st, e.id) = pos;
-}
-
-static void heap_up(struct evr_sip_state *st, uint32_t pos)
-{
-	struct hent e = st->heap[pos];
-
-	while (pos > 0) {
-		uint32_t parent = (pos - 1) / 2;
-		if (st->heap[parent].at <= e.at)
-			break;
-		heap_place(st, pos, st->heap[parent]);
-		pos = parent;
-	}
-	heap_place(st, pos, e);
-}
-
-static void heap_down(struct evr_sip_state *st, uint32_t pos)
-{
-	struct hent e = st->heap[pos];
-
-	for (;;) {
-		uint32_t c = 2 * pos + 1;
-		if (c >= st->heap_n)
-			break;
-		if (c + 1 < st->heap_n && st->heap[c + 1].at < st->heap[c].at)
-			c++;
-		if (st->heap[c].at >= e.at)
-			break;
-		heap_place(st, pos, st->heap[c]);
-		pos = c;
-	}
-	heap_place(st, pos, e);
-}
-
-static void timer_del(struct evr_sip_state *st, uint32_t id)
-{
-	uint32_t *hp = hpos_of(st, id), pos = *hp;
-
-	if (pos == NIL)
-		return;
-	*hp = NIL;
-	if (--st->heap_n == pos)
-		return;
-	/* the last entry fills the hole, then settles either way */
-	uint32_t moved = st->heap[st->heap_n].id;
-	heap_place(st, pos, st->heap[st->heap_n]);
-	heap_up(st, pos);
-	heap_down(st, *hpos_of(st, moved));
-}
-
-static void timer_set(struct evr_sip_state *st, uint32_t id, uint64_t at)
-{
-	uint32_t pos = *hpos_of(st, id);
-
-	if (pos == NIL) {
-		/* heap_cap is the sum of the table sizes: one entry per record */
-		pos = st->heap_n++;
-		st->heap[pos] = (struct hent){ at, id };
-		*hpos_of(st, id) = pos;
-		heap_up(st, pos);
-		return;
-	}
-	st->heap[pos].at = at;
-	heap_up(st, pos);
-	heap_down(st, *hpos_of(st, id));
-}
-
-/* Non-zero iff some byte of v is zero (exact as to existence). */
-static inline uint64_t has_zero8(uint64_t v)
-{
-	return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
-}
-
-#define BCAST8(c) (0x0101010101010101ull * (uint8_t)(c))
-
 /* ---- fields ---- */
 
 static bool fset(char *dst, uint16_t *dlen, size_t cap, const char *p, size_t n)
@@ -519,54 +84,6 @@ static bool fset(char *dst, uint16_t *dlen, size_t cap, const char *p, size_t n)
 /* an absent view is { NULL, 0 }: memcmp must not see its NULL */
 #define EQF(rec, f, v)                                                         \
 	((rec)->f##_len == (v).len && ((v).len == 0 || memcmp((rec)->f, (v).p, (v).len) == 0))
-
-static const char d2[201] =
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-        "8081828384858687888990919293949596979899";
-
-/* Exactly eight digits of v < 10^8, as four independent pairs. */
-static void dec8(char *out, uint32_t v)
-{
-	uint32_t a = v / 10000, b = v % 10000;
-
-	memcpy(out, d2 + 2 * (a / 100), 2);
-	memcpy(out + 2, d2 + 2 * (a % 100), 2);
-	memcpy(out + 4, d2 + 2 * (b / 100), 2);
-	memcpy(out + 6, d2 + 2 * (b % 100), 2);
-}
-
-/*
- * Decimal text. Every FreeSWITCH event carries a 16-digit microsecond
- * timestamp: the low eight digits are formatted as independent pairs, the
- * rest two digits per step, instead of one dependent division per digit.
- */
-static size_t u64dec(char *out, uint64_t v)
-{
-	char tmp[24];
-	size_t n = sizeof(tmp);
-
-	if (v >= 100000000u) {
-		n = u64dec(out, v / 100000000u);
-		dec8(out + n, (uint32_t)(v % 100000000u));
-		return n + 8;
-	}
-	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
-
-		v /= 100;
-		tmp[--n] = d2[2 * r + 1];
-		tmp[--n] = d2[2 * r];
-	}
-	if (v >= 10) {
-		tmp[--n] = d2[2 * v + 1];
-		tmp[--n] = d2[2 * v];
-	} else {
-		tmp[--n] = (char)('0' + v);
-	}
-	memcpy(out, tmp + n, sizeof(tmp) - n);
-	return sizeof(tmp) - n;
-}
 
 /* "0".."255" */
 static size_t u8dec(char *out, unsigned v)
@@ -625,7 +142,7 @@ static size_t fmt_addr(char *out, size_t cap, const char *prefix, uint8_t family
 	if (family == 6)
 		out[n++] = ']';
 	out[n++] = ':';
-	n += u64dec(out + n, port);
+	n += evr_u64dec(out + n, port);
 	return n;
 }
 
@@ -650,18 +167,11 @@ static bool ev_begin_n(struct evr_sip_state *st, uint32_t family, const char *na
 		return false;
 	}
 	st->ev_on = true;
-	st->buf_used = 0;
-	st->ev = (struct evr_event){
-		.name = { name, (uint32_t)nl, 0 },
-		.subclass = { "", 0, 0 },
-		.body = { "", 0, 0 },
-		.priority = EVR_PRIO_NORMAL,
-		.src_format = family == EVR_SIP_STATE_FREESWITCH ? EVR_FMT_PLAIN : EVR_FMT_JSONRPC,
-		.n_attrs = 0,
-		.attrs = st->attrs,
-	};
+	evr_ev_begin(&st->ev,
+	             family == EVR_SIP_STATE_FREESWITCH ? EVR_FMT_PLAIN : EVR_FMT_JSONRPC);
+	st->ev.ev.name = (struct evr_str){ name, (uint32_t)nl, 0 };
 	if (subclass)
-		st->ev.subclass = (struct evr_str){ subclass, (uint32_t)sl, 0 };
+		st->ev.ev.subclass = (struct evr_str){ subclass, (uint32_t)sl, 0 };
 	return true;
 }
 
@@ -672,61 +182,13 @@ ALWAYS_INLINE bool ev_begin(struct evr_sip_state *st, uint32_t family, const cha
 	                  subclass ? strlen(subclass) : 0);
 }
 
-/*
- * Most attribute values are a few to a few dozen octets, where a library
- * memcpy call costs more than the copy: up to 16 octets are moved as two
- * overlapping loads and stores (as rte_memcpy does), only longer ones go to
- * memcpy.
- */
-static inline void copy_small(char *d, const char *p, size_t n)
-{
-	if (n >= 8) {
-		uint64_t a, b;
-
-		if (n > 16) {
-			memcpy(d, p, n);
-			return;
-		}
-		memcpy(&a, p, 8);
-		memcpy(&b, p + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
-	} else if (n >= 4) {
-		uint32_t a, b;
-
-		memcpy(&a, p, 4);
-		memcpy(&b, p + n - 4, 4);
-		memcpy(d, &a, 4);
-		memcpy(d + n - 4, &b, 4);
-	} else if (n) {
-		d[0] = p[0];
-		d[n / 2] = p[n / 2];
-		d[n - 1] = p[n - 1];
-	}
-}
-
 /* Append one attribute; vmax bounds the value (max_value_len, or
  * max_name_len for Event-Name/Event-Subclass, which are names). */
 static void add_lim_n(struct evr_sip_state *st, const char *name, size_t nl, const char *p,
                       size_t n, uint32_t flags, uint32_t vmax)
 {
-	struct evr_attr *a;
-	char *d;
-
-	if (!st->ev_on)
-		return;
-	if (st->ev.n_attrs >= st->attrs_cap || nl > st->lim.max_name_len
-	    || n > vmax || n + 1 > st->buf_cap - st->buf_used) {
+	if (st->ev_on && !evr_ev_add(&st->ev, name, nl, p, n, flags, vmax))
 		CNT(st, ATTR_DROPPED);
-		return;
-	}
-	a = &st->attrs[st->ev.n_attrs++];
-	a->name = (struct evr_str){ name, (uint32_t)nl, 0 };
-	d = st->buf + st->buf_used;
-	copy_small(d, p, n);
-	d[n] = '\0';
-	a->value = (struct evr_str){ d, (uint32_t)n, flags };
-	st->buf_used += (uint32_t)n + 1;
 }
 
 ALWAYS_INLINE void add_lim(struct evr_sip_state *st, const char *name, const char *p, size_t n,
@@ -756,7 +218,7 @@ static void addu_n(struct evr_sip_state *st, const char *name, size_t nl, uint64
 {
 	char tmp[24];
 
-	add_lim_n(st, name, nl, tmp, u64dec(tmp, v), literal ? EVR_STR_LITERAL : 0,
+	add_lim_n(st, name, nl, tmp, evr_u64dec(tmp, v), literal ? EVR_STR_LITERAL : 0,
 	          st->lim.max_value_len);
 }
 
@@ -772,9 +234,9 @@ static void addi_n(struct evr_sip_state *st, const char *name, size_t nl, int64_
 
 	if (v < 0) {
 		tmp[n++] = '-';
-		n += u64dec(tmp + n, (uint64_t)0 - (uint64_t)v);
+		n += evr_u64dec(tmp + n, (uint64_t)0 - (uint64_t)v);
 	} else {
-		n = u64dec(tmp, (uint64_t)v);
+		n = evr_u64dec(tmp, (uint64_t)v);
 	}
 	add_lim_n(st, name, nl, tmp, n, EVR_STR_LITERAL, st->lim.max_value_len);
 }
@@ -798,7 +260,7 @@ static bool fs_begin_n(struct evr_sip_state *st, const char *name, size_t nl,
 	add(st, "FreeSWITCH-Hostname", st->hostname, st->hostname_len, 0);
 	/* every event of a call carries the same time: format it once */
 	if (st->ts_len == 0 || st->ts_of != st->wall_us) {
-		st->ts_len = (uint8_t)u64dec(st->ts_txt, st->wall_us);
+		st->ts_len = (uint8_t)evr_u64dec(st->ts_txt, st->wall_us);
 		st->ts_of = st->wall_us;
 	}
 	add(st, "Event-Date-Timestamp", st->ts_txt, st->ts_len, 0);
@@ -815,7 +277,7 @@ static void ev_emit(struct evr_sip_state *st)
 	if (!st->ev_on)
 		return;
 	st->ev_on = false;
-	st->emit(st->arg, &st->ev);
+	st->emit(st->arg, &st->ev.ev);
 	st->emitted++;
 	CNT(st, EVENTS);
 }
@@ -824,7 +286,7 @@ static void ev_emit(struct evr_sip_state *st)
 
 static uint64_t aor_hash(const char *aor, size_t n)
 {
-	return qhash2(aor, n, "", 0);
+	return evr_sst_qhash2(aor, n, "", 0);
 }
 
 static uint32_t ct_find(struct evr_sip_state *st, const char *aor, size_t an, uint64_t h,
@@ -1065,22 +527,22 @@ static void ct_delete(struct evr_sip_state *st, uint32_t i)
 	uint64_t h = c->l.hash;
 
 	os_ct_event(st, "E_UL_CONTACT_DELETE", c);
-	timer_del(st, TID(T_CT, i));
-	tab_free(&st->ct, i);
+	evr_sst_timer_del(st, TID(T_CT, i));
+	evr_sst_tab_free(&st->ct, i);
 	if (aor_count(st, c->aor, c->aor_len, h) == 0)
 		os_aor_event(st, "E_UL_AOR_DELETE", c); /* c's fields survive the free */
 }
 
 static uint32_t ct_alloc(struct evr_sip_state *st, uint64_t h)
 {
-	uint32_t i = tab_alloc(&st->ct, h);
+	uint32_t i = evr_sst_tab_alloc(&st->ct, h);
 
 	if (i == NIL) {
 		uint32_t old = st->ct.head;
-		timer_del(st, TID(T_CT, old));
-		tab_free(&st->ct, old);
+		evr_sst_timer_del(st, TID(T_CT, old));
+		evr_sst_tab_free(&st->ct, old);
 		CNT(st, CONTACT_EVICTED);
-		i = tab_alloc(&st->ct, h);
+		i = evr_sst_tab_alloc(&st->ct, h);
 	}
 	return i;
 }
@@ -1168,7 +630,7 @@ static void reg_2xx(struct evr_sip_state *st, struct txn *t, const struct evr_si
 			aor_new = aor_count(st, aor, an, h) == 1;
 		} else {
 			c = CT(st, i);
-			tab_touch(&st->ct, i);
+			evr_sst_tab_touch(&st->ct, i);
 		}
 		memcpy(c->disp, t->ct[k].disp, t->ct[k].disp_len);
 		c->disp_len = t->ct[k].disp_len;
@@ -1188,7 +650,7 @@ static void reg_2xx(struct evr_sip_state *st, struct txn *t, const struct evr_si
 		c->pn = has_pn_provider(c->uri, c->uri_len);
 		/* RFC 8599 contacts get a first deadline at the refresh point */
 		c->refresh_armed = st->conf.pn_refresh_s && c->pn && exp > st->conf.pn_refresh_s;
-		timer_set(st, TID(T_CT, i), c->refresh_armed
+		evr_sst_timer_set(st, TID(T_CT, i), c->refresh_armed
 		          ? c->exp_ms - (uint64_t)st->conf.pn_refresh_s * 1000u : c->exp_ms);
 		if (aor_new)
 			os_aor_event(st, "E_UL_AOR_INSERT", c);
@@ -1211,7 +673,7 @@ static uint64_t txn_hash(struct evr_sip_str cid, uint32_t cseq)
 {
 	char c[4] = { (char)cseq, (char)(cseq >> 8), (char)(cseq >> 16), (char)(cseq >> 24) };
 
-	return qhash2(cid.p, cid.len, c, 4);
+	return evr_sst_qhash2(cid.p, cid.len, c, 4);
 }
 
 /* First ' ', ',' or HTAB in [p, e), or e. */
@@ -1221,7 +683,8 @@ static const char *next_delim(const char *p, const char *e)
 		uint64_t v, m;
 
 		memcpy(&v, p, sizeof(v));
-		m = has_zero8(v ^ BCAST8(' ')) | has_zero8(v ^ BCAST8(',')) | has_zero8(v ^ BCAST8('\t'));
+		m = evr_has_zero8(v ^ evr_bcast8(' ')) | evr_has_zero8(v ^ evr_bcast8(','))
+		    | evr_has_zero8(v ^ evr_bcast8('\t'));
 		if (m)
 			break; /* the byte loop below finds which */
 		p += 8;
@@ -1281,13 +744,13 @@ static void reg_request(struct evr_sip_state *st, const struct evr_sip_msg *m,
 		CNT(st, DUP_REQUEST);
 		return;
 	}
-	i = tab_alloc(&st->txn, h);
+	i = evr_sst_tab_alloc(&st->txn, h);
 	if (i == NIL) {
 		uint32_t old = st->txn.head;
-		timer_del(st, TID(T_TXN, old));
-		tab_free(&st->txn, old);
+		evr_sst_timer_del(st, TID(T_TXN, old));
+		evr_sst_tab_free(&st->txn, old);
 		CNT(st, REG_TXN_EVICTED);
-		i = tab_alloc(&st->txn, h);
+		i = evr_sst_tab_alloc(&st->txn, h);
 	}
 	t = TXN(st, i);
 	t->done = false;
@@ -1298,8 +761,8 @@ static void reg_request(struct evr_sip_state *st, const struct evr_sip_msg *m,
 	ok = SETF(t, cid, m->call_id) && SETF(t, tuser, m->to.uri.user)
 	     && SETF(t, thost, m->to.uri.host) && SETF(t, fuser, m->from.uri.user)
 	     && SETF(t, fhost, m->from.uri.host) && SETF(t, ua, m->user_agent)
-	     && SETF(t, auser, auth_param(auth, LIT("username")))
-	     && SETF(t, arealm, auth_param(auth, LIT("realm")));
+	     && SETF(t, auser, auth_param(auth, EVR_LIT("username")))
+	     && SETF(t, arealm, auth_param(auth, EVR_LIT("realm")));
 	if (m->n_via)
 		ok = ok && SETF(t, transport, m->via[0].transport);
 	if (m->contact_total > TXN_CONTACTS || m->contact_total > m->n_contact)
@@ -1333,8 +796,8 @@ static void reg_request(struct evr_sip_state *st, const struct evr_sip_msg *m,
 		}
 	}
 	if (!ok || t->thost_len == 0) {
-		timer_del(st, TID(T_TXN, i));
-		tab_free(&st->txn, i);
+		evr_sst_timer_del(st, TID(T_TXN, i));
+		evr_sst_tab_free(&st->txn, i);
 		CNT(st, FIELD_TOO_LONG);
 		return;
 	}
@@ -1342,7 +805,7 @@ static void reg_request(struct evr_sip_state *st, const struct evr_sip_msg *m,
 	t->cseq = m->cseq;
 	t->expires_hdr = m->expires;
 	t->flow = *f;
-	timer_set(st, TID(T_TXN, i), st->now_ms + st->conf.linger_ms);
+	evr_sst_timer_set(st, TID(T_TXN, i), st->now_ms + st->conf.linger_ms);
 }
 
 static void reg_response(struct evr_sip_state *st, const struct evr_sip_msg *m)
@@ -1366,7 +829,7 @@ static void reg_response(struct evr_sip_state *st, const struct evr_sip_msg *m)
 	}
 	t->done = true;
 	/* keep it linger_ms from the final response, for retransmissions */
-	timer_set(st, TID(T_TXN, i), st->now_ms + st->conf.linger_ms);
+	evr_sst_timer_set(st, TID(T_TXN, i), st->now_ms + st->conf.linger_ms);
 	if (m->status_code < 300)
 		reg_2xx(st, t, m);
 	else if (m->status_code == 401 || m->status_code == 407)
@@ -1380,7 +843,7 @@ static void reg_response(struct evr_sip_state *st, const struct evr_sip_msg *m)
 
 static uint64_t dlg_hash(struct evr_sip_str cid, struct evr_sip_str tag)
 {
-	return qhash2(cid.p, cid.len, tag.p ? tag.p : "", tag.len);
+	return evr_sst_qhash2(cid.p, cid.len, tag.p ? tag.p : "", tag.len);
 }
 
 static uint32_t dlg_find_h(struct evr_sip_state *st, struct evr_sip_str cid, struct evr_sip_str tag,
@@ -1424,41 +887,32 @@ static uint32_t dlg_lookup(struct evr_sip_state *st, const struct evr_sip_msg *m
 	return i;
 }
 
-static void hex_lower(char *out, uint64_t v, unsigned digits)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (unsigned i = 0; i < digits; i++)
-		out[i] = hx[(v >> (4 * (digits - 1 - i))) & 0xf];
-}
-
 /* 8-4-4-4-12, version 8 (RFC 9562 custom) and the RFC variant bits; a is
  * the dialog's FNV hash of Call-ID + From tag (dlg_fill). */
 static void dlg_uuid(const struct dialog *d, uint64_t a, char out[36])
 {
-	uint64_t b = evr_mix64(a ^ hbytes(0x9e3779b97f4a7c15ULL, d->cid, d->cid_len));
+	uint64_t b = evr_mix64(a ^ evr_fnv1a(0x9e3779b97f4a7c15ULL, d->cid, d->cid_len));
 
 	a = (a & ~0xf000ULL) | 0x8000ULL;
 	b = (b & ~(3ULL << 62)) | (2ULL << 62);
-	hex_lower(out, a >> 32, 8);
+	evr_hex_lower(out, a >> 32, 8);
 	out[8] = '-';
-	hex_lower(out + 9, a >> 16, 4);
+	evr_hex_lower(out + 9, a >> 16, 4);
 	out[13] = '-';
-	hex_lower(out + 14, a, 4);
+	evr_hex_lower(out + 14, a, 4);
 	out[18] = '-';
-	hex_lower(out + 19, b >> 48, 4);
+	evr_hex_lower(out + 19, b >> 48, 4);
 	out[23] = '-';
-	hex_lower(out + 24, b, 12);
+	evr_hex_lower(out + 24, b, 12);
 }
 
 /* OpenSIPS int2reverse_hex(): hex digits, least significant first. */
 static size_t rev_hex(char *out, uint32_t v)
 {
-	static const char hx[] = "0123456789abcdef";
 	size_t n = 0;
 
 	do {
-		out[n++] = hx[v & 0xf];
+		out[n++] = evr_hex_digit(v);
 		v >>= 4;
 	} while (v);
 	return n;
@@ -1565,7 +1019,7 @@ static void fs_chan(struct evr_sip_state *st, const struct dialog *d,
 	addu(st, "variable_sip_network_port", d->port, false);
 	if (sip_code) {
 		memcpy(tmp, "sip:", 4);
-		add(st, "variable_proto_specific_hangup_cause", tmp, 4 + u64dec(tmp + 4, sip_code), 0);
+		add(st, "variable_proto_specific_hangup_cause", tmp, 4 + evr_u64dec(tmp + 4, sip_code), 0);
 	}
 	ev_emit(st);
 }
@@ -1578,7 +1032,7 @@ static void dlg_end(struct evr_sip_state *st, uint32_t i, const char *cause, uns
 	fs_chan(st, d, &CH_HANGUP, cause, sip_code);
 	fs_chan(st, d, &CH_COMPLETE, cause, sip_code);
 	os_dlg_state(st, d, DLG_DELETED);
-	timer_set(st, TID(T_DLG, i), st->now_ms + st->conf.linger_ms);
+	evr_sst_timer_set(st, TID(T_DLG, i), st->now_ms + st->conf.linger_ms);
 }
 
 static bool dlg_fill(struct dialog *d, const struct evr_sip_msg *m, const struct evr_sip_flow *f)
@@ -1601,8 +1055,8 @@ static bool dlg_fill(struct dialog *d, const struct evr_sip_msg *m, const struct
 	 * table; h_id, a per-entry counter there, is a stable hash here: FNV-1a
 	 * of the Call-ID, continued over 0xff-separated From tag (so ("ab","c")
 	 * != ("a","bc")), mixed with the Call-ID length. */
-	hc = hbytes(FNV_SEED, d->cid, d->cid_len);
-	fh = evr_mix64(hbytes(hc ^ 0xff, d->ftag, d->ftag_len) ^ d->cid_len);
+	hc = evr_fnv1a(EVR_HASH_SEED, d->cid, d->cid_len);
+	fh = evr_mix64(evr_fnv1a(hc ^ 0xff, d->ftag, d->ftag_len) ^ d->cid_len);
 	d->h_entry = (uint16_t)(hc & 4095u);
 	d->h_id = (uint32_t)(fh >> 32);
 	dlg_uuid(d, fh, d->uuid);
@@ -1638,22 +1092,22 @@ static void invite_request(struct evr_sip_state *st, const struct evr_sip_msg *m
 			return;
 		}
 	} else {
-		i = tab_alloc(&st->dlg, h);
+		i = evr_sst_tab_alloc(&st->dlg, h);
 		if (i == NIL) {
 			uint32_t old = st->dlg.head;
-			timer_del(st, TID(T_DLG, old));
-			tab_free(&st->dlg, old);
+			evr_sst_timer_del(st, TID(T_DLG, old));
+			evr_sst_tab_free(&st->dlg, old);
 			CNT(st, DIALOG_EVICTED);
-			i = tab_alloc(&st->dlg, h);
+			i = evr_sst_tab_alloc(&st->dlg, h);
 		}
 		if (!dlg_fill(DLG(st, i), m, f)) {
-			tab_free(&st->dlg, i);
+			evr_sst_tab_free(&st->dlg, i);
 			CNT(st, FIELD_TOO_LONG);
 			return;
 		}
 	}
 	fs_chan(st, DLG(st, i), &CH_CREATE, NULL, 0);
-	timer_set(st, TID(T_DLG, i), st->now_ms + st->conf.originate_timeout_ms);
+	evr_sst_timer_set(st, TID(T_DLG, i), st->now_ms + st->conf.originate_timeout_ms);
 }
 
 static bool has_sdp(const struct evr_sip_msg *m)
@@ -1727,7 +1181,7 @@ static void invite_response(struct evr_sip_state *st, const struct evr_sip_msg *
 		d->flags |= DF_ANSWERED;
 		fs_chan(st, d, &CH_ACTIVE, NULL, 0);
 		os_dlg_state(st, d, DLG_CONFIRMED_NA);
-		timer_set(st, TID(T_DLG, i), st->now_ms + st->conf.max_dialog_ms);
+		evr_sst_timer_set(st, TID(T_DLG, i), st->now_ms + st->conf.max_dialog_ms);
 		return;
 	}
 	if (d->flags & DF_ENDED) {
@@ -1745,63 +1199,6 @@ static void invite_response(struct evr_sip_state *st, const struct evr_sip_msg *
 	if (d->ttag_len == 0 && m->to.tag.len)
 		(void)SETF(d, ttag, m->to.tag);
 	dlg_end(st, i, evr_sip_status_to_cause(code, NULL), code);
-}
-
-/* FreeSWITCH switch_call_cause_t names by Q.850 value. */
-static const char *q850_name(unsigned v)
-{
-	switch (v) {
-	case 1: return "UNALLOCATED_NUMBER";
-	case 2: return "NO_ROUTE_TRANSIT_NET";
-	case 3: return "NO_ROUTE_DESTINATION";
-	case 6: return "CHANNEL_UNACCEPTABLE";
-	case 7: return "CALL_AWARDED_DELIVERED";
-	case 16: return "NORMAL_CLEARING";
-	case 17: return "USER_BUSY";
-	case 18: return "NO_USER_RESPONSE";
-	case 19: return "NO_ANSWER";
-	case 20: return "SUBSCRIBER_ABSENT";
-	case 21: return "CALL_REJECTED";
-	case 22: return "NUMBER_CHANGED";
-	case 23: return "REDIRECTION_TO_NEW_DESTINATION";
-	case 25: return "EXCHANGE_ROUTING_ERROR";
-	case 27: return "DESTINATION_OUT_OF_ORDER";
-	case 28: return "INVALID_NUMBER_FORMAT";
-	case 29: return "FACILITY_REJECTED";
-	case 30: return "RESPONSE_TO_STATUS_ENQUIRY";
-	case 31: return "NORMAL_UNSPECIFIED";
-	case 34: return "NORMAL_CIRCUIT_CONGESTION";
-	case 38: return "NETWORK_OUT_OF_ORDER";
-	case 41: return "NORMAL_TEMPORARY_FAILURE";
-	case 42: return "SWITCH_CONGESTION";
-	case 43: return "ACCESS_INFO_DISCARDED";
-	case 44: return "REQUESTED_CHAN_UNAVAIL";
-	case 45: return "PRE_EMPTED";
-	case 50: return "FACILITY_NOT_SUBSCRIBED";
-	case 52: return "OUTGOING_CALL_BARRED";
-	case 54: return "INCOMING_CALL_BARRED";
-	case 57: return "BEARERCAPABILITY_NOTAUTH";
-	case 58: return "BEARERCAPABILITY_NOTAVAIL";
-	case 63: return "SERVICE_UNAVAILABLE";
-	case 65: return "BEARERCAPABILITY_NOTIMPL";
-	case 66: return "CHAN_NOT_IMPLEMENTED";
-	case 69: return "FACILITY_NOT_IMPLEMENTED";
-	case 79: return "SERVICE_NOT_IMPLEMENTED";
-	case 81: return "INVALID_CALL_REFERENCE";
-	case 88: return "INCOMPATIBLE_DESTINATION";
-	case 95: return "INVALID_MSG_UNSPECIFIED";
-	case 96: return "MANDATORY_IE_MISSING";
-	case 97: return "MESSAGE_TYPE_NONEXIST";
-	case 98: return "WRONG_MESSAGE";
-	case 99: return "IE_NONEXIST";
-	case 100: return "INVALID_IE_CONTENTS";
-	case 101: return "WRONG_CALL_STATE";
-	case 102: return "RECOVERY_ON_TIMER_EXPIRE";
-	case 103: return "MANDATORY_IE_LENGTH_ERROR";
-	case 111: return "PROTOCOL_ERROR";
-	case 127: return "INTERWORKING";
-	default: return "UNKNOWN"; /* switch_channel_cause2str() of an unlisted value */
-	}
 }
 
 /* "Reason: SIP;cause=200, Q.850;cause=16;text=..." -> 16, or 0. */
@@ -1861,7 +1258,7 @@ static void dialog_request(struct evr_sip_state *st, const struct evr_sip_msg *m
 			return;
 		}
 		q = reason_q850(m);
-		dlg_end(st, i, q ? q850_name(q) : "NORMAL_CLEARING", 0);
+		dlg_end(st, i, q ? evr_sip_q850_name(q) : "NORMAL_CLEARING", 0);
 		return;
 	}
 	default: /* CANCEL */
@@ -1992,18 +1389,17 @@ struct evr_sip_state *evr_sip_state_create(const struct evr_sip_state_conf *c, c
 	 * the contacts is plenty */
 	ntxn = c->max_registrations / 16;
 	ntxn = ntxn < 64 ? 64 : ntxn > 8192 ? 8192 : ntxn;
-	rc = tab_init(&st->txn, ntxn, sizeof(struct txn));
+	rc = evr_sst_tab_init(&st->txn, ntxn, sizeof(struct txn));
 	if (rc == 0)
-		rc = tab_init(&st->ct, c->max_registrations, sizeof(struct contact));
+		rc = evr_sst_tab_init(&st->ct, c->max_registrations, sizeof(struct contact));
 	if (rc == 0)
-		rc = tab_init(&st->dlg, c->max_dialogs, sizeof(struct dialog));
+		rc = evr_sst_tab_init(&st->dlg, c->max_dialogs, sizeof(struct dialog));
 	st->heap_cap = ntxn + c->max_registrations + c->max_dialogs;
 	st->heap = malloc(sizeof(*st->heap) * st->heap_cap);
-	st->attrs_cap = st->lim.max_attrs;
-	st->attrs = calloc(st->attrs_cap ? st->attrs_cap : 1, sizeof(*st->attrs));
-	st->buf_cap = EVB_BUF_CAP;
-	st->buf = malloc(st->buf_cap);
-	if (rc != 0 || st->heap == NULL || st->attrs == NULL || st->buf == NULL) {
+	/* +1: the builder keeps buf[0] as the empty string */
+	if (rc == 0)
+		rc = evr_ev_arena_init(&st->ev, &st->lim, EVB_BUF_CAP + 1);
+	if (rc != 0 || st->heap == NULL) {
 		evr_sip_state_destroy(st);
 		errno = ENOMEM;
 		return NULL;
@@ -2015,12 +1411,11 @@ void evr_sip_state_destroy(struct evr_sip_state *st)
 {
 	if (st == NULL)
 		return;
-	tab_fini(&st->txn);
-	tab_fini(&st->ct);
-	tab_fini(&st->dlg);
+	evr_sst_tab_fini(&st->txn);
+	evr_sst_tab_fini(&st->ct);
+	evr_sst_tab_fini(&st->dlg);
 	free(st->heap);
-	free(st->attrs);
-	free(st->buf);
+	evr_ev_arena_fini(&st->ev);
 	free(st);
 }
 
@@ -2083,7 +1478,7 @@ static void expire_one(struct evr_sip_state *st, uint32_t id)
 	case T_TXN:
 		if (!TXN(st, i)->done)
 			CNT(st, REG_TXN_TIMEOUT);
-		tab_free(&st->txn, i);
+		evr_sst_tab_free(&st->txn, i);
 		break;
 	case T_CT: {
 		struct contact *c = CT(st, i);
@@ -2092,7 +1487,7 @@ static void expire_one(struct evr_sip_state *st, uint32_t id)
 			c->refresh_armed = 0;
 			CNT(st, CONTACT_REFRESH);
 			os_ct_refresh_event(st, c);
-			timer_set(st, TID(T_CT, i), c->exp_ms);
+			evr_sst_timer_set(st, TID(T_CT, i), c->exp_ms);
 			break;
 		}
 		CNT(st, CONTACT_EXPIRED);
@@ -2103,13 +1498,13 @@ static void expire_one(struct evr_sip_state *st, uint32_t id)
 	default: {
 		struct dialog *d = DLG(st, i);
 		if (d->flags & DF_ENDED) {
-			tab_free(&st->dlg, i);
+			evr_sst_tab_free(&st->dlg, i);
 		} else if (!(d->flags & DF_ANSWERED)) {
 			CNT(st, DIALOG_TIMEOUT);
 			dlg_end(st, i, "NO_ANSWER", 0);
 		} else {
 			CNT(st, DIALOG_MAX_AGE);
-			tab_free(&st->dlg, i);
+			evr_sst_tab_free(&st->dlg, i);
 		}
 		break;
 	}
@@ -2124,7 +1519,7 @@ uint32_t evr_sip_state_tick(struct evr_sip_state *st, uint64_t now_ms, uint64_t 
 	call_begin(st, now_ms, wall_us, emit, arg);
 	while (budget-- && st->heap_n && st->heap[0].at <= now_ms) {
 		uint32_t id = st->heap[0].id;
-		timer_del(st, id);
+		evr_sst_timer_del(st, id);
 		expire_one(st, id);
 	}
 	call_end(st);
