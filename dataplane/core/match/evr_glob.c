@@ -17,7 +17,7 @@
  * is complete, and the cost is O(len(value) * tokens) in the worst case.
  *
  * Bracket grammar reproduced from glibc 2.36 (probed empirically, see
- * tests/unit/test_glob.c for the table): after '[' an optional '!' or '^'
+ * tests/unit/core/match/test_glob.c for the table): after '[' an optional '!' or '^'
  * negates; a ']' right after that is a member; '\' escapes the next byte
  * (also as a range end); "x-y" is a range by byte value, empty when x > y;
  * a '-' right before the closing ']' or right after a character class is a

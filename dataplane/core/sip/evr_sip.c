@@ -53,7 +53,7 @@
  * separators, quotes and Call-ID white space are found by block compares;
  * character classes come from one table. Every fast path falls back to the
  * octet-by-octet definition where it cannot decide, so statuses and views
- * are exactly those of the plain loops (tests/unit/test_sip.c puts the
+ * are exactly those of the plain loops (tests/unit/core/sip/test_sip.c puts the
  * interesting octet at every offset).
  */
 #include <errno.h>
