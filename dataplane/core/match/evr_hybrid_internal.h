@@ -78,7 +78,7 @@ struct keydir {
 };
 
 /*
- * Presence filter in front of the evr_rh table: most prefix/suffix probes
+ * Presence filter in front of the evr_rcuhash table: most prefix/suffix probes
  * miss, and a miss still costs a cache-cold slot load. One bit per hash
  * (2 MiB, stays in L2/L3) answers "certainly absent" with one cache
  * access. Writer-side counts let bits be cleared on removal (a saturated
@@ -90,7 +90,7 @@ struct keydir {
 #define LIT_SEEN_LOG2 22u
 
 struct hybrid {
-	struct evr_rh idx;   /* (kind, keyslot, literal) / event selector -> subs */
+	struct evr_rcuhash idx;   /* (kind, keyslot, literal) / event selector -> subs */
 	uint64_t *bloom;     /* reader-visible bits (atomic words) */
 	uint8_t *bloom_cnt;  /* writer counts per bit */
 	uint16_t *gram_seen; /* writer: complex patterns seen per substring hash */

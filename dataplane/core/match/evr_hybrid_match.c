@@ -57,7 +57,7 @@ struct probe {
 
 struct probe_batch {
 	uint32_t n;
-	const struct evr_rh_table *t;
+	const struct evr_rcuhash_table *t;
 	struct probe p[MAX_PROBES];
 };
 
@@ -69,14 +69,14 @@ static void batch_run(struct mctx *c, struct probe_batch *b)
 	for (uint32_t i = 0; i < b->n; i++) {
 		if (!bloom_test(c->x, b->p[i].h))
 			continue;
-		evr_rh_prefetch(b->t, b->p[i].h);
+		evr_rcuhash_prefetch(b->t, b->p[i].h);
 		b->p[live++] = b->p[i];
 	}
 	b->n = live;
 	for (uint32_t i = 0; i < b->n; i++) {
 		const struct probe *pr = &b->p[i];
 		const struct evr_sub_node *n;
-		EVR_RH_FOREACH(b->t, pr->h, si, n) {
+		EVR_RCUHASH_FOREACH(b->t, pr->h, si, n) {
 			if (!idx_match(n, &pr->k))
 				continue;
 			uint32_t skip = n->s.idx_filter;
@@ -223,7 +223,7 @@ uint32_t hyb_match(struct evr_matcher *m, unsigned reader, const struct evr_even
 	evr_ev_sel_init(&es, ev);
 	struct probe_batch batch;
 	batch.n = 0;
-	batch.t = evr_rh_read(&x->idx);
+	batch.t = evr_rcuhash_read(&x->idx);
 	struct mctx c = {.m = m, .ev = ev, .es = &es, .out = out, .cap = out_cap,
 	                 .now = now_ms, .st = st, .batch = &batch, .x = x};
 

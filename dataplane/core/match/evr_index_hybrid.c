@@ -13,7 +13,7 @@
  *    filter can be required), are indexed by event selector.
  *  - Attribute keys map to a keyslot through a small immutable open-
  *    addressing directory (copy-on-write, RCU-published; keys are few).
- *  - One RCU open-addressing multimap (evr_rh, evr_rcuhash.h: a probe reads
+ *  - One RCU open-addressing multimap (evr_rcuhash, evr_rcuhash.h: a probe reads
  *    one 16-byte slot and touches a node only on a full-hash match) holds
  *    every indexed subscription keyed by (keyslot, kind, literal) and event
  *    selector: exact values, prefixes and suffixes
@@ -29,9 +29,9 @@
  *    database of a set is allocated before the set is published.
  *
  * Readers (dataplane cores; evr_hybrid_match.c) take no lock: rcu_dereference
- * of the directory and sets, evr_rh probes batched and prefetched per event,
+ * of the directory and sets, evr_rcuhash probes batched and prefetched per event,
  * hs_scan with their own scratch. Writers (this file) hold the matcher lock;
- * they publish with rcu_assign_pointer / evr_rh insert+delete and free with
+ * they publish with rcu_assign_pointer / evr_rcuhash insert+delete and free with
  * call_rcu. The Hyperscan compile runs without the lock.
  *
  * Files: this one is the write path (key directory, add/del, lifecycle,
@@ -219,7 +219,7 @@ int hyb_add_event_idx(struct hybrid *x, struct evr_sub_node *n)
 	n->idx_hash = n->s.ev_hash;
 	__atomic_add_fetch(&x->n_event, 1, __ATOMIC_RELEASE);
 	bloom_add(x, n->idx_hash);
-	return evr_rh_add(&x->idx, n->idx_hash, n);
+	return evr_rcuhash_add(&x->idx, n->idx_hash, n);
 }
 
 /* Writer: selector-kind counts tell readers which hash variants to probe
@@ -330,7 +330,7 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 	}
 	sel_count(k, &n->s, 1);
 	bloom_add(x, n->idx_hash);
-	return evr_rh_add(&x->idx, n->idx_hash, n);
+	return evr_rcuhash_add(&x->idx, n->idx_hash, n);
 }
 
 static void hybrid_del(struct evr_matcher *m, struct evr_sub_node *n)
@@ -339,25 +339,25 @@ static void hybrid_del(struct evr_matcher *m, struct evr_sub_node *n)
 	struct evr_keyslot *k = n->slot;
 	switch (n->idx_kind) {
 	case EVR_IDX_EVENT:
-		evr_rh_del(&x->idx, n->idx_hash, n);
+		evr_rcuhash_del(&x->idx, n->idx_hash, n);
 		__atomic_sub_fetch(&x->n_event, 1, __ATOMIC_RELAXED);
 		break;
 	case EVR_IDX_EXACT:
-		evr_rh_del(&x->idx, n->idx_hash, n);
+		evr_rcuhash_del(&x->idx, n->idx_hash, n);
 		__atomic_sub_fetch(&k->n_exact, 1, __ATOMIC_RELAXED);
 		break;
 	case EVR_IDX_INFIX:
-		evr_rh_del(&x->idx, n->idx_hash, n);
+		evr_rcuhash_del(&x->idx, n->idx_hash, n);
 		__atomic_sub_fetch(&k->n_infix, 1, __ATOMIC_RELAXED);
 		break;
 	case EVR_IDX_PREFIX:
-		evr_rh_del(&x->idx, n->idx_hash, n);
+		evr_rcuhash_del(&x->idx, n->idx_hash, n);
 		if (--k->prefix_cnt[n->idx_lit_len] == 0)
 			__atomic_and_fetch(&k->prefix_mask, ~(1ULL << n->idx_lit_len),
 			                   __ATOMIC_RELEASE);
 		break;
 	case EVR_IDX_SUFFIX:
-		evr_rh_del(&x->idx, n->idx_hash, n);
+		evr_rcuhash_del(&x->idx, n->idx_hash, n);
 		if (--k->suffix_cnt[n->idx_lit_len] == 0)
 			__atomic_and_fetch(&k->suffix_mask, ~(1ULL << n->idx_lit_len),
 			                   __ATOMIC_RELEASE);
@@ -393,7 +393,7 @@ static int hybrid_init(struct evr_matcher *m)
 	struct hybrid *x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
-	if (evr_rh_init(&x->idx, 1u << 12)) {
+	if (evr_rcuhash_init(&x->idx, 1u << 12)) {
 		free(x);
 		return -ENOMEM;
 	}
@@ -406,7 +406,7 @@ static int hybrid_init(struct evr_matcher *m)
 		free(x->bloom);
 		free(x->bloom_cnt);
 		free(x->gram_seen);
-		evr_rh_fini(&x->idx);
+		evr_rcuhash_fini(&x->idx);
 		free(x);
 		return -ENOMEM;
 	}
@@ -455,7 +455,7 @@ static void hybrid_fini(struct evr_matcher *m)
 	free(x->slots);
 	if (x->dir)
 		free(x->dir);
-	evr_rh_fini(&x->idx);
+	evr_rcuhash_fini(&x->idx);
 	pthread_cond_destroy(&x->merge_kick);
 	free(x->bloom);
 	free(x->bloom_cnt);
@@ -482,7 +482,7 @@ static void hybrid_stats(struct evr_matcher *m, struct evr_matcher_stats *st)
 	st->hs_compile_errors = x->compile_errors;
 	st->hs_bytes = x->hs_bytes + scratch;
 	st->keys = x->n_slots;
-	st->mem_bytes += evr_rh_bytes(&x->idx) + BLOOM_BITS / 8 + BLOOM_BITS;
+	st->mem_bytes += evr_rcuhash_bytes(&x->idx) + BLOOM_BITS / 8 + BLOOM_BITS;
 }
 
 const struct evr_index_ops evr_index_hybrid_ops = {

@@ -9,7 +9,7 @@
  * id-ordered list used for paginated listing, interned destinations, and the
  * queue of `once` subscriptions claimed by readers. Everything here runs under
  * one writer mutex; readers never see the store, only what the index backend
- * publishes through RCU. The writer-side maps are evr_rh multimaps (O(1)
+ * publishes through RCU. The writer-side maps are evr_rcuhash multimaps (O(1)
  * id/identity lookups at 1M, no dependence on grace periods to grow).
  *
  * A background thread (unless conf.no_background) reaps expired and fired
@@ -124,7 +124,7 @@ static void heap_update(struct evr_matcher *m, struct evr_sub_node *n)
 /* ---- writer maps --------------------------------------------------------
  * id -> subscription, identity -> subscription, destination text -> interned
  * destination. Only the writer (under m->lock) touches them; they are
- * evr_rh multimaps (see evr_rcuhash.h) because liburcu's lfht grows through
+ * evr_rcuhash multimaps (see evr_rcuhash.h) because liburcu's lfht grows through
  * grace periods, and a writer that subscribes a million entries without a
  * quiescent state in between was seen walking ever longer chains.
  */
@@ -135,9 +135,9 @@ static uint64_t hash_bytes(const char *p, size_t n)
 
 static struct evr_sub_node *id_lookup(struct evr_matcher *m, uint64_t id)
 {
-	const struct evr_rh_table *t = m->id_map.t;
+	const struct evr_rcuhash_table *t = m->id_map.t;
 	struct evr_sub_node *n;
-	EVR_RH_FOREACH(t, evr_mix64(id), i, n) {
+	EVR_RCUHASH_FOREACH(t, evr_mix64(id), i, n) {
 		if (n->s.id == id)
 			return n;
 	}
@@ -147,9 +147,9 @@ static struct evr_sub_node *id_lookup(struct evr_matcher *m, uint64_t id)
 static struct evr_sub_node *canon_lookup(struct evr_matcher *m, uint64_t h,
                                          const char *canon)
 {
-	const struct evr_rh_table *t = m->canon_map.t;
+	const struct evr_rcuhash_table *t = m->canon_map.t;
 	struct evr_sub_node *n;
-	EVR_RH_FOREACH(t, h, i, n) {
+	EVR_RCUHASH_FOREACH(t, h, i, n) {
 		if (strcmp(n->canon, canon) == 0)
 			return n;
 	}
@@ -166,9 +166,9 @@ static void dest_free_rcu(struct rcu_head *h)
 static struct evr_dest_ref *dest_get(struct evr_matcher *m, const struct evr_dest *d)
 {
 	uint64_t h = hash_bytes(d->text, strlen(d->text));
-	const struct evr_rh_table *t = m->dest_map.t;
+	const struct evr_rcuhash_table *t = m->dest_map.t;
 	struct evr_dest_ref *r;
-	EVR_RH_FOREACH(t, h, i, r) {
+	EVR_RCUHASH_FOREACH(t, h, i, r) {
 		if (strcmp(r->d.text, d->text) == 0) {
 			r->refs++;
 			return r;
@@ -180,7 +180,7 @@ static struct evr_dest_ref *dest_get(struct evr_matcher *m, const struct evr_des
 	r->d = *d;
 	r->refs = 1;
 	r->hash = h;
-	if (evr_rh_add(&m->dest_map, h, r)) {
+	if (evr_rcuhash_add(&m->dest_map, h, r)) {
 		free(r);
 		return NULL;
 	}
@@ -192,7 +192,7 @@ static void dest_put(struct evr_matcher *m, const struct evr_dest *d)
 	struct evr_dest_ref *r = caa_container_of(d, struct evr_dest_ref, d);
 	if (--r->refs)
 		return;
-	evr_rh_del(&m->dest_map, r->hash, r);
+	evr_rcuhash_del(&m->dest_map, r->hash, r);
 	/* Readers reach a destination only through a subscription they found
 	 * before its removal: a grace period is enough. */
 	call_rcu(&r->rcu, dest_free_rcu);
@@ -447,8 +447,8 @@ static size_t node_bytes(const struct evr_sub_node *n)
 static void remove_locked(struct evr_matcher *m, struct evr_sub_node *n)
 {
 	__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
-	evr_rh_del(&m->id_map, evr_mix64(n->s.id), n);
-	evr_rh_del(&m->canon_map, n->canon_hash, n);
+	evr_rcuhash_del(&m->id_map, evr_mix64(n->s.id), n);
+	evr_rcuhash_del(&m->canon_map, n->canon_hash, n);
 	cds_list_del(&n->all);
 	if (n->heap_idx != UINT32_MAX)
 		heap_remove(m, n);
@@ -494,8 +494,8 @@ struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c)
 	m->next_id = 1;
 	CDS_INIT_LIST_HEAD(&m->all);
 	cds_wfcq_init(&m->fired_head, &m->fired_tail);
-	if (evr_rh_init(&m->id_map, 1024) || evr_rh_init(&m->canon_map, 1024) ||
-	    evr_rh_init(&m->dest_map, 64))
+	if (evr_rcuhash_init(&m->id_map, 1024) || evr_rcuhash_init(&m->canon_map, 1024) ||
+	    evr_rcuhash_init(&m->dest_map, 64))
 		goto fail;
 	if (m->ops->init(m))
 		goto fail;
@@ -509,9 +509,9 @@ struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c)
 	}
 	return m;
 fail:
-	evr_rh_fini(&m->id_map);
-	evr_rh_fini(&m->canon_map);
-	evr_rh_fini(&m->dest_map);
+	evr_rcuhash_fini(&m->id_map);
+	evr_rcuhash_fini(&m->canon_map);
+	evr_rcuhash_fini(&m->dest_map);
 	free(m);
 	errno = ENOMEM;
 	return NULL;
@@ -538,9 +538,9 @@ void evr_matcher_destroy(struct evr_matcher *m)
 	rcu_barrier();
 	m->ops->fini(m);
 	rcu_barrier();
-	evr_rh_fini(&m->id_map);
-	evr_rh_fini(&m->canon_map);
-	evr_rh_fini(&m->dest_map);
+	evr_rcuhash_fini(&m->id_map);
+	evr_rcuhash_fini(&m->canon_map);
+	evr_rcuhash_fini(&m->dest_map);
 	free(m->heap);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->kick);
@@ -661,7 +661,7 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		evr_sub_node_free(n);
 		return rc;
 	}
-	if (evr_rh_add(&m->id_map, evr_mix64(n->s.id), n)) {
+	if (evr_rcuhash_add(&m->id_map, evr_mix64(n->s.id), n)) {
 		/* published: unpublish through the index, which frees it */
 		__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
 		heap_remove(m, n);
@@ -671,8 +671,8 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if (evr_rh_add(&m->canon_map, n->canon_hash, n)) {
-		evr_rh_del(&m->id_map, evr_mix64(n->s.id), n);
+	if (evr_rcuhash_add(&m->canon_map, n->canon_hash, n)) {
+		evr_rcuhash_del(&m->id_map, evr_mix64(n->s.id), n);
 		__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
 		heap_remove(m, n);
 		dest_put(m, n->s.dest);

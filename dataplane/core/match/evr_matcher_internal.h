@@ -132,7 +132,7 @@ struct evr_matcher {
 	uint64_t bg_work_seq, bg_done_seq;
 	int readers;                     /* registered reader indexes */
 	uint64_t next_id;
-	struct evr_rh id_map, canon_map, dest_map; /* writer-only maps */
+	struct evr_rcuhash id_map, canon_map, dest_map; /* writer-only maps */
 	struct cds_list_head all;        /* live subscriptions in id order */
 	struct evr_sub_node **heap;      /* min-heap on expires_ms */
 	uint32_t heap_n, heap_cap;

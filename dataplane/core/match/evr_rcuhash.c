@@ -5,24 +5,24 @@
 
 #include "evr_rcuhash.h"
 
-static struct evr_rh_table *table_new(uint64_t cap)
+static struct evr_rcuhash_table *table_new(uint64_t cap)
 {
 	uint64_t n = 64;
 	while (n < cap)
 		n <<= 1;
-	struct evr_rh_table *t = calloc(1, sizeof(*t) + n * sizeof(t->slots[0]));
+	struct evr_rcuhash_table *t = calloc(1, sizeof(*t) + n * sizeof(t->slots[0]));
 	if (t)
 		t->mask = n - 1;
 	return t;
 }
 
-static void table_put(struct evr_rh_table *t, uint64_t h, void *node)
+static void table_put(struct evr_rcuhash_table *t, uint64_t h, void *node)
 {
 	uint64_t i = h & t->mask;
 	for (;;) {
 		uint64_t sh = t->slots[i].hash;
-		if (sh == EVR_RH_EMPTY || sh == EVR_RH_TOMB) {
-			if (sh == EVR_RH_EMPTY)
+		if (sh == EVR_RCUHASH_EMPTY || sh == EVR_RCUHASH_TOMB) {
+			if (sh == EVR_RCUHASH_EMPTY)
 				t->used++;
 			__atomic_store_n(&t->slots[i].node, node, __ATOMIC_RELAXED);
 			__atomic_store_n(&t->slots[i].hash, h, __ATOMIC_RELEASE);
@@ -35,31 +35,31 @@ static void table_put(struct evr_rh_table *t, uint64_t h, void *node)
 
 static void table_free_rcu(struct rcu_head *h)
 {
-	free(caa_container_of(h, struct evr_rh_table, rcu));
+	free(caa_container_of(h, struct evr_rcuhash_table, rcu));
 }
 
-int evr_rh_init(struct evr_rh *rh, uint64_t initial_cap)
+int evr_rcuhash_init(struct evr_rcuhash *rh, uint64_t initial_cap)
 {
 	rh->t = table_new(initial_cap);
 	return rh->t ? 0 : -ENOMEM;
 }
 
-void evr_rh_fini(struct evr_rh *rh)
+void evr_rcuhash_fini(struct evr_rcuhash *rh)
 {
 	free(rh->t);
 	rh->t = NULL;
 }
 
 /* Rebuild at a size keeping the load <= 1/2 after the rebuild. */
-static int rebuild(struct evr_rh *rh, uint64_t want_live)
+static int rebuild(struct evr_rcuhash *rh, uint64_t want_live)
 {
-	struct evr_rh_table *old = rh->t;
-	struct evr_rh_table *t = table_new(want_live * 2 + 64);
+	struct evr_rcuhash_table *old = rh->t;
+	struct evr_rcuhash_table *t = table_new(want_live * 2 + 64);
 	if (!t)
 		return -ENOMEM;
 	for (uint64_t i = 0; i <= old->mask; i++) {
 		uint64_t sh = old->slots[i].hash;
-		if (sh != EVR_RH_EMPTY && sh != EVR_RH_TOMB)
+		if (sh != EVR_RCUHASH_EMPTY && sh != EVR_RCUHASH_TOMB)
 			table_put(t, sh, old->slots[i].node);
 	}
 	rcu_assign_pointer(rh->t, t);
@@ -67,9 +67,9 @@ static int rebuild(struct evr_rh *rh, uint64_t want_live)
 	return 0;
 }
 
-int evr_rh_add(struct evr_rh *rh, uint64_t h, void *node)
+int evr_rcuhash_add(struct evr_rcuhash *rh, uint64_t h, void *node)
 {
-	struct evr_rh_table *t = rh->t;
+	struct evr_rcuhash_table *t = rh->t;
 	/* keep load (incl. tombstones) <= 3/4 so probe runs stay short */
 	if ((t->used + 1) * 4 > (t->mask + 1) * 3) {
 		int rc = rebuild(rh, t->live + 1 > (t->mask + 1) / 4 ? (t->live + 1) * 2
@@ -78,21 +78,21 @@ int evr_rh_add(struct evr_rh *rh, uint64_t h, void *node)
 			return rc;
 		t = rh->t;
 	}
-	table_put(t, evr_rh_fix(h), node);
+	table_put(t, evr_rcuhash_fix(h), node);
 	return 0;
 }
 
-int evr_rh_del(struct evr_rh *rh, uint64_t h, void *node)
+int evr_rcuhash_del(struct evr_rcuhash *rh, uint64_t h, void *node)
 {
-	struct evr_rh_table *t = rh->t;
-	uint64_t fh = evr_rh_fix(h);
+	struct evr_rcuhash_table *t = rh->t;
+	uint64_t fh = evr_rcuhash_fix(h);
 	for (uint64_t i = fh & t->mask;; i = (i + 1) & t->mask) {
 		uint64_t sh = t->slots[i].hash;
-		if (sh == EVR_RH_EMPTY)
+		if (sh == EVR_RCUHASH_EMPTY)
 			return -ENOENT;
 		if (sh == fh && t->slots[i].node == node) {
 			/* node stays readable: a reader may have loaded the hash */
-			__atomic_store_n(&t->slots[i].hash, (uint64_t)EVR_RH_TOMB,
+			__atomic_store_n(&t->slots[i].hash, (uint64_t)EVR_RCUHASH_TOMB,
 			                 __ATOMIC_RELEASE);
 			t->live--;
 			return 0;
@@ -100,7 +100,7 @@ int evr_rh_del(struct evr_rh *rh, uint64_t h, void *node)
 	}
 }
 
-uint64_t evr_rh_bytes(const struct evr_rh *rh)
+uint64_t evr_rcuhash_bytes(const struct evr_rcuhash *rh)
 {
 	return sizeof(*rh->t) + (rh->t->mask + 1) * sizeof(rh->t->slots[0]);
 }

@@ -26,55 +26,55 @@
 #endif
 #include <urcu-qsbr.h>
 
-#define EVR_RH_EMPTY 0u
-#define EVR_RH_TOMB 1u
+#define EVR_RCUHASH_EMPTY 0u
+#define EVR_RCUHASH_TOMB 1u
 
-struct evr_rh_slot {
-	uint64_t hash; /* EVR_RH_EMPTY, EVR_RH_TOMB, or a (fixed-up) hash */
+struct evr_rcuhash_slot {
+	uint64_t hash; /* EVR_RCUHASH_EMPTY, EVR_RCUHASH_TOMB, or a (fixed-up) hash */
 	void *node;
 };
 
-struct evr_rh_table {
+struct evr_rcuhash_table {
 	uint64_t mask;
 	uint64_t used; /* live + tombstones (writer) */
 	uint64_t live; /* (writer) */
 	struct rcu_head rcu;
-	struct evr_rh_slot slots[];
+	struct evr_rcuhash_slot slots[];
 };
 
-struct evr_rh {
-	struct evr_rh_table *t; /* RCU */
+struct evr_rcuhash {
+	struct evr_rcuhash_table *t; /* RCU */
 };
 
 /* Hash values 0 and 1 are reserved. */
-static inline uint64_t evr_rh_fix(uint64_t h)
+static inline uint64_t evr_rcuhash_fix(uint64_t h)
 {
 	return h < 2 ? h + 2 : h;
 }
 
 /* Reader: the table to probe (once per match call). */
-static inline const struct evr_rh_table *evr_rh_read(const struct evr_rh *rh)
+static inline const struct evr_rcuhash_table *evr_rcuhash_read(const struct evr_rcuhash *rh)
 {
-	return rcu_dereference(((struct evr_rh *)rh)->t);
+	return rcu_dereference(((struct evr_rcuhash *)rh)->t);
 }
 
-static inline void evr_rh_prefetch(const struct evr_rh_table *t, uint64_t h)
+static inline void evr_rcuhash_prefetch(const struct evr_rcuhash_table *t, uint64_t h)
 {
-	__builtin_prefetch(&t->slots[evr_rh_fix(h) & t->mask]);
+	__builtin_prefetch(&t->slots[evr_rcuhash_fix(h) & t->mask]);
 }
 
 /* Writer API (matcher lock held). 0 or -ENOMEM. */
-int evr_rh_init(struct evr_rh *rh, uint64_t initial_cap);
-void evr_rh_fini(struct evr_rh *rh);
-int evr_rh_add(struct evr_rh *rh, uint64_t h, void *node);
+int evr_rcuhash_init(struct evr_rcuhash *rh, uint64_t initial_cap);
+void evr_rcuhash_fini(struct evr_rcuhash *rh);
+int evr_rcuhash_add(struct evr_rcuhash *rh, uint64_t h, void *node);
 /* Remove the slot holding node (hash h). Returns 0 or -ENOENT. */
-int evr_rh_del(struct evr_rh *rh, uint64_t h, void *node);
-uint64_t evr_rh_bytes(const struct evr_rh *rh);
+int evr_rcuhash_del(struct evr_rcuhash *rh, uint64_t h, void *node);
+uint64_t evr_rcuhash_bytes(const struct evr_rcuhash *rh);
 
-/* Reader: iterate nodes stored under hash h: for (EVR_RH_FOREACH...) */
-#define EVR_RH_FOREACH(t, h, i, nodevar)                                              \
-	for (uint64_t h_##i = evr_rh_fix(h), i = h_##i & (t)->mask;                      \
-	     __atomic_load_n(&(t)->slots[i].hash, __ATOMIC_ACQUIRE) != EVR_RH_EMPTY;     \
+/* Reader: iterate nodes stored under hash h: for (EVR_RCUHASH_FOREACH...) */
+#define EVR_RCUHASH_FOREACH(t, h, i, nodevar)                                              \
+	for (uint64_t h_##i = evr_rcuhash_fix(h), i = h_##i & (t)->mask;                      \
+	     __atomic_load_n(&(t)->slots[i].hash, __ATOMIC_ACQUIRE) != EVR_RCUHASH_EMPTY;     \
 	     i = (i + 1) & (t)->mask)                                                   \
 		if (__atomic_load_n(&(t)->slots[i].hash, __ATOMIC_ACQUIRE) == h_##i &&  \
 		    ((nodevar) = __atomic_load_n(&(t)->slots[i].node, __ATOMIC_RELAXED)) != NULL)
