@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Private to sip/state/: the shard struct, its record layouts and the
- * table/timer functions (evr_sip_table.c) the state machines
- * (evr_sip_state.c) use. Not installed, not part of the API.
+ * Private to sip/state/: the shard struct, its record layouts, the
+ * table/timer functions (evr_sip_table.c) the state machines use, and the
+ * typed transitions the state machines (evr_sip_reg.c, evr_sip_dialog.c)
+ * hand to the dispatcher, which maps each to the enabled platforms' events
+ * (evr_sip_opensips.c, evr_sip_freeswitch.c). Not installed, not part of
+ * the API.
  *
  * Thread context: a shard is owned by one thread (the worker lcore whose
  * Call-IDs hash to it); nothing here locks.
@@ -13,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "event/evr_event.h"
 #include "evr_sip_state.h"
@@ -196,5 +200,115 @@ void evr_sst_tab_touch(struct tab *t, uint32_t i);
 /* Arm (or re-arm) / disarm the timer of record id (TID(kind, index)). */
 void evr_sst_timer_set(struct evr_sip_state *st, uint32_t id, uint64_t at);
 void evr_sst_timer_del(struct evr_sip_state *st, uint32_t id);
+/* A free record of kind k indexed under hash, evicting the table's oldest
+ * (counted in stats.c[evicted_cnt]) when full. */
+uint32_t evr_sst_alloc_evict(struct evr_sip_state *st, enum tkind k, uint64_t hash,
+                             unsigned evicted_cnt);
+
+/* ---- fields ---- */
+
+/* Copy a message view into a fixed record field; false if it does not fit
+ * (the message is then not tracked: a cut Call-ID or tag never matches). */
+static inline bool evr_sst_fset(char *dst, uint16_t *dlen, size_t cap, const char *p, size_t n)
+{
+	if (n > cap)
+		return false;
+	if (n)
+		memcpy(dst, p, n);
+	*dlen = (uint16_t)n;
+	return true;
+}
+
+#define SETF(rec, f, v) evr_sst_fset((rec)->f, &(rec)->f##_len, sizeof((rec)->f), (v).p, (v).len)
+/* an absent view is { NULL, 0 }: memcmp must not see its NULL */
+#define EQF(rec, f, v)                                                         \
+	((rec)->f##_len == (v).len && ((v).len == 0 || memcmp((rec)->f, (v).p, (v).len) == 0))
+
+/* Dotted quad / RFC 5952 text, NUL-terminated; 0 when it does not fit cap. */
+size_t evr_sst_fmt_ip(char *out, size_t cap, uint8_t family, const uint8_t *ip);
+/* prefix + ip (v6 in brackets) + ":" + port */
+size_t evr_sst_fmt_addr(char *out, size_t cap, const char *prefix, uint8_t family,
+                        const uint8_t *ip, uint16_t port);
+
+/* ---- transitions ---- */
+
+/*
+ * What a state machine did, typed and platform-neutral; the mappers turn
+ * it into their platform's events. Pointers refer to shard records (or a
+ * record just freed, whose fields survive) and stay valid only during the
+ * dispatch. No allocation: a transition lives on the caller's stack.
+ */
+enum evr_sst_tr_kind {
+	/* dialogs: the platforms see these FreeSWITCH first, then OpenSIPS */
+	EVR_SST_DLG_CREATED,   /* initial INVITE */
+	EVR_SST_DLG_EARLY,     /* 1xx; progress says whether it is a new one */
+	EVR_SST_DLG_ANSWERED,  /* 2xx to the initial INVITE */
+	EVR_SST_DLG_CONFIRMED, /* ACK of that 2xx */
+	EVR_SST_DLG_ENDED,     /* failure, CANCEL, BYE, timeout; cause, sip_code */
+	/* registrations: OpenSIPS first (usrloc raises while the registrar
+	 * saves, before mod_sofia's event for the same REGISTER) */
+	EVR_SST_REG_BOUND,      /* a 2xx bound request contact k: ct (fresh,
+	                         * aor_new: first of its AOR), expires */
+	EVR_SST_REG_DELETED,    /* contact ct removed; aor_last: AOR now empty */
+	EVR_SST_REG_UNBOUND,    /* a 2xx removed request contact k (k ==
+	                         * TXN_CONTACTS: "Contact: *") */
+	EVR_SST_REG_CHALLENGED, /* 401/407: expires of contact 0, status */
+	EVR_SST_REG_FAILED,     /* any other final failure */
+	EVR_SST_REG_REFRESH,    /* an RFC 8599 contact's refresh point */
+	EVR_SST_REG_EXPIRED,    /* contact ct's binding ran out (a REG_DELETED
+	                         * follows) */
+};
+
+/* EVR_SST_DLG_EARLY: which first provisional this is, if any */
+enum { EVR_SST_PROGRESS_NONE = 0, EVR_SST_PROGRESS_RINGING, EVR_SST_PROGRESS_MEDIA };
+
+struct evr_sst_tr {
+	enum evr_sst_tr_kind kind;
+	uint8_t old_state, new_state; /* dialog state (DLG_*) before/after */
+	uint8_t progress;             /* EVR_SST_PROGRESS_* */
+	unsigned sip_code;            /* final status that ended a dialog, or 0 */
+	const char *cause;            /* FreeSWITCH hangup cause of an end */
+	const struct dialog *dlg;
+	/* registrations */
+	bool fresh, aor_new, aor_last;
+	unsigned k;                      /* request contact index */
+	uint64_t expires;                /* seconds */
+	const struct evr_sip_str *status; /* a challenge's reason phrase */
+	const struct txn *txn;
+	const struct contact *ct;
+};
+
+/* Map tr to the events of every enabled platform, in today's order. */
+void evr_sst_dispatch(struct evr_sip_state *st, const struct evr_sst_tr *tr);
+
+/* The platform mappers (one file each); called only when enabled. */
+void evr_sst_opensips_map(struct evr_sip_state *st, const struct evr_sst_tr *tr);
+void evr_sst_freeswitch_map(struct evr_sip_state *st, const struct evr_sst_tr *tr);
+
+/* ---- registrations (evr_sip_reg.c) ---- */
+
+void evr_sst_reg_request(struct evr_sip_state *st, const struct evr_sip_msg *m,
+                         const struct evr_sip_flow *f);
+void evr_sst_reg_response(struct evr_sip_state *st, const struct evr_sip_msg *m);
+/* Is there a REGISTER transaction for m (Call-ID + CSeq)? */
+bool evr_sst_reg_txn_known(struct evr_sip_state *st, const struct evr_sip_msg *m);
+/* the timer of transaction i / contact i fired */
+void evr_sst_reg_txn_expire(struct evr_sip_state *st, uint32_t i);
+void evr_sst_reg_contact_expire(struct evr_sip_state *st, uint32_t i);
+
+/* ---- dialogs (evr_sip_dialog.c) ---- */
+
+void evr_sst_invite_request(struct evr_sip_state *st, const struct evr_sip_msg *m,
+                            const struct evr_sip_flow *f);
+void evr_sst_invite_response(struct evr_sip_state *st, const struct evr_sip_msg *m);
+/* ACK/BYE/CANCEL requests, and responses to them */
+void evr_sst_dialog_request(struct evr_sip_state *st, const struct evr_sip_msg *m);
+void evr_sst_dialog_other_response(struct evr_sip_state *st, const struct evr_sip_msg *m);
+/* the dialog timer of record i fired */
+void evr_sst_dialog_expire(struct evr_sip_state *st, uint32_t i);
+/* The dialog an in-dialog message belongs to (NIL if none); *callee_side:
+ * found by the To tag, i.e. the callee's side of the dialog. */
+uint32_t evr_sst_dlg_lookup(struct evr_sip_state *st, const struct evr_sip_msg *m,
+                            bool *callee_side);
 
 #endif /* EVR_SIP_STATE_INTERNAL_H */

@@ -271,3 +271,22 @@ void evr_sst_timer_set(struct evr_sip_state *st, uint32_t id, uint64_t at)
 	heap_down(st, *hpos_of(st, id));
 }
 
+
+/* A free record of kind k under hash; when the table is full its oldest
+ * record goes first (timer disarmed, no event: the platform still holds
+ * that state) and counter evicted_cnt counts it. */
+uint32_t evr_sst_alloc_evict(struct evr_sip_state *st, enum tkind k, uint64_t hash,
+                             unsigned evicted_cnt)
+{
+	struct tab *t = k == T_TXN ? &st->txn : k == T_CT ? &st->ct : &st->dlg;
+	uint32_t i = evr_sst_tab_alloc(t, hash);
+
+	if (i == NIL) {
+		uint32_t old = t->head;
+		evr_sst_timer_del(st, TID(k, old));
+		evr_sst_tab_free(t, old);
+		st->stats.c[evicted_cnt]++;
+		i = evr_sst_tab_alloc(t, hash);
+	}
+	return i;
+}
