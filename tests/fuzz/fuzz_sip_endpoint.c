@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/evr_decode.h"
 #include "sip/evr_sip_endpoint.h"
 
 static void check(bool ok)

@@ -66,6 +66,13 @@ enum evr_decode_status {
 };
 
 /* Counter name ("bad_json") and human text, for any status value. */
+/* Allocate scratch for decoding within limits l: attribute slots, string
+ * arena and the tokenizer's tokens, which only the decoders know the size
+ * of. Init-time only. 0 or -ENOMEM/-EINVAL. */
+EVR_API int evr_scratch_init(struct evr_scratch *s, const struct evr_limits *l);
+/* Frees what evr_scratch_init allocated. */
+EVR_API void evr_scratch_fini(struct evr_scratch *s);
+
 EVR_API const char *evr_decode_status_name(enum evr_decode_status st);
 EVR_API const char *evr_decode_status_text(enum evr_decode_status st);
 

@@ -112,11 +112,9 @@ struct evr_scratch {
 	uint32_t tok_cap;
 };
 
-/* Allocate scratch for decoding within limits l (defined with the decoders,
- * codec/evr_decode.c, which own the token part). Init-time only.
- * 0 or -ENOMEM/-EINVAL. */
-EVR_API int evr_scratch_init(struct evr_scratch *s, const struct evr_limits *l);
-EVR_API void evr_scratch_fini(struct evr_scratch *s);
+/* evr_scratch_init/fini (a decode scratch, tokens included) are the
+ * decoders' (codec/evr_decode.h); evr_ev_arena_init below is for events
+ * built rather than decoded. */
 
 /* Attribute slots (l->max_attrs) and a buf_cap-byte string arena only, no
  * tokens: for events built rather than decoded (evr_event_build.h).

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 
+#include "codec/evr_decode.h"
 #include "sip/evr_sip_endpoint.h"
 #include "evr_test.h"
 
