@@ -105,7 +105,16 @@ struct hybrid {
 	pthread_cond_t merge_kick;
 	/* stats (writer) */
 	uint64_t compiles, compile_errors, hs_bytes;
+	/* read path: one burst scratch per reader index */
+	struct hyb_reader *readers;
+	uint32_t n_readers;
 };
+
+/* Read-path scratch bounds: a full scratch is flushed (the stages run over
+ * what was collected) and collection goes on. */
+#define HYB_BURST_PROBES 512u
+#define HYB_BURST_CANDS 512u
+#define HYB_BURST_HS 256u
 
 struct idx_key {
 	const struct evr_keyslot *slot;
@@ -229,9 +238,14 @@ bool hyb_maintain(struct evr_matcher *m, bool merge_now);
 /* The merge thread's body (started by hybrid_init). */
 void *hyb_merger_main(void *arg);
 
-/* Read path (evr_hybrid_match.c): any registered reader thread. */
-uint32_t hyb_match(struct evr_matcher *m, unsigned reader, const struct evr_event *ev,
-                   uint64_t now_ms, const struct evr_sub **out, uint32_t out_cap,
+/* Read path (evr_hybrid_match.c): any registered reader thread, using
+ * its own reader index's scratch. */
+uint32_t hyb_match(struct evr_matcher *m, unsigned reader, const struct evr_event *const *evs,
+                   uint32_t n_ev, uint64_t now_ms, struct evr_match_burst *b,
                    struct evr_match_stats *st);
+/* The per-reader scratch (init/fini run with the index). */
+int hyb_readers_init(struct hybrid *x, uint32_t n);
+void hyb_readers_fini(struct hybrid *x);
+size_t hyb_reader_bytes(void);
 
 #endif /* EVR_HYBRID_INTERNAL_H */

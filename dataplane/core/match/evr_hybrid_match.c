@@ -1,9 +1,30 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Hybrid index, read path: one event against every subscription. Runs on
- * the reader threads (dataplane workers, the control thread for
+ * Hybrid index, read path: a burst of events against every subscription.
+ * Runs on the reader threads (dataplane workers, the control thread for
  * raise_event) inside an RCU read-side section; takes no lock, allocates
- * nothing, and touches only published structures and its own scratch.
+ * nothing, and touches only published structures and its reader's own
+ * scratch (struct hyb_reader, one per reader index).
+ *
+ * Why stages: per event about four index probes find a candidate, and each
+ * step of a probe (presence bit -> table slot -> subscription record ->
+ * its filters) is a cache miss that depends on the one before. Matched one
+ * event at a time that is a chain of misses paid one after another. Here
+ * every stage runs over the whole burst before the next one starts, and
+ * each stage prefetches what the next will read, so the misses of all
+ * events in the burst are in flight together (group prefetching, as
+ * rte_hash_lookup_bulk does):
+ *
+ *   A  per event: selector hashes, key directory, value hashes -> probes
+ *      (prefetch presence words); Hyperscan scans -> direct candidates
+ *   B  presence bits -> surviving probes (prefetch their table slots)
+ *   C  table slots -> candidates whose full hash matched (prefetch records)
+ *   D  candidate records: index key check (prefetch filters if needed)
+ *   E  verify selector and filters, claim `once`, emit in event order
+ *
+ * The scratch is bounded; when it fills, the stages run over what was
+ * collected so far (a flush) and collection goes on. Output stays in event
+ * order because collection is.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,111 +33,193 @@
 
 #include "evr_hybrid_internal.h"
 
-/* ---- reader ------------------------------------------------------------- */
-
-struct mctx {
-	struct evr_matcher *m;
-	const struct evr_event *ev;
-	const struct evr_ev_sel *es;
-	const struct evr_sub **out;
-	uint32_t n, cap;
-	bool dup_keys; /* the event repeats an indexed key: dedupe output */
-	uint64_t now;
-	struct evr_match_stats *st;
-	const struct evr_hs_db *db;
-	struct probe_batch *batch;
-	const struct hybrid *x;
-};
-
-static inline void emit(struct mctx *c, const struct evr_sub *s, uint32_t skip)
-{
-	if (c->dup_keys) {
-		for (uint32_t i = 0; i < c->n; i++)
-			if (c->out[i] == s)
-				return;
-	}
-	if (!evr_sub_accept(s, c->ev, c->es, skip, c->now, c->st))
-		return;
-	if (c->n < c->cap)
-		c->out[c->n++] = s;
-	else
-		c->st->overflow++;
-}
-
-/*
- * Probes are collected per event, filtered through the presence bitmap, and
- * their home slots prefetched, so the cache misses of one event overlap
- * instead of being paid one after another.
- */
-#define MAX_PROBES 256
+/* Cache lines of a subscription record a verification reads. */
+#define NODE_LINES 3
 
 struct probe {
 	uint64_t h;
 	struct idx_key k;
+	uint16_t ev;
+	uint8_t dedupe; /* infix: a value may repeat a substring */
 };
 
-struct probe_batch {
-	uint32_t n;
+struct cand {
+	const struct evr_sub_node *n;
+	uint32_t skip; /* filter the index proved (not verified again) */
+	uint16_t ev;
+	uint8_t dedupe;
+};
+
+/* What stage E needs of each event of the burst. */
+struct ev_state {
+	struct evr_ev_sel es;
+	bool dup_keys; /* the event repeats an indexed key: dedupe its output */
+};
+
+struct hyb_reader {
+	uint32_t n_probe, n_hs;
+	struct probe probe[HYB_BURST_PROBES];
+	struct cand cand[HYB_BURST_CANDS];
+	struct cand hs[HYB_BURST_HS];
+	struct ev_state evs[EVR_MATCH_BURST_MAX];
+};
+
+struct bctx {
+	struct evr_matcher *m;
+	const struct hybrid *x;
+	struct hyb_reader *rd;
 	const struct evr_rcuhash_table *t;
-	struct probe p[MAX_PROBES];
+	const struct evr_event *const *evs;
+	struct evr_match_burst *b;
+	uint32_t count[EVR_MATCH_BURST_MAX]; /* matches kept per event */
+	uint32_t n;                          /* matches kept in all */
+	uint16_t cur;                        /* event being collected (stage A) */
+	uint64_t now;
+	struct evr_match_stats *st;
+	const struct evr_hs_db *db;          /* Hyperscan callback's database */
 };
 
-static void batch_run(struct mctx *c, struct probe_batch *b)
+int hyb_readers_init(struct hybrid *x, uint32_t n)
 {
-	/* pass 1: presence bits (prefetched by probe()); keep the survivors
-	 * and prefetch their table slots, so only likely hits pull lines */
-	uint32_t live = 0;
-	for (uint32_t i = 0; i < b->n; i++) {
-		if (!bloom_test(c->x, b->p[i].h))
-			continue;
-		evr_rcuhash_prefetch(b->t, b->p[i].h);
-		b->p[live++] = b->p[i];
+	x->readers = calloc(n, sizeof(*x->readers));
+	x->n_readers = x->readers ? n : 0;
+	return x->readers ? 0 : -ENOMEM;
+}
+
+void hyb_readers_fini(struct hybrid *x)
+{
+	free(x->readers);
+	x->readers = NULL;
+}
+
+size_t hyb_reader_bytes(void)
+{
+	return sizeof(struct hyb_reader);
+}
+
+/* ---- stage E: verify and emit ---------------------------------------- */
+
+static void emit(struct bctx *c, const struct cand *cd)
+{
+	const struct evr_sub *s = &cd->n->s;
+	uint32_t e = cd->ev;
+
+	if (c->rd->evs[e].dup_keys || cd->dedupe) {
+		/* this event's matches are the last count[e] of the output */
+		for (uint32_t i = c->n - c->count[e]; i < c->n; i++)
+			if (c->b->subs[i] == s)
+				return;
 	}
-	b->n = live;
-	for (uint32_t i = 0; i < b->n; i++) {
-		const struct probe *pr = &b->p[i];
+	if (!evr_sub_accept(s, c->evs[e], &c->rd->evs[e].es, cd->skip, c->now, c->st))
+		return;
+	if (c->count[e] < c->b->per_event_cap && c->n < c->b->cap) {
+		c->b->subs[c->n++] = s;
+		c->count[e]++;
+	} else {
+		c->st->overflow++;
+	}
+}
+
+/* ---- stages D and E ---------------------------------------------------- */
+
+/*
+ * D then E over cand[0..nc). *hs is how many of Hyperscan's candidates
+ * were emitted already: they are merged in by event, so the output stays
+ * in event order (both lists are in collection order, and every
+ * Hyperscan candidate of an event up to the last one here goes out here).
+ */
+static void verify(struct bctx *c, uint32_t nc, uint32_t *hs)
+{
+	struct hyb_reader *rd = c->rd;
+	uint32_t keep = 0, h = *hs;
+
+	/* D: key check on the (prefetched) records; a survivor with filters
+	 * left to verify gets them prefetched */
+	for (uint32_t i = 0; i < nc; i++) {
+		struct cand cd = rd->cand[i];
+		const struct probe *pr = &rd->probe[cd.skip];
+
+		if (!idx_match(cd.n, &pr->k))
+			continue;
+		/* truncated prefix/suffix literal: verify the full filter */
+		cd.skip = cd.n->idx_truncated ? UINT32_MAX : cd.n->s.idx_filter;
+		if (cd.n->s.n_filters > 1 || cd.skip == UINT32_MAX)
+			__builtin_prefetch(cd.n->s.filters);
+		rd->cand[keep++] = cd;
+	}
+	/* E */
+	for (uint32_t i = 0; i < keep; i++) {
+		while (h < rd->n_hs && rd->hs[h].ev <= rd->cand[i].ev)
+			emit(c, &rd->hs[h++]);
+		emit(c, &rd->cand[i]);
+	}
+	*hs = h;
+}
+
+/* ---- stages B and C over what was collected ----------------------------- */
+
+static void flush(struct bctx *c)
+{
+	struct hyb_reader *rd = c->rd;
+	const struct evr_rcuhash_table *t = c->t;
+	uint32_t live = 0, nc = 0, hs = 0;
+
+	/* B: presence bits (their words were prefetched in A); keep the
+	 * survivors and prefetch their table slots */
+	for (uint32_t i = 0; i < rd->n_probe; i++) {
+		if (!bloom_test(c->x, rd->probe[i].h))
+			continue;
+		evr_rcuhash_prefetch(t, rd->probe[i].h);
+		rd->probe[live++] = rd->probe[i];
+	}
+	/* C: walk the slots; a full-hash match is a candidate, whose record
+	 * is prefetched (the key check needs the record: stage D) */
+	for (uint32_t i = 0; i < live; i++) {
+		const struct probe *pr = &rd->probe[i];
 		const struct evr_sub_node *n;
-		EVR_RCUHASH_FOREACH(b->t, pr->h, si, n) {
-			if (!idx_match(n, &pr->k))
-				continue;
-			uint32_t skip = n->s.idx_filter;
-			/* truncated prefix/suffix literal: verify the full filter */
-			if (n->idx_truncated)
-				skip = UINT32_MAX;
-			/* a value may repeat a substring: same candidate twice */
-			if (pr->k.kind == EVR_IDX_INFIX && !c->dup_keys) {
-				c->dup_keys = true;
-				emit(c, &n->s, skip);
-				c->dup_keys = false;
-				continue;
+
+		EVR_RCUHASH_FOREACH(t, pr->h, si, n) {
+			if (nc == HYB_BURST_CANDS) {
+				/* a popular value: verify what is gathered */
+				verify(c, nc, &hs);
+				nc = 0;
 			}
-			emit(c, &n->s, skip);
+			for (unsigned l = 0; l < NODE_LINES; l++)
+				__builtin_prefetch((const char *)n + 64 * l);
+			/* the probe index rides in skip until stage D */
+			rd->cand[nc++] = (struct cand){.n = n, .skip = i, .ev = pr->ev,
+			                               .dedupe = pr->dedupe};
 		}
 	}
-	b->n = 0;
+	verify(c, nc, &hs);
+	while (hs < rd->n_hs)
+		emit(c, &rd->hs[hs++]);
+	rd->n_probe = rd->n_hs = 0;
 }
 
-static inline void probe(struct mctx *c, struct hybrid *x, uint64_t h,
-                         const struct idx_key *k)
+/* ---- stage A: collect ------------------------------------------------- */
+
+static inline void probe(struct bctx *c, uint64_t h, const struct idx_key *k, bool dedupe)
 {
-	struct probe_batch *b = c->batch;
-	if (b->n == MAX_PROBES)
-		batch_run(c, b);
-	/* the presence bit is loaded now and tested in batch_run */
-	__builtin_prefetch(&x->bloom[bloom_bit(h) >> 6]);
-	b->p[b->n].h = h;
-	b->p[b->n].k = *k;
-	b->n++;
+	struct hyb_reader *rd = c->rd;
+
+	if (rd->n_probe == HYB_BURST_PROBES)
+		flush(c);
+	/* the presence bit is loaded now and tested in stage B */
+	__builtin_prefetch(&c->x->bloom[bloom_bit(h) >> 6]);
+	rd->probe[rd->n_probe++] = (struct probe){.h = h, .k = *k, .ev = c->cur, .dedupe = dedupe};
 }
 
-static inline void probe_sel(struct mctx *c, struct hybrid *x, const struct evr_keyslot *k,
-                             uint64_t base, const struct idx_key *key)
+static inline void probe_sel(struct bctx *c, const struct evr_keyslot *k, uint64_t base,
+                             const struct idx_key *key, bool dedupe)
 {
-	probe(c, x, sel_mix(base, c->es->name_hash), key);
-	if (c->es->sub_hash && __atomic_load_n(&k->n_sel_sub, __ATOMIC_ACQUIRE))
-		probe(c, x, sel_mix(base, c->es->sub_hash), key);
+	const struct evr_ev_sel *es = &c->rd->evs[c->cur].es;
+
+	probe(c, sel_mix(base, es->name_hash), key, dedupe);
+	if (es->sub_hash && __atomic_load_n(&k->n_sel_sub, __ATOMIC_ACQUIRE))
+		probe(c, sel_mix(base, es->sub_hash), key, dedupe);
 	if (__atomic_load_n(&k->n_sel_all, __ATOMIC_ACQUIRE))
-		probe(c, x, sel_mix(base, EVR_SEL_ALL_HASH), key);
+		probe(c, sel_mix(base, EVR_SEL_ALL_HASH), key, dedupe);
 }
 
 static int hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
@@ -125,16 +228,21 @@ static int hs_on_match(unsigned int id, unsigned long long from, unsigned long l
 	(void)from;
 	(void)to;
 	(void)flags;
-	struct mctx *c = ctx;
-	if (id < c->db->n) {
-		const struct evr_sub_node *n = c->db->subs[id];
-		emit(c, &n->s, n->s.idx_filter);
-	}
+	struct bctx *c = ctx;
+	struct hyb_reader *rd = c->rd;
+
+	if (id >= c->db->n)
+		return 0;
+	if (rd->n_hs == HYB_BURST_HS)
+		flush(c); /* no scan state is touched: safe inside the callback */
+	const struct evr_sub_node *n = c->db->subs[id];
+	__builtin_prefetch(n);
+	rd->hs[rd->n_hs++] = (struct cand){.n = n, .skip = n->s.idx_filter, .ev = c->cur};
 	return 0;
 }
 
-static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
-                        unsigned reader, const char *v, uint32_t len)
+static void match_value(struct bctx *c, struct evr_keyslot *k, unsigned reader,
+                        const char *v, uint32_t len)
 {
 	uint64_t pm = __atomic_load_n(&k->prefix_mask, __ATOMIC_ACQUIRE);
 	uint64_t sm = __atomic_load_n(&k->suffix_mask, __ATOMIC_ACQUIRE);
@@ -151,7 +259,7 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 		if (pm & 1) {
 			key.kind = EVR_IDX_PREFIX;
 			key.len = 0;
-			probe_sel(c, x, k, fin(s, KIND_PREFIX), &key);
+			probe_sel(c, k, fin(s, KIND_PREFIX), &key, false);
 		}
 		for (uint32_t i = 0; i < stop; i++) {
 			s = (s ^ (unsigned char)v[i]) * EVR_HASH_MUL;
@@ -159,13 +267,13 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 			if (L <= MAX_LIT && ((pm >> L) & 1)) {
 				key.kind = EVR_IDX_PREFIX;
 				key.len = L;
-				probe_sel(c, x, k, fin(s, KIND_PREFIX), &key);
+				probe_sel(c, k, fin(s, KIND_PREFIX), &key, false);
 			}
 		}
 		if (ne && stop == len) {
 			key.kind = EVR_IDX_EXACT;
 			key.len = len;
-			probe_sel(c, x, k, fin(s, KIND_EXACT), &key);
+			probe_sel(c, k, fin(s, KIND_EXACT), &key, false);
 		}
 	}
 	if (sm) {
@@ -177,7 +285,7 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 		if (sm & 1) {
 			key.p = v + len;
 			key.len = 0;
-			probe_sel(c, x, k, fin(s, KIND_SUFFIX), &key);
+			probe_sel(c, k, fin(s, KIND_SUFFIX), &key, false);
 		}
 		for (uint32_t i = 0; i < stop; i++) {
 			s = (s ^ (unsigned char)v[len - 1 - i]) * EVR_HASH_MUL;
@@ -185,7 +293,7 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 			if ((sm >> L) & 1) {
 				key.p = v + len - L;
 				key.len = L;
-				probe_sel(c, x, k, fin(s, KIND_SUFFIX), &key);
+				probe_sel(c, k, fin(s, KIND_SUFFIX), &key, false);
 			}
 		}
 	}
@@ -198,7 +306,7 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 			if (!((__atomic_load_n(&g2[b2 >> 6], __ATOMIC_RELAXED) >> (b2 & 63)) & 1))
 				continue;
 			key.p = v + i;
-			probe_sel(c, x, k, infix_hash(k, v + i), &key);
+			probe_sel(c, k, infix_hash(k, v + i), &key, true);
 		}
 	}
 	struct evr_hs_set *set = rcu_dereference(k->hs);
@@ -214,36 +322,27 @@ static void match_value(struct mctx *c, struct hybrid *x, struct evr_keyslot *k,
 
 #define MAX_SEEN_SLOTS 64
 
-uint32_t hyb_match(struct evr_matcher *m, unsigned reader, const struct evr_event *ev,
-                   uint64_t now_ms, const struct evr_sub **out, uint32_t out_cap,
-                   struct evr_match_stats *st)
+static void collect(struct bctx *c, unsigned reader, const struct keydir *dir)
 {
-	struct hybrid *x = m->index;
-	struct evr_ev_sel es;
-	evr_ev_sel_init(&es, ev);
-	struct probe_batch batch;
-	batch.n = 0;
-	batch.t = evr_rcuhash_read(&x->idx);
-	struct mctx c = {.m = m, .ev = ev, .es = &es, .out = out, .cap = out_cap,
-	                 .now = now_ms, .st = st, .batch = &batch, .x = x};
+	struct hybrid *x = (struct hybrid *)c->x;
+	const struct evr_event *ev = c->evs[c->cur];
+	struct ev_state *es = &c->rd->evs[c->cur];
 
+	evr_ev_sel_init(&es->es, ev);
+	es->dup_keys = false;
 	if (__atomic_load_n(&x->n_event, __ATOMIC_ACQUIRE)) {
 		struct idx_key k = {.kind = EVR_IDX_EVENT};
-		k.sel_hash = es.name_hash;
-		probe(&c, x, k.sel_hash, &k);
-		if (es.sub_hash && es.sub_hash != es.name_hash) {
-			k.sel_hash = es.sub_hash;
-			probe(&c, x, k.sel_hash, &k);
+		k.sel_hash = es->es.name_hash;
+		probe(c, k.sel_hash, &k, false);
+		if (es->es.sub_hash && es->es.sub_hash != es->es.name_hash) {
+			k.sel_hash = es->es.sub_hash;
+			probe(c, k.sel_hash, &k, false);
 		}
 		k.sel_hash = EVR_SEL_ALL_HASH;
-		probe(&c, x, k.sel_hash, &k);
+		probe(c, k.sel_hash, &k, false);
 	}
-
-	const struct keydir *dir = rcu_dereference(x->dir);
-	if (!dir) {
-		batch_run(&c, &batch);
-		return c.n;
-	}
+	if (!dir)
+		return;
 	const struct evr_keyslot *seen[MAX_SEEN_SLOTS];
 	uint32_t n_seen = 0;
 	for (uint32_t a = 0; a < ev->n_attrs; a++) {
@@ -252,18 +351,47 @@ uint32_t hyb_match(struct evr_matcher *m, unsigned reader, const struct evr_even
 		struct evr_keyslot *k = keydir_find(dir, h, at->name.p, at->name.len);
 		if (!k)
 			continue;
-		if (!c.dup_keys) {
+		if (!es->dup_keys) {
 			for (uint32_t i = 0; i < n_seen; i++)
 				if (seen[i] == k)
-					c.dup_keys = true;
+					es->dup_keys = true;
 			if (n_seen < MAX_SEEN_SLOTS)
 				seen[n_seen++] = k;
 			else
-				c.dup_keys = true; /* cannot tell: be safe */
+				es->dup_keys = true; /* cannot tell: be safe */
 		}
-		match_value(&c, x, k, reader, at->value.p, at->value.len);
+		match_value(c, k, reader, at->value.p, at->value.len);
 	}
-	batch_run(&c, &batch);
-	return c.n;
 }
 
+uint32_t hyb_match(struct evr_matcher *m, unsigned reader, const struct evr_event *const *evs,
+                   uint32_t n_ev, uint64_t now_ms, struct evr_match_burst *b,
+                   struct evr_match_stats *st)
+{
+	struct hybrid *x = m->index;
+	struct bctx c = {.m = m, .x = x, .evs = evs, .b = b, .now = now_ms, .st = st};
+
+	if (reader >= x->n_readers) {
+		/* not a registered reader: no scratch of its own to use */
+		st->overflow += n_ev;
+		for (uint32_t e = 0; e <= n_ev; e++)
+			b->first[e] = 0;
+		return 0;
+	}
+	c.rd = &x->readers[reader];
+	c.rd->n_probe = c.rd->n_hs = 0;
+	c.t = evr_rcuhash_read(&x->idx);
+	const struct keydir *dir = rcu_dereference(x->dir);
+	for (uint32_t e = 0; e < n_ev; e++) {
+		c.cur = (uint16_t)e;
+		collect(&c, reader, dir);
+	}
+	flush(&c);
+	uint32_t at = 0;
+	for (uint32_t e = 0; e < n_ev; e++) {
+		b->first[e] = at;
+		at += c.count[e];
+	}
+	b->first[n_ev] = at;
+	return c.n;
+}

@@ -401,7 +401,9 @@ static int hybrid_init(struct evr_matcher *m)
 	x->bloom_cnt = calloc(BLOOM_BITS, 1);
 	x->gram_seen = calloc(1u << GRAM_SEEN_LOG2, sizeof(uint16_t));
 	x->lit_seen = calloc(1u << LIT_SEEN_LOG2, 1);
-	if (!x->bloom || !x->bloom_cnt || !x->gram_seen || !x->lit_seen) {
+	if (!x->bloom || !x->bloom_cnt || !x->gram_seen || !x->lit_seen ||
+	    hyb_readers_init(x, m->conf.max_readers)) {
+		hyb_readers_fini(x);
 		free(x->lit_seen);
 		free(x->bloom);
 		free(x->bloom_cnt);
@@ -457,6 +459,7 @@ static void hybrid_fini(struct evr_matcher *m)
 		free(x->dir);
 	evr_rcuhash_fini(&x->idx);
 	pthread_cond_destroy(&x->merge_kick);
+	hyb_readers_fini(x);
 	free(x->bloom);
 	free(x->bloom_cnt);
 	free(x->gram_seen);

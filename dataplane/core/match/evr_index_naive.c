@@ -70,13 +70,10 @@ static bool naive_filter(const struct evr_sub *s, const struct evr_filter *f,
 	return !seen && s->lenient;
 }
 
-static uint32_t naive_match(struct evr_matcher *m, unsigned reader,
-                            const struct evr_event *ev, uint64_t now_ms,
-                            const struct evr_sub **out, uint32_t out_cap,
-                            struct evr_match_stats *st)
+static uint32_t naive_match_one(struct naive *x, const struct evr_event *ev,
+                                uint64_t now_ms, const struct evr_sub **out,
+                                uint32_t out_cap, struct evr_match_stats *st)
 {
-	(void)reader;
-	struct naive *x = m->index;
 	struct evr_ev_sel es;
 	uint32_t n = 0;
 	evr_ev_sel_init(&es, ev);
@@ -95,6 +92,25 @@ static uint32_t naive_match(struct evr_matcher *m, unsigned reader,
 		else
 			st->overflow++;
 	}
+	return n;
+}
+
+/* The reference twin matches one event after the other. */
+static uint32_t naive_match(struct evr_matcher *m, unsigned reader,
+                            const struct evr_event *const *evs, uint32_t n_ev,
+                            uint64_t now_ms, struct evr_match_burst *b,
+                            struct evr_match_stats *st)
+{
+	(void)reader;
+	uint32_t n = 0;
+
+	for (uint32_t e = 0; e < n_ev; e++) {
+		uint32_t cap = b->cap - n < b->per_event_cap ? b->cap - n : b->per_event_cap;
+
+		b->first[e] = n;
+		n += naive_match_one(m->index, evs[e], now_ms, b->subs + n, cap, st);
+	}
+	b->first[n_ev] = n;
 	return n;
 }
 

@@ -556,15 +556,27 @@ int evr_matcher_reader_register(struct evr_matcher *m)
 	return r;
 }
 
+uint32_t evr_matcher_match_burst(struct evr_matcher *m, unsigned reader,
+                                 const struct evr_event *const *evs, uint32_t n,
+                                 uint64_t now_ms, struct evr_match_burst *b,
+                                 struct evr_match_stats *st)
+{
+	if (n > EVR_MATCH_BURST_MAX)
+		n = EVR_MATCH_BURST_MAX;
+	st->events += n;
+	uint32_t got = m->ops->match(m, reader, evs, n, now_ms, b, st);
+	st->matches += got;
+	return got;
+}
+
 uint32_t evr_matcher_match(struct evr_matcher *m, unsigned reader,
                            const struct evr_event *ev, uint64_t now_ms,
                            const struct evr_sub **out, uint32_t out_cap,
                            struct evr_match_stats *st)
 {
-	st->events++;
-	uint32_t n = m->ops->match(m, reader, ev, now_ms, out, out_cap, st);
-	st->matches += n;
-	return n;
+	struct evr_match_burst b = {.subs = out, .cap = out_cap, .per_event_cap = out_cap};
+
+	return evr_matcher_match_burst(m, reader, &ev, 1, now_ms, &b, st);
 }
 
 static void kick_bg(struct evr_matcher *m)

@@ -86,11 +86,37 @@ struct evr_match_stats {
 };
 
 /*
- * Match ev against every live subscription: writes up to out_cap matching
- * subscriptions to out (each at most once), returns how many were written.
- * `once` subscriptions are claimed here: at most one reader ever gets one.
- * RCU read side; reader = index from evr_matcher_reader_register.
+ * Match a burst of events against every live subscription. The hybrid
+ * index runs the burst stage by stage (probe hashes of every event, then
+ * presence bits, then table slots, then candidate records, then verify),
+ * prefetching each stage's loads for the whole burst before the next stage
+ * reads them, so the cache misses of different events overlap instead of
+ * forming one dependent chain per event.
+ *
+ * Results go to b->subs event by event: event i's matches are
+ * b->subs[b->first[i] .. b->first[i + 1]), each subscription at most once
+ * per event; at most b->per_event_cap per event and b->cap in all (the rest
+ * is counted in st->overflow). `once` subscriptions are claimed here: at
+ * most one reader ever gets one. n <= EVR_MATCH_BURST_MAX (more is a
+ * caller bug: only the first EVR_MATCH_BURST_MAX are matched). Returns the
+ * total written. RCU read side; reader = index from
+ * evr_matcher_reader_register, used by one thread at a time.
  */
+#define EVR_MATCH_BURST_MAX 32u
+
+struct evr_match_burst {
+	const struct evr_sub **subs; /* caller's array of cap entries */
+	uint32_t cap;
+	uint32_t per_event_cap;      /* e.g. limits.max_fanout */
+	uint32_t first[EVR_MATCH_BURST_MAX + 1]; /* out */
+};
+
+EVR_API uint32_t evr_matcher_match_burst(struct evr_matcher *m, unsigned reader,
+                                         const struct evr_event *const *evs, uint32_t n,
+                                         uint64_t now_ms, struct evr_match_burst *b,
+                                         struct evr_match_stats *st);
+
+/* One event: a burst of one (out_cap is both caps). */
 EVR_API uint32_t evr_matcher_match(struct evr_matcher *m, unsigned reader,
                                    const struct evr_event *ev, uint64_t now_ms,
                                    const struct evr_sub **out, uint32_t out_cap,

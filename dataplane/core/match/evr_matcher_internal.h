@@ -107,10 +107,10 @@ struct evr_index_ops {
 	/* writer, lock held: n->s.removed already set; unlink and arrange for
 	 * evr_sub_node_free() after a grace period (or later, for tombstones) */
 	void (*del)(struct evr_matcher *m, struct evr_sub_node *n);
+	/* reader: evr_matcher_match_burst's contract, 1 <= n <= max */
 	uint32_t (*match)(struct evr_matcher *m, unsigned reader,
-	                  const struct evr_event *ev, uint64_t now_ms,
-	                  const struct evr_sub **out, uint32_t out_cap,
-	                  struct evr_match_stats *st);
+	                  const struct evr_event *const *evs, uint32_t n, uint64_t now_ms,
+	                  struct evr_match_burst *b, struct evr_match_stats *st);
 	/* background/sync: compile pending deltas; merge when due. Called
 	 * without the lock. Returns true if work remains pending. */
 	bool (*maintain)(struct evr_matcher *m, bool merge_now);

@@ -1329,31 +1329,20 @@ static void report_event(const struct evr_event *ev, const char *why, uint32_t L
 	print_lsub("sub", L);
 }
 
-static void run_event(void)
+/*
+ * Check one event's results (res[m][0..n[m]) for matcher m) against the
+ * model. Events of a burst are checked in burst order: a `once`
+ * subscription goes to the first event of the burst that matches it.
+ */
+static void check_event(const struct mg_event *ev, const struct evr_sub *const *res[NM],
+                        const uint32_t n[NM])
 {
-	static struct mg_event e;
-	uint32_t n[NM];
-	gen_event(&e);
 	T.stamp++;
 	T.events++;
 	for (unsigned m = 0; m < NM; m++) {
-		struct evr_match_stats st;
-		memset(&st, 0, sizeof st);
-		n[m] = evr_matcher_match(T.m[m], (unsigned)T.reader[m], &e.ev, T.now,
-		                         T.out[m], OUT_CAP, &st);
 		T.matches[m] += n[m];
-		if (st.overflow || st.hs_errors || n[m] > OUT_CAP || st.events != 1 ||
-		    st.matches != n[m]) {
-			char msg[256];
-			snprintf(msg, sizeof msg,
-			         "[%s] match stats: n=%u events=%" PRIu64 " matches=%" PRIu64
-			         " overflow=%" PRIu64 " hs_errors=%" PRIu64,
-			         mname[m], n[m], st.events, st.matches, st.overflow,
-			         st.hs_errors);
-			op_error(msg);
-		}
 		for (uint32_t i = 0; i < n[m] && i < OUT_CAP; i++) {
-			const struct evr_sub *s = T.out[m][i];
+			const struct evr_sub *s = res[m][i];
 			uint32_t L = map_get(&T.map[m], s->id);
 			bool g[NM] = {false, false}, x[NM] = {false, false};
 			g[m] = true;
@@ -1367,16 +1356,16 @@ static void run_event(void)
 			struct lsub *l = &T.l[L];
 			if (l->seen[m] == T.stamp) {
 				T.oracle_err[m]++;
-				report_event(&e.ev, "DUPLICATE in one result", L, g, x);
+				report_event(&ev->ev, "DUPLICATE in one result", L, g, x);
 			}
 			l->seen[m] = T.stamp;
 			if (!l->present[m]) {
 				T.oracle_err[m]++;
-				report_event(&e.ev, "REMOVED subscription returned", L, g, x);
+				report_event(&ev->ev, "REMOVED subscription returned", L, g, x);
 			}
 			if (__atomic_load_n(&s->expires_ms, __ATOMIC_RELAXED) <= T.now) {
 				T.oracle_err[m]++;
-				report_event(&e.ev, "EXPIRED subscription returned", L, g, x);
+				report_event(&ev->ev, "EXPIRED subscription returned", L, g, x);
 			}
 		}
 	}
@@ -1390,22 +1379,22 @@ static void run_event(void)
 		}
 		if (!got[0] && !got[1] && !al[0] && !al[1])
 			continue;
-		bool base = mg_spec_match(&l->spec, &e.ev);
+		bool base = mg_spec_match(&l->spec, &ev->ev);
 		for (unsigned m = 0; m < NM; m++)
 			exp[m] = al[m] && base;
 		if (got[1] != exp[1]) {
 			T.oracle_err[1]++;
-			report_event(&e.ev, "ORACLE MISMATCH (naive)", L, got, exp);
+			report_event(&ev->ev, "ORACLE MISMATCH (naive)", L, got, exp);
 		}
 		if (got[0] != exp[0] && l->pending && exp[0])
 			T.pending_skips++;
 		if (got[0] != exp[0] && !(l->pending && exp[0])) {
 			T.oracle_err[0]++;
-			report_event(&e.ev, "ORACLE MISMATCH (hybrid)", L, got, exp);
+			report_event(&ev->ev, "ORACLE MISMATCH (hybrid)", L, got, exp);
 		}
 		if (got[0] != got[1] && !(l->pending && !got[0]) && al[0] == al[1]) {
 			T.diff_mismatch++;
-			report_event(&e.ev, "DIFF MISMATCH hybrid vs naive", L, got, exp);
+			report_event(&ev->ev, "DIFF MISMATCH hybrid vs naive", L, got, exp);
 		}
 		for (unsigned m = 0; m < NM; m++) {
 			if (got[m] && l->spec.once) {
@@ -1414,6 +1403,62 @@ static void run_event(void)
 				T.once_delivered[m]++;
 			}
 		}
+	}
+}
+
+/*
+ * A burst of k events (1 = the single-event API) through both matchers,
+ * each with the burst API as the dataplane calls it, then checked event by
+ * event in burst order.
+ */
+static void run_burst(unsigned k)
+{
+	static struct mg_event ev[EVR_MATCH_BURST_MAX];
+	const struct evr_event *evs[EVR_MATCH_BURST_MAX];
+	const struct evr_sub *const *res[NM];
+	uint32_t n[NM], total[NM];
+	struct evr_match_burst b[NM];
+
+	for (unsigned i = 0; i < k; i++) {
+		gen_event(&ev[i]);
+		evs[i] = &ev[i].ev;
+	}
+	for (unsigned m = 0; m < NM; m++) {
+		struct evr_match_stats st;
+		memset(&st, 0, sizeof st);
+		if (k == 1) {
+			total[m] = evr_matcher_match(T.m[m], (unsigned)T.reader[m], evs[0], T.now,
+			                             T.out[m], OUT_CAP, &st);
+			b[m].first[0] = 0;
+			b[m].first[1] = total[m];
+		} else {
+			b[m] = (struct evr_match_burst){.subs = T.out[m],
+			                                .cap = OUT_CAP * EVR_MATCH_BURST_MAX,
+			                                .per_event_cap = OUT_CAP};
+			total[m] = evr_matcher_match_burst(T.m[m], (unsigned)T.reader[m], evs, k,
+			                                   T.now, &b[m], &st);
+		}
+		bool bad_first = b[m].first[0] != 0 || b[m].first[k] != total[m];
+		for (unsigned i = 0; i < k; i++)
+			bad_first |= b[m].first[i] > b[m].first[i + 1];
+		if (st.overflow || st.hs_errors || st.events != k || st.matches != total[m] ||
+		    bad_first) {
+			char msg[256];
+			snprintf(msg, sizeof msg,
+			         "[%s] match stats: burst=%u n=%u events=%" PRIu64 " matches=%" PRIu64
+			         " overflow=%" PRIu64 " hs_errors=%" PRIu64 " first[] ordered=%d",
+			         mname[m], k, total[m], st.events, st.matches, st.overflow,
+			         st.hs_errors, !bad_first);
+			op_error(msg);
+			return;
+		}
+	}
+	for (unsigned i = 0; i < k; i++) {
+		for (unsigned m = 0; m < NM; m++) {
+			res[m] = T.out[m] + b[m].first[i];
+			n[m] = b[m].first[i + 1] - b[m].first[i];
+		}
+		check_event(&ev[i], res, n);
 	}
 	urcu_qsbr_quiescent_state();
 }
@@ -1428,7 +1473,7 @@ static void run_random(uint64_t seed, uint64_t n_events)
 	T.m[0] = mk_matcher(EVR_INDEX_HYBRID, &T.reader[0]);
 	T.m[1] = mk_matcher(EVR_INDEX_NAIVE, &T.reader[1]);
 	for (unsigned m = 0; m < NM; m++) {
-		T.out[m] = calloc(OUT_CAP, sizeof *T.out[m]);
+		T.out[m] = calloc((size_t)OUT_CAP * EVR_MATCH_BURST_MAX, sizeof *T.out[m]);
 		if (!T.out[m])
 			exit(2);
 	}
@@ -1466,9 +1511,15 @@ static void run_random(uint64_t seed, uint64_t n_events)
 		if (mg_pct(&T.rng, 50))
 			op_sync();
 		unsigned nev = 50 + mg_below(&T.rng, 200);
-		for (unsigned i = 0; i < nev && T.events < n_events; i++) {
+		for (unsigned i = 0; i < nev && T.events < n_events;) {
+			/* half the rounds one event at a time, half in bursts of
+			 * 2..32 sharing one clock, as a worker's burst does */
+			unsigned k = mg_pct(&T.rng, 50) ? 1 : 2 + mg_below(&T.rng, 31);
+			if (k > n_events - T.events)
+				k = (unsigned)(n_events - T.events);
 			T.now += mg_below(&T.rng, 4);
-			run_event();
+			run_burst(k);
+			i += k;
 		}
 		if (mg_pct(&T.rng, 2))
 			T.now += 1000 + mg_below(&T.rng, 10000);
