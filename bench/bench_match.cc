@@ -30,6 +30,7 @@
 #include "bench_common.h"
 #include "bench_gen.h"
 #include "match/evr_matcher.h"
+#include "util/evr_mem.h"
 
 using namespace evr_bench;
 
@@ -190,6 +191,9 @@ void add_stats_counters(benchmark::State &state, Fixture *f)
 	state.counters["hs_patterns"] = (double)st.hs_patterns;
 	state.counters["setup_s"] = f->setup_s;
 	state.counters["sync_s"] = f->sync_s;
+	// the index tables ask for transparent huge pages (util/evr_mem.h):
+	// how much of the process got them
+	state.counters["huge_MiB"] = (double)evr_mem_huge_bytes() / (1 << 20);
 }
 
 // How a match benchmark feeds the matcher.

@@ -136,29 +136,104 @@ static inline uint64_t fin(uint64_t state, uint64_t kind)
 	return evr_mix64(state ^ (kind * 0x8cb92ba72f3d8dd7ULL));
 }
 
-static inline uint64_t hash_forward(const struct evr_keyslot *k, const char *p, size_t n)
+/*
+ * Literal hashing, 8 bytes per step: the reader hashes every prefix (and
+ * suffix) length a key has subscriptions for, so a per-byte chain (one
+ * dependent multiply per byte) was most of a value's cost. Here the state
+ * advances one multiply per word; the hash of length L is one more step on
+ * its partial word, then one mix that also takes the length, the index
+ * kind and the event selector (probe_hash). Writer and reader must agree:
+ * lit_hash_prefix/lit_hash_suffix (writer, over the literal) and the
+ * reader's loops in evr_hybrid_match.c compute the same words.
+ */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "word loads assume little endian");
+#define LIT_MUL 0x9e3779b97f4a7c15ULL
+
+static inline uint64_t lit_step(uint64_t s, uint64_t w)
 {
-	return evr_fnv1a(slot_seed(k, 0), p, n);
+	s = (s ^ w) * LIT_MUL;
+	return s ^ (s >> 29); /* bring high bits down for the next step */
 }
 
-static inline uint64_t hash_backward(const struct evr_keyslot *k, const char *p, size_t n)
+/* The low r (1..8) bytes of w. */
+static inline uint64_t lit_low(uint64_t w, uint32_t r)
 {
-	uint64_t s = slot_seed(k, 1);
-	for (size_t i = n; i-- > 0;)
-		s = (s ^ (unsigned char)p[i]) * EVR_HASH_MUL;
-	return s;
+	return r >= 8 ? w : w & ((1ULL << (8 * r)) - 1);
+}
+
+/* v[off..off+8), zero past len (off < len). */
+static inline uint64_t word_at(const char *v, uint32_t len, uint32_t off)
+{
+	uint64_t w = 0;
+	if (off + 8 <= len) {
+		memcpy(&w, v + off, 8);
+	} else if (len >= 8) {
+		memcpy(&w, v + len - 8, 8);
+		w >>= 8 * (off + 8 - len);
+	} else {
+		for (uint32_t i = off; i < len; i++)
+			w |= (uint64_t)(unsigned char)v[i] << (8 * (i - off));
+	}
+	return w;
+}
+
+/* v[end-8..end), zero before v (end may be < 8; len is v's length). */
+static inline uint64_t word_end(const char *v, uint32_t len, uint32_t end)
+{
+	uint64_t w = 0;
+	if (end >= 8) {
+		memcpy(&w, v + end - 8, 8);
+	} else if (len >= 8) {
+		memcpy(&w, v, 8);
+		w <<= 8 * (8 - end);
+	} else {
+		for (uint32_t i = 0; i < end; i++)
+			w |= (uint64_t)(unsigned char)v[i] << (8 * (8 - end + i));
+	}
+	return w;
+}
+
+/* The top r (1..8) bytes of w, shifted down. */
+static inline uint64_t lit_high(uint64_t w, uint32_t r)
+{
+	return r >= 8 ? w : w >> (8 * (8 - r));
+}
+
+/* State of the first L bytes of p (p holds exactly L bytes). */
+static inline uint64_t lit_hash_prefix(uint64_t s, const char *p, uint32_t L)
+{
+	if (L == 0)
+		return s;
+	uint32_t k = (L - 1) / 8;
+	for (uint32_t i = 0; i < k; i++)
+		s = lit_step(s, word_at(p, L, 8 * i));
+	return lit_step(s, lit_low(word_at(p, L, 8 * k), L - 8 * k));
+}
+
+/* State of the L bytes of p read from the end (p is the suffix itself). */
+static inline uint64_t lit_hash_suffix(uint64_t s, const char *p, uint32_t L)
+{
+	if (L == 0)
+		return s;
+	uint32_t k = (L - 1) / 8;
+	for (uint32_t i = 0; i < k; i++)
+		s = lit_step(s, word_end(p, L, L - 8 * i));
+	return lit_step(s, lit_high(word_end(p, L, L - 8 * k), L - 8 * k));
 }
 
 /*
- * Value-indexed entries also hash their event selector, so an event only
- * finds subscriptions for its own name (subscribers of E_UL_AOR_INSERT
- * and E_UL_CONTACT_INSERT for the same AOR share a literal but not a
- * bucket). Readers probe the event's name, and only when the key has such
- * subscriptions its name+subclass and ALL.
+ * The index hash of a value-indexed entry: its literal's state, length,
+ * kind and event selector in one mix. The selector is in the hash so an
+ * event only finds subscriptions for its own name (subscribers of
+ * E_UL_AOR_INSERT and E_UL_CONTACT_INSERT for the same AOR share a literal
+ * but not a bucket). Readers probe the event's name, and only when the key
+ * has such subscriptions its name+subclass and ALL.
  */
-static inline uint64_t sel_mix(uint64_t base, uint64_t sel_hash)
+static inline uint64_t probe_hash(uint64_t state, uint32_t len, uint64_t kind,
+                                  uint64_t sel_hash)
 {
-	return evr_mix64(base ^ sel_hash);
+	return evr_mix64(state ^ ((uint64_t)len * 0xd6e8feb86659fd93ULL) ^
+	                 (kind * 0x8cb92ba72f3d8dd7ULL) ^ sel_hash);
 }
 
 static inline uint64_t infix_hash(const struct evr_keyslot *k, const char *p)

@@ -210,16 +210,18 @@ static inline void probe(struct bctx *c, uint64_t h, const struct idx_key *k, bo
 	rd->probe[rd->n_probe++] = (struct probe){.h = h, .k = *k, .ev = c->cur, .dedupe = dedupe};
 }
 
-static inline void probe_sel(struct bctx *c, const struct evr_keyslot *k, uint64_t base,
-                             const struct idx_key *key, bool dedupe)
+/* The probes of one literal state: under the event's name, and when the key
+ * has such subscriptions its name+subclass and ALL. */
+static inline void probe_sel(struct bctx *c, const struct evr_keyslot *k, uint64_t state,
+                             const struct idx_key *key, uint64_t kind, bool dedupe)
 {
 	const struct evr_ev_sel *es = &c->rd->evs[c->cur].es;
 
-	probe(c, sel_mix(base, es->name_hash), key, dedupe);
+	probe(c, probe_hash(state, key->len, kind, es->name_hash), key, dedupe);
 	if (es->sub_hash && __atomic_load_n(&k->n_sel_sub, __ATOMIC_ACQUIRE))
-		probe(c, sel_mix(base, es->sub_hash), key, dedupe);
+		probe(c, probe_hash(state, key->len, kind, es->sub_hash), key, dedupe);
 	if (__atomic_load_n(&k->n_sel_all, __ATOMIC_ACQUIRE))
-		probe(c, sel_mix(base, EVR_SEL_ALL_HASH), key, dedupe);
+		probe(c, probe_hash(state, key->len, kind, EVR_SEL_ALL_HASH), key, dedupe);
 }
 
 static int hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
@@ -249,52 +251,68 @@ static void match_value(struct bctx *c, struct evr_keyslot *k, unsigned reader,
 	uint32_t ne = __atomic_load_n(&k->n_exact, __ATOMIC_ACQUIRE);
 	struct idx_key key = {.slot = k, .p = v};
 
+	/* prefixes and the exact value: one state step per word; every
+	 * length the key has subscriptions for costs one more step on its
+	 * partial word (lit_hash_prefix computes the same) */
 	if (ne || pm) {
 		uint64_t s = slot_seed(k, 0);
-		/* lengths above the highest mask bit need no prefix probe; the
-		 * exact probe needs the whole value */
-		uint32_t stop = ne ? len : (pm ? 64u - (uint32_t)__builtin_clzll(pm) : 0);
-		if (stop > len)
-			stop = len;
+		uint32_t top = pm ? 64u - (uint32_t)__builtin_clzll(pm) : 0;
+		if (ne || top > len)
+			top = len;
 		if (pm & 1) {
 			key.kind = EVR_IDX_PREFIX;
 			key.len = 0;
-			probe_sel(c, k, fin(s, KIND_PREFIX), &key, false);
+			probe_sel(c, k, s, &key, KIND_PREFIX, false);
 		}
-		for (uint32_t i = 0; i < stop; i++) {
-			s = (s ^ (unsigned char)v[i]) * EVR_HASH_MUL;
-			uint32_t L = i + 1;
-			if (L <= MAX_LIT && ((pm >> L) & 1)) {
-				key.kind = EVR_IDX_PREFIX;
-				key.len = L;
-				probe_sel(c, k, fin(s, KIND_PREFIX), &key, false);
-			}
-		}
-		if (ne && stop == len) {
+		if (ne && len == 0) {
 			key.kind = EVR_IDX_EXACT;
-			key.len = len;
-			probe_sel(c, k, fin(s, KIND_EXACT), &key, false);
+			key.len = 0;
+			probe_sel(c, k, s, &key, KIND_EXACT, false);
+		}
+		for (uint32_t off = 0; off < top; off += 8) {
+			uint64_t w = word_at(v, len, off);
+			uint32_t rem = top - off < 8 ? top - off : 8;
+			/* prefix lengths off+1 .. off+rem present (bit L) */
+			uint64_t bits = off + 1 <= MAX_LIT ? (pm >> (off + 1)) & ((1ULL << rem) - 1) : 0;
+			while (bits) {
+				uint32_t r = (uint32_t)__builtin_ctzll(bits) + 1;
+				bits &= bits - 1;
+				key.kind = EVR_IDX_PREFIX;
+				key.len = off + r;
+				probe_sel(c, k, lit_step(s, lit_low(w, r)), &key, KIND_PREFIX, false);
+			}
+			if (ne && off + rem == len) {
+				key.kind = EVR_IDX_EXACT;
+				key.len = len;
+				probe_sel(c, k, lit_step(s, lit_low(w, rem)), &key, KIND_EXACT, false);
+			}
+			s = lit_step(s, w);
 		}
 	}
+	/* suffixes: the same from the end (lit_hash_suffix) */
 	if (sm) {
 		uint64_t s = slot_seed(k, 1);
-		uint32_t stop = 64u - (uint32_t)__builtin_clzll(sm);
-		if (stop > len)
-			stop = len;
+		uint32_t top = 64u - (uint32_t)__builtin_clzll(sm);
+		if (top > len)
+			top = len;
 		key.kind = EVR_IDX_SUFFIX;
 		if (sm & 1) {
 			key.p = v + len;
 			key.len = 0;
-			probe_sel(c, k, fin(s, KIND_SUFFIX), &key, false);
+			probe_sel(c, k, s, &key, KIND_SUFFIX, false);
 		}
-		for (uint32_t i = 0; i < stop; i++) {
-			s = (s ^ (unsigned char)v[len - 1 - i]) * EVR_HASH_MUL;
-			uint32_t L = i + 1;
-			if ((sm >> L) & 1) {
-				key.p = v + len - L;
-				key.len = L;
-				probe_sel(c, k, fin(s, KIND_SUFFIX), &key, false);
+		for (uint32_t off = 0; off < top; off += 8) {
+			uint64_t w = word_end(v, len, len - off);
+			uint32_t rem = top - off < 8 ? top - off : 8;
+			uint64_t bits = (sm >> (off + 1)) & ((1ULL << rem) - 1);
+			while (bits) {
+				uint32_t r = (uint32_t)__builtin_ctzll(bits) + 1;
+				bits &= bits - 1;
+				key.len = off + r;
+				key.p = v + len - key.len;
+				probe_sel(c, k, lit_step(s, lit_high(w, r)), &key, KIND_SUFFIX, false);
 			}
+			s = lit_step(s, w);
 		}
 	}
 	if (len >= QGRAM && __atomic_load_n(&k->n_infix, __ATOMIC_ACQUIRE)) {
@@ -306,7 +324,7 @@ static void match_value(struct bctx *c, struct evr_keyslot *k, unsigned reader,
 			if (!((__atomic_load_n(&g2[b2 >> 6], __ATOMIC_RELAXED) >> (b2 & 63)) & 1))
 				continue;
 			key.p = v + i;
-			probe_sel(c, k, infix_hash(k, v + i), &key, true);
+			probe_sel(c, k, infix_hash(k, v + i), &key, KIND_INFIX, true);
 		}
 	}
 	struct evr_hs_set *set = rcu_dereference(k->hs);

@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/evr_mem.h"
 #include "evr_hybrid_internal.h"
 
 static void keydir_free_rcu(struct rcu_head *h)
@@ -149,7 +150,7 @@ static void infix_run(void *ctx, const char *run, size_t len)
 				(*seen)++;
 			continue;
 		}
-		uint32_t c = p->x->bloom_cnt[bloom_bit(sel_mix(h, p->selh))];
+		uint32_t c = p->x->bloom_cnt[bloom_bit(probe_hash(h, QGRAM, KIND_INFIX, p->selh))];
 		/* Before history accumulates every count is 0: a prior keeps the
 		 * first subscriptions off shared text. Digit-rich windows are
 		 * identifiers (user numbers, call-ids), letters are domains and
@@ -193,7 +194,7 @@ static bool pick_infix(struct hybrid *x, struct evr_keyslot *k, struct evr_sub_n
 	n->idx_lit = lit;
 	n->idx_lit_len = QGRAM;
 	n->idx_truncated = 1; /* the substring proves nothing: verify the glob */
-	n->idx_hash = sel_mix(infix_hash(k, lit), n->s.ev_hash);
+	n->idx_hash = probe_hash(infix_hash(k, lit), QGRAM, KIND_INFIX, n->s.ev_hash);
 	__atomic_add_fetch(&k->n_infix, 1, __ATOMIC_RELEASE);
 	return true;
 }
@@ -262,7 +263,7 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 			infix_run(&cp, fi->lit, fi->lit_len);
 		/* every filter seen on this key, indexed or not, feeds its
 		 * distinct-value ratio */
-		uint64_t h = evr_mix64(hash_forward(ki, fi->text, strlen(fi->text)) ^ fi->cls);
+		uint64_t h = evr_mix64(evr_fnv1a(slot_seed(ki, 0), fi->text, strlen(fi->text)) ^ fi->cls);
 		uint8_t *seen = &x->lit_seen[h >> (64 - LIT_SEEN_LOG2)];
 		ki->n_seen++;
 		if (*seen == 0)
@@ -289,7 +290,8 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 		if (!n->idx_lit)
 			n->idx_lit = f->lit;
 		n->idx_lit_len = f->lit_len;
-		n->idx_hash = sel_mix(fin(hash_forward(k, f->lit, f->lit_len), KIND_EXACT), s->ev_hash);
+		n->idx_hash = probe_hash(lit_hash_prefix(slot_seed(k, 0), f->lit, f->lit_len),
+		                         f->lit_len, KIND_EXACT, s->ev_hash);
 		__atomic_add_fetch(&k->n_exact, 1, __ATOMIC_RELEASE);
 		break;
 	case EVR_GLOB_PREFIX: {
@@ -300,7 +302,8 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 			n->idx_lit = f->lit;
 		n->idx_lit_len = L;
 		n->idx_truncated = L != f->lit_len;
-		n->idx_hash = sel_mix(fin(hash_forward(k, f->lit, L), KIND_PREFIX), s->ev_hash);
+		n->idx_hash = probe_hash(lit_hash_prefix(slot_seed(k, 0), f->lit, L), L, KIND_PREFIX,
+		                         s->ev_hash);
 		/* mask bit before the node: a reader may probe in vain, never miss */
 		if (k->prefix_cnt[L]++ == 0)
 			__atomic_or_fetch(&k->prefix_mask, 1ULL << L, __ATOMIC_RELEASE);
@@ -314,7 +317,8 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 			n->idx_lit = f->lit + (f->lit_len - L);
 		n->idx_lit_len = L;
 		n->idx_truncated = L != f->lit_len;
-		n->idx_hash = sel_mix(fin(hash_backward(k, n->idx_lit, L), KIND_SUFFIX), s->ev_hash);
+		n->idx_hash = probe_hash(lit_hash_suffix(slot_seed(k, 1), n->idx_lit, L), L, KIND_SUFFIX,
+		                         s->ev_hash);
 		if (k->suffix_cnt[L]++ == 0)
 			__atomic_or_fetch(&k->suffix_mask, 1ULL << L, __ATOMIC_RELEASE);
 		break;
@@ -397,7 +401,7 @@ static int hybrid_init(struct evr_matcher *m)
 		free(x);
 		return -ENOMEM;
 	}
-	x->bloom = calloc(BLOOM_BITS / 64, sizeof(uint64_t));
+	x->bloom = evr_mem_table_alloc(BLOOM_BITS / 8, true);
 	x->bloom_cnt = calloc(BLOOM_BITS, 1);
 	x->gram_seen = calloc(1u << GRAM_SEEN_LOG2, sizeof(uint16_t));
 	x->lit_seen = calloc(1u << LIT_SEEN_LOG2, 1);
@@ -405,7 +409,7 @@ static int hybrid_init(struct evr_matcher *m)
 	    hyb_readers_init(x, m->conf.max_readers)) {
 		hyb_readers_fini(x);
 		free(x->lit_seen);
-		free(x->bloom);
+		evr_mem_table_free(x->bloom, BLOOM_BITS / 8);
 		free(x->bloom_cnt);
 		free(x->gram_seen);
 		evr_rcuhash_fini(&x->idx);
@@ -460,7 +464,7 @@ static void hybrid_fini(struct evr_matcher *m)
 	evr_rcuhash_fini(&x->idx);
 	pthread_cond_destroy(&x->merge_kick);
 	hyb_readers_fini(x);
-	free(x->bloom);
+	evr_mem_table_free(x->bloom, BLOOM_BITS / 8);
 	free(x->bloom_cnt);
 	free(x->gram_seen);
 	free(x->lit_seen);

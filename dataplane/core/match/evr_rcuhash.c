@@ -3,17 +3,29 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "util/evr_mem.h"
 #include "evr_rcuhash.h"
 
+/* Tables live on huge pages when they are big enough (util/evr_mem.h):
+ * every probe lands on a random slot. */
 static struct evr_rcuhash_table *table_new(uint64_t cap)
 {
 	uint64_t n = 64;
 	while (n < cap)
 		n <<= 1;
-	struct evr_rcuhash_table *t = calloc(1, sizeof(*t) + n * sizeof(t->slots[0]));
-	if (t)
+	size_t bytes = sizeof(struct evr_rcuhash_table) + n * sizeof(struct evr_rcuhash_slot);
+	struct evr_rcuhash_table *t = evr_mem_table_alloc(bytes, true);
+	if (t) {
 		t->mask = n - 1;
+		t->bytes = bytes;
+	}
 	return t;
+}
+
+static void table_free(struct evr_rcuhash_table *t)
+{
+	if (t)
+		evr_mem_table_free(t, t->bytes);
 }
 
 static void table_put(struct evr_rcuhash_table *t, uint64_t h, void *node)
@@ -35,7 +47,7 @@ static void table_put(struct evr_rcuhash_table *t, uint64_t h, void *node)
 
 static void table_free_rcu(struct rcu_head *h)
 {
-	free(caa_container_of(h, struct evr_rcuhash_table, rcu));
+	table_free(caa_container_of(h, struct evr_rcuhash_table, rcu));
 }
 
 int evr_rcuhash_init(struct evr_rcuhash *rh, uint64_t initial_cap)
@@ -46,7 +58,7 @@ int evr_rcuhash_init(struct evr_rcuhash *rh, uint64_t initial_cap)
 
 void evr_rcuhash_fini(struct evr_rcuhash *rh)
 {
-	free(rh->t);
+	table_free(rh->t);
 	rh->t = NULL;
 }
 
@@ -102,5 +114,5 @@ int evr_rcuhash_del(struct evr_rcuhash *rh, uint64_t h, void *node)
 
 uint64_t evr_rcuhash_bytes(const struct evr_rcuhash *rh)
 {
-	return sizeof(*rh->t) + (rh->t->mask + 1) * sizeof(rh->t->slots[0]);
+	return rh->t->bytes;
 }

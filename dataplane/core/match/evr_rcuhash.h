@@ -38,6 +38,7 @@ struct evr_rcuhash_table {
 	uint64_t mask;
 	uint64_t used; /* live + tombstones (writer) */
 	uint64_t live; /* (writer) */
+	uint64_t bytes; /* allocation size */
 	struct rcu_head rcu;
 	struct evr_rcuhash_slot slots[];
 };
