@@ -262,6 +262,11 @@ void match_bench(benchmark::State &state, evr_index_kind kind, Feed feed)
 	state.SetItemsProcessed((int64_t)i);
 	state.counters["notif_per_event"] = i ? (double)total / (double)i : 0;
 	state.counters["notif_expected"] = f->gen->expected_matches();
+	if (kind == EVR_INDEX_HYBRID && i) {
+		state.counters["probes_per_event"] = (double)ms.probes / (double)i;
+		state.counters["present_per_event"] = (double)ms.probes_present / (double)i;
+		state.counters["cand_per_event"] = (double)ms.candidates / (double)i;
+	}
 	if (ms.overflow)
 		state.counters["overflow"] = (double)ms.overflow;
 	if (ms.hs_errors)

@@ -80,19 +80,31 @@ struct keydir {
 /*
  * Presence filter in front of the evr_rcuhash table: most prefix/suffix probes
  * miss, and a miss still costs a cache-cold slot load. One bit per hash
- * (2 MiB, stays in L2/L3) answers "certainly absent" with one cache
- * access. Writer-side counts let bits be cleared on removal (a saturated
- * count keeps its bit: a false positive costs one lookup, never a miss).
+ * answers "certainly absent" with one cache access. It is sized to the
+ * index, about 16 bits per entry (a 6% false-positive rate with one
+ * hash), so a small index keeps it in L2: at a fixed 2 MiB every probe of
+ * a 100k index missed L2 and the prefetches queued behind each other.
+ * Growing rebuilds it from the table and publishes it under RCU. Writer-
+ * side counts let bits be cleared on removal (a saturated count keeps its
+ * bit: a false positive costs one lookup, never a miss).
  */
-#define BLOOM_BITS_LOG2 24u
-#define BLOOM_BITS (1u << BLOOM_BITS_LOG2)
+#define BLOOM_MIN_LOG2 16u
+#define BLOOM_MAX_LOG2 27u
+#define BLOOM_BITS_PER_ENTRY_LOG2 4u
 #define GRAM_SEEN_LOG2 20u
 #define LIT_SEEN_LOG2 22u
 
+struct evr_bloom {
+	uint32_t log2;
+	struct rcu_head rcu;
+	uint8_t *cnt;    /* writer: entries per bit */
+	uint64_t *words; /* reader-visible bits (atomic words) */
+};
+
 struct hybrid {
 	struct evr_rcuhash idx;   /* (kind, keyslot, literal) / event selector -> subs */
-	uint64_t *bloom;     /* reader-visible bits (atomic words) */
-	uint8_t *bloom_cnt;  /* writer counts per bit */
+	struct evr_bloom *bloom;  /* RCU */
+	uint64_t bloom_n;         /* writer: entries in the bloom */
 	uint16_t *gram_seen; /* writer: complex patterns seen per substring hash */
 	uint8_t *lit_seen;   /* writer: filters seen per (key, pattern) hash */
 	struct keydir *dir; /* RCU */
@@ -253,31 +265,20 @@ static inline int idx_match(const struct evr_sub_node *n, const struct idx_key *
 	       memcmp(n->idx_lit, k->p, k->len) == 0;
 }
 
-static inline uint32_t bloom_bit(uint64_t h)
+static inline uint32_t bloom_bit(const struct evr_bloom *b, uint64_t h)
 {
-	return (uint32_t)(h >> (64 - BLOOM_BITS_LOG2));
+	return (uint32_t)(h >> (64 - b->log2));
 }
 
-static inline bool bloom_test(const struct hybrid *x, uint64_t h)
+static inline bool bloom_test(const struct evr_bloom *b, uint64_t h)
 {
-	uint32_t b = bloom_bit(h);
-	return (__atomic_load_n(&x->bloom[b >> 6], __ATOMIC_RELAXED) >> (b & 63)) & 1;
+	uint32_t i = bloom_bit(b, h);
+	return (__atomic_load_n(&b->words[i >> 6], __ATOMIC_RELAXED) >> (i & 63)) & 1;
 }
 
-/* writer: set before the node is published */
-static inline void bloom_add(struct hybrid *x, uint64_t h)
+static inline void bloom_prefetch(const struct evr_bloom *b, uint64_t h)
 {
-	uint32_t b = bloom_bit(h);
-	if (x->bloom_cnt[b] != UINT8_MAX && x->bloom_cnt[b]++ == 0)
-		__atomic_or_fetch(&x->bloom[b >> 6], 1ULL << (b & 63), __ATOMIC_RELEASE);
-}
-
-/* writer: after the node is unpublished */
-static inline void bloom_del(struct hybrid *x, uint64_t h)
-{
-	uint32_t b = bloom_bit(h);
-	if (x->bloom_cnt[b] != UINT8_MAX && --x->bloom_cnt[b] == 0)
-		__atomic_and_fetch(&x->bloom[b >> 6], ~(1ULL << (b & 63)), __ATOMIC_RELEASE);
+	__builtin_prefetch(&b->words[bloom_bit(b, h) >> 6]);
 }
 
 /* ---- key directory ------------------------------------------------------ */

@@ -77,6 +77,7 @@ struct bctx {
 	uint64_t now;
 	struct evr_match_stats *st;
 	const struct evr_hs_db *db;          /* Hyperscan callback's database */
+	const struct evr_bloom *bloom;
 };
 
 int hyb_readers_init(struct hybrid *x, uint32_t n)
@@ -133,6 +134,7 @@ static void verify(struct bctx *c, uint32_t nc, uint32_t *hs)
 	struct hyb_reader *rd = c->rd;
 	uint32_t keep = 0, h = *hs;
 
+	c->st->candidates += nc;
 	/* D: key check on the (prefetched) records; a survivor with filters
 	 * left to verify gets them prefetched */
 	for (uint32_t i = 0; i < nc; i++) {
@@ -164,14 +166,16 @@ static void flush(struct bctx *c)
 	const struct evr_rcuhash_table *t = c->t;
 	uint32_t live = 0, nc = 0, hs = 0;
 
+	c->st->probes += rd->n_probe;
 	/* B: presence bits (their words were prefetched in A); keep the
 	 * survivors and prefetch their table slots */
 	for (uint32_t i = 0; i < rd->n_probe; i++) {
-		if (!bloom_test(c->x, rd->probe[i].h))
+		if (!bloom_test(c->bloom, rd->probe[i].h))
 			continue;
 		evr_rcuhash_prefetch(t, rd->probe[i].h);
 		rd->probe[live++] = rd->probe[i];
 	}
+	c->st->probes_present += live;
 	/* C: walk the slots; a full-hash match is a candidate, whose record
 	 * is prefetched (the key check needs the record: stage D) */
 	for (uint32_t i = 0; i < live; i++) {
@@ -206,7 +210,7 @@ static inline void probe(struct bctx *c, uint64_t h, const struct idx_key *k, bo
 	if (rd->n_probe == HYB_BURST_PROBES)
 		flush(c);
 	/* the presence bit is loaded now and tested in stage B */
-	__builtin_prefetch(&c->x->bloom[bloom_bit(h) >> 6]);
+	bloom_prefetch(c->bloom, h);
 	rd->probe[rd->n_probe++] = (struct probe){.h = h, .k = *k, .ev = c->cur, .dedupe = dedupe};
 }
 
@@ -399,6 +403,7 @@ uint32_t hyb_match(struct evr_matcher *m, unsigned reader, const struct evr_even
 	c.rd = &x->readers[reader];
 	c.rd->n_probe = c.rd->n_hs = 0;
 	c.t = evr_rcuhash_read(&x->idx);
+	c.bloom = rcu_dereference(x->bloom);
 	const struct keydir *dir = rcu_dereference(x->dir);
 	for (uint32_t e = 0; e < n_ev; e++) {
 		c.cur = (uint16_t)e;

@@ -150,7 +150,7 @@ static void infix_run(void *ctx, const char *run, size_t len)
 				(*seen)++;
 			continue;
 		}
-		uint32_t c = p->x->bloom_cnt[bloom_bit(probe_hash(h, QGRAM, KIND_INFIX, p->selh))];
+		uint32_t c = p->x->bloom->cnt[bloom_bit(p->x->bloom, probe_hash(h, QGRAM, KIND_INFIX, p->selh))];
 		/* Before history accumulates every count is 0: a prior keeps the
 		 * first subscriptions off shared text. Digit-rich windows are
 		 * identifiers (user numbers, call-ids), letters are domains and
@@ -211,6 +211,90 @@ static int filter_score(const struct evr_filter *f)
 	default:
 		return 60;
 	}
+}
+
+/* ---- presence bitmap (writer) ---------------------------------------- */
+
+static struct evr_bloom *bloom_new(uint32_t log2)
+{
+	struct evr_bloom *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->log2 = log2;
+	b->words = evr_mem_table_alloc(((size_t)1 << log2) / 8, true);
+	b->cnt = calloc((size_t)1 << log2, 1);
+	if (!b->words || !b->cnt) {
+		evr_mem_table_free(b->words, ((size_t)1 << log2) / 8);
+		free(b->cnt);
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+static void bloom_free(struct evr_bloom *b)
+{
+	if (!b)
+		return;
+	evr_mem_table_free(b->words, ((size_t)1 << b->log2) / 8);
+	free(b->cnt);
+	free(b);
+}
+
+static void bloom_free_rcu(struct rcu_head *h)
+{
+	bloom_free(caa_container_of(h, struct evr_bloom, rcu));
+}
+
+static size_t bloom_bytes(const struct evr_bloom *b)
+{
+	return ((size_t)1 << b->log2) / 8 + ((size_t)1 << b->log2);
+}
+
+static void bloom_set(struct evr_bloom *b, uint64_t h)
+{
+	uint32_t i = bloom_bit(b, h);
+	if (b->cnt[i] != UINT8_MAX && b->cnt[i]++ == 0)
+		__atomic_or_fetch(&b->words[i >> 6], 1ULL << (i & 63), __ATOMIC_RELEASE);
+}
+
+/* Twice the bits, rebuilt from every hash in the index table, published
+ * for readers that start from now on (those that started before keep the
+ * old one, which stays valid for them until a grace period has passed). */
+static int bloom_grow(struct hybrid *x)
+{
+	const struct evr_rcuhash_table *t = x->idx.t;
+	struct evr_bloom *nb = bloom_new(x->bloom->log2 + 1), *old = x->bloom;
+	if (!nb)
+		return -ENOMEM;
+	for (uint64_t i = 0; i <= t->mask; i++) {
+		uint64_t h = t->slots[i].hash;
+		if (h != EVR_RCUHASH_EMPTY && h != EVR_RCUHASH_TOMB)
+			bloom_set(nb, h);
+	}
+	rcu_assign_pointer(x->bloom, nb);
+	call_rcu(&old->rcu, bloom_free_rcu);
+	return 0;
+}
+
+/* Before the node with hash h is published. A failed growth keeps the
+ * current bitmap: more false positives, never a miss. */
+static void bloom_add(struct hybrid *x, uint64_t h)
+{
+	if (++x->bloom_n > ((uint64_t)1 << x->bloom->log2) >> BLOOM_BITS_PER_ENTRY_LOG2 &&
+	    x->bloom->log2 < BLOOM_MAX_LOG2)
+		(void)bloom_grow(x);
+	bloom_set(x->bloom, h);
+}
+
+/* After the node with hash h is gone. */
+static void bloom_del(struct hybrid *x, uint64_t h)
+{
+	struct evr_bloom *b = x->bloom;
+	uint32_t i = bloom_bit(b, h);
+	x->bloom_n--;
+	if (b->cnt[i] != UINT8_MAX && --b->cnt[i] == 0)
+		__atomic_and_fetch(&b->words[i >> 6], ~(1ULL << (i & 63)), __ATOMIC_RELEASE);
 }
 
 int hyb_add_event_idx(struct hybrid *x, struct evr_sub_node *n)
@@ -401,16 +485,14 @@ static int hybrid_init(struct evr_matcher *m)
 		free(x);
 		return -ENOMEM;
 	}
-	x->bloom = evr_mem_table_alloc(BLOOM_BITS / 8, true);
-	x->bloom_cnt = calloc(BLOOM_BITS, 1);
+	x->bloom = bloom_new(BLOOM_MIN_LOG2);
 	x->gram_seen = calloc(1u << GRAM_SEEN_LOG2, sizeof(uint16_t));
 	x->lit_seen = calloc(1u << LIT_SEEN_LOG2, 1);
-	if (!x->bloom || !x->bloom_cnt || !x->gram_seen || !x->lit_seen ||
+	if (!x->bloom || !x->gram_seen || !x->lit_seen ||
 	    hyb_readers_init(x, m->conf.max_readers)) {
 		hyb_readers_fini(x);
 		free(x->lit_seen);
-		evr_mem_table_free(x->bloom, BLOOM_BITS / 8);
-		free(x->bloom_cnt);
+		bloom_free(x->bloom);
 		free(x->gram_seen);
 		evr_rcuhash_fini(&x->idx);
 		free(x);
@@ -464,8 +546,7 @@ static void hybrid_fini(struct evr_matcher *m)
 	evr_rcuhash_fini(&x->idx);
 	pthread_cond_destroy(&x->merge_kick);
 	hyb_readers_fini(x);
-	evr_mem_table_free(x->bloom, BLOOM_BITS / 8);
-	free(x->bloom_cnt);
+	bloom_free(x->bloom);
 	free(x->gram_seen);
 	free(x->lit_seen);
 	free(x);
@@ -489,7 +570,7 @@ static void hybrid_stats(struct evr_matcher *m, struct evr_matcher_stats *st)
 	st->hs_compile_errors = x->compile_errors;
 	st->hs_bytes = x->hs_bytes + scratch;
 	st->keys = x->n_slots;
-	st->mem_bytes += evr_rcuhash_bytes(&x->idx) + BLOOM_BITS / 8 + BLOOM_BITS;
+	st->mem_bytes += evr_rcuhash_bytes(&x->idx) + bloom_bytes(x->bloom);
 }
 
 const struct evr_index_ops evr_index_hybrid_ops = {

@@ -83,6 +83,10 @@ struct evr_match_stats {
 	uint64_t skipped_fired;   /* once already notified (other core won) */
 	uint64_t overflow;        /* more matches than out_cap: dropped, counted */
 	uint64_t hs_errors;       /* hs_scan failures */
+	/* index work (hybrid): where a match's time goes */
+	uint64_t probes;          /* index hashes probed */
+	uint64_t probes_present;  /* ... whose presence bit was set */
+	uint64_t candidates;      /* records whose full hash matched, verified */
 };
 
 /*
