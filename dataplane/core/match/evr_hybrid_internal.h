@@ -88,7 +88,7 @@ struct keydir {
  * side counts let bits be cleared on removal (a saturated count keeps its
  * bit: a false positive costs one lookup, never a miss).
  */
-#define BLOOM_MIN_LOG2 16u
+#define BLOOM_MIN_LOG2 12u /* 256 entries: small indexes (and the tests) grow it */
 #define BLOOM_MAX_LOG2 27u
 #define BLOOM_BITS_PER_ENTRY_LOG2 4u
 #define GRAM_SEEN_LOG2 20u
