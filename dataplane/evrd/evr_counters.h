@@ -82,6 +82,7 @@
 	/* ---- events and matching ---- */                                    \
 	X(EVENTS_RX, "events_rx", "datagrams handed to a decoder")             \
 	X(EVENTS_UNMATCHED, "events_unmatched", "decoded events nobody subscribed to") \
+	X(HOLD_FULL, "hold_full", "decoded event did not fit an empty burst hold (dropped; a bug if ever seen)") \
 	/* these five are the matcher's evr_match_stats, folded in on export */ \
 	X(MATCHES, "matches", "subscriptions matched")                         \
 	X(FANOUT_OVERFLOW, "fanout_overflow", "matches over limits.max_fanout (dropped)") \

@@ -36,7 +36,8 @@ int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_wo
 	nt->r = r;
 	nt->w = w;
 	nt->reader = -1;
-	nt->match = calloc(r->max_fanout + 1, sizeof(*nt->match));
+	/* every event of a burst may fan out to max_fanout subscribers */
+	nt->match = calloc((size_t)r->max_fanout * EVR_MATCH_BURST_MAX, sizeof(*nt->match));
 	nt->fan = calloc(r->max_fanout + 1, sizeof(*nt->fan));
 	nt->fan_unix = calloc(r->max_fanout + 1, sizeof(*nt->fan_unix));
 	nt->encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
@@ -269,19 +270,35 @@ uint32_t evr_notify_subs(struct evr_notifier *nt, struct evr_counters *cnt,
 	return publish_worker(nt, cnt, nu, nx, now_tsc);
 }
 
+uint32_t evr_notify_burst(struct evr_notifier *nt, struct evr_counters *cnt,
+                          struct evr_match_stats *stats, uint8_t in_port,
+                          const rte_be16_t *sport, const struct evr_event *const *evs,
+                          const uint64_t *seq, uint32_t n, uint64_t now_ms, uint64_t now_tsc)
+{
+	struct evr_router *r = nt->r;
+	struct evr_match_burst b = {.subs = nt->match,
+	                            .cap = r->max_fanout * EVR_MATCH_BURST_MAX,
+	                            .per_event_cap = r->max_fanout};
+	uint32_t got = evr_matcher_match_burst(r->matcher, (unsigned)nt->reader, evs, n, now_ms,
+	                                       &b, stats);
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = b.first[i + 1] - b.first[i];
+
+		if (k == 0) {
+			cnt->c[EVR_CNT_EVENTS_UNMATCHED]++;
+			continue;
+		}
+		evr_notify_subs(nt, cnt, in_port, sport[i], evs[i], seq[i], b.subs + b.first[i], k,
+		                now_tsc);
+	}
+	return got;
+}
+
 uint32_t evr_notify_event(struct evr_notifier *nt, struct evr_counters *cnt,
                           struct evr_match_stats *stats, uint8_t in_port,
                           rte_be16_t sport, const struct evr_event *ev, uint64_t seq,
                           uint64_t now_ms, uint64_t now_tsc)
 {
-	struct evr_router *r = nt->r;
-	uint32_t n = evr_matcher_match(r->matcher, (unsigned)nt->reader, ev, now_ms,
-	                               nt->match, r->max_fanout, stats);
-
-	if (n == 0) {
-		cnt->c[EVR_CNT_EVENTS_UNMATCHED]++;
-		return 0;
-	}
-	evr_notify_subs(nt, cnt, in_port, sport, ev, seq, nt->match, n, now_tsc);
-	return n;
+	return evr_notify_burst(nt, cnt, stats, in_port, &sport, &ev, &seq, 1, now_ms, now_tsc);
 }

@@ -38,7 +38,7 @@ struct evr_notifier {
 	struct evr_router *r;
 	struct evr_worker *w;          /* owner; NULL: the control thread */
 	int reader;                    /* matcher reader index (workers) */
-	const struct evr_sub **match;  /* limits.max_fanout + 1 */
+	const struct evr_sub **match;  /* max_fanout per event of a burst */
 	struct rte_mbuf **fan;         /* udp: descriptors of one event */
 	struct rte_mbuf **fan_unix;    /* unix: descriptors of one event */
 	char *encbuf; /* notifications that do not fit one mbuf; the control
@@ -54,9 +54,17 @@ void evr_notify_fini(struct evr_notifier *nt);
  * decoding a burst reserves one block for the burst instead. */
 #define EVR_NOTIFY_SEQ_NEXT UINT64_MAX
 
-/* Match ev and notify its subscribers; counted on cnt (the ingress
- * port's block) and stats. Returns the number of matches. Worker only
- * (RCU read side, the worker is online). */
+/* Match evs[0..n) (n <= EVR_MATCH_BURST_MAX) as one burst, then notify
+ * each event's subscribers in order (event i came from source port
+ * sport[i] and carries sequence number seq[i]); counted on cnt (the
+ * ingress port's block) and stats. Returns the number of matches. Worker
+ * only (RCU read side, the worker is online). */
+uint32_t evr_notify_burst(struct evr_notifier *nt, struct evr_counters *cnt,
+                          struct evr_match_stats *stats, uint8_t in_port,
+                          const rte_be16_t *sport, const struct evr_event *const *evs,
+                          const uint64_t *seq, uint32_t n, uint64_t now_ms, uint64_t now_tsc);
+
+/* One event: a burst of one. */
 uint32_t evr_notify_event(struct evr_notifier *nt, struct evr_counters *cnt,
                           struct evr_match_stats *stats, uint8_t in_port,
                           rte_be16_t sport, const struct evr_event *ev, uint64_t seq,
