@@ -45,7 +45,7 @@ struct rebase {
  * (NUL-terminated, as every value is). */
 static bool move_str(struct rebase *rb, struct evr_str *v)
 {
-	if (v->p >= rb->lo && v->p < rb->hi) {
+	if (rb->lo && v->p >= rb->lo && v->p < rb->hi) {
 		v->p = rb->to + (v->p - rb->lo);
 		return true;
 	}
@@ -61,17 +61,18 @@ static bool move_str(struct rebase *rb, struct evr_str *v)
 	return true;
 }
 
-const struct evr_event *evr_ev_hold_add(struct evr_ev_hold *h, const struct evr_scratch *s)
+const struct evr_event *evr_ev_hold_add_event(struct evr_ev_hold *h, const struct evr_event *src,
+                                              const char *arena, uint32_t used)
 {
-	const struct evr_event *src = &s->ev;
-	uint32_t used = s->buf_used;
-
+	if (arena == NULL)
+		used = 0;
 	if (h->n == h->max_events || h->attrs_used + src->n_attrs > h->attrs_cap ||
 	    h->buf_used + used > h->buf_cap)
 		return NULL;
 	uint32_t save_buf = h->buf_used;
-	struct rebase rb = {s->buf, s->buf + used, h->buf + h->buf_used, h};
-	memcpy(rb.to, s->buf, used);
+	struct rebase rb = {arena, arena ? arena + used : NULL, h->buf + h->buf_used, h};
+	if (used)
+		memcpy(rb.to, arena, used);
 	h->buf_used += used;
 
 	struct evr_event *e = &h->ev[h->n];

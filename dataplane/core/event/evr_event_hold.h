@@ -43,10 +43,19 @@ static inline void evr_ev_hold_reset(struct evr_ev_hold *h)
 	h->n = h->attrs_used = h->buf_used = 0;
 }
 
-/* Keep a copy of the event built in s. NULL when the hold is full: use
- * what it holds, reset it and add again. */
-EVR_API const struct evr_event *evr_ev_hold_add(struct evr_ev_hold *h,
-                                                const struct evr_scratch *s);
+/* Keep a copy of ev, whose views point into arena[0..arena_used) (copied
+ * in one piece) or anywhere else (copied one by one; arena may be NULL).
+ * NULL when the hold is full: use what it holds, reset it and add again. */
+EVR_API const struct evr_event *evr_ev_hold_add_event(struct evr_ev_hold *h,
+                                                      const struct evr_event *ev,
+                                                      const char *arena, uint32_t arena_used);
+
+/* The event built in s (a decoder's or builder's scratch). */
+static inline const struct evr_event *evr_ev_hold_add(struct evr_ev_hold *h,
+                                                      const struct evr_scratch *s)
+{
+	return evr_ev_hold_add_event(h, &s->ev, s->buf, s->buf_used);
+}
 
 #ifdef __cplusplus
 }

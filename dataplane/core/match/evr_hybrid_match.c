@@ -123,6 +123,20 @@ static void emit(struct bctx *c, const struct cand *cd)
 
 /* ---- stages D and E ---------------------------------------------------- */
 
+#define VERIFY_AHEAD 4
+
+static inline void prefetch_filter_strings(const struct cand *cd)
+{
+	const struct evr_sub *s = &cd->n->s;
+
+	for (uint32_t f = 0; f < s->n_filters && f < 4; f++) {
+		if (f == cd->skip)
+			continue;
+		__builtin_prefetch(s->filters[f].key);
+		__builtin_prefetch(s->filters[f].lit);
+	}
+}
+
 /*
  * D then E over cand[0..nc). *hs is how many of Hyperscan's candidates
  * were emitted already: they are merged in by event, so the output stays
@@ -149,8 +163,12 @@ static void verify(struct bctx *c, uint32_t nc, uint32_t *hs)
 			__builtin_prefetch(cd.n->s.filters);
 		rd->cand[keep++] = cd;
 	}
-	/* E */
+	/* E, with the filters' own strings (keys, literals: separate
+	 * allocations) prefetched a few candidates ahead: the filter arrays
+	 * were prefetched in D, so their pointers are in cache by now */
 	for (uint32_t i = 0; i < keep; i++) {
+		if (i + VERIFY_AHEAD < keep)
+			prefetch_filter_strings(&rd->cand[i + VERIFY_AHEAD]);
 		while (h < rd->n_hs && rd->hs[h].ev <= rd->cand[i].ev)
 			emit(c, &rd->hs[h++]);
 		emit(c, &rd->cand[i]);
