@@ -207,16 +207,16 @@ static void test_model(void)
 	CHECK(strstr(err, "max_datagram") != NULL && strstr(err, "65508") != NULL);
 	CHECK_EQ_INT(evr_limits_validate(&l, NULL, 0), -EINVAL);
 	CHECK_EQ_INT(evr_scratch_init(&s, &l), -EINVAL);
-	CHECK(s.buf == NULL && s.attrs == NULL && s.tok == NULL);
+	CHECK(s.buf == NULL && s.attrs == NULL && s.json == NULL);
 	CHECK_EQ_INT(evr_scratch_init(&s, NULL), -EINVAL);
 
 	CHECK_EQ_INT(evr_scratch_init(&s, &d), 0);
-	CHECK(s.attrs != NULL && s.buf != NULL && s.tok != NULL);
+	CHECK(s.attrs != NULL && s.buf != NULL && s.json != NULL);
 	CHECK(s.buf_cap > d.max_datagram);
 	CHECK(s.tok_cap >= 2 * d.max_attrs + 16);
 	CHECK_EQ_INT(s.lim.max_attrs, 64);
 	evr_scratch_fini(&s);
-	CHECK(s.buf == NULL && s.attrs == NULL && s.tok == NULL);
+	CHECK(s.buf == NULL && s.attrs == NULL && s.json == NULL);
 	evr_scratch_fini(&s); /* idempotent */
 
 	/* evr_event_find: case-insensitive, first match, exact length */
@@ -424,10 +424,10 @@ static const struct valid_case valid_cases[] = {
 	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":{\"Content-Length\":\"5\"}}", 0,
 	  EVR_FMT_JSONRPC, "E_X", NULL, NULL, EVR_PRIO_NORMAL, 1,
 	  { { -1, "Content-Length", "5", 0 } } },
-	{ "rpc non-ascii bytes pass through", EVR_FMT_JSONRPC,
-	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":{\"n\":\"Jos\xc3\xa9 \xff\"}}", 0,
+	{ "rpc UTF-8 passes through", EVR_FMT_JSONRPC,
+	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":{\"n\":\"Jos\xc3\xa9 \xf0\x9f\x98\x80\"}}", 0,
 	  EVR_FMT_JSONRPC, "E_X", NULL, NULL, EVR_PRIO_NORMAL, 1,
-	  { { -1, "n", "Jos\xc3\xa9 \xff", 0 } } },
+	  { { -1, "n", "Jos\xc3\xa9 \xf0\x9f\x98\x80", 0 } } },
 
 	/* ---- FreeSWITCH plain ---- */
 	{ "plain CHANNEL_CREATE", EVR_FMT_PLAIN, FS_CHANNEL_CREATE, 0,
@@ -781,6 +781,17 @@ static const struct bad_case bad_cases[] = {
 	{ "raw NUL first", EVR_FMT_PLAIN, "\0Event-Name: X\n", 15, EVR_DEC_NUL_BYTE },
 	{ "%00", EVR_FMT_PLAIN, "Event-Name: X\nA: a%00b\n\n", 0, EVR_DEC_NUL_BYTE },
 	{ "auto raw NUL", EVR_FMT_AUTO, "Event-Name: X\0\n", 15, EVR_DEC_NUL_BYTE },
+
+	/* JSON is UTF-8 (RFC 8259): anything else is malformed JSON, wherever
+	 * it is (simdjson checks the whole document before any member) */
+	{ "invalid UTF-8 byte", EVR_FMT_JSONRPC,
+	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":{\"n\":\"Jos\xc3\xa9 \xff\"}}", 0,
+	  EVR_DEC_BAD_JSON },
+	{ "overlong UTF-8 in key", EVR_FMT_JSON, "{\"Event-Name\":\"X\",\"\xc0\xaf\":\"v\"}", 0,
+	  EVR_DEC_BAD_JSON },
+	{ "UTF-8 surrogate in ignored member", EVR_FMT_JSONRPC,
+	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"id\":\"\xed\xa0\x80\"}", 0, EVR_DEC_BAD_JSON },
+	{ "truncated UTF-8 at end", EVR_FMT_JSON, "{\"Event-Name\":\"X\"}\xe2\x82", 0, EVR_DEC_BAD_JSON },
 
 	/* regressions (fuzzer and differential runs against jansson) */
 	{ "NUL inside a number", EVR_FMT_JSON,
