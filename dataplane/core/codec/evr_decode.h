@@ -66,6 +66,11 @@ enum evr_decode_status {
 	EVR_DEC__COUNT
 };
 
+/* JSON containers nested deeper than this (a top-level member's value is
+ * level 1) are refused as EVR_DEC_TOO_MANY_TOKENS, even within the token
+ * budget: the walk that checks every byte recurses once per level. */
+#define EVR_DECODE_JSON_MAX_DEPTH 64u
+
 /* Counter name ("bad_json") and human text, for any status value. */
 /* Allocate scratch for decoding within limits l: attribute slots, string
  * arena and the JSON parser state (simdjson parser, padded input copy),

@@ -239,7 +239,7 @@ inline bool is_container(evr_json_kind k)
 // recording nothing.
 evr_decode_status check_inside(walker &w, od::value &v, evr_json_kind kind, unsigned level)
 {
-	if (level > EVR_JSON_MAX_DEPTH)
+	if (level > EVR_DECODE_JSON_MAX_DEPTH)
 		return EVR_DEC_TOO_MANY_TOKENS;
 	return each_child(w, v, kind, [&w, level](od::value c, const std::string_view *) {
 		evr_json_kind ck;
@@ -306,10 +306,10 @@ void *evr_json_new(uint32_t max_datagram, uint32_t tok_cap)
 	js->ent = new (std::nothrow) evr_json_ent[tok_cap ? tok_cap : 1];
 	// Capacity max_datagram up front: iterate() would allocate on the hot
 	// path for a larger document, and the decoders refuse those before.
-	// Depth: a margin above EVR_JSON_MAX_DEPTH (the root object, the
+	// Depth: a margin above EVR_DECODE_JSON_MAX_DEPTH (the root object, the
 	// top-level members), so the walk's own limit is the one that applies.
 	if (js->pad == nullptr || js->ent == nullptr ||
-	    js->parser.allocate(max_datagram, EVR_JSON_MAX_DEPTH + 8) != simdjson::SUCCESS) {
+	    js->parser.allocate(max_datagram, EVR_DECODE_JSON_MAX_DEPTH + 8) != simdjson::SUCCESS) {
 		evr_json_free(js);
 		return nullptr;
 	}

@@ -70,15 +70,11 @@ void evr_json_free(void *js);
  * lone surrogate, and \u0000: every view is a C string for glob consumers,
  * and an embedded NUL would let a value match as a shorter one);
  * TOO_MANY_TOKENS (past tok_cap tokens, or nested deeper than
- * EVR_JSON_MAX_DEPTH): then *d holds what was recorded before the budget ran
+ * EVR_DECODE_JSON_MAX_DEPTH, evr_decode.h): then *d holds what was recorded before the budget ran
  * out, for the decoders to tell "too many attributes" apart.
  */
 enum evr_decode_status evr_json_parse(void *js, const char *buf, size_t len,
                                       uint32_t tok_cap, struct evr_json_doc *d);
-
-/* Containers nested deeper than this below the root object are refused
- * (TOO_MANY_TOKENS): the walk that checks them recurses once per level. */
-#define EVR_JSON_MAX_DEPTH 64u
 
 #ifdef __cplusplus
 }

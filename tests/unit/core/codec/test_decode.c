@@ -577,7 +577,7 @@ static const struct bad_case bad_cases[] = {
 	{ "bad format", (enum evr_format)EVR_FMT__COUNT, "{}", 0, EVR_DEC_BAD_FORMAT },
 	{ "bad format 99", (enum evr_format)99, "Event-Name: X\n", 0, EVR_DEC_BAD_FORMAT },
 
-	/* JSON syntax: jsmn tolerates these, the decoder must not */
+	/* JSON syntax: a tokenizer may tolerate these, the decoder must not */
 	{ "ws only", EVR_FMT_JSONRPC, " \n\t ", 0, EVR_DEC_BAD_JSON },
 	{ "unclosed", EVR_FMT_JSONRPC, "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\"", 0, EVR_DEC_BAD_JSON },
 	{ "unclosed string", EVR_FMT_JSON, "{\"Event-Name\":\"X", 0, EVR_DEC_BAD_JSON },
@@ -616,6 +616,9 @@ static const struct bad_case bad_cases[] = {
 	{ "raw newline in string", EVR_FMT_JSON, "{\"Event-Name\":\"X\",\"a\":\"l1\nl2\"}", 0, EVR_DEC_BAD_JSON },
 	{ "raw tab in key", EVR_FMT_JSONRPC, RPC("{\"a\tb\":1}"), 0, EVR_DEC_BAD_JSON },
 	{ "escape cut by end", EVR_FMT_JSON, "{\"Event-Name\":\"X\\u12", 0, EVR_DEC_BAD_JSON },
+	{ "unclosed inner object", EVR_FMT_JSON, "{\"Event-Name\":\"X\",\"a\":{}", 0, EVR_DEC_BAD_JSON },
+	{ "bad literal deep in ignored member", EVR_FMT_JSONRPC,
+	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"id\":[[{\"a\":[01]}]]}", 0, EVR_DEC_BAD_JSON },
 	{ "bad ignored member still parsed", EVR_FMT_JSONRPC,
 	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"id\":[1 2]}", 0, EVR_DEC_BAD_JSON },
 	{ "object as key", EVR_FMT_JSON, "{{}:1}", 0, EVR_DEC_BAD_JSON },
@@ -670,6 +673,9 @@ static const struct bad_case bad_cases[] = {
 	{ "high + \\n", EVR_FMT_JSONRPC, RPC_P("\\ud83d\\n"), 0, EVR_DEC_BAD_STRING_ESCAPE },
 	{ "lone low surrogate", EVR_FMT_JSON, "{\"Event-Name\":\"\\udc00\"}", 0, EVR_DEC_BAD_STRING_ESCAPE },
 	{ "escaped NUL", EVR_FMT_JSON, "{\"Event-Name\":\"X\",\"a\":\"\\u0000\"}", 0, EVR_DEC_BAD_STRING_ESCAPE },
+	{ "escaped NUL in key", EVR_FMT_JSON, "{\"Event-Name\":\"X\",\"a\\u0000\":\"1\"}", 0, EVR_DEC_BAD_STRING_ESCAPE },
+	{ "bad escape in nested ignored member", EVR_FMT_JSONRPC,
+	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"id\":{\"a\":[1,\"\\q\"]}}", 0, EVR_DEC_BAD_STRING_ESCAPE },
 	{ "bad escape in key", EVR_FMT_JSON, "{\"a\\q\":\"1\"}", 0, EVR_DEC_BAD_STRING_ESCAPE },
 	{ "bad escape in ignored member", EVR_FMT_JSONRPC,
 	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"x\":\"\\ud800\"}", 0, EVR_DEC_BAD_STRING_ESCAPE },
@@ -1136,6 +1142,38 @@ static void test_tokens(struct evr_scratch *s)
 	pos = 0;
 	APPEND(pos, "{\"Event-Name\":\"X\",\"a\":[[[[[[[[[[]]]]]]]]]]}");
 	expect(s, EVR_FMT_JSON, pos, EVR_DEC_NESTED_VALUE, "shallow nesting");
+
+	/* nesting: EVR_DECODE_JSON_MAX_DEPTH levels are checked (and accepted
+	 * in an ignored member), one more is refused even within the token
+	 * budget */
+	for (unsigned extra = 0; extra <= 1; extra++) {
+		unsigned n = EVR_DECODE_JSON_MAX_DEPTH + extra;
+
+		CHECK(n + 16 < s->tok_cap);
+		pos = 0;
+		APPEND(pos, "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"id\":");
+		for (unsigned i = 0; i < n; i++)
+			APPEND(pos, "%s", i % 2 ? "{\"k\":" : "[");
+		APPEND(pos, "\"\\u0041\"");
+		for (unsigned i = n; i-- > 0;)
+			APPEND(pos, "%s", i % 2 ? "}" : "]");
+		APPEND(pos, "}");
+		expect(s, EVR_FMT_JSONRPC, pos, extra ? EVR_DEC_TOO_MANY_TOKENS : EVR_DEC_OK,
+		       extra ? "nesting one past the limit" : "nesting at the limit");
+		/* a fault at the bottom is still found */
+		if (!extra) {
+			memcpy(strstr(big, "\\u0041"), "\\u0000", 6);
+			expect(s, EVR_FMT_JSONRPC, pos, EVR_DEC_BAD_STRING_ESCAPE,
+			       "escape fault at the deepest level");
+		}
+	}
+
+	/* The byte after the datagram is not the decoder's: a '}' there must
+	 * not close the object (simdjson reads a padded copy). */
+	pos = 0;
+	APPEND(pos, "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"id\":{}}");
+	expect(s, EVR_FMT_JSONRPC, pos, EVR_DEC_OK, "closed");
+	expect(s, EVR_FMT_JSONRPC, pos - 1, EVR_DEC_BAD_JSON, "closed only past len");
 
 	/* many positional params overflow tokens: too many attributes */
 	pos = 0;
