@@ -51,7 +51,6 @@ struct walker {
 	// simdjson; with one, strings are unescaped and, since an escape may
 	// have produced a NUL (raw NULs are refused by stage 1), searched.
 	bool has_bs;
-	const char *end; // end of the padded copy: bounds a search for '"'
 };
 
 inline bool is_ws(char c)
@@ -182,11 +181,17 @@ evr_decode_status member_key(walker &w, od::field &f, std::string_view *k)
 	if (!take_token(w))
 		return EVR_DEC_TOO_MANY_TOKENS;
 	if (!w.has_bs) {
-		// no escapes: the name ends at the next quote
+		// No escapes: the name is the raw text up to its closing quote,
+		// found back from the value. simdjson has checked the ':' (and
+		// only blanks can surround it: anything else would have been a
+		// token of its own), and the name starts the structure.
 		const char *p = f.key().raw();
-		const char *q = static_cast<const char *>(memchr(p, '"', (size_t)(w.end - p)));
-		if (q == nullptr)
-			return EVR_DEC_BAD_JSON; // cannot happen after stage 1
+		const char *q = f.value().raw_json_token().data() - 1;
+		while (is_ws(*q))
+			q--;
+		q--; // the ':'
+		while (is_ws(*q))
+			q--;
 		*k = std::string_view(p, (size_t)(q - p));
 		return EVR_DEC_OK;
 	}
@@ -241,7 +246,7 @@ evr_decode_status check_inside(walker &w, od::value &v, evr_json_kind kind, unsi
 {
 	if (level > EVR_DECODE_JSON_MAX_DEPTH)
 		return EVR_DEC_TOO_MANY_TOKENS;
-	return each_child(w, v, kind, [&w, level](od::value c, const std::string_view *) {
+	return each_child(w, v, kind, [&w, level](od::value &c, const std::string_view *) {
 		evr_json_kind ck;
 		std::string_view text;
 		evr_decode_status st;
@@ -259,7 +264,7 @@ evr_decode_status check_inside(walker &w, od::value &v, evr_json_kind kind, unsi
 // the next entry, counted in the kids of entry `parent` (or a top-level
 // member when parent < 0). A top-level container's children are recorded
 // after it; anything deeper is only checked.
-evr_decode_status record(walker &w, od::value v, const std::string_view *k, int32_t parent)
+evr_decode_status record(walker &w, od::value &v, const std::string_view *k, int32_t parent)
 {
 	evr_json_kind kind;
 	std::string_view text;
@@ -286,7 +291,7 @@ evr_decode_status record(walker &w, od::value v, const std::string_view *k, int3
 		return EVR_DEC_OK;
 	if (parent >= 0)
 		return check_inside(w, v, kind, 2);
-	return each_child(w, v, kind, [&w, me](od::value c, const std::string_view *ck) {
+	return each_child(w, v, kind, [&w, me](od::value &c, const std::string_view *ck) {
 		return record(w, c, ck, (int32_t)me);
 	});
 }
@@ -332,7 +337,7 @@ enum evr_decode_status evr_json_parse(void *p, const char *buf, size_t len,
                                       uint32_t tok_cap, struct evr_json_doc *d)
 {
 	json_state *js = static_cast<json_state *>(p);
-	walker w{js, tok_cap, 1, 0, memchr(buf, '\\', len) != nullptr, js->pad + js->pad_cap};
+	walker w{js, tok_cap, 1, 0, memchr(buf, '\\', len) != nullptr};
 	simdjson::error_code e;
 	evr_decode_status st = EVR_DEC_OK;
 	od::document doc;
