@@ -133,22 +133,6 @@ const struct evr_json_ent *evr_dec_json_member(const struct evr_json_doc *d,
 	return NULL;
 }
 
-enum evr_decode_status evr_dec_json_store_scalar(struct evr_scratch *s,
-                                                 const struct evr_json_ent *e,
-                                                 struct evr_str *out)
-{
-	switch (e->kind) {
-	case EVR_JK_STRING:
-		return evr_dec_store(s, out, e->val, e->val_len, 0);
-	case EVR_JK_LITERAL:
-		return evr_dec_store(s, out, e->val, e->val_len, EVR_STR_LITERAL);
-	case EVR_JK_NULL:
-		return evr_dec_store(s, out, "", 0, EVR_STR_NULL);
-	default:
-		return EVR_DEC_NESTED_VALUE;
-	}
-}
-
 /* ---- dispatcher ---- */
 
 static enum evr_decode_status decode_auto(const char *buf, size_t len,

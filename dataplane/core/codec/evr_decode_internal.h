@@ -98,10 +98,22 @@ const struct evr_json_ent *evr_dec_json_member(const struct evr_json_doc *d,
 
 /* A scalar value into the scratch: string (unescaped), number/true/false
  * (EVR_STR_LITERAL, verbatim), null (EVR_STR_NULL, empty); object/array ->
- * NESTED_VALUE. */
-enum evr_decode_status evr_dec_json_store_scalar(struct evr_scratch *s,
-                                                 const struct evr_json_ent *e,
-                                                 struct evr_str *out);
+ * NESTED_VALUE. Inline: once per attribute. */
+static inline enum evr_decode_status evr_dec_json_store_scalar(struct evr_scratch *s,
+                                                               const struct evr_json_ent *e,
+                                                               struct evr_str *out)
+{
+	switch (e->kind) {
+	case EVR_JK_STRING:
+		return evr_dec_store(s, out, e->val, e->val_len, 0);
+	case EVR_JK_LITERAL:
+		return evr_dec_store(s, out, e->val, e->val_len, EVR_STR_LITERAL);
+	case EVR_JK_NULL:
+		return evr_dec_store(s, out, "", 0, EVR_STR_NULL);
+	default:
+		return EVR_DEC_NESTED_VALUE;
+	}
+}
 
 /* Per-format bodies working on the table evr_dec_json_parse() filled, and
  * their refinement of TOO_MANY_TOKENS (shared with EVR_FMT_AUTO, which

@@ -33,6 +33,10 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
+// The per-value steps of the walk, inlined into its loops (each is called
+// once per member or element of every event).
+#define EVR_JSON_HOT inline __attribute__((always_inline))
+
 struct json_state {
 	od::parser parser;
 	char *pad = nullptr; // max_datagram + SIMDJSON_PADDING bytes
@@ -129,7 +133,8 @@ evr_decode_status unescaped(simdjson::simdjson_result<std::string_view> r, std::
 
 // Classify value v and, for scalars, consume it: strings unescaped into the
 // parser's string buffer, literals checked. *text is the string or literal.
-evr_decode_status scalar(walker &w, od::value &v, evr_json_kind *kind, std::string_view *text)
+EVR_JSON_HOT evr_decode_status scalar(walker &w, od::value &v, evr_json_kind *kind,
+                                      std::string_view *text)
 {
 	// From the value's first byte up to the next structural: a string's
 	// closing quote or a literal's last byte, then blanks.
@@ -176,7 +181,7 @@ inline bool take_token(walker &w)
 }
 
 // A member name: counted as a token, unescaped, no NUL.
-evr_decode_status member_key(walker &w, od::field &f, std::string_view *k)
+EVR_JSON_HOT evr_decode_status member_key(walker &w, od::field &f, std::string_view *k)
 {
 	if (!take_token(w))
 		return EVR_DEC_TOO_MANY_TOKENS;
@@ -199,7 +204,10 @@ evr_decode_status member_key(walker &w, od::field &f, std::string_view *k)
 }
 
 // Walk the children of container v (kind OBJECT or ARRAY), counting and
-// unescaping member names: child(value, key or nullptr) for each.
+// unescaping member names: child(value, key or nullptr) for each. Fields
+// and values are used in place (value_unsafe() after the error check), not
+// copied out with get(): GCC copies simdjson's iterator with a 16-byte load
+// right after narrower stores, a store-forwarding stall per member.
 template <typename F>
 evr_decode_status each_child(walker &w, od::value &v, evr_json_kind kind, F &&child)
 {
@@ -211,10 +219,10 @@ evr_decode_status each_child(walker &w, od::value &v, evr_json_kind kind, F &&ch
 		if ((e = v.get_object().get(o)))
 			return map_err(e);
 		for (auto fr : o) {
-			od::field f;
 			std::string_view k;
-			if ((e = std::move(fr).get(f)))
+			if ((e = fr.error()))
 				return map_err(e);
+			od::field &&f = std::move(fr).value_unsafe(); // no copy: see below
 			if ((st = member_key(w, f, &k)) != EVR_DEC_OK ||
 			    (st = child(f.value(), &k)) != EVR_DEC_OK)
 				return st;
@@ -224,9 +232,9 @@ evr_decode_status each_child(walker &w, od::value &v, evr_json_kind kind, F &&ch
 		if ((e = v.get_array().get(a)))
 			return map_err(e);
 		for (auto vr : a) {
-			od::value c;
-			if ((e = std::move(vr).get(c)))
+			if ((e = vr.error()))
 				return map_err(e);
+			od::value &&c = std::move(vr).value_unsafe();
 			if ((st = child(c, nullptr)) != EVR_DEC_OK)
 				return st;
 		}
@@ -262,37 +270,51 @@ evr_decode_status check_inside(walker &w, od::value &v, evr_json_kind kind, unsi
 
 // Record value v (member name k, or an array element when k is null) as
 // the next entry, counted in the kids of entry `parent` (or a top-level
-// member when parent < 0). A top-level container's children are recorded
-// after it; anything deeper is only checked.
-evr_decode_status record(walker &w, od::value &v, const std::string_view *k, int32_t parent)
+// member when parent < 0); *ent_out is the entry, *kind_out its kind.
+// Containers are left to the caller.
+EVR_JSON_HOT evr_decode_status record_one(walker &w, od::value &v, const std::string_view *k,
+                                          int32_t parent, uint32_t *me, evr_json_kind *kind)
 {
-	evr_json_kind kind;
 	std::string_view text;
 	evr_decode_status st;
-	uint32_t me;
 
 	if (!take_token(w))
 		return EVR_DEC_TOO_MANY_TOKENS;
-	st = scalar(w, v, &kind, &text);
+	st = scalar(w, v, kind, &text);
 	if (st != EVR_DEC_OK)
 		return st;
 	// ntok >= nent + 2 (the root, this value), so nent < tok_cap
-	me = w.nent++;
-	evr_json_ent *ent = &w.js->ent[me];
+	*me = w.nent++;
+	evr_json_ent *ent = &w.js->ent[*me];
 	ent->key = k ? k->data() : nullptr;
 	ent->key_len = k ? (uint32_t)k->size() : 0;
 	ent->val = text.data() ? text.data() : "";
 	ent->val_len = (uint32_t)text.size();
 	ent->kids = 0;
-	ent->kind = kind;
+	ent->kind = *kind;
 	if (parent >= 0)
 		w.js->ent[parent].kids++;
-	if (!is_container(kind))
-		return EVR_DEC_OK;
-	if (parent >= 0)
-		return check_inside(w, v, kind, 2);
+	return EVR_DEC_OK;
+}
+
+// A top-level member's value: recorded, and so are a container's children
+// (anything below them is only checked).
+evr_decode_status record_top(walker &w, od::value &v, const std::string_view *k)
+{
+	evr_json_kind kind;
+	uint32_t me;
+	evr_decode_status st = record_one(w, v, k, -1, &me, &kind);
+
+	if (st != EVR_DEC_OK || !is_container(kind))
+		return st;
 	return each_child(w, v, kind, [&w, me](od::value &c, const std::string_view *ck) {
-		return record(w, c, ck, (int32_t)me);
+		evr_json_kind ckind;
+		uint32_t cme;
+		evr_decode_status cst = record_one(w, c, ck, (int32_t)me, &cme, &ckind);
+
+		if (cst != EVR_DEC_OK || !is_container(ckind))
+			return cst;
+		return check_inside(w, c, ckind, 2);
 	});
 }
 
@@ -365,16 +387,16 @@ enum evr_decode_status evr_json_parse(void *p, const char *buf, size_t len,
 	    (e = doc.get_object().get(root)))
 		return map_err(e);
 	for (auto fr : root) {
-		od::field f;
 		std::string_view k;
-		if ((e = std::move(fr).get(f))) {
+		if ((e = fr.error())) {
 			st = map_err(e);
 			break;
 		}
+		od::field &&f = std::move(fr).value_unsafe();
 		if ((st = member_key(w, f, &k)) != EVR_DEC_OK)
 			break;
 		d->members++;
-		st = record(w, f.value(), &k, -1);
+		st = record_top(w, f.value(), &k);
 		if (st != EVR_DEC_OK)
 			break;
 	}
