@@ -8,10 +8,12 @@
 // checks UTF-8, string bounds and raw control bytes, but separators,
 // literals, numbers and escapes are only checked where the document is
 // walked. So the walk below visits every member and every element of every
-// container, unescapes every string (simdjson refuses bad escapes there) and
-// checks every literal's text against the JSON grammar (simdjson would only
-// look at a number when asked for its value, and we keep numbers verbatim),
-// then requires that nothing follows the root object.
+// container, has simdjson unescape every string of a document that has a
+// backslash at all (it refuses bad escapes there; without a backslash a
+// string is its raw text), checks every literal's text against the JSON
+// grammar (simdjson would only look at a number when asked for its value,
+// and we keep numbers verbatim), then requires that nothing follows the
+// root object.
 //
 // simdjson needs SIMDJSON_PADDING readable bytes after the document, which
 // an mbuf's tailroom does not promise, so every document is first copied
@@ -131,8 +133,9 @@ evr_decode_status unescaped(simdjson::simdjson_result<std::string_view> r, std::
 	return EVR_DEC_OK;
 }
 
-// Classify value v and, for scalars, consume it: strings unescaped into the
-// parser's string buffer, literals checked. *text is the string or literal.
+// Classify value v and check a scalar: a string is its raw text, or (the
+// document has escapes) unescaped into the parser's string buffer; a
+// literal's text is checked. *text is the string or literal.
 EVR_JSON_HOT evr_decode_status scalar(walker &w, od::value &v, evr_json_kind *kind,
                                       std::string_view *text)
 {
