@@ -11,7 +11,8 @@
  *    addresses positional parameters with $param(1)). params may be absent
  *    (event without attributes). Numbers/true/false keep their literal text,
  *    null is an empty value. Nested objects/arrays as values are refused
- *    (EVR_DEC_NESTED_VALUE). Tokenized with jsmn (libjsmn-dev).
+ *    (EVR_DEC_NESTED_VALUE). Parsed with simdjson On-Demand
+ *    (libsimdjson-dev): the whole document must be valid JSON, UTF-8 included.
  *  - EVR_FMT_PLAIN: FreeSWITCH switch_event_serialize() text: lines
  *    "Header-Name: url-encoded-value", "_undef_" meaning empty, optional body
  *    after a Content-Length header + blank line; optionally wrapped in the ESL
@@ -38,7 +39,7 @@ extern "C" {
 	X(EMPTY, "empty", "empty datagram")                                    \
 	X(OVERSIZE, "oversize", "datagram larger than max_datagram")           \
 	X(BAD_JSON, "bad_json", "malformed JSON")                              \
-	X(TOO_MANY_TOKENS, "too_many_tokens", "JSON has too many tokens")      \
+	X(TOO_MANY_TOKENS, "too_many_tokens", "JSON has too many tokens or nesting levels")      \
 	X(NOT_OBJECT, "not_object", "JSON top level is not an object")         \
 	X(BAD_JSONRPC_VERSION, "bad_jsonrpc_version", "jsonrpc member is not \"2.0\"") \
 	X(NO_METHOD, "no_method", "JSON-RPC method missing or not a string")   \
@@ -65,10 +66,16 @@ enum evr_decode_status {
 	EVR_DEC__COUNT
 };
 
+/* JSON containers nested deeper than this (a top-level member's value is
+ * level 1) are refused as EVR_DEC_TOO_MANY_TOKENS, even within the token
+ * budget: the walk that checks every byte recurses once per level. */
+#define EVR_DECODE_JSON_MAX_DEPTH 64u
+
 /* Counter name ("bad_json") and human text, for any status value. */
 /* Allocate scratch for decoding within limits l: attribute slots, string
- * arena and the tokenizer's tokens, which only the decoders know the size
- * of. Init-time only. 0 or -ENOMEM/-EINVAL. */
+ * arena and the JSON parser state (simdjson parser, padded input copy),
+ * which only the decoders know the size of. Init-time only. 0 or
+ * -ENOMEM/-EINVAL. */
 EVR_API int evr_scratch_init(struct evr_scratch *s, const struct evr_limits *l);
 /* Frees what evr_scratch_init allocated. */
 EVR_API void evr_scratch_fini(struct evr_scratch *s);

@@ -2,12 +2,8 @@
 /*
  * Private to the decoders (evr_decode*.c). Not installed, not part of the
  * API. Events are written with the builder (event/evr_event_build.h); the
- * token part of the scratch is sized and allocated here (evr_scratch_init).
- *
- * jsmn is header-only: evr_decode.c defines EVR_DEC_JSMN_IMPL and gets the
- * one (static) copy of the tokenizer; every other includer only sees the
- * token type. JSMN_STRICT and JSMN_PARENT_LINKS are set here, once, because
- * they change the layout of jsmntok_t that evr_scratch_init() allocates.
+ * JSON part of the scratch (simdjson state, evr_json_simd.h) is sized and
+ * allocated by evr_scratch_init().
  */
 #ifndef EVR_DECODE_INTERNAL_H
 #define EVR_DECODE_INTERNAL_H
@@ -15,20 +11,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "event/evr_event_build.h"
 #include "evr_decode.h"
 
-#define JSMN_STRICT
-#define JSMN_PARENT_LINKS
-#ifdef EVR_DEC_JSMN_IMPL
-#define JSMN_STATIC
-#else
-#define JSMN_HEADER
-#endif
-#include <jsmn.h>
+#include "evr_json_simd.h"
 
-/* Enough for a flat object of max_attrs members plus the few envelope
+/* JSON token budget (the root object, every member name, every value):
+ * enough for a flat object of max_attrs members plus the few envelope
  * members (jsonrpc/method/params/id, _body); more means too many attributes
  * or a deeply structured document, both refused. */
 static inline uint32_t evr_dec_tok_cap(const struct evr_limits *l)
@@ -67,53 +58,73 @@ void evr_dec_finish_meta(struct evr_scratch *s);
 /* FreeSWITCH sources: ev.name from the Event-Name attribute, then meta. */
 enum evr_decode_status evr_dec_finish_fs(struct evr_scratch *s);
 
-/* ---- JSON (jsmn + checks jsmn does not make; evr_decode.c) ---- */
+/* ---- JSON (simdjson front end: evr_json_simd.h; helpers in evr_decode.c) ---- */
 
 /*
- * Tokenize js[0..len) into s->tok and check it is one well-formed JSON object
- * (separators, literals, numbers, string escapes, nothing after it). On
- * EVR_DEC_TOO_MANY_TOKENS *ntok is the number of tokens filled before jsmn ran
- * out, for evr_dec_json*_overflow() to tell "too many attributes" apart.
+ * Check js[0..len) as one JSON object and fill *d (evr_json_parse() with the
+ * scratch's state and token budget). On EVR_DEC_TOO_MANY_TOKENS *d holds
+ * what was recorded before the budget ran out, for evr_dec_json*_overflow()
+ * to tell "too many attributes" apart.
  */
-enum evr_decode_status evr_dec_json_parse(const char *js, size_t len,
-                                          struct evr_scratch *s, int *ntok);
+static inline enum evr_decode_status evr_dec_json_parse(const char *js, size_t len,
+                                                        struct evr_scratch *s,
+                                                        struct evr_json_doc *d)
+{
+	return evr_json_parse(s->json, js, len, s->tok_cap, d);
+}
 
-/* Index of the token after t[i] and everything inside it. */
-int evr_dec_json_skip(const jsmntok_t *t, int ntok, int i);
+/* Index of the entry after top-level entry i and its children. */
+static inline uint32_t evr_dec_json_next(const struct evr_json_doc *d, uint32_t i)
+{
+	return i + 1 + d->ent[i].kids;
+}
 
-/* Does string token t, unescaped, equal lit (ASCII case-insensitively if
- * icase)? Never touches the scratch. */
-bool evr_dec_json_eq(const char *js, const jsmntok_t *t, const char *lit,
-                     bool icase);
+/* Does p[0..n) equal lit (ASCII case-insensitively if icase)? Inline: the
+ * member names compared are literals, so strlen folds away. */
+static inline bool evr_dec_json_eq(const char *p, uint32_t n, const char *lit,
+                                   bool icase)
+{
+	size_t ln = strlen(lit);
 
-/* Unescape JSON string token t into the scratch. */
-enum evr_decode_status evr_dec_json_store_str(struct evr_scratch *s,
-                                              const char *js,
-                                              const jsmntok_t *t,
-                                              struct evr_str *out);
+	if (n != ln)
+		return false;
+	return icase ? evr_ieq(p, lit, ln) : memcmp(p, lit, ln) == 0;
+}
 
-/* A scalar value: string (unescaped), number/true/false (EVR_STR_LITERAL,
- * verbatim), null (EVR_STR_NULL, empty); object/array -> NESTED_VALUE. */
-enum evr_decode_status evr_dec_json_store_scalar(struct evr_scratch *s,
-                                                 const char *js,
-                                                 const jsmntok_t *t,
-                                                 struct evr_str *out);
+/* First top-level member named key (case-sensitive), or NULL. Works on a
+ * partial table too. */
+const struct evr_json_ent *evr_dec_json_member(const struct evr_json_doc *d,
+                                               const char *key);
 
-/* Top-level member named key (case-sensitive): index of its value token, or
- * -1. Works on a partial token array too (uses parent links only). */
-int evr_dec_json_member(const char *js, const jsmntok_t *t, int ntok,
-                        const char *key);
+/* A scalar value into the scratch: string (unescaped), number/true/false
+ * (EVR_STR_LITERAL, verbatim), null (EVR_STR_NULL, empty); object/array ->
+ * NESTED_VALUE. Inline: once per attribute. */
+static inline enum evr_decode_status evr_dec_json_store_scalar(struct evr_scratch *s,
+                                                               const struct evr_json_ent *e,
+                                                               struct evr_str *out)
+{
+	switch (e->kind) {
+	case EVR_JK_STRING:
+		return evr_dec_store(s, out, e->val, e->val_len, 0);
+	case EVR_JK_LITERAL:
+		return evr_dec_store(s, out, e->val, e->val_len, EVR_STR_LITERAL);
+	case EVR_JK_NULL:
+		return evr_dec_store(s, out, "", 0, EVR_STR_NULL);
+	default:
+		return EVR_DEC_NESTED_VALUE;
+	}
+}
 
-/* Per-format bodies working on the tokens evr_dec_json_parse() left in
- * s->tok, and their refinement of TOO_MANY_TOKENS (shared with EVR_FMT_AUTO,
- * which tokenizes once to sniff). */
-enum evr_decode_status evr_dec_jsonrpc_tokens(const char *js,
-                                              struct evr_scratch *s, int ntok);
-enum evr_decode_status evr_dec_jsonrpc_overflow(const char *js,
-                                                struct evr_scratch *s, int ntok);
-enum evr_decode_status evr_dec_json_tokens(const char *js, struct evr_scratch *s,
-                                           int ntok);
-enum evr_decode_status evr_dec_json_overflow(const char *js,
-                                             struct evr_scratch *s, int ntok);
+/* Per-format bodies working on the table evr_dec_json_parse() filled, and
+ * their refinement of TOO_MANY_TOKENS (shared with EVR_FMT_AUTO, which
+ * parses once to sniff). */
+enum evr_decode_status evr_dec_jsonrpc_doc(struct evr_scratch *s,
+                                           const struct evr_json_doc *d);
+enum evr_decode_status evr_dec_jsonrpc_overflow(struct evr_scratch *s,
+                                                const struct evr_json_doc *d);
+enum evr_decode_status evr_dec_json_doc(struct evr_scratch *s,
+                                        const struct evr_json_doc *d);
+enum evr_decode_status evr_dec_json_overflow(struct evr_scratch *s,
+                                             const struct evr_json_doc *d);
 
 #endif /* EVR_DECODE_INTERNAL_H */

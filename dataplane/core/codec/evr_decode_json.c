@@ -21,25 +21,22 @@
  */
 #include "evr_decode_internal.h"
 
-enum evr_decode_status evr_dec_json_tokens(const char *js, struct evr_scratch *s,
-                                           int ntok)
+enum evr_decode_status evr_dec_json_doc(struct evr_scratch *s,
+                                        const struct evr_json_doc *d)
 {
-	const jsmntok_t *t = s->tok;
 	enum evr_decode_status st;
-	int i = 1;
 
-	for (int m = 0; m < t[0].size; m++) {
-		const jsmntok_t *k = &t[i], *v = &t[i + 1];
+	for (uint32_t i = 0; i < d->n; i = evr_dec_json_next(d, i)) {
+		const struct evr_json_ent *e = &d->ent[i];
 
-		i = evr_dec_json_skip(t, ntok, i + 1);
-		if (evr_dec_json_eq(js, k, "_body", true)) {
-			st = evr_dec_json_store_scalar(s, js, v, &s->ev.body);
+		if (evr_dec_json_eq(e->key, e->key_len, "_body", true)) {
+			st = evr_dec_json_store_scalar(s, e, &s->ev.body);
 			if (st != EVR_DEC_OK)
 				return st;
 			continue;
 		}
-		if (evr_dec_json_eq(js, k, "Content-Length", true)) {
-			if (v->type == JSMN_OBJECT || v->type == JSMN_ARRAY)
+		if (evr_dec_json_eq(e->key, e->key_len, "Content-Length", true)) {
+			if (e->kind == EVR_JK_OBJECT || e->kind == EVR_JK_ARRAY)
 				return EVR_DEC_NESTED_VALUE;
 			continue;
 		}
@@ -47,12 +44,12 @@ enum evr_decode_status evr_dec_json_tokens(const char *js, struct evr_scratch *s
 		struct evr_attr *a = evr_ev_push_attr(s);
 		if (a == NULL)
 			return EVR_DEC_TOO_MANY_ATTRS;
-		st = evr_dec_json_store_str(s, js, k, &a->name);
+		if (e->key_len > s->lim.max_name_len)
+			return EVR_DEC_NAME_TOO_LONG;
+		st = evr_dec_store(s, &a->name, e->key, e->key_len, 0);
 		if (st != EVR_DEC_OK)
 			return st;
-		if (a->name.len > s->lim.max_name_len)
-			return EVR_DEC_NAME_TOO_LONG;
-		st = evr_dec_json_store_scalar(s, js, v, &a->value);
+		st = evr_dec_json_store_scalar(s, e, &a->value);
 		if (st != EVR_DEC_OK)
 			return st;
 		if (a->value.len > s->lim.max_value_len)
@@ -62,17 +59,13 @@ enum evr_decode_status evr_dec_json_tokens(const char *js, struct evr_scratch *s
 }
 
 /* Out of tokens with more than max_attrs members so far: too many
- * attributes; otherwise the document is too structured. The root's size
- * may count _body and Content-Length, but the token budget leaves a margin
- * of several members over max_attrs. */
-enum evr_decode_status evr_dec_json_overflow(const char *js,
-                                             struct evr_scratch *s, int ntok)
+ * attributes; otherwise the document is too structured. The member count
+ * may include _body and Content-Length, but the token budget leaves a
+ * margin of several members over max_attrs. */
+enum evr_decode_status evr_dec_json_overflow(struct evr_scratch *s,
+                                             const struct evr_json_doc *d)
 {
-	const jsmntok_t *t = s->tok;
-
-	(void)js;
-	if (ntok > 0 && t[0].type == JSMN_OBJECT &&
-	    (uint32_t)t[0].size > s->lim.max_attrs + 2)
+	if (d->members > s->lim.max_attrs + 2)
 		return EVR_DEC_TOO_MANY_ATTRS;
 	return EVR_DEC_TOO_MANY_TOKENS;
 }
@@ -81,15 +74,15 @@ enum evr_decode_status evr_decode_json(const char *buf, size_t len,
                                        struct evr_scratch *s)
 {
 	enum evr_decode_status st = evr_dec_precheck(len, s);
-	int ntok;
+	struct evr_json_doc d;
 
 	if (st != EVR_DEC_OK)
 		return st;
 	evr_ev_begin(s, EVR_FMT_JSON);
-	st = evr_dec_json_parse(buf, len, s, &ntok);
+	st = evr_dec_json_parse(buf, len, s, &d);
 	if (st == EVR_DEC_TOO_MANY_TOKENS)
-		return evr_dec_json_overflow(buf, s, ntok);
+		return evr_dec_json_overflow(s, &d);
 	if (st != EVR_DEC_OK)
 		return st;
-	return evr_dec_json_tokens(buf, s, ntok);
+	return evr_dec_json_doc(s, &d);
 }

@@ -6,7 +6,8 @@
  * Members are found by name, in any order; the first occurrence of a
  * duplicated member wins, as evr_event_find() does for attributes. "id" (a
  * request rather than a notification) and unknown members are ignored, but
- * the whole document must still be valid JSON (evr_dec_json_parse()).
+ * the whole document must still be valid JSON (evr_dec_json_parse() checks
+ * all of it before any member is looked at).
  * Checks run in a fixed order - version, method, params - so a document with
  * several faults always gets the same status.
  *
@@ -17,17 +18,16 @@
  */
 #include "evr_decode_internal.h"
 
-static enum evr_decode_status add_param(struct evr_scratch *s, const char *js,
-                                        const jsmntok_t *key, uint32_t pos,
-                                        const jsmntok_t *val)
+static enum evr_decode_status add_param(struct evr_scratch *s, uint32_t pos,
+                                        const struct evr_json_ent *e)
 {
 	struct evr_attr *a = evr_ev_push_attr(s);
 	enum evr_decode_status st;
 
 	if (a == NULL)
 		return EVR_DEC_TOO_MANY_ATTRS;
-	if (key != NULL) {
-		st = evr_dec_json_store_str(s, js, key, &a->name);
+	if (e->key != NULL) {
+		st = evr_dec_store(s, &a->name, e->key, e->key_len, 0);
 	} else {
 		char num[12];
 		int n = 0;
@@ -50,7 +50,7 @@ static enum evr_decode_status add_param(struct evr_scratch *s, const char *js,
 		return st;
 	if (a->name.len > s->lim.max_name_len)
 		return EVR_DEC_NAME_TOO_LONG;
-	st = evr_dec_json_store_scalar(s, js, val, &a->value);
+	st = evr_dec_json_store_scalar(s, e, &a->value);
 	if (st != EVR_DEC_OK)
 		return st;
 	if (a->value.len > s->lim.max_value_len)
@@ -58,48 +58,47 @@ static enum evr_decode_status add_param(struct evr_scratch *s, const char *js,
 	return EVR_DEC_OK;
 }
 
-enum evr_decode_status evr_dec_jsonrpc_tokens(const char *js,
-                                              struct evr_scratch *s, int ntok)
+enum evr_decode_status evr_dec_jsonrpc_doc(struct evr_scratch *s,
+                                           const struct evr_json_doc *d)
 {
-	const jsmntok_t *t = s->tok;
-	int ver = evr_dec_json_member(js, t, ntok, "jsonrpc");
-	int meth = evr_dec_json_member(js, t, ntok, "method");
-	int par = evr_dec_json_member(js, t, ntok, "params");
+	const struct evr_json_ent *ver = NULL, *meth = NULL, *par = NULL;
 	enum evr_decode_status st;
 
-	if (ver < 0 || !evr_dec_json_eq(js, &t[ver], "2.0", false))
+	/* One pass over the top-level members; the first of each name wins. */
+	for (uint32_t i = 0; i < d->n; i = evr_dec_json_next(d, i)) {
+		const struct evr_json_ent *e = &d->ent[i];
+
+		if (ver == NULL && evr_dec_json_eq(e->key, e->key_len, "jsonrpc", false))
+			ver = e;
+		else if (meth == NULL && evr_dec_json_eq(e->key, e->key_len, "method", false))
+			meth = e;
+		else if (par == NULL && evr_dec_json_eq(e->key, e->key_len, "params", false))
+			par = e;
+	}
+
+	if (ver == NULL || ver->kind != EVR_JK_STRING ||
+	    !evr_dec_json_eq(ver->val, ver->val_len, "2.0", false))
 		return EVR_DEC_BAD_JSONRPC_VERSION;
-	if (meth < 0 || t[meth].type != JSMN_STRING)
+	if (meth == NULL || meth->kind != EVR_JK_STRING || meth->val_len == 0)
 		return EVR_DEC_NO_METHOD;
-	st = evr_dec_json_store_str(s, js, &t[meth], &s->ev.name);
+	if (meth->val_len > s->lim.max_name_len)
+		return EVR_DEC_NAME_TOO_LONG;
+	st = evr_dec_store(s, &s->ev.name, meth->val, meth->val_len, 0);
 	if (st != EVR_DEC_OK)
 		return st;
-	if (s->ev.name.len == 0)
-		return EVR_DEC_NO_METHOD;
-	if (s->ev.name.len > s->lim.max_name_len)
-		return EVR_DEC_NAME_TOO_LONG;
 
-	if (par >= 0) {
-		const jsmntok_t *pt = &t[par];
-		int i = par + 1;
+	if (par != NULL) {
+		/* children follow their container in the table */
+		const struct evr_json_ent *e = par + 1;
 
-		if (pt->type == JSMN_OBJECT) {
-			for (int m = 0; m < pt->size; m++) {
-				st = add_param(s, js, &t[i], 0, &t[i + 1]);
-				if (st != EVR_DEC_OK)
-					return st;
-				i = evr_dec_json_skip(t, ntok, i + 1);
-			}
-		} else if (pt->type == JSMN_ARRAY) {
+		if (par->kind == EVR_JK_ARRAY)
 			s->ev.positional = true;
-			for (int m = 0; m < pt->size; m++) {
-				st = add_param(s, js, NULL, (uint32_t)m + 1, &t[i]);
-				if (st != EVR_DEC_OK)
-					return st;
-				i = evr_dec_json_skip(t, ntok, i);
-			}
-		} else {
+		else if (par->kind != EVR_JK_OBJECT)
 			return EVR_DEC_BAD_PARAMS;
+		for (uint32_t m = 0; m < par->kids; m++) {
+			st = add_param(s, m + 1, &e[m]);
+			if (st != EVR_DEC_OK)
+				return st;
 		}
 	}
 	evr_dec_finish_meta(s);
@@ -108,14 +107,13 @@ enum evr_decode_status evr_dec_jsonrpc_tokens(const char *js,
 
 /* Out of tokens: a params container with more than max_attrs children so far
  * is a too-many-attributes event; anything else is just too big a document. */
-enum evr_decode_status evr_dec_jsonrpc_overflow(const char *js,
-                                                struct evr_scratch *s, int ntok)
+enum evr_decode_status evr_dec_jsonrpc_overflow(struct evr_scratch *s,
+                                                const struct evr_json_doc *d)
 {
-	const jsmntok_t *t = s->tok;
-	int par = evr_dec_json_member(js, t, ntok, "params");
+	const struct evr_json_ent *par = evr_dec_json_member(d, "params");
 
-	if (par >= 0 && (t[par].type == JSMN_OBJECT || t[par].type == JSMN_ARRAY) &&
-	    (uint32_t)t[par].size > s->lim.max_attrs)
+	if (par != NULL && (par->kind == EVR_JK_OBJECT || par->kind == EVR_JK_ARRAY) &&
+	    par->kids > s->lim.max_attrs)
 		return EVR_DEC_TOO_MANY_ATTRS;
 	return EVR_DEC_TOO_MANY_TOKENS;
 }
@@ -124,15 +122,15 @@ enum evr_decode_status evr_decode_jsonrpc(const char *buf, size_t len,
                                           struct evr_scratch *s)
 {
 	enum evr_decode_status st = evr_dec_precheck(len, s);
-	int ntok;
+	struct evr_json_doc d;
 
 	if (st != EVR_DEC_OK)
 		return st;
 	evr_ev_begin(s, EVR_FMT_JSONRPC);
-	st = evr_dec_json_parse(buf, len, s, &ntok);
+	st = evr_dec_json_parse(buf, len, s, &d);
 	if (st == EVR_DEC_TOO_MANY_TOKENS)
-		return evr_dec_jsonrpc_overflow(buf, s, ntok);
+		return evr_dec_jsonrpc_overflow(s, &d);
 	if (st != EVR_DEC_OK)
 		return st;
-	return evr_dec_jsonrpc_tokens(buf, s, ntok);
+	return evr_dec_jsonrpc_doc(s, &d);
 }

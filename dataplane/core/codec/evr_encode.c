@@ -36,7 +36,10 @@
  *      their short forms, every other byte below 0x20 as \u00xx with
  *      LOWERCASE hex, and passes everything else through unchanged: '/' is
  *      not escaped, 0x7f and bytes >= 0x80 (UTF-8 or not) go out raw. Keys
- *      are escaped the same way.
+ *      are escaped the same way. (So does this encoder; a notification
+ *      carrying non-UTF-8 bytes, possible only from a FreeSWITCH plain
+ *      source, is refused by any strict JSON reader, this router's own
+ *      decoders included: RFC 8259 JSON is UTF-8.)
  *    Our mapping: an event decoded from JSON-RPC keeps every param as
  *    received, Event-Name included (OpenSIPS forwards a script attribute of
  *    that name; the event name is the method). For events from FreeSWITCH

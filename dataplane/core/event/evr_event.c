@@ -7,7 +7,7 @@
  * that building an event on an lcore never allocates. The decoders' scratch
  * (evr_scratch_init, codec/evr_decode.c) sizes it so that a datagram within
  * the limits never fails for lack of room (evr_event_build.h says why) and
- * adds the JSON tokenizer's tokens, whose type is the codec's.
+ * adds the JSON parser state, whose type is the codec's.
  * Init/fini: any thread, init time only.
  */
 #include <errno.h>

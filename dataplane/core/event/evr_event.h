@@ -108,16 +108,16 @@ struct evr_scratch {
 	char *buf;              /* unescaped strings, each NUL-terminated */
 	uint32_t buf_cap;
 	uint32_t buf_used;
-	void *tok;              /* JSON tokenizer tokens (jsmntok_t) */
-	uint32_t tok_cap;
+	void *json;             /* JSON decoder state (codec/evr_json_simd.h) */
+	uint32_t tok_cap;       /* JSON token budget (codec/evr_decode_internal.h) */
 };
 
-/* evr_scratch_init/fini (a decode scratch, tokens included) are the
+/* evr_scratch_init/fini (a decode scratch, JSON state included) are the
  * decoders' (codec/evr_decode.h); evr_ev_arena_init below is for events
  * built rather than decoded. */
 
 /* Attribute slots (l->max_attrs) and a buf_cap-byte string arena only, no
- * tokens: for events built rather than decoded (evr_event_build.h).
+ * JSON state: for events built rather than decoded (evr_event_build.h).
  * Init-time only. 0 or -ENOMEM/-EINVAL. */
 EVR_API int evr_ev_arena_init(struct evr_scratch *s, const struct evr_limits *l,
                               uint32_t buf_cap);

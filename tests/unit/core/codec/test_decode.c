@@ -207,16 +207,16 @@ static void test_model(void)
 	CHECK(strstr(err, "max_datagram") != NULL && strstr(err, "65508") != NULL);
 	CHECK_EQ_INT(evr_limits_validate(&l, NULL, 0), -EINVAL);
 	CHECK_EQ_INT(evr_scratch_init(&s, &l), -EINVAL);
-	CHECK(s.buf == NULL && s.attrs == NULL && s.tok == NULL);
+	CHECK(s.buf == NULL && s.attrs == NULL && s.json == NULL);
 	CHECK_EQ_INT(evr_scratch_init(&s, NULL), -EINVAL);
 
 	CHECK_EQ_INT(evr_scratch_init(&s, &d), 0);
-	CHECK(s.attrs != NULL && s.buf != NULL && s.tok != NULL);
+	CHECK(s.attrs != NULL && s.buf != NULL && s.json != NULL);
 	CHECK(s.buf_cap > d.max_datagram);
 	CHECK(s.tok_cap >= 2 * d.max_attrs + 16);
 	CHECK_EQ_INT(s.lim.max_attrs, 64);
 	evr_scratch_fini(&s);
-	CHECK(s.buf == NULL && s.attrs == NULL && s.tok == NULL);
+	CHECK(s.buf == NULL && s.attrs == NULL && s.json == NULL);
 	evr_scratch_fini(&s); /* idempotent */
 
 	/* evr_event_find: case-insensitive, first match, exact length */
@@ -424,10 +424,10 @@ static const struct valid_case valid_cases[] = {
 	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":{\"Content-Length\":\"5\"}}", 0,
 	  EVR_FMT_JSONRPC, "E_X", NULL, NULL, EVR_PRIO_NORMAL, 1,
 	  { { -1, "Content-Length", "5", 0 } } },
-	{ "rpc non-ascii bytes pass through", EVR_FMT_JSONRPC,
-	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":{\"n\":\"Jos\xc3\xa9 \xff\"}}", 0,
+	{ "rpc UTF-8 passes through", EVR_FMT_JSONRPC,
+	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":{\"n\":\"Jos\xc3\xa9 \xf0\x9f\x98\x80\"}}", 0,
 	  EVR_FMT_JSONRPC, "E_X", NULL, NULL, EVR_PRIO_NORMAL, 1,
-	  { { -1, "n", "Jos\xc3\xa9 \xff", 0 } } },
+	  { { -1, "n", "Jos\xc3\xa9 \xf0\x9f\x98\x80", 0 } } },
 
 	/* ---- FreeSWITCH plain ---- */
 	{ "plain CHANNEL_CREATE", EVR_FMT_PLAIN, FS_CHANNEL_CREATE, 0,
@@ -577,7 +577,7 @@ static const struct bad_case bad_cases[] = {
 	{ "bad format", (enum evr_format)EVR_FMT__COUNT, "{}", 0, EVR_DEC_BAD_FORMAT },
 	{ "bad format 99", (enum evr_format)99, "Event-Name: X\n", 0, EVR_DEC_BAD_FORMAT },
 
-	/* JSON syntax: jsmn tolerates these, the decoder must not */
+	/* JSON syntax: a tokenizer may tolerate these, the decoder must not */
 	{ "ws only", EVR_FMT_JSONRPC, " \n\t ", 0, EVR_DEC_BAD_JSON },
 	{ "unclosed", EVR_FMT_JSONRPC, "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\"", 0, EVR_DEC_BAD_JSON },
 	{ "unclosed string", EVR_FMT_JSON, "{\"Event-Name\":\"X", 0, EVR_DEC_BAD_JSON },
@@ -616,6 +616,9 @@ static const struct bad_case bad_cases[] = {
 	{ "raw newline in string", EVR_FMT_JSON, "{\"Event-Name\":\"X\",\"a\":\"l1\nl2\"}", 0, EVR_DEC_BAD_JSON },
 	{ "raw tab in key", EVR_FMT_JSONRPC, RPC("{\"a\tb\":1}"), 0, EVR_DEC_BAD_JSON },
 	{ "escape cut by end", EVR_FMT_JSON, "{\"Event-Name\":\"X\\u12", 0, EVR_DEC_BAD_JSON },
+	{ "unclosed inner object", EVR_FMT_JSON, "{\"Event-Name\":\"X\",\"a\":{}", 0, EVR_DEC_BAD_JSON },
+	{ "bad literal deep in ignored member", EVR_FMT_JSONRPC,
+	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"id\":[[{\"a\":[01]}]]}", 0, EVR_DEC_BAD_JSON },
 	{ "bad ignored member still parsed", EVR_FMT_JSONRPC,
 	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"id\":[1 2]}", 0, EVR_DEC_BAD_JSON },
 	{ "object as key", EVR_FMT_JSON, "{{}:1}", 0, EVR_DEC_BAD_JSON },
@@ -670,6 +673,9 @@ static const struct bad_case bad_cases[] = {
 	{ "high + \\n", EVR_FMT_JSONRPC, RPC_P("\\ud83d\\n"), 0, EVR_DEC_BAD_STRING_ESCAPE },
 	{ "lone low surrogate", EVR_FMT_JSON, "{\"Event-Name\":\"\\udc00\"}", 0, EVR_DEC_BAD_STRING_ESCAPE },
 	{ "escaped NUL", EVR_FMT_JSON, "{\"Event-Name\":\"X\",\"a\":\"\\u0000\"}", 0, EVR_DEC_BAD_STRING_ESCAPE },
+	{ "escaped NUL in key", EVR_FMT_JSON, "{\"Event-Name\":\"X\",\"a\\u0000\":\"1\"}", 0, EVR_DEC_BAD_STRING_ESCAPE },
+	{ "bad escape in nested ignored member", EVR_FMT_JSONRPC,
+	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"id\":{\"a\":[1,\"\\q\"]}}", 0, EVR_DEC_BAD_STRING_ESCAPE },
 	{ "bad escape in key", EVR_FMT_JSON, "{\"a\\q\":\"1\"}", 0, EVR_DEC_BAD_STRING_ESCAPE },
 	{ "bad escape in ignored member", EVR_FMT_JSONRPC,
 	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"x\":\"\\ud800\"}", 0, EVR_DEC_BAD_STRING_ESCAPE },
@@ -781,6 +787,17 @@ static const struct bad_case bad_cases[] = {
 	{ "raw NUL first", EVR_FMT_PLAIN, "\0Event-Name: X\n", 15, EVR_DEC_NUL_BYTE },
 	{ "%00", EVR_FMT_PLAIN, "Event-Name: X\nA: a%00b\n\n", 0, EVR_DEC_NUL_BYTE },
 	{ "auto raw NUL", EVR_FMT_AUTO, "Event-Name: X\0\n", 15, EVR_DEC_NUL_BYTE },
+
+	/* JSON is UTF-8 (RFC 8259): anything else is malformed JSON, wherever
+	 * it is (simdjson checks the whole document before any member) */
+	{ "invalid UTF-8 byte", EVR_FMT_JSONRPC,
+	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"params\":{\"n\":\"Jos\xc3\xa9 \xff\"}}", 0,
+	  EVR_DEC_BAD_JSON },
+	{ "overlong UTF-8 in key", EVR_FMT_JSON, "{\"Event-Name\":\"X\",\"\xc0\xaf\":\"v\"}", 0,
+	  EVR_DEC_BAD_JSON },
+	{ "UTF-8 surrogate in ignored member", EVR_FMT_JSONRPC,
+	  "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"id\":\"\xed\xa0\x80\"}", 0, EVR_DEC_BAD_JSON },
+	{ "truncated UTF-8 at end", EVR_FMT_JSON, "{\"Event-Name\":\"X\"}\xe2\x82", 0, EVR_DEC_BAD_JSON },
 
 	/* regressions (fuzzer and differential runs against jansson) */
 	{ "NUL inside a number", EVR_FMT_JSON,
@@ -1125,6 +1142,38 @@ static void test_tokens(struct evr_scratch *s)
 	pos = 0;
 	APPEND(pos, "{\"Event-Name\":\"X\",\"a\":[[[[[[[[[[]]]]]]]]]]}");
 	expect(s, EVR_FMT_JSON, pos, EVR_DEC_NESTED_VALUE, "shallow nesting");
+
+	/* nesting: EVR_DECODE_JSON_MAX_DEPTH levels are checked (and accepted
+	 * in an ignored member), one more is refused even within the token
+	 * budget */
+	for (unsigned extra = 0; extra <= 1; extra++) {
+		unsigned n = EVR_DECODE_JSON_MAX_DEPTH + extra;
+
+		CHECK(n + 16 < s->tok_cap);
+		pos = 0;
+		APPEND(pos, "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"id\":");
+		for (unsigned i = 0; i < n; i++)
+			APPEND(pos, "%s", i % 2 ? "{\"k\":" : "[");
+		APPEND(pos, "\"\\u0041\"");
+		for (unsigned i = n; i-- > 0;)
+			APPEND(pos, "%s", i % 2 ? "}" : "]");
+		APPEND(pos, "}");
+		expect(s, EVR_FMT_JSONRPC, pos, extra ? EVR_DEC_TOO_MANY_TOKENS : EVR_DEC_OK,
+		       extra ? "nesting one past the limit" : "nesting at the limit");
+		/* a fault at the bottom is still found */
+		if (!extra) {
+			memcpy(strstr(big, "\\u0041"), "\\u0000", 6);
+			expect(s, EVR_FMT_JSONRPC, pos, EVR_DEC_BAD_STRING_ESCAPE,
+			       "escape fault at the deepest level");
+		}
+	}
+
+	/* The byte after the datagram is not the decoder's: a '}' there must
+	 * not close the object (simdjson reads a padded copy). */
+	pos = 0;
+	APPEND(pos, "{\"jsonrpc\":\"2.0\",\"method\":\"E_X\",\"id\":{}}");
+	expect(s, EVR_FMT_JSONRPC, pos, EVR_DEC_OK, "closed");
+	expect(s, EVR_FMT_JSONRPC, pos - 1, EVR_DEC_BAD_JSON, "closed only past len");
 
 	/* many positional params overflow tokens: too many attributes */
 	pos = 0;
