@@ -321,6 +321,59 @@ evr_decode_status record_top(walker &w, od::value &v, const std::string_view *k)
 	});
 }
 
+/*
+ * Replace every byte that is not part of a well-formed UTF-8 sequence
+ * (RFC 3629) with '?'; returns how many. Why: OpenSIPS builds its JSON-RPC
+ * events with cJSON, which copies a value's bytes as they came in SIP
+ * (a Latin-1 display name, a raw byte in a User-Agent), and simdjson
+ * refuses such documents in stage 1 whatever else is right with them. '?'
+ * is as invalid as the byte outside a string, so the masked document
+ * parses only where the original was JSON but for its encoding.
+ */
+size_t mask_bad_utf8(char *s, size_t n)
+{
+	size_t i = 0, bad = 0;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		unsigned char lo = 0x80, hi = 0xBF;
+		size_t need, k;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			need = 1;
+		else if (c == 0xE0)
+			need = 2, lo = 0xA0;
+		else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+			need = 2;
+		else if (c == 0xED)
+			need = 2, hi = 0x9F; /* no UTF-16 surrogates */
+		else if (c == 0xF0)
+			need = 3, lo = 0x90;
+		else if (c >= 0xF1 && c <= 0xF3)
+			need = 3;
+		else if (c == 0xF4)
+			need = 3, hi = 0x8F;
+		else
+			need = 0; /* 0x80..0xC1, 0xF5..0xFF never start a sequence */
+		for (k = 1; need && k <= need; k++) {
+			unsigned char d = i + k < n ? (unsigned char)s[i + k] : 0;
+			if (k == 1 ? (d < lo || d > hi) : (d < 0x80 || d > 0xBF))
+				break;
+		}
+		if (need && k > need) {
+			i += need + 1;
+			continue;
+		}
+		s[i++] = '?'; /* the lead; its followers are masked in turn */
+		bad++;
+	}
+	return bad;
+}
+
 } // namespace
 
 extern "C" {
@@ -386,8 +439,17 @@ enum evr_decode_status evr_json_parse(void *p, const char *buf, size_t len,
 	// longer document would send it down its slow full-scan check.
 	memset(js->pad + len, 0, simdjson::SIMDJSON_PADDING);
 
-	if ((e = js->parser.iterate(js->pad, len, js->pad_cap).get(doc)) ||
-	    (e = doc.get_object().get(root)))
+	e = js->parser.iterate(js->pad, len, js->pad_cap).get(doc);
+	// Not UTF-8: parse the masked copy, then put the original bytes back
+	// under the raw strings the entries point at (same offsets). With a
+	// backslash strings are unescaped into simdjson's own buffer, where
+	// the bytes cannot be put back: refused as before.
+	bool masked = false;
+	if (e == simdjson::UTF8_ERROR && !w.has_bs && mask_bad_utf8(js->pad, len)) {
+		masked = true;
+		e = js->parser.iterate(js->pad, len, js->pad_cap).get(doc);
+	}
+	if (e || (e = doc.get_object().get(root)))
 		return map_err(e);
 	for (auto fr : root) {
 		std::string_view k;
@@ -410,6 +472,8 @@ enum evr_decode_status evr_json_parse(void *p, const char *buf, size_t len,
 	// current_location() has nothing to point at.
 	if (!doc.current_location().error())
 		return EVR_DEC_BAD_JSON;
+	if (masked)
+		memcpy(js->pad, buf, len);
 	return EVR_DEC_OK;
 }
 
