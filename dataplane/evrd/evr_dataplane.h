@@ -33,7 +33,6 @@
 #include "evr_rx.h"
 #include "evr_sip_ingest.h"
 #include "event/evr_event.h"
-#include "event/evr_event_hold.h"
 #include "match/evr_matcher.h"
 #include "net/evr_reasm.h"
 #include "sip/evr_sip.h"
@@ -108,10 +107,6 @@ struct evr_worker {
 	unsigned lcore;
 	struct evr_router *r;
 	struct evr_scratch scratch;
-	/* decoded events of one RX burst, matched together (evr_worker.c) */
-	struct evr_ev_hold hold;
-	rte_be16_t hold_sport[EVR_MATCH_BURST_MAX];
-	uint64_t hold_seq[EVR_MATCH_BURST_MAX];
 	struct evr_notifier notifier; /* match -> fan-out -> egress ring */
 	struct rte_ring *egress;      /* match stage -> TX stage (SP/SC, own) */
 	struct rte_eth_dev_tx_buffer *txb[EVR_MAX_PORTS];

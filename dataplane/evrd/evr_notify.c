@@ -33,6 +33,7 @@ _Static_assert(sizeof(struct evr_dest) <= EVR_HDR_DATA_ROOM - RTE_PKTMBUF_HEADRO
 
 int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_worker *w)
 {
+	memset(nt, 0, sizeof(*nt));
 	nt->r = r;
 	nt->w = w;
 	nt->reader = -1;
@@ -43,11 +44,15 @@ int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_wo
 	nt->encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
 	if (!nt->match || !nt->fan || !nt->fan_unix || !nt->encbuf)
 		return -ENOMEM;
+	/* only workers hold events (the control thread matches its own) */
+	if (w && evr_ev_hold_init(&nt->hold, &r->limits, EVR_MATCH_BURST_MAX) != 0)
+		return -ENOMEM;
 	return 0;
 }
 
 void evr_notify_fini(struct evr_notifier *nt)
 {
+	evr_ev_hold_fini(&nt->hold);
 	free(nt->encbuf);
 	free(nt->fan_unix);
 	free(nt->fan);
@@ -301,4 +306,43 @@ uint32_t evr_notify_event(struct evr_notifier *nt, struct evr_counters *cnt,
                           uint64_t now_ms, uint64_t now_tsc)
 {
 	return evr_notify_burst(nt, cnt, stats, in_port, &sport, &ev, &seq, 1, now_ms, now_tsc);
+}
+
+void evr_notify_flush(struct evr_notifier *nt, uint64_t now_ms, uint64_t now_tsc)
+{
+	struct evr_ev_hold *h = &nt->hold;
+	const struct evr_event *evs[EVR_MATCH_BURST_MAX];
+
+	if (h->n == 0)
+		return;
+	for (uint32_t i = 0; i < h->n; i++)
+		evs[i] = &h->ev[i];
+	evr_notify_burst(nt, nt->hold_cnt, nt->hold_stats, nt->hold_port, nt->hold_sport, evs,
+	                 nt->hold_seq, h->n, now_ms, now_tsc);
+	evr_ev_hold_reset(h);
+}
+
+void evr_notify_hold(struct evr_notifier *nt, struct evr_counters *cnt,
+                     struct evr_match_stats *stats, uint8_t in_port, rte_be16_t sport,
+                     const struct evr_event *ev, const char *arena, uint32_t arena_used,
+                     uint64_t seq, uint64_t now_ms, uint64_t now_tsc)
+{
+	struct evr_ev_hold *h = &nt->hold;
+
+	if (h->n && (in_port != nt->hold_port || cnt != nt->hold_cnt))
+		evr_notify_flush(nt, now_ms, now_tsc);
+	if (evr_ev_hold_add_event(h, ev, arena, arena_used) == NULL) {
+		evr_notify_flush(nt, now_ms, now_tsc);
+		if (evr_ev_hold_add_event(h, ev, arena, arena_used) == NULL) {
+			/* cannot happen within the limits: an empty hold takes
+			 * any event built within them; never lose it silently */
+			cnt->c[EVR_CNT_HOLD_FULL]++;
+			return;
+		}
+	}
+	nt->hold_cnt = cnt;
+	nt->hold_stats = stats;
+	nt->hold_port = in_port;
+	nt->hold_sport[h->n - 1] = sport;
+	nt->hold_seq[h->n - 1] = seq;
 }

@@ -28,6 +28,7 @@
 #include <rte_mbuf.h>
 
 #include "event/evr_event.h"
+#include "event/evr_event_hold.h"
 #include "match/evr_matcher.h"
 
 struct evr_router;
@@ -43,6 +44,14 @@ struct evr_notifier {
 	struct rte_mbuf **fan_unix;    /* unix: descriptors of one event */
 	char *encbuf; /* notifications that do not fit one mbuf; the control
 	               * thread also linearises unix: payloads into it */
+	/* workers: events held for the next burst match (all of one ingress
+	 * port: another port's event flushes first) */
+	struct evr_ev_hold hold;
+	struct evr_counters *hold_cnt;
+	struct evr_match_stats *hold_stats;
+	uint8_t hold_port;
+	rte_be16_t hold_sport[EVR_MATCH_BURST_MAX];
+	uint64_t hold_seq[EVR_MATCH_BURST_MAX];
 };
 
 /* Main thread. w NULL: the control thread's notifier. 0 or -ENOMEM. */
@@ -63,6 +72,20 @@ uint32_t evr_notify_burst(struct evr_notifier *nt, struct evr_counters *cnt,
                           struct evr_match_stats *stats, uint8_t in_port,
                           const rte_be16_t *sport, const struct evr_event *const *evs,
                           const uint64_t *seq, uint32_t n, uint64_t now_ms, uint64_t now_tsc);
+
+/*
+ * Workers: keep ev for the next burst match instead of matching it alone.
+ * ev's views point into arena[0..arena_used) (copied in one piece) or into
+ * memory that outlives the call (copied one by one). A full hold, or an
+ * event of another ingress port, flushes what is held first. The caller
+ * flushes at the end of its burst, before its quiescent state.
+ */
+void evr_notify_hold(struct evr_notifier *nt, struct evr_counters *cnt,
+                     struct evr_match_stats *stats, uint8_t in_port, rte_be16_t sport,
+                     const struct evr_event *ev, const char *arena, uint32_t arena_used,
+                     uint64_t seq, uint64_t now_ms, uint64_t now_tsc);
+/* Match what is held as one burst and notify, in order. */
+void evr_notify_flush(struct evr_notifier *nt, uint64_t now_ms, uint64_t now_tsc);
 
 /* One event: a burst of one. */
 uint32_t evr_notify_event(struct evr_notifier *nt, struct evr_counters *cnt,

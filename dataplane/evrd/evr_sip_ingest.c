@@ -76,6 +76,7 @@ struct emit_ctx {
 	unsigned pi;
 	uint64_t now_tsc;
 	uint64_t now_ms;
+	const struct evr_scratch *arena; /* where the emitted events are built */
 };
 
 uint64_t evr_wall_us(const struct evr_router *r, uint64_t tsc)
@@ -177,9 +178,10 @@ static void emit(void *arg, const struct evr_event *ev)
 	struct evr_counters *cnt = &w->cnt[x->pi];
 
 	cnt->c[EVR_CNT_SIP_EVENTS]++;
-	evr_notify_event(&w->notifier, cnt, &w->match_stats[x->pi], (uint8_t)x->pi,
-	                 w->r->default_sport, ev, EVR_NOTIFY_SEQ_NEXT, x->now_ms,
-	                 x->now_tsc);
+	/* held for the burst match; the caller's burst ends with a flush */
+	evr_notify_hold(&w->notifier, cnt, &w->match_stats[x->pi], (uint8_t)x->pi,
+	                w->r->default_sport, ev, x->arena->buf, x->arena->buf_used,
+	                EVR_NOTIFY_SEQ_NEXT, x->now_ms, x->now_tsc);
 }
 
 static inline const char *view(struct evr_worker *w, struct rte_mbuf *m, uint32_t off,
@@ -227,6 +229,7 @@ static void state_input(struct evr_worker *w, unsigned pi, const struct evr_sip_
 {
 	struct emit_ctx x = {
 		.w = w, .pi = pi, .now_tsc = now_tsc, .now_ms = evr_now_ms(),
+		.arena = evr_sip_state_arena(w->sip.state),
 	};
 
 	evr_sip_state_input(w->sip.state, w->sip.msg, f, x.now_ms, emit, &x);
@@ -353,6 +356,7 @@ static void endpoint(struct evr_worker *w, unsigned pi, const char *p, uint32_t 
 	struct evr_counters *cnt = &w->cnt[pi];
 	struct emit_ctx x = {
 		.w = w, .pi = pi, .now_tsc = now_tsc, .now_ms = evr_now_ms(),
+		.arena = &w->scratch,
 	};
 	struct evr_sip_endpoint_out out;
 	enum evr_sip_status st;
@@ -465,6 +469,7 @@ unsigned evr_sip_ingest_poll(struct evr_worker *w, uint64_t now_tsc)
 	if (now_tsc >= w->sip.tick_tsc) {
 		struct emit_ctx x = {
 			.w = w, .pi = 0, .now_tsc = now_tsc, .now_ms = evr_now_ms(),
+			.arena = evr_sip_state_arena(w->sip.state),
 		};
 
 		done += evr_sip_state_tick(w->sip.state, x.now_ms, evr_wall_us(w->r, now_tsc), emit, &x);
@@ -472,5 +477,8 @@ unsigned evr_sip_ingest_poll(struct evr_worker *w, uint64_t now_tsc)
 			done += held_retry(w, 0, false, now_tsc);
 		w->sip.tick_tsc = now_tsc + w->r->tsc_hz / TICK_HZ;
 	}
+	/* what the hand-offs, held retries and timers derived */
+	if (w->notifier.hold.n)
+		evr_notify_flush(&w->notifier, evr_now_ms(), now_tsc);
 	return done;
 }

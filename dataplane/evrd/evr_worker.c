@@ -75,8 +75,6 @@ int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
 	w->r = r;
 	w->ip_id = (uint16_t)rte_rand();
 	rc = evr_scratch_init(&w->scratch, &r->limits);
-	if (rc == 0)
-		rc = evr_ev_hold_init(&w->hold, &r->limits, EVR_MATCH_BURST_MAX);
 	if (rc != 0)
 		return rc;
 	w->waiting_cap = c->arp.pending_max;
@@ -133,7 +131,6 @@ void evr_worker_fini(struct evr_worker *w)
 	free(w->waiting_by_slot);
 	free(w->waiting);
 	evr_notify_fini(&w->notifier);
-	evr_ev_hold_fini(&w->hold);
 	evr_scratch_fini(&w->scratch);
 }
 
@@ -141,40 +138,6 @@ struct cand {
 	struct rte_mbuf *m;
 	struct evr_rx_dgram d;
 };
-
-/* Match and notify what the hold has (events of port pi). */
-static void match_held(struct evr_worker *w, unsigned pi, uint64_t now_ms, uint64_t now)
-{
-	struct evr_ev_hold *h = &w->hold;
-	const struct evr_event *evs[EVR_MATCH_BURST_MAX];
-
-	if (h->n == 0)
-		return;
-	for (uint32_t i = 0; i < h->n; i++)
-		evs[i] = &h->ev[i];
-	evr_notify_burst(&w->notifier, &w->cnt[pi], &w->match_stats[pi], (uint8_t)pi,
-	                 w->hold_sport, evs, w->hold_seq, h->n, now_ms, now);
-	evr_ev_hold_reset(h);
-}
-
-/* Keep the event just decoded into the scratch for the next match. */
-static void hold_event(struct evr_worker *w, unsigned pi, rte_be16_t sport, uint64_t seq,
-                       uint64_t now_ms, uint64_t now)
-{
-	struct evr_ev_hold *h = &w->hold;
-
-	if (evr_ev_hold_add(h, &w->scratch) == NULL) {
-		match_held(w, pi, now_ms, now);
-		if (evr_ev_hold_add(h, &w->scratch) == NULL) {
-			/* cannot happen within the limits: an empty hold takes
-			 * any decoded event; never lose it silently */
-			w->cnt[pi].c[EVR_CNT_HOLD_FULL]++;
-			return;
-		}
-	}
-	w->hold_sport[h->n - 1] = sport;
-	w->hold_seq[h->n - 1] = seq;
-}
 
 static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
                      unsigned nb, uint64_t now)
@@ -201,14 +164,17 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 		}
 		nc++;
 	}
-	if (nc == 0)
+	if (nc == 0) {
+		if (w->notifier.hold.n) /* events derived from SIP */
+			evr_notify_flush(&w->notifier, evr_now_ms(), now);
 		return;
+	}
 	/* One atomic per burst: gaps (undecodable datagrams) are fine,
 	 * subscribers only ever see a subset of the sequence anyway. */
 	seq = __atomic_fetch_add(&r->seq, nc, __ATOMIC_RELAXED);
 	now_ms = evr_now_ms();
-	/* Decode into the one scratch, keep a copy of each event in the hold
-	 * and match the hold as one burst (the matcher overlaps the cache
+	/* Decode into the one scratch; the notify stage keeps a copy of each
+	 * event and matches them as one burst (the matcher overlaps the cache
 	 * misses of its events): full hold or end of the RX burst. */
 	for (unsigned k = 0; k < nc; k++) {
 		struct rte_mbuf *m = c[k].m;
@@ -220,10 +186,12 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 		st = evr_decode((enum evr_format)c[k].d.format, data, c[k].d.len, &w->scratch);
 		cnt->dec[st]++;
 		if (st == EVR_DEC_OK)
-			hold_event(w, pi, c[k].d.lport, seq + k, now_ms, now);
+			evr_notify_hold(&w->notifier, cnt, &w->match_stats[pi], (uint8_t)pi,
+			                c[k].d.lport, &w->scratch.ev, w->scratch.buf,
+			                w->scratch.buf_used, seq + k, now_ms, now);
 		rte_pktmbuf_free(m);
 	}
-	match_held(w, pi, now_ms, now);
+	evr_notify_flush(&w->notifier, now_ms, now);
 }
 
 /* Incomplete datagrams past their timeout leave the table here too, not

@@ -379,6 +379,11 @@ uint32_t evr_sip_state_tick(struct evr_sip_state *st, uint64_t now_ms, uint64_t 
 	return st->emitted;
 }
 
+const struct evr_scratch *evr_sip_state_arena(const struct evr_sip_state *st)
+{
+	return &st->ev;
+}
+
 const struct evr_sip_state_stats *evr_sip_state_stats(const struct evr_sip_state *st)
 {
 	return &st->stats;

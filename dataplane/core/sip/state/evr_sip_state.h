@@ -196,7 +196,8 @@ struct evr_sip_state_stats {
 EVR_API const char *evr_sip_state_counter_name(unsigned i);
 EVR_API const char *evr_sip_state_counter_help(unsigned i);
 
-/* ev is valid during the call only. */
+/* ev is valid during the call only; its views point into static strings
+ * and the arena evr_sip_state_arena() names. */
 typedef void (*evr_sip_state_emit_fn)(void *arg, const struct evr_event *ev);
 
 struct evr_sip_state;
@@ -206,6 +207,11 @@ struct evr_sip_state;
 EVR_API struct evr_sip_state *evr_sip_state_create(const struct evr_sip_state_conf *c,
                                            const struct evr_limits *lim);
 EVR_API void evr_sip_state_destroy(struct evr_sip_state *st);
+
+/* The scratch the shard builds its events in: during an emit call, a
+ * caller that keeps the event copies buf[0..buf_used) in one piece
+ * (event/evr_event_hold.h) instead of string by string. */
+EVR_API const struct evr_scratch *evr_sip_state_arena(const struct evr_sip_state *st);
 
 /*
  * Hot path, the shard's thread: one message parsed with status EVR_SIP_OK,
