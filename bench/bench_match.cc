@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include "bench_common.h"
@@ -51,6 +52,7 @@ struct Fixture {
 	int reader_aux = -1;  // churn / visibility reader threads (one at a time)
 	double setup_s = 0;   // subscribing N
 	double sync_s = 0;    // evr_matcher_sync after that (Hyperscan compiles)
+	double heap_bytes = 0; // what creating the matcher and subscribing N grew
 	std::string error;
 
 	Fixture() = default;
@@ -99,6 +101,15 @@ int subscribe_new(evr_matcher *m, SubDef &d, uint64_t salt, uint64_t *id,
 	return -EEXIST;
 }
 
+// Everything the process holds: malloc's heap in use (arenas and its own
+// mmaps) and the tables evr_mem maps beside it. Measured around building a
+// fixture, it is the memory the matcher costs, whatever its own stats say.
+double heap_now()
+{
+	struct mallinfo2 mi = mallinfo2();
+	return (double)mi.uordblks + (double)mi.hblkhd + (double)evr_mem_table_bytes();
+}
+
 std::unique_ptr<Fixture> build_fixture(evr_index_kind kind, uint32_t n)
 {
 	auto f = std::make_unique<Fixture>();
@@ -119,6 +130,10 @@ std::unique_ptr<Fixture> build_fixture(evr_index_kind kind, uint32_t n)
 	if (c.max_subs < n + (n >> 2) + 65536)
 		c.max_subs = n + (n >> 2) + 65536;
 	RcuThread t;
+	// the fixture dropped before this one frees through call_rcu: let that
+	// finish so it does not count against this one
+	rcu_barrier();
+	double heap0 = heap_now();
 	RcuOnline on;
 	f->m = evr_matcher_create(&c);
 	if (!f->m) {
@@ -147,6 +162,12 @@ std::unique_ptr<Fixture> build_fixture(evr_index_kind kind, uint32_t n)
 	uint64_t t1 = now_ns();
 	evr_matcher_sync(f->m);
 	uint64_t t2 = now_ns();
+	// the nodes of refreshed duplicates and the tables replaced by growth
+	// go back through call_rcu: count what stays
+	rcu_thread_offline();
+	rcu_barrier();
+	rcu_thread_online();
+	f->heap_bytes = heap_now() - heap0;
 	f->setup_s = (double)(t1 - t0) / 1e9;
 	f->sync_s = (double)(t2 - t1) / 1e9;
 	if (n >= 100000)
@@ -188,6 +209,8 @@ void add_stats_counters(benchmark::State &state, Fixture *f)
 	double live = st.live ? (double)st.live : 1.0;
 	state.counters["subs"] = (double)st.live;
 	state.counters["bytes_per_sub"] = (double)st.mem_bytes / live;
+	// measured, not estimated: heap and table growth over the fixture
+	state.counters["heap_per_sub"] = f->heap_bytes / live;
 	state.counters["hs_bytes_per_sub"] = (double)st.hs_bytes / live;
 	state.counters["hs_patterns"] = (double)st.hs_patterns;
 	state.counters["setup_s"] = f->setup_s;

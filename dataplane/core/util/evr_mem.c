@@ -9,6 +9,10 @@
 
 #define HUGE_SZ (2u << 20)
 
+/* Bytes mapped by evr_mem_table_alloc and not yet freed: mallinfo2() does
+ * not see them, and a heap measurement must (evr_mem_table_bytes). */
+static size_t g_table_bytes;
+
 /* Small tables stay on the heap: a huge page per small table would waste
  * more than it saves. */
 #define HUGE_MIN (HUGE_SZ / 2)
@@ -18,14 +22,24 @@ static size_t round_up(size_t n, size_t to)
 	return (n + to - 1) / to * to;
 }
 
+/* What a table of size bytes maps: evr_mem_table_free recomputes it from
+ * the size alone, so it must not depend on `huge`. */
+static size_t mapped_len(size_t size)
+{
+	return size < HUGE_MIN ? round_up(size, 4096) : round_up(size, HUGE_SZ);
+}
+
 void *evr_mem_table_alloc(size_t size, bool huge)
 {
 	if (size == 0)
 		return NULL;
 	if (!huge || size < HUGE_MIN) {
-		size_t len = round_up(size, 4096);
+		size_t len = mapped_len(size);
 		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		return p == MAP_FAILED ? NULL : p;
+		if (p == MAP_FAILED)
+			return NULL;
+		__atomic_add_fetch(&g_table_bytes, len, __ATOMIC_RELAXED);
+		return p;
 	}
 	/* over-map by one huge page and trim to a 2 MiB aligned window */
 	size_t len = round_up(size, HUGE_SZ);
@@ -41,6 +55,7 @@ void *evr_mem_table_alloc(size_t size, bool huge)
 		munmap((uint8_t *)a + len, tail);
 	/* advice only: without THP the table works on 4 KiB pages */
 	(void)madvise((void *)a, len, MADV_HUGEPAGE);
+	__atomic_add_fetch(&g_table_bytes, len, __ATOMIC_RELAXED);
 	return (void *)a;
 }
 
@@ -48,7 +63,14 @@ void evr_mem_table_free(void *p, size_t size)
 {
 	if (p == NULL || size == 0)
 		return;
-	munmap(p, size < HUGE_MIN ? round_up(size, 4096) : round_up(size, HUGE_SZ));
+	size_t len = mapped_len(size);
+	munmap(p, len);
+	__atomic_sub_fetch(&g_table_bytes, len, __ATOMIC_RELAXED);
+}
+
+size_t evr_mem_table_bytes(void)
+{
+	return __atomic_load_n(&g_table_bytes, __ATOMIC_RELAXED);
 }
 
 size_t evr_mem_huge_bytes(void)

@@ -23,6 +23,8 @@ extern "C" {
 void *evr_mem_table_alloc(size_t size, bool huge);
 /* p from evr_mem_table_alloc with the same size (NULL is fine). */
 void evr_mem_table_free(void *p, size_t size);
+/* Bytes mapped by evr_mem_table_alloc and not freed yet (all callers). */
+size_t evr_mem_table_bytes(void);
 /* Bytes of AnonHugePages in this process (/proc/self/smaps_rollup), or 0. */
 size_t evr_mem_huge_bytes(void);
 
