@@ -5,7 +5,8 @@
  * Design note. The store owns subscription lifetime: parsing a request into
  * an immutable struct evr_sub_node (outside the lock: allocation and glob
  * compilation are the expensive part), identity for refresh ("same event +
- * destination + filters", a canonical string), ids, the expiry min-heap, the
+ * destination + filters", a canonical string, kept
+ * as its hash only), ids, the expiry min-heap, the
  * id-ordered list used for paginated listing, interned destinations, and the
  * queue of `once` subscriptions claimed by readers. Everything here runs under
  * one writer mutex; readers never see the store, only what the index backend
@@ -144,13 +145,24 @@ static struct evr_sub_node *id_lookup(struct evr_matcher *m, uint64_t id)
 	return NULL;
 }
 
+static char *build_canon(const struct evr_sub_node *n, const char *dest_text, uint64_t *hash);
+
+/* The live subscription with the identity of canon (hash h), if any. Nodes
+ * keep only the hash of their identity (a string per subscription was about
+ * 100 heap bytes of each): a hash-equal node has its string rebuilt here to
+ * compare, which a writer can afford. NULL also when that runs out of
+ * memory: the caller then adds a duplicate, never loses one. */
 static struct evr_sub_node *canon_lookup(struct evr_matcher *m, uint64_t h,
                                          const char *canon)
 {
 	const struct evr_rcuhash_table *t = m->canon_map.t;
 	struct evr_sub_node *n;
 	EVR_RCUHASH_FOREACH(t, h, i, n) {
-		if (strcmp(n->canon, canon) == 0)
+		uint64_t h2;
+		char *c = build_canon(n, n->s.dest->text, &h2);
+		bool same = c && strcmp(c, canon) == 0;
+		free(c);
+		if (same)
 			return n;
 	}
 	return NULL;
@@ -217,7 +229,6 @@ void evr_sub_node_free(struct evr_sub_node *n)
 	free(n->s.filters);
 	free_name(n);
 	free(n->s.subclass);
-	free(n->canon);
 	free(n);
 }
 
@@ -316,15 +327,17 @@ static int parse_selector(const struct evr_sub_spec *sp, struct evr_sub_node *n,
 /*
  * Canonical identity: lowercased selector, destination, sorted filters with
  * lowercased keys. Two requests with the same identity are one subscription.
+ * Returns the string (malloc'd, the caller frees it) and its hash, or NULL
+ * when out of memory.
  */
-static int build_canon(struct evr_sub_node *n, const char *dest_text)
+static char *build_canon(const struct evr_sub_node *n, const char *dest_text, uint64_t *hash)
 {
 	size_t len = n->s.ev_name_len + n->s.subclass_len + strlen(dest_text) + 8;
 	char **ft = NULL;
 	if (n->s.n_filters) {
 		ft = calloc(n->s.n_filters, sizeof(*ft));
 		if (!ft)
-			return -ENOMEM;
+			return NULL;
 	}
 	for (uint32_t i = 0; i < n->s.n_filters; i++) {
 		const struct evr_filter *f = &n->s.filters[i];
@@ -340,10 +353,10 @@ static int build_canon(struct evr_sub_node *n, const char *dest_text)
 	}
 	if (n->s.n_filters > 1)
 		qsort(ft, n->s.n_filters, sizeof(*ft), cmp_str);
-	n->canon = malloc(len);
-	if (!n->canon)
+	char *canon = malloc(len);
+	if (!canon)
 		goto nomem;
-	char *p = n->canon;
+	char *p = canon;
 	for (uint32_t i = 0; i < n->s.ev_name_len; i++) {
 		char c = n->s.ev_name[i];
 		*p++ = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
@@ -362,17 +375,17 @@ static int build_canon(struct evr_sub_node *n, const char *dest_text)
 	}
 	*p = 0;
 	free(ft);
-	n->canon_hash = hash_bytes(n->canon, (size_t)(p - n->canon));
-	return 0;
+	*hash = hash_bytes(canon, (size_t)(p - canon));
+	return canon;
 nomem:
 	for (uint32_t i = 0; i < n->s.n_filters; i++)
 		free(ft[i]);
 	free(ft);
-	return -ENOMEM;
+	return NULL;
 }
 
 static int node_from_spec(const struct evr_sub_spec *sp, struct evr_sub_node **out,
-                          struct evr_dest *dest, char *err, size_t errlen)
+                          char **canon, struct evr_dest *dest, char *err, size_t errlen)
 {
 	int rc;
 	if (sp->n_filters > EVR_MAX_FILTERS) {
@@ -415,9 +428,11 @@ static int node_from_spec(const struct evr_sub_spec *sp, struct evr_sub_node **o
 			f->glob = NULL;
 		}
 	}
-	rc = build_canon(n, dest->text);
-	if (rc)
+	*canon = build_canon(n, dest->text, &n->canon_hash);
+	if (!*canon) {
+		rc = -ENOMEM;
 		goto fail;
+	}
 	n->s.format = (uint8_t)sp->format;
 	n->s.once = sp->once;
 	n->s.lenient = sp->lenient;
@@ -432,7 +447,7 @@ fail:
 
 static size_t node_bytes(const struct evr_sub_node *n)
 {
-	size_t b = sizeof(*n) + strlen(n->canon) + 1 + n->s.ev_name_len + 1 +
+	size_t b = sizeof(*n) + n->s.ev_name_len + 1 +
 	           n->s.subclass_len + n->s.n_filters * sizeof(struct evr_filter);
 	for (uint32_t i = 0; i < n->s.n_filters; i++) {
 		const struct evr_filter *f = &n->s.filters[i];
@@ -599,12 +614,14 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 	}
 	err[0] = 0;
 	memset(info, 0, sizeof(*info));
-	int rc = node_from_spec(sp, &n, &dest, err, errlen);
+	char *canon = NULL;
+	int rc = node_from_spec(sp, &n, &canon, &dest, err, errlen);
 	if (rc)
 		return rc;
 
 	pthread_mutex_lock(&m->lock);
-	struct evr_sub_node *ex = canon_lookup(m, n->canon_hash, n->canon);
+	struct evr_sub_node *ex = canon_lookup(m, n->canon_hash, canon);
+	free(canon);
 	if (ex && (__atomic_load_n(&ex->s.fired, __ATOMIC_ACQUIRE) ||
 	           now_ms >= ex->s.expires_ms)) {
 		/* A fired `once` or an expired subscription is dead already:

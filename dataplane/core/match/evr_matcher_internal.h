@@ -72,8 +72,7 @@ struct evr_sub_node {
 	struct cds_list_head all;        /* id order */
 	uint32_t heap_idx;               /* expiry heap position */
 	int refs; /* atomic: 1 for being live/reachable + 1 while on the fired queue */
-	uint64_t canon_hash;
-	char *canon;
+	uint64_t canon_hash;             /* identity (evr_matcher.c build_canon) */
 	struct cds_wfcq_node fired_node; /* once: pushed by the winning reader */
 	struct rcu_head rcu;
 	struct evr_matcher *m;
