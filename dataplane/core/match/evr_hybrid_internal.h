@@ -84,20 +84,20 @@ struct keydir {
  * index, about 16 bits per entry (a 6% false-positive rate with one
  * hash), so a small index keeps it in L2: at a fixed 2 MiB every probe of
  * a 100k index missed L2 and the prefetches queued behind each other.
- * Growing rebuilds it from the table and publishes it under RCU. Writer-
- * side counts let bits be cleared on removal (a saturated count keeps its
- * bit: a false positive costs one lookup, never a miss).
+ * Growing rebuilds it from the table and publishes it under RCU. Removal
+ * leaves bits set; enough removals rebuild it at its size (bloom_del).
  */
 #define BLOOM_MIN_LOG2 12u /* 256 entries: small indexes (and the tests) grow it */
 #define BLOOM_MAX_LOG2 27u
 #define BLOOM_BITS_PER_ENTRY_LOG2 4u
+/* removals before a same-size rebuild, at the least (the tests cross it) */
+#define BLOOM_REBUILD_MIN 256u
 #define GRAM_SEEN_LOG2 20u
 #define LIT_SEEN_LOG2 22u
 
 struct evr_bloom {
 	uint32_t log2;
 	struct rcu_head rcu;
-	uint8_t *cnt;    /* writer: entries per bit */
 	uint64_t *words; /* reader-visible bits (atomic words) */
 };
 
@@ -105,6 +105,8 @@ struct hybrid {
 	struct evr_rcuhash idx;   /* (kind, keyslot, literal) / event selector -> subs */
 	struct evr_bloom *bloom;  /* RCU */
 	uint64_t bloom_n;         /* writer: entries in the bloom */
+	uint64_t bloom_stale;     /* writer: removed since the last rebuild */
+	uint64_t bloom_rebuilds;  /* writer: rebuilds (growth or removals) */
 	uint16_t *gram_seen; /* writer: complex patterns seen per substring hash */
 	uint8_t *lit_seen;   /* writer: filters seen per (key, pattern) hash */
 	struct keydir *dir; /* RCU */

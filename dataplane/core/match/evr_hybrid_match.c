@@ -33,8 +33,16 @@
 
 #include "evr_hybrid_internal.h"
 
-/* Cache lines of a subscription record a verification reads. */
-#define NODE_LINES 3
+/* Cache lines of a subscription record a verification reads: a record is
+ * 64-byte aligned and a single-filter exact/prefix/suffix candidate is
+ * decided from its first two lines (evr_matcher_internal.h). */
+#define NODE_LINES 2
+
+static inline void prefetch_record(const struct evr_sub_node *n)
+{
+	for (unsigned l = 0; l < NODE_LINES; l++)
+		__builtin_prefetch((const char *)n + 64 * l);
+}
 
 struct probe {
 	uint64_t h;
@@ -206,8 +214,7 @@ static void flush(struct bctx *c)
 				verify(c, nc, &hs);
 				nc = 0;
 			}
-			for (unsigned l = 0; l < NODE_LINES; l++)
-				__builtin_prefetch((const char *)n + 64 * l);
+			prefetch_record(n);
 			/* the probe index rides in skip until stage D */
 			rd->cand[nc++] = (struct cand){.n = n, .skip = i, .ev = pr->ev,
 			                               .dedupe = pr->dedupe};
@@ -260,7 +267,7 @@ static int hs_on_match(unsigned int id, unsigned long long from, unsigned long l
 	if (rd->n_hs == HYB_BURST_HS)
 		flush(c); /* no scan state is touched: safe inside the callback */
 	const struct evr_sub_node *n = c->db->subs[id];
-	__builtin_prefetch(n);
+	prefetch_record(n);
 	rd->hs[rd->n_hs++] = (struct cand){.n = n, .skip = n->s.idx_filter, .ev = c->cur};
 	return 0;
 }

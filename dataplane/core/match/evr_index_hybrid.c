@@ -132,6 +132,17 @@ static inline uint32_t gram_slot(uint64_t h)
 	return (uint32_t)(h >> (64 - GRAM_SEEN_LOG2));
 }
 
+/* Entries indexed under hash h now (writer): what a reader probing it walks. */
+static uint32_t idx_crowding(const struct hybrid *x, uint64_t h)
+{
+	const struct evr_rcuhash_table *t = x->idx.t;
+	const void *n;
+	uint32_t c = 0;
+	EVR_RCUHASH_FOREACH(t, h, i, n)
+		c++;
+	return c;
+}
+
 /*
  * Crowding alone is the wrong measure: a substring every pattern shares
  * (".example") also occurs in almost every event value, so whoever is
@@ -150,7 +161,7 @@ static void infix_run(void *ctx, const char *run, size_t len)
 				(*seen)++;
 			continue;
 		}
-		uint32_t c = p->x->bloom->cnt[bloom_bit(p->x->bloom, probe_hash(h, QGRAM, KIND_INFIX, p->selh))];
+		uint32_t c = idx_crowding(p->x, probe_hash(h, QGRAM, KIND_INFIX, p->selh));
 		/* Before history accumulates every count is 0: a prior keeps the
 		 * first subscriptions off shared text. Digit-rich windows are
 		 * identifiers (user numbers, call-ids), letters are domains and
@@ -222,10 +233,7 @@ static struct evr_bloom *bloom_new(uint32_t log2)
 		return NULL;
 	b->log2 = log2;
 	b->words = evr_mem_table_alloc(((size_t)1 << log2) / 8, true);
-	b->cnt = calloc((size_t)1 << log2, 1);
-	if (!b->words || !b->cnt) {
-		evr_mem_table_free(b->words, ((size_t)1 << log2) / 8);
-		free(b->cnt);
+	if (!b->words) {
 		free(b);
 		return NULL;
 	}
@@ -237,7 +245,6 @@ static void bloom_free(struct evr_bloom *b)
 	if (!b)
 		return;
 	evr_mem_table_free(b->words, ((size_t)1 << b->log2) / 8);
-	free(b->cnt);
 	free(b);
 }
 
@@ -248,23 +255,27 @@ static void bloom_free_rcu(struct rcu_head *h)
 
 static size_t bloom_bytes(const struct evr_bloom *b)
 {
-	return ((size_t)1 << b->log2) / 8 + ((size_t)1 << b->log2);
+	return ((size_t)1 << b->log2) / 8;
 }
 
 static void bloom_set(struct evr_bloom *b, uint64_t h)
 {
 	uint32_t i = bloom_bit(b, h);
-	if (b->cnt[i] != UINT8_MAX && b->cnt[i]++ == 0)
-		__atomic_or_fetch(&b->words[i >> 6], 1ULL << (i & 63), __ATOMIC_RELEASE);
+	uint64_t bit = 1ULL << (i & 63);
+	/* a set bit stays clean in other cores' caches */
+	if (!(__atomic_load_n(&b->words[i >> 6], __ATOMIC_RELAXED) & bit))
+		__atomic_or_fetch(&b->words[i >> 6], bit, __ATOMIC_RELEASE);
 }
 
-/* Twice the bits, rebuilt from every hash in the index table, published
- * for readers that start from now on (those that started before keep the
- * old one, which stays valid for them until a grace period has passed). */
-static int bloom_grow(struct hybrid *x)
+/* A bitmap of 2^log2 bits rebuilt from every hash in the index table,
+ * published for readers that start from now on (those that started before
+ * keep the old one, which stays valid for them until a grace period has
+ * passed). Growth doubles the bits; a rebuild at the same size drops the
+ * bits of removed entries. */
+static int bloom_rebuild(struct hybrid *x, uint32_t log2)
 {
 	const struct evr_rcuhash_table *t = x->idx.t;
-	struct evr_bloom *nb = bloom_new(x->bloom->log2 + 1), *old = x->bloom;
+	struct evr_bloom *nb = bloom_new(log2), *old = x->bloom;
 	if (!nb)
 		return -ENOMEM;
 	for (uint64_t i = 0; i <= t->mask; i++) {
@@ -274,6 +285,8 @@ static int bloom_grow(struct hybrid *x)
 	}
 	rcu_assign_pointer(x->bloom, nb);
 	call_rcu(&old->rcu, bloom_free_rcu);
+	x->bloom_stale = 0;
+	x->bloom_rebuilds++;
 	return 0;
 }
 
@@ -283,18 +296,25 @@ static void bloom_add(struct hybrid *x, uint64_t h)
 {
 	if (++x->bloom_n > ((uint64_t)1 << x->bloom->log2) >> BLOOM_BITS_PER_ENTRY_LOG2 &&
 	    x->bloom->log2 < BLOOM_MAX_LOG2)
-		(void)bloom_grow(x);
+		(void)bloom_rebuild(x, x->bloom->log2 + 1);
 	bloom_set(x->bloom, h);
 }
 
-/* After the node with hash h is gone. */
+/*
+ * After the node with hash h is gone from the table. Its bit stays set (it
+ * may be another entry's too): a stale bit costs a reader one table lookup,
+ * never a miss. Once as many entries went as remain, and so the false
+ * positives have about doubled, the bitmap is rebuilt at its size. Per-bit
+ * counts that cleared bits at once cost a byte per bit, 16 MiB at a million
+ * entries; the rebuild is a sequential pass over the table, amortised over
+ * at least as many removals as there are entries.
+ */
 static void bloom_del(struct hybrid *x, uint64_t h)
 {
-	struct evr_bloom *b = x->bloom;
-	uint32_t i = bloom_bit(b, h);
+	(void)h;
 	x->bloom_n--;
-	if (b->cnt[i] != UINT8_MAX && --b->cnt[i] == 0)
-		__atomic_and_fetch(&b->words[i >> 6], ~(1ULL << (i & 63)), __ATOMIC_RELEASE);
+	if (++x->bloom_stale > x->bloom_n && x->bloom_stale >= BLOOM_REBUILD_MIN)
+		(void)bloom_rebuild(x, x->bloom->log2); /* on failure: retried next time */
 }
 
 int hyb_add_event_idx(struct hybrid *x, struct evr_sub_node *n)
@@ -570,7 +590,10 @@ static void hybrid_stats(struct evr_matcher *m, struct evr_matcher_stats *st)
 	st->hs_compile_errors = x->compile_errors;
 	st->hs_bytes = x->hs_bytes + scratch;
 	st->keys = x->n_slots;
-	st->mem_bytes += evr_rcuhash_bytes(&x->idx) + bloom_bytes(x->bloom);
+	st->mem_bytes += evr_rcuhash_bytes(&x->idx) + bloom_bytes(x->bloom) +
+	                 ((size_t)1 << GRAM_SEEN_LOG2) * sizeof(*x->gram_seen) +
+	                 ((size_t)1 << LIT_SEEN_LOG2) * sizeof(*x->lit_seen) +
+	                 x->cap_slots * sizeof(*x->slots) + x->n_slots * sizeof(struct evr_keyslot);
 }
 
 const struct evr_index_ops evr_index_hybrid_ops = {

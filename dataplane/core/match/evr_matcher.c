@@ -24,8 +24,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/evr_mem.h"
+#include "util/evr_slab.h"
 #include "evr_matcher_internal.h"
 #include "evr_rcuhash.h"
+
+/* Subscription records of every matcher of the process (evr_slab.h: a record
+ * freed from call_rcu after its matcher is gone still has its slab). */
+static struct evr_slab g_nodes = EVR_SLAB_INIT(sizeof(struct evr_sub_node));
 
 
 uint64_t evr_now_ms(void)
@@ -210,14 +216,94 @@ static void dest_put(struct evr_matcher *m, const struct evr_dest *d)
 	call_rcu(&r->rcu, dest_free_rcu);
 }
 
+/* ---- event names and subclasses (interned, writer) --------------------- */
+
+static void name_free_rcu(struct rcu_head *h)
+{
+	free(caa_container_of(h, struct evr_name_ref, rcu));
+}
+
+static char *name_get(struct evr_matcher *m, const char *p, uint32_t len)
+{
+	uint64_t h = hash_bytes(p, len);
+	const struct evr_rcuhash_table *t = m->name_map.t;
+	struct evr_name_ref *r;
+	EVR_RCUHASH_FOREACH(t, h, i, r) {
+		if (r->len == len && memcmp(r->s, p, len) == 0) {
+			r->refs++;
+			return r->s;
+		}
+	}
+	r = malloc(sizeof(*r) + len + 1);
+	if (!r)
+		return NULL;
+	r->hash = h;
+	r->refs = 1;
+	r->len = len;
+	memcpy(r->s, p, len);
+	r->s[len] = 0;
+	if (evr_rcuhash_add(&m->name_map, h, r)) {
+		free(r);
+		return NULL;
+	}
+	return r->s;
+}
+
+static void name_put(struct evr_matcher *m, const char *p)
+{
+	if (!p)
+		return;
+	struct evr_name_ref *r = caa_container_of(p, struct evr_name_ref, s[0]);
+	if (--r->refs)
+		return;
+	evr_rcuhash_del(&m->name_map, r->hash, r);
+	/* as destinations: readers reach a name only through a subscription
+	 * they found before its removal (evr_sub_accept) */
+	call_rcu(&r->rcu, name_free_rcu);
+}
+
+/* Replace n's parsed name and subclass by interned copies. Writer, lock held,
+ * before n is published. */
+static int names_intern(struct evr_matcher *m, struct evr_sub_node *n)
+{
+	char *name = name_get(m, n->s.ev_name, n->s.ev_name_len);
+	if (!name)
+		return -ENOMEM;
+	char *sub = NULL;
+	if (n->s.subclass) {
+		sub = name_get(m, n->s.subclass, n->s.subclass_len);
+		if (!sub) {
+			name_put(m, name);
+			return -ENOMEM;
+		}
+	}
+	free(n->s.ev_name);
+	free(n->s.subclass);
+	n->s.ev_name = name;
+	n->s.subclass = sub;
+	n->m = m; /* marks the names interned (free_names) */
+	return 0;
+}
+
+/* What a published node holds of the store's shared objects, released when
+ * it is unlinked. Writer, lock held. */
+static void node_put_shared(struct evr_matcher *m, struct evr_sub_node *n)
+{
+	dest_put(m, n->s.dest);
+	name_put(m, n->s.ev_name);
+	name_put(m, n->s.subclass);
+}
+
 /* ---- subscription nodes ----------------------------------------------- */
 
-/* ev_name lives in the node's inline area when short */
-static void free_name(struct evr_sub_node *n)
+/* Names not (yet) interned (no n->m): the parser's copies. */
+static void free_names(struct evr_sub_node *n)
 {
-	if (n->s.ev_name < n->inl || n->s.ev_name >= n->inl + EVR_NODE_INLINE)
+	if (!n->m) {
 		free(n->s.ev_name);
-	n->s.ev_name = NULL;
+		free(n->s.subclass);
+	}
+	n->s.ev_name = n->s.subclass = NULL;
 }
 
 void evr_sub_node_free(struct evr_sub_node *n)
@@ -227,9 +313,8 @@ void evr_sub_node_free(struct evr_sub_node *n)
 	for (uint32_t i = 0; i < n->s.n_filters; i++)
 		evr_filter_fini(&n->s.filters[i]);
 	free(n->s.filters);
-	free_name(n);
-	free(n->s.subclass);
-	free(n);
+	free_names(n);
+	evr_slab_free(&g_nodes, n);
 }
 
 void evr_sub_node_unref(struct evr_sub_node *n)
@@ -286,9 +371,7 @@ static int parse_selector(const struct evr_sub_spec *sp, struct evr_sub_node *n,
 		free(tail);
 		return -EINVAL;
 	}
-	n->s.ev_name = (char *)evr_node_inline(n, ev, nlen);
-	if (!n->s.ev_name)
-		n->s.ev_name = strndup(ev, nlen);
+	n->s.ev_name = strndup(ev, nlen);
 	if (!n->s.ev_name) {
 		free(tail);
 		return -ENOMEM;
@@ -400,7 +483,7 @@ static int node_from_spec(const struct evr_sub_spec *sp, struct evr_sub_node **o
 	rc = evr_dest_parse(sp->dest ? sp->dest : "", dest, err, errlen);
 	if (rc)
 		return rc;
-	struct evr_sub_node *n = calloc(1, sizeof(*n));
+	struct evr_sub_node *n = evr_slab_alloc(&g_nodes);
 	if (!n)
 		return -ENOMEM;
 	n->heap_idx = UINT32_MAX;
@@ -445,15 +528,18 @@ fail:
 	return rc;
 }
 
+/* Heap bytes of n's own allocations (its record is counted with the slab,
+ * interned names and destinations not per subscription); malloc rounds
+ * each to 16 bytes with an 8-byte header (MALLOC_BYTES). */
+#define MALLOC_BYTES(x) ((((size_t)(x) + 8 + 15) / 16) * 16)
 static size_t node_bytes(const struct evr_sub_node *n)
 {
-	size_t b = sizeof(*n) + n->s.ev_name_len + 1 +
-	           n->s.subclass_len + n->s.n_filters * sizeof(struct evr_filter);
+	size_t b = n->s.n_filters ? MALLOC_BYTES(n->s.n_filters * sizeof(struct evr_filter)) : 0;
 	for (uint32_t i = 0; i < n->s.n_filters; i++) {
 		const struct evr_filter *f = &n->s.filters[i];
 		/* key + literal + text + compiled glob (approximate: pattern + tokens) */
-		b += f->key_len + 1 + f->lit_len + 1 + strlen(f->text) + 1 +
-		     (f->glob ? 2 * strlen(f->text) + 48 : 0);
+		b += MALLOC_BYTES(f->key_len + 1 + f->lit_len + 1 + strlen(f->text) + 1) +
+		     (f->glob ? MALLOC_BYTES(2 * strlen(f->text) + 48) : 0);
 	}
 	return b;
 }
@@ -467,7 +553,7 @@ static void remove_locked(struct evr_matcher *m, struct evr_sub_node *n)
 	cds_list_del(&n->all);
 	if (n->heap_idx != UINT32_MAX)
 		heap_remove(m, n);
-	dest_put(m, n->s.dest);
+	node_put_shared(m, n);
 	m->sub_bytes -= node_bytes(n);
 	m->st.live--;
 	m->ops->del(m, n);
@@ -510,7 +596,7 @@ struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c)
 	CDS_INIT_LIST_HEAD(&m->all);
 	cds_wfcq_init(&m->fired_head, &m->fired_tail);
 	if (evr_rcuhash_init(&m->id_map, 1024) || evr_rcuhash_init(&m->canon_map, 1024) ||
-	    evr_rcuhash_init(&m->dest_map, 64))
+	    evr_rcuhash_init(&m->dest_map, 64) || evr_rcuhash_init(&m->name_map, 64))
 		goto fail;
 	if (m->ops->init(m))
 		goto fail;
@@ -527,6 +613,7 @@ fail:
 	evr_rcuhash_fini(&m->id_map);
 	evr_rcuhash_fini(&m->canon_map);
 	evr_rcuhash_fini(&m->dest_map);
+	evr_rcuhash_fini(&m->name_map);
 	free(m);
 	errno = ENOMEM;
 	return NULL;
@@ -556,6 +643,7 @@ void evr_matcher_destroy(struct evr_matcher *m)
 	evr_rcuhash_fini(&m->id_map);
 	evr_rcuhash_fini(&m->canon_map);
 	evr_rcuhash_fini(&m->dest_map);
+	evr_rcuhash_fini(&m->name_map);
 	free(m->heap);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->kick);
@@ -673,18 +761,21 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 	if (!dr)
 		goto nomem;
 	n->s.dest = &dr->d;
-	n->m = m;
+	if (names_intern(m, n)) {
+		dest_put(m, n->s.dest);
+		goto nomem;
+	}
 	n->s.id = m->next_id++;
 	n->s.created_ms = now_ms;
 	n->s.expires_ms = evr_sub_expires_ms(sp->expire, now_ms);
 	if (heap_push(m, n)) {
-		dest_put(m, n->s.dest);
+		node_put_shared(m, n);
 		goto nomem;
 	}
 	rc = m->ops->add(m, n);
 	if (rc) {
 		heap_remove(m, n);
-		dest_put(m, n->s.dest);
+		node_put_shared(m, n);
 		pthread_mutex_unlock(&m->lock);
 		snprintf(err, errlen, "index insert failed: %s", strerror(-rc));
 		evr_sub_node_free(n);
@@ -694,7 +785,7 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		/* published: unpublish through the index, which frees it */
 		__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
 		heap_remove(m, n);
-		dest_put(m, n->s.dest);
+		node_put_shared(m, n);
 		m->ops->del(m, n);
 		pthread_mutex_unlock(&m->lock);
 		snprintf(err, errlen, "out of memory");
@@ -704,7 +795,7 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		evr_rcuhash_del(&m->id_map, evr_mix64(n->s.id), n);
 		__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
 		heap_remove(m, n);
-		dest_put(m, n->s.dest);
+		node_put_shared(m, n);
 		m->ops->del(m, n);
 		pthread_mutex_unlock(&m->lock);
 		snprintf(err, errlen, "out of memory");
@@ -751,8 +842,7 @@ int evr_matcher_unsubscribe_dest(struct evr_matcher *m, const char *event,
 	if (evr_dest_parse(dest ? dest : "", &d, err, sizeof(err)))
 		return -EINVAL;
 	if (parse_selector(&sp, &probe, err, sizeof(err))) {
-		free_name(&probe);
-		free(probe.s.subclass);
+		free_names(&probe);
 		return -EINVAL;
 	}
 	int count = 0;
@@ -773,8 +863,7 @@ int evr_matcher_unsubscribe_dest(struct evr_matcher *m, const char *event,
 		count++;
 	}
 	pthread_mutex_unlock(&m->lock);
-	free_name(&probe);
-	free(probe.s.subclass);
+	free_names(&probe);
 	return count;
 }
 
@@ -904,7 +993,12 @@ void evr_matcher_get_stats(struct evr_matcher *m, struct evr_matcher_stats *st)
 {
 	pthread_mutex_lock(&m->lock);
 	*st = m->st;
-	st->mem_bytes = m->sub_bytes;
+	/* everything the store holds: records, their own allocations, the
+	 * writer maps and the expiry heap (the index adds its tables) */
+	st->mem_bytes = m->sub_bytes + m->st.live * sizeof(struct evr_sub_node) +
+	                evr_rcuhash_bytes(&m->id_map) + evr_rcuhash_bytes(&m->canon_map) +
+	                evr_rcuhash_bytes(&m->dest_map) + evr_rcuhash_bytes(&m->name_map) +
+	                m->heap_cap * sizeof(*m->heap);
 	m->ops->stats(m, st);
 	pthread_mutex_unlock(&m->lock);
 }

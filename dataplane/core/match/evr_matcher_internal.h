@@ -16,6 +16,7 @@
 #define _LGPL_SOURCE /* inline fast paths of liburcu (rcu_dereference, wfcq) */
 #endif
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 #include <urcu-qsbr.h>
 #include <urcu/list.h>
@@ -33,6 +34,16 @@ struct evr_dest_ref {
 	struct rcu_head rcu;
 };
 
+/* An interned event name or subclass: subscriptions share one copy, which
+ * the read path compares for every candidate (so it stays cached). */
+struct evr_name_ref {
+	uint64_t hash;
+	uint32_t refs;               /* writer */
+	uint32_t len;
+	struct rcu_head rcu;
+	char s[];                    /* NUL-terminated, as given */
+};
+
 /* Where the hybrid index found a subscription. */
 enum evr_idx_kind {
 	EVR_IDX_NONE = 0,
@@ -47,36 +58,52 @@ enum evr_idx_kind {
 struct evr_keyslot;
 struct evr_hs_db;
 
-#define EVR_NODE_INLINE 64 /* bytes for short strings read on the hot path */
+#define EVR_NODE_INLINE 40 /* bytes for the indexed literal (line 0) */
 
+/*
+ * A subscription record. Records come from a slab on huge pages
+ * (util/evr_slab.h), 64-byte aligned, and are laid out for the read path:
+ * what stages D and E of the hybrid match (evr_hybrid_match.c) read of a
+ * single-filter exact/prefix/suffix candidate is in its first two cache
+ * lines, the index key and its literal in line 0 and the public part's hot
+ * fields (evr_sub.h) in line 1; the event name they compare is interned
+ * (shared between subscriptions, so it stays cached). NODE_LINES there
+ * prefetches exactly these two lines; the asserts below keep them so.
+ */
 struct evr_sub_node {
-	struct evr_sub s;                /* public part; first member */
-	/* ---- read by readers for every candidate: keep together ---- */
+	/* ---- line 0: read by readers for every candidate (stage D) ---- */
 	struct evr_keyslot *slot;        /* hybrid: key of the indexed filter */
 	const char *idx_lit;             /* indexed literal (inline when short) */
-	uint64_t idx_hash;
 	uint32_t idx_lit_len;            /* indexed literal length (<= 63 for pre/suffix) */
 	uint8_t idx_kind;                /* enum evr_idx_kind */
 	uint8_t idx_truncated;           /* literal longer than indexed: verify fully */
 	uint8_t hs_pending;              /* hybrid writer: on slot pending list */
 	uint8_t inl_used;
-	/* event name and indexed literal copies, so verifying a candidate
-	 * touches this node's adjacent cache lines only */
+	/* the indexed literal's copy, so the key check stays on this line */
 	char inl[EVR_NODE_INLINE];
+	/* ---- line 1 (hot) and line 2 (cold): the public part ---- */
+	struct evr_sub s;
 	/* ---- writer side ---- */
 	union {
 		struct cds_list_head naive_node; /* naive: RCU list */
 		struct cds_list_head hs_link;    /* hybrid writer: HS pending list */
 	};
 	struct evr_hs_db *hs_db;         /* hybrid writer: db it lives in (or NULL) */
+	uint64_t idx_hash;               /* hybrid writer: its index table hash */
 	struct cds_list_head all;        /* id order */
 	uint32_t heap_idx;               /* expiry heap position */
 	int refs; /* atomic: 1 for being live/reachable + 1 while on the fired queue */
 	uint64_t canon_hash;             /* identity (evr_matcher.c build_canon) */
 	struct cds_wfcq_node fired_node; /* once: pushed by the winning reader */
 	struct rcu_head rcu;
-	struct evr_matcher *m;
-};
+	struct evr_matcher *m;           /* set when the store takes the node: from
+	                                  * then on its names are interned */
+} __attribute__((aligned(64)));
+
+_Static_assert(offsetof(struct evr_sub_node, s) == 64, "record line 0 is the index key");
+_Static_assert(offsetof(struct evr_sub_node, s) + offsetof(struct evr_sub, id) == 128,
+               "the public part's hot fields fill record line 1");
+_Static_assert(sizeof(struct evr_sub_node) == 256, "a record is four cache lines");
 
 /* Copy a short string into the node's inline area; NULL if it does not fit.
  * Writer, before the node is published. */
@@ -131,14 +158,14 @@ struct evr_matcher {
 	uint64_t bg_work_seq, bg_done_seq;
 	int readers;                     /* registered reader indexes */
 	uint64_t next_id;
-	struct evr_rcuhash id_map, canon_map, dest_map; /* writer-only maps */
+	struct evr_rcuhash id_map, canon_map, dest_map, name_map; /* writer-only maps */
 	struct cds_list_head all;        /* live subscriptions in id order */
 	struct evr_sub_node **heap;      /* min-heap on expires_ms */
 	uint32_t heap_n, heap_cap;
 	struct cds_wfcq_head fired_head; /* once subscriptions claimed by readers */
 	struct cds_wfcq_tail fired_tail;
 	struct evr_matcher_stats st;     /* writer counters */
-	uint64_t sub_bytes;              /* approx heap bytes of live subs */
+	uint64_t sub_bytes;              /* heap bytes of live subs' own allocations */
 };
 
 /* Free a never-published node. */
@@ -246,6 +273,12 @@ static inline bool evr_sub_accept(const struct evr_sub *s, const struct evr_even
                                   const struct evr_ev_sel *es, uint32_t skip_filter,
                                   uint64_t now_ms, struct evr_match_stats *st)
 {
+	/* a removed subscription's interned names may be released once a grace
+	 * period has passed, and a Hyperscan tombstone stays reachable longer:
+	 * look at nothing else of it (evr_sub_commit checks again, after the
+	 * filters) */
+	if (__atomic_load_n(&s->removed, __ATOMIC_ACQUIRE))
+		return false;
 	if (!evr_sel_match(s, ev, es))
 		return false;
 	for (uint32_t i = 0; i < s->n_filters; i++) {

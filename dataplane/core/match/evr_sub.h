@@ -117,28 +117,38 @@ enum evr_sel_kind {
 	EVR_SEL_SUBCLASS, /* CUSTOM + subclass */
 };
 
+/*
+ * Field order is the read path's: the first 64 bytes are what the matcher
+ * reads of every candidate it verifies (expiry, flags, selector) and what
+ * fan-out reads of every match (dest, format); the record that embeds this
+ * struct keeps them on one cache line (evr_matcher_internal.h). The rest is
+ * for listing and for subscriptions with several filters.
+ */
 struct evr_sub {
-	uint64_t id;             /* unique, never reused, > 0 */
+	/* ---- hot: one cache line ---- */
 	uint64_t expires_ms;     /* monotonic ms; refreshed in place (atomic) */
-	uint64_t created_ms;
-	uint32_t expire_s;       /* as requested (for listing) */
-	uint8_t sel;             /* enum evr_sel_kind */
-	uint8_t format;          /* enum evr_format; refreshed in place (atomic) */
-	uint8_t once;
-	uint8_t lenient;
+	uint64_t ev_hash;        /* hash of lowercased event name (+subclass) */
+	char *ev_name;           /* event name as given ("ALL" for ALL); compared
+	                          * case-insensitively. Interned per matcher */
+	const struct evr_dest *dest; /* interned, shared between subscriptions */
 	int fired;               /* once: claimed by a reader (atomic xchg) */
 	int removed;             /* set before removal from indexes (atomic) */
 	uint32_t n_filters;
 	uint32_t idx_filter;     /* filter the index found it by (skipped on verify),
 	                          * or UINT32_MAX when indexed by event only */
-	uint64_t ev_hash;        /* hash of lowercased event name (+subclass) */
-	char *ev_name;           /* event name as given ("ALL" for ALL); compared
-	                          * case-insensitively */
-	char *subclass;          /* NULL unless EVR_SEL_SUBCLASS (as given) */
 	uint32_t ev_name_len;
 	uint32_t subclass_len;
+	uint8_t sel;             /* enum evr_sel_kind */
+	uint8_t format;          /* enum evr_format; refreshed in place (atomic) */
+	uint8_t once;
+	uint8_t lenient;
+	uint32_t expire_s;       /* as requested (for listing) */
+	/* ---- cold ---- */
+	uint64_t id;             /* unique, never reused, > 0 */
+	uint64_t created_ms;
+	char *subclass;          /* NULL unless EVR_SEL_SUBCLASS (as given);
+	                          * interned per matcher */
 	struct evr_filter *filters;
-	const struct evr_dest *dest; /* interned, shared between subscriptions */
 };
 
 /* Info returned to the subscriber. */
