@@ -8,6 +8,10 @@
 
 #define SLAB_CHUNK (2u << 20)
 
+/* Mapped chunk bytes of every slab that hold no record (free lists and
+ * chunk tails): evr_slab_idle_bytes. */
+static size_t g_idle;
+
 #if defined(__SANITIZE_ADDRESS__)
 #define SLAB_ASAN 1
 #elif defined(__has_feature)
@@ -34,6 +38,7 @@ void *evr_slab_alloc(struct evr_slab *s)
 	if (s->free_list) {
 		p = s->free_list;
 		s->free_list = *(void **)p;
+		__atomic_sub_fetch(&g_idle, s->obj, __ATOMIC_RELAXED);
 	} else {
 		if ((size_t)(s->end - s->bump) < s->obj) {
 			/* the tail of the old chunk (< one record) is left unused */
@@ -45,9 +50,11 @@ void *evr_slab_alloc(struct evr_slab *s)
 			s->bump = c;
 			s->end = c + SLAB_CHUNK;
 			s->chunk_bytes += SLAB_CHUNK;
+			__atomic_add_fetch(&g_idle, SLAB_CHUNK, __ATOMIC_RELAXED);
 		}
 		p = s->bump;
 		s->bump += s->obj;
+		__atomic_sub_fetch(&g_idle, s->obj, __ATOMIC_RELAXED);
 	}
 	s->live++;
 	pthread_mutex_unlock(&s->lock);
@@ -71,6 +78,7 @@ void evr_slab_free(struct evr_slab *s, void *p)
 	*(void **)p = s->free_list;
 	s->free_list = p;
 	s->live--;
+	__atomic_add_fetch(&g_idle, s->obj, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&s->lock);
 #endif
 }
@@ -85,4 +93,9 @@ size_t evr_slab_bytes(struct evr_slab *s)
 #endif
 	pthread_mutex_unlock(&s->lock);
 	return b;
+}
+
+size_t evr_slab_idle_bytes(void)
+{
+	return __atomic_load_n(&g_idle, __ATOMIC_RELAXED);
 }

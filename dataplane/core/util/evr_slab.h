@@ -45,6 +45,11 @@ void *evr_slab_alloc(struct evr_slab *s);
 void evr_slab_free(struct evr_slab *s, void *p);
 /* Bytes the slab has mapped (live and free records). */
 size_t evr_slab_bytes(struct evr_slab *s);
+/* Mapped bytes of all slabs that hold no record. A heap measurement
+ * subtracts them from evr_mem_table_bytes(), as mallinfo2().uordblks
+ * leaves out malloc's free chunks: records freed by one matcher and
+ * reused by the next are then counted once, by the one using them. */
+size_t evr_slab_idle_bytes(void);
 
 #ifdef __cplusplus
 }
