@@ -598,6 +598,8 @@ struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c)
 	if (evr_rcuhash_init(&m->id_map, 1024) || evr_rcuhash_init(&m->canon_map, 1024) ||
 	    evr_rcuhash_init(&m->dest_map, 64) || evr_rcuhash_init(&m->name_map, 64))
 		goto fail;
+	/* writer-only maps: walked by the writer alone, so denser */
+	m->id_map.compact = m->canon_map.compact = true;
 	if (m->ops->init(m))
 		goto fail;
 	if (!m->conf.no_background) {

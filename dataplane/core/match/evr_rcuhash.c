@@ -84,8 +84,13 @@ int evr_rcuhash_add(struct evr_rcuhash *rh, uint64_t h, void *node)
 	struct evr_rcuhash_table *t = rh->t;
 	/* keep load (incl. tombstones) <= 3/4 so probe runs stay short */
 	if ((t->used + 1) * 4 > (t->mask + 1) * 3) {
-		int rc = rebuild(rh, t->live + 1 > (t->mask + 1) / 4 ? (t->live + 1) * 2
-		                                                      : t->live + 1);
+		/* mostly tombstones: rebuild at about this size; else grow, by 4x
+		 * (load 3/16 after, short probe runs for readers) or for a
+		 * compact map by 2x (3/8 after: half the memory) */
+		uint64_t want = t->live + 1;
+		if (want > (t->mask + 1) / 4 && !rh->compact)
+			want *= 2;
+		int rc = rebuild(rh, want);
 		if (rc)
 			return rc;
 		t = rh->t;
