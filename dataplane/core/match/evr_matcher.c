@@ -5,13 +5,15 @@
  * Design note. The store owns subscription lifetime: parsing a request into
  * an immutable struct evr_sub_node (outside the lock: allocation and glob
  * compilation are the expensive part), identity for refresh ("same event +
- * destination + filters", a canonical string, kept
- * as its hash only), ids, the expiry min-heap, the
- * id-ordered list used for paginated listing, interned destinations, and the
- * queue of `once` subscriptions claimed by readers. Everything here runs under
- * one writer mutex; readers never see the store, only what the index backend
- * publishes through RCU. The writer-side maps are evr_rcuhash multimaps (O(1)
- * id/identity lookups at 1M, no dependence on grace periods to grow).
+ * destination + filters": a canonical string, kept as its hash only), ids,
+ * the expiry min-heap, the id-ordered list used for paginated listing,
+ * interned destinations and event names, and the queue of `once`
+ * subscriptions claimed by readers. Records come from a huge-page slab
+ * (util/evr_slab.h) laid out for the read path (evr_matcher_internal.h).
+ * Everything here runs under one writer mutex; readers never see the store,
+ * only what the index backend publishes through RCU. The writer-side maps
+ * are evr_rcuhash multimaps (O(1) id/identity lookups at 1M, no dependence
+ * on grace periods to grow).
  *
  * A background thread (unless conf.no_background) reaps expired and fired
  * subscriptions on a timer and lets the backend compile Hyperscan deltas.
