@@ -85,8 +85,7 @@ int evr_rcuhash_add(struct evr_rcuhash *rh, uint64_t h, void *node)
 	/* keep load (incl. tombstones) <= 3/4 so probe runs stay short */
 	if ((t->used + 1) * 4 > (t->mask + 1) * 3) {
 		/* mostly tombstones: rebuild at about this size; else grow, by 4x
-		 * (load 3/16 after, short probe runs for readers) or for a
-		 * compact map by 2x (3/8 after: half the memory) */
+		 * (load 3/16 after) or for a compact map by 2x (3/8 after) */
 		uint64_t want = t->live + 1;
 		if (want > (t->mask + 1) / 4 && !rh->compact)
 			want *= 2;

@@ -45,10 +45,9 @@ struct evr_rcuhash_table {
 
 struct evr_rcuhash {
 	struct evr_rcuhash_table *t; /* RCU */
-	/* set before the first add: grow 2x instead of 4x. For maps no reader
-	 * walks (the matcher's id and identity maps): 16 bytes a slot at a
-	 * load of 3/8..3/4 instead of 3/16..3/4 is 32-64 bytes an entry less
-	 * at a million. */
+	/* set before the first add: grow 2x instead of 4x, a load of 3/8..3/4
+	 * instead of 3/16..3/4 (longer probe runs, half the slots: at a
+	 * million entries 32 bytes an entry instead of 64) */
 	bool compact;
 };
 
