@@ -115,7 +115,7 @@ with open(f"{out}/match.dat", "w") if ns else open("/dev/null", "w") as f:
 print("\n== summary (this run; %s, %d CPUs) ==" % (doc["context"].get("date", ""), doc["context"].get("num_cpus", 0)))
 if ns:
     print("match, pre-decoded events, one reader thread:")
-    print(f"  {'subs':>8} {'hybrid ev/s':>12} {'naive ev/s':>11} {'ratio':>8} {'notif/ev':>9} {'B/sub':>7} {'hsB/sub':>8} {'setup s':>8}")
+    print(f"  {'subs':>8} {'hybrid ev/s':>12} {'naive ev/s':>11} {'ratio':>8} {'notif/ev':>9} {'B/sub':>7} {'heapB/sub':>9} {'hsB/sub':>8} {'setup s':>8}")
 for n in ns:
     h, v = ok(f"BM_match/{n}"), ok(f"BM_match_naive/{n}")
     hr = h["items_per_second"] if h else None
@@ -123,7 +123,8 @@ for n in ns:
     ratio = f"{hr / nr:.1f}x" if hr and nr else "-"
     g = h or v or {}
     print(f"  {n:>8} {si(hr):>12} {si(nr):>11} {ratio:>8} {g.get('notif_per_event', float('nan')):>9.2f}"
-          f" {si(h.get('bytes_per_sub') if h else None):>7} {si(h.get('hs_bytes_per_sub') if h else None):>8}"
+          f" {si(h.get('bytes_per_sub') if h else None):>7} {si(h.get('heap_per_sub') if h else None):>9}"
+          f" {si(h.get('hs_bytes_per_sub') if h else None):>8}"
           f" {(h or {}).get('setup_s', float('nan')):>8.1f}")
 
 codec = [n for n in runs if n.startswith(("BM_decode_", "BM_encode_"))]
