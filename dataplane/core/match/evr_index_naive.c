@@ -80,7 +80,8 @@ static uint32_t naive_match_one(struct naive *x, const struct evr_event *ev,
 	struct evr_sub_node *sn;
 	cds_list_for_each_entry_rcu(sn, &x->head, naive_node) {
 		const struct evr_sub *s = &sn->s;
-		if (!evr_sel_match(s, ev, &es))
+		/* as evr_sub_accept: a removed one's interned names may be gone */
+		if (__atomic_load_n(&s->removed, __ATOMIC_ACQUIRE) || !evr_sel_match(s, ev, &es))
 			continue;
 		bool ok = true;
 		for (uint32_t i = 0; i < s->n_filters && ok; i++)
