@@ -571,6 +571,52 @@ static void case_unsub(struct dctx *d)
 		CHECK(n != id[i]);
 }
 
+/*
+ * Event names and subclasses are interned per matcher, shared by every
+ * subscription that spells them the same and released with the last one
+ * (a refcount off by one is a use-after-free the ASan run reports, or a
+ * listing that shows another subscription's spelling).
+ */
+static void case_interned_names(struct dctx *d)
+{
+	struct mg_event e;
+	struct snap sn;
+	uint64_t id[4];
+	id[0] = DSUB(d, "custom sofia::register", NULL, FL("aor=1"), D9(0), 60, false, false, NULL);
+	id[1] = DSUB(d, "CUSTOM", "sofia::register", FL("aor=1"), D9(1), 60, false, false, NULL);
+	id[2] = DSUB(d, "CUSTOM", "Sofia::Register", NOF, D9(2), 60, false, false, NULL);
+	id[3] = DSUB(d, "custom", "sofia::register", NOF, D9(3), 60, false, false, NULL);
+	evr_matcher_sync(d->m);
+	EXPECT(d, dev(&e, "CUSTOM", "sofia::register", "aor", "1", NULL), id, A | B | C | D);
+	/* the first of two subscriptions sharing "custom" goes: the second keeps
+	 * its spelling, the others theirs */
+	CHECK_EQ_INT(evr_matcher_unsubscribe(d->m, id[0]), 0);
+	CHECK(get_snap(d->m, id[3], &sn) == 0);
+	CHECK_EQ_STR(sn.seltext, "custom sofia::register");
+	CHECK(get_snap(d->m, id[1], &sn) == 0);
+	CHECK_EQ_STR(sn.seltext, "CUSTOM sofia::register");
+	CHECK(get_snap(d->m, id[2], &sn) == 0);
+	CHECK_EQ_STR(sn.seltext, "CUSTOM Sofia::Register");
+	EXPECT(d, dev(&e, "Custom", "SOFIA::register", "aor", "1", NULL), id, B | C | D);
+	/* every holder of "custom" and of "sofia::register" gone: a new one
+	 * interns them afresh */
+	CHECK_EQ_INT(evr_matcher_unsubscribe(d->m, id[3]), 0);
+	CHECK_EQ_INT(evr_matcher_unsubscribe(d->m, id[1]), 0);
+	/* let the released names be freed (offline: a barrier waits for
+	 * grace periods, which an online caller would hold up) */
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	uint64_t n = DSUB(d, "custom", "sofia::register", NOF, D9(4), 60, false, false, NULL);
+	CHECK(get_snap(d->m, n, &sn) == 0);
+	CHECK_EQ_STR(sn.seltext, "custom sofia::register");
+	CHECK(get_snap(d->m, id[2], &sn) == 0);
+	CHECK_EQ_STR(sn.seltext, "CUSTOM Sofia::Register");
+	evr_matcher_sync(d->m);
+	uint64_t ids2[2] = {n, id[2]};
+	EXPECT(d, dev(&e, "CUSTOM", "sofia::register", NULL), ids2, A | B);
+}
+
 typedef void (*dcase_fn)(struct dctx *d);
 
 /* EVR_SUB_EXPIRE_NEVER: no clock reaches it, the reaper leaves it alone,
@@ -622,6 +668,7 @@ static void run_directed(enum evr_index_kind kind)
 		{"visibility", case_visibility},
 		{"unsub", case_unsub},
 		{"never", case_never},
+		{"interned_names", case_interned_names},
 	};
 	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char kname[64];
