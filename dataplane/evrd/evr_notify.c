@@ -300,14 +300,6 @@ uint32_t evr_notify_burst(struct evr_notifier *nt, struct evr_counters *cnt,
 	return got;
 }
 
-uint32_t evr_notify_event(struct evr_notifier *nt, struct evr_counters *cnt,
-                          struct evr_match_stats *stats, uint8_t in_port,
-                          rte_be16_t sport, const struct evr_event *ev, uint64_t seq,
-                          uint64_t now_ms, uint64_t now_tsc)
-{
-	return evr_notify_burst(nt, cnt, stats, in_port, &sport, &ev, &seq, 1, now_ms, now_tsc);
-}
-
 void evr_notify_flush(struct evr_notifier *nt, uint64_t now_ms, uint64_t now_tsc)
 {
 	struct evr_ev_hold *h = &nt->hold;

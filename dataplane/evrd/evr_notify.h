@@ -87,12 +87,6 @@ void evr_notify_hold(struct evr_notifier *nt, struct evr_counters *cnt,
 /* Match what is held as one burst and notify, in order. */
 void evr_notify_flush(struct evr_notifier *nt, uint64_t now_ms, uint64_t now_tsc);
 
-/* One event: a burst of one. */
-uint32_t evr_notify_event(struct evr_notifier *nt, struct evr_counters *cnt,
-                          struct evr_match_stats *stats, uint8_t in_port,
-                          rte_be16_t sport, const struct evr_event *ev, uint64_t seq,
-                          uint64_t now_ms, uint64_t now_tsc);
-
 /* Notify subs[0..n) (already matched) of ev: encode, fan out, publish.
  * Returns the notifications queued or sent. */
 uint32_t evr_notify_subs(struct evr_notifier *nt, struct evr_counters *cnt,

@@ -324,6 +324,5 @@ uint32_t hyb_match(struct evr_matcher *m, unsigned reader, const struct evr_even
 /* The per-reader scratch (init/fini run with the index). */
 int hyb_readers_init(struct hybrid *x, uint32_t n);
 void hyb_readers_fini(struct hybrid *x);
-size_t hyb_reader_bytes(void);
 
 #endif /* EVR_HYBRID_INTERNAL_H */

@@ -101,11 +101,6 @@ void hyb_readers_fini(struct hybrid *x)
 	x->readers = NULL;
 }
 
-size_t hyb_reader_bytes(void)
-{
-	return sizeof(struct hyb_reader);
-}
-
 /* ---- stage E: verify and emit ---------------------------------------- */
 
 static void emit(struct bctx *c, const struct cand *cd)
