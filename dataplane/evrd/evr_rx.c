@@ -267,6 +267,43 @@ static struct evr_rx_listener udp_kind(struct evr_worker *w, unsigned pi,
 	return l;
 }
 
+/*
+ * The UDP header at offset l4 with room bytes of IP payload behind it (the
+ * IP header's own length): its length checked against both, then the
+ * listener it is for (udp_kind counts a miss). The checksum is the
+ * family's, so the callers check it. NULL: drop (counted).
+ */
+static inline struct rte_udp_hdr *udp_header(struct evr_worker *w, unsigned pi,
+                                             const struct rte_mbuf *m, uint32_t l4,
+                                             uint32_t room, bool observe, uint32_t *ulen,
+                                             struct evr_rx_listener *lk)
+{
+	struct rte_udp_hdr *udp;
+
+	if (room < sizeof(*udp) || l4 + sizeof(*udp) > m->data_len)
+		goto bad;
+	udp = rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, l4);
+	*ulen = rte_be_to_cpu_16(udp->dgram_len);
+	if (*ulen < sizeof(*udp) || *ulen > room)
+		goto bad;
+	*lk = udp_kind(w, pi, udp, observe);
+	return lk->kind == EVR_RX_NONE ? NULL : udp;
+bad:
+	evr_count(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
+	return NULL;
+}
+
+/* The datagram's payload and what it is for. */
+static inline void dgram_set(struct evr_rx_dgram *d, struct evr_rx_listener lk,
+                             const struct rte_udp_hdr *udp, uint32_t l4, uint32_t ulen)
+{
+	d->kind = lk.kind;
+	d->format = lk.format;
+	d->off = l4 + (uint32_t)sizeof(*udp);
+	d->len = ulen - (uint32_t)sizeof(*udp);
+	d->lport = udp->dst_port;
+}
+
 static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
                    struct rte_ether_hdr *eth, uint32_t l2, bool observe,
                    struct evr_rx_dgram *d)
@@ -329,35 +366,18 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		evr_count(w, pi, EVR_CNT_RX_UNKNOWN_L4);
 		goto drop;
 	}
-	if (tot < hl + sizeof(*udp) || l2 + hl + sizeof(*udp) > m->data_len) {
-		evr_count(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
+	udp = udp_header(w, pi, m, l2 + hl, tot >= hl ? tot - hl : 0, observe, &ulen, &lk);
+	if (udp == NULL)
 		goto drop;
-	}
-	udp = (struct rte_udp_hdr *)((char *)ip + hl);
-	ulen = rte_be_to_cpu_16(udp->dgram_len);
-	if (ulen < sizeof(*udp) || ulen > tot - hl) {
-		evr_count(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
-		goto drop;
-	}
-	lk = udp_kind(w, pi, udp, observe);
-	if (lk.kind == EVR_RX_NONE)
-		goto drop;
-	if (observe)
-		goto out;
 	ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-	if (udp->dgram_cksum != 0 && p->verify_udp &&
+	if (!observe && udp->dgram_cksum != 0 && p->verify_udp &&
 	    (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
 	     (ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
 	      rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)(l2 + hl)) != 0))) {
 		evr_count(w, pi, EVR_CNT_RX_BAD_UDP_CHECKSUM);
 		goto drop;
 	}
-out:
-	d->kind = lk.kind;
-	d->format = lk.format;
-	d->off = l2 + hl + sizeof(*udp);
-	d->len = ulen - (uint32_t)sizeof(*udp);
-	d->lport = udp->dst_port;
+	dgram_set(d, lk, udp, l2 + hl, ulen);
 	if (d->kind != EVR_RX_EVENT)
 		flow4(d, ip, udp);
 	return true;
@@ -457,36 +477,20 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		evr_count(w, pi, EVR_CNT_RX_NOT_FOR_US);
 		goto drop;
 	}
-	if (plen < sizeof(*udp) || l2 + sizeof(*ip6) + sizeof(*udp) > m->data_len) {
-		evr_count(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
+	udp = udp_header(w, pi, m, l2 + (uint32_t)sizeof(*ip6), plen, observe, &ulen, &lk);
+	if (udp == NULL)
 		goto drop;
-	}
-	udp = (struct rte_udp_hdr *)(ip6 + 1);
-	ulen = rte_be_to_cpu_16(udp->dgram_len);
-	if (ulen < sizeof(*udp) || ulen > plen) {
-		evr_count(w, pi, EVR_CNT_RX_BAD_UDP_HEADER);
-		goto drop;
-	}
-	lk = udp_kind(w, pi, udp, observe);
-	if (lk.kind == EVR_RX_NONE)
-		goto drop;
-	if (observe)
-		goto out;
 	/* Over IPv6 the UDP checksum is mandatory (RFC 8200 8.1). */
 	ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-	if (udp->dgram_cksum == 0 ||
-	    (p->verify_udp && ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) ||
-	    (p->verify_udp && ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
-	     rte_ipv6_udptcp_cksum_mbuf_verify(m, ip6, (uint16_t)(l2 + sizeof(*ip6))) != 0)) {
+	if (!observe &&
+	    (udp->dgram_cksum == 0 ||
+	     (p->verify_udp && ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) ||
+	     (p->verify_udp && ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	      rte_ipv6_udptcp_cksum_mbuf_verify(m, ip6, (uint16_t)(l2 + sizeof(*ip6))) != 0))) {
 		evr_count(w, pi, EVR_CNT_RX_BAD_UDP_CHECKSUM);
 		goto drop;
 	}
-out:
-	d->kind = lk.kind;
-	d->format = lk.format;
-	d->off = l2 + (uint32_t)(sizeof(*ip6) + sizeof(*udp));
-	d->len = ulen - (uint32_t)sizeof(*udp);
-	d->lport = udp->dst_port;
+	dgram_set(d, lk, udp, l2 + (uint32_t)sizeof(*ip6), ulen);
 	if (d->kind != EVR_RX_EVENT)
 		flow6(d, ip6, udp);
 	return true;
