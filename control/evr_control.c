@@ -44,6 +44,8 @@
 #define IN_INITIAL 4096u            /* first input buffer size */
 #define ACCEPT_BURST 32u            /* accepts per poll turn */
 #define CLOSE_LINGER_MS 2000u       /* flush deadline of a closing client */
+#define VISIBLE_WAIT_MS 250u        /* cap on waiting for a subscription to be
+                                     * published before answering */
 
 struct evr_client {
 	int fd;
@@ -676,7 +678,13 @@ static bool client_input(struct evr_control *c, struct evr_client *cl, int *hand
 	if (r == 0)
 		cl->eof = true;
 	cl->in_len += (uint32_t)r;
-	return client_serve(c, cl, handled);
+	bool ok = client_serve(c, cl, handled);
+	/* Answer "subscribed" only when the subscription matches: Hyperscan-
+	 * indexed ones are published by the matcher's maintenance thread
+	 * within milliseconds, once per turn for all of this turn's requests. */
+	if (!evr_matcher_wait_visible(c->m, VISIBLE_WAIT_MS))
+		c->cnt.visible_late++;
+	return ok;
 }
 
 static void client_close(struct evr_control *c, uint32_t i)

@@ -35,7 +35,8 @@
 	X(batch_limited, "batch elements answered 503: output bound reached")  \
 	X(clients_refused_uid, "connections refused over max_per_uid")        \
 	X(clients_idle, "clients closed after idle_timeout_ms")                \
-	X(clients_timeout, "clients closed: line incomplete after request_timeout_ms")
+	X(clients_timeout, "clients closed: line incomplete after request_timeout_ms") \
+	X(visible_late, "answers sent before a Hyperscan subscription was published (wait cap)")
 
 struct evr_control_counters {
 #define X(f, h) uint64_t f;

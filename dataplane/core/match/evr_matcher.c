@@ -868,8 +868,10 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 	info->id = n->s.id;
 	info->expire_s = sp->expire;
 	info->expires_ms = n->s.expires_ms;
-	if (n->idx_kind == EVR_IDX_HS)
+	if (n->idx_kind == EVR_IDX_HS) {
 		kick_bg(m);
+		m->bg_visible_seq = m->bg_work_seq;
+	}
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 nomem:
@@ -995,6 +997,26 @@ static void *bg_main(void *arg)
 	return NULL;
 }
 
+/* Lock held, online. Until the background thread has finished a pass that
+ * began at or after work sequence `want`, at most until deadline_ns
+ * (CLOCK_REALTIME; 0: no deadline). true when it has. */
+static bool wait_pass(struct evr_matcher *m, uint64_t want, uint64_t deadline_ns)
+{
+	struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000u),
+	                      .tv_nsec = (long)(deadline_ns % 1000000000u)};
+	while (m->bg_done_seq < want && m->bg_running) {
+		/* QSBR: never block while online, or the background thread's
+		 * grace periods would wait for us. */
+		rcu_thread_offline();
+		int rc = deadline_ns ? pthread_cond_timedwait(&m->idle, &m->lock, &ts)
+		                     : pthread_cond_wait(&m->idle, &m->lock);
+		rcu_thread_online();
+		if (rc == ETIMEDOUT)
+			return m->bg_done_seq >= want;
+	}
+	return m->bg_done_seq >= want;
+}
+
 void evr_matcher_sync(struct evr_matcher *m)
 {
 	if (!m->bg_running) {
@@ -1005,14 +1027,28 @@ void evr_matcher_sync(struct evr_matcher *m)
 	pthread_mutex_lock(&m->lock);
 	uint64_t want = ++m->bg_work_seq;
 	pthread_cond_signal(&m->kick);
-	while (m->bg_done_seq < want && m->bg_running) {
-		/* QSBR: never block while online, or the background thread's
-		 * grace periods would wait for us. */
-		rcu_thread_offline();
-		pthread_cond_wait(&m->idle, &m->lock);
-		rcu_thread_online();
+	wait_pass(m, want, 0);
+	pthread_mutex_unlock(&m->lock);
+}
+
+bool evr_matcher_wait_visible(struct evr_matcher *m, uint32_t timeout_ms)
+{
+	if (!m->bg_running) {
+		while (m->ops->maintain(m, false))
+			;
+		return true;
+	}
+	pthread_mutex_lock(&m->lock);
+	bool ok = m->bg_done_seq >= m->bg_visible_seq;
+	if (!ok) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t dl = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
+		              (uint64_t)timeout_ms * 1000000u;
+		ok = wait_pass(m, m->bg_visible_seq, dl);
 	}
 	pthread_mutex_unlock(&m->lock);
+	return ok;
 }
 
 uint32_t evr_matcher_list(struct evr_matcher *m, uint64_t after_id, uint32_t limit,

@@ -35,7 +35,10 @@
  *
  * Visibility: exact/prefix/suffix/no-filter subscriptions are visible to
  * readers when evr_matcher_subscribe returns; Hyperscan-indexed ones once the
- * maintenance thread publishes the delta database (milliseconds). After
+ * maintenance thread publishes the delta database (milliseconds): a writer
+ * that acknowledges subscriptions (the control plane) calls
+ * evr_matcher_wait_visible before it answers, so an acknowledged
+ * subscription matches the next event, as OpenSIPS EBR's does. After
  * evr_matcher_unsubscribe returns, no match that starts later returns that
  * subscription; readers also skip expired and already-fired `once` ones.
  */
@@ -160,6 +163,15 @@ EVR_API uint32_t evr_matcher_reap(struct evr_matcher *m, uint64_t now_ms);
  * published everything pending at the time of the call. Writer.
  */
 EVR_API void evr_matcher_sync(struct evr_matcher *m);
+
+/*
+ * Wait until every subscription added so far is visible to readers (the
+ * Hyperscan-indexed ones published), at most timeout_ms; returns at once
+ * when none is waiting, so a caller may call it after every batch of
+ * requests. true when visible. With no_background it compiles them itself.
+ * Writer.
+ */
+EVR_API bool evr_matcher_wait_visible(struct evr_matcher *m, uint32_t timeout_ms);
 
 /* Visit live subscriptions in id order with id > after_id, at most limit.
  * Returns how many were visited. The callback must not call the matcher.

@@ -159,6 +159,8 @@ struct evr_matcher {
 	pthread_t bg;
 	bool bg_running, bg_stop;
 	uint64_t bg_work_seq, bg_done_seq;
+	uint64_t bg_visible_seq;         /* bg_work_seq that publishes the last
+	                                  * Hyperscan-indexed subscription */
 	int readers;                     /* registered reader indexes */
 	uint64_t next_id;
 	struct evr_rcuhash id_map, canon_map, dest_map, name_map; /* writer-only maps */

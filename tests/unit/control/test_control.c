@@ -819,6 +819,46 @@ static void test_raise(void)
 	close(s_custom);
 }
 
+/*
+ * An acknowledged subscription matches the next event, as in OpenSIPS EBR,
+ * also when its filter is a glob only Hyperscan indexes (published by the
+ * matcher's maintenance thread): the answer waits for it. Regression: CI saw
+ * an event sent right after the reply miss `aor=sip:*li?e@*.com`.
+ */
+static void test_visible(void)
+{
+	struct cli k;
+	char ev[32], params[256];
+	json_t *r;
+
+	cli_open(&k);
+	for (int i = 0; i < 8; i++) {
+		snprintf(ev, sizeof(ev), "E_VISIBLE%d", i);
+		snprintf(params, sizeof(params),
+		         "{\"event\":\"%s\",\"socket\":\"unix:/dev/null/x\","
+		         "\"filters\":[\"aor=sip:*li?e%d@*.com\"]}", ev, i);
+		json_int_t id = subscribe(&k, params);
+		r = callf(&k, "raise_event",
+		          "{\"event\":\"%s\",\"params\":{\"aor\":\"sip:alice%d@example.com\"}}",
+		          ev, i);
+		CHECK_MSG(ival(res(r), "matched") == 1,
+		          "round %d: raise right after the answer: %d %s", i, ecode(r),
+		          emsg(r));
+		json_decref(r);
+		r = callf(&k, "event_unsubscribe", "{\"id\":%" JSON_INTEGER_FORMAT "}", id);
+		json_decref(r);
+	}
+	int code = 0;
+	char msg[128];
+	r = NULL;
+	CHECK_EQ_INT(evr_action_stats(C, NULL, &r, &code, msg, sizeof(msg)), 0);
+	json_t *late = json_object_get(json_object_get(r, "control"), "visible_late");
+	CHECK_MSG(json_is_integer(late) && json_integer_value(late) == 0,
+	          "control.visible_late: answers sent before the subscription was published");
+	json_decref(r);
+	cli_close(&k);
+}
+
 static void test_protocol(void)
 {
 	struct cli k;
@@ -1852,6 +1892,7 @@ int main(void)
 	test_pagination();
 	test_static_never();
 	test_raise();
+	test_visible();
 	test_protocol();
 	test_oversize();
 	test_disconnects();
