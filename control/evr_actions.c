@@ -910,19 +910,18 @@ out:
 static json_t *matcher_stats(struct evr_matcher *m)
 {
 	struct evr_matcher_stats s;
+	json_t *o = json_object();
+	int bad = !o;
 
 	evr_matcher_get_stats(m, &s);
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-	                 "live", (json_int_t)s.live, "subscribed", (json_int_t)s.subscribed,
-	                 "refreshed", (json_int_t)s.refreshed, "unsubscribed",
-	                 (json_int_t)s.unsubscribed, "expired", (json_int_t)s.expired,
-	                 "once_reaped", (json_int_t)s.once_reaped, "hs_patterns",
-	                 (json_int_t)s.hs_patterns, "hs_tombstones",
-	                 (json_int_t)s.hs_tombstones, "hs_compiles",
-	                 (json_int_t)s.hs_compiles, "hs_compile_errors",
-	                 (json_int_t)s.hs_compile_errors, "hs_bytes",
-	                 (json_int_t)s.hs_bytes, "mem_bytes", (json_int_t)s.mem_bytes,
-	                 "keys", (json_int_t)s.keys);
+#define X(f, h) bad |= !bad && json_object_set_new(o, #f, json_integer((json_int_t)s.f));
+	EVR_MATCHER_STATS(X)
+#undef X
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *control_stats(struct evr_control *c)

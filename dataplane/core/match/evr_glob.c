@@ -631,15 +631,19 @@ unsigned evr_glob_literal_runs(const struct evr_glob *g, evr_glob_run_fn fn, voi
 	char *buf = malloc(g->n_tok + 1);
 	unsigned runs = 0;
 	size_t n = 0;
+	uint32_t start = 0;
 	if (!buf)
 		return 0;
 	for (uint32_t i = 0; i <= g->n_tok; i++) {
 		if (i < g->n_tok && TOK_OP(g->tok[i]) == TOK_LIT) {
+			if (!n)
+				start = i;
 			buf[n++] = (char)TOK_ARG(g->tok[i]);
 			continue;
 		}
 		if (n) {
-			fn(ctx, buf, n);
+			fn(ctx, buf, n, (start == 0 ? EVR_GLOB_RUN_START : 0u) |
+			                (i == g->n_tok ? EVR_GLOB_RUN_END : 0u));
 			runs++;
 			n = 0;
 		}

@@ -72,11 +72,16 @@ EVR_API int evr_glob_to_regex(const struct evr_glob *g, char *out, size_t cap);
 
 /*
  * Visit every maximal run of literal bytes of the pattern (unescaped), in
- * order: what a value matching the pattern must contain verbatim. The
- * matcher indexes complex globs by a selective substring of one of them.
- * Returns the number of runs. Control thread (allocates).
+ * order: what a value matching the pattern must contain verbatim. flags
+ * say where a run must sit in the value: EVR_GLOB_RUN_START (the pattern
+ * starts with it: the value's prefix), EVR_GLOB_RUN_END (its suffix). The
+ * matcher indexes complex globs by a selective substring of one of them,
+ * or by the whole run when it is anchored. Returns the number of runs.
+ * Control thread (allocates).
  */
-typedef void (*evr_glob_run_fn)(void *ctx, const char *run, size_t len);
+#define EVR_GLOB_RUN_START 1u
+#define EVR_GLOB_RUN_END 2u
+typedef void (*evr_glob_run_fn)(void *ctx, const char *run, size_t len, unsigned flags);
 EVR_API unsigned evr_glob_literal_runs(const struct evr_glob *g, evr_glob_run_fn fn,
                                        void *ctx);
 

@@ -101,6 +101,10 @@ struct evr_bloom {
 	uint64_t *words; /* reader-visible bits (atomic words) */
 };
 
+/* Stats slot of a subscription's index kind: enum evr_idx_kind, and
+ * complex globs indexed as a prefix/suffix (anchored) apart. */
+#define HYB_IDX_ANCHORED (EVR_IDX_INFIX + 1)
+
 struct hybrid {
 	struct evr_rcuhash idx;   /* (kind, keyslot, literal) / event selector -> subs */
 	struct evr_bloom *bloom;  /* RCU */
@@ -119,6 +123,7 @@ struct hybrid {
 	pthread_cond_t merge_kick;
 	/* stats (writer) */
 	uint64_t compiles, compile_errors, hs_bytes;
+	uint64_t n_kind[HYB_IDX_ANCHORED + 1]; /* live, by hyb_stat_kind */
 	/* read path: one burst scratch per reader index */
 	struct hyb_reader *readers;
 	uint32_t n_readers;

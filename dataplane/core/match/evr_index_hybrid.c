@@ -117,6 +117,15 @@ static struct evr_keyslot *slot_get(struct hybrid *x, const char *key, uint32_t 
  * filtered by the presence bitmap. Only globs without such a run go to
  * Hyperscan.
  */
+/* A literal run the pattern is anchored by (its prefix or suffix), and the
+ * cost of its best window: within the first/last EVR_NODE_INLINE - 1 bytes,
+ * which is what is indexed. */
+struct anchor {
+	char lit[EVR_NODE_INLINE];
+	uint32_t len;
+	uint32_t cost; /* UINT32_MAX: no window */
+};
+
 struct infix_pick {
 	struct hybrid *x;
 	const struct evr_keyslot *k;
@@ -125,6 +134,7 @@ struct infix_pick {
 	char best[QGRAM];
 	uint32_t best_seen, best_cnt;
 	bool found;
+	struct anchor pre, suf;
 };
 
 static inline uint32_t gram_slot(uint64_t h)
@@ -150,9 +160,23 @@ static uint32_t idx_crowding(const struct hybrid *x, uint64_t h)
  * many complex patterns contained each substring; the pick minimises that
  * first, then the current crowding.
  */
-static void infix_run(void *ctx, const char *run, size_t len)
+static void infix_run(void *ctx, const char *run, size_t len, unsigned flags)
 {
 	struct infix_pick *p = ctx;
+	/* an anchored run is indexed whole, as far as a record holds it */
+	const size_t cap = EVR_NODE_INLINE - 1;
+	struct anchor *an = NULL;
+	size_t a_from = 0;
+	if (!p->count && (flags & EVR_GLOB_RUN_START)) {
+		an = &p->pre;
+		an->len = (uint32_t)(len < cap ? len : cap);
+		memcpy(an->lit, run, an->len);
+	} else if (!p->count && (flags & EVR_GLOB_RUN_END)) {
+		an = &p->suf;
+		an->len = (uint32_t)(len < cap ? len : cap);
+		a_from = len - an->len;
+		memcpy(an->lit, run + a_from, an->len);
+	}
 	for (size_t i = 0; i + QGRAM <= len; i++) {
 		uint64_t h = infix_hash(p->k, run + i);
 		uint16_t *seen = &p->x->gram_seen[gram_slot(h)];
@@ -171,6 +195,8 @@ static void infix_run(void *ctx, const char *run, size_t len)
 		for (uint32_t j = 0; j < QGRAM; j++)
 			digits += (unsigned)(run[i + j] - '0') < 10u;
 		uint32_t cost = *seen + 16u * (QGRAM - digits);
+		if (an && i >= a_from && i + QGRAM <= a_from + an->len && cost < an->cost)
+			an->cost = cost;
 		if (!p->found || cost < p->best_seen ||
 		    (cost == p->best_seen && c <= p->best_cnt)) {
 			memcpy(p->best, run + i, QGRAM);
@@ -181,14 +207,50 @@ static void infix_run(void *ctx, const char *run, size_t len)
 	}
 }
 
+/* Index a complex glob under the run it starts (ends) with, as a prefix
+ * (suffix) that proves nothing: the glob is verified. One probe per event
+ * at a length the key may have already, instead of a window per byte. */
+static bool pick_anchor(struct evr_keyslot *k, struct evr_sub_node *n, const struct anchor *an,
+                        bool prefix)
+{
+	const char *lit = evr_node_inline(n, an->lit, an->len);
+	if (!lit)
+		return false;
+	uint32_t L = an->len;
+	n->idx_lit = lit;
+	n->idx_lit_len = L;
+	n->idx_truncated = 1; /* the anchor proves nothing: verify the glob */
+	if (prefix) {
+		n->idx_kind = EVR_IDX_PREFIX;
+		n->idx_hash = probe_hash(lit_hash_prefix(slot_seed(k, 0), lit, L), L, KIND_PREFIX,
+		                         n->s.ev_hash);
+		if (k->prefix_cnt[L]++ == 0)
+			__atomic_or_fetch(&k->prefix_mask, 1ULL << L, __ATOMIC_RELEASE);
+	} else {
+		n->idx_kind = EVR_IDX_SUFFIX;
+		n->idx_hash = probe_hash(lit_hash_suffix(slot_seed(k, 1), lit, L), L, KIND_SUFFIX,
+		                         n->s.ev_hash);
+		if (k->suffix_cnt[L]++ == 0)
+			__atomic_or_fetch(&k->suffix_mask, 1ULL << L, __ATOMIC_RELEASE);
+	}
+	return true;
+}
+
 static bool pick_infix(struct hybrid *x, struct evr_keyslot *k, struct evr_sub_node *n,
                        const struct evr_filter *f)
 {
 	/* substrings were counted for every filter in hybrid_add */
-	struct infix_pick p = {.x = x, .k = k, .count = false, .selh = n->s.ev_hash};
+	struct infix_pick p = {.x = x, .k = k, .count = false, .selh = n->s.ev_hash,
+	                       .pre.cost = UINT32_MAX, .suf.cost = UINT32_MAX};
 	evr_glob_literal_runs(f->glob, infix_run, &p);
 	if (!p.found)
 		return false;
+	/* the rarest substring lies in the run the pattern starts or ends
+	 * with: that whole run is at least as selective */
+	if (p.pre.cost <= p.best_seen && pick_anchor(k, n, &p.pre, true))
+		return true;
+	if (p.suf.cost <= p.best_seen && pick_anchor(k, n, &p.suf, false))
+		return true;
 	const char *lit = evr_node_inline(n, p.best, QGRAM);
 	if (!lit)
 		return false; /* no room: Hyperscan it is */
@@ -317,6 +379,14 @@ static void bloom_del(struct hybrid *x, uint64_t h)
 		(void)bloom_rebuild(x, x->bloom->log2); /* on failure: retried next time */
 }
 
+static unsigned hyb_stat_kind(const struct evr_sub_node *n)
+{
+	if ((n->idx_kind == EVR_IDX_PREFIX || n->idx_kind == EVR_IDX_SUFFIX) &&
+	    n->s.filters[n->s.idx_filter].cls == EVR_GLOB_COMPLEX)
+		return HYB_IDX_ANCHORED;
+	return n->idx_kind;
+}
+
 int hyb_add_event_idx(struct hybrid *x, struct evr_sub_node *n)
 {
 	n->idx_kind = EVR_IDX_EVENT;
@@ -324,7 +394,10 @@ int hyb_add_event_idx(struct hybrid *x, struct evr_sub_node *n)
 	n->idx_hash = n->s.ev_hash;
 	__atomic_add_fetch(&x->n_event, 1, __ATOMIC_RELEASE);
 	bloom_add(x, n->idx_hash);
-	return evr_rcuhash_add(&x->idx, n->idx_hash, n);
+	int rc = evr_rcuhash_add(&x->idx, n->idx_hash, n);
+	if (!rc)
+		x->n_kind[EVR_IDX_EVENT]++;
+	return rc;
 }
 
 /* Writer: selector-kind counts tell readers which hash variants to probe
@@ -364,7 +437,7 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 		if (fi->glob)
 			evr_glob_literal_runs(fi->glob, infix_run, &cp);
 		else
-			infix_run(&cp, fi->lit, fi->lit_len);
+			infix_run(&cp, fi->lit, fi->lit_len, 0);
 		/* every filter seen on this key, indexed or not, feeds its
 		 * distinct-value ratio */
 		uint64_t h = evr_mix64(evr_fnv1a(slot_seed(ki, 0), fi->text, strlen(fi->text)) ^ fi->cls);
@@ -438,7 +511,10 @@ static int hybrid_add(struct evr_matcher *m, struct evr_sub_node *n)
 	}
 	sel_count(k, &n->s, 1);
 	bloom_add(x, n->idx_hash);
-	return evr_rcuhash_add(&x->idx, n->idx_hash, n);
+	int rc = evr_rcuhash_add(&x->idx, n->idx_hash, n);
+	if (!rc)
+		x->n_kind[hyb_stat_kind(n)]++;
+	return rc;
 }
 
 static void hybrid_del(struct evr_matcher *m, struct evr_sub_node *n)
@@ -488,6 +564,7 @@ static void hybrid_del(struct evr_matcher *m, struct evr_sub_node *n)
 	default:
 		break;
 	}
+	x->n_kind[hyb_stat_kind(n)]--;
 	if (n->idx_kind != EVR_IDX_EVENT)
 		sel_count(k, &n->s, -1);
 	bloom_del(x, n->idx_hash);
@@ -594,6 +671,12 @@ static void hybrid_stats(struct evr_matcher *m, struct evr_matcher_stats *st)
 	st->hs_compile_errors = x->compile_errors;
 	st->hs_bytes = x->hs_bytes + scratch;
 	st->keys = x->n_slots;
+	st->idx_event = x->n_kind[EVR_IDX_EVENT];
+	st->idx_exact = x->n_kind[EVR_IDX_EXACT];
+	st->idx_prefix = x->n_kind[EVR_IDX_PREFIX];
+	st->idx_suffix = x->n_kind[EVR_IDX_SUFFIX];
+	st->idx_anchored = x->n_kind[HYB_IDX_ANCHORED];
+	st->idx_infix = x->n_kind[EVR_IDX_INFIX];
 	st->mem_bytes += evr_rcuhash_bytes(&x->idx) + bloom_bytes(x->bloom) +
 	                 ((size_t)1 << GRAM_SEEN_LOG2) * sizeof(*x->gram_seen) +
 	                 ((size_t)1 << LIT_SEEN_LOG2) * sizeof(*x->lit_seen) +

@@ -256,6 +256,44 @@ static void test_classify(void)
 	}
 }
 
+/* Literal runs and where they must sit: "S" prefix, "E" suffix, "SE" both. */
+static void run_cat(void *ctx, const char *run, size_t len, unsigned flags)
+{
+	char *out = ctx;
+	size_t o = strlen(out);
+	snprintf(out + o, 256 - o, "%s%.*s/%s%s", o ? " " : "", (int)len, run,
+	         flags & EVR_GLOB_RUN_START ? "S" : "", flags & EVR_GLOB_RUN_END ? "E" : "");
+}
+
+static void test_literal_runs(void)
+{
+	static const struct {
+		const char *pat;
+		unsigned runs;
+		const char *want;
+	} c[] = {
+		{"user123456?@domain01.example.com", 2, "user123456/S @domain01.example.com/E"},
+		{"*1234567@*.example.com", 2, "1234567@/ .example.com/E"},
+		{"u?er1234567@*", 2, "u/S er1234567@/"},
+		{"sip:user1@198.51.*:*", 2, "sip:user1@198.51./S :/"},
+		{"a[0-9]b\\*c", 2, "a/S b*c/E"},
+		{"*a*", 1, "a/"},
+		{"[ab]?*", 0, ""},
+		{"x[y]z?", 1, "xyz/S"},
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct evr_glob *g = compile(c[i].pat);
+		char out[256] = "";
+		if (!g)
+			continue;
+		CHECK_EQ_INT(evr_glob_literal_runs(g, run_cat, out), c[i].runs);
+		CHECK_MSG(!strcmp(out, c[i].want), "'%s': runs '%s', want '%s'", c[i].pat, out,
+		          c[i].want);
+		evr_glob_free(g);
+	}
+}
+
 static void test_refused(void)
 {
 	static const struct {
@@ -848,6 +886,7 @@ int main(void)
 	test_hand();
 	test_nul_values();
 	test_classify();
+	test_literal_runs();
 	test_refused();
 	test_regex_text();
 	test_differential(seed);

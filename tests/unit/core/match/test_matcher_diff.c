@@ -525,6 +525,49 @@ static void case_patterns(struct dctx *d)
 	EXPECT(d, dev(&e, "E_X", NULL, "other", "user1@x.com", NULL), id, 0);
 }
 
+/* Complex globs whose rarest literal is the run they start or end with are
+ * indexed by that run (as a prefix or suffix that proves nothing), the
+ * others by a substring: each still matches exactly as fnmatch does. */
+static void case_anchors(struct dctx *d)
+{
+	struct mg_event e;
+	uint64_t id[5];
+	id[0] = DSUB(d, "E_X", NULL, FL("aor=user123456?@domain01.example.com"), D9(0), 60,
+	             false, false, NULL);
+	id[1] = DSUB(d, "E_X", NULL, FL("aor=sip:user7654321@198.51.*:*"), D9(1), 60, false,
+	             false, NULL);
+	id[2] = DSUB(d, "E_X", NULL, FL("aor=*?@e[a-z]ample-domain.example.org"), D9(2), 60,
+	             false, false, NULL);
+	id[3] = DSUB(d, "E_X", NULL, FL("aor=*1234567@*.example.com"), D9(3), 60, false, false,
+	             NULL);
+	id[4] = DSUB(d, "E_X", NULL, FL("aor=user123456?@*"), D9(4), 60, false, false, NULL);
+	evr_matcher_sync(d->m);
+	if (!strncmp(d->kind, "hybrid", 6)) {
+		struct evr_matcher_stats st;
+		evr_matcher_get_stats(d->m, &st);
+		CHECK_EQ_INT(st.idx_anchored, 4);
+		CHECK_EQ_INT(st.idx_infix, 1);
+	}
+	EXPECT(d, dev(&e, "E_X", NULL, "aor", "user1234567@domain01.example.com", NULL), id,
+	       A | D | E);
+	EXPECT(d, dev(&e, "E_X", NULL, "aor", "user123456@domain01.example.com", NULL), id, 0);
+	EXPECT(d, dev(&e, "E_X", NULL, "aor", "user1234560@domain01.example.co", NULL), id, E);
+	EXPECT(d, dev(&e, "E_X", NULL, "aor", "sip:user7654321@198.51.100.7:5060", NULL), id, B);
+	EXPECT(d, dev(&e, "E_X", NULL, "aor", "sip:user7654321@198.51.100.7", NULL), id, 0);
+	EXPECT(d, dev(&e, "E_X", NULL, "aor", "x@example-domain.example.org", NULL), id, C);
+	EXPECT(d, dev(&e, "E_X", NULL, "aor", "@example-domain.example.org", NULL), id, 0);
+	EXPECT(d, dev(&e, "E_X", NULL, "aor", "zz1234567@b.example.com", NULL), id, D);
+	/* removal releases the prefix/suffix lengths they used */
+	for (unsigned i = 0; i < 5; i++)
+		CHECK_EQ_INT(evr_matcher_unsubscribe(d->m, id[i]), 0);
+	EXPECT(d, dev(&e, "E_X", NULL, "aor", "user1234567@domain01.example.com", NULL), id, 0);
+	if (!strncmp(d->kind, "hybrid", 6)) {
+		struct evr_matcher_stats st;
+		evr_matcher_get_stats(d->m, &st);
+		CHECK_EQ_INT(st.idx_anchored + st.idx_infix + st.idx_prefix + st.idx_suffix, 0);
+	}
+}
+
 static void case_visibility(struct dctx *d)
 {
 	struct mg_event e;
@@ -665,6 +708,7 @@ static void run_directed(enum evr_index_kind kind)
 		{"dup_attrs", case_dup_attrs},
 		{"multi_filter", case_multi_filter},
 		{"patterns", case_patterns},
+		{"anchors", case_anchors},
 		{"visibility", case_visibility},
 		{"unsub", case_unsub},
 		{"never", case_never},
