@@ -37,15 +37,18 @@ int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_wo
 	nt->r = r;
 	nt->w = w;
 	nt->reader = -1;
-	/* every event of a burst may fan out to max_fanout subscribers */
-	nt->match = calloc((size_t)r->max_fanout * EVR_MATCH_BURST_MAX, sizeof(*nt->match));
 	nt->fan = calloc(r->max_fanout + 1, sizeof(*nt->fan));
 	nt->fan_unix = calloc(r->max_fanout + 1, sizeof(*nt->fan_unix));
+	nt->hdr = calloc(r->max_fanout + 1, sizeof(*nt->hdr));
 	nt->encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
-	if (!nt->match || !nt->fan || !nt->fan_unix || !nt->encbuf)
+	if (!nt->fan || !nt->fan_unix || !nt->hdr || !nt->encbuf)
 		return -ENOMEM;
-	/* only workers hold events (the control thread matches its own) */
-	if (w && evr_ev_hold_init(&nt->hold, &r->limits, EVR_MATCH_BURST_MAX) != 0)
+	/* only workers hold events and match bursts (the control thread
+	 * matches its own, one event at a time); every event of a burst may
+	 * fan out to max_fanout subscribers */
+	if (w && ((nt->match = calloc((size_t)r->max_fanout * EVR_MATCH_BURST_MAX,
+	                              sizeof(*nt->match))) == NULL ||
+	          evr_ev_hold_init(&nt->hold, &r->limits, EVR_MATCH_BURST_MAX) != 0))
 		return -ENOMEM;
 	return 0;
 }
@@ -54,11 +57,12 @@ void evr_notify_fini(struct evr_notifier *nt)
 {
 	evr_ev_hold_fini(&nt->hold);
 	free(nt->encbuf);
+	free(nt->hdr);
 	free(nt->fan_unix);
 	free(nt->fan);
 	free(nt->match);
 	nt->encbuf = NULL;
-	nt->fan_unix = nt->fan = NULL;
+	nt->hdr = nt->fan_unix = nt->fan = NULL;
 	nt->match = NULL;
 }
 
@@ -130,8 +134,12 @@ static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in
 	uint32_t refs[EVR_FMT__COUNT] = {0};
 	uint16_t psum[EVR_FMT__COUNT] = {0};
 	bool failed[EVR_FMT__COUNT] = {false};
-	uint32_t nu = 0, nx = 0;
+	uint32_t nu = 0, nx = 0, nh = 0, used = 0;
 
+	/* every subscriber's header in one pool operation; when the pool
+	 * cannot give them all, one at a time (each failure counted) */
+	if (rte_pktmbuf_alloc_bulk(nt->r->hdr_pool, nt->hdr, n) == 0)
+		nh = n;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct evr_sub *s = subs[i];
 		const struct evr_dest *d = s->dest;
@@ -148,7 +156,7 @@ static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in
 				continue;
 			}
 		}
-		h = rte_pktmbuf_alloc(nt->r->hdr_pool);
+		h = used < nh ? nt->hdr[used++] : rte_pktmbuf_alloc(nt->r->hdr_pool);
 		if (h == NULL) {
 			cnt->c[EVR_CNT_POOL_EMPTY]++;
 			continue;
@@ -178,6 +186,8 @@ static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in
 		h->pkt_len = h->data_len + pay[fmt]->pkt_len;
 		refs[fmt]++;
 	}
+	if (used < nh) /* subscribers whose format failed to encode */
+		rte_pktmbuf_free_bulk(nt->hdr + used, nh - used);
 	/* One reference per subscriber; ours becomes the first of them. Done
 	 * before any descriptor is published: the control thread frees
 	 * unix: ones concurrently. */

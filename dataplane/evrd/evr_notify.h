@@ -39,9 +39,11 @@ struct evr_notifier {
 	struct evr_router *r;
 	struct evr_worker *w;          /* owner; NULL: the control thread */
 	int reader;                    /* matcher reader index (workers) */
-	const struct evr_sub **match;  /* max_fanout per event of a burst */
+	const struct evr_sub **match;  /* workers: max_fanout per event of a burst */
 	struct rte_mbuf **fan;         /* udp: descriptors of one event */
 	struct rte_mbuf **fan_unix;    /* unix: descriptors of one event */
+	struct rte_mbuf **hdr;         /* header mbufs of one event, allocated
+	                                * in one bulk call */
 	char *encbuf; /* notifications that do not fit one mbuf; the control
 	               * thread also linearises unix: payloads into it */
 	/* workers: events held for the next burst match (all of one ingress
