@@ -4,12 +4,7 @@
  * that dispatches JSON-RPC to them and answers list_methods, and the
  * fallback delivery used by raise_event when no dataplane hook is set.
  *
- * Design note. Parameters are bound the same way for every method: a
- * params object by name, or a positional array in the method's documented
- * order (OpenSIPS MI clients send positional strings, so numbers and
- * booleans are accepted as strings too). Unknown parameter names are
- * refused rather than ignored: a typo such as "filter" for "filters" would
- * otherwise silently create a broader subscription than intended.
+ * Parameters are bound by evr_params.c, the same way for every method.
  *
  * raise_event builds a struct evr_event in one allocation sized from the
  * params (this is not the hot path; the dataplane decodes into per-core
@@ -58,198 +53,19 @@ json_t *evr_jstr(const char *s)
 	return j;
 }
 
-static int fail(int *code, int c, char *msg, size_t msglen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
-
-static int fail(int *code, int c, char *msg, size_t msglen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	*code = c;
-	va_start(ap, fmt);
-	vsnprintf(msg, msglen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-#define BAD(...) fail(code, EVR_RPC_INVALID_PARAMS, msg, msglen, -EINVAL, __VA_ARGS__)
-#define NOMEM() fail(code, EVR_RPC_INTERNAL, msg, msglen, -ENOMEM, "out of memory")
-
-static bool absent(const json_t *v)
-{
-	return !v || json_is_null(v);
-}
-
-/*
- * Bind params to slot[0..n) by name (object) or position (array, at most
- * npos). JSON null counts as absent.
- */
-static int bind_params(json_t *params, const char *const *names, unsigned n,
-                       unsigned npos, json_t **slot, int *code, char *msg,
-                       size_t msglen)
-{
-	const char *key;
-	json_t *v;
-
-	memset(slot, 0, n * sizeof(*slot));
-	if (absent(params))
-		return 0;
-	if (json_is_array(params)) {
-		size_t k = json_array_size(params);
-
-		if (k > npos) {
-			if (!npos)
-				return BAD("this method takes no positional parameters");
-			return BAD("at most %u positional parameters (%s%s%s%s%s)", npos,
-			           names[0], npos > 1 ? ", " : "", npos > 1 ? names[1] : "",
-			           npos > 2 ? ", " : "", npos > 2 ? names[2] : "");
-		}
-		for (size_t i = 0; i < k; i++)
-			slot[i] = json_array_get(params, i);
-		return 0;
-	}
-	if (!json_is_object(params))
-		return BAD("params must be an object or an array");
-	json_object_foreach(params, key, v) {
-		unsigned i;
-
-		for (i = 0; i < n; i++)
-			if (strcmp(key, names[i]) == 0)
-				break;
-		if (i == n)
-			return BAD("unknown parameter '%.64s'", key);
-		slot[i] = v;
-	}
-	return 0;
-}
-
-static int get_str(json_t *v, const char *name, bool required, const char **out,
-                   int *code, char *msg, size_t msglen)
-{
-	if (absent(v)) {
-		if (required)
-			return BAD("missing parameter '%s'", name);
-		return 0;
-	}
-	if (!json_is_string(v))
-		return BAD("parameter '%s' must be a string", name);
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* Non-negative integer, also as a decimal string; *out untouched if absent. */
-static int get_uint(json_t *v, const char *name, uint64_t max, uint64_t *out,
-                    int *code, char *msg, size_t msglen)
-{
-	uint64_t x = 0;
-
-	if (absent(v))
-		return 0;
-	if (json_is_integer(v)) {
-		json_int_t i = json_integer_value(v);
-
-		if (i < 0)
-			goto bad;
-		x = (uint64_t)i;
-	} else if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		size_t len = strlen(s);
-
-		if (!len || len > 20)
-			goto bad;
-		for (size_t i = 0; i < len; i++) {
-			unsigned d = (unsigned)(s[i] - '0');
-
-			if (d > 9 || x > (UINT64_MAX - d) / 10)
-				goto bad;
-			x = x * 10 + d;
-		}
-	} else {
-		goto bad;
-	}
-	if (x > max)
-		return BAD("parameter '%s' must be at most %llu", name, (unsigned long long)max);
-	*out = x;
-	return 0;
-bad:
-	return BAD("parameter '%s' must be a non-negative integer", name);
-}
-
-/* true/false, 0/1, or those as strings ("yes"/"no" too); untouched if absent. */
-static int get_bool(json_t *v, const char *name, bool *out, int *code, char *msg,
-                    size_t msglen)
-{
-	if (absent(v))
-		return 0;
-	if (json_is_boolean(v)) {
-		*out = json_is_true(v);
-		return 0;
-	}
-	if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) {
-		*out = json_integer_value(v) == 1;
-		return 0;
-	}
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-
-		if (!strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "yes")) {
-			*out = true;
-			return 0;
-		}
-		if (!strcasecmp(s, "false") || !strcmp(s, "0") || !strcasecmp(s, "no")) {
-			*out = false;
-			return 0;
-		}
-	}
-	return BAD("parameter '%s' must be a boolean", name);
-}
-
-/* Scalar JSON value as text: numbers in their shortest round-trip form. */
-static int scalar_text(json_t *v, char *buf, size_t cap)
-{
-	switch (json_typeof(v)) {
-	case JSON_INTEGER:
-		return snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	case JSON_REAL: {
-		double d = json_real_value(v);
-		int n = 0;
-
-		for (int prec = 1; prec <= 17; prec++) {
-			n = snprintf(buf, cap, "%.*g", prec, d);
-			if (strtod(buf, NULL) == d)
-				break;
-		}
-		return n;
-	}
-	case JSON_TRUE:
-		return snprintf(buf, cap, "true");
-	case JSON_FALSE:
-		return snprintf(buf, cap, "false");
-	default:
-		return -1;
-	}
-}
-
 static int map_matcher_rc(int rc, const char *err, int *code, char *msg, size_t msglen)
 {
 	switch (rc) {
 	case -EINVAL:
-		return fail(code, EVR_RPC_INVALID_PARAMS, msg, msglen, rc, "%s", err);
+		return evr_rpc_fail(code, EVR_RPC_INVALID_PARAMS, msg, msglen, rc, "%s", err);
 	case -ENOENT:
-		return fail(code, EVR_RPC_NOT_FOUND, msg, msglen, rc, "%s", err);
+		return evr_rpc_fail(code, EVR_RPC_NOT_FOUND, msg, msglen, rc, "%s", err);
 	case -ENOSPC:
-		return fail(code, EVR_RPC_UNAVAILABLE, msg, msglen, rc, "%s", err);
+		return evr_rpc_fail(code, EVR_RPC_UNAVAILABLE, msg, msglen, rc, "%s", err);
 	default:
-		return fail(code, EVR_RPC_INTERNAL, msg, msglen, rc, "%s",
+		return evr_rpc_fail(code, EVR_RPC_INTERNAL, msg, msglen, rc, "%s",
 		            err[0] ? err : strerror(-rc));
 	}
-}
-
-static bool sub_live(const struct evr_sub *s, uint64_t now_ms)
-{
-	return !__atomic_load_n(&s->removed, __ATOMIC_ACQUIRE) &&
-	       !__atomic_load_n(&s->fired, __ATOMIC_ACQUIRE) &&
-	       __atomic_load_n(&s->expires_ms, __ATOMIC_ACQUIRE) > now_ms;
 }
 
 /* ---- event_subscribe ------------------------------------------------------- */
@@ -267,7 +83,7 @@ static int collect_filters(json_t *v, char **ft, uint32_t *nf, int *code, char *
 	size_t i;
 
 	*nf = 0;
-	if (absent(v))
+	if (evr_rpc_absent(v))
 		return 0;
 	if (json_is_string(v)) {
 		ft[0] = strdup(json_string_value(v));
@@ -301,7 +117,7 @@ static int collect_filters(json_t *v, char **ft, uint32_t *nf, int *code, char *
 
 		if (json_is_string(e))
 			val = json_string_value(e);
-		else if (scalar_text(e, num, sizeof(num)) < 0)
+		else if (evr_rpc_scalar_text(e, num, sizeof(num)) < 0)
 			return BAD("filters.%.64s must be a string", key);
 		size_t kl = strlen(key), vl = strlen(val);
 		ft[*nf] = malloc(kl + vl + 2);
@@ -331,13 +147,13 @@ int evr_action_subscribe(struct evr_matcher *m, json_t *params, json_t **result,
 	int rc;
 
 	*result = NULL;
-	if ((rc = bind_params(params, sub_names, SP__N, 3, p, code, msg, msglen)) ||
-	    (rc = get_str(p[SP_EVENT], "event", true, &event, code, msg, msglen)) ||
-	    (rc = get_str(p[SP_SOCKET], "socket", true, &sock, code, msg, msglen)) ||
-	    (rc = get_uint(p[SP_EXPIRE], "expire", UINT32_MAX, &expire, code, msg, msglen)) ||
-	    (rc = get_str(p[SP_FORMAT], "format", false, &fmt, code, msg, msglen)) ||
-	    (rc = get_bool(p[SP_ONCE], "once", &once, code, msg, msglen)) ||
-	    (rc = get_bool(p[SP_LENIENT], "lenient", &lenient, code, msg, msglen)))
+	if ((rc = evr_rpc_bind(params, sub_names, SP__N, 3, p, code, msg, msglen)) ||
+	    (rc = evr_rpc_get_str(p[SP_EVENT], "event", true, &event, code, msg, msglen)) ||
+	    (rc = evr_rpc_get_str(p[SP_SOCKET], "socket", true, &sock, code, msg, msglen)) ||
+	    (rc = evr_rpc_get_uint(p[SP_EXPIRE], "expire", UINT32_MAX, &expire, code, msg, msglen)) ||
+	    (rc = evr_rpc_get_str(p[SP_FORMAT], "format", false, &fmt, code, msg, msglen)) ||
+	    (rc = evr_rpc_get_bool(p[SP_ONCE], "once", &once, code, msg, msglen)) ||
+	    (rc = evr_rpc_get_bool(p[SP_LENIENT], "lenient", &lenient, code, msg, msglen)))
 		return rc;
 	if (fmt && (evr_format_parse(fmt, &f) || f == EVR_FMT_AUTO))
 		return BAD("format '%.32s': expected jsonrpc, plain or json", fmt);
@@ -400,26 +216,26 @@ int evr_action_unsubscribe(struct evr_control *c, json_t *params, json_t **resul
 		} else {
 			return BAD("positional parameters are [id] or [event, socket]");
 		}
-	} else if ((rc = bind_params(params, names, 3, 0, p, code, msg, msglen))) {
+	} else if ((rc = evr_rpc_bind(params, names, 3, 0, p, code, msg, msglen))) {
 		return rc;
 	}
-	if (!absent(p[0])) {
-		if (!absent(p[1]) || !absent(p[2]))
+	if (!evr_rpc_absent(p[0])) {
+		if (!evr_rpc_absent(p[1]) || !evr_rpc_absent(p[2]))
 			return BAD("give either 'id' or 'event' and 'socket', not both");
-		if ((rc = get_uint(p[0], "id", UINT64_MAX, &id, code, msg, msglen)))
+		if ((rc = evr_rpc_get_uint(p[0], "id", UINT64_MAX, &id, code, msg, msglen)))
 			return rc;
 		if (evr_matcher_unsubscribe(c->m, id) < 0)
-			return fail(code, EVR_RPC_NOT_FOUND, msg, msglen, -ENOENT,
+			return evr_rpc_fail(code, EVR_RPC_NOT_FOUND, msg, msglen, -ENOENT,
 			            "no subscription with id %llu", (unsigned long long)id);
 		removed = 1;
 	} else {
 		struct evr_dest d;
 		char err[256];
 
-		if (absent(p[1]) && absent(p[2]))
+		if (evr_rpc_absent(p[1]) && evr_rpc_absent(p[2]))
 			return BAD("missing parameter 'id' (or 'event' and 'socket')");
-		if ((rc = get_str(p[1], "event", true, &event, code, msg, msglen)) ||
-		    (rc = get_str(p[2], "socket", true, &sock, code, msg, msglen)))
+		if ((rc = evr_rpc_get_str(p[1], "event", true, &event, code, msg, msglen)) ||
+		    (rc = evr_rpc_get_str(p[2], "socket", true, &sock, code, msg, msglen)))
 			return rc;
 		/* For the message: the matcher only says -EINVAL. */
 		if (evr_dest_parse(sock, &d, err, sizeof(err)))
@@ -428,7 +244,7 @@ int evr_action_unsubscribe(struct evr_control *c, json_t *params, json_t **resul
 		if (removed < 0)
 			return BAD("event '%.128s': not a valid event selector", event);
 		if (removed == 0)
-			return fail(code, EVR_RPC_NOT_FOUND, msg, msglen, -ENOENT,
+			return evr_rpc_fail(code, EVR_RPC_NOT_FOUND, msg, msglen, -ENOENT,
 			            "no subscription of %.128s for %.128s", event, d.text);
 	}
 	*result = json_pack("{s:i}", "removed", removed);
@@ -448,7 +264,7 @@ static int get_limit(struct evr_control *c, json_t *v, uint32_t *limit, int *cod
                      char *msg, size_t msglen)
 {
 	uint64_t l = 100;
-	int rc = get_uint(v, "limit", UINT32_MAX, &l, code, msg, msglen);
+	int rc = evr_rpc_get_uint(v, "limit", UINT32_MAX, &l, code, msg, msglen);
 
 	if (rc)
 		return rc;
@@ -491,7 +307,7 @@ static void events_visit(const struct evr_sub *s, void *arg)
 	json_t *e;
 
 	x->last_id = s->id;
-	if (!sub_live(s, x->now) || evr_sub_selector_text(s, sel, sizeof(sel)) < 0)
+	if (!evr_rpc_sub_live(s, x->now) || evr_sub_selector_text(s, sel, sizeof(sel)) < 0)
 		return;
 	if (x->after && strcasecmp(sel, x->after) <= 0)
 		return; /* on an earlier page */
@@ -534,8 +350,8 @@ int evr_action_events_list(struct evr_control *c, json_t *params, json_t **resul
 	int rc;
 
 	*result = NULL;
-	if ((rc = bind_params(params, names, 2, 2, p, code, msg, msglen)) ||
-	    (rc = get_str(p[0], "after", false, &x.after, code, msg, msglen)) ||
+	if ((rc = evr_rpc_bind(params, names, 2, 2, p, code, msg, msglen)) ||
+	    (rc = evr_rpc_get_str(p[0], "after", false, &x.after, code, msg, msglen)) ||
 	    (rc = get_limit(c, p[1], &limit, code, msg, msglen)))
 		return rc;
 	x.by_key = json_object();
@@ -617,7 +433,7 @@ static void subs_visit(const struct evr_sub *s, void *arg)
 	if (x->oom || json_array_size(x->arr) >= x->want)
 		return; /* evr_matcher_list cannot stop early; this page is done */
 	x->last_id = s->id;
-	if (!sub_live(s, x->now) || evr_sub_selector_text(s, sel, sizeof(sel)) < 0)
+	if (!evr_rpc_sub_live(s, x->now) || evr_sub_selector_text(s, sel, sizeof(sel)) < 0)
 		return;
 	if (x->event && strcasecmp(sel, x->event) != 0)
 		return;
@@ -638,10 +454,10 @@ int evr_action_subscribers_list(struct evr_control *c, json_t *params, json_t **
 	int rc;
 
 	*result = NULL;
-	if ((rc = bind_params(params, names, 3, 3, p, code, msg, msglen)) ||
-	    (rc = get_uint(p[0], "after", UINT64_MAX, &after, code, msg, msglen)) ||
+	if ((rc = evr_rpc_bind(params, names, 3, 3, p, code, msg, msglen)) ||
+	    (rc = evr_rpc_get_uint(p[0], "after", UINT64_MAX, &after, code, msg, msglen)) ||
 	    (rc = get_limit(c, p[1], &limit, code, msg, msglen)) ||
-	    (rc = get_str(p[2], "event", false, &x.event, code, msg, msglen)))
+	    (rc = evr_rpc_get_str(p[2], "event", false, &x.event, code, msg, msglen)))
 		return rc;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	x.wall_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
@@ -699,7 +515,7 @@ static int raise_attr(struct raise_ev *r, const struct evr_limits *lim, const ch
 		val = "";
 		vl = 0;
 		flags = EVR_STR_NULL;
-	} else if ((n = scalar_text(v, num, sizeof(num))) >= 0) {
+	} else if ((n = evr_rpc_scalar_text(v, num, sizeof(num))) >= 0) {
 		vl = (size_t)n;
 		flags = EVR_STR_LITERAL;
 	} else {
@@ -742,7 +558,7 @@ static int build_event(struct raise_ev *r, const struct evr_limits *lim,
 	if (nlen > lim->max_name_len || slen > lim->max_name_len)
 		return BAD("event '%.64s...': name longer than %u bytes", name,
 		           lim->max_name_len);
-	if (!absent(attrs) && !json_is_object(attrs) && !json_is_array(attrs))
+	if (!evr_rpc_absent(attrs) && !json_is_object(attrs) && !json_is_array(attrs))
 		return BAD("parameter 'params' must be an object or an array");
 	if (json_is_object(attrs))
 		n = json_object_size(attrs);
@@ -857,8 +673,8 @@ int evr_action_raise_event(struct evr_control *c, json_t *params, json_t **resul
 	int rc;
 
 	*result = NULL;
-	if ((rc = bind_params(params, names, 2, 2, p, code, msg, msglen)) ||
-	    (rc = get_str(p[0], "event", true, &event, code, msg, msglen)))
+	if ((rc = evr_rpc_bind(params, names, 2, 2, p, code, msg, msglen)) ||
+	    (rc = evr_rpc_get_str(p[0], "event", true, &event, code, msg, msglen)))
 		return rc;
 	rc = build_event(&r, &c->limits, event, p[1], code, msg, msglen);
 	if (rc)
@@ -874,7 +690,7 @@ int evr_action_raise_event(struct evr_control *c, json_t *params, json_t **resul
 	c->cnt.raise_matched += n;
 	c->cnt.raise_overflow += st.overflow;
 	if (!n) {
-		rc = fail(code, EVR_RPC_NO_SUBSCRIBERS, msg, msglen, -ENOENT,
+		rc = evr_rpc_fail(code, EVR_RPC_NO_SUBSCRIBERS, msg, msglen, -ENOENT,
 		          "No subscribers for event");
 		goto out;
 	}
@@ -882,7 +698,7 @@ int evr_action_raise_event(struct evr_control *c, json_t *params, json_t **resul
 		int d = c->hooks.deliver(c->hooks.ctx, &r.s.ev, out, n);
 
 		if (d < 0) {
-			rc = fail(code, EVR_RPC_INTERNAL, msg, msglen, d, "delivery failed: %s",
+			rc = evr_rpc_fail(code, EVR_RPC_INTERNAL, msg, msglen, d, "delivery failed: %s",
 			          strerror(-d));
 			goto out;
 		}
@@ -960,7 +776,7 @@ int evr_action_stats(struct evr_control *c, json_t *params, json_t **result, int
 	int rc;
 
 	*result = NULL;
-	if ((rc = bind_params(params, NULL, 0, 0, slot, code, msg, msglen)))
+	if ((rc = evr_rpc_bind(params, NULL, 0, 0, slot, code, msg, msglen)))
 		return rc;
 	*result = json_pack("{s:o,s:o}", "matcher", matcher_stats(c->m), "control",
 	                    control_stats(c));
@@ -1019,16 +835,16 @@ int evr_action_config_get(struct evr_control *c, json_t *params, json_t **result
 	int rc;
 
 	*result = NULL;
-	if ((rc = bind_params(params, names, 1, 1, slot, code, msg, msglen)))
+	if ((rc = evr_rpc_bind(params, names, 1, 1, slot, code, msg, msglen)))
 		return rc;
-	if (!absent(slot[0])) {
+	if (!evr_rpc_absent(slot[0])) {
 		if (!json_is_string(slot[0]))
 			return BAD("setting: expected a string such as \"sip.linger_ms\"");
 		path = json_string_value(slot[0]);
 	}
 	all = c->hooks.config ? c->hooks.config(c->hooks.ctx) : NULL;
 	if (all == NULL)
-		return fail(code, EVR_RPC_UNAVAILABLE, msg, msglen, -ENOENT,
+		return evr_rpc_fail(code, EVR_RPC_UNAVAILABLE, msg, msglen, -ENOENT,
 		            "no configuration: this server does not run from a config file");
 	if (path == NULL || path[0] == '\0') {
 		*result = json_pack("{s:o}", "config", all);
@@ -1037,7 +853,7 @@ int evr_action_config_get(struct evr_control *c, json_t *params, json_t **result
 	sel = config_path(all, path);
 	if (sel == NULL) {
 		json_decref(all);
-		return fail(code, EVR_RPC_NOT_FOUND, msg, msglen, -ENOENT,
+		return evr_rpc_fail(code, EVR_RPC_NOT_FOUND, msg, msglen, -ENOENT,
 		            "no setting '%s' (paths look like sip.linger_ms or ports[0].mtu)",
 		            path);
 	}
@@ -1054,7 +870,7 @@ int evr_action_version(struct evr_control *c, json_t *params, json_t **result, i
 
 	(void)c;
 	*result = NULL;
-	if ((rc = bind_params(params, NULL, 0, 0, slot, code, msg, msglen)))
+	if ((rc = evr_rpc_bind(params, NULL, 0, 0, slot, code, msg, msglen)))
 		return rc;
 	*result = json_pack("{s:s,s:s}", "name", "evrd", "version", EVR_VERSION);
 	return *result ? 0 : NOMEM();
@@ -1068,7 +884,7 @@ int evr_action_list_methods(struct evr_control *c, json_t *params, json_t **resu
 
 	(void)c;
 	*result = NULL;
-	if ((rc = bind_params(params, NULL, 0, 0, slot, code, msg, msglen)))
+	if ((rc = evr_rpc_bind(params, NULL, 0, 0, slot, code, msg, msglen)))
 		return rc;
 	arr = json_array();
 	if (!arr)

@@ -7,6 +7,7 @@
 #ifndef EVR_CONTROL_INTERNAL_H
 #define EVR_CONTROL_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -104,5 +105,34 @@ json_t *evr_jstr(const char *s);
 
 /* Count an error response code (server and actions). */
 void evr_control_count_error(struct evr_control *c, int code);
+
+/* ---- params (evr_params.c) ------------------------------------------------ */
+
+/* Set *code and msg (printf) and return rc: every error path of a method. */
+int evr_rpc_fail(int *code, int c, char *msg, size_t msglen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+#define BAD(...) evr_rpc_fail(code, EVR_RPC_INVALID_PARAMS, msg, msglen, -EINVAL, __VA_ARGS__)
+#define NOMEM() evr_rpc_fail(code, EVR_RPC_INTERNAL, msg, msglen, -ENOMEM, "out of memory")
+
+/* Absent: missing or JSON null. */
+bool evr_rpc_absent(const json_t *v);
+/* Bind params to slot[0..n) by name (object) or position (array, at most
+ * npos). JSON null counts as absent. */
+int evr_rpc_bind(json_t *params, const char *const *names, unsigned n, unsigned npos,
+                 json_t **slot, int *code, char *msg, size_t msglen);
+/* A string; *out untouched when absent and not required. */
+int evr_rpc_get_str(json_t *v, const char *name, bool required, const char **out,
+                    int *code, char *msg, size_t msglen);
+/* Non-negative integer, also as a decimal string; *out untouched if absent. */
+int evr_rpc_get_uint(json_t *v, const char *name, uint64_t max, uint64_t *out, int *code,
+                     char *msg, size_t msglen);
+/* true/false, 0/1, or those as strings ("yes"/"no" too); untouched if absent. */
+int evr_rpc_get_bool(json_t *v, const char *name, bool *out, int *code, char *msg,
+                     size_t msglen);
+/* Scalar JSON value as text (numbers in their shortest round-trip form);
+ * the length, or -1 for anything else. */
+int evr_rpc_scalar_text(json_t *v, char *buf, size_t cap);
+/* Live now: not removed, not fired, not expired. */
+bool evr_rpc_sub_live(const struct evr_sub *s, uint64_t now_ms);
 
 #endif /* EVR_CONTROL_INTERNAL_H */
