@@ -708,6 +708,7 @@ int evr_action_raise_event(struct evr_control *c, json_t *params, json_t **resul
 		notified = deliver_fallback(c, &r.s.ev, out, n, &failed);
 	}
 	c->cnt.raise_notified += notified;
+	evr_mi_event_id(c, event, true); /* raised to a subscriber: a known event */
 	c->cnt.raise_failed += failed;
 	*result = json_pack("{s:i,s:i,s:i}", "matched", (int)n, "notified", (int)notified,
 	                    "failed", (int)failed);
@@ -892,7 +893,9 @@ int evr_action_list_methods(struct evr_control *c, json_t *params, json_t **resu
 	for (unsigned i = 0; i < evr_control_n_methods; i++) {
 		const struct evr_control_method *m = &evr_control_methods[i];
 
-		if (json_array_append_new(arr, json_pack("{s:s,s:s?,s:s,s:s}", "name", m->name,
+		if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s?,s:s,s:s}", "name", m->name,
+		                                         "family",
+		                                         m->family == EVR_FAMILY_MI ? "mi" : "evr",
 		                                         "alias", m->alias, "params",
 		                                         m->params, "summary", m->summary))) {
 			json_decref(arr);
@@ -905,13 +908,21 @@ int evr_action_list_methods(struct evr_control *c, json_t *params, json_t **resu
 
 /* ---- the method table --------------------------------------------------------- */
 
-/* The only adapter with work to do: subscribe is matcher-level so the
- * config loader can call it before a control socket exists. */
-static int rpc_subscribe(struct evr_control *c, json_t *params, json_t **result,
-                         int *code, char *msg, size_t msglen)
+/* Subscribe is matcher-level (the config loader calls it before a control
+ * socket exists); through the control socket it also registers the event
+ * name for the MI family's events_list. */
+int evr_control_subscribe(struct evr_control *c, json_t *params, json_t **result, int *code,
+                          char *msg, size_t msglen)
 {
-	return evr_action_subscribe(c->m, params, result, code, msg, msglen);
+	int rc = evr_action_subscribe(c->m, params, result, code, msg, msglen);
+	json_t *ev = json_is_array(params) ? json_array_get(params, 0)
+	                                   : json_object_get(params, "event");
+
+	if (rc == 0 && json_is_string(ev) && !json_object_get(*result, "removed"))
+		evr_mi_event_id(c, json_string_value(ev), true);
+	return rc;
 }
+#define rpc_subscribe evr_control_subscribe
 #define rpc_unsubscribe evr_action_unsubscribe
 #define rpc_events_list evr_action_events_list
 #define rpc_subscribers_list evr_action_subscribers_list
@@ -922,7 +933,8 @@ static int rpc_subscribe(struct evr_control *c, json_t *params, json_t **result,
 #define rpc_list_methods evr_action_list_methods
 
 const struct evr_control_method evr_control_methods[] = {
-#define X(id, name, alias, params, summary) { name, alias, params, summary, rpc_##id },
+#define X(id, fam, name, alias, recipes, params, summary)                        \
+	{ EVR_FAMILY_##fam, name, alias, recipes, params, summary, rpc_##id },
 	EVR_CONTROL_METHODS(X)
 #undef X
 };

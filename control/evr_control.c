@@ -1057,6 +1057,7 @@ struct evr_control *evr_control_create(const struct evr_control_conf *conf,
 	}
 	c->listen_fd = c->udp4_fd = c->udp6_fd = -1;
 	c->m = m;
+	c->started = time(NULL);
 	if (hooks)
 		c->hooks = *hooks;
 	c->conf = *conf;
@@ -1155,6 +1156,9 @@ void evr_control_destroy(struct evr_control *c)
 		close(c->udp4_fd);
 	if (c->udp6_fd >= 0)
 		close(c->udp6_fd);
+	json_decref(c->ev_ids);
+	json_decref(c->ev_names);
+	json_decref(c->stat_base);
 	free(c->pfds);
 	free(c->clients);
 	free(c->path);

@@ -3,16 +3,17 @@
  * Control plane: newline-delimited JSON-RPC 2.0 over a unix stream socket
  * (one request per line, one response per line), parsed with jansson.
  *
- * Methods (OpenSIPS MI names; "evi:" aliases for the event ones). The table
- * with parameter help is EVR_CONTROL_METHODS in evr_methods.h:
- *   event_subscribe (evi:event_subscribe)   event, socket, expire, filters,
- *                                           format, once, lenient -> id, expire
- *   event_unsubscribe (evi:event_unsubscribe) id | event+socket
- *   events_list (evi:events_list)          events with live subscriptions
- *   subscribers_list (evi:subscribers_list) paginated: after, limit (+event filter)
- *   raise_event (evi:raise_event)          event, params -> notified count;
- *                                           error 480 when nobody is subscribed
- *   stats, version, list_methods
+ * Methods, in two families (the table with parameter help and recipes is
+ * EVR_CONTROL_METHODS in evr_methods.h):
+ *  - OpenSIPS MI (evr_mi.c): which, event_subscribe, events_list,
+ *    subscribers_list, raise_event, version, uptime, get_statistics,
+ *    list_statistics, reset_statistics, with OpenSIPS's params, result
+ *    shapes and error codes (event_subscribe -> "OK");
+ *  - evrd's own (evr_actions.c), "evr_" prefixed, used by evrctl:
+ *    evr_subscribe -> {"id","expire","refreshed"}, evr_unsubscribe ->
+ *    {"removed"}, evr_events_list / evr_subscribers_list (paged: after,
+ *    limit, next), evr_raise_event -> {"matched","notified","failed"},
+ *    evr_stats, evr_config_get, evr_version, evr_list_methods.
  *
  * Wire protocol:
  *  - One JSON-RPC request (object) or batch (array) per line, at most
@@ -34,14 +35,11 @@
  *   -32601 method not found     -32602 invalid params (message names the
  *                                      parameter, filter or destination)
  *   404 no such subscription (unsubscribe by id or event+socket, expire 0)
- *   480 "No subscribers for event" (raise_event; OpenSIPS MI wording)
+ *   480 "No subscribers for event" (evr_raise_event; raise_event says
+ *       "Temporarily Unavailable", as OpenSIPS)
+ *   400 bad parameter value, 404 unknown event (the MI family, as OpenSIPS)
  *   500 internal error (out of memory, delivery hook failure)
  *   503 resource limit (subscription table full, too many clients)
- *
- * Results differ from OpenSIPS MI where MI answers a bare "OK": they are
- * objects a script can use, e.g. event_subscribe -> {"id":N,"expire":S,
- * "refreshed":bool}; event_unsubscribe -> {"removed":N}; raise_event ->
- * {"matched":N,"notified":M,"failed":F}.
  *
  * Threads: the server runs on ONE control thread (the caller of
  * evr_control_poll), which must be a registered urcu-qsbr thread; it is

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Control plane internals shared by the server (evr_control.c) and the
- * actions (evr_actions.c). Not installed. Everything here is touched by the
+ * Control plane internals shared by the server (evr_control.c), the method
+ * families (evr_actions.c: evrd's, evr_mi.c: OpenSIPS MI's) and param
+ * binding (evr_params.c). Not installed. Everything here is touched by the
  * control thread only.
  */
 #ifndef EVR_CONTROL_INTERNAL_H
@@ -11,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "evr_control.h"
 #include "evr_version.h"
@@ -80,19 +82,50 @@ struct evr_control {
 	int udp4_fd, udp6_fd;         /* fallback udp: senders, opened on first use */
 	struct evr_control_counters cnt;
 	uint64_t errors[EVR_ERRIDX__COUNT];
+	/* MI family (evr_mi.c) */
+	time_t started;               /* uptime */
+	json_t *ev_ids;               /* lowercased event name -> id */
+	json_t *ev_names;             /* id -> name as first seen */
+	json_t *stat_base;            /* reset_statistics baselines */
 };
 
 /* Method dispatch entry, expanded from EVR_CONTROL_METHODS. */
 typedef int (*evr_control_method_fn)(struct evr_control *c, json_t *params,
                                      json_t **result, int *code, char *msg,
                                      size_t msglen);
+enum evr_method_family { EVR_FAMILY_MI, EVR_FAMILY_EVR };
+
 struct evr_control_method {
+	enum evr_method_family family;
 	const char *name;
 	const char *alias;
+	const char *recipes;
 	const char *params;
 	const char *summary;
 	evr_control_method_fn fn;
 };
+
+/* The MI family's handlers (evr_mi.c), named rpc_<id> as the table wants
+ * (evrd's own are in evr_actions.c, static). */
+#define EVR_DECL_MI(id)                                                          \
+	int rpc_##id(struct evr_control *c, json_t *params, json_t **result, int *code, \
+	             char *msg, size_t msglen);
+#define EVR_DECL_EVR(id)
+#define X(id, fam, name, alias, recipes, params, summary) EVR_DECL_##fam(id)
+EVR_CONTROL_METHODS(X)
+#undef X
+#undef EVR_DECL_MI
+#undef EVR_DECL_EVR
+
+/* Longest event selector text handled ("CUSTOM" + subclass). */
+#define EVR_MI_EVENT_MAX 300
+/* The id of an event name (case-insensitive), registering it when add.
+ * -ENOENT (unknown, !add), -EINVAL, -ENOMEM. */
+int evr_mi_event_id(struct evr_control *c, const char *name, bool add);
+
+/* Subscribe (evr_action_subscribe) and register the event's name. */
+int evr_control_subscribe(struct evr_control *c, json_t *params, json_t **result, int *code,
+                          char *msg, size_t msglen);
 
 /* The table (evr_actions.c) and lookup by name or alias (NULL if none). */
 extern const struct evr_control_method evr_control_methods[];

@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The one table of control methods (STYLE 21): name, OpenSIPS-style alias,
- * parameter help and a one-line summary. evr_actions.c expands it with the
- * handlers into the dispatch table that also answers list_methods; evrctl
- * expands it without handlers for its offline help. Adding a method means
- * adding a line here and its handler rpc_<id> in evr_actions.c.
+ * The one table of control methods (STYLE 21), in two families:
+ *  - MI: the OpenSIPS MI commands evrd serves, by their OpenSIPS names,
+ *    parameters and result shapes (opensips-cli, python-opensips and other
+ *    MI clients work unchanged: event_subscribe answers "OK");
+ *  - EVR: evrd's own, prefixed "evr_", with richer answers (subscription
+ *    ids, filters, paging cursors); evrctl uses these.
+ * evr_actions.c expands it with the handlers into the dispatch table that
+ * also answers `which` and evr_list_methods; evrctl expands it without
+ * handlers for its offline help; the README's method table is generated
+ * from it (tests/unit/test_layout.py checks it is current). Adding a
+ * method means adding a line here and its handler rpc_<id>.
  *
- * X(id, name, alias or NULL, params help, summary)
+ * X(id, family, name, alias or NULL, recipes, params help, summary)
+ * recipes: the parameter sets a call may use, as `which <command>` lists
+ * them (OpenSIPS's recipes): names separated by spaces, sets by '|', an
+ * empty set as "".
  *
  * Depends on nothing, so evrctl can include it without linking the matcher.
  */
@@ -14,29 +23,64 @@
 #define EVR_METHODS_H
 
 #define EVR_CONTROL_METHODS(X)                                                  \
-	X(subscribe, "event_subscribe", "evi:event_subscribe",                  \
+	X(mi_which, MI, "which", NULL, "|command", "[command]",                 \
+	  "Names of every method; with a command, its parameter sets")         \
+	X(mi_subscribe, MI, "event_subscribe", NULL,                            \
+	  "event socket|event socket expire",                                   \
+	  "event socket [expire=3600] (evrd also takes filters, format, once, " \
+	  "lenient)",                                                           \
+	  "Subscribe socket to an event; result \"OK\"; expire 0 unsubscribes") \
+	X(mi_events_list, MI, "events_list", NULL, "", "",                      \
+	  "Events evrd knows (subscribed or raised) with stable ids: "          \
+	  "{\"Events\":[{name,id}]}")                                          \
+	X(mi_subscribers_list, MI, "subscribers_list", NULL,                    \
+	  "|event|event socket", "[event [socket]]",                            \
+	  "Subscribers by event: {\"Events\":[{name,id,Subscribers:[{socket,"   \
+	  "expire,ttl}]}]}; one event or one subscriber of it")                 \
+	X(mi_raise_event, MI, "raise_event", NULL, "event|event params",        \
+	  "event [params={k:v}|[v,..]|\"{json}\"]",                             \
+	  "Raise an event and notify its subscribers; \"OK\", 480 when none "   \
+	  "matches")                                                            \
+	X(mi_version, MI, "version", NULL, "", "",                              \
+	  "{\"Server\": \"evrd (VERSION (ARCH/OS))\"}")                        \
+	X(mi_uptime, MI, "uptime", NULL, "", "",                                \
+	  "{\"Now\",\"Up since\",\"Up time\"} as OpenSIPS prints them")         \
+	X(mi_get_statistics, MI, "get_statistics", NULL, "statistics",          \
+	  "statistics=[all | group: | group:name ...]",                         \
+	  "Counters as \"group:name\": value (groups matcher, control, "        \
+	  "dataplane)")                                                         \
+	X(mi_list_statistics, MI, "list_statistics", NULL, "|statistics",       \
+	  "[statistics=[...]]",                                                 \
+	  "Counters and gauges by name: \"incremental\" / \"non-incremental\"") \
+	X(mi_reset_statistics, MI, "reset_statistics", NULL, "statistics",      \
+	  "statistics=[all | group: | group:name ...]",                         \
+	  "Reset counters as get_statistics reports them (gauges are kept)")    \
+	X(subscribe, EVR, "evr_subscribe", NULL,                                \
+	  "event socket expire filters format once lenient",                    \
 	  "event socket [expire=3600] [filters=[\"k=v\",..]|{k:v}] "           \
 	  "[format=jsonrpc|plain|json] [once] [lenient]",                       \
-	  "Subscribe socket (udp:host:port, unix:/path) to an event; "          \
-	  "expire 0 unsubscribes")                                              \
-	X(unsubscribe, "event_unsubscribe", "evi:event_unsubscribe",            \
-	  "id | event socket",                                                  \
+	  "Subscribe; result {id, expire, refreshed}; expire 0 unsubscribes")   \
+	X(unsubscribe, EVR, "evr_unsubscribe", "event_unsubscribe",             \
+	  "id|event socket", "id | event socket",                               \
 	  "Remove a subscription by id, or all of an event for a socket")      \
-	X(events_list, "events_list", "evi:events_list", "",                    \
-	  "Events with live subscriptions and their subscriber counts")        \
-	X(subscribers_list, "subscribers_list", "evi:subscribers_list",         \
-	  "[after=0] [limit=100] [event]",                                      \
+	X(events_list, EVR, "evr_events_list", NULL, "after limit",             \
+	  "[after=EVENT] [limit=100]",                                          \
+	  "Events with live subscriptions and their subscriber counts, paged")  \
+	X(subscribers_list, EVR, "evr_subscribers_list", NULL,                  \
+	  "after limit event", "[after=0] [limit=100] [event]",                 \
 	  "Subscriptions in id order, one page; follow the 'next' cursor")     \
-	X(raise_event, "raise_event", "evi:raise_event",                        \
+	X(raise_event, EVR, "evr_raise_event", NULL, "event params",            \
 	  "event [params={k:v}|[v,..]]",                                        \
-	  "Raise an event and notify every matching subscriber")               \
-	X(stats, "stats", NULL, "",                                             \
+	  "Raise an event; result {matched, notified, failed}")                \
+	X(stats, EVR, "evr_stats", "stats", "", "",                             \
 	  "Counters: matcher, control server, dataplane")                      \
-	X(config_get, "config_get", NULL, "[setting]",                          \
+	X(config_get, EVR, "evr_config_get", "config_get", "|setting",          \
+	  "[setting]",                                                          \
 	  "Effective configuration (every setting, defaults filled in), or "    \
 	  "one setting or group by path: sip, ports[0].mtu")                   \
-	X(version, "version", NULL, "", "Daemon name and version")             \
-	X(list_methods, "list_methods", NULL, "",                               \
-	  "Methods with their parameters (this list)")
+	X(version, EVR, "evr_version", NULL, "", "",                            \
+	  "Daemon name and version: {name, version}")                          \
+	X(list_methods, EVR, "evr_list_methods", "list_methods", "", "",        \
+	  "Methods of both families with their parameters (this list)")
 
 #endif /* EVR_METHODS_H */

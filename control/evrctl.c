@@ -516,7 +516,7 @@ static int cmd_subscribe(struct ctx *x, int argc, char **argv)
 		json_object_set_new(params, "once", json_true());
 	if (lenient)
 		json_object_set_new(params, "lenient", json_true());
-	rc = call(x, "event_subscribe", params, &res);
+	rc = call(x, "evr_subscribe", params, &res);
 	if (rc)
 		return rc;
 	if (x->json) {
@@ -554,7 +554,7 @@ static int cmd_unsubscribe(struct ctx *x, int argc, char **argv)
 		return usage_err(argv[0], argc < 2 ? "missing ID or EVENT SOCKET"
 		                                   : "too many arguments");
 	}
-	rc = call(x, "event_unsubscribe", params, &res);
+	rc = call(x, "evr_unsubscribe", params, &res);
 	if (rc)
 		return rc;
 	if (x->json)
@@ -683,7 +683,7 @@ static int cmd_subscribers(struct ctx *x, int argc, char **argv)
 		json_object_set_new(params, "limit", json_integer((json_int_t)limit));
 	if (event)
 		json_object_set_new(params, "event", json_string(event));
-	rc = fetch_pages(x, "subscribers_list", params, "subscribers", all, acc, &next);
+	rc = fetch_pages(x, "evr_subscribers_list", params, "subscribers", all, acc, &next);
 	if (rc)
 		goto out;
 	if (x->json) {
@@ -745,7 +745,7 @@ static int cmd_events(struct ctx *x, int argc, char **argv)
 		json_object_set_new(params, "limit", json_integer((json_int_t)limit));
 	if (after)
 		json_object_set_new(params, "after", json_string(after));
-	rc = fetch_pages(x, "events_list", params, "events", !limit && !after, acc, &next);
+	rc = fetch_pages(x, "evr_events_list", params, "events", !limit && !after, acc, &next);
 	if (rc) {
 		json_decref(acc);
 		json_decref(next);
@@ -797,7 +797,7 @@ static int cmd_raise(struct ctx *x, int argc, char **argv)
 		json_object_set_new(attrs, k ? k : "", json_string(eq + 1));
 		free(k);
 	}
-	rc = call(x, "raise_event", json_pack("{s:s,s:o}", "event", argv[1], "params", attrs),
+	rc = call(x, "evr_raise_event", json_pack("{s:s,s:o}", "event", argv[1], "params", attrs),
 	          &res);
 	if (rc)
 		return rc;
@@ -848,7 +848,7 @@ static int cmd_stats(struct ctx *x, int argc, char **argv)
 
 	if (argc > 1)
 		return usage_err(argv[0], "unexpected argument '%s'", argv[1]);
-	rc = call(x, "stats", NULL, &res);
+	rc = call(x, "evr_stats", NULL, &res);
 	if (rc)
 		return rc;
 	if (x->json) {
@@ -874,7 +874,7 @@ static int cmd_config(struct ctx *x, int argc, char **argv)
 		return usage_err(argv[0], "unexpected argument '%s'", argv[2]);
 	if (argc == 2)
 		params = json_pack("{s:s}", "setting", argv[1]);
-	rc = call(x, "config_get", params, &res); /* takes params */
+	rc = call(x, "evr_config_get", params, &res); /* takes params */
 	if (rc)
 		return rc;
 	v = argc == 2 ? json_object_get(res, "value") : json_object_get(res, "config");
@@ -901,7 +901,7 @@ static int cmd_version(struct ctx *x, int argc, char **argv)
 
 	if (argc > 1)
 		return usage_err(argv[0], "unexpected argument '%s'", argv[1]);
-	rc = call(x, "version", NULL, &res);
+	rc = call(x, "evr_version", NULL, &res);
 	if (rc)
 		return rc;
 	if (x->json)
@@ -977,11 +977,48 @@ static void print_methods_table(json_t *methods)
 	table_print(&t);
 }
 
+/* A markdown table cell: '|' escaped. */
+static void md_cell(const char *s)
+{
+	fputs("| ", stdout);
+	for (; s && *s; s++) {
+		if (*s == '|')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar(' ');
+}
+
+/* The compiled-in method table as the README shows it (generated: the
+ * tests compare the README's copy with this output). */
+static void print_methods_markdown(void)
+{
+	puts("| method | family | alias | params | summary |");
+	puts("|---|---|---|---|---|");
+#define X(id, fam, name, alias, recipes, params, summary)                        \
+	do {                                                                    \
+		char nm[64];                                                    \
+		snprintf(nm, sizeof(nm), "`%s`", name);                          \
+		md_cell(nm);                                                    \
+		md_cell(#fam[0] == 'M' ? "OpenSIPS MI" : "evrd");                \
+		md_cell(alias ? alias : "");                                    \
+		md_cell(params);                                                \
+		md_cell(summary);                                               \
+		puts("|");                                                      \
+	} while (0);
+	EVR_CONTROL_METHODS(X)
+#undef X
+}
+
 static int cmd_help(struct ctx *x, int argc, char **argv)
 {
 	json_t *res = NULL, *methods;
 	int rc;
 
+	if (argc > 1 && strcmp(argv[1], "--markdown") == 0) {
+		print_methods_markdown();
+		return EX_OK;
+	}
 	if (argc > 1) {
 		const struct cmd *c = find_cmd(argv[1]);
 
@@ -994,7 +1031,7 @@ static int cmd_help(struct ctx *x, int argc, char **argv)
 	/* Ask the daemon: it knows exactly which methods it serves. Quietly:
 	 * being offline is not an error for help. */
 	x->quiet = true;
-	rc = call(x, "list_methods", NULL, &res);
+	rc = call(x, "evr_list_methods", NULL, &res);
 	x->quiet = false;
 	printf("\nDaemon methods (evrctl call METHOD '{\"param\":...}'):\n");
 	if (rc == EX_OK && json_is_array(json_object_get(res, "methods"))) {
@@ -1007,7 +1044,7 @@ static int cmd_help(struct ctx *x, int argc, char **argv)
 	}
 	/* Offline: the compiled-in copy of the same table. */
 	methods = json_array();
-#define X(id, name, alias, params, summary)                                     \
+#define X(id, fam, name, alias, recipes, params, summary)                        \
 	json_array_append_new(methods, json_pack("{s:s,s:s,s:s}", "name", name, "params", \
 	                                         params, "summary", summary));
 	EVR_CONTROL_METHODS(X)
@@ -1126,7 +1163,7 @@ static int split_words(char *line, char **argv, int max)
  * table) after "call". Generators keep their cursor between calls, as the
  * readline API wants. */
 static const char *const method_names[] = {
-#define X(id, name, alias, params, summary) name,
+#define X(id, fam, name, alias, recipes, params, summary) name,
 	EVR_CONTROL_METHODS(X)
 #undef X
 	NULL,

@@ -141,7 +141,7 @@ def cmd_control(path):
     r = a.read_line()
     c.eq(r.get('error', {}).get('code'), -32700, 'garbage line -> -32700 parse error')
     c.eq(r.get('id', 'absent'), None, 'parse error answered with id null')
-    r = a.call('version')
+    r = a.call('evr_version')
     c.eq(r.get('result', {}).get('name'), 'evrd', 'same connection still usable after -32700')
     a.send_raw(b'{"jsonrpc":"2.0","id":7,"method":"version"\n')
     c.eq(a.read_line().get('error', {}).get('code'), -32700, 'truncated JSON object -> -32700')
@@ -153,18 +153,21 @@ def cmd_control(path):
          'unknown method -> -32601')
     r = a.call('event_subscribe', {'event': 'E_X'})
     c.eq(r.get('error', {}).get('code'), -32602, 'subscribe without socket -> -32602')
-    r = a.call('event_subscribe', {'event': 'E_X', 'socket': 'udp:198.18.0.2:9',
-                                   'filters': ['aor=[abc']})
+    r = a.call('evr_subscribe', {'event': 'E_X', 'socket': 'udp:198.18.0.2:9',
+                                 'filters': ['aor=[abc']})
     c.check(r.get('error', {}).get('code') == -32602 and
             'aor=[abc' in r['error'].get('message', ''),
             'bad filter -> -32602 naming the filter (%s)' % r.get('error', {}).get('message'))
-    r = a.call('event_subscribe', {'event': 'E_X', 'socket': 'tcp:198.18.0.2:9'})
+    r = a.call('evr_subscribe', {'event': 'E_X', 'socket': 'tcp:198.18.0.2:9'})
     c.eq(r.get('error', {}).get('code'), -32602, 'bad destination -> -32602')
+    # the OpenSIPS MI family answers a bad value as OpenSIPS does: 400
+    r = a.call('event_subscribe', {'event': 'E_X', 'socket': 'tcp:198.18.0.2:9'})
+    c.eq(r.get('error', {}).get('code'), 400, 'MI event_subscribe, bad destination -> 400')
     c.eq(a.call('event_unsubscribe', {'id': 999999}).get('error', {}).get('code'), 404,
          'unsubscribe of an unknown id -> 404')
     # notification (no id): executed, never answered; the next answer is ours
     a.send_raw(b'{"jsonrpc":"2.0","method":"version"}\n')
-    r = a.call('version')
+    r = a.call('evr_version')
     c.eq(r.get('id'), a.next_id - 1, 'a notification gets no response line')
     # batch with a good and a bad element
     a.send_raw(b'[{"jsonrpc":"2.0","id":"b1","method":"version"},'
@@ -178,7 +181,7 @@ def cmd_control(path):
     c.check('error' in a.read_line(), 'invalid UTF-8 -> an error response')
     a.send_raw(b'{"jsonrpc":"2.0","id":10,"method":"vers\x00ion"}\n')
     c.check('error' in a.read_line(), 'NUL byte in a request -> an error response')
-    r = a.call('version')
+    r = a.call('evr_version')
     c.eq(r.get('result', {}).get('name'), 'evrd', 'connection still usable after 12 bad requests')
 
     # a line over the 1 MiB limit: -32600 and the connection is closed
@@ -222,7 +225,7 @@ def cmd_control(path):
         while time.monotonic() < deadline:
             try:
                 x = conn()
-                ok = x.call('version').get('result', {}).get('name') == 'evrd'
+                ok = x.call('evr_version').get('result', {}).get('name') == 'evrd'
                 x.close()
                 if ok:
                     return True

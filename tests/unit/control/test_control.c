@@ -3,7 +3,7 @@
  * Control server tests over real sockets: a server on a temporary unix
  * socket with a real matcher, driven from the same (registered QSBR) thread
  * by non-blocking clients whose I/O is interleaved with evr_control_poll.
- * raise_event notifications are received on real AF_UNIX datagram and UDP
+ * evr_raise_event notifications are received on real AF_UNIX datagram and UDP
  * sockets bound by the test and parsed with jansson.
  */
 #include <errno.h>
@@ -23,6 +23,7 @@
 #include <urcu-qsbr.h>
 
 #include "evr_control.h"
+#include "evr_version.h"
 #include "evr_test.h"
 
 #define MAX_LINE 8192u
@@ -279,7 +280,7 @@ static const char *sval(json_t *o, const char *k)
 /* Subscribe and return the id (0 on failure, reported). */
 static json_int_t subscribe(struct cli *k, const char *params)
 {
-	json_t *r = call(k, "event_subscribe", params);
+	json_t *r = call(k, "evr_subscribe", params);
 	json_int_t id = ival(res(r), "id");
 	CHECK_MSG(id > 0, "subscribe %s: %d %s", params, ecode(r), emsg(r));
 	json_decref(r);
@@ -310,7 +311,7 @@ static int unix_sink(const char *name, char *path, size_t cap)
 }
 
 /* One pending datagram (NUL-terminated, malloc'd) or NULL: delivery is
- * synchronous, so it is queued before the raise_event response arrives. */
+ * synchronous, so it is queued before the evr_raise_event response arrives. */
 static char *sink_recv(int fd)
 {
 	static char buf[65536];
@@ -386,7 +387,7 @@ static void test_subscribe(void)
 	json_int_t id;
 
 	cli_open(&k);
-	r = call(&k, "event_subscribe",
+	r = call(&k, "evr_subscribe",
 	         "{\"event\":\"E_UL_AOR_INSERT\",\"socket\":\"udp:127.0.0.1:9000\","
 	         "\"filters\":[\"aor=bob@*\"]}");
 	id = ival(res(r), "id");
@@ -396,7 +397,7 @@ static void test_subscribe(void)
 	json_decref(r);
 
 	/* same event + socket + filters: refresh, same id, new expire */
-	r = call(&k, "evi:event_subscribe",
+	r = call(&k, "evr_subscribe",
 	         "{\"event\":\"e_ul_aor_insert\",\"socket\":\"udp:127.0.0.1:9000\","
 	         "\"filters\":{\"AOR\":\"bob@*\"},\"expire\":120}");
 	CHECK_EQ_INT(ival(res(r), "id"), id);
@@ -405,7 +406,7 @@ static void test_subscribe(void)
 	json_decref(r);
 
 	/* invalid filter: -32602 naming the filter, from the matcher */
-	r = call(&k, "event_subscribe",
+	r = call(&k, "evr_subscribe",
 	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9000\",\"filters\":[\"aor=[bob\"]}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	CHECK_MSG(strstr(emsg(r), "filter 'aor=[bob'") && strstr(emsg(r), "unterminated"),
@@ -413,55 +414,55 @@ static void test_subscribe(void)
 	json_decref(r);
 
 	/* invalid socket */
-	r = call(&k, "event_subscribe", "{\"event\":\"E_X\",\"socket\":\"tcp:1.2.3.4:5\"}");
+	r = call(&k, "evr_subscribe", "{\"event\":\"E_X\",\"socket\":\"tcp:1.2.3.4:5\"}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	CHECK_MSG(strstr(emsg(r), "tcp:1.2.3.4:5") != NULL, "%s", emsg(r));
 	json_decref(r);
-	r = call(&k, "event_subscribe", "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:0\"}");
+	r = call(&k, "evr_subscribe", "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:0\"}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	json_decref(r);
 
 	/* missing / unknown / mistyped parameters */
-	r = call(&k, "event_subscribe", "{\"event\":\"E_X\"}");
+	r = call(&k, "evr_subscribe", "{\"event\":\"E_X\"}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	CHECK_EQ_STR(emsg(r), "missing parameter 'socket'");
 	json_decref(r);
-	r = call(&k, "event_subscribe",
+	r = call(&k, "evr_subscribe",
 	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9\",\"filter\":\"a=b\"}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	CHECK_EQ_STR(emsg(r), "unknown parameter 'filter'");
 	json_decref(r);
-	r = call(&k, "event_subscribe",
+	r = call(&k, "evr_subscribe",
 	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9\",\"expire\":-1}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	CHECK_MSG(strstr(emsg(r), "expire") != NULL, "%s", emsg(r));
 	json_decref(r);
-	r = call(&k, "event_subscribe",
+	r = call(&k, "evr_subscribe",
 	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9\",\"format\":\"xml\"}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	CHECK_MSG(strstr(emsg(r), "format 'xml'") != NULL, "%s", emsg(r));
 	json_decref(r);
-	r = call(&k, "event_subscribe",
+	r = call(&k, "evr_subscribe",
 	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9\",\"once\":\"maybe\"}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	json_decref(r);
 
 	/* OpenSIPS MI positional form, strings as opensips-cli sends them */
-	r = call(&k, "event_subscribe", "[\"E_POS\",\"udp:127.0.0.1:9001\",\"60\"]");
+	r = call(&k, "evr_subscribe", "[\"E_POS\",\"udp:127.0.0.1:9001\",\"60\"]");
 	json_int_t pid = ival(res(r), "id");
 	CHECK(pid > 0 && pid != id);
 	CHECK_EQ_INT(ival(res(r), "expire"), 60);
 	json_decref(r);
-	r = call(&k, "event_subscribe", "[\"E_POS\",\"udp:127.0.0.1:9001\",\"60\",\"x\"]");
+	r = call(&k, "evr_subscribe", "[\"E_POS\",\"udp:127.0.0.1:9001\",\"60\",\"x\"]");
 	CHECK_EQ_INT(ecode(r), -32602);
 	json_decref(r);
 
 	/* expire 0 unsubscribes; a second time there is nothing: 404 */
-	r = call(&k, "event_subscribe", "[\"E_POS\",\"udp:127.0.0.1:9001\",0]");
+	r = call(&k, "evr_subscribe", "[\"E_POS\",\"udp:127.0.0.1:9001\",0]");
 	CHECK_EQ_INT(ival(res(r), "id"), pid);
 	CHECK_EQ_INT(ival(res(r), "removed"), 1);
 	json_decref(r);
-	r = call(&k, "event_subscribe", "[\"E_POS\",\"udp:127.0.0.1:9001\",0]");
+	r = call(&k, "evr_subscribe", "[\"E_POS\",\"udp:127.0.0.1:9001\",0]");
 	CHECK_EQ_INT(ecode(r), 404);
 	json_decref(r);
 
@@ -493,7 +494,7 @@ static void test_pagination(void)
 		line[n++] = '[';
 		for (int i = 0; i < 25 && n < sizeof(line); i++)
 			n += (size_t)snprintf(line + n, sizeof(line) - n,
-			              "%s{\"jsonrpc\":\"2.0\",\"method\":\"event_subscribe\",\"id\":%d,"
+			              "%s{\"jsonrpc\":\"2.0\",\"method\":\"evr_subscribe\",\"id\":%d,"
 			              "\"params\":{\"event\":\"E_PAGE\",\"socket\":\"udp:127.0.0.1:9100\","
 			              "\"filters\":[\"n=%d\"],\"expire\":600}}",
 			              i ? "," : "", b * 25 + i, b * 25 + i);
@@ -512,7 +513,7 @@ static void test_pagination(void)
 	json_int_t other = subscribe(&k, "{\"event\":\"E_OTHER\",\"socket\":\"udp:127.0.0.1:9100\"}");
 
 	do {
-		r = callf(&k, "subscribers_list", "{\"event\":\"E_PAGE\",\"limit\":100,\"after\":%"
+		r = callf(&k, "evr_subscribers_list", "{\"event\":\"E_PAGE\",\"limit\":100,\"after\":%"
 		          JSON_INTEGER_FORMAT "}", next);
 		json_t *subs = json_object_get(res(r), "subscribers"), *s;
 		size_t i;
@@ -554,21 +555,21 @@ static void test_pagination(void)
 	json_decref(seen);
 
 	/* without the event filter the other subscription shows up too */
-	r = call(&k, "subscribers_list", "{\"limit\":1000}");
+	r = call(&k, "evr_subscribers_list", "{\"limit\":1000}");
 	CHECK_EQ_INT(json_array_size(json_object_get(res(r), "subscribers")), 251);
 	json_decref(r);
 
 	/* bounds */
-	r = call(&k, "subscribers_list", "{\"limit\":0}");
+	r = call(&k, "evr_subscribers_list", "{\"limit\":0}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	CHECK_MSG(strstr(emsg(r), "limit") != NULL, "%s", emsg(r));
 	json_decref(r);
-	r = call(&k, "subscribers_list", "{\"limit\":1001}");
+	r = call(&k, "evr_subscribers_list", "{\"limit\":1001}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	json_decref(r);
 
-	/* events_list */
-	r = call(&k, "events_list", NULL);
+	/* evr_events_list */
+	r = call(&k, "evr_events_list", NULL);
 	json_t *evs = json_object_get(res(r), "events"), *e;
 	size_t i;
 	int found = 0;
@@ -597,7 +598,7 @@ static void test_pagination(void)
 	r = callf(&k, "event_unsubscribe", "{\"id\":%" JSON_INTEGER_FORMAT "}", other);
 	CHECK_EQ_INT(ival(res(r), "removed"), 1);
 	json_decref(r);
-	r = call(&k, "events_list", NULL);
+	r = call(&k, "evr_events_list", NULL);
 	CHECK_EQ_INT(json_array_size(json_object_get(res(r), "events")), 0);
 	json_decref(r);
 	cli_close(&k);
@@ -617,7 +618,7 @@ static void test_static_never(void)
 
 	CHECK_EQ_INT(evr_matcher_subscribe(M, &sp, evr_now_ms(), &info, err, sizeof(err)), 0);
 	cli_open(&k);
-	json_t *r = call(&k, "subscribers_list", "{\"event\":\"E_STATIC\"}");
+	json_t *r = call(&k, "evr_subscribers_list", "{\"event\":\"E_STATIC\"}");
 	json_t *subs = json_object_get(res(r), "subscribers");
 	CHECK_EQ_INT(json_array_size(subs), 1);
 	json_t *s0 = json_array_get(subs, 0);
@@ -640,7 +641,7 @@ static void test_raise(void)
 	char *dg;
 
 	cli_open(&k);
-	r = call(&k, "raise_event", "{\"event\":\"E_NOBODY\"}");
+	r = call(&k, "evr_raise_event", "{\"event\":\"E_NOBODY\"}");
 	CHECK_EQ_INT(ecode(r), 480);
 	CHECK_EQ_STR(emsg(r), "No subscribers for event");
 	json_decref(r);
@@ -662,7 +663,7 @@ static void test_raise(void)
 	         "{\"event\":\"E_RAISE\",\"socket\":\"unix:%s\",\"format\":\"plain\"}", p_plain);
 	subscribe(&k, params);
 
-	r = call(&k, "evi:raise_event",
+	r = call(&k, "evr_raise_event",
 	         "{\"event\":\"E_RAISE\",\"params\":{\"user\":\"alice\",\"n\":5,\"ok\":true,"
 	         "\"x\":null,\"sp\":\"a b\"}}");
 	CHECK_EQ_INT(ival(res(r), "matched"), 3);
@@ -706,7 +707,7 @@ static void test_raise(void)
 	CHECK(sink_recv(s_rpc) == NULL); /* exactly one each */
 
 	/* the json subscriber filters user=alice out of this one */
-	r = call(&k, "raise_event", "[\"E_RAISE\",{\"user\":\"bob\"}]");
+	r = call(&k, "evr_raise_event", "[\"E_RAISE\",{\"user\":\"bob\"}]");
 	CHECK_EQ_INT(ival(res(r), "matched"), 2);
 	json_decref(r);
 	CHECK(sink_recv(s_json) == NULL);
@@ -717,7 +718,7 @@ static void test_raise(void)
 	r = callf(&k, "event_unsubscribe", "{\"id\":%" JSON_INTEGER_FORMAT "}", id_rpc);
 	CHECK_EQ_INT(ival(res(r), "removed"), 1);
 	json_decref(r);
-	r = call(&k, "raise_event", "{\"event\":\"E_RAISE\",\"params\":{\"user\":\"alice\"}}");
+	r = call(&k, "evr_raise_event", "{\"event\":\"E_RAISE\",\"params\":{\"user\":\"alice\"}}");
 	CHECK_EQ_INT(ival(res(r), "matched"), 2);
 	json_decref(r);
 	CHECK(sink_recv(s_rpc) == NULL);
@@ -733,7 +734,7 @@ static void test_raise(void)
 	snprintf(params, sizeof(params), "{\"event\":\"E_UDP\",\"socket\":\"udp:127.0.0.1:%u\"}",
 	         ntohs(sin.sin_port));
 	subscribe(&k, params);
-	r = call(&k, "raise_event", "{\"event\":\"E_UDP\",\"params\":[\"x\",7]}");
+	r = call(&k, "evr_raise_event", "{\"event\":\"E_UDP\",\"params\":[\"x\",7]}");
 	CHECK_EQ_INT(ival(res(r), "notified"), 1);
 	json_decref(r);
 	struct pollfd pfd = { .fd = u, .events = POLLIN };
@@ -752,10 +753,10 @@ static void test_raise(void)
 	         "{\"event\":\"CUSTOM sofia::register\",\"socket\":\"unix:%s\",\"format\":\"json\"}",
 	         p_custom);
 	subscribe(&k, params);
-	r = call(&k, "raise_event", "{\"event\":\"CUSTOM other::thing\"}");
+	r = call(&k, "evr_raise_event", "{\"event\":\"CUSTOM other::thing\"}");
 	CHECK_EQ_INT(ecode(r), 480);
 	json_decref(r);
-	r = call(&k, "raise_event",
+	r = call(&k, "evr_raise_event",
 	         "{\"event\":\"CUSTOM sofia::register\",\"params\":{\"from-user\":\"1000\"}}");
 	CHECK_EQ_INT(ival(res(r), "notified"), 1);
 	json_decref(r);
@@ -767,7 +768,7 @@ static void test_raise(void)
 	json_decref(d);
 	free(dg);
 	/* ... or with the subclass as an Event-Subclass attribute */
-	r = call(&k, "raise_event",
+	r = call(&k, "evr_raise_event",
 	         "{\"event\":\"CUSTOM\",\"params\":{\"Event-Subclass\":\"sofia::register\"}}");
 	CHECK_EQ_INT(ival(res(r), "notified"), 1);
 	json_decref(r);
@@ -777,37 +778,37 @@ static void test_raise(void)
 	snprintf(params, sizeof(params),
 	         "{\"event\":\"E_ONCE\",\"socket\":\"unix:%s\",\"once\":true}", p_custom);
 	subscribe(&k, params);
-	r = call(&k, "raise_event", "{\"event\":\"E_ONCE\"}");
+	r = call(&k, "evr_raise_event", "{\"event\":\"E_ONCE\"}");
 	CHECK_EQ_INT(ival(res(r), "notified"), 1);
 	json_decref(r);
 	free(sink_recv(s_custom));
-	r = call(&k, "raise_event", "{\"event\":\"E_ONCE\"}");
+	r = call(&k, "evr_raise_event", "{\"event\":\"E_ONCE\"}");
 	CHECK_EQ_INT(ecode(r), 480);
 	json_decref(r);
 
 	/* a destination nobody is bound to: matched but failed */
 	subscribe(&k, "{\"event\":\"E_DEAD\",\"socket\":\"unix:/nonexistent/evr.sock\"}");
-	r = call(&k, "raise_event", "{\"event\":\"E_DEAD\"}");
+	r = call(&k, "evr_raise_event", "{\"event\":\"E_DEAD\"}");
 	CHECK_EQ_INT(ival(res(r), "matched"), 1);
 	CHECK_EQ_INT(ival(res(r), "failed"), 1);
 	json_decref(r);
 
 	/* invalid raise params */
-	r = call(&k, "raise_event", "{\"event\":\"E_RAISE\",\"params\":{\"a\":{\"b\":1}}}");
+	r = call(&k, "evr_raise_event", "{\"event\":\"E_RAISE\",\"params\":{\"a\":{\"b\":1}}}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	CHECK_MSG(strstr(emsg(r), "'a'") && strstr(emsg(r), "nested"), "%s", emsg(r));
 	json_decref(r);
-	r = call(&k, "raise_event", "{\"params\":{}}");
+	r = call(&k, "evr_raise_event", "{\"params\":{}}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	json_decref(r);
-	r = call(&k, "raise_event", "{\"event\":\"E_RAISE\",\"params\":\"x\"}");
+	r = call(&k, "evr_raise_event", "{\"event\":\"E_RAISE\",\"params\":\"x\"}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	json_decref(r);
 	char big[8200];
 	int n = snprintf(big, sizeof(big), "{\"event\":\"E_RAISE\",\"params\":{\"v\":\"");
 	memset(big + n, 'v', 4097);
 	snprintf(big + n + 4097, sizeof(big) - (size_t)n - 4097, "\"}}");
-	r = call(&k, "raise_event", big); /* over max_value_len 4096 */
+	r = call(&k, "evr_raise_event", big); /* over max_value_len 4096 */
 	CHECK_EQ_INT(ecode(r), -32602);
 	CHECK_MSG(strstr(emsg(r), "value longer than 4096") != NULL, "%s", emsg(r));
 	json_decref(r);
@@ -838,7 +839,7 @@ static void test_visible(void)
 		         "{\"event\":\"%s\",\"socket\":\"unix:/dev/null/x\","
 		         "\"filters\":[\"aor=sip:*li?e%d@*.com\"]}", ev, i);
 		json_int_t id = subscribe(&k, params);
-		r = callf(&k, "raise_event",
+		r = callf(&k, "evr_raise_event",
 		          "{\"event\":\"%s\",\"params\":{\"aor\":\"sip:alice%d@example.com\"}}",
 		          ev, i);
 		CHECK_MSG(ival(res(r), "matched") == 1,
@@ -859,6 +860,195 @@ static void test_visible(void)
 	cli_close(&k);
 }
 
+/*
+ * The OpenSIPS MI family, called the way opensips-cli calls it (positional
+ * string params, array params nested, "statistics" as an array), answers
+ * with OpenSIPS's shapes and codes (evi/event_interface.c, mi/mi_core.c).
+ */
+/* A call answered "OK" / with error code (and message, unless NULL). */
+static void mi_ok(int line, struct cli *k, const char *method, const char *params)
+{
+	json_t *r = call(k, method, params);
+	CHECK_MSG(!strcmp(sval(r, "result"), "OK"), "line %d: %s %s: %d %s", line, method,
+	          params ? params : "", ecode(r), emsg(r));
+	json_decref(r);
+}
+
+static void mi_err(int line, struct cli *k, const char *method, const char *params, int code,
+                   const char *message)
+{
+	json_t *r = call(k, method, params);
+	CHECK_MSG(ecode(r) == code && (!message || !strcmp(emsg(r), message)),
+	          "line %d: %s %s: got %d '%s', want %d '%s'", line, method, params ? params : "",
+	          ecode(r), emsg(r), code, message ? message : "*");
+	json_decref(r);
+}
+#define MI_OK(k, m, p) mi_ok(__LINE__, k, m, p)
+#define MI_ERR(k, m, p, c, s) mi_err(__LINE__, k, m, p, c, s)
+
+static void test_mi(void)
+{
+	char sink_path[128], params[512];
+	int sink = unix_sink("mi.sock", sink_path, sizeof(sink_path));
+	struct cli k;
+	json_t *r, *e;
+	char *dg;
+
+	cli_open(&k);
+	/* which: every name; with a command, its parameter sets */
+	r = call(&k, "which", NULL);
+	CHECK(json_is_array(res(r)));
+	bool has_mi = false, has_evr = false;
+	size_t i;
+	json_array_foreach(res(r), i, e) {
+		has_mi |= !strcmp(json_string_value(e), "event_subscribe");
+		has_evr |= !strcmp(json_string_value(e), "evr_subscribe");
+	}
+	CHECK(has_mi && has_evr);
+	json_decref(r);
+	r = call(&k, "which", "{\"command\":\"event_subscribe\"}");
+	char *txt = json_dumps(res(r), JSON_COMPACT);
+	CHECK_EQ_STR(txt, "[[\"event\",\"socket\"],[\"event\",\"socket\",\"expire\"]]");
+	free(txt);
+	json_decref(r);
+	r = call(&k, "which", "[\"subscribers_list\"]");
+	txt = json_dumps(res(r), JSON_COMPACT);
+	CHECK_EQ_STR(txt, "[[],[\"event\"],[\"event\",\"socket\"]]");
+	free(txt);
+	json_decref(r);
+	MI_ERR(&k, "which", "[\"nope\"]", 404, "unknown MI command");
+
+	/* event_subscribe: positional strings as opensips-cli sends; "OK" */
+	snprintf(params, sizeof(params), "[\"E_MI\",\"unix:%s\",\"60\"]", sink_path);
+	MI_OK(&k, "event_subscribe", params);
+	MI_ERR(&k, "event_subscribe", "[\"E_MI\"]", -32602, NULL);
+	MI_ERR(&k, "event_subscribe", "[\"E_MI\",\"tcp:1.2.3.4:5\"]", 400, NULL);
+	snprintf(params, sizeof(params),
+	         "{\"event\":\"E_MI2\",\"socket\":\"unix:%s\",\"filters\":[\"user=bob\"]}",
+	         sink_path);
+	MI_OK(&k, "event_subscribe", params);
+
+	/* events_list: {"Events":[{name,id}]}, ids stable */
+	r = call(&k, "events_list", NULL);
+	json_int_t id_mi = -1, id_mi2 = -1;
+	json_array_foreach(json_object_get(res(r), "Events"), i, e) {
+		if (!strcmp(sval(e, "name"), "E_MI"))
+			id_mi = ival(e, "id");
+		if (!strcmp(sval(e, "name"), "E_MI2"))
+			id_mi2 = ival(e, "id");
+		CHECK_EQ_INT(json_object_size(e), 2);
+	}
+	CHECK(id_mi >= 0 && id_mi2 == id_mi + 1);
+	json_decref(r);
+	r = call(&k, "events_list", "[]");
+	json_array_foreach(json_object_get(res(r), "Events"), i, e)
+		if (!strcmp(sval(e, "name"), "E_MI"))
+			CHECK_EQ_INT(ival(e, "id"), id_mi);
+	json_decref(r);
+
+	/* subscribers_list: OpenSIPS's nesting */
+	r = call(&k, "subscribers_list", NULL);
+	bool seen = false;
+	json_array_foreach(json_object_get(res(r), "Events"), i, e) {
+		if (strcmp(sval(e, "name"), "E_MI"))
+			continue;
+		seen = true;
+		CHECK_EQ_INT(ival(e, "id"), id_mi);
+		json_t *subs = json_object_get(e, "Subscribers");
+		CHECK_EQ_INT(json_array_size(subs), 1);
+		json_t *s0 = json_array_get(subs, 0);
+		char want[160];
+		snprintf(want, sizeof(want), "unix:%s", sink_path);
+		CHECK_EQ_STR(sval(s0, "socket"), want);
+		CHECK_EQ_INT(ival(s0, "expire"), 60);
+		CHECK(ival(s0, "ttl") >= 59 && ival(s0, "ttl") <= 60);
+	}
+	CHECK(seen);
+	json_decref(r);
+	r = call(&k, "subscribers_list", "[\"E_MI2\"]");
+	e = json_object_get(res(r), "Event");
+	CHECK_EQ_STR(sval(e, "name"), "E_MI2");
+	CHECK_EQ_STR(json_string_value(json_array_get(json_object_get(json_array_get(
+	                 json_object_get(e, "Subscribers"), 0), "filters"), 0)), "user=bob");
+	json_decref(r);
+	snprintf(params, sizeof(params), "[\"E_MI\",\"unix:%s\"]", sink_path);
+	r = call(&k, "subscribers_list", params);
+	e = json_object_get(json_object_get(res(r), "Event"), "Subscriber");
+	CHECK_EQ_INT(ival(e, "expire"), 60);
+	json_decref(r);
+	MI_ERR(&k, "subscribers_list", "[\"E_NOT_KNOWN\"]", 404, "Event not published");
+	MI_ERR(&k, "subscribers_list", "[\"E_MI\",\"udp:192.0.2.1:9\"]", 404, "Subscriber does not exist");
+
+	/* raise_event: "OK"; params as an array (opensips-cli nests them), an
+	 * object, or a JSON string */
+	while ((dg = sink_recv(sink)))
+		free(dg);
+	MI_OK(&k, "raise_event", "[\"E_MI\",[\"a\",\"b\"]]");
+	dg = sink_recv(sink);
+	CHECK_MSG(dg && strstr(dg, "\"method\":\"E_MI\"") && strstr(dg, "\"b\""), "%s",
+	          dg ? dg : "(nothing)");
+	free(dg);
+	MI_OK(&k, "raise_event", "{\"event\":\"E_MI2\",\"params\":\"{\\\"user\\\":\\\"bob\\\"}\"}");
+	dg = sink_recv(sink);
+	CHECK_MSG(dg && strstr(dg, "\"user\":\"bob\""), "%s", dg ? dg : "(nothing)");
+	free(dg);
+	MI_ERR(&k, "raise_event", "{\"event\":\"E_MI2\",\"params\":\"{\\\"user\\\":\\\"al\\\"}\"}", 480, "Temporarily Unavailable");
+	MI_ERR(&k, "raise_event", "{\"event\":\"E_MI2\",\"params\":\"not json\"}", 400, NULL);
+	MI_ERR(&k, "raise_event", "[\"E_NEVER_HEARD_OF\"]", 404, "Event not registered");
+
+	/* expire 0 unsubscribes ("OK"); the event stays known, listed empty */
+	snprintf(params, sizeof(params), "[\"E_MI\",\"unix:%s\",\"0\"]", sink_path);
+	MI_OK(&k, "event_subscribe", params);
+	r = call(&k, "subscribers_list", "[\"E_MI\"]");
+	CHECK_EQ_INT(json_object_size(json_object_get(res(r), "Event")), 0);
+	json_decref(r);
+
+	/* version, uptime */
+	r = call(&k, "version", NULL);
+	char want[64];
+	snprintf(want, sizeof(want), "evrd (%s (", EVR_VERSION);
+	CHECK_MSG(!strncmp(sval(res(r), "Server"), want, strlen(want)), "%s",
+	          sval(res(r), "Server"));
+	json_decref(r);
+	r = call(&k, "uptime", NULL);
+	CHECK_EQ_INT(json_object_size(res(r)), 3);
+	CHECK(strlen(sval(res(r), "Now")) == 24 && strlen(sval(res(r), "Up since")) == 24);
+	unsigned long up = 999;
+	char tail[16] = "";
+	CHECK(sscanf(sval(res(r), "Up time"), "%lu %15s", &up, tail) == 2 && up < 600 &&
+	      !strcmp(tail, "[sec]"));
+	json_decref(r);
+
+	/* statistics, as opensips-cli sends them: [["all"]], {"statistics":[..]} */
+	r = call(&k, "get_statistics", "[[\"all\"]]");
+	CHECK(json_is_integer(json_object_get(res(r), "matcher:live")));
+	CHECK(json_is_integer(json_object_get(res(r), "control:requests")));
+	json_decref(r);
+	r = call(&k, "get_statistics", "{\"statistics\":[\"matcher:\"]}");
+	const char *key;
+	json_object_foreach(res(r), key, e)
+		CHECK_MSG(!strncmp(key, "matcher:", 8), "%s", key);
+	CHECK(json_object_size(res(r)) > 5);
+	json_decref(r);
+	MI_ERR(&k, "get_statistics", "[[\"nope:x\"]]", 404, NULL);
+	r = call(&k, "list_statistics", NULL);
+	CHECK_EQ_STR(sval(res(r), "matcher:live"), "non-incremental");
+	CHECK_EQ_STR(sval(res(r), "control:requests"), "incremental");
+	json_decref(r);
+	r = call(&k, "get_statistics", "[[\"control:requests\"]]");
+	json_int_t before = ival(res(r), "control:requests");
+	json_decref(r);
+	CHECK(before > 20);
+	MI_OK(&k, "reset_statistics", "[[\"control:requests\",\"matcher:live\"]]");
+	r = call(&k, "get_statistics", "[[\"control:requests\",\"matcher:live\"]]");
+	CHECK(ival(res(r), "control:requests") >= 1 && ival(res(r), "control:requests") <= 3);
+	CHECK(ival(res(r), "matcher:live") >= 1); /* a gauge is not reset */
+	json_decref(r);
+
+	cli_close(&k);
+	close(sink);
+}
+
 static void test_protocol(void)
 {
 	struct cli k;
@@ -872,7 +1062,7 @@ static void test_protocol(void)
 	CHECK(json_is_null(json_object_get(r, "id")));
 	CHECK(json_is_string(json_object_get(json_object_get(r, "error"), "data")));
 	json_decref(r);
-	r = call(&k, "version", NULL);
+	r = call(&k, "evr_version", NULL);
 	CHECK_EQ_STR(sval(res(r), "name"), "evrd");
 	CHECK(sval(res(r), "version")[0] != '\0');
 	json_decref(r);
@@ -884,7 +1074,7 @@ static void test_protocol(void)
 	r = raw(&k, "[]");
 	CHECK_EQ_INT(ecode(r), -32600);
 	json_decref(r);
-	r = raw(&k, "{\"jsonrpc\":\"1.0\",\"method\":\"version\",\"id\":9}");
+	r = raw(&k, "{\"jsonrpc\":\"1.0\",\"method\":\"evr_version\",\"id\":9}");
 	CHECK_EQ_INT(ecode(r), -32600);
 	CHECK_EQ_INT(ival(r, "id"), 9);
 	json_decref(r);
@@ -892,7 +1082,7 @@ static void test_protocol(void)
 	CHECK_EQ_INT(ecode(r), -32600);
 	CHECK_EQ_STR(sval(r, "id"), "s");
 	json_decref(r);
-	r = raw(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"params\":\"x\",\"id\":1}");
+	r = raw(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"evr_version\",\"params\":\"x\",\"id\":1}");
 	CHECK_EQ_INT(ecode(r), -32600);
 	json_decref(r);
 	r = raw(&k, "{\"jsonrpc\":\"2.0\",\"method\":1}"); /* invalid: answered anyway */
@@ -908,16 +1098,16 @@ static void test_protocol(void)
 
 	/* notifications are executed and never answered */
 	json_int_t notif = stat_control("notifications");
-	CHECK(cli_send(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"version\"}\n"
+	CHECK(cli_send(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"evr_version\"}\n"
 	                   "{\"jsonrpc\":\"2.0\",\"method\":\"nope\"}\n"));
-	r = call(&k, "version", NULL); /* its response is the next line */
+	r = call(&k, "evr_version", NULL); /* its response is the next line */
 	CHECK_EQ_STR(sval(res(r), "name"), "evrd");
 	json_decref(r);
 	CHECK_EQ_INT(stat_control("notifications"), notif + 2);
 
 	/* batch: responses for the requests with ids only */
-	r = raw(&k, "[{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":1},"
-	            "{\"jsonrpc\":\"2.0\",\"method\":\"version\"},"
+	r = raw(&k, "[{\"jsonrpc\":\"2.0\",\"method\":\"evr_version\",\"id\":1},"
+	            "{\"jsonrpc\":\"2.0\",\"method\":\"evr_version\"},"
 	            "{\"jsonrpc\":\"2.0\",\"method\":\"bogus\",\"id\":3},7]");
 	CHECK(json_is_array(r) && json_array_size(r) == 3);
 	CHECK_EQ_INT(ival(json_array_get(r, 0), "id"), 1);
@@ -927,17 +1117,17 @@ static void test_protocol(void)
 	CHECK_EQ_INT(ecode(json_array_get(r, 2)), -32600);
 	json_decref(r);
 	/* a batch of notifications gets no response at all */
-	CHECK(cli_send(&k, "[{\"jsonrpc\":\"2.0\",\"method\":\"version\"}]\n"));
+	CHECK(cli_send(&k, "[{\"jsonrpc\":\"2.0\",\"method\":\"evr_version\"}]\n"));
 	/* CRLF and blank lines are fine */
 	CHECK(cli_send(&k, "\r\n\n  \n"));
-	r = raw(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":\"crlf\"}\r");
+	r = raw(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"evr_version\",\"id\":\"crlf\"}\r");
 	CHECK_EQ_STR(sval(r, "id"), "crlf");
 	json_decref(r);
 
 	/* pipelined requests in one write, answered in order; partial lines
 	 * are kept across reads */
-	CHECK(cli_send(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":101}\n"
-	                   "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":102}\n"
+	CHECK(cli_send(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"evr_version\",\"id\":101}\n"
+	                   "{\"jsonrpc\":\"2.0\",\"method\":\"evr_version\",\"id\":102}\n"
 	                   "{\"jsonrpc\":\"2.0\",\"meth"));
 	for (int i = 0; i < 5; i++)
 		pump_ms(C, 1);
@@ -950,25 +1140,32 @@ static void test_protocol(void)
 		free(line);
 	}
 
-	/* list_methods: every method of the table, with help */
+	/* evr_list_methods (alias list_methods): every method of both
+	 * families, in table order, with help */
 	r = call(&k, "list_methods", NULL);
 	json_t *ms = json_object_get(res(r), "methods"), *m;
 	size_t i;
-	const char *want[] = { "event_subscribe", "event_unsubscribe", "events_list",
-		               "subscribers_list", "raise_event", "stats", "config_get",
-		               "version", "list_methods" };
-	CHECK_EQ_INT(json_array_size(ms), 9);
+	const char *want[] = { "which", "event_subscribe", "events_list", "subscribers_list",
+		               "raise_event", "version", "uptime", "get_statistics",
+		               "list_statistics", "reset_statistics", "evr_subscribe",
+		               "evr_unsubscribe", "evr_events_list", "evr_subscribers_list",
+		               "evr_raise_event", "evr_stats", "evr_config_get", "evr_version",
+		               "evr_list_methods" };
+	const size_t nwant = sizeof(want) / sizeof(want[0]);
+	CHECK_EQ_INT(json_array_size(ms), nwant);
 	json_array_foreach(ms, i, m) {
-		CHECK(i < 9 && !strcmp(sval(m, "name"), want[i]));
+		CHECK_MSG(i < nwant && !strcmp(sval(m, "name"), want[i]), "method %zu: %s", i,
+		          sval(m, "name"));
+		CHECK_EQ_STR(sval(m, "family"), i < 10 ? "mi" : "evr");
 		CHECK(sval(m, "summary")[0] != '\0');
 		CHECK(json_is_string(json_object_get(m, "params")));
 	}
-	CHECK_EQ_STR(sval(json_array_get(ms, 0), "alias"), "evi:event_subscribe");
+	CHECK_EQ_STR(sval(json_array_get(ms, 11), "alias"), "event_unsubscribe");
 	json_decref(r);
 
 	/* a request line of exactly max_line bytes is served */
 	char *exact = xrealloc(NULL, MAX_LINE + 2);
-	int n = snprintf(exact, MAX_LINE + 1, "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":55}");
+	int n = snprintf(exact, MAX_LINE + 1, "{\"jsonrpc\":\"2.0\",\"method\":\"evr_version\",\"id\":55}");
 	memset(exact + n, ' ', MAX_LINE - (size_t)n);
 	exact[MAX_LINE] = '\0';
 	r = raw(&k, exact);
@@ -1050,7 +1247,7 @@ static void test_disconnects(void)
 	char *burst = xrealloc(NULL, 700 * 160);
 	for (int i = 0; i < 700; i++) /* > 64 KiB: several server reads */
 		blen += (size_t)snprintf(burst + blen, 160,
-		         "{\"jsonrpc\":\"2.0\",\"method\":\"event_subscribe\",\"id\":%d,"
+		         "{\"jsonrpc\":\"2.0\",\"method\":\"evr_subscribe\",\"id\":%d,"
 		         "\"params\":{\"event\":\"E_FIRE\",\"socket\":\"udp:127.0.0.1:%d\"}}\n",
 		         i, 2000 + i);
 	CHECK(blen > 64 * 1024);
@@ -1062,7 +1259,7 @@ static void test_disconnects(void)
 		pump_ms(C, 2);
 	CHECK_EQ_INT(stat_control("clients"), clients);
 	json_t *req = json_pack("{s:s,s:s,s:{s:s},s:i}", "jsonrpc", "2.0", "method",
-	                        "subscribers_list", "params", "event", "E_FIRE", "id", 1);
+	                        "evr_subscribers_list", "params", "event", "E_FIRE", "id", 1);
 	json_object_set_new(json_object_get(req, "params"), "limit", json_integer(1000));
 	r = evr_control_handle(C, req);
 	CHECK_EQ_INT(json_array_size(json_object_get(res(r), "subscribers")), 700);
@@ -1072,7 +1269,7 @@ static void test_disconnects(void)
 
 	/* half-close: the last line without '\n' is still served, then EOF */
 	cli_open(&k);
-	CHECK(cli_send(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":\"last\"}"));
+	CHECK(cli_send(&k, "{\"jsonrpc\":\"2.0\",\"method\":\"evr_version\",\"id\":\"last\"}"));
 	shutdown(k.fd, SHUT_WR);
 	char *line = cli_line(&k);
 	r = parse(line);
@@ -1113,7 +1310,7 @@ static void test_slow_reader(void)
 	CHECK_MSG(stat_control("clients_dropped") == dropped + 1, "slow client not dropped "
 	          "after %d requests", sent);
 	CHECK(sent > 50);
-	json_t *r = call(&fast, "version", NULL);
+	json_t *r = call(&fast, "evr_version", NULL);
 	CHECK_EQ_STR(sval(res(r), "name"), "evrd");
 	json_decref(r);
 	cli_close(&slow);
@@ -1192,19 +1389,19 @@ static void test_hooks_and_limits(void)
 
 	/* both servers share the matcher: a subscription made here is raised
 	 * through the deliver hook, not the fallback */
-	r = call_on(&a, c2, "event_subscribe",
+	r = call_on(&a, c2, "evr_subscribe",
 	            "{\"event\":\"E_HOOK\",\"socket\":\"udp:192.0.2.1:9\",\"filters\":{\"k\":\"v*\"}}");
 	json_int_t id = ival(res(r), "id");
 	CHECK(id > 0);
 	json_decref(r);
-	r = call_on(&b, c2, "raise_event", "{\"event\":\"E_HOOK\",\"params\":{\"k\":\"value\"}}");
+	r = call_on(&b, c2, "evr_raise_event", "{\"event\":\"E_HOOK\",\"params\":{\"k\":\"value\"}}");
 	CHECK_EQ_INT(ival(res(r), "notified"), 1);
 	json_decref(r);
 	CHECK_EQ_INT(h.calls, 1);
 	CHECK_EQ_INT(h.last_n, 1);
 	CHECK_EQ_STR(h.last_event, "E_HOOK");
 	h.ret = -EIO;
-	r = call_on(&b, c2, "raise_event", "{\"event\":\"E_HOOK\",\"params\":{\"k\":\"v\"}}");
+	r = call_on(&b, c2, "evr_raise_event", "{\"event\":\"E_HOOK\",\"params\":{\"k\":\"v\"}}");
 	CHECK_EQ_INT(ecode(r), 500);
 	CHECK_MSG(strstr(emsg(r), "delivery failed") != NULL, "%s", emsg(r));
 	json_decref(r);
@@ -1253,7 +1450,7 @@ static void test_hooks_and_limits(void)
 	json_decref(r);
 
 	/* evr_control_handle directly (no socket): notifications give NULL */
-	json_t *req = json_pack("{s:s,s:s}", "jsonrpc", "2.0", "method", "version");
+	json_t *req = json_pack("{s:s,s:s}", "jsonrpc", "2.0", "method", "evr_version");
 	CHECK(evr_control_handle(c2, req) == NULL);
 	json_object_set_new(req, "id", json_integer(4));
 	r = evr_control_handle(c2, req);
@@ -1328,7 +1525,7 @@ static void test_stats(void)
 	cli_close(&k);
 }
 
-/* ---- issue 8: bounded batches, paged events_list, slowloris -------------------- */
+/* ---- issue 8: bounded batches, paged evr_events_list, slowloris -------------------- */
 
 static json_int_t stat_on(struct evr_control *c, const char *name)
 {
@@ -1396,7 +1593,7 @@ static void test_batch_bound(void)
 	off += snprintf(req + off, sizeof(req) - (size_t)off, "[");
 	for (int i = 0; i < B; i++)
 		off += snprintf(req + off, sizeof(req) - (size_t)off,
-		                "%s{\"jsonrpc\":\"2.0\",\"method\":\"subscribers_list\","
+		                "%s{\"jsonrpc\":\"2.0\",\"method\":\"evr_subscribers_list\","
 		                "\"params\":{\"event\":\"E_BATCH\",\"limit\":100},\"id\":\"b%d\"}",
 		                i ? "," : "", i);
 	snprintf(req + off, sizeof(req) - (size_t)off, "]\n");
@@ -1434,12 +1631,12 @@ static void test_batch_bound(void)
 	json_decref(r);
 
 	/* the connection still works, and so does another client, at once */
-	r = call(&k, "version", NULL);
+	r = call(&k, "evr_version", NULL);
 	CHECK(res(r) != NULL);
 	json_decref(r);
 	cli_open(&o);
 	uint64_t t0 = evr_now_ms();
-	r = call(&o, "version", NULL);
+	r = call(&o, "evr_version", NULL);
 	CHECK(res(r) != NULL);
 	CHECK_MSG(evr_now_ms() - t0 < 1000, "another client waited %llu ms",
 	          (unsigned long long)(evr_now_ms() - t0));
@@ -1450,7 +1647,7 @@ static void test_batch_bound(void)
 	off = snprintf(req, sizeof(req), "[");
 	for (int i = 0; i < 101; i++)
 		off += snprintf(req + off, sizeof(req) - (size_t)off,
-		                "%s{\"jsonrpc\":\"2.0\",\"method\":\"version\",\"id\":%d}",
+		                "%s{\"jsonrpc\":\"2.0\",\"method\":\"evr_version\",\"id\":%d}",
 		                i ? "," : "", i);
 	snprintf(req + off, sizeof(req) - (size_t)off, "]");
 	r = raw(&k, req);
@@ -1482,7 +1679,7 @@ static long maxrss_kb(void)
 	return ru.ru_maxrss;
 }
 
-/* Issue 8: B x subscribers_list {"limit":1000} in one line used to build
+/* Issue 8: B x evr_subscribers_list {"limit":1000} in one line used to build
  * every result before max_output was checked (+398 MB for a 23 KB line).
  * With default limits (16 MiB output) the peak RSS of the process (server
  * and this client) must stay within a bound while the server answers. */
@@ -1508,7 +1705,7 @@ static void test_batch_memory(void)
 	off += (size_t)snprintf(req, cap, "[");
 	for (int i = 0; i < B; i++)
 		off += (size_t)snprintf(req + off, cap - off,
-		                        "%s{\"jsonrpc\":\"2.0\",\"method\":\"subscribers_list\","
+		                        "%s{\"jsonrpc\":\"2.0\",\"method\":\"evr_subscribers_list\","
 		                        "\"params\":{\"limit\":1000},\"id\":%d}",
 		                        i ? "," : "", i);
 	snprintf(req + off, cap - off, "]\n");
@@ -1525,7 +1722,7 @@ static void test_batch_memory(void)
 		pump_ms(c2, 5);
 	long grown_mb = (maxrss_kb() - before) / 1024;
 	uint64_t took = evr_now_ms() - t0;
-	printf("batch of %d x subscribers_list(1000): peak RSS +%ld MiB, %llu ms\n", B,
+	printf("batch of %d x evr_subscribers_list(1000): peak RSS +%ld MiB, %llu ms\n", B,
 	       grown_mb, (unsigned long long)took);
 #if TEST_ASAN
 	/* ASan's quarantine keeps freed blocks resident: no RSS bound here. */
@@ -1548,7 +1745,7 @@ static void test_batch_memory(void)
 
 	cli_open_on(&o, c2, path);
 	t0 = evr_now_ms();
-	r = call_on(&o, c2, "version", NULL);
+	r = call_on(&o, c2, "evr_version", NULL);
 	CHECK(res(r) != NULL);
 	CHECK(evr_now_ms() - t0 < 1000);
 	json_decref(r);
@@ -1558,7 +1755,7 @@ static void test_batch_memory(void)
 	bulk_unsubscribe(C, NSUB, ids);
 }
 
-/* events_list pages like subscribers_list (after/limit/next): 2500 distinct
+/* evr_events_list pages like evr_subscribers_list (after/limit/next): 2500 distinct
  * events (~100 KB, over this server's 64 KiB max_output) listed in pages,
  * each reply under max_output, every event exactly once. */
 static void test_events_paging(void)
@@ -1575,11 +1772,11 @@ static void test_events_paging(void)
 	for (;;) {
 		if (after[0])
 			snprintf(req, sizeof(req),
-			         "{\"jsonrpc\":\"2.0\",\"method\":\"events_list\",\"id\":1,"
+			         "{\"jsonrpc\":\"2.0\",\"method\":\"evr_events_list\",\"id\":1,"
 			         "\"params\":{\"limit\":1000,\"after\":\"%s\"}}\n", after);
 		else
 			snprintf(req, sizeof(req),
-			         "{\"jsonrpc\":\"2.0\",\"method\":\"events_list\",\"id\":1,"
+			         "{\"jsonrpc\":\"2.0\",\"method\":\"evr_events_list\",\"id\":1,"
 			         "\"params\":{\"limit\":1000}}\n");
 		CHECK(cli_send(&k, req));
 		char *line = cli_line(&k);
@@ -1591,7 +1788,7 @@ static void test_events_paging(void)
 		free(line);
 		json_t *ev = json_object_get(res(r), "events"), *e;
 		size_t i;
-		CHECK_MSG(ev != NULL, "events_list: %s", emsg(r));
+		CHECK_MSG(ev != NULL, "evr_events_list: %s", emsg(r));
 		CHECK(json_array_size(ev) <= 1000);
 		json_array_foreach(ev, i, e) {
 			const char *name = sval(e, "event");
@@ -1620,19 +1817,19 @@ static void test_events_paging(void)
 
 	/* defaults and cursor semantics: limit 100; "after" is exclusive and
 	 * compares case-insensitively, as selectors do; bad limits refused */
-	json_t *r = call(&k, "events_list", NULL);
+	json_t *r = call(&k, "evr_events_list", NULL);
 	CHECK_EQ_INT((int)json_array_size(json_object_get(res(r), "events")), 100);
 	CHECK(json_is_string(json_object_get(res(r), "next")));
 	json_decref(r);
-	r = call(&k, "events_list", "{\"after\":\"e_evp_00099\",\"limit\":1}");
+	r = call(&k, "evr_events_list", "{\"after\":\"e_evp_00099\",\"limit\":1}");
 	CHECK_EQ_STR(sval(json_array_get(json_object_get(res(r), "events"), 0), "event"),
 	             "E_EVP_00100");
 	CHECK_EQ_STR(sval(res(r), "next"), "E_EVP_00100");
 	json_decref(r);
-	r = call(&k, "events_list", "{\"limit\":0}");
+	r = call(&k, "evr_events_list", "{\"limit\":0}");
 	CHECK_EQ_INT(ecode(r), -32602);
 	json_decref(r);
-	r = call(&k, "events_list", "[\"E_EVP_02498\",1]");
+	r = call(&k, "evr_events_list", "[\"E_EVP_02498\",1]");
 	CHECK_EQ_STR(sval(json_array_get(json_object_get(res(r), "events"), 0), "event"),
 	             "E_EVP_02499");
 	json_decref(r);
@@ -1820,7 +2017,7 @@ static void test_slowloris(void)
 	CHECK_EQ_INT(stat_on(c2, "clients_refused"), 1);
 	/* every non-root slot is held: root still gets in and is served */
 	cli_open_on(&root, c2, path);
-	r = call_on(&root, c2, "version", NULL);
+	r = call_on(&root, c2, "evr_version", NULL);
 	CHECK_MSG(res(r) != NULL, "root refused: %d %s", ecode(r), emsg(r));
 	json_decref(r);
 	CHECK_EQ_INT(stat_on(c2, "clients_accepted"), 6);
@@ -1893,6 +2090,7 @@ int main(void)
 	test_static_never();
 	test_raise();
 	test_visible();
+	test_mi();
 	test_protocol();
 	test_oversize();
 	test_disconnects();

@@ -100,6 +100,14 @@ ctl help
 expect_rc 0 "help online"
 expect_out "raise_event" "help online lists methods"
 expect_no_out "built-in list" "help online asks the daemon"
+# the README's method table is generated from the method table: current?
+run "$EVRCTL" help --markdown
+expect_rc 0 "help --markdown"
+readme=$(dirname "${BASH_SOURCE[0]}")/../../../README.md
+checks=$((checks + 1))
+if [[ "$(sed -n '/<!-- methods:begin -->/,/<!-- methods:end -->/p' "$readme" | sed '1d;$d')" != "$out" ]]; then
+	fail "README.md method table differs from 'evrctl help --markdown' (regenerate it)"
+fi
 run "$EVRCTL" --help
 expect_rc 0 "--help"
 expect_out "Exit status" "--help text"
@@ -215,10 +223,10 @@ expect_out '^\{"matcher":\{"live":[0-9]+,' "stats --json"
 ctl call list_methods
 expect_rc 0 "call"
 expect_out '"name": "subscribers_list"' "call pretty output"
-ctl --json call subscribers_list '{"limit":1}'
+ctl --json call evr_subscribers_list '{"limit":1}'
 expect_rc 0 "call with params"
 expect_out '^\{"subscribers":\[\],"next":null\}$' "call --json output"
-ctl call evi:events_list '[]'
+ctl call stats '[]'
 expect_rc 0 "call alias"
 ctl call nope
 expect_rc 1 "call unknown method"
