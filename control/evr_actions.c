@@ -731,7 +731,7 @@ static json_t *matcher_stats(struct evr_matcher *m)
 	int bad = !o;
 
 	evr_matcher_get_stats(m, &s);
-#define X(f, h) bad |= !bad && json_object_set_new(o, #f, json_integer((json_int_t)s.f));
+#define X(f, k, h) bad |= !bad && json_object_set_new(o, #f, json_integer((json_int_t)s.f));
 	EVR_MATCHER_STATS(X)
 #undef X
 	if (bad) {
@@ -753,16 +753,10 @@ static json_t *control_stats(struct evr_control *c)
 	}
 #undef X
 	bad |= json_object_set_new(o, "clients", json_integer(c->n_clients));
-#define X(code)                                                                \
-	snprintf(k, sizeof(k), "%d", code);                                    \
-	bad |= json_object_set_new(errs, k,                                    \
-	                           json_integer((json_int_t)c->errors[EVR_ERRIDX_##code]));
-	if (!bad) {
-		EVR_CONTROL_ERROR_CODES(X)
+	for (unsigned i = 0; !bad && i < EVR_ERRIDX__COUNT; i++) {
+		evr_control_error_name(i, k, sizeof(k));
+		bad |= json_object_set_new(errs, k, json_integer((json_int_t)c->errors[i]));
 	}
-#undef X
-	bad |= json_object_set_new(errs, "other",
-	                           json_integer((json_int_t)c->errors[EVR_ERRIDX_OTHER]));
 	if (!bad)
 		return json_object_set_new(o, "errors", errs) ? (json_decref(o), NULL) : o;
 	json_decref(errs);

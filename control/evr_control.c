@@ -106,6 +106,20 @@ void evr_control_count_error(struct evr_control *c, int code)
 	}
 }
 
+void evr_control_error_name(unsigned idx, char *buf, size_t cap)
+{
+	static const int codes[] = {
+#define X(k) k,
+		EVR_CONTROL_ERROR_CODES(X)
+#undef X
+	};
+
+	if (idx < sizeof(codes) / sizeof(codes[0]))
+		snprintf(buf, cap, "%d", codes[idx]);
+	else
+		snprintf(buf, cap, "other");
+}
+
 /* ---- JSON-RPC framing ----------------------------------------------------- */
 
 static json_t *rpc_error(struct evr_control *c, json_t *id, int code, const char *msg,

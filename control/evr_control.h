@@ -74,11 +74,14 @@ enum {
 	EVR_RPC_INVALID_REQUEST = -32600,
 	EVR_RPC_METHOD_NOT_FOUND = -32601,
 	EVR_RPC_INVALID_PARAMS = -32602,
+	EVR_RPC_BAD_VALUE = 400,   /* the MI family's "bad parameter value" */
 	EVR_RPC_NOT_FOUND = 404,
 	EVR_RPC_NO_SUBSCRIBERS = 480,
 	EVR_RPC_INTERNAL = 500,
 	EVR_RPC_UNAVAILABLE = 503,
 };
+
+struct evr_metrics;
 
 /* Hooks the daemon (or a test) provides. All called on the control thread. */
 struct evr_control_hooks {
@@ -86,6 +89,9 @@ struct evr_control_hooks {
 	/* Add dataplane counters to `out` (an object): per core / port / queue.
 	 * May be NULL. */
 	void (*stats)(void *ctx, json_t *out);
+	/* Write the dataplane's Prometheus families (evr_metrics.h) after the
+	 * matcher's and the control server's. May be NULL. */
+	void (*metrics)(void *ctx, struct evr_metrics *m);
 	/* Deliver notifications for an event raised through the control socket.
 	 * subs[0..n) are valid during the call (RCU read side). The callee
 	 * encodes once per format and sends to each subscriber (dataplane TX

@@ -52,7 +52,8 @@ struct evr_control_counters {
 #define EVR_CONTROL_ERROR_CODES(X)                                              \
 	X(EVR_RPC_PARSE_ERROR) X(EVR_RPC_INVALID_REQUEST)                       \
 	X(EVR_RPC_METHOD_NOT_FOUND) X(EVR_RPC_INVALID_PARAMS)                   \
-	X(EVR_RPC_NOT_FOUND) X(EVR_RPC_NO_SUBSCRIBERS) X(EVR_RPC_INTERNAL)      \
+	X(EVR_RPC_BAD_VALUE) X(EVR_RPC_NOT_FOUND) X(EVR_RPC_NO_SUBSCRIBERS)      \
+	X(EVR_RPC_INTERNAL)                                                     \
 	X(EVR_RPC_UNAVAILABLE)
 
 enum {
@@ -138,6 +139,8 @@ json_t *evr_jstr(const char *s);
 
 /* Count an error response code (server and actions). */
 void evr_control_count_error(struct evr_control *c, int code);
+/* The code an error index counts ("-32700", ..., "other"), into buf. */
+void evr_control_error_name(unsigned idx, char *buf, size_t cap);
 
 /* ---- params (evr_params.c) ------------------------------------------------ */
 

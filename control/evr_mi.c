@@ -36,10 +36,10 @@
 
 #define MI_OK() json_string("OK")
 
-/* OpenSIPS's codes and words for the errors its MI clients see. */
-#define MI_ERR_BAD_PARAM 400
-#define MI_ERR_NOT_FOUND 404
-#define MI_ERR_UNAVAILABLE 480
+/* OpenSIPS's codes for the errors its MI clients see. */
+#define MI_ERR_BAD_PARAM EVR_RPC_BAD_VALUE
+#define MI_ERR_NOT_FOUND EVR_RPC_NOT_FOUND
+#define MI_ERR_UNAVAILABLE EVR_RPC_NO_SUBSCRIBERS
 
 /* ---- event names and their ids ---------------------------------------------- */
 
@@ -538,14 +538,19 @@ int rpc_mi_uptime(struct evr_control *c, json_t *params, json_t **result, int *c
  * as well as up. Everything else only grows. */
 static bool is_gauge(const char *group, const char *name)
 {
-	static const char *const matcher[] = {"live", "hs_patterns", "hs_tombstones",
-	                                      "hs_bytes", "mem_bytes", "keys", "idx_event",
-	                                      "idx_exact", "idx_prefix", "idx_suffix",
-	                                      "idx_anchored", "idx_infix", NULL};
-	static const char *const other[] = {"clients", "dialogs", "registrations",
-	                                    "sip_state_dialogs", "sip_state_registrations",
+	static const char *const matcher_gauges[] = {
+#define EVR_GAUGE_NAME_GAUGE(f) #f,
+#define EVR_GAUGE_NAME_COUNTER(f)
+#define X(f, k, h) EVR_GAUGE_NAME_##k(f)
+		EVR_MATCHER_STATS(X)
+#undef X
+#undef EVR_GAUGE_NAME_GAUGE
+#undef EVR_GAUGE_NAME_COUNTER
+		NULL};
+	/* the control server's and the dataplane's (evr_ctl_thread.c) */
+	static const char *const other[] = {"clients", "sip_dialogs", "sip_registrations",
 	                                    NULL};
-	const char *const *g = strcmp(group, "matcher") == 0 ? matcher : other;
+	const char *const *g = strcmp(group, "matcher") == 0 ? matcher_gauges : other;
 
 	for (; *g; g++)
 		if (strcmp(*g, name) == 0)

@@ -24,6 +24,7 @@
 #include <rte_lcore.h>
 
 #include "evr_ctl_thread.h"
+#include "evr_metrics.h"
 #include "evr_dataplane.h"
 #include "evr_egress.h"
 #include "evr_neigh.h"
@@ -326,6 +327,150 @@ static void hook_stats(void *ctx, json_t *out)
 	json_object_set_new(out, "dataplane", evr_ctl_stats_json(ctx));
 }
 
+/*
+ * Prometheus families of the dataplane (control/evr_metrics.h): every
+ * counter by worker ("ctl": the control thread's own sends), results by
+ * reason, SIP state gauges, ports, pools, rings. Family first, then one
+ * sample per label set, as the exposition wants.
+ */
+static void hook_metrics(void *ctx, struct evr_metrics *m)
+{
+	struct evr_router *r = ctx;
+	struct evr_counters cw[EVR_MAX_WORKERS + 1];
+	struct sip_sums sw[EVR_MAX_WORKERS];
+	char wname[EVR_MAX_WORKERS + 1][8];
+	unsigned nw = r->n_workers;
+
+	memset(cw, 0, sizeof(cw));
+	memset(sw, 0, sizeof(sw));
+	for (unsigned wi = 0; wi < nw; wi++) {
+		for (unsigned pi = 0; pi < r->n_ports; pi++)
+			add_block(&cw[wi], &r->workers[wi]->cnt[pi], &r->workers[wi]->match_stats[pi]);
+		sip_add(&sw[wi], r->workers[wi]);
+		snprintf(wname[wi], sizeof(wname[wi]), "%u", wi);
+	}
+	add_block(&cw[nw], &r->ctl_cnt, &r->ctl_mst);
+	snprintf(wname[nw], sizeof(wname[nw]), "ctl");
+
+	for (unsigned i = 0; i < EVR_CNT__COUNT; i++) {
+		evr_metrics_family(m, EVR_METRIC_COUNTER, cnt_names[i], cnt_help[i]);
+		for (unsigned wi = 0; wi <= nw; wi++)
+			evr_metrics_sample(m, (double)cw[wi].c[i], "worker", wname[wi], NULL);
+	}
+	evr_metrics_family(m, EVR_METRIC_COUNTER, "decode",
+	                   "event datagrams decoded, by result (ok or the reason refused)");
+	for (unsigned i = 0; i < EVR_DEC__COUNT; i++)
+		for (unsigned wi = 0; wi <= nw; wi++)
+			evr_metrics_sample(m, (double)cw[wi].dec[i], "worker", wname[wi], "result",
+			                   evr_decode_status_name((enum evr_decode_status)i), NULL);
+	evr_metrics_family(m, EVR_METRIC_COUNTER, "sip_parse",
+	                   "SIP messages parsed, by result (ok or the reason refused)");
+	for (unsigned i = 0; i < EVR_SIP__COUNT; i++)
+		for (unsigned wi = 0; wi <= nw; wi++)
+			evr_metrics_sample(m, (double)cw[wi].sip[i], "worker", wname[wi], "result",
+			                   evr_sip_status_name((enum evr_sip_status)i), NULL);
+	evr_metrics_family(m, EVR_METRIC_COUNTER, "hep_parse",
+	                   "HEPv3 packets parsed, by result (ok or the reason refused)");
+	for (unsigned i = 0; i < EVR_HEP__COUNT; i++)
+		for (unsigned wi = 0; wi <= nw; wi++)
+			evr_metrics_sample(m, (double)cw[wi].hep[i], "worker", wname[wi], "result",
+			                   evr_hep_status_name((enum evr_hep_status)i), NULL);
+	if (r->has_sip) {
+		evr_metrics_family(m, EVR_METRIC_COUNTER, "sip_state",
+		                   "SIP dialog and registration state: transitions and drops");
+		for (unsigned i = 0; i < EVR_SIP_STATE__COUNT; i++)
+			for (unsigned wi = 0; wi < nw; wi++)
+				evr_metrics_sample(m, (double)sw[wi].st[i], "worker", wname[wi], "what",
+				                   evr_sip_state_counter_name(i), NULL);
+		evr_metrics_family(m, EVR_METRIC_COUNTER, "sip_endpoint",
+		                   "SIP endpoint requests and replies, by result");
+		for (unsigned i = 0; i < EVR_SIP_ENDPOINT__COUNT; i++)
+			for (unsigned wi = 0; wi < nw; wi++)
+				evr_metrics_sample(m, (double)sw[wi].ep[i], "worker", wname[wi], "result",
+				                   evr_sip_endpoint_counter_name(i), NULL);
+		evr_metrics_family(m, EVR_METRIC_GAUGE, "sip_dialogs", "dialogs held now");
+		for (unsigned wi = 0; wi < nw; wi++)
+			evr_metrics_sample(m, (double)sw[wi].dialogs, "worker", wname[wi], NULL);
+		evr_metrics_family(m, EVR_METRIC_GAUGE, "sip_registrations",
+		                   "registrations (bindings) held now");
+		for (unsigned wi = 0; wi < nw; wi++)
+			evr_metrics_sample(m, (double)sw[wi].registrations, "worker", wname[wi], NULL);
+	}
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} loops[] = {
+		{"worker_loops", "worker poll loop iterations", offsetof(struct evr_worker, loops)},
+		{"worker_busy_loops", "worker loop iterations that found work",
+		 offsetof(struct evr_worker, busy_loops)},
+		{"worker_sleeps", "worker idle sleeps", offsetof(struct evr_worker, sleeps)},
+	};
+	for (unsigned i = 0; i < RTE_DIM(loops); i++) {
+		evr_metrics_family(m, EVR_METRIC_COUNTER, loops[i].name, loops[i].help);
+		for (unsigned wi = 0; wi < nw; wi++)
+			evr_metrics_sample(m, (double)ld((const uint64_t *)((const char *)r->workers[wi] +
+			                                                    loops[i].off)),
+			                   "worker", wname[wi], NULL);
+	}
+	/* ports: the PMD's own counters */
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} eth[] = {
+		{"port_rx_packets", "packets the port received (PMD)", offsetof(struct rte_eth_stats, ipackets)},
+		{"port_tx_packets", "packets the port sent (PMD)", offsetof(struct rte_eth_stats, opackets)},
+		{"port_rx_bytes", "bytes the port received (PMD)", offsetof(struct rte_eth_stats, ibytes)},
+		{"port_tx_bytes", "bytes the port sent (PMD)", offsetof(struct rte_eth_stats, obytes)},
+		{"port_rx_missed", "packets dropped by the port: RX queues full", offsetof(struct rte_eth_stats, imissed)},
+		{"port_rx_errors", "erroneous packets received (PMD)", offsetof(struct rte_eth_stats, ierrors)},
+		{"port_tx_errors", "packets the port failed to send (PMD)", offsetof(struct rte_eth_stats, oerrors)},
+		{"port_rx_nombuf", "RX mbuf allocation failures (PMD)", offsetof(struct rte_eth_stats, rx_nombuf)},
+	};
+	struct rte_eth_stats es[EVR_MAX_PORTS];
+	bool have[EVR_MAX_PORTS];
+	for (unsigned pi = 0; pi < r->n_ports; pi++)
+		have[pi] = rte_eth_stats_get(r->ports[pi].port_id, &es[pi]) == 0;
+	for (unsigned i = 0; i < RTE_DIM(eth); i++) {
+		evr_metrics_family(m, EVR_METRIC_COUNTER, eth[i].name, eth[i].help);
+		for (unsigned pi = 0; pi < r->n_ports; pi++)
+			if (have[pi])
+				evr_metrics_sample(m, (double)*(const uint64_t *)((const char *)&es[pi] +
+				                                                  eth[i].off),
+				                   "port", r->ports[pi].name, NULL);
+	}
+	/* pools and rings: how full */
+	const struct rte_mempool *pools[EVR_MAX_PORTS + 3];
+	const char *pnames[EVR_MAX_PORTS + 3];
+	unsigned np = 0;
+	for (unsigned pi = 0; pi < r->n_ports; pi++) {
+		pnames[np] = r->ports[pi].name;
+		pools[np++] = r->ports[pi].rx_pool;
+	}
+	pnames[np] = "payload";
+	pools[np++] = r->payload_pool;
+	pnames[np] = "header";
+	pools[np++] = r->hdr_pool;
+	pnames[np] = "indirect";
+	pools[np++] = r->indirect_pool;
+	evr_metrics_family(m, EVR_METRIC_GAUGE, "mempool_size", "mbufs in the pool");
+	for (unsigned i = 0; i < np; i++)
+		if (pools[i])
+			evr_metrics_sample(m, (double)pools[i]->size, "pool", pnames[i], NULL);
+	evr_metrics_family(m, EVR_METRIC_GAUGE, "mempool_in_use", "mbufs of the pool in use");
+	for (unsigned i = 0; i < np; i++)
+		if (pools[i])
+			evr_metrics_sample(m, (double)rte_mempool_in_use_count(pools[i]), "pool",
+			                   pnames[i], NULL);
+	evr_metrics_family(m, EVR_METRIC_GAUGE, "ring_used", "entries waiting in the ring");
+	for (unsigned wi = 0; wi < nw; wi++)
+		evr_metrics_sample(m, (double)rte_ring_count(r->workers[wi]->egress), "ring",
+		                   "egress", "worker", wname[wi], NULL);
+	evr_metrics_sample(m, (double)rte_ring_count(r->unix_ring), "ring", "unix", "worker",
+	                   "ctl", NULL);
+	evr_metrics_sample(m, (double)rte_ring_count(r->ctrl_ring), "ring", "ctrl", "worker",
+	                   "ctl", NULL);
+}
+
 /* ---- the effective configuration, walked through the settings table ----- */
 
 static json_t *cfg_group_json(const struct evr_setting *tab, const void *base);
@@ -434,6 +579,7 @@ void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h)
 	memset(h, 0, sizeof(*h));
 	h->ctx = r;
 	h->stats = hook_stats;
+	h->metrics = hook_metrics;
 	h->deliver = hook_deliver;
 	h->config = hook_config;
 }

@@ -184,31 +184,31 @@ EVR_API uint32_t evr_matcher_list(struct evr_matcher *m, uint64_t after_id,
 EVR_API int evr_matcher_get(struct evr_matcher *m, uint64_t id,
                             evr_sub_visit_fn fn, void *ctx);
 
-/* Matcher statistics: X(field, help). Control and metrics export each
+/* Matcher statistics: X(field, COUNTER, help). Control and metrics export each
  * under its field name. */
 #define EVR_MATCHER_STATS(X)                                                       \
-	X(live, "live subscriptions")                                              \
-	X(subscribed, "successful subscribe calls that added")                     \
-	X(refreshed, "subscribe calls that refreshed an identical subscription")   \
-	X(unsubscribed, "subscriptions removed on request")                        \
-	X(expired, "subscriptions reaped because expired")                         \
-	X(once_reaped, "once subscriptions reaped after firing")                   \
-	X(hs_patterns, "live Hyperscan-indexed subscriptions")                     \
-	X(hs_tombstones, "removed but still in a compiled database")               \
-	X(hs_compiles, "Hyperscan databases compiled (deltas + merges)")           \
-	X(hs_compile_errors, "Hyperscan compiles that failed")                     \
-	X(hs_bytes, "bytes of compiled databases + scratch")                       \
-	X(mem_bytes, "approximate heap bytes of subscriptions + index")            \
-	X(keys, "indexed attribute keys")                                          \
-	X(idx_event, "live subscriptions indexed by event selector (no filter, lenient)") \
-	X(idx_exact, "live subscriptions indexed by an exact value")               \
-	X(idx_prefix, "live subscriptions indexed by a prefix glob")               \
-	X(idx_suffix, "live subscriptions indexed by a suffix glob")               \
-	X(idx_anchored, "live complex globs indexed by the literal they start or end with") \
-	X(idx_infix, "live complex globs indexed by an 8-byte substring")
+	X(live, GAUGE, "live subscriptions")                                              \
+	X(subscribed, COUNTER, "successful subscribe calls that added")                     \
+	X(refreshed, COUNTER, "subscribe calls that refreshed an identical subscription")   \
+	X(unsubscribed, COUNTER, "subscriptions removed on request")                        \
+	X(expired, COUNTER, "subscriptions reaped because expired")                         \
+	X(once_reaped, COUNTER, "once subscriptions reaped after firing")                   \
+	X(hs_patterns, GAUGE, "live Hyperscan-indexed subscriptions")                     \
+	X(hs_tombstones, GAUGE, "removed but still in a compiled database")               \
+	X(hs_compiles, COUNTER, "Hyperscan databases compiled (deltas + merges)")           \
+	X(hs_compile_errors, COUNTER, "Hyperscan compiles that failed")                     \
+	X(hs_bytes, GAUGE, "bytes of compiled databases + scratch")                       \
+	X(mem_bytes, GAUGE, "approximate heap bytes of subscriptions + index")            \
+	X(keys, GAUGE, "indexed attribute keys")                                          \
+	X(idx_event, GAUGE, "live subscriptions indexed by event selector (no filter, lenient)") \
+	X(idx_exact, GAUGE, "live subscriptions indexed by an exact value")               \
+	X(idx_prefix, GAUGE, "live subscriptions indexed by a prefix glob")               \
+	X(idx_suffix, GAUGE, "live subscriptions indexed by a suffix glob")               \
+	X(idx_anchored, GAUGE, "live complex globs indexed by the literal they start or end with") \
+	X(idx_infix, GAUGE, "live complex globs indexed by an 8-byte substring")
 
 struct evr_matcher_stats {
-#define X(f, h) uint64_t f;
+#define X(f, k, h) uint64_t f;
 	EVR_MATCHER_STATS(X)
 #undef X
 };

@@ -23,6 +23,7 @@
 #include <urcu-qsbr.h>
 
 #include "evr_control.h"
+#include "evr_metrics.h"
 #include "evr_version.h"
 #include "evr_test.h"
 
@@ -1047,6 +1048,77 @@ static void test_mi(void)
 
 	cli_close(&k);
 	close(sink);
+}
+
+/*
+ * The Prometheus exposition: every sample under a family declared once,
+ * before it, with HELP and TYPE; counters end in _total; the values are
+ * the stats'; and promtool (Debian prometheus) accepts it.
+ */
+static void test_metrics(void)
+{
+	size_t len = 0;
+	char *text = evr_metrics_render(C, &len);
+	char path[256], cmd[1024];
+
+	CHECK(text != NULL && len == strlen(text));
+	if (!text)
+		return;
+	CHECK(strstr(text, "# TYPE evrouter_build_info gauge\nevrouter_build_info{version=\"" EVR_VERSION
+	                   "\"} 1\n") != NULL);
+	/* structure: families unique and declared before their samples */
+	json_t *seen = json_object();
+	char cur[128] = "", *save = NULL;
+	unsigned samples = 0;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[128], type[16];
+		if (sscanf(line, "# TYPE %127s %15s", name, type) == 2) {
+			CHECK_MSG(!json_object_get(seen, name), "family %s declared twice", name);
+			json_object_set_new(seen, name, json_true());
+			snprintf(cur, sizeof(cur), "%s", name);
+			size_t n = strlen(name);
+			CHECK_MSG((strcmp(type, "counter") == 0) == (n > 6 && !strcmp(name + n - 6, "_total")),
+			          "%s: counters and only counters end in _total", name);
+			CHECK_MSG(!strncmp(name, "evrouter_", 9), "%s: prefix", name);
+			continue;
+		}
+		if (line[0] == '#')
+			continue;
+		size_t n = strcspn(line, "{ ");
+		CHECK_MSG(n == strlen(cur) && !strncmp(line, cur, n), "sample outside its family: %s",
+		          line);
+		samples++;
+	}
+	CHECK(samples > 30);
+	json_decref(seen);
+	free(text);
+
+	/* values: the matcher's live count */
+	struct evr_matcher_stats st;
+	evr_matcher_get_stats(M, &st);
+	text = evr_metrics_render(C, &len);
+	char want[64];
+	snprintf(want, sizeof(want), "\nevrouter_subscriptions %llu\n", (unsigned long long)st.live);
+	CHECK_MSG(strstr(text, want) != NULL, "%s", want);
+	CHECK(strstr(text, "\nevrouter_control_errors_total{code=\"480\"} ") != NULL);
+
+	/* promtool, as Prometheus's own check */
+	snprintf(path, sizeof(path), "%s/metrics.txt", dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fwrite(text, 1, len, f);
+		fclose(f);
+	}
+	free(text);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' > '%s.out' 2>&1", path, path);
+	int rc = system(cmd);
+	CHECK_MSG(rc == 0, "promtool check metrics failed (rc %d): see %s.out", rc, path);
+	if (rc != 0) {
+		snprintf(cmd, sizeof(cmd), "cat '%s.out' >&2", path);
+		if (system(cmd) != 0)
+			fprintf(stderr, "(no promtool output)\n");
+	}
 }
 
 static void test_protocol(void)
@@ -2091,6 +2163,7 @@ int main(void)
 	test_raise();
 	test_visible();
 	test_mi();
+	test_metrics();
 	test_protocol();
 	test_oversize();
 	test_disconnects();
