@@ -327,6 +327,35 @@ static void hook_stats(void *ctx, json_t *out)
 	json_object_set_new(out, "dataplane", evr_ctl_stats_json(ctx));
 }
 
+static const char *dec_name(unsigned i)
+{
+	return evr_decode_status_name((enum evr_decode_status)i);
+}
+
+static const char *sip_name(unsigned i)
+{
+	return evr_sip_status_name((enum evr_sip_status)i);
+}
+
+static const char *hep_name(unsigned i)
+{
+	return evr_hep_status_name((enum evr_hep_status)i);
+}
+
+/* One counter family by result: the n counters at offset off of each
+ * worker's block, labelled with name(i). */
+static void result_family(struct evr_metrics *m, const char *family, const char *help,
+                          const struct evr_counters *cw, unsigned nw, char (*wname)[8],
+                          size_t off, unsigned n, const char *(*name)(unsigned))
+{
+	evr_metrics_family(m, EVR_METRIC_COUNTER, family, help);
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned wi = 0; wi <= nw; wi++)
+			evr_metrics_sample(m,
+			                   (double)((const uint64_t *)((const char *)&cw[wi] + off))[i],
+			                   "worker", wname[wi], "result", name(i), NULL);
+}
+
 /*
  * Prometheus families of the dataplane (control/evr_metrics.h): every
  * counter by worker ("ctl": the control thread's own sends), results by
@@ -357,24 +386,12 @@ static void hook_metrics(void *ctx, struct evr_metrics *m)
 		for (unsigned wi = 0; wi <= nw; wi++)
 			evr_metrics_sample(m, (double)cw[wi].c[i], "worker", wname[wi], NULL);
 	}
-	evr_metrics_family(m, EVR_METRIC_COUNTER, "decode",
-	                   "event datagrams decoded, by result (ok or the reason refused)");
-	for (unsigned i = 0; i < EVR_DEC__COUNT; i++)
-		for (unsigned wi = 0; wi <= nw; wi++)
-			evr_metrics_sample(m, (double)cw[wi].dec[i], "worker", wname[wi], "result",
-			                   evr_decode_status_name((enum evr_decode_status)i), NULL);
-	evr_metrics_family(m, EVR_METRIC_COUNTER, "sip_parse",
-	                   "SIP messages parsed, by result (ok or the reason refused)");
-	for (unsigned i = 0; i < EVR_SIP__COUNT; i++)
-		for (unsigned wi = 0; wi <= nw; wi++)
-			evr_metrics_sample(m, (double)cw[wi].sip[i], "worker", wname[wi], "result",
-			                   evr_sip_status_name((enum evr_sip_status)i), NULL);
-	evr_metrics_family(m, EVR_METRIC_COUNTER, "hep_parse",
-	                   "HEPv3 packets parsed, by result (ok or the reason refused)");
-	for (unsigned i = 0; i < EVR_HEP__COUNT; i++)
-		for (unsigned wi = 0; wi <= nw; wi++)
-			evr_metrics_sample(m, (double)cw[wi].hep[i], "worker", wname[wi], "result",
-			                   evr_hep_status_name((enum evr_hep_status)i), NULL);
+	result_family(m, "decode", "event datagrams decoded, by result (ok or the reason refused)",
+	              cw, nw, wname, offsetof(struct evr_counters, dec), EVR_DEC__COUNT, dec_name);
+	result_family(m, "sip_parse", "SIP messages parsed, by result (ok or the reason refused)",
+	              cw, nw, wname, offsetof(struct evr_counters, sip), EVR_SIP__COUNT, sip_name);
+	result_family(m, "hep_parse", "HEPv3 packets parsed, by result (ok or the reason refused)",
+	              cw, nw, wname, offsetof(struct evr_counters, hep), EVR_HEP__COUNT, hep_name);
 	if (r->has_sip) {
 		evr_metrics_family(m, EVR_METRIC_COUNTER, "sip_state",
 		                   "SIP dialog and registration state: transitions and drops");
