@@ -260,6 +260,54 @@ static int check_socket_path(const void *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* Optional settings: "" means off. */
+static int check_opt_socket_path(const void *v, char *err, size_t errlen)
+{
+	return *(const char *)v ? check_socket_path(v, err, errlen) : 0;
+}
+
+static int check_opt_abs_path(const void *v, char *err, size_t errlen)
+{
+	const char *s = v;
+
+	if (*s && *s != '/') {
+		seterr(err, errlen, "'%s' is not an absolute path", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "IPv4:port" or "[IPv6]:port", port 1..65535; "" = off. */
+static int check_opt_udp(const void *v, char *err, size_t errlen)
+{
+	const char *s = v, *colon;
+	char host[64];
+	uint32_t a4;
+	uint8_t a6[16];
+	size_t hl;
+	bool v6 = s[0] == '[';
+
+	if (!*s)
+		return 0;
+	colon = strrchr(s, ':');
+	if (!colon || (v6 && colon[-1] != ']'))
+		goto bad;
+	hl = (size_t)(colon - s) - (v6 ? 2 : 0);
+	if (!hl || hl >= sizeof(host))
+		goto bad;
+	memcpy(host, s + v6, hl);
+	host[hl] = '\0';
+	char *end;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end || port < 1 || port > 65535)
+		goto bad;
+	if (v6 ? evr_cfg_parse_ip6(host, a6) == 0 : evr_cfg_parse_ip4(host, &a4) == 0)
+		return 0;
+bad:
+	seterr(err, errlen, "'%s' is not IPv4:port or [IPv6]:port", s);
+	return -EINVAL;
+}
+
 static int check_filter(const void *v, char *err, size_t errlen)
 {
 	struct evr_filter f;
@@ -555,6 +603,31 @@ static const struct evr_setting control_tab[] = {
 	END,
 };
 
+/* Off by default: each is one more way in. The stream socket (evrctl) is
+ * what evrd needs; these exist so unmodified OpenSIPS MI clients work. */
+static const struct evr_setting mi_tab[] = {
+	S(struct evr_cfg_mi, datagram_socket, 107, "", false, check_opt_socket_path,
+	  "absolute path or \"\"",
+	  "OpenSIPS mi_datagram unix socket (one JSON-RPC request per datagram, the "
+	  "reply to the sender's bound path), e.g. \"/run/evrd/evrd_mi.sock\"; file "
+	  "mode control.mode. Off by default: evrctl uses control.socket."),
+	S(struct evr_cfg_mi, datagram_udp, 63, "", false, check_opt_udp,
+	  "IPv4:port, [IPv6]:port or \"\"",
+	  "OpenSIPS mi_datagram UDP socket for opensips-cli's datagram mode, e.g. "
+	  "\"127.0.0.1:8080\". Off by default and keep it on loopback: UDP has no "
+	  "access control, any local user (or host, off loopback) may subscribe."),
+	S(struct evr_cfg_mi, fifo, 107, "", false, check_opt_abs_path,
+	  "absolute path or \"\"",
+	  "OpenSIPS mi_fifo request FIFO (\":reply_name:{json}\"), e.g. "
+	  "\"/run/evrd/evrd_fifo\"; file mode control.mode. Off by default; not in a "
+	  "sticky directory such as /tmp (fs.protected_fifos)."),
+	S(struct evr_cfg_mi, fifo_reply_dir, 107, "/tmp/", false, check_opt_abs_path,
+	  "absolute path",
+	  "Directory of the clients' reply FIFOs (opensips-cli fifo_reply_dir); a "
+	  "reply name is a bare file name in it."),
+	END,
+};
+
 static const struct evr_setting rings_tab[] = {
 	U(struct evr_cfg_rings, egress_size, 64, 1u << 20, "4096", false,
 	  "Per-worker egress ring (notification descriptors)."),
@@ -703,6 +776,8 @@ const struct evr_setting evr_config_table[] = {
 	  false, listener_tab, NULL, "UDP ports events arrive on (required "
 	  "unless a port is a SIP mirror port)."),
 	G(struct evr_config, control, control_tab, "Control socket."),
+	G(struct evr_config, mi, mi_tab, "OpenSIPS MI datagram and FIFO transports "
+	  "(served with the control socket, so only when control.enabled)."),
 	G(struct evr_config, rings, rings_tab, "Ring and mempool sizes."),
 	G(struct evr_config, limits, limits_tab, "Decoder limits and fan-out."),
 	G(struct evr_config, matcher, matcher_tab, "Subscription matcher."),

@@ -140,6 +140,14 @@ struct evr_cfg_control {
 	uint32_t request_timeout_ms; /* close one whose line stays incomplete */
 };
 
+/* OpenSIPS MI transports on the control thread; "" or NULL = off. */
+struct evr_cfg_mi {
+	char *datagram_socket; /* unix datagram socket path */
+	char *datagram_udp;    /* "IPv4:port" or "[IPv6]:port" */
+	char *fifo;            /* request FIFO path */
+	char *fifo_reply_dir;  /* where clients' reply FIFOs are */
+};
+
 struct evr_cfg_rings {
 	uint32_t egress_size;  /* per worker: match stage -> TX stage */
 	uint32_t unix_size;    /* workers -> control thread (unix: dests) */
@@ -196,6 +204,7 @@ struct evr_config {
 	struct evr_cfg_listener *listeners;
 	uint32_t n_listeners;
 	struct evr_cfg_control control;
+	struct evr_cfg_mi mi;
 	struct evr_cfg_rings rings;
 	struct evr_cfg_limits limits;
 	struct evr_cfg_matcher matcher;

@@ -63,10 +63,9 @@ struct evr_client {
 	size_t out_off, out_len, out_cap;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+#define seterr evr_control_seterr
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+void evr_control_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -121,6 +120,11 @@ void evr_control_error_name(unsigned idx, char *buf, size_t cap)
 }
 
 /* ---- JSON-RPC framing ----------------------------------------------------- */
+
+/* The answer when even an error object cannot be built. */
+const char evr_control_oom_text[] =
+	"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":500,\"message\":\"out of memory\"},"
+	"\"id\":null}";
 
 static json_t *rpc_error(struct evr_control *c, json_t *id, int code, const char *msg,
                          const char *data)
@@ -490,16 +494,20 @@ static bool client_queue(struct evr_control *c, struct evr_client *cl, const cha
 	return true;
 }
 
+static bool client_queue_oom(struct evr_control *c, struct evr_client *cl)
+{
+	return client_queue(c, cl, evr_control_oom_text, strlen(evr_control_oom_text)) &&
+	       client_queue(c, cl, "\n", 1);
+}
+
 static bool client_queue_json(struct evr_control *c, struct evr_client *cl, json_t *resp)
 {
-	static const char oom[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":500,"
-	                          "\"message\":\"out of memory\"},\"id\":null}\n";
 	char *s = json_dumps(resp, JSON_COMPACT | JSON_ENCODE_ANY);
 	bool ok;
 
 	c->cnt.responses++;
 	if (!s)
-		return client_queue(c, cl, oom, sizeof(oom) - 1);
+		return client_queue_oom(c, cl);
 	size_t n = strlen(s);
 	s[n] = '\n'; /* replaces the NUL: we send by length */
 	ok = client_queue(c, cl, s, n + 1);
@@ -526,46 +534,48 @@ static int client_flush(struct evr_client *cl)
 	return 0;
 }
 
-/* One request line (without its '\n'). false when the client was dropped. */
-static bool client_line(struct evr_control *c, struct evr_client *cl, const char *p,
-                        size_t n, int *handled)
+/*
+ * The one request executor of every transport (stream lines, MI datagrams,
+ * MI FIFO requests): parse the text, run the request or batch, and return
+ * the answer as compact JSON text in at most `room` bytes. A single result
+ * larger than room is replaced by a 503 error carrying its id (the request
+ * did run); a batch is answered within min(room, max_output) - 1 bytes as
+ * batch_run explains. *bad is set when the text was not JSON (the caller
+ * counts it under its own name); *handled grows by the requests run.
+ * Returns 1 with *out (malloc'd, *outlen bytes, one spare byte after them
+ * for a '\n') to send, 0 when nothing is answered (notifications), -ENOMEM
+ * (then send evr_control_oom_text). Control thread, online.
+ */
+
+int evr_control_exec(struct evr_control *c, const char *p, size_t n, size_t room,
+                     bool *bad, int *handled, char **out, size_t *outlen)
 {
 	json_error_t jerr;
 	json_t *req, *resp;
-	size_t i;
-	bool ok = true;
+	char *text = NULL;
+	size_t tlen = 0;
 
-	if (n && p[n - 1] == '\r')
-		n--;
-	for (i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-			break;
-	if (i == n)
-		return true; /* blank line: keep-alive from interactive tools */
-
+	*out = NULL;
+	*outlen = 0;
+	*bad = false;
 	req = json_loadb(p, n, JSON_DECODE_ANY, &jerr);
 	if (!req) {
 		char data[JSON_ERROR_TEXT_LENGTH + 48];
 
-		c->cnt.bad_lines++;
+		*bad = true;
 		(*handled)++;
 		snprintf(data, sizeof(data), "%s (column %d)", jerr.text, jerr.column);
 		resp = rpc_error(c, NULL, EVR_RPC_PARSE_ERROR, "Parse error", data);
 	} else {
 		uint64_t before = c->cnt.requests;
-		size_t pending = cl->out_len - cl->out_off;
-		size_t room = cl->hup || pending >= c->conf.max_output
-		                      ? c->conf.max_output
-		                      : c->conf.max_output - pending;
-		char *text = NULL;
-		size_t tlen = 0;
 
 		if (json_is_array(req)) {
-			resp = batch_handle(c, req, room - 1, &text, &tlen);
+			size_t budget = room < c->conf.max_output ? room : c->conf.max_output;
+
+			resp = batch_handle(c, req, budget - 1, &text, &tlen);
 		} else {
 			resp = handle_one(c, req);
-			if (resp && json_dumpb(resp, NULL, 0, JSON_COMPACT) + 1 > room &&
-			    !cl->hup) {
+			if (resp && json_dumpb(resp, NULL, 0, JSON_COMPACT) + 1 > room) {
 				/* Answer rather than drop the client for one
 				 * oversized result (list_max x long filters). */
 				json_t *id = json_object_get(req, "id");
@@ -577,17 +587,58 @@ static bool client_line(struct evr_control *c, struct evr_client *cl, const char
 		}
 		json_decref(req);
 		*handled += (int)(c->cnt.requests - before);
-		if (text) {
-			text[tlen] = '\n'; /* batch_text keeps room for it */
-			c->cnt.responses++;
-			ok = client_queue(c, cl, text, tlen + 1);
-			free(text);
-		}
 	}
-	if (resp) {
-		ok = client_queue_json(c, cl, resp);
-		json_decref(resp);
+	if (text) {
+		json_decref(resp); /* batch_handle returns one or the other */
+		*out = text;      /* batch_text keeps room for a '\n' */
+		*outlen = tlen;
+		return 1;
 	}
+	if (!resp)
+		return 0;
+	text = json_dumps(resp, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(resp);
+	if (!text)
+		return -ENOMEM;
+	*out = text; /* the NUL is the spare byte */
+	*outlen = strlen(text);
+	return 1;
+}
+
+/* One request line (without its '\n'). false when the client was dropped. */
+static bool client_line(struct evr_control *c, struct evr_client *cl, const char *p,
+                        size_t n, int *handled)
+{
+	size_t pending = cl->out_len - cl->out_off, i, len;
+	char *text;
+	bool bad;
+	int rc;
+
+	if (n && p[n - 1] == '\r')
+		n--;
+	for (i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			break;
+	if (i == n)
+		return true; /* blank line: keep-alive from interactive tools */
+
+	/* A closed peer reads nothing: no output bound applies to it. */
+	rc = evr_control_exec(c, p, n,
+	                      cl->hup ? SIZE_MAX
+	                      : pending >= c->conf.max_output ? c->conf.max_output
+	                                                      : c->conf.max_output - pending,
+	                      &bad, handled, &text, &len);
+	if (bad)
+		c->cnt.bad_lines++;
+	if (rc == 0)
+		return true;
+	c->cnt.responses++;
+	if (rc < 0) {
+		return client_queue_oom(c, cl);
+	}
+	text[len] = '\n';
+	bool ok = client_queue(c, cl, text, len + 1);
+	free(text);
 	return ok;
 }
 
@@ -653,6 +704,12 @@ too_large: {
 }
 }
 
+void evr_control_wait_visible(struct evr_control *c)
+{
+	if (!evr_matcher_wait_visible(c->m, VISIBLE_WAIT_MS))
+		c->cnt.visible_late++;
+}
+
 /* Readable: one read, then serve. false when the client must be closed. */
 static bool client_input(struct evr_control *c, struct evr_client *cl, int *handled)
 {
@@ -696,8 +753,7 @@ static bool client_input(struct evr_control *c, struct evr_client *cl, int *hand
 	/* Answer "subscribed" only when the subscription matches: Hyperscan-
 	 * indexed ones are published by the matcher's maintenance thread
 	 * within milliseconds, once per turn for all of this turn's requests. */
-	if (!evr_matcher_wait_visible(c->m, VISIBLE_WAIT_MS))
-		c->cnt.visible_late++;
+	evr_control_wait_visible(c);
 	return ok;
 }
 
@@ -848,7 +904,7 @@ static uint64_t client_deadline(struct evr_control *c, struct evr_client *cl, ui
 unsigned evr_control_pollfds(struct evr_control *c, struct pollfd *fds, unsigned cap,
                              int *timeout_ms)
 {
-	unsigned need = c->n_clients + 1;
+	unsigned need = c->n_clients + 1, k;
 	uint64_t now = 0;
 
 	*timeout_ms = -1;
@@ -874,6 +930,15 @@ unsigned evr_control_pollfds(struct evr_control *c, struct pollfd *fds, unsigned
 		if (i + 1 < cap)
 			fds[i + 1] = (struct pollfd){ .fd = cl->fd, .events = ev };
 	}
+	/* MI entries follow the clients; process finds them at mi_base. */
+	c->mi_base = need;
+	for (k = 0; k < 2; k++)
+		if (c->mi_dgram[k])
+			need += evr_mi_dgram_pollfds(c->mi_dgram[k], fds + need,
+			                             need < cap ? cap - need : 0);
+	if (c->mi_fifo)
+		need += evr_mi_fifo_pollfds(c, fds + need, need < cap ? cap - need : 0,
+		                            timeout_ms);
 	return need;
 }
 
@@ -882,9 +947,19 @@ int evr_control_process(struct evr_control *c, const struct pollfd *fds, unsigne
 	uint32_t nc = n ? n - 1 : 0, w = 0;
 	uint64_t now = evr_now_ms();
 	int handled = 0;
+	unsigned base = c->mi_base, k;
 
 	if (nc > c->n_clients)
 		nc = c->n_clients;
+	/* MI first: the client walk below closes and compacts clients. */
+	if (base && base <= n) {
+		for (k = 0; k < 2; k++)
+			if (c->mi_dgram[k])
+				handled += evr_mi_dgram_process(c, c->mi_dgram[k], fds + base,
+				                                n - base);
+		if (c->mi_fifo)
+			handled += evr_mi_fifo_process(c, fds + base, n - base);
+	}
 	for (uint32_t i = 0; i < c->n_clients; i++) {
 		struct evr_client *cl = c->clients[i];
 		short re = 0;
@@ -931,7 +1006,8 @@ close:
 int evr_control_poll(struct evr_control *c, int timeout_ms)
 {
 	int to, r, e;
-	unsigned n = evr_control_pollfds(c, c->pfds, c->conf.max_clients + 1, &to);
+	unsigned n = evr_control_pollfds(c, c->pfds, c->conf.max_clients + 1 + EVR_MI_MAX_FDS,
+	                                 &to);
 
 	if (to < 0 || (timeout_ms >= 0 && timeout_ms < to))
 		to = timeout_ms;
@@ -946,8 +1022,10 @@ int evr_control_poll(struct evr_control *c, int timeout_ms)
 
 /* ---- lifecycle --------------------------------------------------------------- */
 
-/* Remove a stale socket file; refuse a live one or a non-socket. */
-static int clear_stale(const char *path, char *err, size_t errlen)
+/* Remove a stale socket file; refuse a live one or a non-socket. label
+ * names the setting in errors; type is the socket type served there. */
+int evr_control_clear_stale(const char *label, const char *path, int type, char *err,
+                            size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -957,18 +1035,18 @@ static int clear_stale(const char *path, char *err, size_t errlen)
 		if (errno == ENOENT)
 			return 0;
 		rc = -errno;
-		seterr(err, errlen, "control socket %s: %s", path, strerror(-rc));
+		seterr(err, errlen, "%s %s: %s", label, path, strerror(-rc));
 		return rc;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		seterr(err, errlen, "control socket %s: exists and is not a socket, "
-		       "refusing to replace it", path);
+		seterr(err, errlen, "%s %s: exists and is not a socket, "
+		       "refusing to replace it", label, path);
 		return -EEXIST;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		rc = -errno;
-		seterr(err, errlen, "control socket: socket(): %s", strerror(-rc));
+		seterr(err, errlen, "%s: socket(): %s", label, strerror(-rc));
 		return rc;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -976,18 +1054,18 @@ static int clear_stale(const char *path, char *err, size_t errlen)
 	close(fd);
 	if (rc == 0 || rc == -EAGAIN || rc == -EINPROGRESS) {
 		/* Someone accepts (or has a full backlog): a live daemon. */
-		seterr(err, errlen, "control socket %s: another process is serving it",
+		seterr(err, errlen, "%s %s: another process is serving it", label,
 		       path);
 		return -EADDRINUSE;
 	}
 	if (rc != -ECONNREFUSED) {
-		seterr(err, errlen, "control socket %s: cannot probe it: %s", path,
+		seterr(err, errlen, "%s %s: cannot probe it: %s", label, path,
 		       strerror(-rc));
 		return rc;
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		rc = -errno;
-		seterr(err, errlen, "control socket %s: cannot remove stale socket: %s",
+		seterr(err, errlen, "%s %s: cannot remove stale socket: %s", label,
 		       path, strerror(-rc));
 		return rc;
 	}
@@ -1089,14 +1167,14 @@ struct evr_control *evr_control_create(const struct evr_control_conf *conf,
 	rc = -ENOMEM;
 	c->path = strdup(conf->socket_path);
 	c->clients = calloc(c->conf.max_clients, sizeof(*c->clients));
-	c->pfds = calloc(c->conf.max_clients + 1u, sizeof(*c->pfds));
+	c->pfds = calloc(c->conf.max_clients + 1u + EVR_MI_MAX_FDS, sizeof(*c->pfds));
 	if (!c->path || !c->clients || !c->pfds) {
 		seterr(err, errlen, "control socket: out of memory");
 		goto fail_alloc;
 	}
 	c->conf.socket_path = c->path;
 
-	rc = clear_stale(c->path, err, errlen);
+	rc = evr_control_clear_stale("control socket", c->path, SOCK_STREAM, err, errlen);
 	if (rc)
 		goto fail_alloc;
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1151,21 +1229,28 @@ fail_conf:
 	return NULL;
 }
 
-void evr_control_destroy(struct evr_control *c)
+void evr_control_unlink_ours(const char *path, dev_t dev, ino_t ino)
 {
 	struct stat st;
 
+	/* A successor may have replaced the file meanwhile: only ours. */
+	if (path && stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
+		unlink(path);
+}
+
+void evr_control_destroy(struct evr_control *c)
+{
 	if (!c)
 		return;
 	for (uint32_t i = 0; i < c->n_clients; i++)
 		client_free(c->clients[i]);
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
-		/* A successor may have replaced the file meanwhile: only ours. */
-		if (stat(c->path, &st) == 0 && st.st_dev == c->sock_dev &&
-		    st.st_ino == c->sock_ino)
-			unlink(c->path);
+		evr_control_unlink_ours(c->path, c->sock_dev, c->sock_ino);
 	}
+	evr_mi_dgram_free(c->mi_dgram[0]);
+	evr_mi_dgram_free(c->mi_dgram[1]);
+	evr_mi_fifo_free(c->mi_fifo);
 	if (c->udp4_fd >= 0)
 		close(c->udp4_fd);
 	if (c->udp6_fd >= 0)
@@ -1177,4 +1262,34 @@ void evr_control_destroy(struct evr_control *c)
 	free(c->clients);
 	free(c->path);
 	free(c);
+}
+
+int evr_control_mi_open(struct evr_control *c, const struct evr_mi_conf *conf, char *err,
+                        size_t errlen)
+{
+	int rc = 0;
+
+	if (c->mi_dgram[0] || c->mi_dgram[1] || c->mi_fifo) {
+		seterr(err, errlen, "mi: already open");
+		return -EALREADY;
+	}
+	if (conf->datagram_socket && conf->datagram_socket[0])
+		rc = evr_mi_dgram_open(c, EVR_MI_DGRAM_UNIX, conf->datagram_socket, conf->mode,
+		                       err, errlen);
+	if (!rc && conf->datagram_udp && conf->datagram_udp[0])
+		rc = evr_mi_dgram_open(c, EVR_MI_DGRAM_UDP, conf->datagram_udp, 0, err, errlen);
+	if (!rc && conf->fifo && conf->fifo[0])
+		rc = evr_mi_fifo_open(c, conf->fifo,
+		                      conf->fifo_reply_dir && conf->fifo_reply_dir[0]
+		                              ? conf->fifo_reply_dir
+		                              : "/tmp/",
+		                      conf->mode, err, errlen);
+	if (rc) {
+		evr_mi_dgram_free(c->mi_dgram[0]);
+		evr_mi_dgram_free(c->mi_dgram[1]);
+		evr_mi_fifo_free(c->mi_fifo);
+		c->mi_dgram[0] = c->mi_dgram[1] = NULL;
+		c->mi_fifo = NULL;
+	}
+	return rc;
 }

@@ -160,6 +160,26 @@ EVR_API unsigned evr_control_pollfds(struct evr_control *c, struct pollfd *fds,
 EVR_API int evr_control_process(struct evr_control *c, const struct pollfd *fds,
                                 unsigned n);
 
+/*
+ * OpenSIPS MI datagram and FIFO transports on the same control thread (the
+ * framing is described in evr_mi_datagram.c and evr_mi_fifo.c): opened once
+ * after evr_control_create; their fds join evr_control_pollfds /
+ * evr_control_process / evr_control_poll, and evr_control_destroy closes
+ * them. Each field NULL or "" = that transport off.
+ */
+struct evr_mi_conf {
+	const char *datagram_socket; /* unix datagram socket path */
+	const char *datagram_udp;    /* "IPv4:port" or "[IPv6]:port" */
+	const char *fifo;            /* request FIFO path */
+	const char *fifo_reply_dir;  /* reply FIFOs live here; NULL/"" = "/tmp/" */
+	mode_t mode;                 /* of the socket and FIFO files; 0 = umask */
+};
+
+/* 0 or -errno; err names the setting ("mi.datagram_udp 127.0.0.1:8080:
+ * bind: Address already in use"). Nothing stays open on failure. */
+EVR_API int evr_control_mi_open(struct evr_control *c, const struct evr_mi_conf *conf,
+                                char *err, size_t errlen);
+
 /* Close every client and the listening socket, remove the socket file if it
  * is still ours (same inode), free everything. NULL is a no-op. */
 EVR_API void evr_control_destroy(struct evr_control *c);

@@ -39,7 +39,12 @@
 	X(clients_refused_uid, "connections refused over max_per_uid")        \
 	X(clients_idle, "clients closed after idle_timeout_ms")                \
 	X(clients_timeout, "clients closed: line incomplete after request_timeout_ms") \
-	X(visible_late, "answers sent before a Hyperscan subscription was published (wait cap)")
+	X(visible_late, "answers sent before a Hyperscan subscription was published (wait cap)") \
+	X(mi_requests, "MI datagrams and FIFO requests received")               \
+	X(mi_replies, "MI replies sent (datagram or reply FIFO)")             \
+	X(mi_bad, "MI input not served: not JSON, oversize, truncated, bad reply name") \
+	X(mi_send_failed, "MI datagram replies the kernel refused (no sender address, peer gone, queue full)") \
+	X(mi_fifo_dropped, "MI FIFO replies dropped: reply fifo missing, never opened or not read")
 
 struct evr_control_counters {
 #define X(f, h) uint64_t f;
@@ -65,6 +70,16 @@ enum {
 };
 
 struct evr_client;
+struct evr_mi_dgram;
+struct evr_mi_fifo;
+
+/* MI datagram transports: [0] unix datagram socket, [1] UDP. */
+#define EVR_MI_DGRAM_UNIX 0
+#define EVR_MI_DGRAM_UDP 1
+/* pollfd entries the MI transports may add (2 sockets, the request FIFO and
+ * its pending replies). */
+#define EVR_MI_FIFO_PENDING 8
+#define EVR_MI_MAX_FDS (2u + 1u + EVR_MI_FIFO_PENDING)
 
 struct evr_control {
 	struct evr_control_conf conf; /* socket_path points at path below */
@@ -88,7 +103,49 @@ struct evr_control {
 	json_t *ev_ids;               /* lowercased event name -> id */
 	json_t *ev_names;             /* id -> name as first seen */
 	json_t *stat_base;            /* reset_statistics baselines */
+	/* OpenSIPS MI transports (evr_mi_datagram.c, evr_mi_fifo.c); NULL = off */
+	struct evr_mi_dgram *mi_dgram[2];
+	struct evr_mi_fifo *mi_fifo;
+	unsigned mi_base;             /* pollfd index of the first MI entry */
 };
+
+/* The one request executor of every transport (evr_control.c): see there.
+ * 1 = *out to send, 0 = nothing to answer, -ENOMEM = send the text below. */
+int evr_control_exec(struct evr_control *c, const char *p, size_t n, size_t room,
+                     bool *bad, int *handled, char **out, size_t *outlen);
+extern const char evr_control_oom_text[];
+
+/* Before answering what a turn ran: wait (capped) until subscriptions made
+ * in it are published, so "subscribed" means "matches" (visible_late). */
+void evr_control_wait_visible(struct evr_control *c);
+
+/* printf into err (when err and errlen). */
+void evr_control_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Remove a stale unix socket file of the given type at path; a live one is
+ * -EADDRINUSE, a non-socket -EEXIST. label names the setting in err. */
+int evr_control_clear_stale(const char *label, const char *path, int type, char *err,
+                            size_t errlen);
+
+/* Unlink the file at path if it is still the one (dev, ino) we made. */
+void evr_control_unlink_ours(const char *path, dev_t dev, ino_t ino);
+
+/* Per transport: add its pollfd entries (at most cap), return how many,
+ * lower *timeout_ms to its next deadline; process the same entries after
+ * poll() (entries are matched by fd); free. Control thread. */
+unsigned evr_mi_dgram_pollfds(struct evr_mi_dgram *d, struct pollfd *fds, unsigned cap);
+int evr_mi_dgram_process(struct evr_control *c, struct evr_mi_dgram *d,
+                         const struct pollfd *fds, unsigned n);
+int evr_mi_dgram_open(struct evr_control *c, int kind, const char *where, mode_t mode,
+                      char *err, size_t errlen);
+void evr_mi_dgram_free(struct evr_mi_dgram *d);
+
+unsigned evr_mi_fifo_pollfds(struct evr_control *c, struct pollfd *fds, unsigned cap,
+                             int *timeout_ms);
+int evr_mi_fifo_process(struct evr_control *c, const struct pollfd *fds, unsigned n);
+int evr_mi_fifo_open(struct evr_control *c, const char *path, const char *reply_dir,
+                     mode_t mode, char *err, size_t errlen);
+void evr_mi_fifo_free(struct evr_mi_fifo *f);
 
 /* Method dispatch entry, expanded from EVR_CONTROL_METHODS. */
 typedef int (*evr_control_method_fn)(struct evr_control *c, json_t *params,

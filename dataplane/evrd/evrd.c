@@ -958,6 +958,24 @@ int main(int argc, char **argv)
 		ctl = evr_control_create(&cc, r->matcher, &hooks, err, sizeof(err));
 		if (ctl == NULL)
 			die("control socket %s: %s", cfg->control.socket, err);
+		struct evr_mi_conf mc = {
+			.datagram_socket = cfg->mi.datagram_socket,
+			.datagram_udp = cfg->mi.datagram_udp,
+			.fifo = cfg->mi.fifo,
+			.fifo_reply_dir = cfg->mi.fifo_reply_dir,
+			.mode = (mode_t)mode,
+		};
+		if (cfg->mi.datagram_socket && cfg->mi.datagram_socket[0])
+			make_socket_dir(cfg->mi.datagram_socket);
+		if (cfg->mi.fifo && cfg->mi.fifo[0])
+			make_socket_dir(cfg->mi.fifo);
+		rc = evr_control_mi_open(ctl, &mc, err, sizeof(err));
+		if (rc < 0)
+			die("%s", err); /* names the setting: "mi.datagram_udp ..." */
+	} else if ((cfg->mi.datagram_socket && cfg->mi.datagram_socket[0]) ||
+	           (cfg->mi.datagram_udp && cfg->mi.datagram_udp[0]) ||
+	           (cfg->mi.fifo && cfg->mi.fifo[0])) {
+		EVR_LOG(WARNING, "mi: not served: control.enabled is false");
 	}
 
 	signal(SIGPIPE, SIG_IGN);

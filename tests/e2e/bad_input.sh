@@ -73,6 +73,8 @@ fi
 EVRD_PREFIX=evr-e2e-bad-$$
 nframes=$("$PY" "$E2E_LIB_DIR/bad_input.py" frames "$T/in.pcap") || exit 1
 log "$nframes malformed frames generated"
+# A free loopback UDP port for the MI datagram transport.
+MI_PORT=$("$PY" -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$T/evrd.conf" <<CONF
 eal = { lcores = "0-1"; no_huge = true; memory_mb = 256; no_pci = true;
         file_prefix = "$EVRD_PREFIX";
@@ -82,6 +84,7 @@ workers = { count = 1; idle_sleep_us = 100; };
 listeners = ( { port = 8090; format = "jsonrpc"; }, { port = 8021; format = "plain"; },
               { port = 8022; format = "json"; } );
 control = { socket = "$T/evrd.sock"; max_clients = 16; };
+mi = { datagram_udp = "127.0.0.1:$MI_PORT"; fifo = "$T/evrd_fifo"; fifo_reply_dir = "$T"; };
 rings = { rx_pool = 2048; payload_pool = 2048; hdr_pool = 2048; indirect_pool = 1024; };
 arp = { retry_ms = 50; max_retries = 1; };
 subscriptions = (
@@ -119,6 +122,14 @@ check "evrctl with an unknown command exits 2 (usage)" \
 	bash -c '"$0" -s "$1" frobnicate >/dev/null 2>&1; [[ $? == 2 ]]' "$EVRCTL" "$EVR_SOCK"
 check "evrctl on a socket nobody serves exits 3" \
 	bash -c '"$0" -s "$1" stats >/dev/null 2>&1; [[ $? == 3 ]]' "$EVRCTL" "$T/none.sock"
+
+# ---- OpenSIPS MI transports (opensips-cli framing, tests/e2e/mi_client.py)
+check_eq "MI datagram over UDP loopback: version answers evrd" \
+	"$("$PY" "$E2E_LIB_DIR/mi_client.py" udp 127.0.0.1 "$MI_PORT" version | jq -r .name)" evrd
+check_eq "MI FIFO: version answers evrd" \
+	"$("$PY" "$E2E_LIB_DIR/mi_client.py" fifo "$T/evrd_fifo" "$T" version | jq -r .name)" evrd
+check_ge "MI replies counted (stats control.mi_replies)" \
+	"$(ctl --json stats | jq '.control.mi_replies')" 2
 
 evrd_stop 15
 if [[ -n ${ASAN_OPTIONS:-} ]] || ldd "$EVRD" | grep -q libasan; then

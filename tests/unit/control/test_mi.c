@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * OpenSIPS MI datagram and FIFO transports over real sockets and FIFOs: a
+ * control server (stream socket + MI) on a temporary directory, driven from
+ * this (registered QSBR) thread. The clients speak exactly what
+ * opensips-cli sends: json.dumps() of {"jsonrpc","id","method","params"}
+ * (string id, ", " and ": " spacing), one per datagram from a UDP socket or
+ * a bound unix datagram socket, and ":opensips_fifo_reply_<n>:{json}" into
+ * the request FIFO with the reply FIFO mkfifo'd in the reply directory.
+ * Every wait is bounded (pump until a condition, with a deadline).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <urcu-qsbr.h>
+
+#include "evr_control.h"
+#include "evr_test.h"
+
+static struct evr_matcher *M;
+static struct evr_control *C;
+static char dir[64], sock_path[100], mi_sock[100], fifo_path[100], sink_path[100];
+static struct sockaddr_in udp_to;
+static unsigned next_id = 100;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* One server turn; returns how long it took (the control thread must never
+ * stall on an MI peer). */
+static uint64_t pump(int ms)
+{
+	uint64_t t0 = now_ms();
+	int r = evr_control_poll(C, ms);
+
+	CHECK_MSG(r >= 0 || r == -EINTR, "evr_control_poll: %d", r);
+	return now_ms() - t0;
+}
+
+static json_int_t stat_control(const char *name)
+{
+	int code = 0;
+	char msg[128];
+	json_t *r = NULL;
+
+	CHECK_EQ_INT(evr_action_stats(C, NULL, &r, &code, msg, sizeof(msg)), 0);
+	json_t *v = json_object_get(json_object_get(r, "control"), name);
+	CHECK_MSG(json_is_integer(v), "control.%s missing from stats", name);
+	json_int_t n = json_integer_value(v);
+	json_decref(r);
+	return n;
+}
+
+/* json.dumps({"jsonrpc": "2.0", "id": ID, "method": M, "params": P}). */
+static int request_text(char *buf, size_t cap, unsigned id, const char *method,
+                        const char *params)
+{
+	return snprintf(buf, cap,
+	                "{\"jsonrpc\": \"2.0\", \"id\": \"%u\", \"method\": \"%s\", "
+	                "\"params\": %s}",
+	                id, method, params);
+}
+
+/* A reply must be a JSON-RPC 2.0 response echoing the string id. */
+static json_t *check_reply(const char *text, unsigned id, const char *what)
+{
+	json_error_t e;
+	char ids[16];
+	json_t *r = text ? json_loads(text, 0, &e) : NULL;
+
+	snprintf(ids, sizeof(ids), "%u", id);
+	CHECK_MSG(r != NULL, "%s: no JSON reply (%s)", what, text ? text : "none");
+	if (!r)
+		return NULL;
+	CHECK_MSG(json_is_string(json_object_get(r, "jsonrpc")) &&
+	                  strcmp(json_string_value(json_object_get(r, "jsonrpc")), "2.0") == 0,
+	          "%s: %s", what, text);
+	CHECK_MSG(json_is_string(json_object_get(r, "id")) &&
+	                  strcmp(json_string_value(json_object_get(r, "id")), ids) == 0,
+	          "%s: id not echoed: %s", what, text);
+	return r;
+}
+
+static json_t *result_of(json_t *r)
+{
+	return json_object_get(r, "result");
+}
+
+static int error_code(json_t *r)
+{
+	return (int)json_integer_value(json_object_get(json_object_get(r, "error"), "code"));
+}
+
+/* ---- datagram client ------------------------------------------------------- */
+
+/* Send text to the server and read one reply datagram, pumping meanwhile
+ * (bounded: 2 s). Malloc'd text or NULL. */
+static char *dgram_exchange(int fd, const struct sockaddr *to, socklen_t tolen,
+                            const char *text, size_t n)
+{
+	static char buf[70000];
+	uint64_t end = now_ms() + 2000;
+
+	CHECK(sendto(fd, text, n, 0, to, tolen) == (ssize_t)n);
+	while (now_ms() < end) {
+		pump(10);
+		ssize_t r = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (r >= 0) {
+			buf[r] = '\0';
+			return strdup(buf);
+		}
+	}
+	return NULL;
+}
+
+static json_t *dgram_call(int fd, const struct sockaddr *to, socklen_t tolen,
+                          const char *method, const char *params)
+{
+	char req[4096];
+	unsigned id = next_id++;
+	int n = request_text(req, sizeof(req), id, method, params);
+	char *rep = dgram_exchange(fd, to, tolen, req, (size_t)n);
+	json_t *r = check_reply(rep, id, method);
+
+	free(rep);
+	return r;
+}
+
+/* ---- FIFO client --------------------------------------------------------------- */
+
+/* Write one request as opensips-cli does (open, write, close). */
+static void fifo_write(const char *text, size_t n)
+{
+	int fd = open(fifo_path, O_WRONLY | O_NONBLOCK);
+
+	CHECK_MSG(fd >= 0, "open %s: %s", fifo_path, strerror(errno));
+	if (fd < 0)
+		return;
+	CHECK(write(fd, text, n) == (ssize_t)n);
+	close(fd);
+}
+
+static void reply_fifo(char *path, size_t cap, unsigned n)
+{
+	snprintf(path, cap, "%s/opensips_fifo_reply_%u", dir, n);
+	unlink(path);
+	CHECK(mkfifo(path, 0666) == 0);
+}
+
+/* Read one reply line from a reply FIFO opened for reading (bounded). */
+static char *fifo_read_reply(int rfd)
+{
+	char buf[65536];
+	size_t len = 0;
+	uint64_t end = now_ms() + 2000;
+
+	while (now_ms() < end && len < sizeof(buf) - 1) {
+		pump(10);
+		ssize_t r = read(rfd, buf + len, sizeof(buf) - 1 - len);
+		if (r > 0) {
+			len += (size_t)r;
+			if (buf[len - 1] == '\n')
+				break;
+		}
+	}
+	buf[len] = '\0';
+	return len ? strdup(buf) : NULL;
+}
+
+static json_t *fifo_call(const char *method, const char *params)
+{
+	char path[128], req[4096];
+	unsigned id = next_id++;
+	int n = snprintf(req, sizeof(req), ":opensips_fifo_reply_%u:", id);
+
+	reply_fifo(path, sizeof(path), id);
+	n += request_text(req + n, sizeof(req) - (size_t)n, id, method, params);
+	/* opensips-cli opens its reply FIFO only after writing the request. */
+	fifo_write(req, (size_t)n);
+	pump(0);
+	int rfd = open(path, O_RDONLY | O_NONBLOCK);
+	CHECK(rfd >= 0);
+	char *rep = fifo_read_reply(rfd);
+	close(rfd);
+	unlink(path);
+	CHECK_MSG(rep && rep[strlen(rep) - 1] == '\n', "%s: reply is not one line", method);
+	json_t *r = check_reply(rep, id, method);
+	free(rep);
+	return r;
+}
+
+/* ---- the OpenSIPS MI method set over one transport ------------------------- */
+
+typedef json_t *(*call_fn)(void *ctx, const char *method, const char *params);
+
+struct dgram_ctx {
+	int fd;
+	const struct sockaddr *to;
+	socklen_t tolen;
+};
+
+static json_t *call_dgram(void *ctx, const char *method, const char *params)
+{
+	struct dgram_ctx *d = ctx;
+
+	return dgram_call(d->fd, d->to, d->tolen, method, params);
+}
+
+static json_t *call_fifo(void *ctx, const char *method, const char *params)
+{
+	(void)ctx;
+	return fifo_call(method, params);
+}
+
+static bool events_list_has(json_t *r, const char *event)
+{
+	json_t *evs = json_object_get(result_of(r), "events"), *e;
+	size_t i;
+
+	json_array_foreach(evs, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "event")), event) == 0)
+			return true;
+	return false;
+}
+
+/* event_subscribe, events_list, subscribers_list, raise_event,
+ * event_subscribe expire 0, event_unsubscribe: the same results as over the
+ * stream socket. */
+static void method_set(const char *what, call_fn call, void *ctx, int sink)
+{
+	char params[512], event[64];
+	json_t *r;
+
+	snprintf(event, sizeof(event), "E_MI_%s", what);
+	/* opensips-cli passes every value as a string */
+	snprintf(params, sizeof(params),
+	         "{\"event\": \"%s\", \"socket\": \"unix:%s\", \"expire\": \"3600\"}", event,
+	         sink_path);
+	r = call(ctx, "event_subscribe", params);
+	json_int_t id = json_integer_value(json_object_get(result_of(r), "id"));
+	CHECK_MSG(id > 0, "%s: event_subscribe", what);
+	json_decref(r);
+
+	r = call(ctx, "events_list", "{}");
+	CHECK_MSG(events_list_has(r, event), "%s: events_list lacks %s", what, event);
+	json_decref(r);
+
+	r = call(ctx, "subscribers_list", "{}");
+	json_t *subs = json_object_get(result_of(r), "subscribers"), *s;
+	size_t i;
+	bool found = false;
+	json_array_foreach(subs, i, s)
+		found |= json_integer_value(json_object_get(s, "id")) == id;
+	CHECK_MSG(found, "%s: subscribers_list lacks id %lld", what, (long long)id);
+	json_decref(r);
+
+	snprintf(params, sizeof(params), "{\"event\": \"%s\", \"params\": {\"k\": \"v\"}}",
+	         event);
+	r = call(ctx, "raise_event", params);
+	CHECK_MSG(json_integer_value(json_object_get(result_of(r), "notified")) == 1,
+	          "%s: raise_event", what);
+	json_decref(r);
+	char got[4096];
+	ssize_t gn = recv(sink, got, sizeof(got) - 1, MSG_DONTWAIT);
+	CHECK_MSG(gn > 0, "%s: no notification at the sink", what);
+	if (gn > 0) {
+		got[gn] = '\0';
+		CHECK_MSG(strstr(got, event) != NULL, "%s: notification %s", what, got);
+	}
+
+	/* expire 0 through event_subscribe removes it */
+	snprintf(params, sizeof(params),
+	         "{\"event\": \"%s\", \"socket\": \"unix:%s\", \"expire\": \"0\"}", event,
+	         sink_path);
+	r = call(ctx, "event_subscribe", params);
+	CHECK_MSG(result_of(r) != NULL, "%s: expire 0: %d", what, error_code(r));
+	json_decref(r);
+	r = call(ctx, "events_list", "{}");
+	CHECK_MSG(!events_list_has(r, event), "%s: expire 0 left %s", what, event);
+	json_decref(r);
+
+	/* event_unsubscribe of another subscription, then 404 for a repeat */
+	snprintf(params, sizeof(params),
+	         "{\"event\": \"%s\", \"socket\": \"unix:%s\"}", event, sink_path);
+	json_decref(call(ctx, "event_subscribe", params));
+	r = call(ctx, "event_unsubscribe", params);
+	CHECK_MSG(json_integer_value(json_object_get(result_of(r), "removed")) == 1,
+	          "%s: event_unsubscribe", what);
+	json_decref(r);
+	r = call(ctx, "event_unsubscribe", params);
+	CHECK_MSG(error_code(r) == 404, "%s: second unsubscribe: %d", what, error_code(r));
+	json_decref(r);
+
+	r = call(ctx, "no_such_method", "{}");
+	CHECK_MSG(error_code(r) == -32601, "%s: unknown method: %d", what, error_code(r));
+	json_decref(r);
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+static int unix_dgram(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	CHECK(fd >= 0);
+	if (path) {
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		unlink(path);
+		CHECK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	}
+	return fd;
+}
+
+static void test_udp(int sink)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct dgram_ctx d = { fd, (struct sockaddr *)&udp_to, sizeof(udp_to) };
+	json_int_t req0 = stat_control("mi_requests"), rep0 = stat_control("mi_replies");
+
+	json_t *r = dgram_call(fd, d.to, d.tolen, "version", "{}");
+	CHECK(json_is_string(json_object_get(result_of(r), "version")));
+	json_decref(r);
+	method_set("udp", call_dgram, &d, sink);
+	CHECK(stat_control("mi_requests") - req0 == 11);
+	CHECK(stat_control("mi_replies") - rep0 == 11);
+
+	/* garbage: a parse error answer (id null), counted */
+	json_int_t bad0 = stat_control("mi_bad");
+	char *rep = dgram_exchange(fd, d.to, d.tolen, "not json", 8);
+	json_t *e = rep ? json_loads(rep, 0, NULL) : NULL;
+	CHECK_MSG(error_code(e) == -32700 && json_is_null(json_object_get(e, "id")),
+	          "garbage: %s", rep ? rep : "no reply");
+	json_decref(e);
+	free(rep);
+	CHECK(stat_control("mi_bad") == bad0 + 1);
+	close(fd);
+}
+
+static void test_unix_dgram(int sink)
+{
+	char cli_path[100];
+	struct sockaddr_un to = { .sun_family = AF_UNIX };
+
+	snprintf(to.sun_path, sizeof(to.sun_path), "%s", mi_sock);
+	snprintf(cli_path, sizeof(cli_path), "%s/cli.sock", dir);
+	int fd = unix_dgram(cli_path);
+	struct dgram_ctx d = { fd, (struct sockaddr *)&to, sizeof(to) };
+
+	method_set("unix", call_dgram, &d, sink);
+
+	/* over the 65457-byte datagram limit (MSG_TRUNC): -32600, counted */
+	size_t big = 70000;
+	char *p = malloc(big);
+	int n = request_text(p, big, 7, "version", "{\"pad\": \"");
+	memset(p + n, 'x', big - (size_t)n - 2);
+	memcpy(p + big - 2, "\"}", 2);
+	json_int_t bad0 = stat_control("mi_bad");
+	char *rep = dgram_exchange(fd, d.to, d.tolen, p, big);
+	json_t *e = rep ? json_loads(rep, 0, NULL) : NULL;
+	CHECK_MSG(error_code(e) == -32600, "oversize: %s", rep ? rep : "no reply");
+	json_decref(e);
+	free(rep);
+	free(p);
+	CHECK(stat_control("mi_bad") == bad0 + 1);
+	close(fd);
+	unlink(cli_path);
+
+	/* an unbound sender: the request runs, the reply has nowhere to go */
+	fd = unix_dgram(NULL);
+	json_int_t fail0 = stat_control("mi_send_failed"), req0 = stat_control("requests");
+	char req[256];
+	n = request_text(req, sizeof(req), 8, "version", "{}");
+	CHECK(sendto(fd, req, (size_t)n, 0, d.to, d.tolen) == n);
+	for (int i = 0; i < 50 && stat_control("mi_send_failed") == fail0; i++)
+		pump(10);
+	CHECK(stat_control("mi_send_failed") == fail0 + 1);
+	CHECK(stat_control("requests") == req0 + 1);
+	close(fd);
+}
+
+static void test_fifo(int sink)
+{
+	char path[128], req[512];
+	int n;
+
+	method_set("fifo", call_fifo, NULL, sink);
+
+	/* two requests in one write, the second without a reply ("::") */
+	json_int_t req0 = stat_control("mi_requests");
+	reply_fifo(path, sizeof(path), 1);
+	n = snprintf(req, sizeof(req), ":opensips_fifo_reply_1:");
+	n += request_text(req + n, sizeof(req) - (size_t)n, 41, "version", "{}");
+	n += snprintf(req + n, sizeof(req) - (size_t)n, "\n::");
+	n += request_text(req + n, sizeof(req) - (size_t)n, 42, "events_list", "{}");
+	int rfd = open(path, O_RDONLY | O_NONBLOCK);
+	fifo_write(req, (size_t)n);
+	char *rep = fifo_read_reply(rfd);
+	json_decref(check_reply(rep, 41, "first of two"));
+	free(rep);
+	close(rfd);
+	unlink(path);
+	CHECK(stat_control("mi_requests") == req0 + 2);
+
+	/* a reply FIFO nobody opens: dropped after a bounded wait, and no
+	 * server turn stalls meanwhile */
+	json_int_t drop0 = stat_control("mi_fifo_dropped");
+	reply_fifo(path, sizeof(path), 2);
+	n = snprintf(req, sizeof(req), ":opensips_fifo_reply_2:");
+	n += request_text(req + n, sizeof(req) - (size_t)n, 43, "version", "{}");
+	fifo_write(req, (size_t)n);
+	uint64_t worst = 0, end = now_ms() + 3000;
+	while (stat_control("mi_fifo_dropped") == drop0 && now_ms() < end) {
+		uint64_t t = pump(50);
+		if (t > worst)
+			worst = t;
+	}
+	CHECK(stat_control("mi_fifo_dropped") == drop0 + 1);
+	CHECK_MSG(worst < 200, "a server turn took %llu ms", (unsigned long long)worst);
+	unlink(path);
+
+	/* a reply FIFO that does not exist: dropped at once */
+	n = snprintf(req, sizeof(req), ":opensips_fifo_reply_3:");
+	n += request_text(req + n, sizeof(req) - (size_t)n, 44, "version", "{}");
+	fifo_write(req, (size_t)n);
+	pump(10);
+	CHECK(stat_control("mi_fifo_dropped") == drop0 + 2);
+
+	/* a reply name leaving fifo_reply_dir, garbage: counted, dropped */
+	json_int_t bad0 = stat_control("mi_bad");
+	n = snprintf(req, sizeof(req), ":../etc/x:");
+	n += request_text(req + n, sizeof(req) - (size_t)n, 45, "version", "{}");
+	fifo_write(req, (size_t)n);
+	pump(10);
+	CHECK(stat_control("mi_bad") == bad0 + 1);
+	fifo_write("garbage\n", 8);
+	pump(10);
+	CHECK(stat_control("mi_bad") == bad0 + 2);
+
+	/* not JSON after a valid reply name: the parse error is the reply */
+	reply_fifo(path, sizeof(path), 4);
+	rfd = open(path, O_RDONLY | O_NONBLOCK);
+	fifo_write(":opensips_fifo_reply_4:{nope}", 29);
+	rep = fifo_read_reply(rfd);
+	json_t *e = rep ? json_loads(rep, 0, NULL) : NULL;
+	CHECK_MSG(error_code(e) == -32700, "fifo parse error: %s", rep ? rep : "none");
+	json_decref(e);
+	free(rep);
+	close(rfd);
+	unlink(path);
+	CHECK(stat_control("mi_bad") == bad0 + 3);
+
+	/* a writer that vanishes mid-request: the fragment is dropped when
+	 * the last writer closes, and the next request is served whole */
+	n = snprintf(req, sizeof(req), ":opensips_fifo_reply_5:{\"jsonrpc\": \"2.0\", \"me");
+	fifo_write(req, (size_t)n);
+	pump(10);
+	CHECK(stat_control("mi_bad") == bad0 + 4);
+	json_t *r = fifo_call("version", "{}");
+	CHECK(json_is_string(json_object_get(result_of(r), "version")));
+	json_decref(r);
+}
+
+/* The stream socket keeps working next to the MI transports. */
+static void test_stream_alongside(void)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[4096];
+	size_t len = 0;
+	uint64_t end;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	const char line[] = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"version\"}\n";
+	CHECK(write(fd, line, sizeof(line) - 1) == (ssize_t)(sizeof(line) - 1));
+	end = now_ms() + 2000;
+	while (now_ms() < end && !memchr(buf, '\n', len)) {
+		pump(10);
+		ssize_t r = recv(fd, buf + len, sizeof(buf) - 1 - len, MSG_DONTWAIT);
+		if (r > 0)
+			len += (size_t)r;
+	}
+	buf[len] = '\0';
+	CHECK_MSG(strstr(buf, "\"result\"") && strstr(buf, "\"id\":5"), "stream: %s", buf);
+	close(fd);
+}
+
+static void test_open_errors(void)
+{
+	struct evr_mi_conf mc = { .datagram_udp = "127.0.0.1:notaport" };
+	char err[256];
+
+	CHECK(evr_control_mi_open(C, &mc, err, sizeof(err)) == -EALREADY);
+	/* a second server: the live socket / FIFO / port are refused, and the
+	 * error names the setting */
+	struct evr_control_conf conf;
+	char p2[128];
+	snprintf(p2, sizeof(p2), "%s/second.sock", dir);
+	evr_control_conf_default(&conf);
+	conf.socket_path = p2;
+	struct evr_control *c2 = evr_control_create(&conf, M, NULL, err, sizeof(err));
+	CHECK(c2 != NULL);
+	if (!c2)
+		return;
+	CHECK(evr_control_mi_open(c2, &mc, err, sizeof(err)) == -EINVAL);
+	CHECK_MSG(strncmp(err, "mi.datagram_udp", 15) == 0, "%s", err);
+	char udp[64];
+	snprintf(udp, sizeof(udp), "127.0.0.1:%u", ntohs(udp_to.sin_port));
+	mc = (struct evr_mi_conf){ .datagram_udp = udp };
+	CHECK(evr_control_mi_open(c2, &mc, err, sizeof(err)) == -EADDRINUSE);
+	CHECK_MSG(strstr(err, "mi.datagram_udp") && strstr(err, "in use"), "%s", err);
+	mc = (struct evr_mi_conf){ .datagram_socket = mi_sock };
+	CHECK(evr_control_mi_open(c2, &mc, err, sizeof(err)) == -EADDRINUSE);
+	CHECK_MSG(strncmp(err, "mi.datagram_socket", 18) == 0, "%s", err);
+	mc = (struct evr_mi_conf){ .fifo = fifo_path, .fifo_reply_dir = dir };
+	CHECK(evr_control_mi_open(c2, &mc, err, sizeof(err)) == -EADDRINUSE);
+	CHECK_MSG(strncmp(err, "mi.fifo", 7) == 0, "%s", err);
+	evr_control_destroy(c2);
+	/* the first server's files survived the attempts */
+	struct stat st;
+	CHECK(stat(mi_sock, &st) == 0 && S_ISSOCK(st.st_mode));
+	CHECK(stat(fifo_path, &st) == 0 && S_ISFIFO(st.st_mode));
+}
+
+int main(void)
+{
+	struct evr_matcher_conf mc;
+	struct evr_control_conf conf;
+	char err[256], udp[64];
+
+	snprintf(dir, sizeof(dir), "/tmp/evr_mi_test.XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(sock_path, sizeof(sock_path), "%s/evrd.sock", dir);
+	snprintf(mi_sock, sizeof(mi_sock), "%s/evrd_mi.sock", dir);
+	snprintf(fifo_path, sizeof(fifo_path), "%s/evrd_fifo", dir);
+	snprintf(sink_path, sizeof(sink_path), "%s/sink.sock", dir);
+
+	/* A free loopback UDP port: bind port 0, learn it, release it. */
+	int probe = socket(AF_INET, SOCK_DGRAM, 0);
+	socklen_t sl = sizeof(udp_to);
+	udp_to.sin_family = AF_INET;
+	udp_to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(bind(probe, (struct sockaddr *)&udp_to, sizeof(udp_to)) == 0);
+	CHECK(getsockname(probe, (struct sockaddr *)&udp_to, &sl) == 0);
+	close(probe);
+	snprintf(udp, sizeof(udp), "127.0.0.1:%u", ntohs(udp_to.sin_port));
+
+	rcu_register_thread();
+	evr_matcher_conf_default(&mc);
+	M = evr_matcher_create(&mc);
+	CHECK(M != NULL);
+	evr_control_conf_default(&conf);
+	conf.socket_path = sock_path;
+	conf.request_timeout_ms = 1000;
+	C = evr_control_create(&conf, M, NULL, err, sizeof(err));
+	CHECK_MSG(C != NULL, "create: %s", err);
+	if (!C)
+		EVR_TEST_DONE();
+	struct evr_mi_conf mic = {
+		.datagram_socket = mi_sock,
+		.datagram_udp = udp,
+		.fifo = fifo_path,
+		.fifo_reply_dir = dir,
+		.mode = 0660,
+	};
+	int rc = evr_control_mi_open(C, &mic, err, sizeof(err));
+	CHECK_MSG(rc == 0, "mi open: %s", err);
+	if (rc)
+		EVR_TEST_DONE();
+
+	int sink = unix_dgram(sink_path);
+	test_udp(sink);
+	test_unix_dgram(sink);
+	test_fifo(sink);
+	test_stream_alongside();
+	test_open_errors();
+	close(sink);
+
+	evr_control_destroy(C);
+	struct stat st;
+	CHECK(stat(mi_sock, &st) < 0 && errno == ENOENT);
+	CHECK(stat(fifo_path, &st) < 0 && errno == ENOENT);
+	evr_matcher_destroy(M);
+	rcu_unregister_thread();
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+	EVR_TEST_DONE();
+}
