@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Control plane: newline-delimited JSON-RPC 2.0 over a unix stream socket
- * (one request per line, one response per line), parsed with jansson.
+ * (one request per line, one response per line), parsed with jansson; and
+ * the OpenSIPS MI datagram and FIFO transports (evr_control_mi_open below;
+ * framing in evr_mi_datagram.c / evr_mi_fifo.c), which run the same
+ * requests through the same executor.
  *
  * Methods, in two families (the table with parameter help and recipes is
  * EVR_CONTROL_METHODS in evr_methods.h):

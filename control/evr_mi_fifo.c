@@ -261,7 +261,7 @@ static void reply_step(struct evr_control *c, struct mi_reply *r, uint64_t now)
 	struct stat st;
 
 	if (r->fd < 0) {
-		r->fd = open(r->path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+		r->fd = open(r->path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 		if (r->fd < 0) {
 			/* ENXIO: the client has not opened it for reading yet. */
 			if (errno != ENXIO || now >= r->open_by_ms)
@@ -420,6 +420,21 @@ static void serve(struct evr_control *c, struct evr_mi_fifo *f, int *handled, ui
 		drop_input(c, f); /* one request larger than the buffer */
 }
 
+/* Open the read end again, only if mi.fifo is still the FIFO we made (a
+ * file put in its place is never read: it would be readable for ever). */
+static int reopen_ours(const struct evr_mi_fifo *f)
+{
+	int fd = open(f->path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || st.st_dev != f->dev ||
+	                st.st_ino != f->ino)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /* Every writer closed the FIFO: what is buffered will never be completed.
  * Reopen the read end (new first) so POLLHUP stops. */
 static void writers_gone(struct evr_control *c, struct evr_mi_fifo *f, uint64_t now)
@@ -428,11 +443,11 @@ static void writers_gone(struct evr_control *c, struct evr_mi_fifo *f, uint64_t 
 
 	if (f->in_len)
 		drop_input(c, f);
-	fd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	fd = reopen_ours(f);
 	close(f->rfd);
 	f->rfd = fd;
 	if (fd < 0)
-		f->reopen_ms = now + REOPEN_RETRY_MS; /* the file was removed */
+		f->reopen_ms = now + REOPEN_RETRY_MS; /* removed or replaced */
 }
 
 static void fifo_input(struct evr_control *c, struct evr_mi_fifo *f, int *handled,
@@ -511,7 +526,7 @@ int evr_mi_fifo_process(struct evr_control *c, const struct pollfd *fds, unsigne
 			reply_step(c, &f->rep[i], now);
 	if (f->rfd < 0) {
 		if (now >= f->reopen_ms) {
-			f->rfd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+			f->rfd = reopen_ours(f);
 			if (f->rfd < 0)
 				f->reopen_ms = now + REOPEN_RETRY_MS;
 		}

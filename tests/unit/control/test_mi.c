@@ -394,6 +394,16 @@ static void test_unix_dgram(int sink)
 	close(fd);
 }
 
+/* ":name:" + a version request, written as opensips-cli does. */
+static void fifo_version(const char *name, unsigned id)
+{
+	char req[512];
+	int n = snprintf(req, sizeof(req), ":%s:", name);
+
+	n += request_text(req + n, sizeof(req) - (size_t)n, id, "version", "{}");
+	fifo_write(req, (size_t)n);
+}
+
 static void test_fifo(int sink)
 {
 	char path[128], req[512];
@@ -421,9 +431,7 @@ static void test_fifo(int sink)
 	 * server turn stalls meanwhile */
 	json_int_t drop0 = stat_control("mi_fifo_dropped");
 	reply_fifo(path, sizeof(path), 2);
-	n = snprintf(req, sizeof(req), ":opensips_fifo_reply_2:");
-	n += request_text(req + n, sizeof(req) - (size_t)n, 43, "version", "{}");
-	fifo_write(req, (size_t)n);
+	fifo_version("opensips_fifo_reply_2", 43);
 	uint64_t worst = 0, end = now_ms() + 3000;
 	while (stat_control("mi_fifo_dropped") == drop0 && now_ms() < end) {
 		uint64_t t = pump(50);
@@ -435,17 +443,24 @@ static void test_fifo(int sink)
 	unlink(path);
 
 	/* a reply FIFO that does not exist: dropped at once */
-	n = snprintf(req, sizeof(req), ":opensips_fifo_reply_3:");
-	n += request_text(req + n, sizeof(req) - (size_t)n, 44, "version", "{}");
-	fifo_write(req, (size_t)n);
+	fifo_version("opensips_fifo_reply_3", 44);
 	pump(10);
 	CHECK(stat_control("mi_fifo_dropped") == drop0 + 2);
 
+	/* a regular file where the reply FIFO should be: never written */
+	snprintf(path, sizeof(path), "%s/opensips_fifo_reply_6", dir);
+	int reg = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	close(reg);
+	fifo_version("opensips_fifo_reply_6", 46);
+	pump(10);
+	CHECK(stat_control("mi_fifo_dropped") == drop0 + 3);
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && st.st_size == 0);
+	unlink(path);
+
 	/* a reply name leaving fifo_reply_dir, garbage: counted, dropped */
 	json_int_t bad0 = stat_control("mi_bad");
-	n = snprintf(req, sizeof(req), ":../etc/x:");
-	n += request_text(req + n, sizeof(req) - (size_t)n, 45, "version", "{}");
-	fifo_write(req, (size_t)n);
+	fifo_version("../etc/x", 45);
 	pump(10);
 	CHECK(stat_control("mi_bad") == bad0 + 1);
 	fifo_write("garbage\n", 8);
