@@ -378,6 +378,25 @@ static void test_unix_dgram(int sink)
 	free(rep);
 	free(p);
 	CHECK(stat_control("mi_bad") == bad0 + 1);
+
+	/* a result over the datagram limit is answered with a 503 error that
+	 * carries the request's id, never split or truncated */
+	char params[256];
+	for (int i = 0; i < 600; i++) {
+		snprintf(params, sizeof(params),
+		         "{\"event\": \"E_MI_BULK\", \"socket\": \"unix:%s\", "
+		         "\"filters\": [\"k%03d=some-long-enough-filter-value-*\"]}",
+		         sink_path, i);
+		json_decref(dgram_call(fd, d.to, d.tolen, "event_subscribe", params));
+	}
+	json_t *r = dgram_call(fd, d.to, d.tolen, "subscribers_list", "{\"limit\": \"1000\"}");
+	CHECK_MSG(error_code(r) == 503, "oversize result: %d", error_code(r));
+	json_decref(r);
+	snprintf(params, sizeof(params), "{\"event\": \"E_MI_BULK\", \"socket\": \"unix:%s\"}",
+	         sink_path);
+	r = dgram_call(fd, d.to, d.tolen, "event_unsubscribe", params);
+	CHECK(json_integer_value(json_object_get(result_of(r), "removed")) == 600);
+	json_decref(r);
 	close(fd);
 	unlink(cli_path);
 
