@@ -124,10 +124,10 @@ check "evrctl on a socket nobody serves exits 3" \
 	bash -c '"$0" -s "$1" stats >/dev/null 2>&1; [[ $? == 3 ]]' "$EVRCTL" "$T/none.sock"
 
 # ---- OpenSIPS MI transports (opensips-cli framing, tests/e2e/mi_client.py)
-check_eq "MI datagram over UDP loopback: version answers evrd" \
-	"$("$PY" "$E2E_LIB_DIR/mi_client.py" udp 127.0.0.1 "$MI_PORT" version | jq -r .name)" evrd
-check_eq "MI FIFO: version answers evrd" \
-	"$("$PY" "$E2E_LIB_DIR/mi_client.py" fifo "$T/evrd_fifo" "$T" version | jq -r .name)" evrd
+check_eq "MI datagram over UDP loopback: version answers {\"Server\": \"evrd ...\"}" \
+	"$("$PY" "$E2E_LIB_DIR/mi_client.py" udp 127.0.0.1 "$MI_PORT" version | jq -r '.Server | startswith("evrd")')" true
+check_eq "MI FIFO: version answers {\"Server\": \"evrd ...\"}" \
+	"$("$PY" "$E2E_LIB_DIR/mi_client.py" fifo "$T/evrd_fifo" "$T" version | jq -r '.Server | startswith("evrd")')" true
 check_ge "MI replies counted (stats control.mi_replies)" \
 	"$(ctl --json stats | jq '.control.mi_replies')" 2
 
