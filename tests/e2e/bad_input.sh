@@ -58,6 +58,10 @@ bad_conf dest 5 "subscriptions\[0\]\.socket: destination 'tcp:" \
 	'subscriptions = ( { event = "E"; socket = "tcp:198.18.0.2:9"; } );'
 bad_conf pow2 5 'arp\.table_size: 1000 is not a power of two' 'arp = { table_size = 1000; };'
 bad_conf unknown 5 'bogus: unknown setting' 'bogus = 1;'
+bad_conf mi_udp 5 "mi\.datagram_udp: '0\.0\.0\.0' is not IPv4:port" \
+	'mi = { datagram_udp = "0.0.0.0"; };'
+bad_conf mi_fifo 5 "mi\.fifo: 'evrd_fifo' is not an absolute path" \
+	'mi = { fifo = "evrd_fifo"; };'
 bad_conf mac 3 'ports\[0\]\.mac' - 's#ipv4 = #mac = "zz:00:00:00:00:01"; ipv4 = #'
 bad_conf port 4 'listeners\[0\]\.port' - 's#port = 8090#port = 70000#'
 bad_conf required - 'ports: required setting missing' - '/^ports/d'
