@@ -605,6 +605,16 @@ static const struct evr_setting control_tab[] = {
 
 /* Off by default: each is one more way in. The stream socket (evrctl) is
  * what evrd needs; these exist so unmodified OpenSIPS MI clients work. */
+static const struct evr_setting mi_http_tab[] = {
+	S(struct evr_cfg_mi_http, listen, 63, "", false, check_opt_udp,
+	  "IPv4:port, [IPv6]:port or \"\"",
+	  "HTTP listener: OpenSIPS mi_http JSON-RPC at POST /mi (opensips-cli's "
+	  "url http://ADDRESS:PORT/mi) and Prometheus metrics at GET /metrics, e.g. "
+	  "\"127.0.0.1:8888\". Off by default and keep it on loopback (or behind a "
+	  "proxy that authenticates): HTTP here has no access control."),
+	END,
+};
+
 static const struct evr_setting mi_tab[] = {
 	S(struct evr_cfg_mi, datagram_socket, 107, "", false, check_opt_socket_path,
 	  "absolute path or \"\"",
@@ -625,6 +635,7 @@ static const struct evr_setting mi_tab[] = {
 	  "absolute path",
 	  "Directory of the clients' reply FIFOs (opensips-cli fifo_reply_dir); a "
 	  "reply name is a bare file name in it."),
+	G(struct evr_cfg_mi, http, mi_http_tab, "OpenSIPS mi_http and Prometheus metrics."),
 	END,
 };
 
@@ -776,8 +787,9 @@ const struct evr_setting evr_config_table[] = {
 	  false, listener_tab, NULL, "UDP ports events arrive on (required "
 	  "unless a port is a SIP mirror port)."),
 	G(struct evr_config, control, control_tab, "Control socket."),
-	G(struct evr_config, mi, mi_tab, "OpenSIPS MI datagram and FIFO transports "
-	  "(served with the control socket, so only when control.enabled)."),
+	G(struct evr_config, mi, mi_tab, "OpenSIPS MI datagram, FIFO and HTTP transports "
+	  "and Prometheus metrics (served with the control socket, so only when "
+	  "control.enabled)."),
 	G(struct evr_config, rings, rings_tab, "Ring and mempool sizes."),
 	G(struct evr_config, limits, limits_tab, "Decoder limits and fan-out."),
 	G(struct evr_config, matcher, matcher_tab, "Subscription matcher."),

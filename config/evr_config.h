@@ -146,6 +146,9 @@ struct evr_cfg_mi {
 	char *datagram_udp;    /* "IPv4:port" or "[IPv6]:port" */
 	char *fifo;            /* request FIFO path */
 	char *fifo_reply_dir;  /* where clients' reply FIFOs are */
+	struct evr_cfg_mi_http {
+		char *listen;  /* "IPv4:port" or "[IPv6]:port": POST /mi, GET /metrics */
+	} http;
 };
 
 struct evr_cfg_rings {

@@ -939,6 +939,13 @@ unsigned evr_control_pollfds(struct evr_control *c, struct pollfd *fds, unsigned
 	if (c->mi_fifo)
 		need += evr_mi_fifo_pollfds(c, fds + need, need < cap ? cap - need : 0,
 		                            timeout_ms);
+	if (c->http) {
+		int fd = evr_http_pollfd(c->http, timeout_ms);
+
+		if (need < cap)
+			fds[need] = (struct pollfd){.fd = fd, .events = POLLIN};
+		need++;
+	}
 	return need;
 }
 
@@ -960,6 +967,9 @@ int evr_control_process(struct evr_control *c, const struct pollfd *fds, unsigne
 		if (c->mi_fifo)
 			handled += evr_mi_fifo_process(c, fds + base, n - base);
 	}
+	/* every turn: libmicrohttpd also keeps its connection timeouts here */
+	if (c->http)
+		evr_http_run(c->http);
 	for (uint32_t i = 0; i < c->n_clients; i++) {
 		struct evr_client *cl = c->clients[i];
 		short re = 0;
@@ -1251,6 +1261,7 @@ void evr_control_destroy(struct evr_control *c)
 	evr_mi_dgram_free(c->mi_dgram[0]);
 	evr_mi_dgram_free(c->mi_dgram[1]);
 	evr_mi_fifo_free(c->mi_fifo);
+	evr_http_close(c->http);
 	if (c->udp4_fd >= 0)
 		close(c->udp4_fd);
 	if (c->udp6_fd >= 0)
@@ -1269,7 +1280,7 @@ int evr_control_mi_open(struct evr_control *c, const struct evr_mi_conf *conf, c
 {
 	int rc = 0;
 
-	if (c->mi_dgram[0] || c->mi_dgram[1] || c->mi_fifo) {
+	if (c->mi_dgram[0] || c->mi_dgram[1] || c->mi_fifo || c->http) {
 		seterr(err, errlen, "mi: already open");
 		return -EALREADY;
 	}
@@ -1284,6 +1295,15 @@ int evr_control_mi_open(struct evr_control *c, const struct evr_mi_conf *conf, c
 		                              ? conf->fifo_reply_dir
 		                              : "/tmp/",
 		                      conf->mode, err, errlen);
+	if (!rc && conf->http_listen && conf->http_listen[0]) {
+		char herr[200];
+
+		c->http = evr_http_open(c, conf->http_listen, herr, sizeof(herr));
+		if (!c->http) {
+			seterr(err, errlen, "mi.http.listen %s", herr);
+			rc = -EINVAL;
+		}
+	}
 	if (rc) {
 		evr_mi_dgram_free(c->mi_dgram[0]);
 		evr_mi_dgram_free(c->mi_dgram[1]);

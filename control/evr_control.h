@@ -175,6 +175,7 @@ struct evr_mi_conf {
 	const char *datagram_udp;    /* "IPv4:port" or "[IPv6]:port" */
 	const char *fifo;            /* request FIFO path */
 	const char *fifo_reply_dir;  /* reply FIFOs live here; NULL/"" = "/tmp/" */
+	const char *http_listen;     /* POST /mi and GET /metrics (evr_http.c) */
 	mode_t mode;                 /* of the socket and FIFO files; 0 = umask */
 };
 

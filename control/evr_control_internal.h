@@ -44,7 +44,10 @@
 	X(mi_replies, "MI replies sent (datagram or reply FIFO)")             \
 	X(mi_bad, "MI input not served: not JSON, oversize, truncated, bad reply name") \
 	X(mi_send_failed, "MI datagram replies the kernel refused (no sender address, peer gone, queue full)") \
-	X(mi_fifo_dropped, "MI FIFO replies dropped: reply fifo missing, never opened or not read")
+	X(mi_fifo_dropped, "MI FIFO replies dropped: reply fifo missing, never opened or not read") \
+	X(http_mi, "HTTP POST /mi requests served")                               \
+	X(http_metrics, "HTTP GET /metrics scrapes served")                       \
+	X(http_bad, "HTTP requests refused: unknown path, wrong method, body over max_line, not JSON")
 
 struct evr_control_counters {
 #define X(f, h) uint64_t f;
@@ -79,7 +82,7 @@ struct evr_mi_fifo;
 /* pollfd entries the MI transports may add (2 sockets, the request FIFO and
  * its pending replies). */
 #define EVR_MI_FIFO_PENDING 8
-#define EVR_MI_MAX_FDS (2u + 1u + EVR_MI_FIFO_PENDING)
+#define EVR_MI_MAX_FDS (2u + 1u + EVR_MI_FIFO_PENDING + 1u /* HTTP */)
 
 struct evr_control {
 	struct evr_control_conf conf; /* socket_path points at path below */
@@ -106,6 +109,7 @@ struct evr_control {
 	/* OpenSIPS MI transports (evr_mi_datagram.c, evr_mi_fifo.c); NULL = off */
 	struct evr_mi_dgram *mi_dgram[2];
 	struct evr_mi_fifo *mi_fifo;
+	struct evr_http *http;        /* POST /mi, GET /metrics (evr_http.c) */
 	unsigned mi_base;             /* pollfd index of the first MI entry */
 };
 
@@ -146,6 +150,17 @@ int evr_mi_fifo_process(struct evr_control *c, const struct pollfd *fds, unsigne
 int evr_mi_fifo_open(struct evr_control *c, const char *path, const char *reply_dir,
                      mode_t mode, char *err, size_t errlen);
 void evr_mi_fifo_free(struct evr_mi_fifo *f);
+
+/* The HTTP listener (evr_http.c): open on "IPv4:port" / "[IPv6]:port"
+ * (err says why not); the descriptor to poll (lowers *timeout_ms to its
+ * next deadline); run what is ready (every turn); close. */
+struct evr_http;
+struct evr_http *evr_http_open(struct evr_control *c, const char *listen, char *err,
+                               size_t errlen);
+int evr_http_pollfd(const struct evr_http *h, int *timeout_ms);
+void evr_http_run(struct evr_http *h);
+uint16_t evr_http_port(const struct evr_http *h);
+void evr_http_close(struct evr_http *h);
 
 /* Method dispatch entry, expanded from EVR_CONTROL_METHODS. */
 typedef int (*evr_control_method_fn)(struct evr_control *c, json_t *params,

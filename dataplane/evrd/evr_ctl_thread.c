@@ -327,6 +327,22 @@ static void hook_stats(void *ctx, json_t *out)
 	json_object_set_new(out, "dataplane", evr_ctl_stats_json(ctx));
 }
 
+/* A counter's metric name: its stats name, but where that reads as an
+ * abbreviated unit to Prometheus ("_ns_", "_us": promtool refuses them). */
+static const char *metric_name(unsigned i)
+{
+	switch (i) {
+	case EVR_CNT_ND_NS_RX:
+		return "nd_solicitations_rx";
+	case EVR_CNT_ND_NS_TX:
+		return "nd_solicitations_tx";
+	case EVR_CNT_RX_NOT_FOR_US:
+		return "rx_not_ours";
+	default:
+		return cnt_names[i];
+	}
+}
+
 static const char *dec_name(unsigned i)
 {
 	return evr_decode_status_name((enum evr_decode_status)i);
@@ -382,7 +398,7 @@ static void hook_metrics(void *ctx, struct evr_metrics *m)
 	snprintf(wname[nw], sizeof(wname[nw]), "ctl");
 
 	for (unsigned i = 0; i < EVR_CNT__COUNT; i++) {
-		evr_metrics_family(m, EVR_METRIC_COUNTER, cnt_names[i], cnt_help[i]);
+		evr_metrics_family(m, EVR_METRIC_COUNTER, metric_name(i), cnt_help[i]);
 		for (unsigned wi = 0; wi <= nw; wi++)
 			evr_metrics_sample(m, (double)cw[wi].c[i], "worker", wname[wi], NULL);
 	}

@@ -963,6 +963,7 @@ int main(int argc, char **argv)
 			.datagram_udp = cfg->mi.datagram_udp,
 			.fifo = cfg->mi.fifo,
 			.fifo_reply_dir = cfg->mi.fifo_reply_dir,
+			.http_listen = cfg->mi.http.listen,
 			.mode = (mode_t)mode,
 		};
 		if (cfg->mi.datagram_socket && cfg->mi.datagram_socket[0])
@@ -974,7 +975,8 @@ int main(int argc, char **argv)
 			die("%s", err); /* names the setting: "mi.datagram_udp ..." */
 	} else if ((cfg->mi.datagram_socket && cfg->mi.datagram_socket[0]) ||
 	           (cfg->mi.datagram_udp && cfg->mi.datagram_udp[0]) ||
-	           (cfg->mi.fifo && cfg->mi.fifo[0])) {
+	           (cfg->mi.fifo && cfg->mi.fifo[0]) ||
+	           (cfg->mi.http.listen && cfg->mi.http.listen[0])) {
 		EVR_LOG(WARNING, "mi: not served: control.enabled is false");
 	}
 
