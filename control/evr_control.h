@@ -184,6 +184,10 @@ struct evr_mi_conf {
 EVR_API int evr_control_mi_open(struct evr_control *c, const struct evr_mi_conf *conf,
                                 char *err, size_t errlen);
 
+/* An event seen on the wire: known to MI events_list from now on (its id
+ * assigned now). Control thread. */
+EVR_API void evr_control_note_event(struct evr_control *c, const char *name);
+
 /* Close every client and the listening socket, remove the socket file if it
  * is still ours (same inode), free everything. NULL is a no-op. */
 EVR_API void evr_control_destroy(struct evr_control *c);

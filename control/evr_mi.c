@@ -80,6 +80,11 @@ int evr_mi_event_id(struct evr_control *c, const char *name, bool add)
 	return n;
 }
 
+void evr_control_note_event(struct evr_control *c, const char *name)
+{
+	evr_mi_event_id(c, name, true);
+}
+
 /* Register the selectors of every live subscription (static ones from the
  * config file included): listing "every event evrd knows". */
 struct known_ctx {

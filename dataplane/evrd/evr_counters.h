@@ -82,6 +82,7 @@
 	/* ---- events and matching ---- */                                    \
 	X(EVENTS_RX, "events_rx", "datagrams handed to a decoder")             \
 	X(EVENTS_UNMATCHED, "events_unmatched", "decoded events nobody subscribed to") \
+	X(EVENT_NAMES_FULL, "event_names_full", "names of unmatched events not passed to the control thread for MI events_list (ring full; retried on the next such event)") \
 	X(HOLD_FULL, "hold_full", "decoded event did not fit an empty burst hold (dropped; a bug if ever seen)") \
 	/* these five are the matcher's evr_match_stats, folded in on export */ \
 	X(MATCHES, "matches", "subscriptions matched")                         \

@@ -607,6 +607,23 @@ unsigned evr_ctl_drain_unix(struct evr_router *r)
 	return total;
 }
 
+unsigned evr_ctl_drain_names(struct evr_router *r, struct evr_control *ctl)
+{
+	struct evr_event_name d[32];
+	unsigned n, total = 0;
+
+	do {
+		n = rte_ring_sc_dequeue_burst_elem(r->names_ring, d, sizeof(d[0]), RTE_DIM(d),
+		                                   NULL);
+		for (unsigned i = 0; i < n; i++) {
+			d[i].s[EVR_EVENT_NAME_MAX] = '\0';
+			evr_control_note_event(ctl, d[i].s);
+		}
+		total += n;
+	} while (n == RTE_DIM(d));
+	return total;
+}
+
 void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h)
 {
 	memset(h, 0, sizeof(*h));

@@ -26,6 +26,10 @@ json_t *evr_ctl_stats_json(struct evr_router *r);
 json_t *evr_ctl_counters_json(const struct evr_router *r, int worker, int port);
 /* Send every queued unix: notification; returns how many. */
 unsigned evr_ctl_drain_unix(struct evr_router *r);
+
+/* Register the event names workers saw unmatched (names_ring) with the
+ * control server (MI events_list). Control thread. */
+unsigned evr_ctl_drain_names(struct evr_router *r, struct evr_control *ctl);
 void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h);
 
 #endif /* EVR_CTL_H */

@@ -134,6 +134,13 @@ struct evr_worker {
 
 struct evr_neigh_table;
 
+/* An element of names_ring: an event name ("CUSTOM sub" with its
+ * subclass), NUL-terminated; longer names are not passed. */
+#define EVR_EVENT_NAME_MAX 63
+struct evr_event_name {
+	char s[EVR_EVENT_NAME_MAX + 1];
+};
+
 struct evr_router {
 	const struct evr_config *cfg;
 	struct evr_matcher *matcher;
@@ -152,6 +159,9 @@ struct evr_router {
 	struct rte_mempool *hdr_pool;
 	struct rte_mempool *indirect_pool;
 	struct rte_ring *unix_ring; /* workers -> control thread (MP/SC) */
+	/* workers -> control thread (MP/SC, struct evr_event_name): names of
+	 * events nobody subscribes to, so MI events_list knows them too */
+	struct rte_ring *names_ring;
 	int unix_fd; /* control thread's unix: datagram socket; -1: not open */
 	struct rte_ring *ctrl_ring; /* control thread -> worker 0 (SP/SC) */
 	struct evr_neigh_table *neigh;

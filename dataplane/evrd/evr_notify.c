@@ -22,6 +22,7 @@
 #include <rte_ip.h>
 
 #include "codec/evr_encode.h"
+#include "util/evr_hash.h"
 #include "evr_dataplane.h"
 #include "evr_egress.h"
 #include "evr_notify.h"
@@ -48,6 +49,7 @@ int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_wo
 	 * fan out to max_fanout subscribers */
 	if (w && ((nt->match = calloc((size_t)r->max_fanout * EVR_MATCH_BURST_MAX,
 	                              sizeof(*nt->match))) == NULL ||
+	          (nt->seen_names = calloc(EVR_SEEN_NAMES, sizeof(*nt->seen_names))) == NULL ||
 	          evr_ev_hold_init(&nt->hold, &r->limits, EVR_MATCH_BURST_MAX) != 0))
 		return -ENOMEM;
 	return 0;
@@ -57,6 +59,7 @@ void evr_notify_fini(struct evr_notifier *nt)
 {
 	evr_ev_hold_fini(&nt->hold);
 	free(nt->encbuf);
+	free(nt->seen_names);
 	free(nt->hdr);
 	free(nt->fan_unix);
 	free(nt->fan);
@@ -285,6 +288,40 @@ uint32_t evr_notify_subs(struct evr_notifier *nt, struct evr_counters *cnt,
 	return publish_worker(nt, cnt, nu, nx, now_tsc);
 }
 
+/*
+ * An event nobody subscribes to: its name goes to the control thread once
+ * (MI events_list lists every event evrd knows, seen ones too). Matched
+ * events need nothing: their names were subscribed to. A hash and one L1
+ * load per unmatched event; a cache miss costs one ring slot.
+ */
+static void note_unmatched(struct evr_notifier *nt, struct evr_counters *cnt,
+                           const struct evr_event *ev)
+{
+	struct evr_event_name n;
+	uint32_t len = ev->name.len, sl = ev->subclass.len;
+	uint64_t h;
+
+	if (len == 0 || len + (sl ? sl + 1 : 0) > EVR_EVENT_NAME_MAX)
+		return; /* not listed: OpenSIPS names are short */
+	h = evr_hash_lc(ev->name.p, len) ^ (sl ? evr_mix64(evr_hash_lc(ev->subclass.p, sl)) : 0);
+	h |= 1; /* 0 marks an empty slot */
+	uint64_t *slot = &nt->seen_names[h % EVR_SEEN_NAMES];
+	if (*slot == h)
+		return;
+	memcpy(n.s, ev->name.p, len);
+	if (sl) {
+		n.s[len] = ' ';
+		memcpy(n.s + len + 1, ev->subclass.p, sl);
+		len += sl + 1;
+	}
+	n.s[len] = '\0';
+	if (rte_ring_mp_enqueue_elem(nt->r->names_ring, &n, sizeof(n)) != 0) {
+		cnt->c[EVR_CNT_EVENT_NAMES_FULL]++;
+		return;
+	}
+	*slot = h;
+}
+
 uint32_t evr_notify_burst(struct evr_notifier *nt, struct evr_counters *cnt,
                           struct evr_match_stats *stats, uint8_t in_port,
                           const rte_be16_t *sport, const struct evr_event *const *evs,
@@ -302,6 +339,7 @@ uint32_t evr_notify_burst(struct evr_notifier *nt, struct evr_counters *cnt,
 
 		if (k == 0) {
 			cnt->c[EVR_CNT_EVENTS_UNMATCHED]++;
+			note_unmatched(nt, cnt, evs[i]);
 			continue;
 		}
 		evr_notify_subs(nt, cnt, in_port, sport[i], evs[i], seq[i], b.subs + b.first[i], k,

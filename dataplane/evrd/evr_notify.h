@@ -35,6 +35,9 @@ struct evr_router;
 struct evr_worker;
 struct evr_counters;
 
+/* Unmatched event names a worker remembers having passed on. */
+#define EVR_SEEN_NAMES 1024u
+
 struct evr_notifier {
 	struct evr_router *r;
 	struct evr_worker *w;          /* owner; NULL: the control thread */
@@ -44,6 +47,9 @@ struct evr_notifier {
 	struct rte_mbuf **fan_unix;    /* unix: descriptors of one event */
 	struct rte_mbuf **hdr;         /* header mbufs of one event, allocated
 	                                * in one bulk call */
+	uint64_t *seen_names;          /* workers: hashes of the unmatched event
+	                                * names passed to the control thread
+	                                * (direct-mapped, EVR_SEEN_NAMES) */
 	char *encbuf; /* notifications that do not fit one mbuf; the control
 	               * thread also linearises unix: payloads into it */
 	/* workers: events held for the next burst match (all of one ingress

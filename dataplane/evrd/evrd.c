@@ -911,7 +911,10 @@ int main(int argc, char **argv)
 	                               RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	r->ctrl_ring = rte_ring_create("evr_ctrl", cfg->rings.ctrl_size, socket,
 	                               RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
-	if (!r->unix_ring || !r->ctrl_ring || evr_notify_init(&r->ctl_notifier, r, NULL) != 0)
+	r->names_ring = rte_ring_create_elem("evr_names", sizeof(struct evr_event_name), 1024,
+	                                     socket, RING_F_SC_DEQ);
+	if (!r->unix_ring || !r->ctrl_ring || !r->names_ring ||
+	    evr_notify_init(&r->ctl_notifier, r, NULL) != 0)
 		die("rings: %s", rte_strerror(rte_errno));
 
 	rcu_register_thread();
@@ -1023,6 +1026,8 @@ int main(int argc, char **argv)
 				rcu_thread_online();
 			}
 			evr_ctl_drain_unix(r);
+			if (ctl)
+				evr_ctl_drain_names(r, ctl);
 			log_info_signals();
 			rcu_quiescent_state();
 		}
@@ -1056,6 +1061,7 @@ int main(int argc, char **argv)
 	evr_neigh_free(r->neigh);
 	evr_egress_unix_close(r);
 	rte_ring_free(r->unix_ring);
+	rte_ring_free(r->names_ring);
 	rte_ring_free(r->ctrl_ring);
 	for (unsigned pi = 0; pi < r->n_ports; pi++)
 		rte_mempool_free(r->ports[pi].rx_pool);

@@ -103,6 +103,10 @@ def run(d, udp_port, unix_sock, fifo, http_port):
             transport_checks(c, t, d, tag)
         except Exception as e:  # a transport that does not answer at all
             c.check(False, '%s: transport answers (%r)' % (t.name, e))
+    # events_list knows events seen on the wire that nobody subscribes to
+    evs = MI.Udp('127.0.0.1', udp_port).execute('events_list', [])
+    c.check('E_NOBODY' in [e.get('name') for e in evs.get('Events', [])],
+            'events_list lists E_NOBODY, only ever seen on the wire (unmatched)')
     # HTTP only: what is not /mi
     for path, method, want in (('/metrics', 'GET', 200), ('/nope', 'GET', 404),
                                ('/mi', 'GET', 405)):
