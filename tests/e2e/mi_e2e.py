@@ -50,6 +50,14 @@ def transport_checks(c, t, d, tag):
              '%s: event_subscribe [event, socket, 60] -> "OK"' % t.name)
         c.eq(t.execute('event_subscribe', {'event': ev, 'socket': sock, 'expire': '60'}),
              'OK', '%s: event_subscribe named params (opensips-cli k=v) -> "OK"' % t.name)
+        # OpenSIPSEventHandler.subscribe(expire=None) sends [event, socket, null]
+        c.eq(t.execute('event_subscribe', [ev + '_DEFAULT', sock, None]), 'OK',
+             '%s: event_subscribe [event, socket, null] (python-opensips default) -> "OK"'
+             % t.name)
+        dflt = t.execute('subscribers_list', [ev + '_DEFAULT', sock])
+        c.eq(dflt.get('Event', {}).get('Subscriber', {}).get('expire'), 3600,
+             '%s: ... subscribed for OpenSIPS\'s default 3600 s' % t.name)
+        t.execute('event_subscribe', [ev + '_DEFAULT', sock, 0])
         evs = t.execute('events_list', [])
         ids = {e.get('name'): e.get('id') for e in evs.get('Events', [])}
         c.check(isinstance(ids.get(ev), int) and
