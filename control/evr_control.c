@@ -1300,8 +1300,8 @@ int evr_control_mi_open(struct evr_control *c, const struct evr_mi_conf *conf, c
 
 		c->http = evr_http_open(c, conf->http_listen, herr, sizeof(herr));
 		if (!c->http) {
+			rc = -errno;
 			seterr(err, errlen, "mi.http.listen %s", herr);
-			rc = -EINVAL;
 		}
 	}
 	if (rc) {

@@ -224,10 +224,12 @@ struct evr_http *evr_http_open(struct evr_control *c, const char *listen, char *
 	struct sockaddr_storage ss;
 	struct evr_http *h;
 	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL; /* errors: reported by us, not on stderr */
 
-	if (parse_listen(listen, &ss, err, errlen))
+	if (parse_listen(listen, &ss, err, errlen)) {
+		errno = EINVAL;
 		return NULL;
+	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h = calloc(1, sizeof(*h));
@@ -237,15 +239,18 @@ struct evr_http *evr_http_open(struct evr_control *c, const char *listen, char *
 	}
 	h->c = c;
 	h->max_body = c->conf.max_line;
+	errno = 0;
 	h->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_NOTIFY_COMPLETED, on_done, h, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)c->conf.max_clients, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)((c->conf.idle_timeout_ms + 999) / 1000), MHD_OPTION_END);
 	if (!h->d) {
-		evr_control_seterr(err, errlen, "'%s': cannot listen (address in use or not local?)",
-		                   listen);
+		int e = errno ? errno : EADDRNOTAVAIL;
+
+		evr_control_seterr(err, errlen, "%s: cannot listen: %s", listen, strerror(e));
 		free(h);
+		errno = e;
 		return NULL;
 	}
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);

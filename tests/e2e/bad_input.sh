@@ -62,6 +62,8 @@ bad_conf mi_udp 5 "mi\.datagram_udp: '0\.0\.0\.0' is not IPv4:port" \
 	'mi = { datagram_udp = "0.0.0.0"; };'
 bad_conf mi_fifo 5 "mi\.fifo: 'evrd_fifo' is not an absolute path" \
 	'mi = { fifo = "evrd_fifo"; };'
+bad_conf mi_http 5 "mi\.http\.listen: 'localhost:8888' is not IPv4:port" \
+	'mi = { http = { listen = "localhost:8888"; }; };'
 bad_conf mac 3 'ports\[0\]\.mac' - 's#ipv4 = #mac = "zz:00:00:00:00:01"; ipv4 = #'
 bad_conf port 4 'listeners\[0\]\.port' - 's#port = 8090#port = 70000#'
 bad_conf required - 'ports: required setting missing' - '/^ports/d'

@@ -578,6 +578,21 @@ static void test_open_errors(void)
 	mc = (struct evr_mi_conf){ .fifo = fifo_path, .fifo_reply_dir = dir };
 	CHECK(evr_control_mi_open(c2, &mc, err, sizeof(err)) == -EADDRINUSE);
 	CHECK_MSG(strncmp(err, "mi.fifo", 7) == 0, "%s", err);
+	/* HTTP: a bad address, a port in use, both named */
+	mc = (struct evr_mi_conf){ .http_listen = "localhost:8888" };
+	CHECK(evr_control_mi_open(c2, &mc, err, sizeof(err)) == -EINVAL);
+	CHECK_MSG(strncmp(err, "mi.http.listen", 14) == 0, "%s", err);
+	int tcp = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in ta = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t tl = sizeof(ta);
+	CHECK(tcp >= 0 && bind(tcp, (struct sockaddr *)&ta, sizeof(ta)) == 0 && listen(tcp, 1) == 0 &&
+	      getsockname(tcp, (struct sockaddr *)&ta, &tl) == 0);
+	char http[64];
+	snprintf(http, sizeof(http), "127.0.0.1:%u", ntohs(ta.sin_port));
+	mc = (struct evr_mi_conf){ .http_listen = http };
+	CHECK(evr_control_mi_open(c2, &mc, err, sizeof(err)) == -EADDRINUSE);
+	CHECK_MSG(strncmp(err, "mi.http.listen", 14) == 0 && strstr(err, "in use"), "%s", err);
+	close(tcp);
 	evr_control_destroy(c2);
 	/* the first server's files survived the attempts */
 	struct stat st;
