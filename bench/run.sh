@@ -85,7 +85,11 @@ import json, math, sys
 
 out = sys.argv[1]
 doc = json.load(open(f"{out}/bench.json"))
-runs = {b["name"]: b for b in doc["benchmarks"] if b.get("run_type", "iteration") == "iteration"}
+# BM_match/N reports its own (manual) time: its name carries "/manual_time"
+def base(name):
+    return name[: -len("/manual_time")] if name.endswith("/manual_time") else name
+
+runs = {base(b["name"]): b for b in doc["benchmarks"] if b.get("run_type", "iteration") == "iteration"}
 errors = [(n, b.get("error_message", "")) for n, b in runs.items() if b.get("error_occurred")]
 
 def si(x, unit=""):
