@@ -47,7 +47,8 @@
 	X(mi_fifo_dropped, "MI FIFO replies dropped: reply fifo missing, never opened or not read") \
 	X(http_mi, "HTTP POST /mi requests served")                               \
 	X(http_metrics, "HTTP GET /metrics scrapes served")                       \
-	X(http_bad, "HTTP requests refused: unknown path, wrong method, body over max_line, not JSON")
+	X(http_bad, "HTTP requests refused: unknown path, wrong method, body over max_line, not JSON") \
+	X(events_list_full, "names of events seen on the wire not listed: EVR_MI_EVENTS_MAX (65536) known already")
 
 struct evr_control_counters {
 #define X(f, h) uint64_t f;
@@ -192,6 +193,8 @@ EVR_CONTROL_METHODS(X)
 
 /* Longest event selector text handled ("CUSTOM" + subclass). */
 #define EVR_MI_EVENT_MAX 300
+/* Event names only seen on the wire MI events_list gives ids to, at most. */
+#define EVR_MI_EVENTS_MAX 65536
 /* The id of an event name (case-insensitive), registering it when add.
  * -ENOENT (unknown, !add), -EINVAL, -ENOMEM. */
 int evr_mi_event_id(struct evr_control *c, const char *name, bool add);

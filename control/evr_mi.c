@@ -82,6 +82,13 @@ int evr_mi_event_id(struct evr_control *c, const char *name, bool add)
 
 void evr_control_note_event(struct evr_control *c, const char *name)
 {
+	/* names seen on the wire are anyone's to invent: bounded (subscribed
+	 * and raised ones are bounded by the store and always get an id) */
+	if (c->ev_names && json_array_size(c->ev_names) >= EVR_MI_EVENTS_MAX &&
+	    evr_mi_event_id(c, name, false) < 0) {
+		c->cnt.events_list_full++;
+		return;
+	}
 	evr_mi_event_id(c, name, true);
 }
 

@@ -1046,6 +1046,35 @@ static void test_mi(void)
 	CHECK(ival(res(r), "matcher:live") >= 1); /* a gauge is not reset */
 	json_decref(r);
 
+	/* names seen on the wire are bounded; subscribed ones always get an id */
+	r = call(&k, "events_list", NULL);
+	size_t known = json_array_size(json_object_get(res(r), "Events"));
+	json_decref(r);
+	int code = 0;
+	char m2[64];
+	r = NULL;
+	evr_action_stats(C, NULL, &r, &code, m2, sizeof(m2));
+	json_int_t full0 = ival(json_object_get(r, "control"), "events_list_full");
+	json_decref(r);
+	for (int n = 0; n < 70000; n++) {
+		char name[32];
+		snprintf(name, sizeof(name), "E_WIRE_%d", n);
+		evr_control_note_event(C, name);
+	}
+	evr_control_note_event(C, "E_MI"); /* known already: no id needed */
+	r = NULL;
+	evr_action_stats(C, NULL, &r, &code, m2, sizeof(m2));
+	CHECK_EQ_INT(ival(json_object_get(r, "control"), "events_list_full") - full0,
+	             70000 - (65536 - (json_int_t)known));
+	json_decref(r);
+	snprintf(params, sizeof(params), "[\"E_AFTER_CAP\",\"unix:%s\",\"60\"]", sink_path);
+	MI_OK(&k, "event_subscribe", params);
+	r = call(&k, "subscribers_list", "[\"E_AFTER_CAP\"]");
+	CHECK_EQ_INT(ival(json_object_get(res(r), "Event"), "id"), 65536);
+	json_decref(r);
+	snprintf(params, sizeof(params), "[\"E_AFTER_CAP\",\"unix:%s\",\"0\"]", sink_path);
+	MI_OK(&k, "event_subscribe", params);
+
 	cli_close(&k);
 	close(sink);
 }
