@@ -401,7 +401,8 @@ int rpc_mi_subscribers_list(struct evr_control *c, json_t *params, json_t **resu
 		snprintf(key, sizeof(key), "%d", x.only_id);
 		ev = json_object_get(x.by_id, key);
 		/* a known event nobody subscribes to now: OpenSIPS prints it empty */
-		*result = json_pack("{s:O}", "Event", ev ? ev : json_object());
+		*result = ev ? json_pack("{s:O}", "Event", ev)
+		             : json_pack("{s:o}", "Event", json_object());
 		json_decref(x.by_id);
 		return *result ? 0 : NOMEM();
 	}

@@ -361,7 +361,7 @@ static const char *hep_name(unsigned i)
 /* One counter family by result: the n counters at offset off of each
  * worker's block, labelled with name(i). */
 static void result_family(struct evr_metrics *m, const char *family, const char *help,
-                          const struct evr_counters *cw, unsigned nw, char (*wname)[8],
+                          const struct evr_counters *cw, unsigned nw, char (*wname)[12],
                           size_t off, unsigned n, const char *(*name)(unsigned))
 {
 	evr_metrics_family(m, EVR_METRIC_COUNTER, family, help);
@@ -383,7 +383,7 @@ static void hook_metrics(void *ctx, struct evr_metrics *m)
 	struct evr_router *r = ctx;
 	struct evr_counters cw[EVR_MAX_WORKERS + 1];
 	struct sip_sums sw[EVR_MAX_WORKERS];
-	char wname[EVR_MAX_WORKERS + 1][8];
+	char wname[EVR_MAX_WORKERS + 1][12];
 	unsigned nw = r->n_workers;
 
 	memset(cw, 0, sizeof(cw));
