@@ -160,7 +160,6 @@ struct evr_http *evr_http_open(struct evr_control *c, const char *listen, char *
                                size_t errlen);
 int evr_http_pollfd(const struct evr_http *h, int *timeout_ms);
 void evr_http_run(struct evr_http *h);
-uint16_t evr_http_port(const struct evr_http *h);
 void evr_http_close(struct evr_http *h);
 
 /* Method dispatch entry, expanded from EVR_CONTROL_METHODS. */

@@ -279,13 +279,6 @@ void evr_http_run(struct evr_http *h)
 	MHD_run(h->d);
 }
 
-uint16_t evr_http_port(const struct evr_http *h)
-{
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-
-	return info ? info->port : 0;
-}
-
 void evr_http_close(struct evr_http *h)
 {
 	if (!h)
