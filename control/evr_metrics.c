@@ -93,7 +93,7 @@ static void matcher_families(struct evr_metrics *m, struct evr_control *c)
 	                   "live subscriptions by how the index finds them");
 #define X(f, k, h)                                                                    \
 	if (strncmp(#f, "idx_", 4) == 0)                                              \
-		evr_metrics_sample(m, (double)s.f, "kind", #f + 4, NULL);
+		evr_metrics_sample(m, (double)s.f, "kind", &(#f)[4], NULL);
 	EVR_MATCHER_STATS(X)
 #undef X
 }

@@ -222,7 +222,7 @@ def cmd_check(d, tel_path, ctl_path, pid):
 
     # /evr/info
     info = t.get('/evr/info') or {}
-    ver = ctl.call('version')['result']['version']
+    ver = ctl.call('evr_version')['result']['version']
     c.eq({k: info.get(k) for k in ('version', 'workers', 'ports', 'listeners', 'sip', 'pid',
                                    'state', 'sequence')},
          {'version': ver, 'workers': 2, 'ports': 2, 'listeners': 2, 'sip': 1,
