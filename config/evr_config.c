@@ -603,6 +603,14 @@ static const struct evr_setting control_tab[] = {
 	END,
 };
 
+static const struct evr_setting heartbeat_tab[] = {
+	U(struct evr_cfg_heartbeat, interval_s, 0, 86400, "20", false,
+	  "Seconds between the HEARTBEAT events evrd raises (FreeSWITCH's "
+	  "liveness event, with Up-Time and the router's figures); 0 = off. "
+	  "Raised through the control library, so only when control.enabled."),
+	END,
+};
+
 /* Off by default: each is one more way in. The stream socket (evrctl) is
  * what evrd needs; these exist so unmodified OpenSIPS MI clients work. */
 static const struct evr_setting mi_http_tab[] = {
@@ -790,6 +798,7 @@ const struct evr_setting evr_config_table[] = {
 	G(struct evr_config, mi, mi_tab, "OpenSIPS MI datagram, FIFO and HTTP transports "
 	  "and Prometheus metrics (served with the control socket, so only when "
 	  "control.enabled)."),
+	G(struct evr_config, heartbeat, heartbeat_tab, "HEARTBEAT events evrd raises itself."),
 	G(struct evr_config, rings, rings_tab, "Ring and mempool sizes."),
 	G(struct evr_config, limits, limits_tab, "Decoder limits and fan-out."),
 	G(struct evr_config, matcher, matcher_tab, "Subscription matcher."),

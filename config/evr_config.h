@@ -140,6 +140,12 @@ struct evr_cfg_control {
 	uint32_t request_timeout_ms; /* close one whose line stays incomplete */
 };
 
+/* evrd's own HEARTBEAT event (FreeSWITCH's liveness event), raised from
+ * the control thread. */
+struct evr_cfg_heartbeat {
+	uint32_t interval_s; /* 0 = off */
+};
+
 /* OpenSIPS MI transports on the control thread; "" or NULL = off. */
 struct evr_cfg_mi {
 	char *datagram_socket; /* unix datagram socket path */
@@ -208,6 +214,7 @@ struct evr_config {
 	uint32_t n_listeners;
 	struct evr_cfg_control control;
 	struct evr_cfg_mi mi;
+	struct evr_cfg_heartbeat heartbeat;
 	struct evr_cfg_rings rings;
 	struct evr_cfg_limits limits;
 	struct evr_cfg_matcher matcher;

@@ -534,10 +534,49 @@ static size_t attr_bytes(const char *name, json_t *v)
 	return strlen(name) + 2 + (json_is_string(v) ? json_string_length(v) : 40);
 }
 
-static int build_event(struct raise_ev *r, const struct evr_limits *lim,
+/* Standard headers: 11 attributes; their names are literals, their values
+ * at most uuid + hostname + switchname + addresses + dates + file,
+ * function, numbers (each + NUL). */
+#define EVR_FS_STD_N 11u
+#define EVR_FS_STD_BYTES 512u
+
+static uint64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * Does a raised event get FreeSWITCH's standard headers? Events in the
+ * FreeSWITCH vocabulary do, as switch_event_fire adds them; OpenSIPS's
+ * (E_*, or positional params as OpenSIPS MI raises them) never do, their
+ * subscribers see exactly the params given. A caller that gives any of them
+ * itself (an event relayed from a FreeSWITCH) keeps its own.
+ */
+static bool fs_vocabulary(const char *name, size_t nlen, json_t *attrs)
+{
+	static const char *const std[] = {
+		"Core-UUID", "FreeSWITCH-Hostname", "FreeSWITCH-Switchname", "FreeSWITCH-IPv4",
+		"FreeSWITCH-IPv6", "Event-Date-Local", "Event-Date-GMT", "Event-Date-Timestamp",
+		"Event-Calling-File", "Event-Calling-Function", "Event-Calling-Line-Number",
+	};
+
+	if ((nlen >= 2 && name[0] == 'E' && name[1] == '_') || json_is_array(attrs))
+		return false;
+	if (json_is_object(attrs))
+		for (size_t i = 0; i < sizeof(std) / sizeof(std[0]); i++)
+			if (json_object_get(attrs, std[i]))
+				return false;
+	return true;
+}
+
+static int build_event(struct evr_control *c, struct raise_ev *r, const struct evr_limits *lim,
                        const char *event, json_t *attrs, int *code, char *msg,
                        size_t msglen)
 {
+	bool std;
 	const char *name = event, *sub, *key;
 	size_t nlen, slen, n = 0, i;
 	char idx[24];
@@ -574,6 +613,9 @@ static int build_event(struct raise_ev *r, const struct evr_limits *lim,
 	else if (json_is_array(attrs))
 		json_array_foreach(attrs, i, v)
 			r->cap += attr_bytes("12345678901234567890", v);
+	std = fs_vocabulary(name, nlen, attrs) && n + EVR_FS_STD_N <= lim->max_attrs;
+	if (std)
+		r->cap += EVR_FS_STD_BYTES;
 	/* +1: the builder keeps buf[0] as the empty string */
 	if (r->cap + 1 > UINT32_MAX || evr_ev_arena_init(&r->s, lim, (uint32_t)r->cap + 1))
 		return NOMEM();
@@ -581,6 +623,8 @@ static int build_event(struct raise_ev *r, const struct evr_limits *lim,
 	if (!evr_ev_store(&r->s, &r->s.ev.name, name, nlen, 0) ||
 	    !evr_ev_store(&r->s, &r->s.ev.subclass, sub, slen, 0))
 		return NOMEM();
+	if (std && !EVR_FS_STD_ADD(&r->s, c->fs_std, &c->fs_clk, wall_us()))
+		return NOMEM(); /* sized above: a bug if ever seen */
 	if (json_is_object(attrs)) {
 		json_object_foreach(attrs, key, v)
 			if ((rc = raise_attr(r, lim, key, v, code, msg, msglen)))
@@ -660,64 +704,82 @@ failed:
 	return ok;
 }
 
+int evr_control_raise(struct evr_control *c, const struct evr_event *ev,
+                      struct evr_raise_result *res)
+{
+	struct evr_match_stats st = { 0 };
+	const struct evr_sub **out;
+	uint32_t n;
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	out = malloc(c->conf.max_fanout * sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	n = evr_matcher_match(c->m, c->reader, ev, evr_now_ms(), out, c->conf.max_fanout, &st);
+	res->matched = n;
+	res->overflow = st.overflow;
+	if (n && c->hooks.deliver) {
+		int d = c->hooks.deliver(c->hooks.ctx, ev, out, n);
+
+		if (d < 0) {
+			rc = d;
+		} else {
+			res->notified = (uint32_t)d < n ? (uint32_t)d : n;
+			res->failed = n - res->notified;
+		}
+	} else if (n) {
+		res->notified = deliver_fallback(c, ev, out, n, &res->failed);
+	}
+	free(out);
+	return rc;
+}
+
 int evr_action_raise_event(struct evr_control *c, json_t *params, json_t **result,
                            int *code, char *msg, size_t msglen)
 {
 	static const char *const names[] = { "event", "params" };
 	struct raise_ev r = { 0 };
-	struct evr_match_stats st = { 0 };
-	const struct evr_sub **out = NULL;
+	struct evr_raise_result rr;
 	json_t *p[2];
 	const char *event = NULL;
-	uint32_t n, notified, failed = 0;
 	int rc;
 
 	*result = NULL;
 	if ((rc = evr_rpc_bind(params, names, 2, 2, p, code, msg, msglen)) ||
 	    (rc = evr_rpc_get_str(p[0], "event", true, &event, code, msg, msglen)))
 		return rc;
-	rc = build_event(&r, &c->limits, event, p[1], code, msg, msglen);
+	rc = build_event(c, &r, &c->limits, event, p[1], code, msg, msglen);
 	if (rc)
 		goto out;
-	out = malloc(c->conf.max_fanout * sizeof(*out));
-	if (!out) {
+	rc = evr_control_raise(c, &r.s.ev, &rr);
+	if (rc == -ENOMEM) {
 		rc = NOMEM();
 		goto out;
 	}
-	n = evr_matcher_match(c->m, c->reader, &r.s.ev, evr_now_ms(), out, c->conf.max_fanout,
-	                      &st);
 	c->cnt.raised++;
-	c->cnt.raise_matched += n;
-	c->cnt.raise_overflow += st.overflow;
-	if (!n) {
+	c->cnt.raise_matched += rr.matched;
+	c->cnt.raise_overflow += rr.overflow;
+	if (!rr.matched) {
 		rc = evr_rpc_fail(code, EVR_RPC_NO_SUBSCRIBERS, msg, msglen, -ENOENT,
 		          "No subscribers for event");
 		goto out;
 	}
-	if (c->hooks.deliver) {
-		int d = c->hooks.deliver(c->hooks.ctx, &r.s.ev, out, n);
-
-		if (d < 0) {
-			rc = evr_rpc_fail(code, EVR_RPC_INTERNAL, msg, msglen, d, "delivery failed: %s",
-			          strerror(-d));
-			goto out;
-		}
-		notified = (uint32_t)d < n ? (uint32_t)d : n;
-		failed = n - notified;
-	} else {
-		notified = deliver_fallback(c, &r.s.ev, out, n, &failed);
+	if (rc < 0) {
+		rc = evr_rpc_fail(code, EVR_RPC_INTERNAL, msg, msglen, rc, "delivery failed: %s",
+		          strerror(-rc));
+		goto out;
 	}
-	c->cnt.raise_notified += notified;
+	c->cnt.raise_notified += rr.notified;
 	evr_mi_event_id(c, event, true); /* raised to a subscriber: a known event */
-	c->cnt.raise_failed += failed;
-	*result = json_pack("{s:i,s:i,s:i}", "matched", (int)n, "notified", (int)notified,
-	                    "failed", (int)failed);
-	if (*result && st.overflow)
-		json_object_set_new(*result, "overflow", json_integer((json_int_t)st.overflow));
+	c->cnt.raise_failed += rr.failed;
+	*result = json_pack("{s:i,s:i,s:i}", "matched", (int)rr.matched, "notified",
+	                    (int)rr.notified, "failed", (int)rr.failed);
+	if (*result && rr.overflow)
+		json_object_set_new(*result, "overflow", json_integer((json_int_t)rr.overflow));
 	if (!*result)
 		rc = NOMEM();
 out:
-	free(out);
 	evr_ev_arena_fini(&r.s);
 	return rc;
 }

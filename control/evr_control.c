@@ -1160,6 +1160,18 @@ struct evr_control *evr_control_create(const struct evr_control_conf *conf,
 	c->listen_fd = c->udp4_fd = c->udp6_fd = -1;
 	c->m = m;
 	c->started = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &c->started_mono);
+	evr_fs_clock_init(&c->fs_clk);
+	if (conf->fs_std) {
+		c->fs_std = conf->fs_std;
+	} else if ((rc = evr_fs_std_init(&c->fs_own, NULL, NULL, NULL, NULL)) == 0) {
+		c->fs_std = &c->fs_own;
+	} else {
+		seterr(err, errlen, "control socket: Core-UUID: %s", strerror(-rc));
+		free(c);
+		errno = -rc;
+		return NULL;
+	}
 	if (hooks)
 		c->hooks = *hooks;
 	c->conf = *conf;

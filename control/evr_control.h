@@ -64,6 +64,7 @@
 #include <sys/types.h>
 
 #include "event/evr_event.h"
+#include "event/evr_fs_std.h"
 #include "match/evr_matcher.h"
 #include "evr_methods.h"
 
@@ -124,6 +125,10 @@ struct evr_control_conf {
 	uint32_t max_per_uid;     /* connections per non-root uid, default 16 */
 	uint32_t idle_timeout_ms; /* no request for this long: closed, 60000 */
 	uint32_t request_timeout_ms; /* incomplete line this long: closed, 10000 */
+	/* FreeSWITCH standard headers of the run (Core-UUID, hostname, ...)
+	 * for HEARTBEAT and raise_event; must outlive the server. NULL: the
+	 * server makes its own (a Core-UUID of its own). */
+	const struct evr_fs_std *fs_std;
 };
 
 /* Fill defaults (socket_path stays NULL: the caller must set it). */
@@ -244,6 +249,49 @@ EVR_API int evr_action_subscribers_list(struct evr_control *c, json_t *params,
 EVR_API int evr_action_raise_event(struct evr_control *c, json_t *params,
                                    json_t **result, int *code, char *msg,
                                    size_t msglen);
+/* What evr_control_raise did: subscriptions matched, notifications queued
+ * or sent, matched but not delivered, matches over max_fanout. */
+struct evr_raise_result {
+	uint32_t matched, notified, failed;
+	uint64_t overflow;
+};
+
+/* The one "notify an event's subscribers" path of the control thread,
+ * shared by raise_event and HEARTBEAT: match ev with the control's reader
+ * index, deliver through hooks->deliver (or the kernel-socket fallback).
+ * Counts nothing (callers do). 0, -ENOMEM, or the hook's -errno (then
+ * matched/overflow are set). Control thread, online. */
+EVR_API int evr_control_raise(struct evr_control *c, const struct evr_event *ev,
+                              struct evr_raise_result *res);
+
+/* evrd's own figures for HEARTBEAT (extra headers after FreeSWITCH's). */
+struct evr_heartbeat_figures {
+	uint64_t events_per_s;  /* Evr-Events-Per-Sec: decoded + SIP-derived, last interval */
+	uint64_t events_total;  /* Evr-Events-Total */
+	uint64_t drops_total;   /* Evr-Drops-Total: every named drop counter */
+};
+
+/*
+ * Raise one HEARTBEAT as FreeSWITCH's send_heartbeat does (switch_core.c):
+ * standard headers, Event-Info "System Ready", Up-Time in FreeSWITCH's
+ * words, FreeSWITCH-Version (evrd's), Uptime-msec, then evrd's figures
+ * (Evr-Events-Per-Sec, Evr-Events-Total, Evr-Live-Subscriptions,
+ * Evr-Drops-Total). uptime_us is the time since start; wall_us now.
+ * Counted in control.heartbeats / heartbeat_notified / heartbeat_failed.
+ * 0 or -errno. Control thread, online.
+ */
+EVR_API int evr_control_heartbeat(struct evr_control *c, uint64_t uptime_us, uint64_t wall_us,
+                                  const struct evr_heartbeat_figures *f,
+                                  struct evr_raise_result *res);
+/* Microseconds since evr_control_create (CLOCK_MONOTONIC). */
+EVR_API uint64_t evr_control_uptime_us(const struct evr_control *c);
+
+/* FreeSWITCH's Up-Time text for us microseconds ("0 years, 0 days, 0 hours,
+ * 1 minute, 2 seconds, 345 milliseconds, 678 microseconds": singular for 1,
+ * 365-day years, as switch_core_measure_time). Returns the length (the
+ * text is cut to cap - 1 like snprintf). */
+EVR_API size_t evr_fs_uptime_text(char *out, size_t cap, uint64_t us);
+
 /* -> {"matcher":{..},"control":{..}, + whatever hooks->stats adds}. */
 EVR_API int evr_action_stats(struct evr_control *c, json_t *params, json_t **result,
                              int *code, char *msg, size_t msglen);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "evr_control.h"
+#include "event/evr_fs_std.h"
 #include "evr_version.h"
 
 /* Server counters, exported by `stats` under "control" in this order.
@@ -35,6 +36,9 @@
 	X(raise_notified, "notifications delivered or queued by raise_event")  \
 	X(raise_failed, "notifications that could not be encoded or sent")     \
 	X(raise_overflow, "matches over max_fanout, not notified")            \
+	X(heartbeats, "HEARTBEAT events raised (heartbeat.interval_s)")       \
+	X(heartbeat_notified, "HEARTBEAT notifications delivered or queued")  \
+	X(heartbeat_failed, "HEARTBEAT events not built or not delivered")    \
 	X(batch_limited, "batch elements answered 503: output bound reached")  \
 	X(clients_refused_uid, "connections refused over max_per_uid")        \
 	X(clients_idle, "clients closed after idle_timeout_ms")                \
@@ -104,6 +108,12 @@ struct evr_control {
 	uint64_t errors[EVR_ERRIDX__COUNT];
 	/* MI family (evr_mi.c) */
 	time_t started;               /* uptime */
+	struct timespec started_mono; /* HEARTBEAT Up-Time */
+	/* FreeSWITCH standard headers (event/evr_fs_std.h): evrd's run-wide
+	 * set (conf.fs_std) or our own; the control thread's date cache */
+	const struct evr_fs_std *fs_std;
+	struct evr_fs_std fs_own;
+	struct evr_fs_clock fs_clk;
 	json_t *ev_ids;               /* lowercased event name -> id */
 	json_t *ev_names;             /* id -> name as first seen */
 	json_t *stat_base;            /* reset_statistics baselines */

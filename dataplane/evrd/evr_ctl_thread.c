@@ -28,6 +28,7 @@
 #include "evr_dataplane.h"
 #include "evr_egress.h"
 #include "evr_neigh.h"
+#include "evr_sip_ingest.h"
 #include "sip/evr_sip_endpoint.h"
 #include "sip/state/evr_sip_state.h"
 
@@ -622,6 +623,55 @@ unsigned evr_ctl_drain_names(struct evr_router *r, struct evr_control *ctl)
 		total += n;
 	} while (n == RTE_DIM(d));
 	return total;
+}
+
+/* Named drops summed for HEARTBEAT's Evr-Drops-Total: every counter that
+ * stands for an event or notification lost (not the ignored-frame ones). */
+static const enum evr_counter drop_counters[] = {
+	EVR_CNT_RX_FRAG_DROPPED, EVR_CNT_SIP_HANDOFF_FULL, EVR_CNT_SIP_TOO_LARGE,
+	EVR_CNT_HOLD_FULL, EVR_CNT_FANOUT_OVERFLOW, EVR_CNT_ENCODE_OVERFLOW,
+	EVR_CNT_POOL_EMPTY, EVR_CNT_RING_FULL, EVR_CNT_UNIX_RING_FULL,
+	EVR_CNT_NO_ROUTE, EVR_CNT_NEIGH_TABLE_FULL, EVR_CNT_ARP_UNRESOLVED,
+	EVR_CNT_ARP_QUEUE_OVERFLOW, EVR_CNT_FRAG_FAILED, EVR_CNT_TX_FULL,
+	EVR_CNT_TX_LINEARIZE_FAILED, EVR_CNT_UNIX_FAILED, EVR_CNT_SHUTDOWN_DROPPED,
+};
+
+static void hb_add(const struct evr_counters *b, uint64_t *events, uint64_t *drops)
+{
+	*events += ld(&b->dec[EVR_DEC_OK]) + ld(&b->c[EVR_CNT_SIP_EVENTS]);
+	for (unsigned i = 0; i < RTE_DIM(drop_counters); i++)
+		*drops += ld(&b->c[drop_counters[i]]);
+	for (unsigned i = 1; i < EVR_DEC__COUNT; i++) /* every decode failure */
+		*drops += ld(&b->dec[i]);
+}
+
+void evr_ctl_heartbeat_tick(struct evr_router *r, struct evr_control *ctl, uint64_t now_tsc)
+{
+	uint64_t iv = r->cfg->heartbeat.interval_s, events = 0, drops = 0;
+	struct evr_heartbeat_figures f;
+	struct evr_raise_result res;
+
+	if (ctl == NULL || iv == 0)
+		return;
+	if (r->hb_next_tsc == 0) {
+		r->hb_next_tsc = r->start_tsc + iv * r->tsc_hz;
+		return;
+	}
+	if (now_tsc < r->hb_next_tsc)
+		return;
+	/* a late loop beats once, then keeps the cadence */
+	while (r->hb_next_tsc <= now_tsc)
+		r->hb_next_tsc += iv * r->tsc_hz;
+	evr_fs_std_refresh_tz(&r->fs_std); /* DST: once per beat is enough */
+	for (unsigned wi = 0; wi < r->n_workers; wi++)
+		for (unsigned pi = 0; pi < r->n_ports; pi++)
+			hb_add(&r->workers[wi]->cnt[pi], &events, &drops);
+	hb_add(&r->ctl_cnt, &events, &drops);
+	f.events_total = events;
+	f.events_per_s = (events - r->hb_events) / iv;
+	f.drops_total = drops;
+	r->hb_events = events;
+	evr_control_heartbeat(ctl, evr_control_uptime_us(ctl), evr_wall_us(r, now_tsc), &f, &res);
 }
 
 void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h)

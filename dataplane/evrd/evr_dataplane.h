@@ -29,6 +29,7 @@
 
 #include "evr_config.h"
 #include "evr_counters.h"
+#include "event/evr_fs_std.h"
 #include "evr_notify.h"
 #include "evr_rx.h"
 #include "evr_sip_ingest.h"
@@ -154,6 +155,12 @@ struct evr_router {
 	uint64_t sip_ports[65536 / 64]; /* bitmap: sip.mirror_ports */
 	bool has_sip;                /* a mirror port, a sip or hep listener */
 	uint64_t wall0_us;           /* wall clock at start_tsc */
+	/* FreeSWITCH standard headers of this run (Core-UUID, hostname, IPs):
+	 * written once before the workers start, then read-only (gmtoff:
+	 * refreshed by the control thread, see event/evr_fs_std.h) */
+	struct evr_fs_std fs_std;
+	/* HEARTBEAT (control thread): next beat, events at the last one */
+	uint64_t hb_next_tsc, hb_events;
 	rte_be16_t default_sport;    /* for raise_event notifications */
 	struct rte_mempool *payload_pool;
 	struct rte_mempool *hdr_pool;

@@ -748,6 +748,26 @@ static void lock_interfaces(const struct argv_buf *a)
 	}
 }
 
+/* FreeSWITCH-IPv4/-IPv6: the first port address of each family (evrd's
+ * own addresses, where FreeSWITCH guesses its default route's), without
+ * the prefix length; FreeSWITCH-Hostname and -Switchname: sip.hostname. */
+static int fs_std_init(struct evr_router *r)
+{
+	const struct evr_config *cfg = r->cfg;
+	char ip[2][64] = { "", "" };
+
+	for (uint32_t i = 0; i < cfg->n_ports; i++) {
+		const char *a[2] = { cfg->ports[i].ipv4, cfg->ports[i].ipv6 };
+
+		for (int f = 0; f < 2; f++)
+			if (!ip[f][0] && a[f] && a[f][0]) {
+				snprintf(ip[f], sizeof(ip[f]), "%s", a[f]);
+				ip[f][strcspn(ip[f], "/")] = '\0';
+			}
+	}
+	return evr_fs_std_init(&r->fs_std, cfg->sip.hostname, cfg->sip.hostname, ip[0], ip[1]);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -859,6 +879,8 @@ int main(int argc, char **argv)
 	r->max_fanout = cfg->limits.max_fanout;
 	evr_config_limits(cfg, &r->limits);
 	socket = (int)rte_socket_id();
+	if ((rc = fs_std_init(r)) != 0)
+		die("Core-UUID: no random bytes: %s", strerror(-rc));
 
 	r->n_workers = cfg->workers.count ? cfg->workers.count : rte_lcore_count() - 1;
 	if (r->n_workers == 0 || r->n_workers > rte_lcore_count() - 1)
@@ -950,6 +972,7 @@ int main(int argc, char **argv)
 			.max_per_uid = cfg->control.max_per_uid,
 			.idle_timeout_ms = cfg->control.idle_timeout_ms,
 			.request_timeout_ms = cfg->control.request_timeout_ms,
+			.fs_std = &r->fs_std,
 		};
 		struct evr_control_hooks hooks;
 		uint32_t mode;
@@ -1028,6 +1051,7 @@ int main(int argc, char **argv)
 			evr_ctl_drain_unix(r);
 			if (ctl)
 				evr_ctl_drain_names(r, ctl);
+			evr_ctl_heartbeat_tick(r, ctl, rte_rdtsc());
 			log_info_signals();
 			rcu_quiescent_state();
 		}

@@ -323,6 +323,206 @@ static char *sink_recv(int fd)
 	return strdup(buf);
 }
 
+
+/* ---- HEARTBEAT ----------------------------------------------------------------------- */
+
+static void check_uptime(uint64_t us, const char *want)
+{
+	char b[200];
+
+	CHECK_EQ_INT(evr_fs_uptime_text(b, sizeof(b), us), strlen(want));
+	CHECK_EQ_STR(b, want);
+}
+
+/* Up-Time as switch_core_measure_time + send_heartbeat spell it: singular
+ * for exactly 1, plural otherwise (0 too), 365-day years. */
+static void test_uptime_text(void)
+{
+	const uint64_t S = 1000000, D = 86400 * S;
+	char small[16];
+
+	check_uptime(0, "0 years, 0 days, 0 hours, 0 minutes, 0 seconds, 0 milliseconds, "
+	                "0 microseconds");
+	check_uptime(62345678, "0 years, 0 days, 0 hours, 1 minute, 2 seconds, "
+	                       "345 milliseconds, 678 microseconds");
+	check_uptime(365 * D + D + 3600 * S + 60 * S + S + 1000 + 1,
+	             "1 year, 1 day, 1 hour, 1 minute, 1 second, 1 millisecond, 1 microsecond");
+	check_uptime(365 * D - 1, "0 years, 364 days, 23 hours, 59 minutes, 59 seconds, "
+	                          "999 milliseconds, 999 microseconds");
+	check_uptime(2 * 365 * D + 2 * D + 2 * 3600 * S,
+	             "2 years, 2 days, 2 hours, 0 minutes, 0 seconds, 0 milliseconds, "
+	             "0 microseconds");
+	check_uptime(999, "0 years, 0 days, 0 hours, 0 minutes, 0 seconds, 0 milliseconds, "
+	                  "999 microseconds");
+	check_uptime(60 * S, "0 years, 0 days, 0 hours, 1 minute, 0 seconds, 0 milliseconds, "
+	                     "0 microseconds");
+	/* cut like snprintf, never past cap */
+	CHECK_EQ_INT(evr_fs_uptime_text(small, sizeof(small), 0), 15);
+	CHECK_EQ_STR(small, "0 years, 0 days");
+}
+
+static void test_heartbeat(void)
+{
+	char p_json[128], p_plain[128], p_rpc[128], params[512];
+	int s_json = unix_sink("hb_json.sock", p_json, sizeof(p_json));
+	int s_plain = unix_sink("hb_plain.sock", p_plain, sizeof(p_plain));
+	int s_rpc = unix_sink("hb_rpc.sock", p_rpc, sizeof(p_rpc));
+	struct evr_heartbeat_figures f = { .events_per_s = 12, .events_total = 345,
+	                                   .drops_total = 6 };
+	struct evr_raise_result rr;
+	json_int_t beats = stat_control("heartbeats");
+	json_int_t live;
+	struct cli k;
+	json_t *d, *r;
+	char *dg;
+
+	test_uptime_text();
+	cli_open(&k);
+	/* nobody subscribed: raised, nothing matched, nothing failed */
+	CHECK_EQ_INT(evr_control_heartbeat(C, 1, 1704110400000000ull, &f, &rr), 0);
+	CHECK_EQ_INT(rr.matched, 0);
+	CHECK_EQ_INT(stat_control("heartbeats"), beats + 1);
+
+	snprintf(params, sizeof(params),
+	         "{\"event\":\"HEARTBEAT\",\"socket\":\"unix:%s\",\"format\":\"json\"}", p_json);
+	subscribe(&k, params);
+	snprintf(params, sizeof(params),
+	         "{\"event\":\"HEARTBEAT\",\"socket\":\"unix:%s\",\"format\":\"plain\","
+	         "\"filters\":[\"Event-Info=System Ready\"]}", p_plain);
+	subscribe(&k, params);
+	/* a filter the beat does not pass: matched like any event, so not sent */
+	snprintf(params, sizeof(params),
+	         "{\"event\":\"HEARTBEAT\",\"socket\":\"unix:%s\",\"filters\":[\"Event-Info=x\"]}",
+	         p_rpc);
+	subscribe(&k, params);
+	r = call(&k, "evr_stats", NULL);
+	live = ival(json_object_get(res(r), "matcher"), "live");
+	json_decref(r);
+
+	CHECK_EQ_INT(evr_control_heartbeat(C, 62345678, 1704110400123456ull, &f, &rr), 0);
+	CHECK_EQ_INT(rr.matched, 2);
+	CHECK_EQ_INT(rr.notified, 2);
+	CHECK_EQ_INT(rr.failed, 0);
+	CHECK_EQ_INT(stat_control("heartbeat_notified") >= 2, 1);
+
+	dg = sink_recv(s_json);
+	d = parse(dg);
+	CHECK_EQ_STR(sval(d, "Event-Name"), "HEARTBEAT");
+	CHECK_EQ_STR(sval(d, "Event-Info"), "System Ready");
+	CHECK_EQ_STR(sval(d, "Up-Time"), "0 years, 0 days, 0 hours, 1 minute, 2 seconds, "
+	                                 "345 milliseconds, 678 microseconds");
+	CHECK_EQ_STR(sval(d, "Uptime-msec"), "62345");
+	CHECK_EQ_STR(sval(d, "FreeSWITCH-Version"), EVR_VERSION);
+	CHECK_EQ_STR(sval(d, "Event-Date-GMT"), "Mon, 01 Jan 2024 12:00:00 GMT");
+	CHECK_EQ_STR(sval(d, "Event-Date-Timestamp"), "1704110400123456");
+	CHECK_EQ_INT(strlen(sval(d, "Core-UUID")), 36);
+	CHECK_EQ_STR(sval(d, "Event-Calling-File"), "evr_heartbeat.c");
+	CHECK_EQ_STR(sval(d, "Event-Calling-Function"), "evr_control_heartbeat");
+	CHECK_EQ_STR(sval(d, "Evr-Events-Per-Sec"), "12");
+	CHECK_EQ_STR(sval(d, "Evr-Events-Total"), "345");
+	CHECK_EQ_STR(sval(d, "Evr-Drops-Total"), "6");
+	char lv[24];
+	snprintf(lv, sizeof(lv), "%lld", (long long)live);
+	CHECK_EQ_STR(sval(d, "Evr-Live-Subscriptions"), lv);
+	CHECK(json_is_string(json_object_get(d, "Event-Sequence")));
+	json_decref(d);
+	free(dg);
+	CHECK(sink_recv(s_json) == NULL); /* exactly one */
+
+	/* plain: FreeSWITCH's header order, Event-Sequence from the encoder */
+	dg = sink_recv(s_plain);
+	CHECK(dg != NULL);
+	if (dg) {
+		static const char *const order[] = {
+			"\nEvent-Name: HEARTBEAT\n", "\nCore-UUID: ", "\nFreeSWITCH-Hostname: ",
+			"\nFreeSWITCH-Switchname: ", "\nFreeSWITCH-IPv4: ", "\nFreeSWITCH-IPv6: ",
+			"\nEvent-Date-Local: ", "\nEvent-Date-GMT: Mon,%2001%20Jan%202024%2012%3A00%3A00%20GMT\n",
+			"\nEvent-Date-Timestamp: 1704110400123456\n", "\nEvent-Calling-File: ",
+			"\nEvent-Calling-Function: ", "\nEvent-Calling-Line-Number: ",
+			"\nEvent-Info: System%20Ready\n", "\nUp-Time: 0%20years,%200%20days,",
+			"\nFreeSWITCH-Version: ", "\nUptime-msec: 62345\n", "\nEvr-Events-Per-Sec: 12\n",
+			"\nEvr-Events-Total: 345\n", "\nEvr-Live-Subscriptions: ", "\nEvr-Drops-Total: 6\n",
+			"\nEvent-Sequence: ",
+		};
+		const char *at = dg;
+		for (unsigned i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+			const char *p = strstr(at, order[i]);
+			CHECK_MSG(p != NULL, "plain HEARTBEAT: '%s' missing or out of order", order[i]);
+			if (p)
+				at = p + 1;
+		}
+		free(dg);
+	}
+	CHECK(sink_recv(s_rpc) == NULL); /* its filter failed */
+
+	/* raise_event: FreeSWITCH-vocabulary events get the standard headers
+	 * (same Core-UUID as HEARTBEAT), OpenSIPS ones and events that bring
+	 * their own do not */
+	char uuid[40] = "";
+	snprintf(params, sizeof(params),
+	         "{\"event\":\"CHANNEL_CREATE\",\"socket\":\"unix:%s\",\"format\":\"json\"}", p_json);
+	subscribe(&k, params);
+	snprintf(params, sizeof(params), "{\"event\":\"E_STDH\",\"socket\":\"unix:%s\",\"format\":\"json\"}",
+	         p_json);
+	subscribe(&k, params);
+	CHECK_EQ_INT(evr_control_heartbeat(C, 1, 1704110400000000ull, &f, &rr), 0);
+	dg = sink_recv(s_json);
+	d = parse(dg);
+	snprintf(uuid, sizeof(uuid), "%s", sval(d, "Core-UUID"));
+	CHECK_EQ_INT(strlen(uuid), 36);
+	json_decref(d);
+	free(dg);
+	free(sink_recv(s_plain));
+	r = call(&k, "evr_raise_event", "{\"event\":\"CHANNEL_CREATE\",\"params\":{\"Unique-ID\":\"u1\"}}");
+	CHECK_EQ_INT(ival(res(r), "notified"), 1);
+	json_decref(r);
+	dg = sink_recv(s_json);
+	d = parse(dg);
+	CHECK_EQ_STR(sval(d, "Core-UUID"), uuid);
+	CHECK_EQ_STR(sval(d, "Event-Calling-File"), "evr_actions.c");
+	CHECK_EQ_INT(strlen(sval(d, "Event-Date-Local")), 19);
+	CHECK_EQ_INT(strlen(sval(d, "Event-Date-GMT")), 29);
+	CHECK_EQ_INT(strlen(sval(d, "Event-Date-Timestamp")), 16);
+	CHECK_EQ_STR(sval(d, "FreeSWITCH-Hostname"), "evrd");
+	/* order: standard headers first, then the caller's */
+	{
+		const char *k0 = NULL, *k1 = NULL;
+		void *it = json_object_iter(d);
+		if (it) {
+			k0 = json_object_iter_key(it);
+			it = json_object_iter_next(d, it);
+			k1 = it ? json_object_iter_key(it) : NULL;
+		}
+		CHECK_EQ_STR(k0, "Event-Name");
+		CHECK_EQ_STR(k1, "Core-UUID");
+	}
+	json_decref(d);
+	free(dg);
+	r = call(&k, "evr_raise_event",
+	         "{\"event\":\"CHANNEL_CREATE\",\"params\":{\"Core-UUID\":\"theirs\"}}");
+	json_decref(r);
+	dg = sink_recv(s_json);
+	d = parse(dg);
+	CHECK_EQ_STR(sval(d, "Core-UUID"), "theirs");
+	CHECK(!json_object_get(d, "Event-Date-GMT")); /* a relayed event keeps its own */
+	json_decref(d);
+	free(dg);
+	r = call(&k, "evr_raise_event", "{\"event\":\"E_STDH\",\"params\":{\"aor\":\"a\"}}");
+	json_decref(r);
+	dg = sink_recv(s_json);
+	d = parse(dg);
+	CHECK_EQ_STR(sval(d, "aor"), "a");
+	CHECK(!json_object_get(d, "Core-UUID")); /* OpenSIPS vocabulary: none */
+	CHECK(!json_object_get(d, "Event-Date-Timestamp"));
+	CHECK_EQ_INT(json_object_size(d), 3); /* Event-Name, aor, Event-Sequence */
+	json_decref(d);
+	free(dg);
+	close(s_json);
+	close(s_plain);
+	close(s_rpc);
+	cli_close(&k);
+}
+
 /* ---- tests ------------------------------------------------------------------------- */
 
 static void test_create(void)
@@ -2190,6 +2390,7 @@ int main(void)
 	test_pagination();
 	test_static_never();
 	test_raise();
+	test_heartbeat();
 	test_visible();
 	test_mi();
 	test_metrics();
