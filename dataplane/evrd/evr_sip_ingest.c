@@ -107,6 +107,7 @@ int evr_sip_ingest_init(struct evr_router *r, struct evr_worker *w)
 	                                                                 EVR_SIP_STATE_FREESWITCH;
 	sc.profile = c->profile;
 	sc.hostname = c->hostname;
+	sc.fs_std = &r->fs_std; /* one Core-UUID for the run, shared read-only */
 	w->sip.state = evr_sip_state_create(&sc, &r->limits);
 	if (w->sip.state == NULL)
 		return -errno;

@@ -19,16 +19,20 @@
 #include "util/evr_bytes.h"
 #include "evr_sip_state_ev.h"
 
-/* A mod_sofia CUSTOM event: its subclass, then the profile it came from. */
-static bool sofia_begin(struct evr_sip_state *st, const char *subclass)
+/* A mod_sofia CUSTOM event: its subclass, then the profile it came from.
+ * func/line: the raise, for Event-Calling-Function/-Line-Number. */
+static bool sofia_begin_at(struct evr_sip_state *st, const char *subclass, const char *func,
+                           unsigned line)
 {
-	if (!fs_begin(st, "CUSTOM", subclass))
+	if (!fs_begin_at(st, "CUSTOM", 6, subclass, strlen(subclass), EVR_FILE_NAME, func, line))
 		return false;
 	add(st, "profile-name", st->profile, st->profile_len, 0);
 	return true;
 }
 
 /* FreeSWITCH writes the contact as name-addr: "display" <uri>. */
+#define sofia_begin(st, subclass) sofia_begin_at((st), (subclass), __func__, __LINE__)
+
 static void add_fs_contact(struct evr_sip_state *st, const char *disp, size_t dl,
                            const char *uri, size_t ul)
 {

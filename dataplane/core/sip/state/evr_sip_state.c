@@ -262,6 +262,16 @@ struct evr_sip_state *evr_sip_state_create(const struct evr_sip_state_conf *c, c
 	st->conf.hostname = st->hostname;
 	st->profile_len = (uint32_t)strlen(st->profile);
 	st->hostname_len = (uint32_t)strlen(st->hostname);
+	evr_fs_clock_init(&st->fs_clk);
+	if (c->fs_std) {
+		st->fs_std = c->fs_std;
+	} else if ((rc = evr_fs_std_init(&st->fs_own, st->hostname, NULL, NULL, NULL)) == 0) {
+		st->fs_std = &st->fs_own;
+	} else {
+		free(st);
+		errno = -rc;
+		return NULL;
+	}
 	/* REGISTER transactions live one round trip plus linger: a fraction of
 	 * the contacts is plenty */
 	ntxn = c->max_registrations / 16;

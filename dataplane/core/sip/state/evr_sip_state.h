@@ -126,6 +126,7 @@
 #include <stdint.h>
 
 #include "event/evr_event.h"
+#include "event/evr_fs_std.h"
 #include "sip/evr_sip.h"
 
 #ifdef __cplusplus
@@ -145,6 +146,10 @@ struct evr_sip_state_conf {
 	uint32_t families;             /* EVR_SIP_STATE_*, default both */
 	const char *profile;           /* FreeSWITCH profile-name, default "internal" (copied at create) */
 	const char *hostname;          /* FreeSWITCH-Hostname, default "evrd" (copied) */
+	/* FreeSWITCH standard headers of the run (Core-UUID, hostname, IPs),
+	 * shared read-only by every shard; must outlive the state. NULL: the
+	 * state makes its own from hostname (a Core-UUID of its own). */
+	const struct evr_fs_std *fs_std;
 	uint32_t pn_refresh_s;         /* > 0: E_UL_CONTACT_REFRESH this long before an
 	                                * RFC 8599 contact expires; default 0 (off) */
 };

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "event/evr_event_build.h"
+#include "event/evr_fs_std.h"
 #include "util/evr_bytes.h"
 #include "evr_sip_state_internal.h"
 
@@ -121,29 +122,29 @@ ALWAYS_INLINE void addi(struct evr_sip_state *st, const char *name, int64_t v)
 
 #define ADDF(st, name, rec, f) add((st), (name), (rec)->f, (rec)->f##_len, 0)
 
-/* FreeSWITCH events carry these first (switch_event_prep_for_delivery). */
-static inline bool fs_begin_n(struct evr_sip_state *st, const char *name, size_t nl,
-                       const char *subclass, size_t sl)
+/* FreeSWITCH events carry these first: Event-Name (and Event-Subclass),
+ * then the standard headers of switch_event_prep_for_delivery
+ * (event/evr_fs_std.h: run constants shared read-only, dates cached per
+ * second in this shard's clock), naming func/line of the raise. */
+static inline bool fs_begin_at(struct evr_sip_state *st, const char *name, size_t nl,
+                               const char *subclass, size_t sl, const char *file,
+                               const char *func, unsigned line)
 {
 	if (!ev_begin_n(st, EVR_SIP_STATE_FREESWITCH, name, nl, subclass, sl))
 		return false;
 	add_lim(st, "Event-Name", name, nl, 0, st->lim.max_name_len);
 	if (subclass)
 		add_lim(st, "Event-Subclass", subclass, sl, 0, st->lim.max_name_len);
-	add(st, "FreeSWITCH-Hostname", st->hostname, st->hostname_len, 0);
-	/* every event of a call carries the same time: format it once */
-	if (st->ts_len == 0 || st->ts_of != st->wall_us) {
-		st->ts_len = (uint8_t)evr_u64dec(st->ts_txt, st->wall_us);
-		st->ts_of = st->wall_us;
-	}
-	add(st, "Event-Date-Timestamp", st->ts_txt, st->ts_len, 0);
+	if (!evr_fs_std_add(&st->ev, st->fs_std, &st->fs_clk, st->wall_us, file, func, line))
+		CNT(st, ATTR_DROPPED);
 	return true;
 }
 
-ALWAYS_INLINE bool fs_begin(struct evr_sip_state *st, const char *name, const char *subclass)
-{
-	return fs_begin_n(st, name, strlen(name), subclass, subclass ? strlen(subclass) : 0);
-}
+#define fs_begin_n(st, name, nl, subclass, sl)                                                 \
+	fs_begin_at((st), (name), (nl), (subclass), (sl), EVR_FILE_NAME, __func__, __LINE__)
+#define fs_begin(st, name, subclass)                                                           \
+	fs_begin_at((st), (name), strlen(name), (subclass), (subclass) ? strlen(subclass) : 0,  \
+	            EVR_FILE_NAME, __func__, __LINE__)
 
 static inline void ev_emit(struct evr_sip_state *st)
 {

@@ -156,9 +156,11 @@ struct evr_sip_state {
 
 	/* per call */
 	uint64_t now_ms, wall_us;
-	uint64_t ts_of;   /* wall_us that ts_txt spells */
-	char ts_txt[24];
-	uint8_t ts_len;   /* 0: ts_txt not set yet */
+	/* FreeSWITCH standard headers: the run's (conf.fs_std) or our own,
+	 * and this shard's per-second date cache */
+	const struct evr_fs_std *fs_std;
+	struct evr_fs_std fs_own;
+	struct evr_fs_clock fs_clk;
 	evr_sip_state_emit_fn emit;
 	void *arg;
 	uint32_t emitted;

@@ -830,6 +830,73 @@ static void test_families(void)
 	evr_sip_state_destroy(st);
 }
 
+
+/* FreeSWITCH's standard headers on the FreeSWITCH-vocabulary events, in
+ * switch_event_prep_for_delivery's order right after Event-Name (and
+ * Event-Subclass), from the run's shared set (conf.fs_std); the OpenSIPS
+ * events of the same transitions get none of them. */
+static void test_std_headers(void)
+{
+	static const char *const std[] = {
+		"Core-UUID", "FreeSWITCH-Hostname", "FreeSWITCH-Switchname", "FreeSWITCH-IPv4",
+		"FreeSWITCH-IPv6", "Event-Date-Local", "Event-Date-GMT", "Event-Date-Timestamp",
+		"Event-Calling-File", "Event-Calling-Function", "Event-Calling-Line-Number",
+	};
+	struct evr_sip_state_conf c;
+	struct evr_fs_std fs;
+	struct evr_sip_state *st;
+	unsigned nfs = 0, nos = 0;
+
+	CHECK_EQ_INT(evr_fs_std_init(&fs, "pbx", "sw1", "198.18.0.1", "2001:db8:18::1"), 0);
+	fs.gmtoff = -3600;
+	evr_sip_state_conf_default(&c);
+	c.max_dialogs = c.max_registrations = 8;
+	c.fs_std = &fs;
+	st = evr_sip_state_create(&c, &g_lim);
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	g_nrec = 0;
+	feed(st, INV("1", ""), UA, 0);                                      /* CHANNEL_CREATE */
+	feed(st, RSP("180 Ringing", "1", "INVITE", ";tag=t2", ""), SRV, 1); /* + E_DLG_* */
+	feed(st, REG("1", CT1 "\n", ""), UA, 2);
+	feed(st, REG_RSP("200 OK", "1", "", ""), SRV, 3); /* E_UL_* + sofia::register */
+	CHECK(g_nrec >= 5);
+	for (unsigned i = 0; i < g_nrec; i++) {
+		const struct rec_ev *r = &g_rec[i];
+
+		if (strncmp(r->key, "E_", 2) == 0) {
+			nos++;
+			for (unsigned k = 0; k < ARRAY_SIZE(std); k++)
+				CHECK_MSG(rec_attr(r, std[k]) == NULL, "%s carries %s", r->key, std[k]);
+			continue;
+		}
+		nfs++;
+		unsigned first = strcmp(r->an[1], "Event-Subclass") == 0 ? 2 : 1;
+		for (unsigned k = 0; k < ARRAY_SIZE(std); k++)
+			CHECK_MSG(first + k < r->n && strcmp(r->an[first + k], std[k]) == 0,
+			          "%s: header %u is %s, want %s", r->key, first + k,
+			          first + k < r->n ? r->an[first + k] : "(none)", std[k]);
+		CHECK_EQ_STR(rec_attr(r, "Core-UUID"), fs.core_uuid);
+		CHECK_EQ_STR(rec_attr(r, "FreeSWITCH-Hostname"), "pbx");
+		CHECK_EQ_STR(rec_attr(r, "FreeSWITCH-Switchname"), "sw1");
+		CHECK_EQ_STR(rec_attr(r, "FreeSWITCH-IPv4"), "198.18.0.1");
+		CHECK_EQ_STR(rec_attr(r, "FreeSWITCH-IPv6"), "2001:db8:18::1");
+		/* WALL0_US = 2023-11-14 22:13:20 UTC; local is UTC-1 here */
+		CHECK_EQ_STR(rec_attr(r, "Event-Date-GMT"), "Tue, 14 Nov 2023 22:13:20 GMT");
+		CHECK_EQ_STR(rec_attr(r, "Event-Date-Local"), "2023-11-14 21:13:20");
+		CHECK_EQ_STR(rec_attr(r, "Event-Calling-File"), "evr_sip_freeswitch.c");
+		const char *fn = rec_attr(r, "Event-Calling-Function");
+		CHECK(fn && (strcmp(fn, "fs_chan") == 0 || strcmp(fn, "fs_register") == 0));
+		const char *ln = rec_attr(r, "Event-Calling-Line-Number");
+		CHECK(ln && atoi(ln) > 0);
+		const char *ts = rec_attr(r, "Event-Date-Timestamp");
+		CHECK(ts && strtoull(ts, NULL, 10) >= WALL0_US && strtoull(ts, NULL, 10) < WALL0_US + 10000);
+	}
+	CHECK(nfs >= 3 && nos >= 2);
+	evr_sip_state_destroy(st);
+}
+
 /* REGISTER over IPv6: received/socket/network-ip in OpenSIPS/FreeSWITCH form. */
 static void test_ipv6(void)
 {
@@ -1440,6 +1507,7 @@ int main(void)
 	test_field_too_long();
 	test_limits();
 	test_families();
+	test_std_headers();
 	test_ipv6();
 	test_tick_budget();
 	test_dlg_ids();
