@@ -153,12 +153,17 @@ def retransmissions(msgs):
 
 
 def load_notes(path):
+    """Notifications, without evrd's own HEARTBEATs: an ALL subscriber gets
+    them too (as from FreeSWITCH) whenever a run outlasts
+    heartbeat.interval_s; heartbeat_e2e.sh checks them."""
     out = []
     for r in E.load_records(path):
         try:
             n = E.parse_notification(r['payload'])
         except (ValueError, KeyError, UnicodeDecodeError) as e:
             n = {'error': str(e), 'name': None, 'attrs': {}, 'subclass': None}
+        if n.get('name') == 'HEARTBEAT':
+            continue
         n['t'], n['dst'] = r['t'], r.get('dst')
         out.append(n)
     return out

@@ -226,6 +226,8 @@ def notes(path, port):
         if dg['dport'] != port:
             continue
         n = E.parse_notification(dg['payload'])
+        if n['name'] == 'HEARTBEAT':  # evrd's own, on ALL past heartbeat.interval_s
+            continue
         n['dst'] = (dg['dst'], dg['dport'])
         out.append(n)
     return out

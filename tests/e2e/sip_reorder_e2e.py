@@ -140,6 +140,8 @@ def events(path):
             continue
         ev = json.loads(dg['payload'])
         key = ev['Event-Name']
+        if key == 'HEARTBEAT':  # evrd's own, on ALL past heartbeat.interval_s
+            continue
         if key == 'CUSTOM':
             key += ' ' + ev.get('Event-Subclass', '')
         if key == 'E_DLG_STATE_CHANGED':
