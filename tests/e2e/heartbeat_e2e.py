@@ -76,8 +76,8 @@ class Checks:
 def std_checks(c, label, n, uuid):
     a = n['attrs']
     keys = list(a.keys())
-    c.eq(keys[1:1 + len(STD)], STD, '%s: standard headers right after Event-Name, in '
-         'switch_event_prep_for_delivery order' % label)
+    c.eq(keys[1:2 + len(STD)], STD + ['Event-Sequence'], '%s: standard headers right after '
+         'Event-Name, then Event-Sequence, in switch_event_prep_for_delivery order' % label)
     c.eq(a.get('Core-UUID'), uuid, '%s: Core-UUID is the run\'s' % label)
     c.ok(LOCAL.match(a.get('Event-Date-Local', '')), '%s: Event-Date-Local %r is YYYY-MM-DD '
          'HH:MM:SS' % (label, a.get('Event-Date-Local')))

@@ -68,8 +68,10 @@
  *      trailing newline); without one, a single "\n".
  *    Header order (FreeSWITCH order comes from the event itself; ours is
  *    fixed so output is deterministic): Event-Name (ev->name), then
- *    Event-Subclass (ev->subclass) if set, then the attributes in order, then
- *    "Event-Sequence: <seq>". Attributes skipped: Event-Name, Event-Sequence,
+ *    Event-Subclass (ev->subclass) if set, then the attributes in order, with
+ *    "Event-Sequence: <seq>" right after the first Event-Calling-Line-Number
+ *    (where switch_event_prep_for_delivery puts it, after the standard
+ *    headers), or last when there is none. Attributes skipped: Event-Name, Event-Sequence,
  *    Content-Length (ESL would take it as the body length), and
  *    Event-Subclass when ev->subclass is set (otherwise it stays in place).
  *    Deliberate differences from FreeSWITCH, both making the encoding
@@ -409,6 +411,13 @@ static inline bool fs_skip(const struct evr_event *ev, const struct evr_str *n,
 	}
 }
 
+/* FreeSWITCH writes Event-Sequence right after Event-Calling-Line-Number,
+ * the last standard header (switch_event_prep_for_delivery_detailed). */
+static inline bool fs_seq_slot(const struct evr_str *n)
+{
+	return n->len == 25 && name_is(n, EVR_LIT("Event-Calling-Line-Number"));
+}
+
 /* ---- jsonrpc -------------------------------------------------------------- */
 
 /* A JSON number (RFC 8259 grammar), true, false or null. */
@@ -559,12 +568,19 @@ int evr_encode_plain(const struct evr_event *ev, uint64_t seq, char *out,
 	w = put_plain_header(w, end, EVR_LIT("Event-Name"), &ev->name);
 	if (ev->subclass.len)
 		w = put_plain_header(w, end, EVR_LIT("Event-Subclass"), &ev->subclass);
+	bool seq_done = false;
 	for (uint32_t i = 0; i < ev->n_attrs && w; i++) {
 		const struct evr_attr *a = &ev->attrs[i];
-		if (!fs_skip(ev, &a->name, false))
-			w = put_plain_header(w, end, a->name.p, a->name.len, &a->value);
+		if (fs_skip(ev, &a->name, false))
+			continue;
+		w = put_plain_header(w, end, a->name.p, a->name.len, &a->value);
+		if (!seq_done && fs_seq_slot(&a->name)) {
+			w = put_plain_header(w, end, EVR_LIT("Event-Sequence"), &seqv);
+			seq_done = true;
+		}
 	}
-	w = put_plain_header(w, end, EVR_LIT("Event-Sequence"), &seqv);
+	if (!seq_done)
+		w = put_plain_header(w, end, EVR_LIT("Event-Sequence"), &seqv);
 	if (ev->body.len) {
 		w = put(w, end, EVR_LIT("Content-Length: "));
 		w = put_u64(w, end, ev->body.len);
@@ -616,16 +632,20 @@ int evr_encode_json(const struct evr_event *ev, uint64_t seq, char *out,
 	if (ev->subclass.len)
 		w = put_json_pair(w, end, EVR_LIT("Event-Subclass"), ev->subclass.p,
 		                  ev->subclass.len);
+	bool seq_done = false;
+	n = evr_u64dec(tmp, seq);
 	for (uint32_t i = 0; i < ev->n_attrs && w; i++) {
 		const struct evr_attr *a = &ev->attrs[i];
-		if (!fs_skip(ev, &a->name, true))
-			w = put_json_pair(w, end, a->name.p, a->name.len,
-			                  a->value.p, a->value.len);
+		if (fs_skip(ev, &a->name, true))
+			continue;
+		w = put_json_pair(w, end, a->name.p, a->name.len, a->value.p, a->value.len);
+		if (!seq_done && fs_seq_slot(&a->name)) {
+			w = put_json_pair(w, end, EVR_LIT("Event-Sequence"), tmp, n);
+			seq_done = true;
+		}
 	}
-	n = evr_u64dec(tmp, seq);
-	w = put(w, end, EVR_LIT(",\"Event-Sequence\":\""));
-	w = put(w, end, tmp, n);
-	w = put_c(w, end, '"');
+	if (!seq_done)
+		w = put_json_pair(w, end, EVR_LIT("Event-Sequence"), tmp, n);
 	if (ev->body.len) {
 		n = evr_u64dec(tmp, ev->body.len);
 		w = put(w, end, EVR_LIT(",\"Content-Length\":\""));

@@ -1448,9 +1448,35 @@ static void test_opensips_bytes(void)
 	evr_scratch_fini(&s);
 }
 
+
+/* Event-Sequence goes where switch_event_prep_for_delivery writes it: right
+ * after Event-Calling-Line-Number (the last standard header), once; last
+ * when the event has none (already covered above). */
+static void test_seq_slot(void)
+{
+	char a[512];
+	int n;
+	struct evr_attr at[] = {
+		A("Core-UUID", "u"), A("Event-Calling-Line-Number", "42"), A("Event-Info", "System Ready"),
+		A("Event-Calling-Line-Number", "43"),
+	};
+	struct evr_event e = { .name = S("HEARTBEAT"), .subclass = S(""), .attrs = at, .n_attrs = 4 };
+
+	n = evr_encode_plain(&e, 9, a, sizeof(a));
+	CHECK(n > 0 && memmem(a, (size_t)n, "\n\nEvent-Name: HEARTBEAT\nCore-UUID: u\n"
+	                      "Event-Calling-Line-Number: 42\nEvent-Sequence: 9\n"
+	                      "Event-Info: System%20Ready\nEvent-Calling-Line-Number: 43\n\n", 143) != NULL);
+	n = evr_encode_json(&e, 9, a, sizeof(a));
+	CHECK_EQ_VIEW(a, n > 0 ? n : 0,
+	              "{\"Event-Name\":\"HEARTBEAT\",\"Core-UUID\":\"u\","
+	              "\"Event-Calling-Line-Number\":\"42\",\"Event-Sequence\":\"9\","
+	              "\"Event-Info\":\"System Ready\",\"Event-Calling-Line-Number\":\"43\"}");
+}
+
 int main(void)
 {
 	test_api();
+	test_seq_slot();
 	test_canonical();
 	test_opensips_bytes();
 	test_scanner_positions();
