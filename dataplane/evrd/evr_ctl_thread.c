@@ -651,6 +651,12 @@ void evr_ctl_heartbeat_tick(struct evr_router *r, struct evr_control *ctl, uint6
 	struct evr_heartbeat_figures f;
 	struct evr_raise_result res;
 
+	/* Event-Date-Local follows DST changes: the offset is re-read once a
+	 * minute here (localtime_r takes the tz lock: never on a worker) */
+	if (now_tsc >= r->tz_next_tsc) {
+		evr_fs_std_refresh_tz(&r->fs_std);
+		r->tz_next_tsc = now_tsc + 60 * r->tsc_hz;
+	}
 	if (ctl == NULL || iv == 0)
 		return;
 	if (r->hb_next_tsc == 0) {
@@ -662,7 +668,6 @@ void evr_ctl_heartbeat_tick(struct evr_router *r, struct evr_control *ctl, uint6
 	/* a late loop beats once, then keeps the cadence */
 	while (r->hb_next_tsc <= now_tsc)
 		r->hb_next_tsc += iv * r->tsc_hz;
-	evr_fs_std_refresh_tz(&r->fs_std); /* DST: once per beat is enough */
 	for (unsigned wi = 0; wi < r->n_workers; wi++)
 		for (unsigned pi = 0; pi < r->n_ports; pi++)
 			hb_add(&r->workers[wi]->cnt[pi], &events, &drops);

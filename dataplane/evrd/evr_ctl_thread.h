@@ -33,7 +33,8 @@ unsigned evr_ctl_drain_names(struct evr_router *r, struct evr_control *ctl);
 
 /* Raise HEARTBEAT when heartbeat.interval_s is due (evrd's main loop calls
  * it every control.poll_ms; the first beat comes one interval after start,
- * FreeSWITCH's every 20 s after). Control thread. */
+ * FreeSWITCH's every 20 s after), and re-read the local UTC offset of the
+ * standard headers once a minute. Control thread. */
 void evr_ctl_heartbeat_tick(struct evr_router *r, struct evr_control *ctl, uint64_t now_tsc);
 void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h);
 

@@ -161,6 +161,7 @@ struct evr_router {
 	struct evr_fs_std fs_std;
 	/* HEARTBEAT (control thread): next beat, events at the last one */
 	uint64_t hb_next_tsc, hb_events;
+	uint64_t tz_next_tsc; /* next re-read of the local UTC offset */
 	rte_be16_t default_sport;    /* for raise_event notifications */
 	struct rte_mempool *payload_pool;
 	struct rte_mempool *hdr_pool;
