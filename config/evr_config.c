@@ -431,13 +431,14 @@ static int check_sub(const void *v, char *err, size_t errlen)
 
 /* Listener kinds: the event formats (enum evr_format order), then the SIP
  * endpoint and the HEP collector (EVR_CFG_LISTEN_*). */
-static const char *const fmt_in_names[] = {"jsonrpc", "plain", "json", "auto",
+static const char *const fmt_in_names[] = {"jsonrpc", "plain", "json", "xml", "auto",
                                            "sip", "hep", NULL};
-_Static_assert(EVR_FMT_AUTO == 3 && EVR_FMT__COUNT == 4 && EVR_CFG_LISTEN_SIP == 4 &&
-               EVR_CFG_LISTEN_HEP == 5 && EVR_CFG_LISTEN__COUNT == 6,
+_Static_assert(EVR_FMT_XML == 3 && EVR_FMT_AUTO == 4 && EVR_FMT__COUNT == 5 &&
+               EVR_CFG_LISTEN_SIP == 5 && EVR_CFG_LISTEN_HEP == 6 &&
+               EVR_CFG_LISTEN__COUNT == 7,
                "fmt_in_names follows enum evr_format then EVR_CFG_LISTEN_*");
 static const char *const sip_events_names[] = {"opensips", "freeswitch", "both", NULL};
-static const char *const fmt_out_names[] = {"jsonrpc", "plain", "json", NULL};
+static const char *const fmt_out_names[] = {"jsonrpc", "plain", "json", "xml", NULL};
 static const char *const index_names[] = {"hybrid", "naive", NULL};
 
 #define FSIZE(T, f) sizeof(((T *)0)->f)
@@ -570,7 +571,7 @@ static const struct evr_setting listener_tab[] = {
 	 .size = FSIZE(struct evr_cfg_listener, port), .min = 1, .max = 65535,
 	 .required = true, .help = "UDP destination port events arrive on."},
 	E(struct evr_cfg_listener, format, fmt_in_names, "auto",
-	  "Ingress format of datagrams to this port: an event format, \"sip\" "
+	  "Ingress format of datagrams to this port: an event format (not \"xml\"), \"sip\" "
 	  "(SIP endpoint: PUBLISH/NOTIFY/MESSAGE become events, stateless "
 	  "replies) or \"hep\" (HEPv3 capture copies, followed like mirrored SIP)."),
 	END,
@@ -1230,7 +1231,13 @@ static int check_global(struct load_ctx *lc, struct evr_config *c,
 				            "device '%s' used by two ports",
 				            c->ports[i].device);
 		}
-	for (uint32_t i = 0; i < c->n_listeners; i++)
+	for (uint32_t i = 0; i < c->n_listeners; i++) {
+		if (c->listeners[i].format == EVR_FMT_XML) {
+			snprintf(path, sizeof(path), "listeners[%u].format", i);
+			return fail(lc, config_setting_get_elem(ls, i), path,
+			            "\"xml\" is a notification format only: no "
+			            "FreeSWITCH source sends XML events over UDP");
+		}
 		for (uint32_t j = 0; j < i; j++)
 			if (c->listeners[i].port == c->listeners[j].port) {
 				snprintf(path, sizeof(path), "listeners[%u].port", i);
@@ -1238,6 +1245,7 @@ static int check_global(struct load_ctx *lc, struct evr_config *c,
 				            "UDP port %u has two listeners",
 				            c->listeners[i].port);
 			}
+	}
 	if (c->eal.in_memory && c->eal.no_huge)
 		return fail(lc, config_setting_get_member(root, "eal"), "eal.in_memory",
 		            "EAL refuses --in-memory with --no-huge; drop in_memory "

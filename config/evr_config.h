@@ -96,9 +96,9 @@ struct evr_cfg_workers {
 /* Listener kinds beyond the event formats (enum evr_format, AUTO allowed):
  * a SIP endpoint (requests to the appliance become events, stateless
  * replies) and a HEPv3 collector (capture agents' SIP copies). */
-#define EVR_CFG_LISTEN_SIP 4u
-#define EVR_CFG_LISTEN_HEP 5u
-#define EVR_CFG_LISTEN__COUNT 6u
+#define EVR_CFG_LISTEN_SIP 5u
+#define EVR_CFG_LISTEN_HEP 6u
+#define EVR_CFG_LISTEN__COUNT 7u
 
 struct evr_cfg_listener {
 	uint32_t port;

@@ -156,7 +156,7 @@ int evr_action_subscribe(struct evr_matcher *m, json_t *params, json_t **result,
 	    (rc = evr_rpc_get_bool(p[SP_LENIENT], "lenient", &lenient, code, msg, msglen)))
 		return rc;
 	if (fmt && (evr_format_parse(fmt, &f) || f == EVR_FMT_AUTO))
-		return BAD("format '%.32s': expected jsonrpc, plain or json", fmt);
+		return BAD("format '%.32s': expected jsonrpc, plain, json or xml", fmt);
 	rc = collect_filters(p[SP_FILTERS], ft, &nf, code, msg, msglen);
 	if (rc)
 		goto out;

@@ -58,7 +58,7 @@
 	X(subscribe, EVR, "evr_subscribe", NULL,                                \
 	  "event socket expire filters format once lenient",                    \
 	  "event socket [expire=3600] [filters=[\"k=v\",..]|{k:v}] "           \
-	  "[format=jsonrpc|plain|json] [once] [lenient]",                       \
+	  "[format=jsonrpc|plain|json|xml] [once] [lenient]",                       \
 	  "Subscribe; result {id, expire, refreshed}; expire 0 unsubscribes")   \
 	X(unsubscribe, EVR, "evr_unsubscribe", "event_unsubscribe",             \
 	  "id|event socket", "id | event socket",                               \

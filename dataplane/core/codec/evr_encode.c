@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Notification encoders: struct evr_event -> jsonrpc | plain | json bytes.
+ * Notification encoders: struct evr_event -> jsonrpc | plain | json | xml bytes.
  *
  * Design note. Each encoder is one pass over the event into the caller's
  * buffer: no allocation, no stdio, every write bounds-checked, and any
@@ -95,6 +95,25 @@
  *    ""; literal flags are ignored, FreeSWITCH JSON carries strings. This is
  *    the event object alone: mod_event_socket would prefix it with an
  *    envelope (Content-Type: text/event-json), which evr_encode.h leaves out.
+ *
+ *  xml - FreeSWITCH switch_event_xmlize(event, SWITCH_VA_NONE) printed by
+ *    switch_xml_toxml(xml, SWITCH_FALSE) (src/switch_event.c add_xml_header,
+ *    src/switch_xml.c switch_xml_toxml_r / switch_xml_ampencode with
+ *    USE_UTF_8_ENCODING), as mod_event_socket sends text/event-xml:
+ *      <event>\n  <headers>\n    <Name>value</Name>\n ...  </headers>\n
+ *      [  <Content-Length>M</Content-Length>\n  <body>text</body>\n]</event>\n
+ *    - header order and skip rules are the plain ones; values are
+ *      URL-encoded exactly as in plain (so no XML escape is ever needed in
+ *      them); an empty value is an empty element, not _undef_; header names
+ *      are written as plain writes them;
+ *    - the body (only when non-empty) is escaped by switch_xml_ampencode's
+ *      text rules: & < > as entities, CR as &#xD;, '"' LF TAB as they are,
+ *      every UTF-8 sequence as &#xHEX; of its code point; a byte that cannot
+ *      start or continue a sequence is dropped, as FreeSWITCH drops it (a
+ *      sequence cut by another byte loses that byte too); "<!" copies the
+ *      rest of the body verbatim (ezxml's CDATA/comment immunity); a NUL
+ *      ends the body text, as it ends FreeSWITCH's C string.
+ *    The ESL envelope is left out, as for json.
  */
 #include <errno.h>
 #include <limits.h>
@@ -657,6 +676,130 @@ int evr_encode_json(const struct evr_event *ev, uint64_t seq, char *out,
 	return w ? (int)(w - out) : -ENOSPC;
 }
 
+/* ---- xml (FreeSWITCH) ------------------------------------------------------- */
+
+/* switch_xml_ampencode(a=0, use_utf8_encoding=TRUE) over body text. */
+static char *put_xml_text(char *w, const char *end, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str, *e = s + n;
+	uint32_t cp = 0;
+	unsigned more = 0;
+
+	for (; s < e && w; s++) {
+		unsigned c = *s;
+
+		if (c == 0)
+			break;
+		if (more) {
+			if ((c & 0xc0) != 0x80) { /* cut sequence: this byte is lost too */
+				more = 0;
+				continue;
+			}
+			cp = cp << 6 | (c & 0x3f);
+			if (--more == 0) {
+				char hx[8];
+				int k = 0;
+
+				for (int sh = 28; sh >= 0; sh -= 4)
+					if (k || (cp >> sh) & 15 || sh == 0)
+						hx[k++] = "0123456789ABCDEF"[(cp >> sh) & 15];
+				w = put(w, end, EVR_LIT("&#x"));
+				w = put(w, end, hx, (size_t)k);
+				w = put_c(w, end, ';');
+			}
+			continue;
+		}
+		if (c & 0x80) {
+			if ((c & 0xe0) == 0xc0)
+				cp = c & 0x1f, more = 1;
+			else if ((c & 0xf0) == 0xe0)
+				cp = c & 0x0f, more = 2;
+			else if ((c & 0xc0) == 0xc0) /* 11110xxx and 11111xxx alike */
+				cp = c & 0x07, more = 3;
+			/* else a stray continuation byte: dropped */
+			continue;
+		}
+		switch (c) {
+		case '&':
+			w = put(w, end, EVR_LIT("&amp;"));
+			break;
+		case '<':
+			if (s + 1 < e && s[1] == '!') {
+				size_t rest = strnlen((const char *)s, (size_t)(e - s));
+				return put(w, end, (const char *)s, rest);
+			}
+			w = put(w, end, EVR_LIT("&lt;"));
+			break;
+		case '>':
+			w = put(w, end, EVR_LIT("&gt;"));
+			break;
+		case '\r':
+			w = put(w, end, EVR_LIT("&#xD;"));
+			break;
+		default:
+			w = put_c(w, end, (char)c);
+		}
+	}
+	return w;
+}
+
+static char *put_xml_header(char *w, const char *end, const char *name, size_t nlen,
+                            const char *v, size_t vlen, const char *indent, size_t ilen)
+{
+	w = put(w, end, indent, ilen);
+	w = put_c(w, end, '<');
+	w = put_name(w, end, name, nlen);
+	w = put_c(w, end, '>');
+	w = put_url(w, end, v, vlen);
+	w = put(w, end, EVR_LIT("</"));
+	w = put_name(w, end, name, nlen);
+	return put(w, end, EVR_LIT(">\n"));
+}
+
+static inline char *XH(char *w, const char *end, const char *n, size_t nl,
+                       const char *v, size_t vl)
+{
+	return put_xml_header(w, end, n, nl, v, vl, EVR_LIT("    "));
+}
+
+int evr_encode_xml(const struct evr_event *ev, uint64_t seq, char *out, size_t cap)
+{
+	const char *end = out + clamp_cap(cap);
+	char *w = out;
+	char tmp[20];
+	size_t n = evr_u64dec(tmp, seq);
+	bool seq_done = false;
+
+	w = put(w, end, EVR_LIT("<event>\n  <headers>\n"));
+	w = XH(w, end, EVR_LIT("Event-Name"), ev->name.p, ev->name.len);
+	if (ev->subclass.len)
+		w = XH(w, end, EVR_LIT("Event-Subclass"), ev->subclass.p, ev->subclass.len);
+	for (uint32_t i = 0; i < ev->n_attrs && w; i++) {
+		const struct evr_attr *a = &ev->attrs[i];
+		if (fs_skip(ev, &a->name, false))
+			continue;
+		w = XH(w, end, a->name.p, a->name.len, a->value.p, a->value.len);
+		if (!seq_done && fs_seq_slot(&a->name)) {
+			w = XH(w, end, EVR_LIT("Event-Sequence"), tmp, n);
+			seq_done = true;
+		}
+	}
+	if (!seq_done)
+		w = XH(w, end, EVR_LIT("Event-Sequence"), tmp, n);
+	w = put(w, end, EVR_LIT("  </headers>\n"));
+	/* FreeSWITCH measures the body with strlen: up to a NUL */
+	size_t blen = ev->body.len ? strnlen(ev->body.p, ev->body.len) : 0;
+	if (blen) {
+		n = evr_u64dec(tmp, blen);
+		w = put_xml_header(w, end, EVR_LIT("Content-Length"), tmp, n, EVR_LIT("  "));
+		w = put(w, end, EVR_LIT("  <body>"));
+		w = put_xml_text(w, end, ev->body.p, blen);
+		w = put(w, end, EVR_LIT("</body>\n"));
+	}
+	w = put(w, end, EVR_LIT("</event>\n"));
+	return w ? (int)(w - out) : -ENOSPC;
+}
+
 /* ---- dispatch ------------------------------------------------------------- */
 
 int evr_encode(enum evr_format fmt, const struct evr_event *ev, uint64_t seq,
@@ -669,6 +812,8 @@ int evr_encode(enum evr_format fmt, const struct evr_event *ev, uint64_t seq,
 		return evr_encode_plain(ev, seq, out, cap);
 	case EVR_FMT_JSON:
 		return evr_encode_json(ev, seq, out, cap);
+	case EVR_FMT_XML:
+		return evr_encode_xml(ev, seq, out, cap);
 	default:
 		/* EVR_FMT_AUTO is ingress-only; not a notification format */
 		return -EINVAL;

@@ -16,6 +16,9 @@
  *    to seq, body appended after its own Content-Length.
  *  - EVR_FMT_JSON: FreeSWITCH JSON event, flat object of strings, Event-Name
  *    first, "Event-Sequence" = seq, "_body" for the body.
+ *  - EVR_FMT_XML: FreeSWITCH text/event-xml (switch_event_xmlize printed by
+ *    switch_xml_toxml), headers in the plain order, URL-encoded values.
+ *    Like json, without the ESL envelope.
  *
  * seq is the router-wide increasing sequence number of the event (FreeSWITCH
  * Event-Sequence), so subscribers can detect loss.
@@ -33,7 +36,7 @@ extern "C" {
 
 /* Bytes written into out[0..cap) (not NUL-terminated), -ENOSPC when it does
  * not fit (never a truncated payload), -EINVAL for a format that is not
- * jsonrpc/plain/json. */
+ * jsonrpc/plain/json/xml. */
 EVR_API int evr_encode(enum evr_format fmt, const struct evr_event *ev,
                        uint64_t seq, char *out, size_t cap);
 
@@ -42,6 +45,8 @@ EVR_API int evr_encode_plain(const struct evr_event *ev, uint64_t seq, char *out
                              size_t cap);
 EVR_API int evr_encode_json(const struct evr_event *ev, uint64_t seq, char *out,
                             size_t cap);
+EVR_API int evr_encode_xml(const struct evr_event *ev, uint64_t seq, char *out,
+                           size_t cap);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,7 @@ static const char *const format_names[EVR_FMT__COUNT] = {
 	[EVR_FMT_JSONRPC] = "jsonrpc",
 	[EVR_FMT_PLAIN] = "plain",
 	[EVR_FMT_JSON] = "json",
+	[EVR_FMT_XML] = "xml",
 	[EVR_FMT_AUTO] = "auto",
 };
 

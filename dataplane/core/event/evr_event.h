@@ -53,11 +53,12 @@ enum evr_format {
 	EVR_FMT_JSONRPC = 0, /* OpenSIPS event_datagram JSON-RPC 2.0 notification */
 	EVR_FMT_PLAIN,       /* FreeSWITCH text/event-plain (ESL envelope optional on ingress) */
 	EVR_FMT_JSON,        /* FreeSWITCH JSON event (flat object of strings) */
+	EVR_FMT_XML,         /* FreeSWITCH XML event (notifications only) */
 	EVR_FMT_AUTO,        /* ingress only: sniff the first byte(s) */
 	EVR_FMT__COUNT
 };
 
-/* "jsonrpc" | "plain" | "json" | "auto"; returns -EINVAL on anything else. */
+/* "jsonrpc" | "plain" | "json" | "xml" | "auto"; returns -EINVAL on anything else. */
 EVR_API int evr_format_parse(const char *s, enum evr_format *out);
 EVR_API const char *evr_format_name(enum evr_format f);
 

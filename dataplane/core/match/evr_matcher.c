@@ -529,7 +529,7 @@ static int node_from_spec(const struct evr_sub_spec *sp, struct evr_sub_node **o
 		return -EINVAL;
 	}
 	if (sp->format >= EVR_FMT_AUTO) {
-		snprintf(err, errlen, "notification format must be jsonrpc, plain or json");
+		snprintf(err, errlen, "notification format must be jsonrpc, plain, json or xml");
 		return -EINVAL;
 	}
 	rc = evr_dest_parse(sp->dest ? sp->dest : "", dest, err, errlen);

@@ -41,7 +41,7 @@
 
 static const enum evr_format fmts[] = { EVR_FMT_JSONRPC, EVR_FMT_PLAIN,
 	                                EVR_FMT_JSON };
-static const char *const fmt_names[] = { "jsonrpc", "plain", "json" };
+static const char *const fmt_names[] = { "jsonrpc", "plain", "json", "xml" };
 
 /* ---- canonical events ---------------------------------------------------- */
 
@@ -1473,9 +1473,67 @@ static void test_seq_slot(void)
 	              "\"Event-Info\":\"System Ready\",\"Event-Calling-Line-Number\":\"43\"}");
 }
 
+/* XML as switch_event_xmlize + switch_xml_toxml print it (traced by hand
+ * through switch_xml_toxml_r and switch_xml_ampencode). */
+static void test_xml(void)
+{
+	static char buf[4096];
+	struct evr_attr at[] = {
+		A("Event-Name", "CUSTOM"), A("Event-Subclass", "sofia::register"),
+		A("Core-UUID", "u-1"), A("Event-Calling-Line-Number", "7"),
+		A("contact", "\"A\" <sip:1000@h>"), A("empty", ""), A("k", "_undef_"),
+	};
+	struct evr_event e = { .name = S("CUSTOM"), .subclass = S("sofia::register"),
+	                       .attrs = at, .n_attrs = ARRAY_SIZE(at),
+	                       .src_format = EVR_FMT_PLAIN };
+	/* & < > CR as entities, '"' LF TAB raw, UTF-8 as code points, a stray
+	 * continuation byte dropped, a cut sequence losing the byte that cut
+	 * it, then "<!" copying the rest verbatim */
+	static const char body[] = "a&b<c>d\"e\r\nf\tg\xc3\xa9h\xe2\x82\xac\xf0\x9f\x98\x80"
+	                           "\x80i\xc3j<!x&\xc3\xa9";
+	const char *exp =
+		"<event>\n  <headers>\n"
+		"    <Event-Name>CUSTOM</Event-Name>\n"
+		"    <Event-Subclass>sofia%3A%3Aregister</Event-Subclass>\n"
+		"    <Core-UUID>u-1</Core-UUID>\n"
+		"    <Event-Calling-Line-Number>7</Event-Calling-Line-Number>\n"
+		"    <Event-Sequence>42</Event-Sequence>\n"
+		"    <contact>%22A%22%20%3Csip%3A1000%40h%3E</contact>\n"
+		"    <empty></empty>\n"
+		"    <k>_undef_</k>\n"
+		"  </headers>\n"
+		"  <Content-Length>34</Content-Length>\n"
+		"  <body>a&amp;b&lt;c&gt;d\"e&#xD;\nf\tg&#xE9;h&#x20AC;&#x1F600;i<!x&\xc3\xa9</body>\n"
+		"</event>\n";
+	int n;
+
+	e.body = (struct evr_str){ body, sizeof(body) - 1, 0 };
+	CHECK_EQ_INT((int)e.body.len, 34);
+	n = evr_encode(EVR_FMT_XML, &e, 42, buf, sizeof(buf));
+	CHECK_EQ_VIEW(buf, n > 0 ? n : 0, exp);
+	check_enospc(EVR_FMT_XML, "xml body", &e, 42, exp, strlen(exp));
+
+	/* no body, no Event-Calling-Line-Number: Event-Sequence last, no
+	 * Content-Length element; a body cut by a NUL is measured to it */
+	struct evr_attr at2[] = { A("Event-Name", "HEARTBEAT"), A("Up-Time", "0 years") };
+	struct evr_event e2 = { .name = S("HEARTBEAT"), .subclass = S(""), .attrs = at2,
+	                        .n_attrs = 2, .src_format = EVR_FMT_PLAIN };
+	n = evr_encode_xml(&e2, 1, buf, sizeof(buf));
+	CHECK_EQ_VIEW(buf, n > 0 ? n : 0,
+	              "<event>\n  <headers>\n    <Event-Name>HEARTBEAT</Event-Name>\n"
+	              "    <Up-Time>0%20years</Up-Time>\n    <Event-Sequence>1</Event-Sequence>\n"
+	              "  </headers>\n</event>\n");
+	e2.body = (struct evr_str){ "ab\0cd", 5, 0 };
+	n = evr_encode_xml(&e2, 1, buf, sizeof(buf));
+	CHECK(n > 0 && memmem(buf, (size_t)n, "  <Content-Length>2</Content-Length>\n"
+	                      "  <body>ab</body>\n</event>\n", 61) != NULL);
+	CHECK_EQ_INT(evr_format_parse("xml", &(enum evr_format){0}), 0);
+}
+
 int main(void)
 {
 	test_api();
+	test_xml();
 	test_seq_slot();
 	test_canonical();
 	test_opensips_bytes();
