@@ -115,8 +115,12 @@ static void test_invalid(void)
 		/* enum */
 		{BASE "listeners2 = 1;\n", "t.conf:4: listeners2: unknown setting"},
 		{"ports = ( { name = \"p0\"; device = \"d\"; ipv4 = \"10.0.0.1/8\"; } );\n"
+		 "listeners = ( { port = 1; format = \"yaml\"; } );\n",
+		 "t.conf:2: listeners[0].format: expected one of \"jsonrpc\", \"plain\", \"json\", \"xml\", \"auto\""},
+		/* xml is a notification format only */
+		{"ports = ( { name = \"p0\"; device = \"d\"; ipv4 = \"10.0.0.1/8\"; } );\n"
 		 "listeners = ( { port = 1; format = \"xml\"; } );\n",
-		 "t.conf:2: listeners[0].format: expected one of \"jsonrpc\", \"plain\", \"json\", \"auto\""},
+		 "t.conf:2: listeners[0].format: \"xml\" is a notification format only"},
 		/* duplicate listener */
 		{"ports = ( { name = \"p0\"; device = \"d\"; ipv4 = \"10.0.0.1/8\"; } );\n"
 		 "listeners = ( { port = 1; },\n { port = 1; } );\n",
@@ -256,7 +260,7 @@ static void test_reference(void)
 	fclose(f);
 	CHECK(strstr(buf, "| `ports[].ipv4` | string |") != NULL);
 	CHECK(strstr(buf, "| `workers.burst` | integer | `32` | 1..512 |") != NULL);
-	CHECK(strstr(buf, "| `subscriptions[].format` | enum | `jsonrpc` | jsonrpc, plain, json |") != NULL);
+	CHECK(strstr(buf, "| `subscriptions[].format` | enum | `jsonrpc` | jsonrpc, plain, json, xml |") != NULL);
 	CHECK(strstr(buf, "`arp.table_size`") != NULL);
 	free(buf);
 }

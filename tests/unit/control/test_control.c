@@ -640,9 +640,9 @@ static void test_subscribe(void)
 	CHECK_MSG(strstr(emsg(r), "expire") != NULL, "%s", emsg(r));
 	json_decref(r);
 	r = call(&k, "evr_subscribe",
-	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9\",\"format\":\"xml\"}");
+	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9\",\"format\":\"yaml\"}");
 	CHECK_EQ_INT(ecode(r), -32602);
-	CHECK_MSG(strstr(emsg(r), "format 'xml'") != NULL, "%s", emsg(r));
+	CHECK_MSG(strstr(emsg(r), "format 'yaml'") != NULL, "%s", emsg(r));
 	json_decref(r);
 	r = call(&k, "evr_subscribe",
 	         "{\"event\":\"E_X\",\"socket\":\"udp:127.0.0.1:9\",\"once\":\"maybe\"}");

@@ -143,7 +143,7 @@ expect_err "error -32602: filter 'aor=\[bob': unterminated" "invalid filter mess
 ctl subscribe E_X tcp:1.2.3.4:5
 expect_rc 1 "invalid socket"
 expect_err "error -32602: .*tcp:1.2.3.4:5" "invalid socket message"
-ctl subscribe E_X udp:127.0.0.1:9 --format xml
+ctl subscribe E_X udp:127.0.0.1:9 --format yaml
 expect_rc 1 "invalid format"
 for i in 1 2 3 4 5; do
 	ctl subscribe "E_MANY" "udp:127.0.0.1:910$i" --once --lenient --format plain

@@ -154,7 +154,9 @@ static void test_model(void)
 	CHECK_EQ_INT(f, EVR_FMT_AUTO);
 	CHECK_EQ_INT(evr_format_parse("JSON", &f), -EINVAL);
 	CHECK_EQ_INT(evr_format_parse("", &f), -EINVAL);
-	CHECK_EQ_INT(evr_format_parse("xml", &f), -EINVAL);
+	CHECK_EQ_INT(evr_format_parse("yaml", &f), -EINVAL);
+	CHECK_EQ_INT(evr_format_parse("xml", &f), 0);
+	CHECK_EQ_INT(f, EVR_FMT_XML);
 	for (int i = 0; i < EVR_FMT__COUNT; i++) {
 		CHECK_EQ_INT(evr_format_parse(evr_format_name((enum evr_format)i), &f), 0);
 		CHECK_EQ_INT(f, i);
