@@ -697,14 +697,19 @@ static char *put_xml_text(char *w, const char *end, const char *str, size_t n)
 			}
 			cp = cp << 6 | (c & 0x3f);
 			if (--more == 0) {
-				char hx[8];
-				int k = 0;
+				bool lead = true;
 
-				for (int sh = 28; sh >= 0; sh -= 4)
-					if (k || (cp >> sh) & 15 || sh == 0)
-						hx[k++] = "0123456789ABCDEF"[(cp >> sh) & 15];
+				/* digits straight to the cursor: no scratch
+				 * buffer for the compiler to bound */
 				w = put(w, end, EVR_LIT("&#x"));
-				w = put(w, end, hx, (size_t)k);
+				for (int sh = 28; sh >= 0; sh -= 4) {
+					unsigned d = (cp >> sh) & 15;
+
+					if (lead && !d && sh)
+						continue;
+					lead = false;
+					w = put_c(w, end, "0123456789ABCDEF"[d]);
+				}
 				w = put_c(w, end, ';');
 			}
 			continue;
