@@ -50,7 +50,8 @@ bad_conf() {
 bad_conf syntax 5 'syntax error' 'workers = { count = = 1; };
 limits = { max_attrs = 4; };'
 bad_conf prefix 3 "ports\[0\]\.ipv4: '198.18.0.1/33'" - 's#/24#/33#'
-bad_conf format 4 'listeners\[0\]\.format: expected one of' - 's#"jsonrpc"#"xml"#'
+bad_conf format 4 'listeners\[0\]\.format: expected one of' - 's#"jsonrpc"#"yaml"#'
+bad_conf xml_listener 4 'listeners\[0\]\.format: "xml" is a notification format only' - 's#"jsonrpc"#"xml"#'
 bad_conf range 5 'workers\.count: 1000 is out of range' 'workers = { count = 1000; };'
 bad_conf filter 5 "subscriptions\[0\]\.filters\[0\]: filter 'aor=\[abc'" \
 	'subscriptions = ( { event = "E"; socket = "udp:198.18.0.2:9"; filters = [ "aor=[abc" ]; } );'
