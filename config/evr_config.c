@@ -28,6 +28,7 @@
 
 #include "match/evr_matcher.h"
 #include "match/evr_sub.h"
+#include "net/evr_cidr.h"
 
 #define STRLIST_ELEM_MAX 1024u /* longest string in a string list */
 
@@ -208,6 +209,17 @@ static int check_prefix6(const void *v, char *err, size_t errlen)
 	return -EINVAL;
 }
 
+static int check_cidr(const void *v, char *err, size_t errlen)
+{
+	struct evr_cidr c;
+
+	if (evr_cidr_parse(v, &c) == 0)
+		return 0;
+	seterr(err, errlen, "'%s' is not an address or address/prefix-length "
+	       "(e.g. 198.18.0.0/15, ::1)", (const char *)v);
+	return -EINVAL;
+}
+
 static int check_mac(const void *v, char *err, size_t errlen)
 {
 	uint8_t m[6];
@@ -322,6 +334,11 @@ static int check_dest(const void *v, char *err, size_t errlen)
 {
 	struct evr_dest d;
 
+	if (evr_dest_is_esl(v)) {
+		snprintf(err, errlen, "esl: destinations belong to ESL connections "
+		         "(their event command), not to subscriptions");
+		return -EINVAL;
+	}
 	return evr_dest_parse(v, &d, err, errlen);
 }
 
@@ -648,6 +665,30 @@ static const struct evr_setting mi_tab[] = {
 	END,
 };
 
+/* ESL clients may subscribe to everything and inject events (sendevent):
+ * off by default, and with a password and an acl when on. */
+static const struct evr_setting esl_tab[] = {
+	S(struct evr_cfg_esl, listen, 63, "", false, check_opt_udp,
+	  "IPv4:port, [IPv6]:port or \"\"",
+	  "FreeSWITCH event socket (inbound ESL, as mod_event_socket serves it) for "
+	  "event consumers: modesl, greenswitch, python ESL, fs_cli-style clients; "
+	  "e.g. \"127.0.0.1:8021\". Off by default."),
+	{.name = "password", .type = EVR_CFG_STR,
+	 .off = offsetof(struct evr_cfg_esl, password), .max = 255, .def = "",
+	 .secret = true, .help = "auth <password> (required when listen is set); "
+	 "config_get shows it as ********."},
+	SL(struct evr_cfg_esl, acl, 64, check_cidr, "address or address/prefix",
+	   "Networks clients may connect from (IPv4 or IPv6 CIDRs); empty = any. "
+	   "Others get FreeSWITCH's text/rude-rejection."),
+	U(struct evr_cfg_esl, max_clients, 1, 65535, "64", false,
+	  "ESL connections at once; the next gets \"Too many connections\"."),
+	U(struct evr_cfg_esl, queue_max, 1, 10000000, "100000", false,
+	  "Events queued per connection (FreeSWITCH's MAX_QUEUE_LEN): a client "
+	  "that does not read loses the rest, counted, and is disconnected after "
+	  "500 lost in a row."),
+	END,
+};
+
 static const struct evr_setting rings_tab[] = {
 	U(struct evr_cfg_rings, egress_size, 64, 1u << 20, "4096", false,
 	  "Per-worker egress ring (notification descriptors)."),
@@ -800,6 +841,8 @@ const struct evr_setting evr_config_table[] = {
 	  "and Prometheus metrics (served with the control socket, so only when "
 	  "control.enabled)."),
 	G(struct evr_config, heartbeat, heartbeat_tab, "HEARTBEAT events evrd raises itself."),
+	G(struct evr_config, esl, esl_tab, "FreeSWITCH event socket for event consumers "
+	  "(served with the control socket, so only when control.enabled)."),
 	G(struct evr_config, rings, rings_tab, "Ring and mempool sizes."),
 	G(struct evr_config, limits, limits_tab, "Decoder limits and fan-out."),
 	G(struct evr_config, matcher, matcher_tab, "Subscription matcher."),
@@ -1246,6 +1289,10 @@ static int check_global(struct load_ctx *lc, struct evr_config *c,
 				            c->listeners[i].port);
 			}
 	}
+	if (c->esl.listen[0] && !c->esl.password[0])
+		return fail(lc, config_setting_get_member(root, "esl"), "esl.password",
+		            "required with esl.listen: every ESL client authenticates "
+		            "(auth <password>)");
 	if (c->eal.in_memory && c->eal.no_huge)
 		return fail(lc, config_setting_get_member(root, "eal"), "eal.in_memory",
 		            "EAL refuses --in-memory with --no-huge; drop in_memory "

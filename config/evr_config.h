@@ -157,6 +157,15 @@ struct evr_cfg_mi {
 	} http;
 };
 
+/* FreeSWITCH event socket (ESL, inbound) on the control thread. */
+struct evr_cfg_esl {
+	char *listen;              /* "IPv4:port" / "[IPv6]:port"; "" = off */
+	char *password;            /* auth <password> */
+	struct evr_cfg_strlist acl;/* CIDRs clients may connect from; none = any */
+	uint32_t max_clients;
+	uint32_t queue_max;        /* events queued per connection */
+};
+
 struct evr_cfg_rings {
 	uint32_t egress_size;  /* per worker: match stage -> TX stage */
 	uint32_t unix_size;    /* workers -> control thread (unix: dests) */
@@ -215,6 +224,7 @@ struct evr_config {
 	struct evr_cfg_control control;
 	struct evr_cfg_mi mi;
 	struct evr_cfg_heartbeat heartbeat;
+	struct evr_cfg_esl esl;
 	struct evr_cfg_rings rings;
 	struct evr_cfg_limits limits;
 	struct evr_cfg_matcher matcher;
@@ -252,6 +262,7 @@ struct evr_setting {
 	const char *def;  /* default as text; NULL = no default (empty/unset) */
 	bool required;
 	bool runtime;     /* may be changed on a running daemon */
+	bool secret;      /* STR: never shown (config_get prints "********") */
 	const char *const *names;          /* ENUM */
 	const struct evr_setting *sub;     /* GROUP/LIST element table */
 	evr_cfg_check_fn check;

@@ -157,6 +157,9 @@ int evr_action_subscribe(struct evr_matcher *m, json_t *params, json_t **result,
 		return rc;
 	if (fmt && (evr_format_parse(fmt, &f) || f == EVR_FMT_AUTO))
 		return BAD("format '%.32s': expected jsonrpc, plain, json or xml", fmt);
+	if (evr_dest_is_esl(sock))
+		return BAD("socket '%.32s': esl: destinations belong to ESL connections "
+		           "(their event command), not to subscriptions", sock);
 	rc = collect_filters(p[SP_FILTERS], ft, &nf, code, msg, msglen);
 	if (rc)
 		goto out;
@@ -534,13 +537,7 @@ static size_t attr_bytes(const char *name, json_t *v)
 	return strlen(name) + 2 + (json_is_string(v) ? json_string_length(v) : 40);
 }
 
-/* Standard headers: 11 attributes; their names are literals, their values
- * at most uuid + hostname + switchname + addresses + dates + file,
- * function, numbers (each + NUL). */
-#define EVR_FS_STD_N 11u
-#define EVR_FS_STD_BYTES 512u
-
-static uint64_t wall_us(void)
+uint64_t evr_control_wall_us(void)
 {
 	struct timespec ts;
 
@@ -623,7 +620,7 @@ static int build_event(struct evr_control *c, struct raise_ev *r, const struct e
 	if (!evr_ev_store(&r->s, &r->s.ev.name, name, nlen, 0) ||
 	    !evr_ev_store(&r->s, &r->s.ev.subclass, sub, slen, 0))
 		return NOMEM();
-	if (std && !EVR_FS_STD_ADD(&r->s, c->fs_std, &c->fs_clk, wall_us()))
+	if (std && !EVR_FS_STD_ADD(&r->s, c->fs_std, &c->fs_clk, evr_control_wall_us()))
 		return NOMEM(); /* sized above: a bug if ever seen */
 	if (json_is_object(attrs)) {
 		json_object_foreach(attrs, key, v)
@@ -685,6 +682,9 @@ static uint32_t deliver_fallback(struct evr_control *c, const struct evr_event *
 			goto failed;
 		if (d->kind == EVR_DEST_UNIX) {
 			rc = evr_control_send_unix(d, enc[f], (size_t)len[f]);
+		} else if (d->kind == EVR_DEST_ESL) {
+			rc = evr_control_esl_deliver(c, d->addr.esl_conn, enc[f], (size_t)len[f]);
+			rc = rc < 0 ? rc : 0;
 		} else {
 			int fd = udp_socket(c, d->addr.sa.sa_family);
 
@@ -987,6 +987,8 @@ int evr_control_subscribe(struct evr_control *c, json_t *params, json_t **result
 #define rpc_config_get evr_action_config_get
 #define rpc_version evr_action_version
 #define rpc_list_methods evr_action_list_methods
+#define rpc_esl_list evr_esl_rpc_list
+#define rpc_esl_kill evr_esl_rpc_kill
 
 const struct evr_control_method evr_control_methods[] = {
 #define X(id, fam, name, alias, recipes, params, summary)                        \

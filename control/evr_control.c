@@ -27,6 +27,7 @@
  * across that point.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@
 #include <urcu-qsbr.h>
 
 #include "evr_control_internal.h"
+#include "evr_esl.h"
 
 #define READ_CHUNK (64u * 1024u)   /* bytes read per client per poll turn */
 #define IN_INITIAL 4096u            /* first input buffer size */
@@ -946,6 +948,10 @@ unsigned evr_control_pollfds(struct evr_control *c, struct pollfd *fds, unsigned
 			fds[need] = (struct pollfd){.fd = fd, .events = POLLIN};
 		need++;
 	}
+	c->esl_base = need;
+	if (c->esl)
+		need += evr_esl_pollfds(c->esl, fds + need, need < cap ? cap - need : 0,
+		                        timeout_ms);
 	return need;
 }
 
@@ -970,6 +976,10 @@ int evr_control_process(struct evr_control *c, const struct pollfd *fds, unsigne
 	/* every turn: libmicrohttpd also keeps its connection timeouts here */
 	if (c->http)
 		evr_http_run(c->http);
+	/* every turn too: ESL auth and close deadlines */
+	if (c->esl)
+		handled += evr_esl_process(c->esl, c->esl_base <= n ? fds + c->esl_base : fds,
+		                           c->esl_base <= n ? n - c->esl_base : 0);
 	for (uint32_t i = 0; i < c->n_clients; i++) {
 		struct evr_client *cl = c->clients[i];
 		short re = 0;
@@ -1016,8 +1026,7 @@ close:
 int evr_control_poll(struct evr_control *c, int timeout_ms)
 {
 	int to, r, e;
-	unsigned n = evr_control_pollfds(c, c->pfds, c->conf.max_clients + 1 + EVR_MI_MAX_FDS,
-	                                 &to);
+	unsigned n = evr_control_pollfds(c, c->pfds, c->pfds_cap, &to);
 
 	if (to < 0 || (timeout_ms >= 0 && timeout_ms < to))
 		to = timeout_ms;
@@ -1031,6 +1040,43 @@ int evr_control_poll(struct evr_control *c, int timeout_ms)
 }
 
 /* ---- lifecycle --------------------------------------------------------------- */
+
+int evr_control_parse_hostport(const char *s, int socktype, struct sockaddr_storage *ss,
+                               socklen_t *len)
+{
+	char host[64];
+	const char *port;
+	struct addrinfo hints = { .ai_socktype = socktype,
+	                          .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai;
+	size_t hl;
+
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (!e || e[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(e - s - 1);
+		port = e + 2;
+		s++;
+	} else {
+		port = strrchr(s, ':');
+		if (!port)
+			return -EINVAL;
+		hl = (size_t)(port - s);
+		port++;
+	}
+	if (!hl || hl >= sizeof(host) || !*port)
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (getaddrinfo(host, port, &hints, &ai) != 0)
+		return -EINVAL;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
 
 /* Remove a stale socket file; refuse a live one or a non-socket. label
  * names the setting in errors; type is the socket type served there. */
@@ -1189,7 +1235,8 @@ struct evr_control *evr_control_create(const struct evr_control_conf *conf,
 	rc = -ENOMEM;
 	c->path = strdup(conf->socket_path);
 	c->clients = calloc(c->conf.max_clients, sizeof(*c->clients));
-	c->pfds = calloc(c->conf.max_clients + 1u + EVR_MI_MAX_FDS, sizeof(*c->pfds));
+	c->pfds_cap = c->conf.max_clients + 1u + EVR_MI_MAX_FDS;
+	c->pfds = calloc(c->pfds_cap, sizeof(*c->pfds));
 	if (!c->path || !c->clients || !c->pfds) {
 		seterr(err, errlen, "control socket: out of memory");
 		goto fail_alloc;
@@ -1274,6 +1321,7 @@ void evr_control_destroy(struct evr_control *c)
 	evr_mi_dgram_free(c->mi_dgram[1]);
 	evr_mi_fifo_free(c->mi_fifo);
 	evr_http_close(c->http);
+	evr_esl_free(c->esl);
 	if (c->udp4_fd >= 0)
 		close(c->udp4_fd);
 	if (c->udp6_fd >= 0)

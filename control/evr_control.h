@@ -189,6 +189,39 @@ struct evr_mi_conf {
 EVR_API int evr_control_mi_open(struct evr_control *c, const struct evr_mi_conf *conf,
                                 char *err, size_t errlen);
 
+/*
+ * FreeSWITCH event socket (ESL, inbound mode as mod_event_socket serves it;
+ * protocol and its differences in evr_esl.c) on the same control thread:
+ * opened once after evr_control_create; its listener and connections join
+ * evr_control_pollfds / evr_control_process / evr_control_poll, and
+ * evr_control_destroy closes them.
+ */
+struct evr_esl_conf {
+	const char *listen;        /* "IPv4:port" / "[IPv6]:port"; NULL or "" = off */
+	const char *password;      /* auth <password>; required */
+	const char *const *acl;    /* CIDRs a client may connect from; none = any */
+	uint32_t n_acl;
+	uint32_t max_clients;      /* connections at once, default 64 */
+	uint32_t queue_max;        /* events queued per connection, default 100000 */
+};
+
+/* 0 or -errno; err names the setting ("esl.listen 127.0.0.1:8021: bind:
+ * Address already in use"). Nothing stays open on failure. */
+EVR_API int evr_control_esl_open(struct evr_control *c, const struct evr_esl_conf *conf,
+                                 char *err, size_t errlen);
+
+/*
+ * A notification for ESL connection conn (destination esl:<conn>): payload
+ * is the event in plain format with its ESL envelope, as the encoder makes
+ * it for ESL subscriptions. The server applies the connection's filters,
+ * converts it to the connection's format and queues it. 0 queued, 1 not
+ * for this connection (its filters, nixevent, myevents), -ENOENT the
+ * connection is gone, -ENOBUFS its queue is full (lost, counted),
+ * -EINVAL the payload did not decode. Control thread.
+ */
+EVR_API int evr_control_esl_deliver(struct evr_control *c, uint64_t conn, const char *payload,
+                                    size_t len);
+
 /* An event seen on the wire: known to MI events_list from now on (its id
  * assigned now). Control thread. */
 EVR_API void evr_control_note_event(struct evr_control *c, const char *name);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -52,7 +53,26 @@
 	X(http_mi, "HTTP POST /mi requests served")                               \
 	X(http_metrics, "HTTP GET /metrics scrapes served")                       \
 	X(http_bad, "HTTP requests refused: unknown path, wrong method, body over max_line, not JSON") \
-	X(events_list_full, "names of events seen on the wire not listed: EVR_MI_EVENTS_MAX (65536) known already")
+	X(events_list_full, "names of events seen on the wire not listed: EVR_MI_EVENTS_MAX (65536) known already") \
+	X(esl_accepted, "ESL connections accepted")                              \
+	X(esl_refused_acl, "ESL connections refused: peer outside esl.acl")      \
+	X(esl_refused_full, "ESL connections refused over esl.max_clients")      \
+	X(esl_auth_ok, "ESL auth commands accepted")                             \
+	X(esl_auth_failed, "ESL auth commands with a wrong password (closed)")   \
+	X(esl_auth_timeout, "ESL connections closed: no auth within 25 s")       \
+	X(esl_commands, "ESL commands handled")                                  \
+	X(esl_bad_input, "ESL connections closed: command over max_line, bad Content-Length, replies unread") \
+	X(esl_sendevent, "ESL sendevent commands")                               \
+	X(esl_raise_failed, "ESL sendevent/bgapi events built but not raised (out of memory)") \
+	X(esl_events_queued, "events queued to ESL connections")                 \
+	X(esl_events_sent, "events written to ESL connections")                  \
+	X(esl_events_filtered, "events an ESL connection's filters, nixevent or myevents kept out") \
+	X(esl_events_lost, "events lost: an ESL connection's queue at esl.queue_max") \
+	X(esl_killed_lost, "ESL connections closed after 500 events lost in a row") \
+	X(esl_killed_operator, "ESL connections closed by evr_esl_kill")         \
+	X(esl_stale, "ESL deliveries for a connection already gone or not listening") \
+	X(esl_decode_failed, "ESL deliveries that did not decode or re-encode")  \
+	X(esl_closed, "ESL connections closed")
 
 struct evr_control_counters {
 #define X(f, h) uint64_t f;
@@ -122,6 +142,9 @@ struct evr_control {
 	struct evr_mi_fifo *mi_fifo;
 	struct evr_http *http;        /* POST /mi, GET /metrics (evr_http.c) */
 	unsigned mi_base;             /* pollfd index of the first MI entry */
+	struct evr_esl *esl;          /* FreeSWITCH event socket (evr_esl.c) */
+	unsigned esl_base;            /* pollfd index of its first entry */
+	unsigned pfds_cap;            /* entries of pfds */
 };
 
 /* The one request executor of every transport (evr_control.c): see there.
@@ -141,6 +164,14 @@ void evr_control_seterr(char *err, size_t errlen, const char *fmt, ...)
  * -EADDRINUSE, a non-socket -EEXIST. label names the setting in err. */
 int evr_control_clear_stale(const char *label, const char *path, int type, char *err,
                             size_t errlen);
+
+/* "IPv4:port" or "[IPv6]:port" (numeric only: no resolver at start-up)
+ * into a socket address for socktype. 0 or -EINVAL. */
+int evr_control_parse_hostport(const char *s, int socktype, struct sockaddr_storage *ss,
+                               socklen_t *len);
+
+/* CLOCK_REALTIME in µs: the standard headers' dates. */
+uint64_t evr_control_wall_us(void);
 
 /* Unlink the file at path if it is still the one (dev, ino) we made. */
 void evr_control_unlink_ours(const char *path, dev_t dev, ino_t ino);
@@ -207,6 +238,12 @@ EVR_CONTROL_METHODS(X)
 /* The id of an event name (case-insensitive), registering it when add.
  * -ENOENT (unknown, !add), -EINVAL, -ENOMEM. */
 int evr_mi_event_id(struct evr_control *c, const char *name, bool add);
+
+/* ESL clients for evrctl (evr_esl.c): list, disconnect one. */
+int evr_esl_rpc_list(struct evr_control *c, json_t *params, json_t **result, int *code,
+                     char *msg, size_t msglen);
+int evr_esl_rpc_kill(struct evr_control *c, json_t *params, json_t **result, int *code,
+                     char *msg, size_t msglen);
 
 /* Subscribe (evr_action_subscribe) and register the event's name. */
 int evr_control_subscribe(struct evr_control *c, json_t *params, json_t **result, int *code,

@@ -174,50 +174,6 @@ static void on_done(void *cls, struct MHD_Connection *con, void **req_cls,
 	}
 }
 
-/* "127.0.0.1:8888", "[::1]:8888" -> a socket address. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, char *err, size_t errlen)
-{
-	char host[64];
-	const char *colon;
-	unsigned long port;
-	char *end;
-
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
-			goto bad;
-		memcpy(host, s + 1, (size_t)(close - s - 1));
-		host[close - s - 1] = '\0';
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof(host))
-			goto bad;
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = '\0';
-	}
-	port = strtoul(colon + 1, &end, 10);
-	if (*end || port == 0 || port > 65535)
-		goto bad;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		return 0;
-	}
-bad:
-	evr_control_seterr(err, errlen, "'%s': expected ADDRESS:PORT (numeric, [v6]:port)", s);
-	return -EINVAL;
-}
-
 struct evr_http *evr_http_open(struct evr_control *c, const char *listen, char *err,
                                size_t errlen)
 {
@@ -226,7 +182,11 @@ struct evr_http *evr_http_open(struct evr_control *c, const char *listen, char *
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_EPOLL; /* errors: reported by us, not on stderr */
 
-	if (parse_listen(listen, &ss, err, errlen)) {
+	socklen_t sl;
+
+	if (evr_control_parse_hostport(listen, SOCK_STREAM, &ss, &sl)) {
+		evr_control_seterr(err, errlen, "'%s': expected ADDRESS:PORT (numeric, [v6]:port)",
+		                   listen);
 		errno = EINVAL;
 		return NULL;
 	}

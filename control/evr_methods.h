@@ -81,6 +81,11 @@
 	X(version, EVR, "evr_version", NULL, "", "",                            \
 	  "Daemon name and version: {name, version}")                          \
 	X(list_methods, EVR, "evr_list_methods", "list_methods", "", "",        \
-	  "Methods of both families with their parameters (this list)")
+	  "Methods of both families with their parameters (this list)")        \
+	X(esl_list, EVR, "evr_esl_list", NULL, "", "",                          \
+	  "ESL event-socket clients: peer, format, events, filters, queued, "   \
+	  "sent, lost")                                                         \
+	X(esl_kill, EVR, "evr_esl_kill", NULL, "id", "id",                      \
+	  "Disconnect an ESL client (its id from evr_esl_list)")
 
 #endif /* EVR_METHODS_H */

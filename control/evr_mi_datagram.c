@@ -63,42 +63,6 @@ struct evr_mi_dgram {
 
 static const char *const setting_name[2] = { "mi.datagram_socket", "mi.datagram_udp" };
 
-/* "IPv4:port" or "[IPv6]:port", numeric only (no resolver on start-up). */
-static int parse_udp(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[64];
-	const char *port;
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
-	                          .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
-	struct addrinfo *ai;
-	size_t hl;
-
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-		if (!e || e[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(e - s - 1);
-		port = e + 2;
-		s++;
-	} else {
-		port = strrchr(s, ':');
-		if (!port)
-			return -EINVAL;
-		hl = (size_t)(port - s);
-		port++;
-	}
-	if (!hl || hl >= sizeof(host) || !*port)
-		return -EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (getaddrinfo(host, port, &hints, &ai) != 0)
-		return -EINVAL;
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*len = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-}
-
 void evr_mi_dgram_free(struct evr_mi_dgram *d)
 {
 	if (!d)
@@ -131,7 +95,7 @@ int evr_mi_dgram_open(struct evr_control *c, int kind, const char *where, mode_t
 		su->sun_family = AF_UNIX;
 		memcpy(su->sun_path, where, strlen(where) + 1);
 		sl = sizeof(*su);
-	} else if (parse_udp(where, &ss, &sl) < 0) {
+	} else if (evr_control_parse_hostport(where, SOCK_DGRAM, &ss, &sl) < 0) {
 		evr_control_seterr(err, errlen, "%s %s: not IPv4:port or [IPv6]:port", name,
 		                   where);
 		return -EINVAL;

@@ -94,7 +94,7 @@
 	X(ENCODE_OVERFLOW, "encode_overflow", "notification larger than a UDP datagram") \
 	X(POOL_EMPTY, "pool_empty", "no mbuf for a payload, header or reply")  \
 	X(RING_FULL, "ring_full", "egress ring full")                          \
-	X(UNIX_RING_FULL, "unix_ring_full", "ring to the control thread full (unix:)") \
+	X(UNIX_RING_FULL, "unix_ring_full", "ring to the control thread full (unix: and esl:)") \
 	X(NOTIFICATIONS, "notifications", "notification descriptors queued")   \
 	X(NO_ROUTE, "no_route", "no port/gateway for the destination")         \
 	X(NEIGH_TABLE_FULL, "neigh_table_full", "neighbour table full")        \
@@ -116,6 +116,8 @@
 	X(TX_LINEARIZE_FAILED, "tx_linearize_failed", "chain too long to copy for such a PMD (dropped)") \
 	X(UNIX_SENT, "unix_sent", "unix: notifications sent")                  \
 	X(UNIX_FAILED, "unix_failed", "unix: sends that failed")               \
+	X(ESL_HANDED, "esl_handed", "esl: notifications handed to the ESL server") \
+	X(ESL_FAILED, "esl_failed", "esl: notifications the ESL server was not running to take") \
 	X(SHUTDOWN_DROPPED, "shutdown_dropped", "notifications dropped at shutdown")
 
 enum evr_counter {

@@ -524,6 +524,8 @@ static json_t *cfg_value_json(const struct evr_setting *s, const void *base)
 	case EVR_CFG_BOOL:
 		return json_boolean(*(const bool *)p);
 	case EVR_CFG_STR:
+		if (s->secret) /* set or not, never its text */
+			return json_string(*(char *const *)p && **(char *const *)p ? "********" : "");
 		return *(char *const *)p ? json_string(*(char *const *)p) : json_null();
 	case EVR_CFG_ENUM:
 		return json_string(s->names[*(const uint32_t *)p]);
@@ -567,6 +569,11 @@ static json_t *cfg_group_json(const struct evr_setting *tab, const void *base)
 	return o;
 }
 
+int evr_ctl_esl_deliver(void *ctx, uint64_t conn, const char *data, size_t len)
+{
+	return evr_control_esl_deliver(ctx, conn, data, len);
+}
+
 static json_t *hook_config(void *ctx)
 {
 	const struct evr_router *r = ctx;
@@ -602,7 +609,7 @@ unsigned evr_ctl_drain_unix(struct evr_router *r)
 	do {
 		n = rte_ring_sc_dequeue_burst(r->unix_ring, (void **)d, RTE_DIM(d), NULL);
 		for (unsigned i = 0; i < n; i++)
-			evr_egress_unix_send(r, d[i], &r->ctl_cnt);
+			evr_egress_local_send(r, d[i], &r->ctl_cnt);
 		total += n;
 	} while (n == RTE_DIM(d));
 	return total;

@@ -171,6 +171,10 @@ struct evr_router {
 	 * events nobody subscribes to, so MI events_list knows them too */
 	struct rte_ring *names_ring;
 	int unix_fd; /* control thread's unix: datagram socket; -1: not open */
+	/* esl: notifications go to the control server's ESL connections
+	 * (evr_ctl_esl_deliver on ctl); NULL: no ESL server */
+	int (*esl_deliver)(void *ctx, uint64_t conn, const char *data, size_t len);
+	void *esl_ctx;
 	struct rte_ring *ctrl_ring; /* control thread -> worker 0 (SP/SC) */
 	struct evr_neigh_table *neigh;
 	uint64_t tsc_hz;

@@ -487,7 +487,7 @@ void evr_egress_waiting(struct evr_worker *w, uint64_t now, bool drop_all)
 	}
 }
 
-/* ---- unix: ---------------------------------------------------------- */
+/* ---- unix: and esl: (control thread) ---------------------------------- */
 
 /*
  * unix: destinations get their datagram from the control thread, on one
@@ -511,8 +511,10 @@ static int unix_send(struct evr_router *r, const struct evr_dest *d, const void 
 	return 0;
 }
 
-void evr_egress_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
-                          struct evr_counters *cnt)
+/* esl: descriptors go to the ESL server of the control plane (its
+ * per-connection queues, filters and formats; control/evr_esl.c). */
+void evr_egress_local_send(struct evr_router *r, struct rte_mbuf *hdr,
+                           struct evr_counters *cnt)
 {
 	struct evr_dest d;
 	struct rte_mbuf *pay = hdr->next;
@@ -521,8 +523,15 @@ void evr_egress_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
 
 	memcpy(&d, rte_pktmbuf_mtod(hdr, const void *), sizeof(d));
 	data = rte_pktmbuf_read(pay, 0, pay->pkt_len, r->ctl_notifier.encbuf);
-	rc = unix_send(r, &d, data, pay->pkt_len);
-	cnt->c[rc < 0 ? EVR_CNT_UNIX_FAILED : EVR_CNT_UNIX_SENT]++;
+	if (d.kind == EVR_DEST_ESL) {
+		rc = r->esl_deliver ? r->esl_deliver(r->esl_ctx, d.addr.esl_conn, data,
+		                                     pay->pkt_len)
+		                    : -ENOTCONN;
+		cnt->c[rc < 0 ? EVR_CNT_ESL_FAILED : EVR_CNT_ESL_HANDED]++;
+	} else {
+		rc = unix_send(r, &d, data, pay->pkt_len);
+		cnt->c[rc < 0 ? EVR_CNT_UNIX_FAILED : EVR_CNT_UNIX_SENT]++;
+	}
 	rte_pktmbuf_free(hdr);
 }
 

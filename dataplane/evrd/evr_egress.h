@@ -10,7 +10,7 @@
  * needs is copied at match time (evr_notify.c), so no subscription pointer
  * outlives the matching thread's quiescent state.
  *
- * Thread context: worker lcores, except evr_egress_unix_send (control
+ * Thread context: worker lcores, except evr_egress_local_send (control
  * thread) and evr_egress_udp_desc (any thread with the router).
  */
 #ifndef EVR_EGRESS_H
@@ -38,7 +38,7 @@ struct evr_counters;
 enum evr_tx_kind {
 	EVR_TXK_UDP4 = 0,
 	EVR_TXK_UDP6,
-	EVR_TXK_UNIX,
+	EVR_TXK_LOCAL, /* unix: and esl: (the control thread delivers) */
 };
 
 /* In the private area of every header mbuf (hdr_pool priv_size). */
@@ -85,10 +85,11 @@ struct rte_mbuf *evr_egress_udp_desc(struct evr_router *r, struct evr_counters *
                                  const void *data, uint32_t len, uint8_t family,
                                  const uint8_t *dst, rte_be16_t dport,
                                  rte_be16_t sport, uint8_t in_port);
-/* Control thread: send a unix: descriptor (header + payload) on a kernel
- * datagram socket, free it; counted on cnt. */
-void evr_egress_unix_send(struct evr_router *r, struct rte_mbuf *hdr,
-                          struct evr_counters *cnt);
+/* Control thread: deliver a unix: descriptor (header + payload) on a
+ * kernel datagram socket, or an esl: one to the ESL server's connection
+ * queue; free it; counted on cnt. */
+void evr_egress_local_send(struct evr_router *r, struct rte_mbuf *hdr,
+                           struct evr_counters *cnt);
 /* Main thread at shutdown, after the control thread stopped. */
 void evr_egress_unix_close(struct evr_router *r);
 

@@ -169,8 +169,9 @@ static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in
 		meta->sport = sport;
 		meta->psum = psum[fmt];
 		meta->sub_id = s->id;
-		if (d->kind == EVR_DEST_UNIX) {
-			meta->kind = EVR_TXK_UNIX;
+		if (d->kind == EVR_DEST_UNIX || d->kind == EVR_DEST_ESL) {
+			/* the control thread's: unix: sends, ESL connections */
+			meta->kind = EVR_TXK_LOCAL;
 			memcpy(rte_pktmbuf_append(h, sizeof(*d)), d, sizeof(*d));
 			nt->fan_unix[nx++] = h;
 		} else if (d->addr.sa.sa_family == AF_INET6) {
@@ -268,7 +269,7 @@ static uint32_t publish_control(struct evr_notifier *nt, struct evr_counters *cn
 	}
 	cnt->c[EVR_CNT_NOTIFICATIONS] += k;
 	for (uint32_t i = 0; i < nx; i++)
-		evr_egress_unix_send(r, nt->fan_unix[i], cnt);
+		evr_egress_local_send(r, nt->fan_unix[i], cnt);
 	return k + nx;
 }
 

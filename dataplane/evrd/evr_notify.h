@@ -9,9 +9,9 @@
  *
  * Publish differs by owner only: a worker queues udp: descriptors on its
  * own egress ring (running its egress stage inline when the ring is full)
- * and unix: ones on the control thread's ring; the control thread queues
+ * and unix:/esl: ones on the control thread's ring; the control thread queues
  * udp: descriptors to worker 0 (only workers own TX queues) and sends
- * unix: ones itself.
+ * unix: ones itself and hands esl: ones to the ESL server.
  *
  * Ownership and threads: a notifier belongs to one thread (a worker lcore
  * or the control thread) and is used by it only; init/fini run on the main

@@ -999,6 +999,22 @@ int main(int argc, char **argv)
 		rc = evr_control_mi_open(ctl, &mc, err, sizeof(err));
 		if (rc < 0)
 			die("%s", err); /* names the setting: "mi.datagram_udp ..." */
+		struct evr_esl_conf ec = {
+			.listen = cfg->esl.listen,
+			.password = cfg->esl.password,
+			.acl = (const char *const *)cfg->esl.acl.v,
+			.n_acl = cfg->esl.acl.n,
+			.max_clients = cfg->esl.max_clients,
+			.queue_max = cfg->esl.queue_max,
+		};
+		rc = evr_control_esl_open(ctl, &ec, err, sizeof(err));
+		if (rc < 0)
+			die("%s", err); /* names the setting: "esl.listen ..." */
+		/* esl: notifications, from the workers' ring and raises */
+		r->esl_ctx = ctl;
+		r->esl_deliver = evr_ctl_esl_deliver;
+	} else if (cfg->esl.listen && cfg->esl.listen[0]) {
+		EVR_LOG(WARNING, "esl: not served: control.enabled is false");
 	} else if ((cfg->mi.datagram_socket && cfg->mi.datagram_socket[0]) ||
 	           (cfg->mi.datagram_udp && cfg->mi.datagram_udp[0]) ||
 	           (cfg->mi.fifo && cfg->mi.fifo[0]) ||
@@ -1069,6 +1085,7 @@ int main(int argc, char **argv)
 	if (stats_path)
 		write_stats_file(r, stats_path);
 	evr_telemetry_fini(); /* before the workers are freed */
+	r->esl_deliver = NULL;
 	evr_control_destroy(ctl);
 	for (unsigned pi = 0; pi < r->n_ports; pi++) {
 		if (!r->ports[pi].started)

@@ -75,6 +75,12 @@ EVR_API bool evr_fs_std_add(struct evr_scratch *sc, const struct evr_fs_std *s,
                             struct evr_fs_clock *clk, uint64_t wall_us, const char *file,
                             const char *func, unsigned line);
 
+/* What evr_fs_std_add adds, for sizing an arena: 11 attributes; their
+ * names are literals, their values at most uuid + hostname + switchname +
+ * addresses + dates + file, function, numbers (each + NUL). */
+#define EVR_FS_STD_N 11u
+#define EVR_FS_STD_BYTES 512u
+
 #ifdef __FILE_NAME__
 #define EVR_FILE_NAME __FILE_NAME__
 #else

@@ -267,6 +267,33 @@ static int dest_unix(const char *all, const char *path, struct evr_dest *d, char
 	return 0;
 }
 
+/* "esl:<connection id>": made by the control plane for an ESL connection's
+ * interest (control/evr_esl.c); subscribers cannot name one (the user-facing
+ * entry points refuse it with evr_dest_is_esl). */
+static int dest_esl(const char *all, const char *id, struct evr_dest *d, char *err,
+                    size_t errlen)
+{
+	char q[QBUF], *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(id, &end, 10);
+	if (!*id || *end || errno || v == 0 || id[0] == '-' || id[0] == '+') {
+		evr_seterr(err, errlen, "destination '%s': esl: takes a connection id",
+		           quote(all, q, sizeof(q)));
+		return -EINVAL;
+	}
+	d->kind = EVR_DEST_ESL;
+	d->addr.esl_conn = v;
+	snprintf(d->text, sizeof(d->text), "esl:%llu", v);
+	return 0;
+}
+
+bool evr_dest_is_esl(const char *s)
+{
+	return s && strncasecmp(s, "esl:", 4) == 0;
+}
+
 int evr_dest_parse(const char *s, struct evr_dest *d, char *err, size_t errlen)
 {
 	char q[QBUF];
@@ -280,6 +307,8 @@ int evr_dest_parse(const char *s, struct evr_dest *d, char *err, size_t errlen)
 		return dest_udp(s, s + 4, d, err, errlen);
 	if (strncasecmp(s, "unix:", 5) == 0)
 		return dest_unix(s, s + 5, d, err, errlen);
+	if (evr_dest_is_esl(s))
+		return dest_esl(s, s + 4, d, err, errlen);
 	evr_seterr(err, errlen, "destination '%s': expected udp:host:port or unix:/path",
 	       quote(s, q, sizeof(q)));
 	return -EINVAL;

@@ -61,6 +61,7 @@ static inline bool evr_filter_value_match(const struct evr_filter *f,
 enum evr_dest_kind {
 	EVR_DEST_UDP = 0, /* udp:host:port, udp:[v6]:port */
 	EVR_DEST_UNIX,    /* unix:/path (datagram socket) */
+	EVR_DEST_ESL,     /* esl:<id>: an ESL connection of the control plane */
 };
 
 struct evr_dest {
@@ -71,6 +72,7 @@ struct evr_dest {
 		struct sockaddr_in v4;
 		struct sockaddr_in6 v6;
 		struct sockaddr_un un;
+		uint64_t esl_conn; /* EVR_DEST_ESL: the connection's id */
 	} addr;
 	char text[128]; /* canonical "udp:198.18.0.2:9000", "udp:[::1]:9", "unix:/p" */
 };
@@ -79,6 +81,9 @@ struct evr_dest {
  * accepted as 127.0.0.1). 0 or -EINVAL with a message. Any thread. */
 EVR_API int evr_dest_parse(const char *s, struct evr_dest *d, char *err,
                            size_t errlen);
+/* An "esl:" destination: the control plane's own, for ESL connections;
+ * subscribe requests and config files may not name one. */
+EVR_API bool evr_dest_is_esl(const char *s);
 
 /* ---- subscription request --------------------------------------------- */
 

@@ -1452,7 +1452,7 @@ static void test_protocol(void)
 		               "list_statistics", "reset_statistics", "evr_subscribe",
 		               "evr_unsubscribe", "evr_events_list", "evr_subscribers_list",
 		               "evr_raise_event", "evr_stats", "evr_config_get", "evr_version",
-		               "evr_list_methods" };
+		               "evr_list_methods", "evr_esl_list", "evr_esl_kill" };
 	const size_t nwant = sizeof(want) / sizeof(want[0]);
 	CHECK_EQ_INT(json_array_size(ms), nwant);
 	json_array_foreach(ms, i, m) {
