@@ -913,6 +913,101 @@ static int cmd_version(struct ctx *x, int argc, char **argv)
 	return EX_OK;
 }
 
+/* "a,b,c" of a JSON array of strings (or of [name, value] pairs: "n=v"). */
+static void join_strings(const json_t *a, char *out, size_t cap)
+{
+	size_t i, l = 0;
+	json_t *v;
+
+	out[0] = '\0';
+	json_array_foreach(a, i, v) {
+		int n = json_is_array(v)
+		        ? snprintf(out + l, cap - l, "%s%s=%s", i ? "," : "",
+		                   json_string_value(json_array_get(v, 0)),
+		                   json_string_value(json_array_get(v, 1)))
+		        : snprintf(out + l, cap - l, "%s%s", i ? "," : "", json_string_value(v));
+
+		if (n < 0 || (size_t)n >= cap - l)
+			break;
+		l += (size_t)n;
+	}
+}
+
+static int cmd_esl(struct ctx *x, int argc, char **argv)
+{
+	static const char *const head[] = { "ID", "PEER", "FORMAT", "EVENTS", "FILTERS",
+		                            "QUEUED", "SENT", "LOST" };
+	json_t *res, *c;
+	size_t i;
+	int rc;
+
+	if (argc > 1)
+		return usage_err(argv[0], "unexpected argument '%s'", argv[1]);
+	if ((rc = call(x, "evr_esl_list", NULL, &res)))
+		return rc;
+	if (x->json) {
+		print_json(res, true);
+	} else if (!json_array_size(json_object_get(res, "clients"))) {
+		printf(*json_string_value(json_object_get(res, "listen"))
+		       ? "no ESL clients\n" : "ESL is off (esl.listen)\n");
+	} else {
+		struct table t = { .ncols = 8 };
+
+		table_row(&t, head);
+		json_array_foreach(json_object_get(res, "clients"), i, c) {
+			char id[24], ev[512], sub[256], fl[512], q[24], s[24], l[24];
+			const char *row[] = { id, json_string_value(json_object_get(c, "peer")),
+				              json_string_value(json_object_get(c, "format")),
+				              ev, fl, q, s, l };
+
+			snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+			         json_integer_value(json_object_get(c, "id")));
+			if (json_is_true(json_object_get(c, "all")))
+				snprintf(ev, sizeof(ev), "ALL");
+			else
+				join_strings(json_object_get(c, "events"), ev, sizeof(ev));
+			join_strings(json_object_get(c, "subclasses"), sub, sizeof(sub));
+			if (sub[0]) {
+				size_t el = strlen(ev);
+
+				snprintf(ev + el, sizeof(ev) - el, " (%s)", sub);
+			}
+			if (!json_is_true(json_object_get(c, "authed")))
+				snprintf(ev, sizeof(ev), "(not authenticated)");
+			join_strings(json_object_get(c, "filters"), fl, sizeof(fl));
+			snprintf(q, sizeof(q), "%" JSON_INTEGER_FORMAT,
+			         json_integer_value(json_object_get(c, "queued")));
+			snprintf(s, sizeof(s), "%" JSON_INTEGER_FORMAT,
+			         json_integer_value(json_object_get(c, "sent")));
+			snprintf(l, sizeof(l), "%" JSON_INTEGER_FORMAT,
+			         json_integer_value(json_object_get(c, "lost")));
+			table_row(&t, row);
+		}
+		table_print(&t);
+	}
+	json_decref(res);
+	return EX_OK;
+}
+
+static int cmd_esl_kill(struct ctx *x, int argc, char **argv)
+{
+	uint64_t id;
+	json_t *res;
+	int rc;
+
+	if (argc != 2 || !parse_u64(argv[1], &id))
+		return usage_err(argv[0], "wants one client ID (evrctl esl)");
+	rc = call(x, "evr_esl_kill", json_pack("{s:I}", "id", (json_int_t)id), &res);
+	if (rc)
+		return rc;
+	if (x->json)
+		print_json(res, true);
+	else
+		printf("ESL client %llu disconnected\n", (unsigned long long)id);
+	json_decref(res);
+	return EX_OK;
+}
+
 static int cmd_call(struct ctx *x, int argc, char **argv)
 {
 	json_t *params = NULL, *res;
@@ -1073,6 +1168,9 @@ static const struct cmd cmds[] = {
 	{ "config", "[SETTING]", "effective configuration, or one setting (sip.linger_ms, "
 	  "ports[0])", cmd_config },
 	{ "version", "", "daemon and evrctl versions", cmd_version },
+	{ "esl", "", "FreeSWITCH event-socket clients: peer, format, events, filters, "
+	  "queued, sent, lost", cmd_esl },
+	{ "esl-kill", "ID", "disconnect an ESL client", cmd_esl_kill },
 	{ "call", "METHOD [JSON-PARAMS]", "call any daemon method, print the JSON result",
 	  cmd_call },
 	{ "help", "[COMMAND]", "this help and the daemon's method list", cmd_help },
