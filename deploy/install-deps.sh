@@ -24,6 +24,11 @@ for p in "${pkgs[@]}"; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[[ $st == installed ]] || missing+=("$p")
 done
+# The ESL tests drive evrd with modesl (npm): Node.js and npm from Debian,
+# unless the machine already has a node (a newer one is kept).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	missing+=(nodejs npm)
+fi
 
 if ((${#missing[@]} == 0)); then
 	echo "install-deps: all ${#pkgs[@]} packages already installed"

@@ -150,6 +150,24 @@ e2e_require_build() {
 	command -v jq >/dev/null || { log "FATAL: jq missing"; exit 1; }
 }
 
+# e2e_require_modesl: FreeSWITCH's Node ESL client (npm modesl, pinned),
+# installed once into a cache dir (the npm registry is reachable in CI,
+# PyPI is not); exports NODE_PATH. A missing node/npm or a failed install
+# is a failure (exit 1), never a skip: the ESL tests must run.
+EVR_MODESL_VERSION=1.2.1
+e2e_require_modesl() {
+	local dir=${EVR_NPM_CACHE:-/var/tmp/evr-npm}/modesl-$EVR_MODESL_VERSION
+	command -v node >/dev/null && command -v npm >/dev/null ||
+		{ log "FATAL: node and npm are needed for modesl (deploy/packages.txt)"; exit 1; }
+	if [[ ! -f $dir/node_modules/modesl/package.json ]]; then
+		mkdir -p "$dir" &&
+			timeout 300 npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
+				"modesl@$EVR_MODESL_VERSION" >"$T/npm.log" 2>&1 ||
+			{ log "FATAL: npm install modesl@$EVR_MODESL_VERSION failed:"; tail -n 5 "$T/npm.log"; exit 1; }
+	fi
+	export NODE_PATH=$dir/node_modules
+}
+
 # ---------------------------------------------------------------- asserts
 
 pass() {
