@@ -89,6 +89,8 @@
 #define ESL_MAX_INTEREST 4096u     /* event names + subclasses per connection */
 #define ESL_MAX_REPLY_BYTES (16u << 20) /* unread replies before a drop */
 #define ESL_WRITEV 64
+/* mod_event_socket's disconnect notice text after exit and a failed auth */
+#define ESL_GOODBYE "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
 
 struct esl_out {
 	struct esl_out *next;
@@ -976,7 +978,7 @@ static void command(struct evr_esl *e, struct esl_conn *cn, struct esl_cmd *k)
 	CNT(e, esl_commands);
 	if (!strncasecmp(cmd, "exit", 4) || !strncasecmp(cmd, "...", 3)) {
 		send_reply(cn, "+OK bye");
-		conn_closing(e, cn, "Disconnected, goodbye.\n");
+		conn_closing(e, cn, ESL_GOODBYE);
 		return;
 	}
 	if (!cn->authed) {
@@ -988,7 +990,7 @@ static void command(struct evr_esl *e, struct esl_conn *cn, struct esl_cmd *k)
 			} else {
 				CNT(e, esl_auth_failed);
 				send_reply(cn, "-ERR invalid");
-				conn_closing(e, cn, "Disconnected, goodbye.\n");
+				conn_closing(e, cn, ESL_GOODBYE);
 			}
 			return;
 		}
