@@ -665,6 +665,46 @@ static const struct evr_setting mi_tab[] = {
 	END,
 };
 
+static int check_unix_dir(const void *v, char *err, size_t errlen)
+{
+	const char *s = v;
+	size_t n = strlen(s);
+
+	if (!n)
+		return 0;
+	if (s[0] != '/' || n >= 100 || (n > 1 && s[n - 1] == '/') || strstr(s, "/.") ||
+	    strstr(s, "//")) {
+		seterr(err, errlen, "'%s' is not an absolute directory path (no trailing '/', "
+		       "no '.' components)", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Secure by default: a subscriber reaches hosts on evrd's own networks and
+ * nothing else (no broadcast, multicast, loopback, evrd itself) unless the
+ * operator widens it here. */
+static const struct evr_setting destinations_tab[] = {
+	SL(struct evr_cfg_destinations, allow, 256, check_cidr, "address or address/prefix",
+	   "Networks udp: destinations may be in (IPv4/IPv6 CIDRs); empty = the on-link "
+	   "subnets of the ports (ports[].ipv4/ipv6). Applies to every subscribe "
+	   "(control socket, MI, static subscriptions) at subscribe time."),
+	B(struct evr_cfg_destinations, allow_broadcast, "false",
+	  "Allow 255.255.255.255 and the directed broadcast of an on-link subnet."),
+	B(struct evr_cfg_destinations, allow_multicast, "false",
+	  "Allow multicast destinations (224.0.0.0/4, ff00::/8)."),
+	B(struct evr_cfg_destinations, allow_loopback, "false",
+	  "Allow loopback destinations (127.0.0.0/8, ::1): evrd's own host."),
+	B(struct evr_cfg_destinations, allow_own, "false",
+	  "Allow evrd's own port addresses as destinations."),
+	S(struct evr_cfg_destinations, unix_dir, 99, "/run/evrd/notify", false, check_unix_dir,
+	  "absolute directory or \"\"",
+	  "unix: destinations must be sockets below this directory (not symbolic "
+	  "links); \"\" refuses unix: destinations. evrd runs as root: keep it a "
+	  "directory only trusted users can write."),
+	END,
+};
+
 /* ESL clients may subscribe to everything and inject events (sendevent):
  * off by default, and with a password and an acl when on. */
 static const struct evr_setting esl_tab[] = {
@@ -841,6 +881,8 @@ const struct evr_setting evr_config_table[] = {
 	  "and Prometheus metrics (served with the control socket, so only when "
 	  "control.enabled)."),
 	G(struct evr_config, heartbeat, heartbeat_tab, "HEARTBEAT events evrd raises itself."),
+	G(struct evr_config, destinations, destinations_tab, "Destination policy: where "
+	  "subscriptions may send notifications."),
 	G(struct evr_config, esl, esl_tab, "FreeSWITCH event socket for event consumers "
 	  "(served with the control socket, so only when control.enabled)."),
 	G(struct evr_config, rings, rings_tab, "Ring and mempool sizes."),
@@ -1241,6 +1283,53 @@ static int load_group(struct load_ctx *lc, const struct evr_setting *tab,
 }
 
 /* Checks that span the file. `root` gives lines for the messages. */
+/*
+ * The destination policy of c: its settings plus, from the ports, evrd's
+ * own addresses (host prefixes) and on-link subnets (the default allow
+ * list, and where directed broadcasts are). One array holds the three.
+ */
+static int build_dest_policy(struct evr_config *c)
+{
+	const struct evr_cfg_destinations *d = &c->destinations;
+	uint32_t n_on = 0, n_allow = d->allow.n ? d->allow.n : 0, k = 0;
+	struct evr_cidr *v;
+
+	for (uint32_t i = 0; i < c->n_ports; i++)
+		n_on += (c->ports[i].ipv4 != NULL) + (c->ports[i].ipv6 != NULL);
+	v = calloc((size_t)n_allow + 2u * n_on + 1u, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < d->allow.n; i++)
+		evr_cidr_parse(d->allow.v[i], &v[k++]); /* checked by check_cidr */
+	/* on-link subnets, then own addresses */
+	for (uint32_t i = 0; i < c->n_ports; i++) {
+		const char *pfx[2] = { c->ports[i].ipv4, c->ports[i].ipv6 };
+
+		for (int f = 0; f < 2; f++)
+			if (pfx[f])
+				evr_cidr_parse(pfx[f], &v[k++]);
+	}
+	for (uint32_t i = 0; i < n_on; i++) {
+		v[k + i] = v[n_allow + i];
+		v[k + i].bits = v[k + i].family == AF_INET ? 32 : 128;
+	}
+	c->dp_cidrs = v;
+	c->dest_policy = (struct evr_dest_policy){
+		.allow = d->allow.n ? v : v + n_allow,
+		.n_allow = d->allow.n ? n_allow : n_on,
+		.onlink = v + n_allow,
+		.n_onlink = n_on,
+		.own = v + n_allow + n_on,
+		.n_own = n_on,
+		.allow_broadcast = d->allow_broadcast,
+		.allow_multicast = d->allow_multicast,
+		.allow_loopback = d->allow_loopback,
+		.allow_own = d->allow_own,
+		.unix_dir = d->unix_dir,
+	};
+	return 0;
+}
+
 static int check_global(struct load_ctx *lc, struct evr_config *c,
                         const config_setting_t *root)
 {
@@ -1301,6 +1390,8 @@ static int check_global(struct load_ctx *lc, struct evr_config *c,
 	if (evr_limits_validate(&lim, msg, sizeof(msg)) != 0)
 		return fail(lc, config_setting_get_member(root, "limits"), "limits",
 		            "%s", msg);
+	if (build_dest_policy(c) != 0)
+		return fail(lc, root, "destinations", "out of memory");
 	return 0;
 }
 
@@ -1376,6 +1467,7 @@ void evr_config_free(struct evr_config *c)
 	if (c == NULL)
 		return;
 	free_group(evr_config_table, c);
+	free(c->dp_cidrs);
 	free(c->file);
 	free(c);
 }

@@ -27,6 +27,7 @@
 #include <stdio.h>
 
 #include "event/evr_event.h"
+#include "match/evr_dest_policy.h"
 #include "match/evr_matcher.h"
 
 #ifdef __cplusplus
@@ -157,6 +158,13 @@ struct evr_cfg_mi {
 	} http;
 };
 
+/* Where subscriptions may send (match/evr_dest_policy.h). */
+struct evr_cfg_destinations {
+	struct evr_cfg_strlist allow; /* CIDRs; none = the ports' on-link subnets */
+	bool allow_broadcast, allow_multicast, allow_loopback, allow_own;
+	char *unix_dir;               /* unix: only below it; "" = no unix: */
+};
+
 /* FreeSWITCH event socket (ESL, inbound) on the control thread. */
 struct evr_cfg_esl {
 	char *listen;              /* "IPv4:port" / "[IPv6]:port"; "" = off */
@@ -225,6 +233,7 @@ struct evr_config {
 	struct evr_cfg_mi mi;
 	struct evr_cfg_heartbeat heartbeat;
 	struct evr_cfg_esl esl;
+	struct evr_cfg_destinations destinations;
 	struct evr_cfg_rings rings;
 	struct evr_cfg_limits limits;
 	struct evr_cfg_matcher matcher;
@@ -232,6 +241,10 @@ struct evr_config {
 	struct evr_cfg_sip sip;
 	struct evr_cfg_sub *subscriptions;
 	uint32_t n_subscriptions;
+	/* derived at load: destinations + the ports' addresses, ready for
+	 * evr_matcher_set_dest_policy (arrays in dp_cidrs, freed with c) */
+	struct evr_dest_policy dest_policy;
+	struct evr_cidr *dp_cidrs;
 };
 
 /* ---- the settings table ------------------------------------------------ */

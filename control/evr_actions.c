@@ -57,6 +57,7 @@ static int map_matcher_rc(int rc, const char *err, int *code, char *msg, size_t 
 {
 	switch (rc) {
 	case -EINVAL:
+	case -EACCES: /* the destination policy; err names the rule */
 		return evr_rpc_fail(code, EVR_RPC_INVALID_PARAMS, msg, msglen, rc, "%s", err);
 	case -ENOENT:
 		return evr_rpc_fail(code, EVR_RPC_NOT_FOUND, msg, msglen, rc, "%s", err);

@@ -174,6 +174,8 @@ $listeners
 # replay repeats Call-IDs every pass)
 sip = { mirror_ports = [ 5060 ]; events = "both"; linger_ms = $linger;
         max_dialogs = $max_dlg; max_registrations = $max_reg; };
+# subscribers sit behind the gateway: off-link, so allowed explicitly
+destinations = { allow = [ "198.18.0.0/15" ]; };
 control = { socket = "$sock"; };
 rings = { rx_pool = $pool; payload_pool = 65536; hdr_pool = 131072; egress_size = 16384; };
 CONF

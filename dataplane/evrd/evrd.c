@@ -945,6 +945,15 @@ int main(int argc, char **argv)
 	r->matcher = evr_matcher_create(&mc);
 	if (r->matcher == NULL)
 		die("matcher: %s", strerror(errno));
+	/* every subscribe from here on, static ones included, obeys the
+	 * destination policy (destinations.*) */
+	evr_matcher_set_dest_policy(r->matcher, &cfg->dest_policy);
+	if (cfg->destinations.unix_dir[0]) {
+		make_socket_dir(cfg->destinations.unix_dir); /* its parent */
+		if (mkdir(cfg->destinations.unix_dir, 0770) != 0 && errno != EEXIST)
+			EVR_LOG(WARNING, "destinations.unix_dir %s: %s",
+			        cfg->destinations.unix_dir, strerror(errno));
+	}
 	static_subscriptions(r);
 
 	wi = 0;

@@ -91,6 +91,7 @@ workers = { count = 1; idle_sleep_us = 100; };
 listeners = ( { port = 8090; format = "jsonrpc"; }, { port = 8021; format = "plain"; },
               { port = 8022; format = "json"; } );
 control = { socket = "$T/evrd.sock"; max_clients = 16; };
+destinations = { unix_dir = "$T"; };
 mi = { datagram_udp = "127.0.0.1:$MI_PORT"; fifo = "$T/evrd_fifo"; fifo_reply_dir = "$T"; };
 rings = { rx_pool = 2048; payload_pool = 2048; hdr_pool = 2048; indirect_pool = 1024; };
 arp = { retry_ms = 50; max_retries = 1; };
@@ -125,6 +126,25 @@ check "evrd alive after the control socket abuse" evrd_alive
 check_eq "evrctl stats still answers (rx_packets)" "$(total rx_packets)" "$nframes"
 check_eq "evrctl subscribers still lists the 2 static subscriptions" \
 	"$(ctl --json subscribers --all | jq '.subscribers | length')" 2
+# ---- destination policy: every class a reflector would be aimed at is
+# refused at subscribe time, naming the rule (port 198.18.0.1/24)
+pol_n=0
+for d in udp:255.255.255.255:9 udp:198.18.0.255:9 udp:224.0.0.1:9 "udp:[ff02::1]:9" \
+	udp:0.0.0.0:9 udp:127.0.0.1:9 "udp:[::1]:9" udp:198.18.0.1:9 udp:198.18.7.7:9 \
+	unix:/dev/log unix:/run/systemd/notify "unix:$T/../evil.sock"; do
+	out=$(ctl subscribe E_POLICY "$d" 2>&1)
+	rc=$?
+	pol_n=$((pol_n + 1))
+	if ((rc == 1)) && [[ $out == *"destinations."* || $out == *"unspecified address"* ]]; then
+		pass "subscribe $d refused: ${out##*: destination }"
+	else
+		fail "subscribe $d: rc $rc, '$out' (want a refusal naming the rule)"
+	fi
+done
+check_eq "matcher.dest_refused counts them" "$(stat_get .matcher.dest_refused)" "$pol_n"
+check "an on-link destination is still accepted" ctl subscribe E_POLICY udp:198.18.0.77:9 --expire 5
+check "unix: below destinations.unix_dir is accepted" ctl subscribe E_POLICY "unix:$T/ok.sock" --expire 5
+
 check "evrctl with an unknown command exits 2 (usage)" \
 	bash -c '"$0" -s "$1" frobnicate >/dev/null 2>&1; [[ $? == 2 ]]' "$EVRCTL" "$EVR_SOCK"
 check "evrctl on a socket nobody serves exits 3" \

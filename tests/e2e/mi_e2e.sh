@@ -29,6 +29,7 @@ cat >>"$T/evrd.conf" <<EOF
 mi = { datagram_udp = "127.0.0.1:$mi_udp"; datagram_socket = "$T/mi.sock";
        fifo = "$T/mi_fifo"; fifo_reply_dir = "$T";
        http = { listen = "127.0.0.1:$mi_http"; }; };
+destinations = { unix_dir = "$T"; };
 EOF
 
 check "evrd --check accepts the config with every MI transport" "$EVRD" -c "$T/evrd.conf" --check

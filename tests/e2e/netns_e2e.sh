@@ -46,6 +46,7 @@ workers = { count = 1; idle_sleep_us = 100; };
 listeners = ( { port = 8090; format = "jsonrpc"; }, { port = 8021; format = "plain"; },
               { port = 8022; format = "json"; } );
 control = { socket = "$T/evrd.sock"; };
+destinations = { unix_dir = "$T"; };
 rings = { rx_pool = 2048; payload_pool = 2048; hdr_pool = 2048; indirect_pool = 1024; };
 arp = { retry_ms = 200; max_retries = 5; };
 limits = { max_value_len = 65507; }; # one big attribute per big event

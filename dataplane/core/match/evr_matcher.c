@@ -30,6 +30,7 @@
 #include "util/evr_slab.h"
 #include "evr_matcher_internal.h"
 #include "evr_rcuhash.h"
+#include "match/evr_dest_policy.h"
 
 /* Subscription records of every matcher of the process (evr_slab.h: a record
  * freed from call_rcu after its matcher is gone still has its slab). */
@@ -749,6 +750,13 @@ static void kick_bg(struct evr_matcher *m)
 		pthread_cond_signal(&m->kick);
 }
 
+void evr_matcher_set_dest_policy(struct evr_matcher *m, const struct evr_dest_policy *p)
+{
+	pthread_mutex_lock(&m->lock);
+	m->policy = p;
+	pthread_mutex_unlock(&m->lock);
+}
+
 int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
                           uint64_t now_ms, struct evr_sub_info *info, char *err,
                           size_t errlen)
@@ -766,6 +774,15 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 	int rc = node_from_spec(sp, &n, &canon, &dest, err, errlen);
 	if (rc)
 		return rc;
+	if (sp->expire && m->policy &&
+	    (rc = evr_dest_policy_check(m->policy, &dest, err, errlen))) {
+		pthread_mutex_lock(&m->lock);
+		m->st.dest_refused++;
+		pthread_mutex_unlock(&m->lock);
+		free(canon);
+		evr_sub_node_free(n);
+		return rc;
+	}
 
 	pthread_mutex_lock(&m->lock);
 	struct evr_sub_node *ex = canon_lookup(m, n->canon_hash, canon);

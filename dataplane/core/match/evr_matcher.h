@@ -75,6 +75,14 @@ struct evr_matcher;
 EVR_API struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c);
 EVR_API void evr_matcher_destroy(struct evr_matcher *m);
 
+/* Subscribe checks every new destination against p (match/
+ * evr_dest_policy.h; removals are never checked) from now on; NULL = any
+ * destination (the library default: tests, embedders). p stays the
+ * caller's and must outlive its use. Control thread (the writer). */
+struct evr_dest_policy;
+EVR_API void evr_matcher_set_dest_policy(struct evr_matcher *m,
+                                         const struct evr_dest_policy *p);
+
 /* Reader index for per-reader scratch (Hyperscan). Init time. >=0 or -ENOSPC. */
 EVR_API int evr_matcher_reader_register(struct evr_matcher *m);
 
@@ -191,6 +199,7 @@ EVR_API int evr_matcher_get(struct evr_matcher *m, uint64_t id,
 	X(subscribed, COUNTER, "successful subscribe calls that added")                     \
 	X(refreshed, COUNTER, "subscribe calls that refreshed an identical subscription")   \
 	X(unsubscribed, COUNTER, "subscriptions removed on request")                        \
+	X(dest_refused, COUNTER, "subscribe calls refused by the destination policy")      \
 	X(expired, COUNTER, "subscriptions reaped because expired")                         \
 	X(once_reaped, COUNTER, "once subscriptions reaped after firing")                   \
 	X(hs_patterns, GAUGE, "live Hyperscan-indexed subscriptions")                     \

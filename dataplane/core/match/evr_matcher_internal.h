@@ -170,6 +170,7 @@ struct evr_matcher {
 	struct cds_wfcq_head fired_head; /* once subscriptions claimed by readers */
 	struct cds_wfcq_tail fired_tail;
 	struct evr_matcher_stats st;     /* writer counters */
+	const struct evr_dest_policy *policy; /* NULL: any destination */
 	uint64_t sub_bytes;              /* heap bytes of live subs' own allocations */
 };
 
