@@ -926,11 +926,15 @@ int evr_action_version(struct evr_control *c, json_t *params, json_t **result, i
 	json_t *slot[1];
 	int rc;
 
-	(void)c;
 	*result = NULL;
 	if ((rc = evr_rpc_bind(params, NULL, 0, 0, slot, code, msg, msglen)))
 		return rc;
-	*result = json_pack("{s:s,s:s}", "name", "evrd", "version", EVR_VERSION);
+	/* instance: this run's Core-UUID (new at every start), started: when;
+	 * a client that sees either change knows evrd restarted and its
+	 * runtime subscriptions are gone (Event-Sequence restarts at 1 too) */
+	*result = json_pack("{s:s,s:s,s:s,s:I}", "name", "evrd", "version", EVR_VERSION,
+	                    "instance", c->fs_std->core_uuid, "started",
+	                    (json_int_t)c->started);
 	return *result ? 0 : NOMEM();
 }
 

@@ -103,6 +103,8 @@ int evr_control_heartbeat(struct evr_control *c, uint64_t uptime_us, uint64_t wa
 	ok &= ADDU(&s, "Evr-Events-Total", f->events_total);
 	ok &= ADDU(&s, "Evr-Live-Subscriptions", ms.live);
 	ok &= ADDU(&s, "Evr-Drops-Total", f->drops_total);
+	/* restart visibility: Core-UUID is the run's id; when it started */
+	ok &= ADDU(&s, "Evr-Started", (uint64_t)c->started);
 	if (!ok) {
 		/* limits.max_attrs / max_value_len too small for it */
 		evr_ev_arena_fini(&s);

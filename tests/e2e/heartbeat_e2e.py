@@ -126,7 +126,7 @@ def cmd_check(a):
                 c.eq(total_ms, int(at.get('Uptime-msec', '-1')), lab + ': Up-Time = Uptime-msec')
             c.eq(at.get('FreeSWITCH-Version'), a.version, lab + ': FreeSWITCH-Version is evrd\'s')
             for k in ('Evr-Events-Per-Sec', 'Evr-Events-Total', 'Evr-Live-Subscriptions',
-                      'Evr-Drops-Total'):
+                      'Evr-Drops-Total', 'Evr-Started'):
                 c.ok(re.match(r'^\d+$', at.get(k, '')), '%s: %s = %r' % (lab, k, at.get(k)))
             c.ok(int(at.get('Evr-Live-Subscriptions', '0')) >= 4,
                  lab + ': Evr-Live-Subscriptions counts ours (>= 4)')

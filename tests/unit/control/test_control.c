@@ -421,6 +421,8 @@ static void test_heartbeat(void)
 	CHECK_EQ_STR(sval(d, "Evr-Events-Per-Sec"), "12");
 	CHECK_EQ_STR(sval(d, "Evr-Events-Total"), "345");
 	CHECK_EQ_STR(sval(d, "Evr-Drops-Total"), "6");
+	/* restart visibility: when this run started (unix seconds) */
+	CHECK(sval(d, "Evr-Started") && llabs(atoll(sval(d, "Evr-Started")) - (long long)time(NULL)) < 120);
 	char lv[24];
 	snprintf(lv, sizeof(lv), "%lld", (long long)live);
 	CHECK_EQ_STR(sval(d, "Evr-Live-Subscriptions"), lv);

@@ -120,7 +120,7 @@ run env EVR_SOCKET="$sock" "$EVRCTL" version
 expect_rc 0 "EVR_SOCKET"
 run env EVR_SOCKET="$tmp/nobody.sock" "$EVRCTL" -s "$sock" --json version
 expect_rc 0 "-s wins over EVR_SOCKET"
-expect_out '^\{"name":"evrd","version":"[0-9.]+"\}$' "version --json"
+expect_out '^\{"name":"evrd","version":"[0-9.]+","instance":"[0-9a-f-]{36}","started":[0-9]{10}\}$' "version --json (instance id and start time: restart visibility)"
 
 # ---- config (this server has no configuration: evrd's hook is absent) -------------------
 ctl config
