@@ -849,6 +849,17 @@ static const struct evr_setting sip_tab[] = {
 	  "retransmissions."),
 	S(struct evr_cfg_sip, server, 127, "evrouter", false, NULL, NULL,
 	  "Server header of the SIP endpoint's replies."),
+	U(struct evr_cfg_sip, endpoint_rate_requests, 0, 1000000, "30", false,
+	  "SIP endpoint, per source IP (as OpenSIPS pike): datagrams allowed per "
+	  "endpoint_rate_window_ms; the rest are dropped unanswered and counted "
+	  "(sip_endpoint rate_limited), so spoofed requests cannot make evrd "
+	  "reflect. Enforced per worker (a source RSS spreads over k workers gets "
+	  "k times it). 0 = off."),
+	U(struct evr_cfg_sip, endpoint_rate_window_ms, 1, 3600000, "2000", false,
+	  "The rate limit's window (pike's sampling_time_unit)."),
+	U(struct evr_cfg_sip, endpoint_rate_sources, 8, 1u << 24, "16384", false,
+	  "Per worker: sources the rate limiter remembers (32 bytes each); when "
+	  "full the source whose window started first is forgotten (rate_evicted)."),
 	END,
 };
 

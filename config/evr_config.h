@@ -127,6 +127,9 @@ struct evr_cfg_sip {
 	uint32_t reorder_max;         /* per worker: messages held at once */
 	uint32_t endpoint_dedup;      /* per worker: endpoint retransmission cache */
 	char *server;                 /* endpoint Server header */
+	uint32_t endpoint_rate_requests;  /* per source per window, 0 = off */
+	uint32_t endpoint_rate_window_ms;
+	uint32_t endpoint_rate_sources;   /* per worker */
 };
 
 struct evr_cfg_control {

@@ -115,6 +115,9 @@ int evr_sip_ingest_init(struct evr_router *r, struct evr_worker *w)
 	evr_sip_endpoint_conf_default(&ec);
 	ec.dedup_entries = c->endpoint_dedup;
 	ec.server = c->server;
+	ec.rate_requests = c->endpoint_rate_requests;
+	ec.rate_window_ms = c->endpoint_rate_window_ms;
+	ec.rate_sources = c->endpoint_rate_sources;
 	w->sip.endpoint = evr_sip_endpoint_create(&ec);
 	if (w->sip.endpoint == NULL)
 		return -errno;

@@ -156,6 +156,34 @@ py_checks "$PY" "$SIPPY" check-endpoint --notes "$T/recv.jsonl" --pcap "$T/ep.pc
 	--retrans "$T/retrans.json" --evr-ip "$EVR" --uac-ip "$UAC" --domain "$DOMAIN" \
 	--uac-port "$UAC_PORT" --raw-port "$RAW_PORT"
 
+# ---- a spoofed-source flood (reflection): 200 OPTIONS from one address in
+# well under a window get at most sip.endpoint_rate_requests (default 30)
+# replies; the rest are counted, never answered
+FLOOD=198.18.8.50
+ip -n "$NS" addr add "$FLOOD/32" dev "${E2E_ID}p" || fail "flood address in P"
+py_checks nsx "$NS" "$PY" - "$FLOOD" "$EVR" <<'PY'
+import socket, sys, time
+src, dst = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((src, 5099))
+for i in range(200):
+    s.sendto(('OPTIONS sip:evr@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5099;branch=z9hG4bKfl%d\r\n'
+              'From: <sip:f@evr.test>;tag=f%d\r\nTo: <sip:evr@%s>\r\nCall-ID: flood-%d\r\n'
+              'CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' % (dst, src, i, i, dst, i)).encode(),
+             (dst, 5060))
+s.settimeout(1.5)
+n, end = 0, time.time() + 1.5
+try:
+    while time.time() < end:
+        s.recv(65535)
+        n += 1
+except socket.timeout:
+    pass
+print(('PASS' if 1 <= n <= 30 else 'FAIL') + ': 200 OPTIONS from one source got %d replies (limit 30 per 2 s)' % n)
+PY
+check_ge "sip_endpoint rate_limited counted the rest" \
+	"$(stats_json | jq '[.. | objects | .sip_endpoint_rate_limited? // empty] | max')" 170
+
 check "evrd alive" evrd_alive
 evrd_stop 15
 e2e_finish

@@ -28,6 +28,7 @@
 
 #include "event/evr_event_build.h"
 #include "util/evr_bytes.h"
+#include "util/evr_srclimit.h"
 #include "evr_sip_endpoint.h"
 
 #define DD_WAYS 8u
@@ -51,6 +52,8 @@ struct evr_sip_endpoint {
 	char server[TEXT_MAX + 1];
 	char allow_events[TEXT_MAX + 1];
 	struct dd_slot *slots;
+	struct evr_srclimit *rl; /* NULL: no per-source limit */
+	uint64_t rl_evicted_seen; /* its evictions counted so far (<= 1 per call) */
 };
 
 static const char *const counter_names[] = {
@@ -95,6 +98,9 @@ void evr_sip_endpoint_conf_default(struct evr_sip_endpoint_conf *c)
 	c->server = "evrouter";
 	c->publish_expires = 3600;
 	c->allow_events = "presence, dialog, message-summary, reg, refer";
+	c->rate_requests = 30;
+	c->rate_window_ms = 2000;
+	c->rate_sources = 16384;
 }
 
 /* Header text we emit: bounded, printable, no CR/LF to inject lines. */
@@ -138,6 +144,12 @@ struct evr_sip_endpoint *evr_sip_endpoint_create(const struct evr_sip_endpoint_c
 	ep->publish_expires = c->publish_expires;
 	ep->server_len = (uint32_t)strlen(c->server);
 	memcpy(ep->server, c->server, ep->server_len + 1);
+	if (c->rate_requests &&
+	    !(ep->rl = evr_srclimit_create(c->rate_requests, c->rate_window_ms, c->rate_sources))) {
+		free(ep->slots);
+		free(ep);
+		return NULL; /* errno from evr_srclimit_create */
+	}
 	ep->allow_events_len = (uint32_t)strlen(c->allow_events);
 	memcpy(ep->allow_events, c->allow_events, ep->allow_events_len + 1);
 	if (getrandom(&ep->seed, sizeof(ep->seed), GRND_NONBLOCK) != sizeof(ep->seed)) {
@@ -161,6 +173,7 @@ void evr_sip_endpoint_destroy(struct evr_sip_endpoint *ep)
 {
 	if (ep == NULL)
 		return;
+	evr_srclimit_destroy(ep->rl);
 	free(ep->slots);
 	free(ep);
 }
@@ -766,6 +779,18 @@ void evr_sip_endpoint_handle(struct evr_sip_endpoint *ep, enum evr_sip_status st
 	uint64_t key;
 
 	memset(out, 0, sizeof(*out));
+	if (ep->rl && evr_srclimit_over(ep->rl, f->family, f->src, now_ms)) {
+		inc(ep, EVR_SIP_ENDPOINT_C_rate_limited);
+		return;
+	}
+	if (ep->rl) {
+		uint64_t ev = evr_srclimit_stats(ep->rl)->evicted;
+
+		if (ev != ep->rl_evicted_seen) {
+			ep->rl_evicted_seen = ev;
+			inc(ep, EVR_SIP_ENDPOINT_C_rate_evicted);
+		}
+	}
 	if (st == EVR_SIP_KEEPALIVE) {
 		inc(ep, EVR_SIP_ENDPOINT_C_keepalive_ignored);
 		return;

@@ -123,7 +123,9 @@ extern "C" {
 	X(unparsable, "parse failures leaving no usable message: dropped")     \
 	X(no_via, "requests without a usable Via: no reply possible, dropped") \
 	X(reply_overflow, "replies larger than the caller's buffer: not sent") \
-	X(dedup_evicted, "live dedupe entries evicted by new ones")
+	X(dedup_evicted, "live dedupe entries evicted by new ones")             \
+	X(rate_limited, "datagrams over the per-source rate limit: dropped, never answered") \
+	X(rate_evicted, "sources forgotten by the rate limiter for new ones (table full)")
 
 enum evr_sip_endpoint_counter {
 #define X(n, h) EVR_SIP_ENDPOINT_C_##n,
@@ -142,6 +144,13 @@ struct evr_sip_endpoint_conf {
 	const char *allow_events; /* Allow-Events of 489 and OPTIONS replies
 	                           * (default "presence, dialog, message-summary,
 	                           * reg, refer"; same limits as server) */
+	/* Per source IP (util/evr_srclimit.h, OpenSIPS pike): at most
+	 * rate_requests datagrams per rate_window_ms, the rest dropped before
+	 * parsing is looked at, never answered (a spoofed flood cannot make
+	 * the endpoint reflect); 0 = off. rate_sources: table slots. */
+	uint32_t rate_requests;   /* default 30 (pike's reqs_density_per_unit) */
+	uint32_t rate_window_ms;  /* default 2000 (pike's sampling_time_unit) */
+	uint32_t rate_sources;    /* default 16384 */
 };
 
 /* Fill defaults. */

@@ -963,6 +963,87 @@ static void test_api(void)
 	evr_sip_endpoint_destroy(NULL);
 }
 
+/* A spoofed OPTIONS flood from one source: answered at most
+ * rate_requests times per window, the rest dropped unanswered and
+ * counted; other sources unaffected; the next window answers again. */
+static void test_rate_limit(void)
+{
+	struct evr_sip_endpoint_conf c;
+	struct evr_sip_endpoint *ep;
+	struct evr_sip_flow victim = flow4("198.18.9.9", 5060), other = flow4("198.18.9.10", 5060);
+	struct evr_sip_flow v6 = flow6("2001:db8::9", 5060);
+	char buf[512];
+	unsigned replies = 0;
+
+	evr_sip_endpoint_conf_default(&c);
+	CHECK_EQ_INT(c.rate_requests, 30);
+	CHECK_EQ_INT(c.rate_window_ms, 2000);
+	c.rate_requests = 5;
+	c.rate_window_ms = 1000;
+	c.rate_sources = 8;
+	ep = evr_sip_endpoint_create(&c);
+	CHECK(ep != NULL);
+	if (!ep)
+		return;
+	for (int i = 0; i < 200; i++) {
+		snprintf(buf, sizeof(buf),
+		         "OPTIONS sip:evr@198.18.0.1 SIP/2.0\n"
+		         "Via: SIP/2.0/UDP 198.18.9.9:5060;branch=z9hG4bKflood%d\n"
+		         "From: <sip:x@example.com>;tag=f%d\n"
+		         "To: <sip:evr@198.18.0.1>\n"
+		         "Call-ID: flood-%d\n"
+		         "CSeq: 1 OPTIONS\n", i, i, i);
+		run(ep, buf, NULL, &victim, 10000 + (uint64_t)i);
+		replies += g_out.reply;
+	}
+	CHECK_EQ_INT(replies, 5);
+	CHECK_EQ_INT(ctr(ep, EVR_SIP_ENDPOINT_C_rate_limited), 195);
+	CHECK_EQ_INT(ctr(ep, EVR_SIP_ENDPOINT_C_options), 5);
+	/* another source (IPv4 and IPv6) is answered meanwhile */
+	run(ep, "OPTIONS sip:evr@198.18.0.1 SIP/2.0\nVia: SIP/2.0/UDP 198.18.9.10;branch=z9hG4bKo2\n"
+	        "From: <sip:y@example.com>;tag=y\nTo: <sip:evr@198.18.0.1>\nCall-ID: o2\n"
+	        "CSeq: 1 OPTIONS\n", NULL, &other, 10300);
+	CHECK(g_out.reply);
+	run(ep, "OPTIONS sip:evr@198.18.0.1 SIP/2.0\nVia: SIP/2.0/UDP [2001:db8::9];branch=z9hG4bKo3\n"
+	        "From: <sip:y@example.com>;tag=y\nTo: <sip:evr@198.18.0.1>\nCall-ID: o3\n"
+	        "CSeq: 1 OPTIONS\n", NULL, &v6, 10300);
+	CHECK(g_out.reply);
+	/* the next window answers the first source again */
+	run(ep, "OPTIONS sip:evr@198.18.0.1 SIP/2.0\nVia: SIP/2.0/UDP 198.18.9.9;branch=z9hG4bKo4\n"
+	        "From: <sip:y@example.com>;tag=y\nTo: <sip:evr@198.18.0.1>\nCall-ID: o4\n"
+	        "CSeq: 1 OPTIONS\n", NULL, &victim, 11100);
+	CHECK(g_out.reply);
+	/* memory is bounded: 100 spoofed sources in an 8-slot table evict */
+	for (int i = 0; i < 100; i++) {
+		char ip[32];
+		struct evr_sip_flow f;
+
+		snprintf(ip, sizeof(ip), "198.18.%d.%d", 100 + i / 200, 1 + i % 200);
+		f = flow4(ip, 5060);
+		run(ep, "OPTIONS sip:evr@198.18.0.1 SIP/2.0\nVia: SIP/2.0/UDP 198.18.100.1;branch=z9hG4bKs\n"
+		        "From: <sip:y@example.com>;tag=y\nTo: <sip:evr@198.18.0.1>\nCall-ID: s\n"
+		        "CSeq: 1 OPTIONS\n", NULL, &f, 11200);
+	}
+	CHECK(ctr(ep, EVR_SIP_ENDPOINT_C_rate_evicted) >= 90);
+	evr_sip_endpoint_destroy(ep);
+
+	/* 0 = off: a flood is answered whole */
+	evr_sip_endpoint_conf_default(&c);
+	c.rate_requests = 0;
+	ep = evr_sip_endpoint_create(&c);
+	replies = 0;
+	for (int i = 0; i < 50; i++) {
+		snprintf(buf, sizeof(buf),
+		         "OPTIONS sip:evr@198.18.0.1 SIP/2.0\nVia: SIP/2.0/UDP 198.18.9.9;branch=z9hG4bKn%d\n"
+		         "From: <sip:y@example.com>;tag=y\nTo: <sip:evr@198.18.0.1>\nCall-ID: n%d\n"
+		         "CSeq: 1 OPTIONS\n", i, i);
+		run(ep, buf, NULL, &victim, 20000);
+		replies += g_out.reply;
+	}
+	CHECK_EQ_INT(replies, 50);
+	evr_sip_endpoint_destroy(ep);
+}
+
 int main(void)
 {
 	struct evr_limits l;
@@ -979,6 +1060,7 @@ int main(void)
 	test_eviction();
 	test_limits();
 	test_bad_requests();
+	test_rate_limit();
 	evr_scratch_fini(&g_s);
 	EVR_TEST_DONE();
 }

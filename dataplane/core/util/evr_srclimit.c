@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Per-source request-rate limit: see evr_srclimit.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "util/evr_hash.h"
+#include "util/evr_srclimit.h"
+
+#define WAYS 8u
+
+struct slot {
+	uint8_t addr[16]; /* IPv4 in the first 4, rest zero */
+	uint64_t start;   /* window start, ms; 0 = free */
+	uint32_t count;
+	uint8_t family;
+};
+
+struct evr_srclimit {
+	struct evr_srclimit_stats st;
+	uint64_t seed;
+	uint32_t limit, window_ms, mask;
+	struct slot *slots;
+};
+
+struct evr_srclimit *evr_srclimit_create(uint32_t limit, uint32_t window_ms, uint32_t sources)
+{
+	struct evr_srclimit *t;
+	uint32_t n = WAYS;
+
+	if (!limit || !window_ms || sources < WAYS || sources > (1u << 26)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (n < sources)
+		n <<= 1;
+	t = calloc(1, sizeof(*t));
+	if (!t || !(t->slots = calloc(n, sizeof(*t->slots)))) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->limit = limit;
+	t->window_ms = window_ms;
+	t->mask = n / WAYS - 1;
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t->seed = (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)t;
+	}
+	return t;
+}
+
+void evr_srclimit_destroy(struct evr_srclimit *t)
+{
+	if (t)
+		free(t->slots);
+	free(t);
+}
+
+const struct evr_srclimit_stats *evr_srclimit_stats(const struct evr_srclimit *t)
+{
+	return &t->st;
+}
+
+bool evr_srclimit_over(struct evr_srclimit *t, uint8_t family, const uint8_t *addr,
+                       uint64_t now_ms)
+{
+	uint8_t key[16] = { 0 };
+	uint64_t h, w0, w1;
+	struct slot *b, *free_s = NULL, *oldest = NULL, *victim;
+	uint64_t now = now_ms ? now_ms : 1; /* 0 marks a free slot */
+
+	memcpy(key, addr, family == 6 ? 16 : 4);
+	memcpy(&w0, key, 8);
+	memcpy(&w1, key + 8, 8);
+	h = evr_mix64(w0 ^ t->seed) ^ evr_mix64(w1 + family + t->seed);
+	b = &t->slots[(h & t->mask) * WAYS];
+	for (unsigned i = 0; i < WAYS; i++) {
+		struct slot *s = &b[i];
+		bool live = s->start && now - s->start < t->window_ms;
+
+		if (s->start && s->family == family && !memcmp(s->addr, key, 16)) {
+			if (!live) { /* a new window */
+				s->start = now;
+				s->count = 0;
+			}
+			if (++s->count > t->limit) {
+				s->count = t->limit + 1; /* no wrap on a long flood */
+				t->st.over++;
+				return true;
+			}
+			return false;
+		}
+		if (!live) {
+			if (!free_s)
+				free_s = s;
+		} else if (!oldest || s->start < oldest->start) {
+			oldest = s;
+		}
+	}
+	victim = free_s ? free_s : oldest;
+	if (!free_s)
+		t->st.evicted++;
+	memcpy(victim->addr, key, 16);
+	victim->family = family;
+	victim->start = now;
+	victim->count = 1;
+	return false; /* limit >= 1 */
+}
