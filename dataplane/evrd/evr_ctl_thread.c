@@ -652,6 +652,15 @@ static void hb_add(const struct evr_counters *b, uint64_t *events, uint64_t *dro
 		*drops += ld(&b->dec[i]);
 }
 
+void evr_ctl_totals(const struct evr_router *r, uint64_t *events, uint64_t *drops)
+{
+	*events = *drops = 0;
+	for (unsigned wi = 0; wi < r->n_workers; wi++)
+		for (unsigned pi = 0; pi < r->n_ports; pi++)
+			hb_add(&r->workers[wi]->cnt[pi], events, drops);
+	hb_add(&r->ctl_cnt, events, drops);
+}
+
 void evr_ctl_heartbeat_tick(struct evr_router *r, struct evr_control *ctl, uint64_t now_tsc)
 {
 	uint64_t iv = r->cfg->heartbeat.interval_s, events = 0, drops = 0;
@@ -675,10 +684,7 @@ void evr_ctl_heartbeat_tick(struct evr_router *r, struct evr_control *ctl, uint6
 	/* a late loop beats once, then keeps the cadence */
 	while (r->hb_next_tsc <= now_tsc)
 		r->hb_next_tsc += iv * r->tsc_hz;
-	for (unsigned wi = 0; wi < r->n_workers; wi++)
-		for (unsigned pi = 0; pi < r->n_ports; pi++)
-			hb_add(&r->workers[wi]->cnt[pi], &events, &drops);
-	hb_add(&r->ctl_cnt, &events, &drops);
+	evr_ctl_totals(r, &events, &drops);
 	f.events_total = events;
 	f.events_per_s = (events - r->hb_events) / iv;
 	f.drops_total = drops;

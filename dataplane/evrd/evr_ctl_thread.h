@@ -37,6 +37,10 @@ unsigned evr_ctl_drain_names(struct evr_router *r, struct evr_control *ctl);
  * standard headers once a minute. Control thread. */
 void evr_ctl_heartbeat_tick(struct evr_router *r, struct evr_control *ctl, uint64_t now_tsc);
 void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h);
+/* Events decoded or derived, and every named drop, over all workers and the
+ * control thread (HEARTBEAT's and systemd STATUS's figures). Any thread:
+ * relaxed loads. */
+void evr_ctl_totals(const struct evr_router *r, uint64_t *events, uint64_t *drops);
 /* r->esl_deliver: an esl: notification to the ESL server of ctx (the
  * struct evr_control). Control thread. */
 int evr_ctl_esl_deliver(void *ctx, uint64_t conn, const char *data, size_t len);

@@ -41,6 +41,7 @@
 #include "evr_config.h"
 #include "evr_control.h"
 #include "evr_ctl_thread.h"
+#include "evr_sd.h"
 #include "evr_dataplane.h"
 #include "evr_egress.h"
 #include "evr_neigh.h"
@@ -1057,6 +1058,7 @@ int main(int argc, char **argv)
 	EVR_LOG(NOTICE, "ready: %u worker(s), %u port(s), %u listener(s), %u static "
 	        "subscription(s), control %s", r->n_workers, r->n_ports, cfg->n_listeners,
 	        cfg->n_subscriptions, ctl ? cfg->control.socket : "off");
+	evr_sd_ready(r); /* systemd Type=notify: ports up, subscriptions loaded */
 
 	/* Control thread. evr_control_poll goes RCU-offline while it waits. */
 	{
@@ -1077,6 +1079,7 @@ int main(int argc, char **argv)
 			if (ctl)
 				evr_ctl_drain_names(r, ctl);
 			evr_ctl_heartbeat_tick(r, ctl, rte_rdtsc());
+			evr_sd_tick(r, rte_rdtsc());
 			log_info_signals();
 			rcu_quiescent_state();
 		}
@@ -1086,6 +1089,7 @@ int main(int argc, char **argv)
 	signal(SIGALRM, on_watchdog);
 	alarm(SHUTDOWN_WATCHDOG_S);
 	EVR_LOG(NOTICE, "stopping (%s)", quit_signal ? strsignal(quit_signal) : "duration");
+	evr_sd_stopping();
 	__atomic_store_n(&r->state, EVR_STOPPING, __ATOMIC_RELEASE);
 	rcu_thread_offline();
 	rte_eal_mp_wait_lcore();
