@@ -954,9 +954,11 @@ int evr_action_list_methods(struct evr_control *c, json_t *params, json_t **resu
 	for (unsigned i = 0; i < evr_control_n_methods; i++) {
 		const struct evr_control_method *m = &evr_control_methods[i];
 
-		if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s?,s:s,s:s}", "name", m->name,
-		                                         "family",
+		if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s}", "name",
+		                                         m->name, "family",
 		                                         m->family == EVR_FAMILY_MI ? "mi" : "evr",
+		                                         "access",
+		                                         m->access == EVR_ACCESS_W ? "write" : "read",
 		                                         "alias", m->alias, "params",
 		                                         m->params, "summary", m->summary))) {
 			json_decref(arr);
@@ -996,8 +998,8 @@ int evr_control_subscribe(struct evr_control *c, json_t *params, json_t **result
 #define rpc_esl_kill evr_esl_rpc_kill
 
 const struct evr_control_method evr_control_methods[] = {
-#define X(id, fam, name, alias, recipes, params, summary)                        \
-	{ EVR_FAMILY_##fam, name, alias, recipes, params, summary, rpc_##id },
+#define X(id, fam, acc, name, alias, recipes, params, summary)                   \
+	{ EVR_FAMILY_##fam, EVR_ACCESS_##acc, name, alias, recipes, params, summary, rpc_##id },
 	EVR_CONTROL_METHODS(X)
 #undef X
 };

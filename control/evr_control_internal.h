@@ -208,9 +208,11 @@ typedef int (*evr_control_method_fn)(struct evr_control *c, json_t *params,
                                      json_t **result, int *code, char *msg,
                                      size_t msglen);
 enum evr_method_family { EVR_FAMILY_MI, EVR_FAMILY_EVR };
+enum evr_method_access { EVR_ACCESS_R, EVR_ACCESS_W };
 
 struct evr_control_method {
 	enum evr_method_family family;
+	enum evr_method_access access;
 	const char *name;
 	const char *alias;
 	const char *recipes;
@@ -225,7 +227,7 @@ struct evr_control_method {
 	int rpc_##id(struct evr_control *c, json_t *params, json_t **result, int *code, \
 	             char *msg, size_t msglen);
 #define EVR_DECL_EVR(id)
-#define X(id, fam, name, alias, recipes, params, summary) EVR_DECL_##fam(id)
+#define X(id, fam, acc, name, alias, recipes, params, summary) EVR_DECL_##fam(id)
 EVR_CONTROL_METHODS(X)
 #undef X
 #undef EVR_DECL_MI

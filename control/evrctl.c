@@ -1057,14 +1057,16 @@ static void print_usage(FILE *f)
 
 static void print_methods_table(json_t *methods)
 {
-	struct table t = { .ncols = 3 };
-	static const char *const head[] = { "METHOD", "PARAMS", "SUMMARY" };
+	struct table t = { .ncols = 4 };
+	static const char *const head[] = { "METHOD", "ACCESS", "PARAMS", "SUMMARY" };
 	json_t *m;
 	size_t i;
 
 	table_row(&t, head);
 	json_array_foreach(methods, i, m) {
+		const char *acc = json_string_value(json_object_get(m, "access"));
 		const char *row[] = { json_string_value(json_object_get(m, "name")),
+			              acc ? acc : "",
 			              json_string_value(json_object_get(m, "params")),
 			              json_string_value(json_object_get(m, "summary")) };
 		table_row(&t, row);
@@ -1088,14 +1090,15 @@ static void md_cell(const char *s)
  * tests compare the README's copy with this output). */
 static void print_methods_markdown(void)
 {
-	puts("| method | family | alias | params | summary |");
-	puts("|---|---|---|---|---|");
-#define X(id, fam, name, alias, recipes, params, summary)                        \
+	puts("| method | family | access | alias | params | summary |");
+	puts("|---|---|---|---|---|---|");
+#define X(id, fam, acc, name, alias, recipes, params, summary)                   \
 	do {                                                                    \
 		char nm[64];                                                    \
 		snprintf(nm, sizeof(nm), "`%s`", name);                          \
 		md_cell(nm);                                                    \
 		md_cell(#fam[0] == 'M' ? "OpenSIPS MI" : "evrd");                \
+		md_cell(#acc[0] == 'W' ? "write" : "read");                     \
 		md_cell(alias ? alias : "");                                    \
 		md_cell(params);                                                \
 		md_cell(summary);                                               \
@@ -1139,9 +1142,10 @@ static int cmd_help(struct ctx *x, int argc, char **argv)
 	}
 	/* Offline: the compiled-in copy of the same table. */
 	methods = json_array();
-#define X(id, fam, name, alias, recipes, params, summary)                        \
-	json_array_append_new(methods, json_pack("{s:s,s:s,s:s}", "name", name, "params", \
-	                                         params, "summary", summary));
+#define X(id, fam, acc, name, alias, recipes, params, summary)                   \
+	json_array_append_new(methods, json_pack("{s:s,s:s,s:s,s:s}", "name", name, "params", \
+	                                         params, "summary", summary, "access",   \
+	                                         #acc[0] == 'W' ? "write" : "read"));
 	EVR_CONTROL_METHODS(X)
 #undef X
 	print_methods_table(methods);
@@ -1261,7 +1265,7 @@ static int split_words(char *line, char **argv, int max)
  * table) after "call". Generators keep their cursor between calls, as the
  * readline API wants. */
 static const char *const method_names[] = {
-#define X(id, fam, name, alias, recipes, params, summary) name,
+#define X(id, fam, acc, name, alias, recipes, params, summary) name,
 	EVR_CONTROL_METHODS(X)
 #undef X
 	NULL,

@@ -94,7 +94,8 @@ expect_rc 2 "bad --timeout"
 run "$EVRCTL" -s "$tmp/nobody.sock" help
 expect_rc 0 "help offline"
 expect_out "subscribe EVENT SOCKET" "help lists CLI commands"
-expect_out "event_subscribe +event socket" "help offline lists methods"
+expect_out "event_subscribe +write +event socket" "help offline lists methods with their access"
+expect_out "events_list +read " "help offline: read methods tagged"
 expect_out "built-in list" "help offline says so"
 ctl help
 expect_rc 0 "help online"
