@@ -618,6 +618,17 @@ static const struct evr_setting control_tab[] = {
 	U(struct evr_cfg_control, request_timeout_ms, 100, 3600000, "10000", false,
 	  "Close a connection whose request line stays incomplete this long "
 	  "(slowloris)."),
+	UL(struct evr_cfg_control, admin_uids, 0, UINT32_MAX - 1, NULL,
+	   "Peers (SO_PEERCRED uid) with the admin role: every method. Root always "
+	   "has it."),
+	UL(struct evr_cfg_control, admin_gids, 0, UINT32_MAX - 1, NULL,
+	   "Groups (primary or supplementary) whose members have the admin role."),
+	UL(struct evr_cfg_control, read_uids, 0, UINT32_MAX - 1, NULL,
+	   "Peers with the read role: read methods only (lists, stats, version); "
+	   "write methods answer 403. With read_uids and read_gids both empty every "
+	   "other peer the socket's mode lets in reads; else the rest are refused."),
+	UL(struct evr_cfg_control, read_gids, 0, UINT32_MAX - 1, NULL,
+	   "Groups whose members have the read role."),
 	END,
 };
 

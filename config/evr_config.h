@@ -142,6 +142,8 @@ struct evr_cfg_control {
 	uint32_t max_per_uid;        /* connections per non-root peer uid */
 	uint32_t idle_timeout_ms;    /* close a connection idle this long */
 	uint32_t request_timeout_ms; /* close one whose line stays incomplete */
+	/* roles of socket peers (SO_PEERCRED; struct evr_control_roles) */
+	struct evr_cfg_uintlist admin_uids, admin_gids, read_uids, read_gids;
 };
 
 /* evrd's own HEARTBEAT event (FreeSWITCH's liveness event), raised from

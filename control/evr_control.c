@@ -27,6 +27,8 @@
  * across that point.
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,6 +58,9 @@ struct evr_client {
 	bool closing;     /* no more requests; flush output, then close */
 	uint64_t close_by_ms;
 	uid_t uid;        /* peer's uid (SO_PEERCRED) */
+	gid_t gid;
+	bool reader;      /* read role (evr_control_roles) */
+	bool refusal_logged;
 	uint64_t last_ms; /* accept, last served line or send progress: idle */
 	uint64_t partial_ms; /* first byte of an incomplete line, 0 = none */
 	char *in;         /* unparsed bytes [0, in_len) */
@@ -168,6 +173,10 @@ static int code_for_errno(int rc)
 	}
 }
 
+/* One audit line through hooks.audit (below). */
+static void audit(struct evr_control *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 static json_t *handle_one(struct evr_control *c, json_t *req)
 {
 	json_t *id, *ver, *method, *params, *result = NULL, *resp;
@@ -206,8 +215,27 @@ static json_t *handle_one(struct evr_control *c, json_t *req)
 		resp = rpc_error(c, id, EVR_RPC_METHOD_NOT_FOUND, msg, NULL);
 		goto out;
 	}
+	if (m->access == EVR_ACCESS_W && c->caller.reader) {
+		c->cnt.refused_role++;
+		if (!c->caller.refusal_logged || !*c->caller.refusal_logged) {
+			audit(c, "%s refused: read role", m->name);
+			if (c->caller.refusal_logged)
+				*c->caller.refusal_logged = true;
+		}
+		snprintf(msg, sizeof(msg), "Forbidden: %s changes the router and needs the "
+		         "admin role (uid %u has read; control.admin_uids / admin_gids)",
+		         m->name, (unsigned)c->caller.uid);
+		resp = rpc_error(c, id, EVR_RPC_FORBIDDEN, msg, NULL);
+		goto out;
+	}
 	msg[0] = '\0';
 	rc = m->fn(c, params, &result, &code, msg, sizeof(msg));
+	if (m->access == EVR_ACCESS_W) {
+		if (rc == 0 && result)
+			audit(c, "%s ok", m->name);
+		else
+			audit(c, "%s error %d %s", m->name, code ? code : code_for_errno(rc), msg);
+	}
 	if (rc == 0 && !result) {
 		rc = -ENOMEM;
 		code = EVR_RPC_INTERNAL;
@@ -624,6 +652,8 @@ static bool client_line(struct evr_control *c, struct evr_client *cl, const char
 	if (i == n)
 		return true; /* blank line: keep-alive from interactive tools */
 
+	c->caller = (struct evr_caller){ .reader = cl->reader, .uid = cl->uid, .gid = cl->gid,
+		                         .via = "stream", .refusal_logged = &cl->refusal_logged };
 	/* A closed peer reads nothing: no output bound applies to it. */
 	rc = evr_control_exec(c, p, n,
 	                      cl->hup ? SIZE_MAX
@@ -788,9 +818,9 @@ static void reap_hungup(struct evr_control *c)
 
 /* Answer a connection we will not serve with one error line, then close
  * it. Best effort: the peer may not read, and the refusal is what matters. */
-static void refuse(struct evr_control *c, int fd, const char *msg, const char *data)
+static void refuse(struct evr_control *c, int fd, int code, const char *msg, const char *data)
 {
-	json_t *e = rpc_error(c, NULL, EVR_RPC_UNAVAILABLE, msg, data);
+	json_t *e = rpc_error(c, NULL, code, msg, data);
 	char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
 
 	if (s) {
@@ -805,15 +835,92 @@ static void refuse(struct evr_control *c, int fd, const char *msg, const char *d
 	close(fd);
 }
 
-static uid_t peer_uid(int fd)
+static uid_t peer_uid(int fd, gid_t *gid)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 
 	/* Unknown peers count as one unprivileged uid, never as root. */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof(cr))
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof(cr)) {
+		*gid = (gid_t)-1;
 		return (uid_t)-1;
+	}
+	*gid = cr.gid;
 	return cr.uid;
+}
+
+static bool in_ids(const uint32_t *v, uint32_t n, uint32_t id)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
+
+/* Is uid (primary gid) or any of its supplementary groups in v? The
+ * groups come from the user database (getgrouplist): once per accept, on
+ * the control thread. */
+static bool in_groups(const uint32_t *v, uint32_t n, uid_t uid, gid_t gid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	gid_t groups[256];
+	int ng = 256;
+
+	if (!n)
+		return false;
+	if (in_ids(v, n, gid))
+		return true;
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) || !res ||
+	    getgrouplist(res->pw_name, gid, groups, &ng) < 0)
+		return false;
+	for (int i = 0; i < ng; i++)
+		if (in_ids(v, n, groups[i]))
+			return true;
+	return false;
+}
+
+/* 1 admin, 0 read, -1 refused (see struct evr_control_roles). */
+static int peer_role(const struct evr_control *c, uid_t uid, gid_t gid)
+{
+	const struct evr_control_roles *r = c->conf.roles;
+
+	if (!r || uid == 0)
+		return 1;
+	if (uid == (uid_t)-1)
+		return -1;
+	if (in_ids(r->admin_uid, r->n_admin_uid, uid) ||
+	    in_groups(r->admin_gid, r->n_admin_gid, uid, gid))
+		return 1;
+	if (in_ids(r->read_uid, r->n_read_uid, uid) ||
+	    in_groups(r->read_gid, r->n_read_gid, uid, gid) ||
+	    (!r->n_read_uid && !r->n_read_gid))
+		return 0;
+	return -1;
+}
+
+void evr_control_set_caller_admin(struct evr_control *c, const char *via)
+{
+	c->caller = (struct evr_caller){ .uid = (uid_t)-1, .gid = (gid_t)-1, .via = via };
+}
+
+static void audit(struct evr_control *c, const char *fmt, ...)
+{
+	char line[512];
+	int n = 0;
+	va_list ap;
+
+	if (!c->hooks.audit)
+		return;
+	if (c->caller.uid != (uid_t)-1)
+		n = snprintf(line, sizeof(line), "uid %u gid %u (%s): ", (unsigned)c->caller.uid,
+		             (unsigned)c->caller.gid, c->caller.via);
+	else
+		n = snprintf(line, sizeof(line), "%s: ", c->caller.via ? c->caller.via : "internal");
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	c->hooks.audit(c->hooks.ctx, line);
 }
 
 /*
@@ -831,8 +938,20 @@ static void accept_clients(struct evr_control *c)
 
 		if (fd < 0)
 			return; /* EAGAIN, or a transient error: retried next turn */
-		uid_t uid = peer_uid(fd);
+		gid_t gid;
+		uid_t uid = peer_uid(fd, &gid);
 		uint32_t cap = c->conf.max_clients;
+		int role = peer_role(c, uid, gid);
+
+		if (role < 0) {
+			c->cnt.clients_refused_role++;
+			snprintf(data, sizeof(data), "uid %u is in no control.admin_* / read_* list",
+			         (unsigned)uid);
+			c->caller = (struct evr_caller){ .uid = uid, .gid = gid, .via = "stream" };
+			audit(c, "connection refused: no role");
+			refuse(c, fd, EVR_RPC_FORBIDDEN, "permission denied", data);
+			continue;
+		}
 
 		if (uid != 0 && cap > 1)
 			cap--; /* the root slot */
@@ -840,7 +959,7 @@ static void accept_clients(struct evr_control *c)
 			reap_hungup(c);
 		if (c->n_clients >= cap) {
 			c->cnt.clients_refused++;
-			refuse(c, fd, "too many clients", NULL);
+			refuse(c, fd, EVR_RPC_UNAVAILABLE, "too many clients", NULL);
 			continue;
 		}
 		if (uid != 0) {
@@ -853,7 +972,7 @@ static void accept_clients(struct evr_control *c)
 				snprintf(data, sizeof(data),
 				         "uid %u holds %u connections, control.max_per_uid is %u",
 				         (unsigned)uid, same, c->conf.max_per_uid);
-				refuse(c, fd, "too many connections from this user", data);
+				refuse(c, fd, EVR_RPC_UNAVAILABLE, "too many connections from this user", data);
 				continue;
 			}
 		}
@@ -865,6 +984,8 @@ static void accept_clients(struct evr_control *c)
 		}
 		cl->fd = fd;
 		cl->uid = uid;
+		cl->gid = gid;
+		cl->reader = role == 0;
 		cl->last_ms = evr_now_ms();
 		c->clients[c->n_clients++] = cl;
 		c->cnt.clients_accepted++;

@@ -83,6 +83,7 @@ enum {
 	EVR_RPC_NO_SUBSCRIBERS = 480,
 	EVR_RPC_INTERNAL = 500,
 	EVR_RPC_UNAVAILABLE = 503,
+	EVR_RPC_FORBIDDEN = 403,  /* a write method from a peer with the read role */
 };
 
 struct evr_metrics;
@@ -109,6 +110,24 @@ struct evr_control_hooks {
 	/* The effective configuration as JSON (a new reference), or NULL when
 	 * there is none. May be NULL (no config: unit tests, tooling). */
 	json_t *(*config)(void *ctx);
+	/* One line per write method executed and per refusal (who, method,
+	 * outcome), e.g. "uid 1000 gid 1000 (stream): evr_subscribe ok".
+	 * May be NULL (no audit trail). */
+	void (*audit)(void *ctx, const char *line);
+};
+
+/*
+ * Control-plane roles of unix-socket peers (SO_PEERCRED): root is admin;
+ * a peer whose uid is in admin_uid or who is in a group of admin_gid
+ * (primary or supplementary) is admin; else one in read_uid / read_gid
+ * reads; else, when both read lists are empty, it reads too (what the
+ * socket's file mode lets in), otherwise it is refused at accept. Admin may
+ * call every method, read only those tagged R in evr_methods.h; a W method
+ * from a reader answers 403 (counted, logged once per connection).
+ */
+struct evr_control_roles {
+	const uint32_t *admin_uid, *admin_gid, *read_uid, *read_gid;
+	uint32_t n_admin_uid, n_admin_gid, n_read_uid, n_read_gid;
 };
 
 struct evr_control_conf {
@@ -129,6 +148,9 @@ struct evr_control_conf {
 	 * for HEARTBEAT and raise_event; must outlive the server. NULL: the
 	 * server makes its own (a Core-UUID of its own). */
 	const struct evr_fs_std *fs_std;
+	/* NULL: every peer the socket's mode lets in is admin (library
+	 * default: tests, tooling); evrd always gives its control.* roles */
+	const struct evr_control_roles *roles;
 };
 
 /* Fill defaults (socket_path stays NULL: the caller must set it). */

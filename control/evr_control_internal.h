@@ -72,7 +72,9 @@
 	X(esl_killed_operator, "ESL connections closed by evr_esl_kill")         \
 	X(esl_stale, "ESL deliveries for a connection already gone or not listening") \
 	X(esl_decode_failed, "ESL deliveries that did not decode or re-encode")  \
-	X(esl_closed, "ESL connections closed")
+	X(esl_closed, "ESL connections closed")                                  \
+	X(refused_role, "write methods refused: the peer has the read role (403)") \
+	X(clients_refused_role, "connections refused: peer in no control.admin_*/read_* list")
 
 struct evr_control_counters {
 #define X(f, h) uint64_t f;
@@ -87,7 +89,7 @@ struct evr_control_counters {
 	X(EVR_RPC_METHOD_NOT_FOUND) X(EVR_RPC_INVALID_PARAMS)                   \
 	X(EVR_RPC_BAD_VALUE) X(EVR_RPC_NOT_FOUND) X(EVR_RPC_NO_SUBSCRIBERS)      \
 	X(EVR_RPC_INTERNAL)                                                     \
-	X(EVR_RPC_UNAVAILABLE)
+	X(EVR_RPC_UNAVAILABLE) X(EVR_RPC_FORBIDDEN)
 
 enum {
 #define X(c) EVR_ERRIDX_##c,
@@ -145,7 +147,20 @@ struct evr_control {
 	struct evr_esl *esl;          /* FreeSWITCH event socket (evr_esl.c) */
 	unsigned esl_base;            /* pollfd index of its first entry */
 	unsigned pfds_cap;            /* entries of pfds */
+	/* who runs the request at hand: set by each transport before
+	 * evr_control_exec (handle_one checks write methods against it) */
+	struct evr_caller {
+		bool reader;          /* read role: R methods only */
+		uid_t uid;            /* (uid_t)-1: not a unix peer */
+		gid_t gid;
+		const char *via;      /* "stream", "mi-datagram", "mi-udp", "fifo", "http" */
+		bool *refusal_logged; /* once per connection; NULL: always */
+	} caller;
 };
+
+/* The caller for transports without peer credentials (MI datagram, FIFO,
+ * HTTP): admin, as their file modes / loopback binding guard them. */
+void evr_control_set_caller_admin(struct evr_control *c, const char *via);
 
 /* The one request executor of every transport (evr_control.c): see there.
  * 1 = *out to send, 0 = nothing to answer, -ENOMEM = send the text below. */

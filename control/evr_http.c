@@ -77,6 +77,7 @@ static enum MHD_Result serve_mi(struct evr_http *h, struct MHD_Connection *con,
 	int handled = 0, rc;
 
 	c->cnt.http_mi++;
+	evr_control_set_caller_admin(c, "http"); /* loopback only: see mi.http.listen */
 	rc = evr_control_exec(c, b->p ? b->p : "", b->n, c->conf.max_output, &bad, &handled,
 	                      &out, &len);
 	if (bad)

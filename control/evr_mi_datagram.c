@@ -217,6 +217,10 @@ int evr_mi_dgram_process(struct evr_control *c, struct evr_mi_dgram *d,
 			reply_refused(c, d, &from, fromlen);
 			continue;
 		}
+		/* no peer credentials here: admin, guarded by the socket's file
+		 * mode (unix) or its loopback binding (UDP) */
+		evr_control_set_caller_admin(c, d->kind == EVR_MI_DGRAM_UDP ? "mi-udp"
+		                                                            : "mi-datagram");
 		rc = evr_control_exec(c, d->buf, (size_t)r, DGRAM_MAX, &bad, &handled, &text,
 		                      &len);
 		if (bad)

@@ -327,6 +327,7 @@ static void run(struct evr_control *c, struct evr_mi_fifo *f, const char *name,
 	int rc;
 
 	c->cnt.mi_requests++;
+	evr_control_set_caller_admin(c, "fifo"); /* the FIFO's file mode guards it */
 	rc = evr_control_exec(c, text, n, FIFO_MAX_REPLY - 1, &bad, handled, &out, &len);
 	if (bad)
 		c->cnt.mi_bad++;

@@ -376,7 +376,9 @@ static int call(struct ctx *x, const char *method, json_t *params, json_t **resu
 	deadline = x->timeout_ms < 0 ? -1 : now_ms() + x->timeout_ms;
 	rc = send_all(x, s, n + 1, deadline);
 	free(s);
-	if (!rc)
+	/* a refusal at accept (permission denied, too many clients) is one
+	 * error line then close: our write may fail, the line is still there */
+	if (!rc || rc == -EPIPE || rc == -ECONNRESET)
 		rc = recv_line(x, &line, deadline);
 	if (rc) {
 		if (quiet)

@@ -569,6 +569,14 @@ static json_t *cfg_group_json(const struct evr_setting *tab, const void *base)
 	return o;
 }
 
+/* The control plane's audit trail: one log line per write (who, method,
+ * outcome) and per refusal, at NOTICE (journald keeps it). */
+static void hook_audit(void *ctx, const char *line)
+{
+	(void)ctx;
+	EVR_LOG(NOTICE, "audit: %s", line);
+}
+
 int evr_ctl_esl_deliver(void *ctx, uint64_t conn, const char *data, size_t len)
 {
 	return evr_control_esl_deliver(ctx, conn, data, len);
@@ -700,4 +708,5 @@ void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h)
 	h->metrics = hook_metrics;
 	h->deliver = hook_deliver;
 	h->config = hook_config;
+	h->audit = hook_audit;
 }

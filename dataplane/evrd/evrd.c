@@ -986,6 +986,16 @@ int main(int argc, char **argv)
 		};
 		struct evr_control_hooks hooks;
 		uint32_t mode;
+		/* static: the server keeps the pointer for its life */
+		static struct evr_control_roles roles;
+
+		roles = (struct evr_control_roles){
+			.admin_uid = cfg->control.admin_uids.v, .n_admin_uid = cfg->control.admin_uids.n,
+			.admin_gid = cfg->control.admin_gids.v, .n_admin_gid = cfg->control.admin_gids.n,
+			.read_uid = cfg->control.read_uids.v, .n_read_uid = cfg->control.read_uids.n,
+			.read_gid = cfg->control.read_gids.v, .n_read_gid = cfg->control.read_gids.n,
+		};
+		cc.roles = &roles;
 
 		evr_cfg_parse_mode(cfg->control.mode, &mode);
 		cc.socket_mode = (mode_t)mode;

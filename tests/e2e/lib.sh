@@ -41,6 +41,7 @@ E2E_PENDING=()
 E2E_PIDS=()      # background helpers (receivers, senders) to kill at exit
 E2E_NETNS=()     # namespaces to delete
 E2E_LINKS=()     # host-side links to delete
+E2E_USERS=()     # system users to delete
 E2E_T0=$SECONDS
 EVRD_PID=""
 EVRD_LOG=""
@@ -86,6 +87,11 @@ e2e_cleanup() {
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		[[ -n $pids ]] && kill -KILL $pids 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
+	done
+	# Users a test created (e2e_user_add).
+	local u
+	for u in "${E2E_USERS[@]}"; do
+		userdel "$u" 2>/dev/null
 	done
 	# EAL's runtime directory for our file prefix.
 	[[ -n $EVRD_PREFIX ]] && rm -rf "/var/run/dpdk/$EVRD_PREFIX"
@@ -412,6 +418,12 @@ big_event() {
 }
 
 # nsx NS command...: run in the namespace.
+# e2e_user_add NAME: a system user without home or shell, removed at exit.
+e2e_user_add() {
+	useradd --system --no-create-home --shell /usr/sbin/nologin "$1" || return 1
+	E2E_USERS+=("$1")
+}
+
 nsx() {
 	local ns=$1
 	shift
