@@ -860,6 +860,11 @@ static const struct evr_setting sip_tab[] = {
 	  "retransmissions."),
 	S(struct evr_cfg_sip, server, 127, "evrouter", false, NULL, NULL,
 	  "Server header of the SIP endpoint's replies."),
+	{.name = "hep_password", .type = EVR_CFG_STR,
+	 .off = offsetof(struct evr_cfg_sip, hep_password), .max = 255, .def = "",
+	 .secret = true, .help = "HEP listeners accept only packets whose auth-key chunk "
+	 "(0x0e) holds this password (heplify's -hp, Kamailio siptrace's auth_key); "
+	 "others are dropped and counted (hep_auth_failed). \"\" = not checked."},
 	U(struct evr_cfg_sip, endpoint_rate_requests, 0, 1000000, "30", false,
 	  "SIP endpoint, per source IP (as OpenSIPS pike): datagrams allowed per "
 	  "endpoint_rate_window_ms; the rest are dropped unanswered and counted "

@@ -130,6 +130,7 @@ struct evr_cfg_sip {
 	uint32_t endpoint_rate_requests;  /* per source per window, 0 = off */
 	uint32_t endpoint_rate_window_ms;
 	uint32_t endpoint_rate_sources;   /* per worker */
+	char *hep_password;           /* HEP auth-key chunk required; "" = any */
 };
 
 struct evr_cfg_control {

@@ -118,6 +118,7 @@
 	X(UNIX_FAILED, "unix_failed", "unix: sends that failed")               \
 	X(ESL_HANDED, "esl_handed", "esl: notifications handed to the ESL server") \
 	X(ESL_FAILED, "esl_failed", "esl: notifications the ESL server was not running to take") \
+	X(HEP_AUTH_FAILED, "hep_auth_failed", "HEP packets without sip.hep_password in their auth-key chunk: dropped") \
 	X(SHUTDOWN_DROPPED, "shutdown_dropped", "notifications dropped at shutdown")
 
 enum evr_counter {

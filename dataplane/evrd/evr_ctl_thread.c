@@ -649,6 +649,7 @@ static const enum evr_counter drop_counters[] = {
 	EVR_CNT_NO_ROUTE, EVR_CNT_NEIGH_TABLE_FULL, EVR_CNT_ARP_UNRESOLVED,
 	EVR_CNT_ARP_QUEUE_OVERFLOW, EVR_CNT_FRAG_FAILED, EVR_CNT_TX_FULL,
 	EVR_CNT_TX_LINEARIZE_FAILED, EVR_CNT_UNIX_FAILED, EVR_CNT_SHUTDOWN_DROPPED,
+	EVR_CNT_ESL_FAILED, EVR_CNT_HEP_AUTH_FAILED,
 };
 
 static void hb_add(const struct evr_counters *b, uint64_t *events, uint64_t *drops)

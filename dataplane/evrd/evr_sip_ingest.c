@@ -114,6 +114,7 @@ int evr_sip_ingest_init(struct evr_router *r, struct evr_worker *w)
 
 	evr_sip_endpoint_conf_default(&ec);
 	ec.dedup_entries = c->endpoint_dedup;
+	w->sip.hep_pw_len = (uint32_t)strlen(c->hep_password);
 	ec.server = c->server;
 	ec.rate_requests = c->endpoint_rate_requests;
 	ec.rate_window_ms = c->endpoint_rate_window_ms;
@@ -419,6 +420,14 @@ void evr_sip_ingest_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 		cnt->hep[hs]++;
 		if (hs != EVR_HEP_OK)
 			goto free;
+		/* a capture agent proves itself with the HEP auth key
+		 * (chunk 0x0e, heplify -hp / Kamailio siptrace auth_key) */
+		if (w->sip.hep_pw_len &&
+		    (hep.auth_key.len != w->sip.hep_pw_len ||
+		     memcmp(hep.auth_key.p, r->cfg->sip.hep_password, w->sip.hep_pw_len))) {
+			cnt->c[EVR_CNT_HEP_AUTH_FAILED]++;
+			goto free;
+		}
 		/* The capture agent's tuple and time describe the message. */
 		flow = hep.flow;
 		if (flow.ts_us == 0)

@@ -63,6 +63,7 @@ struct evr_sip_ingest {
 	uint64_t held_next_due;  /* earliest deadline held (TSC) */
 	char *replybuf;             /* endpoint replies */
 	uint64_t tick_tsc; /* next state timer tick */
+	uint32_t hep_pw_len; /* sip.hep_password's length; 0 = not checked */
 };
 
 int evr_sip_ingest_init(struct evr_router *r, struct evr_worker *w);

@@ -38,16 +38,17 @@ def cmd_hep_invite(a):
            'Max-Forwards: 70\r\n'
            'From: "Alice" <sip:1000@evr.test>;tag=hb1\r\n'
            'To: <sip:2000@evr.test>\r\n'
-           'Call-ID: hb-call-1@%s\r\n'
+           'Call-ID: %s@%s\r\n'
            'CSeq: 1 INVITE\r\n'
            'Contact: <sip:1000@%s:5062>\r\n'
-           'Content-Length: 0\r\n\r\n' % (a.src, a.src, a.src)).encode()
+           'Content-Length: 0\r\n\r\n' % (a.src, a.call_id, a.src, a.src)).encode()
     now = time.time()
     body = (chunk(1, bytes([2])) + chunk(2, bytes([17]))
             + chunk(3, socket.inet_aton(a.src)) + chunk(4, socket.inet_aton(a.dst))
             + chunk(7, struct.pack('!H', 5062)) + chunk(8, struct.pack('!H', 5060))
             + chunk(9, struct.pack('!I', int(now))) + chunk(10, struct.pack('!I', int(now % 1 * 1e6)))
-            + chunk(11, bytes([1])) + chunk(12, struct.pack('!I', 7)) + chunk(15, sip))
+            + chunk(11, bytes([1])) + chunk(12, struct.pack('!I', 7))
+            + (chunk(14, a.auth.encode()) if a.auth else b'') + chunk(15, sip))
     pkt = b'HEP3' + struct.pack('!H', 6 + len(body)) + body
     host, port = a.bind.rsplit(':', 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -158,6 +159,8 @@ def main(argv):
     p.add_argument('--bind', required=True)
     p.add_argument('--src', required=True)
     p.add_argument('--dst', required=True)
+    p.add_argument('--auth', help='HEP auth key chunk (0x0e) value')
+    p.add_argument('--call-id', default='hb-call-1')
     p = sub.add_parser('check')
     p.add_argument('--notes', required=True)
     p.add_argument('--version', required=True)
