@@ -713,6 +713,25 @@ static const struct evr_setting destinations_tab[] = {
 	  "unix: destinations must be sockets below this directory (not symbolic "
 	  "links); \"\" refuses unix: destinations. evrd runs as root: keep it a "
 	  "directory only trusted users can write."),
+	U(struct evr_cfg_destinations, rate_notifications, 0, 1000000000, "100000", false,
+	  "Notifications per second one destination (address and port) may receive, "
+	  "whatever the number of subscriptions pointing at it (RFC 8085 3.1); the "
+	  "excess is dropped and counted (dest_rate_limited). Enforced per worker "
+	  "with an equal share each. 0 = unlimited."),
+	U(struct evr_cfg_destinations, rate_bytes, 0, 100000000000ull, "100000000", false,
+	  "Payload bytes per second one destination may receive (format conversion "
+	  "included; dest_bytes_limited). 0 = unlimited."),
+	U(struct evr_cfg_destinations, burst_ms, 1, 60000, "100", false,
+	  "Depth of the per-destination and egress buckets, in milliseconds of their "
+	  "rate (a burst beyond it is limited)."),
+	U(struct evr_cfg_destinations, limit_slots, 8, 1u << 24, "65536", false,
+	  "Destinations each worker tracks for the limits (64 bytes each); when full "
+	  "the least recently used one is forgotten (dest_limit_evicted)."),
+	U(struct evr_cfg_destinations, egress_notifications, 0, 1000000000, "0", false,
+	  "Notifications per second the whole router sends (egress_capped); "
+	  "0 = no cap."),
+	U(struct evr_cfg_destinations, egress_bytes, 0, 1000000000000ull, "0", false,
+	  "Payload bytes per second the whole router sends; 0 = no cap."),
 	END,
 };
 

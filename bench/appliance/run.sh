@@ -85,7 +85,8 @@ ports = (
 workers = { count = 1; idle_sleep_us = 0; };
 listeners = ( { port = 8090; format = "jsonrpc"; } );
 # subscribers sit behind the gateway: off-link, so allowed explicitly
-destinations = { allow = [ "198.18.0.0/15" ]; };
+destinations = { allow = [ "198.18.0.0/15" ];
+                 rate_notifications = 0; rate_bytes = 0; };  # measure line rate: no limits
 control = { socket = "$sock"; };
 rings = { rx_pool = 16384; payload_pool = 16384; hdr_pool = 32768; egress_size = 8192; };
 CONF

@@ -175,7 +175,8 @@ $listeners
 sip = { mirror_ports = [ 5060 ]; events = "both"; linger_ms = $linger;
         max_dialogs = $max_dlg; max_registrations = $max_reg; };
 # subscribers sit behind the gateway: off-link, so allowed explicitly
-destinations = { allow = [ "198.18.0.0/15" ]; };
+destinations = { allow = [ "198.18.0.0/15" ];
+                 rate_notifications = 0; rate_bytes = 0; };  # measure line rate: no limits
 control = { socket = "$sock"; };
 rings = { rx_pool = $pool; payload_pool = 65536; hdr_pool = 131072; egress_size = 16384; };
 CONF

@@ -119,6 +119,10 @@
 	X(ESL_HANDED, "esl_handed", "esl: notifications handed to the ESL server") \
 	X(ESL_FAILED, "esl_failed", "esl: notifications the ESL server was not running to take") \
 	X(HEP_AUTH_FAILED, "hep_auth_failed", "HEP packets without sip.hep_password in their auth-key chunk: dropped") \
+	X(DEST_RATE_LIMITED, "dest_rate_limited", "notifications over their destination's destinations.rate_notifications: dropped") \
+	X(DEST_BYTES_LIMITED, "dest_bytes_limited", "notifications over their destination's destinations.rate_bytes: dropped") \
+	X(EGRESS_CAPPED, "egress_capped", "notifications over destinations.egress_notifications/egress_bytes: dropped") \
+	X(DEST_LIMIT_EVICTED, "dest_limit_evicted", "destinations forgotten by the rate limiter for new ones (table full)") \
 	X(SHUTDOWN_DROPPED, "shutdown_dropped", "notifications dropped at shutdown")
 
 enum evr_counter {

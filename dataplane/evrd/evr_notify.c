@@ -32,6 +32,44 @@
 _Static_assert(sizeof(struct evr_dest) <= EVR_HDR_DATA_ROOM - RTE_PKTMBUF_HEADROOM,
                "struct evr_dest must fit a header mbuf");
 
+/* Microseconds of the TSC: the limits' clock (no syscall). */
+static inline uint64_t now_us(const struct evr_router *r)
+{
+	return (uint64_t)((double)rte_rdtsc() * 1e6 / (double)r->tsc_hz);
+}
+
+/*
+ * May one more notification of len payload bytes go to d? Per-destination
+ * buckets, then the egress cap; a refusal is counted by reason.
+ */
+static bool within_limits(struct evr_notifier *nt, struct evr_counters *cnt,
+                          const struct evr_dest *d, uint32_t len, uint64_t now)
+{
+	if (nt->dl && d->kind == EVR_DEST_UDP) {
+		bool v6 = d->addr.sa.sa_family == AF_INET6;
+		enum evr_destlimit_verdict v = evr_destlimit_take(
+			nt->dl, v6 ? 6 : 4,
+			v6 ? d->addr.v6.sin6_addr.s6_addr : (const uint8_t *)&d->addr.v4.sin_addr,
+			v6 ? d->addr.v6.sin6_port : d->addr.v4.sin_port, len, now);
+		uint64_t ev = evr_destlimit_stats(nt->dl)->evicted;
+
+		if (ev != nt->dl_evicted_seen) {
+			cnt->c[EVR_CNT_DEST_LIMIT_EVICTED] += ev - nt->dl_evicted_seen;
+			nt->dl_evicted_seen = ev;
+		}
+		if (v != EVR_DL_OK) {
+			cnt->c[v == EVR_DL_RATE ? EVR_CNT_DEST_RATE_LIMITED
+			                        : EVR_CNT_DEST_BYTES_LIMITED]++;
+			return false;
+		}
+	}
+	if (!evr_bucket_take(&nt->egress_n, 1, now) || !evr_bucket_take(&nt->egress_b, len, now)) {
+		cnt->c[EVR_CNT_EGRESS_CAPPED]++;
+		return false;
+	}
+	return true;
+}
+
 int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_worker *w)
 {
 	memset(nt, 0, sizeof(*nt));
@@ -44,6 +82,23 @@ int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_wo
 	nt->encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
 	if (!nt->fan || !nt->fan_unix || !nt->hdr || !nt->encbuf)
 		return -ENOMEM;
+	{
+		/* each notifier (every worker, the control thread) enforces an
+		 * equal share of the configured rates: no shared state */
+		const struct evr_cfg_destinations *d = &r->cfg->destinations;
+		unsigned shares = r->n_workers ? r->n_workers : 1;
+		uint64_t rn = d->rate_notifications ? (d->rate_notifications + shares - 1) / shares : 0;
+		uint64_t rb = d->rate_bytes ? (d->rate_bytes + shares - 1) / shares : 0;
+		uint64_t now = now_us(r);
+
+		if ((rn || rb) &&
+		    !(nt->dl = evr_destlimit_create(rn, rb, d->burst_ms, d->limit_slots)))
+			return -errno;
+		evr_bucket_init(&nt->egress_n, d->egress_notifications
+		                ? (d->egress_notifications + shares - 1) / shares : 0, d->burst_ms, now);
+		evr_bucket_init(&nt->egress_b, d->egress_bytes
+		                ? (d->egress_bytes + shares - 1) / shares : 0, d->burst_ms, now);
+	}
 	/* only workers hold events and match bursts (the control thread
 	 * matches its own, one event at a time); every event of a burst may
 	 * fan out to max_fanout subscribers */
@@ -57,6 +112,8 @@ int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_wo
 
 void evr_notify_fini(struct evr_notifier *nt)
 {
+	evr_destlimit_destroy(nt->dl);
+	nt->dl = NULL;
 	evr_ev_hold_fini(&nt->hold);
 	free(nt->encbuf);
 	free(nt->seen_names);
@@ -138,6 +195,7 @@ static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in
 	uint16_t psum[EVR_FMT__COUNT] = {0};
 	bool failed[EVR_FMT__COUNT] = {false};
 	uint32_t nu = 0, nx = 0, nh = 0, used = 0;
+	uint64_t now = now_us(nt->r);
 
 	/* every subscriber's header in one pool operation; when the pool
 	 * cannot give them all, one at a time (each failure counted) */
@@ -159,6 +217,8 @@ static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in
 				continue;
 			}
 		}
+		if (!within_limits(nt, cnt, d, pay[fmt]->pkt_len, now))
+			continue;
 		h = used < nh ? nt->hdr[used++] : rte_pktmbuf_alloc(nt->r->hdr_pool);
 		if (h == NULL) {
 			cnt->c[EVR_CNT_POOL_EMPTY]++;

@@ -22,6 +22,7 @@
 #ifndef EVR_NOTIFY_H
 #define EVR_NOTIFY_H
 
+#include "util/evr_destlimit.h"
 #include <stdint.h>
 
 #include <rte_byteorder.h>
@@ -50,6 +51,10 @@ struct evr_notifier {
 	uint64_t *seen_names;          /* workers: hashes of the unmatched event
 	                                * names passed to the control thread
 	                                * (direct-mapped, EVR_SEEN_NAMES) */
+	/* egress limits (destinations.rate_*, egress_*): this notifier's share */
+	struct evr_destlimit *dl;      /* NULL: no per-destination limit */
+	uint64_t dl_evicted_seen;
+	struct evr_bucket egress_n, egress_b;
 	char *encbuf; /* notifications that do not fit one mbuf; the control
 	               * thread also linearises unix: payloads into it */
 	/* workers: events held for the next burst match (all of one ingress
