@@ -932,7 +932,8 @@ static void cmd_sendevent(struct evr_esl *e, struct esl_conn *cn, struct esl_cmd
 		snprintf(rep, rl, "-ERR %s", err);
 }
 
-static void cmd_api(struct evr_esl *e, struct esl_conn *cn, char *args, bool bg, char *rep,
+static void cmd_api(struct evr_esl *e, struct esl_conn *cn, const struct esl_cmd *k,
+                    char *args, bool bg, char *rep,
                     size_t rl)
 {
 	char text[1024], uuid[EVR_FS_UUID_LEN + 1], err[256], ok[192];
@@ -958,8 +959,17 @@ static void cmd_api(struct evr_esl *e, struct esl_conn *cn, char *args, bool bg,
 		send_text(cn, "api/response", text);
 		return;
 	}
-	/* bgapi: the job id now, the result as a BACKGROUND_JOB event */
+	/* bgapi: the job id now, the result as a BACKGROUND_JOB event. The
+	 * client's Job-UUID header names the job when given (modesl always
+	 * sends one and waits for BACKGROUND_JOB::<it>), as parse_command
+	 * takes "job-uuid"; else a new one */
 	new_uuid(uuid);
+	for (uint32_t i = 0; i < k->nh; i++)
+		if (!strcasecmp(k->h[i].name, "Job-UUID") && k->h[i].value[0] &&
+		    strlen(k->h[i].value) <= EVR_FS_UUID_LEN) {
+			snprintf(uuid, sizeof(uuid), "%s", k->h[i].value);
+			break;
+		}
 	snprintf(ok, sizeof(ok), "Content-Type: command/reply\nReply-Text: +OK Job-UUID: "
 	         "%s\nJob-UUID: %s\n\n", uuid, uuid);
 	struct esl_hdr h[] = { { "Job-UUID", uuid }, { "Job-Command", cmd },
@@ -1017,9 +1027,9 @@ static void command(struct evr_esl *e, struct esl_conn *cn, struct esl_cmd *k)
 	} else if (!strncasecmp(cmd, "sendevent", 9)) {
 		cmd_sendevent(e, cn, k, cmd + 9, rep, sizeof(rep));
 	} else if (!strncasecmp(cmd, "api ", 4)) {
-		cmd_api(e, cn, cmd + 4, false, rep, sizeof(rep));
+		cmd_api(e, cn, k, cmd + 4, false, rep, sizeof(rep));
 	} else if (!strncasecmp(cmd, "bgapi ", 6)) {
-		cmd_api(e, cn, cmd + 6, true, rep, sizeof(rep));
+		cmd_api(e, cn, k, cmd + 6, true, rep, sizeof(rep));
 	} else if (!strncasecmp(cmd, "log", 3)) {
 		cmd_log(cn, cmd + 3, rep, sizeof(rep));
 	} else if (!strncasecmp(cmd, "linger", 6)) {

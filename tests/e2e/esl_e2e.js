@@ -171,11 +171,22 @@ async function main() {
 	const api = await new Promise((resolve) => { A.api('status', resolve); setTimeout(() => resolve(null), 3000); });
 	const apiBody = api ? api.getBody() || '' : '';
 	result(apiBody.startsWith('UP '), 'api status: api/response body starts with "UP "', JSON.stringify(apiBody.slice(0, 60)));
-	const bg = await new Promise((resolve) => { C.bgapi('status', resolve); setTimeout(() => resolve(null), 3000); });
+	// modesl's bgapi sends "bgapi status" with a Job-UUID header of its own
+	// and waits for BACKGROUND_JOB with that Job-UUID, which FreeSWITCH
+	// honours (mod_event_socket parse_command: the "job-uuid" header).
+	const jobId = '5a1e0b9a-7d5c-4c1e-9a53-e2e0000000' + String(process.pid % 100).padStart(2, '0');
+	const bgAt = Date.now();
+	const bg = await new Promise((resolve) => { C.bgapi('status', '', jobId, resolve); setTimeout(() => resolve(null), 3000); });
+	const anyBg = C.got.find((g) => g.at >= bgAt && g.evt.getHeader('Event-Name') === 'BACKGROUND_JOB');
+	const anyBody = anyBg ? anyBg.evt.getBody() || '' : '';
+	result(!!anyBg && anyBg.evt.getHeader('Job-Command') === 'status' && anyBody.startsWith('UP '),
+		'bgapi status: a BACKGROUND_JOB event (Job-Command status) with the status body follows',
+		anyBg ? `Job-UUID ${anyBg.evt.getHeader('Job-UUID')}, body ${JSON.stringify(anyBody.slice(0, 40))}` : 'nothing in 3 s');
 	const bgBody = bg ? bg.getBody() || '' : '';
-	result(!!bg && bg.getHeader('Event-Name') === 'BACKGROUND_JOB' && bgBody.startsWith('UP '),
-		'bgapi status: modesl\'s callback gets the BACKGROUND_JOB event with the status body',
-		bg ? `${bg.getHeader('Event-Name')} ${JSON.stringify(bgBody.slice(0, 60))}` : 'nothing in 3 s');
+	result(!!bg && bg.getHeader('Job-UUID') === jobId && bgBody.startsWith('UP '),
+		'bgapi status with the client\'s Job-UUID header: modesl\'s callback gets its BACKGROUND_JOB',
+		bg ? `${bg.getHeader('Job-UUID')} ${JSON.stringify(bgBody.slice(0, 40))}` :
+			`no callback in 3 s; sent Job-UUID ${jobId}, event had ${anyBg && anyBg.evt.getHeader('Job-UUID')}`);
 
 	// 6. xml
 	const G = await connect(password, 'G');
@@ -183,10 +194,11 @@ async function main() {
 	const rx = await cmd(G, G.events, 'xml', 'CUSTOM evr::x');
 	const xv = 'a<b> & "c" \'d\'';
 	await cmd(B, B.sendEvent, custom('evr::x', { 'X-Evr-Xml': xv }, 'xml body <ok/>'));
-	const gx = await waitFor(() => named(G, 'evr::x')[0], 3000);
+	const dec = (v) => { try { return decodeURIComponent(v || ''); } catch (e) { return v; } };
+	const gx = await waitFor(() => G.got.find((g) => dec(g.evt.getHeader('Event-Subclass')) === 'evr::x'), 3000);
 	result(reply(rx).startsWith('+OK event listener enabled xml') && !!gx && gx.ct === 'text/event-xml' &&
-		gx.evt.getHeader('X-Evr-Xml') === xv,
-		'event xml CUSTOM evr::x: received as text/event-xml, modesl parses the header value',
+		dec(gx.evt.getHeader('X-Evr-Xml')) === xv,
+		'event xml CUSTOM evr::x: received as text/event-xml, modesl parses it, header value exact (URL-encoded as switch_event_xmlize)',
 		gx ? `${gx.ct} '${gx.evt.getHeader('X-Evr-Xml')}' body ${JSON.stringify(gx.evt.getBody())}` : `nothing (${reply(rx)})`);
 
 	// 7. two clients, different interests
@@ -211,7 +223,7 @@ async function main() {
 	const list = eslList();
 	const byPort = (c) => list.find((x) => x.peer === `127.0.0.1:${c.socket.localPort}`);
 	const lh = byPort(H), li = byPort(I), lg = byPort(G);
-	const evs = (x) => JSON.stringify(x && x.events);
+	const evs = (x) => JSON.stringify(x && [x.events, x.subclasses]);
 	result(list.length === all.length && !!lh && !!li && !!lg && lh.format === 'plain' && li.format === 'json' &&
 		lg.format === 'xml' && evs(lh).includes('evr::h1') && evs(li).includes('evr::h2'),
 		'evr_esl_list shows every connected client with its peer, format and events',
@@ -304,7 +316,7 @@ async function slowClient(B) {
 	const lostAfter = stat('esl_events_lost') || 0;
 	result(lostAfter > lostBefore, 'slow client: control.esl_events_lost grows', `${lostBefore} -> ${lostAfter} after ${sent} events of 8 KB`);
 	result(maxLost > 0, 'slow client: evr_esl_list shows lost > 0 for it', `max lost seen ${maxLost}`);
-	const gone = !eslList().some((x) => x.peer === `127.0.0.1:${sPort}`);
+	const gone = await waitFor(() => !eslList().some((x) => x.peer === `127.0.0.1:${sPort}`), 3000);
 	result(killed >= killedBefore + 1 && gone, 'slow client disconnected after 500 lost in a row (control.esl_killed_lost >= 1)',
 		`esl_killed_lost ${killedBefore} -> ${killed}, still listed ${!gone}, after ${sent} events, ${Date.now() - t0} ms`);
 	// drain what the kernel held for the slow client, then it must end

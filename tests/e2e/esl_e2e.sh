@@ -85,7 +85,7 @@ done <"$T/js.out"
 grep -q '^CONNECTED' "$T/js.out" || { fail "esl_e2e.js ran every scenario"; sed -n 1,20p "$T/js.err"; }
 check_ge "RESULT lines from esl_e2e.js" "$(grep -c '^RESULT' "$T/js.out")" 20
 
-check_eq "control.esl_events_lost > 0" "$(($(stat_get .control.esl_events_lost) > 0))" 1
+check_ge "control.esl_events_lost (after the slow client)" "$(stat_get .control.esl_events_lost)" 1
 check_ge "ESL clients still connected before SIGTERM" "$(ctl --json esl | jq '.clients | length')" 3
 check "evrd alive" evrd_alive
 evrd_stop 15

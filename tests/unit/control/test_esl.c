@@ -480,6 +480,18 @@ static void test_api(void)
 	CHECK_MSG(strstr(f.body, "Event-Name: BACKGROUND_JOB\n") && strstr(f.body, uuid) &&
 	          strstr(f.body, "\n\nUP 0 years"), "%s", f.body);
 	free(f.body);
+	/* the client's Job-UUID names the job (modesl waits for it) */
+	{
+		static const char req[] = "bgapi status\nJob-UUID: 5a1e0b9a-0000-4000-8000-e2e000000050\n\n";
+
+		cli_send(C, &a, req, sizeof(req) - 1);
+		CHECK(next_frame(C, &a, &f, 2000) &&
+		      hdr_is(&f, "Reply-Text: +OK Job-UUID: 5a1e0b9a-0000-4000-8000-e2e000000050\n"));
+		free(f.body);
+		CHECK(next_event(&a, &f, 2000) &&
+		      strstr(f.body, "Job-UUID: 5a1e0b9a-0000-4000-8000-e2e000000050\n"));
+		free(f.body);
+	}
 	CHECK(!strncmp(command(C, &a, "bgapi originate x"), "-ERR originate", 14));
 	CHECK_EQ_STR(command(C, &a, "log info"), "+OK log level info [6]");
 	CHECK_EQ_STR(command(C, &a, "nolog"), "+OK no longer logging");
