@@ -12,8 +12,8 @@
  *
  * PSK datagram: 36-byte UUID string in clear, then Blowfish-CBC (EVP
  * default PKCS padding) of text + magic, key = the psk's bytes (key length
- * strlen(psk)), IV = the first 8 bytes of that UUID string. Decryption is
- * not in this file yet (see the branch report).
+ * strlen(psk)), IV = the first 8 bytes of that UUID string. A wrong key
+ * shows as a missing/damaged magic after decryption, as in FreeSWITCH.
  */
 #ifndef EVR_FS_MCAST_H
 #define EVR_FS_MCAST_H
@@ -32,6 +32,7 @@ enum evr_fs_mcast_status {
 	EVR_FS_MCAST_OK = 0,
 	EVR_FS_MCAST_NO_MAGIC,      /* no byte 0xE2 at all: fs_mcast_no_magic */
 	EVR_FS_MCAST_BAD_MAGIC,     /* 0xE2 found, the 21 bytes differ */
+	EVR_FS_MCAST_BAD_CIPHER,    /* PSK: shorter than UUID + one block */
 };
 
 /* Finds the trailer in buf[0..len) the way mod_event_multicast does; on
@@ -39,5 +40,24 @@ enum evr_fs_mcast_status {
  * before it. Does not write to buf. */
 EVR_API enum evr_fs_mcast_status evr_fs_mcast_strip(const uint8_t *buf, size_t len,
                                             size_t *body_len);
+
+
+/* Blowfish key schedule (BF_KEY: 18 + 4*256 words), read-only once made:
+ * one per listener, shared by the workers. */
+#define EVR_FS_MCAST_PSK_MAX 56u
+struct evr_fs_mcast_psk {
+	uint32_t sched[18 + 4 * 256];
+};
+
+/* Init-time: key schedule from psk (1..56 bytes). 0 or -EINVAL. */
+EVR_API int evr_fs_mcast_psk_init(struct evr_fs_mcast_psk *k, const char *psk);
+
+/* PSK datagram buf[0..len) decrypted into out[0..cap) (cap >= len is
+ * enough), then evr_fs_mcast_strip on it: on EVR_FS_MCAST_OK the event text
+ * is out[0..*body_len). No allocation; bounded by len. */
+EVR_API enum evr_fs_mcast_status evr_fs_mcast_decrypt(const struct evr_fs_mcast_psk *k,
+                                                      const uint8_t *buf, size_t len,
+                                                      uint8_t *out, size_t cap,
+                                                      size_t *body_len);
 
 #endif
