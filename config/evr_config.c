@@ -209,6 +209,20 @@ static int check_prefix6(const void *v, char *err, size_t errlen)
 	return -EINVAL;
 }
 
+/* An IPv4 multicast group (224.0.0.0/4) or "". */
+static int check_opt_mcast4(const void *v, char *err, size_t errlen)
+{
+	const char *s = v;
+	uint32_t a;
+
+	if (!*s)
+		return 0;
+	if (evr_cfg_parse_ip4(s, &a) == 0 && (ntohl(a) >> 28) == 0xe)
+		return 0;
+	seterr(err, errlen, "'%s' is not an IPv4 multicast address (224.0.0.0/4)", s);
+	return -EINVAL;
+}
+
 static int check_cidr(const void *v, char *err, size_t errlen)
 {
 	struct evr_cidr c;
@@ -449,10 +463,10 @@ static int check_sub(const void *v, char *err, size_t errlen)
 /* Listener kinds: the event formats (enum evr_format order), then the SIP
  * endpoint and the HEP collector (EVR_CFG_LISTEN_*). */
 static const char *const fmt_in_names[] = {"jsonrpc", "plain", "json", "xml", "auto",
-                                           "sip", "hep", NULL};
+                                           "sip", "hep", "fs_multicast", NULL};
 _Static_assert(EVR_FMT_XML == 3 && EVR_FMT_AUTO == 4 && EVR_FMT__COUNT == 5 &&
                EVR_CFG_LISTEN_SIP == 5 && EVR_CFG_LISTEN_HEP == 6 &&
-               EVR_CFG_LISTEN__COUNT == 7,
+               EVR_CFG_LISTEN_FS_MULTICAST == 7 && EVR_CFG_LISTEN__COUNT == 8,
                "fmt_in_names follows enum evr_format then EVR_CFG_LISTEN_*");
 static const char *const sip_events_names[] = {"opensips", "freeswitch", "both", NULL};
 static const char *const fmt_out_names[] = {"jsonrpc", "plain", "json", "xml", NULL};
@@ -590,7 +604,17 @@ static const struct evr_setting listener_tab[] = {
 	E(struct evr_cfg_listener, format, fmt_in_names, "auto",
 	  "Ingress format of datagrams to this port: an event format (not \"xml\"), \"sip\" "
 	  "(SIP endpoint: PUBLISH/NOTIFY/MESSAGE become events, stateless "
-	  "replies) or \"hep\" (HEPv3 capture copies, followed like mirrored SIP)."),
+	  "replies), \"hep\" (HEPv3 capture copies, followed like mirrored SIP) or "
+	  "\"fs_multicast\" (FreeSWITCH mod_event_multicast datagrams: trailer checked, "
+	  "PSK decrypted, plain decoded)."),
+	S(struct evr_cfg_listener, group, 15, "", false, check_opt_mcast4,
+	  "IPv4 multicast address or \"\"",
+	  "fs_multicast: the group mod_event_multicast sends to (its \"address\", "
+	  "default 225.1.1.1); the port receives it (allmulticast). \"\": unicast only."),
+	{.name = "psk", .type = EVR_CFG_STR, .off = offsetof(struct evr_cfg_listener, psk),
+	 .max = 56, .def = "", .secret = true,
+	 .help = "fs_multicast: mod_event_multicast's psk (Blowfish-CBC); \"\" = plain "
+	 "datagrams. Shown as ********."},
 	END,
 };
 
@@ -1415,6 +1439,12 @@ static int check_global(struct load_ctx *lc, struct evr_config *c,
 			return fail(lc, config_setting_get_elem(ls, i), path,
 			            "\"xml\" is a notification format only: no "
 			            "FreeSWITCH source sends XML events over UDP");
+		}
+		if (c->listeners[i].format != EVR_CFG_LISTEN_FS_MULTICAST &&
+		    (c->listeners[i].group[0] || c->listeners[i].psk[0])) {
+			snprintf(path, sizeof(path), "listeners[%u].group", i);
+			return fail(lc, config_setting_get_elem(ls, i), path,
+			            "group and psk belong to format \"fs_multicast\" listeners");
 		}
 		for (uint32_t j = 0; j < i; j++)
 			if (c->listeners[i].port == c->listeners[j].port) {

@@ -99,11 +99,14 @@ struct evr_cfg_workers {
  * replies) and a HEPv3 collector (capture agents' SIP copies). */
 #define EVR_CFG_LISTEN_SIP 5u
 #define EVR_CFG_LISTEN_HEP 6u
-#define EVR_CFG_LISTEN__COUNT 7u
+#define EVR_CFG_LISTEN_FS_MULTICAST 7u /* FreeSWITCH mod_event_multicast */
+#define EVR_CFG_LISTEN__COUNT 8u
 
 struct evr_cfg_listener {
 	uint32_t port;
 	uint32_t format; /* enum evr_format (AUTO allowed) or EVR_CFG_LISTEN_* */
+	char *group;     /* fs_multicast: IPv4 multicast group, "" = unicast only */
+	char *psk;       /* fs_multicast: mod_event_multicast's psk, "" = plain */
 };
 
 /* SIP ingest: mirrored SIP / HEP -> derived events; the SIP endpoint. */

@@ -125,6 +125,7 @@ struct evr_worker {
 	uint16_t ip_id;
 	struct evr_reasm *reasm; /* IP reassembly (own); NULL: off */
 	char *linbuf;    /* ingress datagram linearised (multi-segment RX) */
+	uint8_t *fsm_buf; /* a decrypted mod_event_multicast datagram */
 	struct evr_sip_ingest sip; /* SIP state shard, endpoint, hand-off */
 	uint64_t loops;
 	uint64_t busy_loops;
@@ -154,6 +155,8 @@ struct evr_router {
 	struct evr_rx_listener listeners[65536]; /* by UDP port (evr_rx.h) */
 	uint64_t sip_ports[65536 / 64]; /* bitmap: sip.mirror_ports */
 	bool has_sip;                /* a mirror port, a sip or hep listener */
+	struct evr_fs_mcast_listener *fsm; /* fs_multicast listeners (n_fsm) */
+	unsigned n_fsm;
 	uint64_t wall0_us;           /* wall clock at start_tsc */
 	/* FreeSWITCH standard headers of this run (Core-UUID, hostname, IPs):
 	 * written once before the workers start, then read-only (gmtoff:

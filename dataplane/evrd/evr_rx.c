@@ -23,6 +23,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "evr_config.h"
 #include "evr_dataplane.h"
 #include "evr_egress.h"
 #include "evr_host.h"
@@ -38,6 +39,22 @@ void evr_rx_map_listeners(struct evr_router *r, const struct evr_config *cfg)
 			l->kind = EVR_RX_SIP;
 		} else if (f == EVR_CFG_LISTEN_HEP) {
 			l->kind = EVR_RX_HEP;
+		} else if (f == EVR_CFG_LISTEN_FS_MULTICAST) {
+			struct evr_fs_mcast_listener *fl;
+
+			l->kind = EVR_RX_EVENT;
+			l->format = EVR_RX_FMT_FS_MCAST;
+			fl = realloc(r->fsm, (r->n_fsm + 1) * sizeof(*fl));
+			if (!fl)
+				continue; /* the port then decodes nothing: EAL dies soon anyway */
+			r->fsm = fl;
+			fl = &r->fsm[r->n_fsm++];
+			memset(fl, 0, sizeof(*fl));
+			fl->port = (uint16_t)cfg->listeners[i].port;
+			if (cfg->listeners[i].group[0])
+				evr_cfg_parse_ip4(cfg->listeners[i].group, &fl->group);
+			fl->has_psk = cfg->listeners[i].psk[0] &&
+			              evr_fs_mcast_psk_init(&fl->psk, cfg->listeners[i].psk) == 0;
 		} else {
 			l->kind = EVR_RX_EVENT;
 			l->format = (uint8_t)f; /* enum evr_format, AUTO allowed */
@@ -45,6 +62,15 @@ void evr_rx_map_listeners(struct evr_router *r, const struct evr_config *cfg)
 		if (l->kind != EVR_RX_EVENT)
 			r->has_sip = true;
 	}
+}
+
+/* Is dst (network order) the group of an fs_multicast listener? */
+static inline bool fsm_group(const struct evr_router *r, uint32_t dst)
+{
+	for (unsigned i = 0; i < r->n_fsm; i++)
+		if (r->fsm[i].group && r->fsm[i].group == dst)
+			return true;
+	return false;
 }
 
 static inline bool sip_port(const struct evr_router *r, uint16_t port)
@@ -314,6 +340,7 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 	struct rte_udp_hdr *udp;
 	uint32_t hl, tot, ulen;
 	uint64_t ck;
+	bool mcast;
 	struct evr_rx_listener lk;
 
 	if (m->data_len < l2 + sizeof(*ip))
@@ -334,7 +361,8 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		evr_count(w, pi, EVR_CNT_RX_BAD_IP_CHECKSUM);
 		goto drop;
 	}
-	if (!observe && (!p->has4 || ip->dst_addr != p->ip4)) {
+	mcast = !observe && fsm_group(w->r, ip->dst_addr);
+	if (!observe && !mcast && (!p->has4 || ip->dst_addr != p->ip4)) {
 		if (!p->mirror) {
 			evr_count(w, pi, EVR_CNT_RX_NOT_FOR_US);
 			goto drop;
@@ -375,6 +403,11 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 	     (ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
 	      rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)(l2 + hl)) != 0))) {
 		evr_count(w, pi, EVR_CNT_RX_BAD_UDP_CHECKSUM);
+		goto drop;
+	}
+	/* a group datagram is for its mod_event_multicast listener only */
+	if (mcast && lk.format != EVR_RX_FMT_FS_MCAST) {
+		evr_count(w, pi, EVR_CNT_RX_NOT_FOR_US);
 		goto drop;
 	}
 	dgram_set(d, lk, udp, l2 + hl, ulen);
@@ -523,7 +556,12 @@ bool evr_rx(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 			observe = true;
 	} else if (!rte_is_broadcast_ether_addr(&eth->dst_addr) &&
 	           !(p->has6 && eth->dst_addr.addr_bytes[0] == 0x33 &&
-	             eth->dst_addr.addr_bytes[1] == 0x33)) {
+	             eth->dst_addr.addr_bytes[1] == 0x33) &&
+	           /* IPv4 multicast MACs when mod_event_multicast groups are
+	            * joined: the group itself is checked at L3 */
+	           !(w->r->n_fsm && eth->dst_addr.addr_bytes[0] == 0x01 &&
+	             eth->dst_addr.addr_bytes[1] == 0x00 &&
+	             eth->dst_addr.addr_bytes[2] == 0x5e)) {
 		observe = true;
 	}
 	if (observe) {

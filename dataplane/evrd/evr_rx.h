@@ -19,6 +19,7 @@
 
 #include "net/evr_reasm.h"
 #include "sip/evr_sip.h"
+#include "codec/evr_fs_mcast.h"
 
 struct evr_config;
 struct evr_router;
@@ -30,6 +31,18 @@ enum evr_rx_kind {
 	EVR_RX_SIP,      /* a request to the SIP endpoint */
 	EVR_RX_HEP,      /* HEPv3 from a capture agent */
 	EVR_RX_MIRROR,   /* SIP between other hosts, observed on a mirror port */
+};
+
+/* evr_rx_listener.format of a FreeSWITCH mod_event_multicast listener
+ * (kind EVR_RX_EVENT): trailer/PSK first, then the plain decoder. */
+#define EVR_RX_FMT_FS_MCAST 0xf0u
+
+/* A mod_event_multicast listener's port, group and key (r->fsm). */
+struct evr_fs_mcast_listener {
+	uint16_t port;          /* host order */
+	uint32_t group;         /* network order; 0: unicast only */
+	bool has_psk;
+	struct evr_fs_mcast_psk psk; /* read-only after start: shared by workers */
 };
 
 /* What arrives on one UDP port (the router's per-port table). */

@@ -81,6 +81,9 @@ int evr_worker_init(struct evr_router *r, struct evr_worker *w, unsigned id,
 	w->waiting = calloc(w->waiting_cap, sizeof(*w->waiting));
 	w->waiting_by_slot = calloc(c->arp.table_size, sizeof(*w->waiting_by_slot));
 	w->linbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
+	/* decrypted mod_event_multicast PSK datagrams */
+	if (r->n_fsm && !(w->fsm_buf = malloc(EVR_UDP_MAX_PAYLOAD + 64)))
+		return -ENOMEM;
 	if (!w->waiting || !w->waiting_by_slot || !w->linbuf ||
 	    evr_notify_init(&w->notifier, r, w) != 0)
 		return -ENOMEM;
@@ -128,6 +131,7 @@ void evr_worker_fini(struct evr_worker *w)
 	rte_ring_free(w->egress);
 	evr_reasm_destroy(w->reasm);
 	free(w->linbuf);
+	free(w->fsm_buf);
 	free(w->waiting_by_slot);
 	free(w->waiting);
 	evr_notify_fini(&w->notifier);
@@ -138,6 +142,43 @@ struct cand {
 	struct rte_mbuf *m;
 	struct evr_rx_dgram d;
 };
+
+/*
+ * A mod_event_multicast datagram's event text: the trailer checked (and the
+ * PSK decrypted into w->fsm_buf) as the module's receiver does; NULL when
+ * dropped (counted by reason).
+ */
+static const char *fs_mcast_body(struct evr_worker *w, struct evr_counters *cnt,
+                                 uint16_t port, const char *data, uint32_t len, size_t *blen)
+{
+	const struct evr_fs_mcast_listener *fl = NULL;
+	enum evr_fs_mcast_status st;
+
+	for (unsigned i = 0; i < w->r->n_fsm; i++)
+		if (w->r->fsm[i].port == port)
+			fl = &w->r->fsm[i];
+	if (fl && fl->has_psk) {
+		st = evr_fs_mcast_decrypt(&fl->psk, (const uint8_t *)data, len, w->fsm_buf,
+		                          EVR_UDP_MAX_PAYLOAD + 64, blen);
+		data = (const char *)w->fsm_buf;
+	} else {
+		st = evr_fs_mcast_strip((const uint8_t *)data, len, blen);
+	}
+	switch (st) {
+	case EVR_FS_MCAST_OK:
+		return data;
+	case EVR_FS_MCAST_NO_MAGIC:
+		cnt->c[EVR_CNT_FS_MCAST_NO_MAGIC]++;
+		break;
+	case EVR_FS_MCAST_BAD_MAGIC:
+		cnt->c[EVR_CNT_FS_MCAST_BAD_MAGIC]++;
+		break;
+	default:
+		cnt->c[EVR_CNT_FS_MCAST_BAD_CIPHER]++;
+		break;
+	}
+	return NULL;
+}
 
 static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
                      unsigned nb, uint64_t now)
@@ -183,7 +224,19 @@ static void rx_burst(struct evr_worker *w, unsigned pi, struct rte_mbuf **pkts,
 
 		cnt->c[EVR_CNT_EVENTS_RX]++;
 		data = evr_rx_view(w->linbuf, m, c[k].d.off, c[k].d.len);
-		st = evr_decode((enum evr_format)c[k].d.format, data, c[k].d.len, &w->scratch);
+		if (c[k].d.format == EVR_RX_FMT_FS_MCAST) {
+			size_t blen;
+
+			if (!(data = fs_mcast_body(w, cnt, rte_be_to_cpu_16(c[k].d.lport), data,
+			                           c[k].d.len, &blen))) {
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			st = evr_decode(EVR_FMT_PLAIN, data, blen, &w->scratch);
+		} else {
+			st = evr_decode((enum evr_format)c[k].d.format, data, c[k].d.len,
+			                &w->scratch);
+		}
 		cnt->dec[st]++;
 		if (st == EVR_DEC_OK)
 			evr_notify_hold(&w->notifier, cnt, &w->match_stats[pi], (uint8_t)pi,

@@ -568,8 +568,10 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 	/* A mirror port sees other hosts' frames only in promiscuous mode. */
 	if (pc->promiscuous || pc->mirror)
 		rte_eth_promiscuous_enable(p->port_id);
-	if (p->has6)
-		rte_eth_allmulticast_enable(p->port_id); /* solicited-node groups */
+	/* solicited-node groups; mod_event_multicast groups (no IGMP yet:
+	 * on a snooping switch, a static group membership is needed) */
+	if (p->has6 || r->n_fsm)
+		rte_eth_allmulticast_enable(p->port_id);
 	rc = rte_eth_dev_start(p->port_id);
 	if (rc != 0)
 		die("port '%s' (%s): start failed: %s", p->name, di.driver_name,

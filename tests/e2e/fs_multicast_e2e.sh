@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# FreeSWITCH mod_event_multicast as a source (issue 12 part 2): datagrams
+# built as the module builds them are sent to multicast groups on a veth;
+# evrd (net_af_packet, allmulticast) takes the group traffic for its
+# fs_multicast listeners, checks the trailer, decrypts the PSK mode and
+# decodes the plain text.
+#
+#   namespace P (198.18.19.2): two "FreeSWITCH nodes" (fs-a, fs-b) and a
+#   subscriber  --veth--  evrd 198.18.19.1: listeners 4242 (group
+#   225.1.1.1, plain) and 4243 (group 225.1.1.2, psk)
+#
+# Asserts: plain events of both nodes arrive, told apart by
+# Multicast-Sender; PSK events arrive; a datagram without the trailer and a
+# PSK datagram under another key are counted (fs_mcast_no_magic /
+# fs_mcast_bad_magic), never decoded; group traffic to a port that is no
+# fs_multicast listener is not taken.
+. "$(dirname "$0")/lib.sh"
+
+e2e_init fs_multicast_e2e
+e2e_require_root
+e2e_require_build
+e2e_require_pmd net_af_packet
+command -v openssl >/dev/null || { fail "openssl CLI (PSK datagrams)"; e2e_finish; }
+
+FSPY=$E2E_LIB_DIR/fs_multicast_e2e.py
+NS=fsm-$E2E_ID
+HIF=${E2E_ID}h
+NIF=${E2E_ID}p
+EVR=198.18.19.1
+SUB=198.18.19.2
+EVRD_PREFIX=evr-e2e-fsm-$$
+PSK=0123456789abcdef
+
+netns_add "$NS" || { fail "create namespace"; e2e_finish; }
+veth_add "$HIF" "$NS" "$NIF" "$SUB/24" || { fail "veth evrd <-> P"; e2e_finish; }
+ip -n "$NS" route add 224.0.0.0/4 dev "$NIF" || { fail "multicast route in P"; e2e_finish; }
+
+cat >"$T/evrd.conf" <<CONF
+eal = { lcores = "0-1"; no_huge = true; memory_mb = 256; no_pci = true;
+        file_prefix = "$EVRD_PREFIX"; vdevs = [ "net_af_packet0,iface=$HIF" ]; };
+ports = ( { name = "p"; device = "net_af_packet0"; ipv4 = "$EVR/24"; } );
+workers = { count = 1; idle_sleep_us = 50; };
+listeners = ( { port = 4242; format = "fs_multicast"; group = "225.1.1.1"; },
+              { port = 4243; format = "fs_multicast"; group = "225.1.1.2"; psk = "$PSK"; },
+              { port = 8090; format = "jsonrpc"; } );
+control = { socket = "$T/evrd.sock"; };
+heartbeat = { interval_s = 0; };
+CONF
+evrd_start "$T/evrd.conf" "$T/evrd.sock" || { fail "evrd starts with fs_multicast listeners"; e2e_finish; }
+check_eq "config_get hides the psk" "$(ctl config 'listeners[1].psk')" "********"
+subscribe_all "$NS" "$SUB" "$T/recv.jsonl" 100 30 "9100|CUSTOM evr::mcast|--format json" \
+	"9101|CUSTOM evr::psk|--format json" || { fail "subscriber in P"; e2e_finish; }
+
+send() { nsx "$NS" "$PY" "$FSPY" send --bind "$SUB" "$@" >/dev/null; }
+check "fs-a: 3 plain events to 225.1.1.1:4242" send --group 225.1.1.1 --port 4242 --sender fs-a --n 3
+check "fs-b: 2 plain events to 225.1.1.1:4242" send --group 225.1.1.1 --port 4242 --sender fs-b --n 2
+check "fs-a: 2 PSK events to 225.1.1.2:4243" send --group 225.1.1.2 --port 4243 --sender fs-a \
+	--subclass evr::psk --psk "$PSK" --n 2
+check "a datagram without the trailer" send --group 225.1.1.1 --port 4242 --sender fs-x --no-magic
+check "a PSK datagram under another key" send --group 225.1.1.2 --port 4243 --sender fs-x \
+	--subclass evr::psk --psk wrongwrongwrong0
+check "a group datagram to the jsonrpc port" send --group 225.1.1.1 --port 8090 --sender fs-x
+
+count() { "$PY" "$E2E_PY" notes "$T/recv.jsonl" 2>/dev/null | jq -s "[.[] | select($1)] | length"; }
+all_in() { [[ $(count '.dst == "'$SUB':9100"') -ge 5 && $(count '.dst == "'$SUB':9101"') -ge 2 ]]; }
+check "5 plain and 2 PSK events notified within 10 s" wait_until 10 all_in
+sleep 0.5
+check_eq "fs-a's plain events (Multicast-Sender fs-a)" \
+	"$(count '.dst == "'$SUB':9100" and .attrs["Multicast-Sender"] == "fs-a"')" 3
+check_eq "fs-b's plain events (Multicast-Sender fs-b)" \
+	"$(count '.dst == "'$SUB':9100" and .attrs["Multicast-Sender"] == "fs-b"')" 2
+check_eq "PSK events decrypted (Multicast-Sender fs-a)" \
+	"$(count '.dst == "'$SUB':9101" and .attrs["Multicast-Sender"] == "fs-a"')" 2
+check_eq "nothing from fs-x was notified" "$(count '.attrs["Multicast-Sender"] == "fs-x"')" 0
+# a wrong key decrypts to noise: no trailer, or a damaged one (as in
+# FreeSWITCH, where it shows only as a missing magic)
+check_eq "no trailer + wrong psk counted (fs_mcast_no_magic + fs_mcast_bad_magic)" \
+	$(($(total fs_mcast_no_magic) + $(total fs_mcast_bad_magic))) 2
+check_ge "group traffic to another port not taken (rx_not_for_us)" "$(total rx_not_for_us)" 1
+check "evrd alive" evrd_alive
+evrd_stop 15
+e2e_finish
