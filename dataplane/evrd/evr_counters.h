@@ -123,6 +123,10 @@
 	X(DEST_BYTES_LIMITED, "dest_bytes_limited", "notifications over their destination's destinations.rate_bytes: dropped") \
 	X(EGRESS_CAPPED, "egress_capped", "notifications over destinations.egress_notifications/egress_bytes: dropped") \
 	X(DEST_LIMIT_EVICTED, "dest_limit_evicted", "destinations forgotten by the rate limiter for new ones (table full)") \
+	X(RX_BAD_IGMP, "rx_bad_igmp", "IGMP messages too short or with a bad checksum") \
+	X(RX_IGMP_OTHER, "rx_igmp_other", "IGMP messages other than queries (others' reports, leaves)") \
+	X(IGMP_QUERIES_RX, "igmp_queries_rx", "IGMP membership queries received") \
+	X(IGMP_REPORTS_TX, "igmp_reports_tx", "IGMPv2 membership reports sent (start, answers to queries)") \
 	X(FS_MCAST_NO_MAGIC, "fs_mcast_no_magic", "fs_multicast datagrams without mod_event_multicast's trailer: dropped") \
 	X(FS_MCAST_BAD_MAGIC, "fs_mcast_bad_magic", "fs_multicast datagrams whose trailer is damaged (or a wrong psk): dropped") \
 	X(FS_MCAST_BAD_CIPHER, "fs_mcast_bad_cipher", "fs_multicast PSK datagrams too short to decrypt: dropped") \

@@ -27,6 +27,7 @@
 #include <rte_ip.h>
 
 #include "evr_dataplane.h"
+#include "evr_egress.h"
 #include "evr_host.h"
 #include "evr_neigh.h"
 
@@ -202,6 +203,96 @@ struct rte_mbuf *evr_host_arp_request(struct evr_router *r, unsigned pi,
 	memset(&a->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
 	a->arp_data.arp_tip = target;
 	return m;
+}
+
+/* ---- IGMP (mod_event_multicast groups) ------------------------------ */
+
+/*
+ * An IGMPv2 Membership Report for group (RFC 2236 section 2): to the group,
+ * TTL 1, with the Router Alert option as RFC 2236 asks, from the port's
+ * address. IGMPv2 because every querier and snooping switch takes it (an
+ * IGMPv3 querier falls back to v2 compatibility for the group).
+ */
+struct rte_mbuf *evr_host_igmp_report(struct evr_router *r, unsigned pi, rte_be32_t group)
+{
+	struct evr_port *p = &r->ports[pi];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(r->hdr_pool);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	uint8_t *ra, *ig;
+	uint32_t g = rte_be_to_cpu_32(group);
+	uint16_t ck;
+
+	if (m == NULL)
+		return NULL;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip) + 4 + 8);
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	ra = (uint8_t *)(ip + 1);
+	ig = ra + 4;
+	/* 01:00:5e + the group's low 23 bits (RFC 1112) */
+	eth->dst_addr = (struct rte_ether_addr){ { 0x01, 0x00, 0x5e, (uint8_t)(g >> 16 & 0x7f),
+		                                   (uint8_t)(g >> 8), (uint8_t)g } };
+	eth->src_addr = p->mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = 0x46; /* 24-byte header: Router Alert */
+	ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + 4 + 8);
+	ip->time_to_live = 1;
+	ip->next_proto_id = IPPROTO_IGMP;
+	ip->src_addr = p->ip4;
+	ip->dst_addr = group;
+	ra[0] = 0x94; /* Router Alert (RFC 2113), length 4, value 0 */
+	ra[1] = 4;
+	ra[2] = ra[3] = 0;
+	ip->hdr_checksum = (uint16_t)~rte_raw_cksum(ip, sizeof(*ip) + 4);
+	ig[0] = 0x16; /* v2 Membership Report */
+	ig[1] = 0;
+	ig[2] = ig[3] = 0;
+	memcpy(ig + 4, &group, 4);
+	ck = (uint16_t)~rte_raw_cksum(ig, 8);
+	memcpy(ig + 2, &ck, 2);
+	return m;
+}
+
+void evr_host_igmp4(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
+                    const struct rte_ipv4_hdr *ip, uint32_t l2, uint32_t hl, uint32_t tot)
+{
+	struct evr_router *r = w->r;
+	const uint8_t *ig;
+	rte_be32_t qgroup;
+
+	if (tot < hl + 8 || l2 + tot > m->data_len) {
+		evr_count(w, pi, EVR_CNT_RX_BAD_IGMP);
+		goto out;
+	}
+	ig = rte_pktmbuf_mtod_offset(m, const uint8_t *, l2 + hl);
+	if (rte_raw_cksum(ig, tot - hl) != 0xffff) {
+		evr_count(w, pi, EVR_CNT_RX_BAD_IGMP);
+		goto out;
+	}
+	if (ig[0] != 0x11) { /* only queries need us: others' reports, leaves */
+		evr_count(w, pi, EVR_CNT_RX_IGMP_OTHER);
+		goto out;
+	}
+	memcpy(&qgroup, ig + 4, 4);
+	evr_count(w, pi, EVR_CNT_IGMP_QUERIES_RX);
+	/* general query: every group; group-specific: that one if ours */
+	for (unsigned i = 0; i < r->n_fsm; i++) {
+		struct rte_mbuf *rep;
+
+		if (!r->fsm[i].group || (qgroup && qgroup != r->fsm[i].group))
+			continue;
+		rep = evr_host_igmp_report(r, pi, r->fsm[i].group);
+		if (rep == NULL) {
+			evr_count(w, pi, EVR_CNT_POOL_EMPTY);
+			continue;
+		}
+		evr_count(w, pi, EVR_CNT_IGMP_REPORTS_TX);
+		evr_egress_frame(w, pi, rep);
+	}
+	(void)ip;
+out:
+	rte_pktmbuf_free(m);
 }
 
 /* ---- ICMP ----------------------------------------------------------- */

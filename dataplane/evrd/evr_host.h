@@ -39,6 +39,13 @@ struct rte_mbuf *evr_host_nd_solicit(struct evr_router *r, unsigned pi,
                                      const uint8_t target[16]);
 /* Our IPv6 source for a destination on port p (link-local for fe80::/10). */
 const uint8_t *evr_host_src6(const struct evr_port *p, const uint8_t *dst);
+/* IGMPv2 Membership Report for group on port pi (NULL: pool empty). Any
+ * thread with the router (workers; worker 0 at start). */
+struct rte_mbuf *evr_host_igmp_report(struct evr_router *r, unsigned pi, rte_be32_t group);
+/* An IGMP message to all-hosts or one of our groups: queries answered with
+ * reports for our mod_event_multicast groups; m consumed. Worker. */
+void evr_host_igmp4(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
+                    const struct rte_ipv4_hdr *ip, uint32_t l2, uint32_t hl, uint32_t tot);
 
 extern const uint8_t evr_host_all_nodes6[16]; /* ff02::1 */
 

@@ -362,6 +362,12 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		goto drop;
 	}
 	mcast = !observe && fsm_group(w->r, ip->dst_addr);
+	/* IGMP queries come to all-hosts (224.0.0.1) or to the group */
+	if (!observe && w->r->n_fsm && ip->next_proto_id == IPPROTO_IGMP &&
+	    (mcast || ip->dst_addr == RTE_BE32(RTE_IPV4(224, 0, 0, 1)))) {
+		evr_host_igmp4(w, pi, m, ip, l2, hl, tot);
+		return false;
+	}
 	if (!observe && !mcast && (!p->has4 || ip->dst_addr != p->ip4)) {
 		if (!p->mirror) {
 			evr_count(w, pi, EVR_CNT_RX_NOT_FOR_US);

@@ -38,9 +38,29 @@ def datagram(a, i):
     return u + ct
 
 
+def igmp_query(a):
+    """An IGMPv2 general query (or group-specific with --group) to 224.0.0.1
+    (or the group), as a querier router sends it (RFC 2236)."""
+    group = socket.inet_aton(a.group or '0.0.0.0')
+    msg = bytearray([0x11, 100, 0, 0]) + group
+    s = sum((msg[i] << 8) + msg[i + 1] for i in range(0, 8, 2))
+    s = (s & 0xffff) + (s >> 16)
+    ck = ~((s & 0xffff) + (s >> 16)) & 0xffff
+    msg[2], msg[3] = ck >> 8, ck & 0xff
+    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP)
+    r.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(a.bind))
+    r.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+    r.sendto(bytes(msg), (a.group or '224.0.0.1', 0))
+    print('IGMP query sent')
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
+    q = sub.add_parser('igmp-query')
+    q.add_argument('--bind', required=True)
+    q.add_argument('--group')
     p = sub.add_parser('send')
     p.add_argument('--group', required=True)
     p.add_argument('--port', type=int, required=True)
@@ -51,6 +71,8 @@ def main():
     p.add_argument('--no-magic', action='store_true')
     p.add_argument('--n', type=int, default=1)
     a = ap.parse_args()
+    if a.cmd == 'igmp-query':
+        return igmp_query(a)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(a.bind))

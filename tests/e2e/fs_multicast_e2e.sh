@@ -36,6 +36,11 @@ PSK=0123456789abcdef
 netns_add "$NS" || { fail "create namespace"; e2e_finish; }
 veth_add "$HIF" "$NS" "$NIF" "$SUB/24" || { fail "veth evrd <-> P"; e2e_finish; }
 ip -n "$NS" route add 224.0.0.0/4 dev "$NIF" || { fail "multicast route in P"; e2e_finish; }
+command -v tshark >/dev/null || { fail "tshark installed (deploy/packages.txt)"; e2e_finish; }
+# every IGMP message on the wire, from before evrd starts
+spawn ip netns exec "$NS" tshark -q -a duration:90 -i "$NIF" -f igmp -w "$T/igmp.pcap"
+TSHARK_PID=$BG_PID
+wait_until 10 test -s "$T/igmp.pcap" || { fail "tshark capturing"; e2e_finish; }
 
 cat >"$T/evrd.conf" <<CONF
 eal = { lcores = "0-1"; no_huge = true; memory_mb = 256; no_pci = true;
@@ -79,6 +84,22 @@ check_eq "nothing from fs-x was notified" "$(count '.attrs["Multicast-Sender"] =
 check_eq "no trailer + wrong psk counted (fs_mcast_no_magic + fs_mcast_bad_magic)" \
 	$(($(total fs_mcast_no_magic) + $(total fs_mcast_bad_magic))) 2
 check_ge "group traffic to another port not taken (rx_not_for_us)" "$(total rx_not_for_us)" 1
+# IGMP: two unsolicited reports per group at start (second after 1 s),
+# then reports answering a general query and a group-specific one
+sleep 1.5
+check "IGMPv2 general query from P" nsx "$NS" "$PY" "$FSPY" igmp-query --bind "$SUB"
+check "IGMPv2 group-specific query for 225.1.1.2" nsx "$NS" "$PY" "$FSPY" igmp-query --bind "$SUB" --group 225.1.1.2
+answered() { [[ $(total igmp_reports_tx) -ge 7 ]]; }
+check "reports answered (igmp_reports_tx >= 2 x 2 at start + 2 + 1)" wait_until 5 answered
+check_eq "igmp_queries_rx" "$(total igmp_queries_rx)" 2
+sleep 0.5
+kill -INT "$TSHARK_PID" 2>/dev/null # ip netns exec execs tshark: same pid
+wait "$TSHARK_PID" 2>/dev/null
+reports() { tshark -r "$T/igmp.pcap" -Y "igmp.type == 0x16 && ip.src == $EVR && igmp.maddr == $1 && ip.dst == $1" 2>/dev/null | wc -l; }
+check_eq "on the wire: v2 reports for 225.1.1.1 from evrd (2 at start + general query)" "$(reports 225.1.1.1)" 3
+check_eq "on the wire: v2 reports for 225.1.1.2 (2 at start + 2 queries)" "$(reports 225.1.1.2)" 4
+check "tshark sees the Router Alert option on evrd's reports" \
+	test "$(tshark -r "$T/igmp.pcap" -Y "ip.src == $EVR && ip.opt.type == 148" 2>/dev/null | wc -l)" -ge 7
 check "evrd alive" evrd_alive
 evrd_stop 15
 e2e_finish
