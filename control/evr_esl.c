@@ -71,7 +71,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -829,12 +828,10 @@ static size_t status_text(struct evr_esl *e, char *out, size_t cap)
 
 static void new_uuid(char out[EVR_FS_UUID_LEN + 1])
 {
-	uint8_t rnd[16];
-
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			rnd[i] = (uint8_t)(rand() >> 7);
-	evr_fs_uuid4(out, rnd);
+	if (evr_fs_uuid_random(out) != 0) { /* cannot happen past early boot */
+		memset(out, '0', EVR_FS_UUID_LEN);
+		out[EVR_FS_UUID_LEN] = '\0';
+	}
 }
 
 /*

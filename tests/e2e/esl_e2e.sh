@@ -40,7 +40,7 @@ ESLJS=$E2E_LIB_DIR/esl_e2e.js
 ESLPW=ClueCon
 
 # a valid empty pcap (global header only) as the rx side
-"$PY" -c "import struct,sys;open(sys.argv[1],'wb').write(struct.pack('<IHHiIII',0xa1b2c3d4,2,4,0,0,65535,1))" "$T/rx.pcap"
+e2e_empty_pcap "$T/rx.pcap"
 
 cat >"$T/evrd.conf" <<CONF
 eal = { lcores = "0-1"; no_huge = true; memory_mb = 256; no_pci = true;

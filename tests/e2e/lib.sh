@@ -424,6 +424,12 @@ e2e_user_add() {
 	E2E_USERS+=("$1")
 }
 
+# e2e_empty_pcap FILE: a valid pcap with no packets (global header only),
+# the rx side of a net_pcap port that only needs to exist.
+e2e_empty_pcap() {
+	"$PY" -c "import struct,sys; open(sys.argv[1],'wb').write(struct.pack('<IHHiIII',0xa1b2c3d4,2,4,0,0,65535,1))" "$1"
+}
+
 nsx() {
 	local ns=$1
 	shift

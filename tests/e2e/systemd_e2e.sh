@@ -18,8 +18,7 @@ e2e_require_build
 e2e_require_pmd net_pcap
 
 EVRD_PREFIX=evr-e2e-sd-$$
-"$PY" -c "import struct,sys; open(sys.argv[1],'wb').write(struct.pack('<IHHiIII',0xa1b2c3d4,2,4,0,0,65535,1))" \
-	"$T/empty.pcap"
+e2e_empty_pcap "$T/empty.pcap"
 cat >"$T/evrd.conf" <<CONF
 eal = { lcores = "0-1"; no_huge = true; memory_mb = 256; no_pci = true;
         file_prefix = "$EVRD_PREFIX";

@@ -57,13 +57,11 @@ void evr_fs_std_refresh_tz(struct evr_fs_std *s)
 	__atomic_store_n(&s->gmtoff, off, __ATOMIC_RELAXED);
 }
 
-int evr_fs_std_init(struct evr_fs_std *s, const char *hostname, const char *switchname,
-                    const char *ipv4, const char *ipv6)
+int evr_fs_uuid_random(char out[EVR_FS_UUID_LEN + 1])
 {
 	uint8_t rnd[16];
 	size_t got = 0;
 
-	memset(s, 0, sizeof(*s));
 	while (got < sizeof(rnd)) {
 		ssize_t n = getrandom(rnd + got, sizeof(rnd) - got, 0);
 
@@ -74,7 +72,18 @@ int evr_fs_std_init(struct evr_fs_std *s, const char *hostname, const char *swit
 		}
 		got += (size_t)n;
 	}
-	evr_fs_uuid4(s->core_uuid, rnd);
+	evr_fs_uuid4(out, rnd);
+	return 0;
+}
+
+int evr_fs_std_init(struct evr_fs_std *s, const char *hostname, const char *switchname,
+                    const char *ipv4, const char *ipv6)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = evr_fs_uuid_random(s->core_uuid)) != 0)
+		return rc;
 	s->hostname_len = cpy(s->hostname, sizeof(s->hostname), hostname, "evrd");
 	s->switchname_len = cpy(s->switchname, sizeof(s->switchname), switchname, s->hostname);
 	s->ipv4_len = cpy(s->ipv4, sizeof(s->ipv4), ipv4, "127.0.0.1");

@@ -57,6 +57,9 @@ EVR_API int evr_fs_std_init(struct evr_fs_std *s, const char *hostname, const ch
 EVR_API void evr_fs_std_refresh_tz(struct evr_fs_std *s);
 /* 36 characters + NUL from 16 random bytes, version 4 / variant 10 set. */
 EVR_API void evr_fs_uuid4(char out[EVR_FS_UUID_LEN + 1], const uint8_t rnd[16]);
+/* A random v4 UUID (getrandom; blocks only before the kernel has entropy).
+ * 0 or -errno. */
+EVR_API int evr_fs_uuid_random(char out[EVR_FS_UUID_LEN + 1]);
 /* "YYYY-MM-DD HH:MM:SS" of unix_s shifted by off seconds; 19 + NUL. */
 EVR_API void evr_fs_date_local(char out[EVR_FS_DATE_LOCAL_LEN + 1], int64_t unix_s, int32_t off);
 /* RFC 1123 "Mon, 01 Jan 2024 12:00:00 GMT" as switch_rfc822_date; 29 + NUL. */

@@ -23,10 +23,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "event/evr_event_build.h"
+#include "util/evr_seed.h"
 #include "util/evr_bytes.h"
 #include "util/evr_srclimit.h"
 #include "evr_sip_endpoint.h"
@@ -152,14 +152,7 @@ struct evr_sip_endpoint *evr_sip_endpoint_create(const struct evr_sip_endpoint_c
 	}
 	ep->allow_events_len = (uint32_t)strlen(c->allow_events);
 	memcpy(ep->allow_events, c->allow_events, ep->allow_events_len + 1);
-	if (getrandom(&ep->seed, sizeof(ep->seed), GRND_NONBLOCK) != sizeof(ep->seed)) {
-		struct timespec ts;
-
-		/* no entropy yet (early boot): placement only gets less
-		 * unpredictable, correctness does not depend on the seed */
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ep->seed = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32 ^ (uint64_t)(uintptr_t)ep;
-	}
+	ep->seed = evr_table_seed(ep);
 	return ep;
 
 err_free_ep:

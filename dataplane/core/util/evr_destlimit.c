@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "util/evr_seed.h"
 #include "util/evr_destlimit.h"
 #include "util/evr_hash.h"
 
@@ -81,12 +81,7 @@ struct evr_destlimit *evr_destlimit_create(uint64_t rate_n, uint64_t rate_b, uin
 	t->rate_b = rate_b;
 	t->burst_ms = burst_ms;
 	t->mask = n / WAYS - 1;
-	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed)) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t->seed = (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)t;
-	}
+	t->seed = evr_table_seed(t);
 	return t;
 }
 
@@ -106,15 +101,11 @@ enum evr_destlimit_verdict evr_destlimit_take(struct evr_destlimit *t, uint8_t f
                                               const uint8_t *addr, uint16_t port,
                                               uint32_t bytes, uint64_t now_us)
 {
-	uint8_t key[16] = { 0 };
-	uint64_t w0, w1, h;
+	uint8_t key[16];
+	uint64_t h = evr_addr_key(key, family, addr, t->seed, (uint64_t)port << 8 | family);
 	struct slot *set, *s = NULL, *lru = NULL;
 	uint64_t idle_us = (uint64_t)t->burst_ms * 1000u;
 
-	memcpy(key, addr, family == 6 ? 16 : 4);
-	memcpy(&w0, key, 8);
-	memcpy(&w1, key + 8, 8);
-	h = evr_mix64(w0 ^ t->seed) ^ evr_mix64(w1 + ((uint64_t)port << 8 | family) + t->seed);
 	set = &t->slots[(h & t->mask) * WAYS];
 	for (unsigned i = 0; i < WAYS && !s; i++) {
 		struct slot *x = &set[i];

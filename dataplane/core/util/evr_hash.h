@@ -76,4 +76,22 @@ static inline uint64_t evr_hash_lc(const char *p, size_t n)
 	return evr_mix64(h);
 }
 
+/*
+ * An IP address as a 16-byte key (IPv4 in the first 4, the rest zero) and
+ * its seeded hash; extra mixes in what else tells keys apart (family,
+ * port). The rate-limit tables (evr_srclimit.c, evr_destlimit.c) place
+ * their entries with it.
+ */
+static inline uint64_t evr_addr_key(uint8_t key[16], uint8_t family, const uint8_t *addr,
+                                    uint64_t seed, uint64_t extra)
+{
+	uint64_t w0, w1;
+
+	memset(key, 0, 16);
+	memcpy(key, addr, family == 6 ? 16 : 4);
+	memcpy(&w0, key, 8);
+	memcpy(&w1, key + 8, 8);
+	return evr_mix64(w0 ^ seed) ^ evr_mix64(w1 + extra + seed);
+}
+
 #endif /* EVR_HASH_H */

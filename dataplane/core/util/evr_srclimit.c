@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "util/evr_seed.h"
 #include "util/evr_hash.h"
 #include "util/evr_srclimit.h"
 
@@ -45,12 +45,7 @@ struct evr_srclimit *evr_srclimit_create(uint32_t limit, uint32_t window_ms, uin
 	t->limit = limit;
 	t->window_ms = window_ms;
 	t->mask = n / WAYS - 1;
-	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed)) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t->seed = (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)t;
-	}
+	t->seed = evr_table_seed(t);
 	return t;
 }
 
@@ -69,15 +64,11 @@ const struct evr_srclimit_stats *evr_srclimit_stats(const struct evr_srclimit *t
 bool evr_srclimit_over(struct evr_srclimit *t, uint8_t family, const uint8_t *addr,
                        uint64_t now_ms)
 {
-	uint8_t key[16] = { 0 };
-	uint64_t h, w0, w1;
+	uint8_t key[16];
+	uint64_t h = evr_addr_key(key, family, addr, t->seed, family);
 	struct slot *b, *free_s = NULL, *oldest = NULL, *victim;
 	uint64_t now = now_ms ? now_ms : 1; /* 0 marks a free slot */
 
-	memcpy(key, addr, family == 6 ? 16 : 4);
-	memcpy(&w0, key, 8);
-	memcpy(&w1, key + 8, 8);
-	h = evr_mix64(w0 ^ t->seed) ^ evr_mix64(w1 + family + t->seed);
 	b = &t->slots[(h & t->mask) * WAYS];
 	for (unsigned i = 0; i < WAYS; i++) {
 		struct slot *s = &b[i];
