@@ -28,6 +28,8 @@
 #   EVR_APPL_WINDOW       measurement window, seconds (10)
 #   EVR_APPL_WARMUP       warm-up before each window, seconds (3)
 #   EVR_APPL_CHURN_RATE   control ops/s during the churn window (10000)
+#   EVR_APPL_LIMITS=1     keep the default egress limits (destinations.rate_*)
+#                         on, to measure their cost; default: off (0)
 #   EVR_APPL_BUILD_DIR    build dir (default build-appliance, release)
 #   EVR_APPL_OUT          output dir (default out/bench)
 #   EVR_SKIP_DEPS=1       do not run deploy/install-deps.sh
@@ -42,6 +44,11 @@ events=${EVR_APPL_EVENTS:-4096}
 win=${EVR_APPL_WINDOW:-10}
 warm=${EVR_APPL_WARMUP:-3}
 churn_rate=${EVR_APPL_CHURN_RATE:-10000}
+if [[ ${EVR_APPL_LIMITS:-0} == 1 ]]; then
+	rates=""
+else
+	rates="rate_notifications = 0; rate_bytes = 0;"
+fi
 dir=${EVR_APPL_BUILD_DIR:-build-appliance}
 out=${EVR_APPL_OUT:-out/bench}
 res=$out/appliance
@@ -84,9 +91,9 @@ ports = (
 );
 workers = { count = 1; idle_sleep_us = 0; };
 listeners = ( { port = 8090; format = "jsonrpc"; } );
-# subscribers sit behind the gateway: off-link, so allowed explicitly
-destinations = { allow = [ "198.18.0.0/15" ];
-                 rate_notifications = 0; rate_bytes = 0; };  # measure line rate: no limits
+# subscribers sit behind the gateway (off-link: allowed explicitly); the
+# egress limits are off unless EVR_APPL_LIMITS=1
+destinations = { allow = [ "198.18.0.0/15" ]; $rates };
 control = { socket = "$sock"; };
 rings = { rx_pool = 16384; payload_pool = 16384; hdr_pool = 32768; egress_size = 8192; };
 CONF
