@@ -209,17 +209,22 @@ static int check_prefix6(const void *v, char *err, size_t errlen)
 	return -EINVAL;
 }
 
-/* An IPv4 multicast group (224.0.0.0/4) or "". */
-static int check_opt_mcast4(const void *v, char *err, size_t errlen)
+/* "" or a multicast group: IPv4 224.0.0.0/4, or IPv6 ff00::/8 beyond
+ * interface-local scope (a group on the wire). */
+static int check_opt_mcast(const void *v, char *err, size_t errlen)
 {
 	const char *s = v;
 	uint32_t a;
+	uint8_t a6[16];
 
 	if (!*s)
 		return 0;
 	if (evr_cfg_parse_ip4(s, &a) == 0 && (ntohl(a) >> 28) == 0xe)
 		return 0;
-	seterr(err, errlen, "'%s' is not an IPv4 multicast address (224.0.0.0/4)", s);
+	if (inet_pton(AF_INET6, s, a6) == 1 && a6[0] == 0xff && (a6[1] & 0x0f) >= 2)
+		return 0;
+	seterr(err, errlen, "'%s' is not a multicast group (IPv4 224.0.0.0/4 or IPv6 ff00::/8 of "
+	       "link scope or wider)", s);
 	return -EINVAL;
 }
 
@@ -607,14 +612,20 @@ static const struct evr_setting listener_tab[] = {
 	  "replies), \"hep\" (HEPv3 capture copies, followed like mirrored SIP) or "
 	  "\"fs_multicast\" (FreeSWITCH mod_event_multicast datagrams: trailer checked, "
 	  "PSK decrypted, plain decoded)."),
-	S(struct evr_cfg_listener, group, 15, "", false, check_opt_mcast4,
-	  "IPv4 multicast address or \"\"",
+	S(struct evr_cfg_listener, group, 45, "", false, check_opt_mcast,
+	  "IPv4 or IPv6 multicast address or \"\"",
 	  "fs_multicast: the group mod_event_multicast sends to (its \"address\", "
-	  "default 225.1.1.1); the port receives it (allmulticast). \"\": unicast only."),
+	  "default 225.1.1.1; an IPv6 group such as ff15::1 works too); the port receives it "
+	  "(allmulticast) and joins it with IGMPv2 or MLDv2 reports, leaving at stop. "
+	  "\"\": unicast only."),
 	{.name = "psk", .type = EVR_CFG_STR, .off = offsetof(struct evr_cfg_listener, psk),
 	 .max = 56, .def = "", .secret = true,
 	 .help = "fs_multicast: mod_event_multicast's psk (Blowfish-CBC); \"\" = plain "
 	 "datagrams. Shown as ********."},
+	SL(struct evr_cfg_listener, allow, 64, check_cidr, "address or address/prefix",
+	   "Sources this listener takes datagrams from (IPv4/IPv6 CIDRs); empty = the "
+	   "on-link subnets of the port a datagram arrives on. Others are dropped, counted "
+	   "per listener (rx_source_refused). [\"0.0.0.0/0\", \"::/0\"] takes any source."),
 	END,
 };
 

@@ -107,6 +107,7 @@ struct evr_cfg_listener {
 	uint32_t format; /* enum evr_format (AUTO allowed) or EVR_CFG_LISTEN_* */
 	char *group;     /* fs_multicast: IPv4 multicast group, "" = unicast only */
 	char *psk;       /* fs_multicast: mod_event_multicast's psk, "" = plain */
+	struct evr_cfg_strlist allow; /* source CIDRs; none = the port's on-link subnets */
 };
 
 /* SIP ingest: mirrored SIP / HEP -> derived events; the SIP endpoint. */

@@ -54,6 +54,7 @@
 	X(RX_BAD_UDP_HEADER, "rx_bad_udp_header", "UDP length inconsistent")   \
 	X(RX_BAD_UDP_CHECKSUM, "rx_bad_udp_checksum", "UDP checksum wrong")    \
 	X(RX_NO_LISTENER, "rx_no_listener", "UDP to a port without listener")  \
+	X(RX_SOURCE_REFUSED, "rx_source_refused", "datagrams to a listener from a source outside its allow list (default: the port's on-link subnets)") \
 	X(RX_BAD_ARP, "rx_bad_arp", "malformed or non-Ethernet/IPv4 ARP")      \
 	X(RX_ARP_OTHER, "rx_arp_other", "ARP not for our addresses")           \
 	X(RX_BAD_ICMP, "rx_bad_icmp", "malformed ICMP/ICMPv6 or bad checksum") \
@@ -127,6 +128,10 @@
 	X(RX_IGMP_OTHER, "rx_igmp_other", "IGMP messages other than queries (others' reports, leaves)") \
 	X(IGMP_QUERIES_RX, "igmp_queries_rx", "IGMP membership queries received") \
 	X(IGMP_REPORTS_TX, "igmp_reports_tx", "IGMPv2 membership reports sent (start, answers to queries)") \
+	X(MLD_QUERIES_RX, "mld_queries_rx", "MLD multicast listener queries received (fs_multicast IPv6 groups)") \
+	X(MLD_REPORTS_TX, "mld_reports_tx", "MLDv2 reports sent (start, answers to queries)") \
+	X(RX_MLD_OTHER, "rx_mld_other", "Hop-by-Hop packets other than MLD queries (others' reports, other options): dropped") \
+	X(MCAST_LEAVES_TX, "mcast_leaves_tx", "IGMPv2 Leave Group and MLDv2 leave records sent at stop") \
 	X(FS_MCAST_NO_MAGIC, "fs_mcast_no_magic", "fs_multicast datagrams without mod_event_multicast's trailer: dropped") \
 	X(FS_MCAST_BAD_MAGIC, "fs_mcast_bad_magic", "fs_multicast datagrams whose trailer is damaged (or a wrong psk): dropped") \
 	X(FS_MCAST_BAD_CIPHER, "fs_mcast_bad_cipher", "fs_multicast PSK datagrams too short to decrypt: dropped") \

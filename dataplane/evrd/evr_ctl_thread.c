@@ -198,6 +198,36 @@ static json_t *neigh_json(const struct evr_router *r)
 	return a;
 }
 
+/* Datagrams listener id refused by its allow list, over the workers. */
+static uint64_t source_refused(const struct evr_router *r, unsigned id)
+{
+	uint64_t n = 0;
+
+	for (unsigned wi = 0; wi < r->n_workers; wi++)
+		n += ld(&r->workers[wi]->source_refused[id]);
+	return n;
+}
+
+/* Each listener's port, the sources it takes and what it refused. */
+static json_t *listeners_json(const struct evr_router *r)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < r->n_listeners; i++) {
+		const struct evr_cfg_strlist *al = &r->cfg->listeners[i].allow;
+		json_t *allow = json_array();
+
+		for (uint32_t k = 0; k < al->n; k++)
+			json_array_append_new(allow, json_string(al->v[k]));
+		if (!al->n)
+			json_array_append_new(allow, json_string("on-link"));
+		json_array_append_new(a, json_pack("{s:i,s:o,s:I}", "port", (int)r->allow[i].port,
+		                                   "allow", allow, "source_refused",
+		                                   (json_int_t)source_refused(r, i)));
+	}
+	return a;
+}
+
 json_t *evr_ctl_stats_json(struct evr_router *r)
 {
 	json_t *dp = json_object(), *workers = json_array(), *ports = json_array();
@@ -292,6 +322,7 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 	json_object_set_new(dp, "pools", pools);
 	json_object_set_new(dp, "rings", rings);
 	json_object_set_new(dp, "neighbours", neigh_json(r));
+	json_object_set_new(dp, "listeners", listeners_json(r));
 	return dp;
 }
 
@@ -445,6 +476,14 @@ static void hook_metrics(void *ctx, struct evr_metrics *m)
 			evr_metrics_sample(m, (double)ld((const uint64_t *)((const char *)r->workers[wi] +
 			                                                    loops[i].off)),
 			                   "worker", wname[wi], NULL);
+	}
+	evr_metrics_family(m, EVR_METRIC_COUNTER, "listener_source_refused",
+	                   "datagrams a listener refused: source outside its allow list");
+	for (unsigned i = 0; i < r->n_listeners; i++) {
+		char port[8];
+
+		snprintf(port, sizeof(port), "%u", r->allow[i].port);
+		evr_metrics_sample(m, (double)source_refused(r, i), "listener", port, NULL);
 	}
 	/* ports: the PMD's own counters */
 	static const struct {

@@ -132,6 +132,9 @@ struct evr_worker {
 	uint64_t sleeps;
 	struct evr_counters cnt[EVR_MAX_PORTS] __rte_cache_aligned;
 	struct evr_match_stats match_stats[EVR_MAX_PORTS];
+	/* datagrams refused by listeners[].allow, by listener id (also
+	 * counted per port as rx_source_refused) */
+	uint64_t source_refused[EVR_RX_MAX_LISTENERS];
 } __rte_cache_aligned;
 
 struct evr_neigh_table;
@@ -157,6 +160,8 @@ struct evr_router {
 	bool has_sip;                /* a mirror port, a sip or hep listener */
 	struct evr_fs_mcast_listener *fsm; /* fs_multicast listeners (n_fsm) */
 	unsigned n_fsm;
+	struct evr_rx_allow allow[EVR_RX_MAX_LISTENERS]; /* by listener id */
+	unsigned n_listeners;
 	uint64_t wall0_us;           /* wall clock at start_tsc */
 	/* FreeSWITCH standard headers of this run (Core-UUID, hostname, IPs):
 	 * written once before the workers start, then read-only (gmtoff:

@@ -205,22 +205,25 @@ struct rte_mbuf *evr_host_arp_request(struct evr_router *r, unsigned pi,
 	return m;
 }
 
-/* ---- IGMP (mod_event_multicast groups) ------------------------------ */
+/* ---- IGMP and MLD (mod_event_multicast groups) ------------------------ */
 
 /*
  * An IGMPv2 Membership Report for group (RFC 2236 section 2): to the group,
  * TTL 1, with the Router Alert option as RFC 2236 asks, from the port's
  * address. IGMPv2 because every querier and snooping switch takes it (an
- * IGMPv3 querier falls back to v2 compatibility for the group).
+ * IGMPv3 querier falls back to v2 compatibility for the group). A leave
+ * is the Leave Group message, to all-routers (224.0.0.2), section 3.
  */
-struct rte_mbuf *evr_host_igmp_report(struct evr_router *r, unsigned pi, rte_be32_t group)
+struct rte_mbuf *evr_host_igmp_report(struct evr_router *r, unsigned pi, rte_be32_t group,
+                                      bool leave)
 {
 	struct evr_port *p = &r->ports[pi];
 	struct rte_mbuf *m = rte_pktmbuf_alloc(r->hdr_pool);
 	struct rte_ether_hdr *eth;
 	struct rte_ipv4_hdr *ip;
 	uint8_t *ra, *ig;
-	uint32_t g = rte_be_to_cpu_32(group);
+	rte_be32_t dst = leave ? RTE_BE32(RTE_IPV4(224, 0, 0, 2)) : group;
+	uint32_t g = rte_be_to_cpu_32(dst);
 	uint16_t ck;
 
 	if (m == NULL)
@@ -240,12 +243,12 @@ struct rte_mbuf *evr_host_igmp_report(struct evr_router *r, unsigned pi, rte_be3
 	ip->time_to_live = 1;
 	ip->next_proto_id = IPPROTO_IGMP;
 	ip->src_addr = p->ip4;
-	ip->dst_addr = group;
+	ip->dst_addr = dst;
 	ra[0] = 0x94; /* Router Alert (RFC 2113), length 4, value 0 */
 	ra[1] = 4;
 	ra[2] = ra[3] = 0;
 	ip->hdr_checksum = (uint16_t)~rte_raw_cksum(ip, sizeof(*ip) + 4);
-	ig[0] = 0x16; /* v2 Membership Report */
+	ig[0] = leave ? 0x17 : 0x16; /* v2 Leave Group / v2 Membership Report */
 	ig[1] = 0;
 	ig[2] = ig[3] = 0;
 	memcpy(ig + 4, &group, 4);
@@ -282,7 +285,7 @@ void evr_host_igmp4(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 
 		if (!r->fsm[i].group || (qgroup && qgroup != r->fsm[i].group))
 			continue;
-		rep = evr_host_igmp_report(r, pi, r->fsm[i].group);
+		rep = evr_host_igmp_report(r, pi, r->fsm[i].group, false);
 		if (rep == NULL) {
 			evr_count(w, pi, EVR_CNT_POOL_EMPTY);
 			continue;
@@ -293,6 +296,169 @@ void evr_host_igmp4(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
 	(void)ip;
 out:
 	rte_pktmbuf_free(m);
+}
+
+#define MLD_QUERY 130
+#define MLD2_REPORT 143
+static const uint8_t all_mld2_routers6[16] = {0xff, 0x02, [15] = 0x16}; /* ff02::16 */
+
+/*
+ * One's complement sum of the ICMPv6 message l4 (len bytes) of ip6 with
+ * its pseudo-header (RFC 8200 section 8.1): the addresses, the
+ * upper-layer length and next header 58, which are not the packet's own
+ * (MLD sits behind a Hop-by-Hop header). Summed as the bytes lie, as
+ * rte_raw_cksum sums.
+ */
+static uint16_t mld_sum(const struct rte_ipv6_hdr *ip6, const uint8_t *l4, uint32_t len)
+{
+	struct {
+		uint8_t addrs[32];
+		rte_be32_t len;
+		uint8_t zero[3];
+		uint8_t nh;
+	} __rte_packed ph;
+	uint32_t sum;
+
+	memcpy(ph.addrs, ip6->src_addr, 32);
+	ph.len = rte_cpu_to_be_32(len);
+	memset(ph.zero, 0, sizeof(ph.zero));
+	ph.nh = IPPROTO_ICMPV6;
+	sum = (uint32_t)rte_raw_cksum(&ph, sizeof(ph)) + rte_raw_cksum(l4, len);
+	return (uint16_t)__rte_raw_cksum_reduce(sum);
+}
+
+/*
+ * An MLDv2 Report with one record for group (RFC 3810 section 5.2): from
+ * the port's link-local address to all-MLDv2-routers (ff02::16), hop
+ * limit 1, behind a Hop-by-Hop header holding Router Alert (RFC 2711,
+ * value 0: MLD) as section 5 requires. MLDv2 because it is what Linux
+ * hosts send and every snooping switch since 2004 takes; an MLDv1-only
+ * querier is not answered (documented).
+ */
+struct rte_mbuf *evr_host_mld_report(struct evr_router *r, unsigned pi,
+                                     const uint8_t group[16], uint8_t rtype)
+{
+	const struct evr_port *p = &r->ports[pi];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(r->hdr_pool);
+	enum { HBH = 8, REP = 8 + 20 };
+	struct rte_ether_hdr *eth;
+	struct rte_ipv6_hdr *ip6;
+	uint8_t *h, *rp;
+	uint16_t ck;
+
+	if (m == NULL)
+		return NULL;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip6) + HBH + REP);
+	ip6 = (struct rte_ipv6_hdr *)(eth + 1);
+	h = (uint8_t *)(ip6 + 1);
+	rp = h + HBH;
+	eth->dst_addr = (struct rte_ether_addr){ {0x33, 0x33, 0, 0, 0, 0x16} };
+	eth->src_addr = p->mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	ip6->vtc_flow = RTE_BE32(6u << 28);
+	ip6->payload_len = RTE_BE16(HBH + REP);
+	ip6->proto = IPPROTO_HOPOPTS;
+	ip6->hop_limits = 1;
+	memcpy(ip6->src_addr, p->ll6, 16);
+	memcpy(ip6->dst_addr, all_mld2_routers6, 16);
+	/* next header ICMPv6, length 0 (8 bytes), Router Alert 0, PadN 0 */
+	const uint8_t hbh[HBH] = {IPPROTO_ICMPV6, 0, 5, 2, 0, 0, 1, 0};
+	memcpy(h, hbh, HBH);
+	memset(rp, 0, REP);
+	rp[0] = MLD2_REPORT;
+	rp[7] = 1; /* one record */
+	rp[8] = rtype;
+	memcpy(rp + 12, group, 16);
+	ck = (uint16_t)~mld_sum(ip6, rp, REP);
+	memcpy(rp + 2, &ck, 2);
+	return m;
+}
+
+void evr_host_mld6(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
+                   const struct rte_ipv6_hdr *ip6, uint32_t l2, uint32_t plen)
+{
+	struct evr_router *r = w->r;
+	static const uint8_t any[16];
+	const uint8_t *h, *l4, *qgroup;
+	uint32_t hlen, len;
+
+	if (plen < 8 || l2 + sizeof(*ip6) + plen > m->data_len) {
+		evr_count(w, pi, EVR_CNT_RX_BAD_ICMP);
+		goto out;
+	}
+	h = (const uint8_t *)(ip6 + 1);
+	hlen = ((uint32_t)h[1] + 1) * 8;
+	if (h[0] != IPPROTO_ICMPV6 || plen < hlen + 4) {
+		evr_count(w, pi, EVR_CNT_RX_MLD_OTHER);
+		goto out;
+	}
+	l4 = h + hlen;
+	len = plen - hlen;
+	if (l4[0] != MLD_QUERY) { /* others' reports and dones */
+		evr_count(w, pi, EVR_CNT_RX_MLD_OTHER);
+		goto out;
+	}
+	/* a query is from a link-local router, hop limit 1, 24 (MLDv1) or at
+	 * least 28 (MLDv2) bytes (RFC 3810 sections 5.1.14, 6.2) */
+	if (len < 24 || (len > 24 && len < 28) || ip6->hop_limits != 1 ||
+	    !(ip6->src_addr[0] == 0xfe && (ip6->src_addr[1] & 0xc0) == 0x80) ||
+	    mld_sum(ip6, l4, len) != 0xffff) {
+		evr_count(w, pi, EVR_CNT_RX_BAD_ICMP);
+		goto out;
+	}
+	qgroup = l4 + 8;
+	evr_count(w, pi, EVR_CNT_MLD_QUERIES_RX);
+	/* general query (::): every group; group-specific: that one if ours */
+	for (unsigned i = 0; i < r->n_fsm; i++) {
+		struct rte_mbuf *rep;
+
+		if (!r->fsm[i].has_group6 ||
+		    (memcmp(qgroup, any, 16) != 0 && memcmp(qgroup, r->fsm[i].group6, 16) != 0))
+			continue;
+		rep = evr_host_mld_report(r, pi, r->fsm[i].group6, EVR_MLD_IS_EXCLUDE);
+		if (rep == NULL) {
+			evr_count(w, pi, EVR_CNT_POOL_EMPTY);
+			continue;
+		}
+		evr_count(w, pi, EVR_CNT_MLD_REPORTS_TX);
+		evr_egress_frame(w, pi, rep);
+	}
+out:
+	rte_pktmbuf_free(m);
+}
+
+void evr_host_mcast_announce(struct evr_worker *w, bool leave)
+{
+	struct evr_router *r = w->r;
+
+	for (unsigned pi = 0; pi < r->n_ports; pi++) {
+		const struct evr_port *p = &r->ports[pi];
+
+		if (p->mirror)
+			continue;
+		for (unsigned i = 0; i < r->n_fsm; i++) {
+			const struct evr_fs_mcast_listener *fl = &r->fsm[i];
+			struct rte_mbuf *m;
+			unsigned what;
+
+			if (fl->group && p->has4) {
+				m = evr_host_igmp_report(r, pi, fl->group, leave);
+				what = EVR_CNT_IGMP_REPORTS_TX;
+			} else if (fl->has_group6 && p->has6) {
+				m = evr_host_mld_report(r, pi, fl->group6,
+				                        leave ? EVR_MLD_TO_INCLUDE : EVR_MLD_TO_EXCLUDE);
+				what = EVR_CNT_MLD_REPORTS_TX;
+			} else {
+				continue;
+			}
+			if (m == NULL) {
+				evr_count(w, pi, EVR_CNT_POOL_EMPTY);
+				continue;
+			}
+			evr_count(w, pi, leave ? EVR_CNT_MCAST_LEAVES_TX : what);
+			evr_egress_frame(w, pi, m);
+		}
+	}
 }
 
 /* ---- ICMP ----------------------------------------------------------- */

@@ -39,9 +39,26 @@ struct rte_mbuf *evr_host_nd_solicit(struct evr_router *r, unsigned pi,
                                      const uint8_t target[16]);
 /* Our IPv6 source for a destination on port p (link-local for fe80::/10). */
 const uint8_t *evr_host_src6(const struct evr_port *p, const uint8_t *dst);
-/* IGMPv2 Membership Report for group on port pi (NULL: pool empty). Any
- * thread with the router (workers; worker 0 at start). */
-struct rte_mbuf *evr_host_igmp_report(struct evr_router *r, unsigned pi, rte_be32_t group);
+/* IGMPv2 Membership Report (leave: Leave Group) for group on port pi
+ * (NULL: pool empty). Any thread with the router (workers). */
+struct rte_mbuf *evr_host_igmp_report(struct evr_router *r, unsigned pi, rte_be32_t group,
+                                      bool leave);
+/* MLDv2 record types (RFC 3810 section 5.2.12) evrd reports. */
+#define EVR_MLD_IS_EXCLUDE 2u /* answer to a query: listening */
+#define EVR_MLD_TO_INCLUDE 3u /* with no source: leaving */
+#define EVR_MLD_TO_EXCLUDE 4u /* unsolicited: joining */
+/* MLDv2 Report of one record for group on port pi (NULL: pool empty). */
+struct rte_mbuf *evr_host_mld_report(struct evr_router *r, unsigned pi,
+                                     const uint8_t group[16], uint8_t rtype);
+/* Join (or, leave, leave) every mod_event_multicast group on every port
+ * of its family: IGMPv2 on IPv4 ports, MLDv2 on IPv6 ports. Worker 0, at
+ * start (twice, RFC 2236 section 3 / RFC 3810 section 6.1) and at stop. */
+void evr_host_mcast_announce(struct evr_worker *w, bool leave);
+/* An IPv6 packet with a Hop-by-Hop header to all-nodes or one of our
+ * groups: MLD queries answered with reports for our groups, anything
+ * else counted and dropped; m consumed. Worker. */
+void evr_host_mld6(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,
+                   const struct rte_ipv6_hdr *ip6, uint32_t l2, uint32_t plen);
 /* An IGMP message to all-hosts or one of our groups: queries answered with
  * reports for our mod_event_multicast groups; m consumed. Worker. */
 void evr_host_igmp4(struct evr_worker *w, unsigned pi, struct rte_mbuf *m,

@@ -19,6 +19,8 @@
  * at start-up.
  */
 #include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include <rte_ip.h>
 #include <rte_udp.h>
@@ -31,9 +33,29 @@
 
 void evr_rx_map_listeners(struct evr_router *r, const struct evr_config *cfg)
 {
-	for (uint32_t i = 0; i < cfg->n_listeners; i++) {
+	r->n_listeners = cfg->n_listeners < EVR_RX_MAX_LISTENERS ? cfg->n_listeners
+	                                                          : EVR_RX_MAX_LISTENERS;
+	for (uint32_t i = 0; i < r->n_listeners; i++) {
 		uint32_t f = cfg->listeners[i].format;
 		struct evr_rx_listener *l = &r->listeners[cfg->listeners[i].port];
+		const struct evr_cfg_strlist *al = &cfg->listeners[i].allow;
+		struct evr_rx_allow *a = &r->allow[i];
+
+		l->id = (uint8_t)i;
+		a->port = (uint16_t)cfg->listeners[i].port;
+		a->n = 0;
+		a->v = al->n ? calloc(al->n, sizeof(*a->v)) : NULL;
+		if (a->v)
+			for (uint32_t k = 0; k < al->n; k++)
+				if (evr_cidr_parse(al->v[k], &a->v[a->n]) == 0) /* checked by config */
+					a->n++;
+		if (al->n && a->n == 0) {
+			/* out of memory at start: take no source rather than any */
+			static struct evr_cidr nothing = {.family = 0};
+
+			a->v = &nothing;
+			a->n = 1;
+		}
 
 		if (f == EVR_CFG_LISTEN_SIP) {
 			l->kind = EVR_RX_SIP;
@@ -51,7 +73,10 @@ void evr_rx_map_listeners(struct evr_router *r, const struct evr_config *cfg)
 			fl = &r->fsm[r->n_fsm++];
 			memset(fl, 0, sizeof(*fl));
 			fl->port = (uint16_t)cfg->listeners[i].port;
-			if (cfg->listeners[i].group[0])
+			if (strchr(cfg->listeners[i].group, ':'))
+				fl->has_group6 = inet_pton(AF_INET6, cfg->listeners[i].group,
+				                           fl->group6) == 1;
+			else if (cfg->listeners[i].group[0])
 				evr_cfg_parse_ip4(cfg->listeners[i].group, &fl->group);
 			fl->has_psk = cfg->listeners[i].psk[0] &&
 			              evr_fs_mcast_psk_init(&fl->psk, cfg->listeners[i].psk) == 0;
@@ -69,6 +94,56 @@ static inline bool fsm_group(const struct evr_router *r, uint32_t dst)
 {
 	for (unsigned i = 0; i < r->n_fsm; i++)
 		if (r->fsm[i].group && r->fsm[i].group == dst)
+			return true;
+	return false;
+}
+
+/*
+ * May this source send to listener lk (listeners[].allow)? Without a list,
+ * the sources on the receiving port's link: its IPv4 subnet, or its IPv6
+ * prefix and link-local. Only a packet that passed the IP checks gets
+ * here, so the cost is a mask compare, or a short CIDR walk where an
+ * operator listed networks.
+ */
+static inline bool source_allowed(const struct evr_worker *w, const struct evr_port *p,
+                                  struct evr_rx_listener lk, int family, const void *src)
+{
+	const struct evr_rx_allow *a = &w->r->allow[lk.id];
+
+	if (a->n == 0) {
+		if (family == AF_INET) {
+			rte_be32_t s;
+
+			memcpy(&s, src, sizeof(s));
+			return p->has4 && ((s ^ p->ip4) & p->mask4) == 0;
+		}
+		return evr_port_onlink6(p, src);
+	}
+	for (uint32_t i = 0; i < a->n; i++)
+		if (evr_cidr_contains(&a->v[i], family, src))
+			return true;
+	return false;
+}
+
+/* Drop (counted per port and per listener) a datagram from a source its
+ * listener does not take. */
+static inline bool source_refused(struct evr_worker *w, unsigned pi, struct evr_rx_listener lk,
+                                  int family, const void *src)
+{
+	if (likely(source_allowed(w, &w->r->ports[pi], lk, family, src)))
+		return false;
+	evr_count(w, pi, EVR_CNT_RX_SOURCE_REFUSED);
+	w->source_refused[lk.id]++;
+	return true;
+}
+
+/* Is dst an IPv6 group of an fs_multicast listener? */
+static inline bool fsm_group6(const struct evr_router *r, const uint8_t *dst)
+{
+	if (dst[0] != 0xff)
+		return false;
+	for (unsigned i = 0; i < r->n_fsm; i++)
+		if (r->fsm[i].has_group6 && memcmp(r->fsm[i].group6, dst, 16) == 0)
 			return true;
 	return false;
 }
@@ -281,8 +356,8 @@ static bool mirror_udp(struct evr_worker *w, unsigned pi,
 static struct evr_rx_listener udp_kind(struct evr_worker *w, unsigned pi,
                                        const struct rte_udp_hdr *udp, bool observe)
 {
-	static const struct evr_rx_listener none = {EVR_RX_NONE, 0};
-	static const struct evr_rx_listener mirror = {EVR_RX_MIRROR, 0};
+	static const struct evr_rx_listener none = {EVR_RX_NONE, 0, 0};
+	static const struct evr_rx_listener mirror = {EVR_RX_MIRROR, 0, 0};
 	struct evr_rx_listener l;
 
 	if (observe)
@@ -416,6 +491,8 @@ static bool rx_ip4(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		evr_count(w, pi, EVR_CNT_RX_NOT_FOR_US);
 		goto drop;
 	}
+	if (!observe && source_refused(w, pi, lk, AF_INET, &ip->src_addr))
+		goto drop;
 	dgram_set(d, lk, udp, l2 + hl, ulen);
 	if (d->kind != EVR_RX_EVENT)
 		flow4(d, ip, udp);
@@ -441,6 +518,7 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 	struct rte_udp_hdr *udp;
 	uint32_t plen, ulen;
 	uint64_t ck;
+	bool mcast;
 	struct evr_rx_listener lk;
 
 	if (m->data_len < l2 + sizeof(*ip6)) {
@@ -458,7 +536,15 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		evr_count(w, pi, EVR_CNT_RX_TRUNCATED);
 		goto drop;
 	}
-	if (!observe &&
+	mcast = !observe && w->r->n_fsm && fsm_group6(w->r, ip6->dst_addr);
+	/* MLD queries (behind a Hop-by-Hop header with Router Alert) come to
+	 * all-nodes or to the group */
+	if (!observe && w->r->n_fsm && p->has6 && ip6->proto == IPPROTO_HOPOPTS &&
+	    (mcast || memcmp(ip6->dst_addr, evr_host_all_nodes6, 16) == 0)) {
+		evr_host_mld6(w, pi, m, ip6, l2, plen);
+		return false;
+	}
+	if (!observe && !mcast &&
 	    (!p->has6 ||
 	     !evr_host_accepts6(p, ip6->dst_addr))) {
 		if (!p->mirror) {
@@ -512,7 +598,7 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		evr_count(w, pi, ext ? EVR_CNT_RX_IPV6_EXT_HEADER : EVR_CNT_RX_UNKNOWN_L4);
 		goto drop;
 	}
-	if (!observe && !evr_host_ours6(p, ip6->dst_addr)) { /* UDP to a multicast group */
+	if (!observe && !mcast && !evr_host_ours6(p, ip6->dst_addr)) { /* UDP to all-nodes... */
 		evr_count(w, pi, EVR_CNT_RX_NOT_FOR_US);
 		goto drop;
 	}
@@ -529,6 +615,13 @@ static bool rx_ip6(struct evr_worker *w, unsigned pi, struct rte_mbuf **mp,
 		evr_count(w, pi, EVR_CNT_RX_BAD_UDP_CHECKSUM);
 		goto drop;
 	}
+	/* a group datagram is for its mod_event_multicast listener only */
+	if (mcast && lk.format != EVR_RX_FMT_FS_MCAST) {
+		evr_count(w, pi, EVR_CNT_RX_NOT_FOR_US);
+		goto drop;
+	}
+	if (!observe && source_refused(w, pi, lk, AF_INET6, ip6->src_addr))
+		goto drop;
 	dgram_set(d, lk, udp, l2 + (uint32_t)sizeof(*ip6), ulen);
 	if (d->kind != EVR_RX_EVENT)
 		flow6(d, ip6, udp);

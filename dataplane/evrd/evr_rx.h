@@ -20,6 +20,7 @@
 #include "net/evr_reasm.h"
 #include "sip/evr_sip.h"
 #include "codec/evr_fs_mcast.h"
+#include "net/evr_cidr.h"
 
 struct evr_config;
 struct evr_router;
@@ -40,7 +41,9 @@ enum evr_rx_kind {
 /* A mod_event_multicast listener's port, group and key (r->fsm). */
 struct evr_fs_mcast_listener {
 	uint16_t port;          /* host order */
-	uint32_t group;         /* network order; 0: unicast only */
+	uint32_t group;         /* IPv4, network order; 0: none */
+	bool has_group6;
+	uint8_t group6[16];     /* IPv6 group (ff00::/8) when has_group6 */
 	bool has_psk;
 	struct evr_fs_mcast_psk psk; /* read-only after start: shared by workers */
 };
@@ -49,6 +52,19 @@ struct evr_fs_mcast_listener {
 struct evr_rx_listener {
 	uint8_t kind;   /* enum evr_rx_kind */
 	uint8_t format; /* EVR_RX_EVENT: enum evr_format (AUTO allowed) */
+	uint8_t id;     /* its index in the configuration (r->allow, refusals) */
+};
+
+/* Listeners at most (the settings table's bound on `listeners`). */
+#define EVR_RX_MAX_LISTENERS 256u
+
+/* Sources a listener takes datagrams from (listeners[].allow). n == 0:
+ * the on-link subnets of the port a datagram arrives on. Read-only after
+ * start: shared by the workers. */
+struct evr_rx_allow {
+	struct evr_cidr *v;
+	uint32_t n;
+	uint16_t port; /* host order, for stats */
 };
 
 /*

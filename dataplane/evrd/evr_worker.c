@@ -276,32 +276,6 @@ static void drain_on_stop(struct evr_worker *w)
 	evr_egress_flush(w);
 }
 
-/* Unsolicited IGMPv2 reports for the mod_event_multicast groups on every
- * IPv4 port, as a host joining sends them (RFC 2236 section 3: at start
- * and once more shortly after, in case the first is lost). Worker 0. */
-static void igmp_join(struct evr_worker *w)
-{
-	struct evr_router *r = w->r;
-
-	for (unsigned pi = 0; pi < r->n_ports; pi++) {
-		if (!r->ports[pi].has4 || r->ports[pi].mirror)
-			continue;
-		for (unsigned i = 0; i < r->n_fsm; i++) {
-			struct rte_mbuf *m;
-
-			if (!r->fsm[i].group)
-				continue;
-			m = evr_host_igmp_report(r, pi, r->fsm[i].group);
-			if (m == NULL) {
-				w->cnt[pi].c[EVR_CNT_POOL_EMPTY]++;
-				continue;
-			}
-			w->cnt[pi].c[EVR_CNT_IGMP_REPORTS_TX]++;
-			evr_egress_frame(w, pi, m);
-		}
-	}
-}
-
 int evr_worker_main(void *arg)
 {
 	struct evr_worker *w = arg;
@@ -310,19 +284,22 @@ int evr_worker_main(void *arg)
 	uint64_t prev_drain = rte_rdtsc(), idle = 0;
 	unsigned burst = RTE_MIN(r->burst, (unsigned)MAX_BURST);
 
-	/* worker 0 joins the mod_event_multicast groups: now and in 1 s */
-	uint64_t igmp_again = w->id == 0 && r->n_fsm ? rte_rdtsc() + r->tsc_hz : 0;
+	/* worker 0 joins the mod_event_multicast groups (IGMPv2 / MLDv2
+	 * reports): now and in 1 s, as a host joining sends them, and leaves
+	 * them at stop */
+	bool announces = w->id == 0 && r->n_fsm;
+	uint64_t igmp_again = announces ? rte_rdtsc() + r->tsc_hz : 0;
 
 	rcu_register_thread();
 	EVR_LOG(INFO, "worker %u running on lcore %u", w->id, w->lcore);
-	if (igmp_again)
-		igmp_join(w);
+	if (announces)
+		evr_host_mcast_announce(w, false);
 	while (__atomic_load_n(&r->state, __ATOMIC_RELAXED) == EVR_RUNNING) {
 		uint64_t now = rte_rdtsc();
 		unsigned busy = 0;
 
 		if (igmp_again && now >= igmp_again) {
-			igmp_join(w);
+			evr_host_mcast_announce(w, false);
 			igmp_again = 0;
 		}
 		for (unsigned pi = 0; pi < r->n_ports; pi++) {
@@ -362,6 +339,8 @@ int evr_worker_main(void *arg)
 			w->sleeps++;
 		}
 	}
+	if (announces)
+		evr_host_mcast_announce(w, true);
 	drain_on_stop(w);
 	rcu_unregister_thread();
 	EVR_LOG(INFO, "worker %u stopped", w->id);

@@ -568,8 +568,8 @@ static void port_setup(struct evr_router *r, unsigned pi, const struct evr_cfg_p
 	/* A mirror port sees other hosts' frames only in promiscuous mode. */
 	if (pc->promiscuous || pc->mirror)
 		rte_eth_promiscuous_enable(p->port_id);
-	/* solicited-node groups; mod_event_multicast groups (no IGMP yet:
-	 * on a snooping switch, a static group membership is needed) */
+	/* solicited-node groups; mod_event_multicast groups (joined with
+	 * IGMP/MLD reports by worker 0, evr_host_mcast_announce) */
 	if (p->has6 || r->n_fsm)
 		rte_eth_allmulticast_enable(p->port_id);
 	rc = rte_eth_dev_start(p->port_id);

@@ -9,6 +9,9 @@ PKCS padding) of text + magic, made with the OpenSSL command line.
 
   fs_multicast_e2e.py send --group G --port P --bind ADDR --sender NAME
                            --subclass S [--psk K] [--no-magic] [--n N]
+                           [--ifname IF: G is an IPv6 group sent on IF]
+  fs_multicast_e2e.py igmp-query --bind ADDR [--group G]
+  fs_multicast_e2e.py mld-query --ifname IF [--group G6]
 """
 import argparse, socket, subprocess, sys, urllib.parse, uuid
 
@@ -55,11 +58,40 @@ def igmp_query(a):
     return 0
 
 
+def mld_query(a):
+    """An MLDv2 general query (or group-specific with --group) to ff02::1
+    (or the group), as a querier router sends it (RFC 3810 section 5.1):
+    from the link-local address, hop limit 1, behind a Hop-by-Hop header
+    with Router Alert (value 0: MLD). The kernel fills the ICMPv6
+    checksum of a raw ICMPv6 socket."""
+    ifindex = socket.if_nametoindex(a.ifname)
+    group = socket.inet_pton(socket.AF_INET6, a.group or '::')
+    # type 130, code 0, checksum, max resp code 1000 ms, reserved,
+    # address, then QRV 2 / QQIC 125 / no sources (28 bytes: MLDv2)
+    msg = bytes([130, 0, 0, 0, 0x03, 0xe8, 0, 0]) + group + bytes([2, 125, 0, 0])
+    r = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    # IPV6_HOPOPTS (54): next header/length are the kernel's; Router
+    # Alert (5, length 2, value 0) and PadN (1, 0)
+    r.setsockopt(socket.IPPROTO_IPV6, 54, bytes([0, 0, 5, 2, 0, 0, 1, 0]))
+    r.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
+    r.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
+    # a querier speaks from its link-local address, whatever the group's scope
+    ll = [l.split()[0] for l in open('/proc/net/if_inet6')
+          if l.split()[5] == a.ifname and l.startswith('fe80')][0]
+    r.bind((socket.inet_ntop(socket.AF_INET6, bytes.fromhex(ll)), 0, 0, ifindex))
+    r.sendto(msg, (a.group or 'ff02::1', 0, 0, ifindex))
+    print('MLD query sent')
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
     q = sub.add_parser('igmp-query')
     q.add_argument('--bind', required=True)
+    q.add_argument('--group')
+    q = sub.add_parser('mld-query')
+    q.add_argument('--ifname', required=True)
     q.add_argument('--group')
     p = sub.add_parser('send')
     p.add_argument('--group', required=True)
@@ -70,15 +102,27 @@ def main():
     p.add_argument('--psk')
     p.add_argument('--no-magic', action='store_true')
     p.add_argument('--n', type=int, default=1)
+    p.add_argument('--ifname')
     a = ap.parse_args()
     if a.cmd == 'igmp-query':
         return igmp_query(a)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(a.bind))
-    s.bind((a.bind, 0))
+    if a.cmd == 'mld-query':
+        return mld_query(a)
+    if a.ifname:  # an IPv6 group, as mod_event_multicast sends to one
+        ifindex = socket.if_nametoindex(a.ifname)
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
+        s.bind((a.bind, 0))
+        dst = (a.group, a.port, 0, ifindex)
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(a.bind))
+        s.bind((a.bind, 0))
+        dst = (a.group, a.port)
     for i in range(a.n):
-        s.sendto(datagram(a, i), (a.group, a.port))
+        s.sendto(datagram(a, i), dst)
     print('sent %d datagram(s) to %s:%d' % (a.n, a.group, a.port))
     return 0
 
