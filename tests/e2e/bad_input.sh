@@ -67,6 +67,10 @@ bad_conf mi_http 5 "mi\.http\.listen: 'localhost:8888' is not IPv4:port" \
 	'mi = { http = { listen = "localhost:8888"; }; };'
 bad_conf mac 3 'ports\[0\]\.mac' - 's#ipv4 = #mac = "zz:00:00:00:00:01"; ipv4 = #'
 bad_conf port 4 'listeners\[0\]\.port' - 's#port = 8090#port = 70000#'
+bad_conf allow 4 "listeners\\[0\\]\\.allow\\[1\\]: 'anyone' is not an address" - \
+	's#port = 8090;#port = 8090; allow = [ "198.18.0.0/15", "anyone" ];#'
+bad_conf group6 4 "listeners\\[0\\]\\.group: 'ff01::1' is not a multicast group" - \
+	's#format = "jsonrpc";#format = "fs_multicast"; group = "ff01::1";#'
 bad_conf required - 'ports: required setting missing' - '/^ports/d'
 out=$("$EVRD" -c "$T/nonexistent.conf" --check 2>&1)
 rc=$?
