@@ -471,6 +471,9 @@ _Static_assert(EVR_FMT_XML == 3 && EVR_FMT_AUTO == 4 && EVR_FMT__COUNT == 5 &&
 static const char *const sip_events_names[] = {"opensips", "freeswitch", "both", NULL};
 static const char *const fmt_out_names[] = {"jsonrpc", "plain", "json", "xml", NULL};
 static const char *const index_names[] = {"hybrid", "naive", NULL};
+static const char *const mi_udp_role_names[] = {"read", "admin", "none", NULL};
+_Static_assert(EVR_CFG_MI_UDP_READ == 0 && EVR_CFG_MI_UDP_ADMIN == 1 &&
+               EVR_CFG_MI_UDP_NONE == 2, "mi_udp_role_names follows EVR_CFG_MI_UDP_*");
 
 #define FSIZE(T, f) sizeof(((T *)0)->f)
 #define U(T, f, lo, hi, d, rt, h)                                              \
@@ -487,6 +490,11 @@ static const char *const index_names[] = {"hybrid", "naive", NULL};
 #define S(T, f, maxlen, d, req, c, ct, h)                                      \
 	{.name = #f, .type = EVR_CFG_STR, .off = offsetof(T, f),               \
 	 .max = (maxlen), .def = (d), .required = (req), .check = (c),         \
+	 .check_text = (ct), .help = (h)}
+/* A secret string, "" by default: config_get shows ******** */
+#define SSEC(T, f, maxlen, c, ct, h)                                           \
+	{.name = #f, .type = EVR_CFG_STR, .off = offsetof(T, f),               \
+	 .max = (maxlen), .def = "", .secret = true, .check = (c),             \
 	 .check_text = (ct), .help = (h)}
 #define E(T, f, nm, d, h)                                                      \
 	{.name = #f, .type = EVR_CFG_ENUM, .off = offsetof(T, f), .def = (d),  \
@@ -671,8 +679,19 @@ static const struct evr_setting mi_http_tab[] = {
 	  "IPv4:port, [IPv6]:port or \"\"",
 	  "HTTP listener: OpenSIPS mi_http JSON-RPC at POST /mi (opensips-cli's "
 	  "url http://ADDRESS:PORT/mi) and Prometheus metrics at GET /metrics, e.g. "
-	  "\"127.0.0.1:8888\". Off by default and keep it on loopback (or behind a "
-	  "proxy that authenticates): HTTP here has no access control."),
+	  "\"127.0.0.1:8888\". Off by default. Without a token file every request is "
+	  "admin and only a loopback address is accepted; with one, requests need "
+	  "Authorization: Bearer <token> (401 otherwise)."),
+	SSEC(struct evr_cfg_mi_http, admin_token_file, 107, check_opt_abs_path,
+	     "absolute path or \"\"",
+	     "File holding the admin bearer token (first line, 16..1024 printable "
+	     "characters; the file not readable by others): requests carrying it may "
+	     "call every method. Read at start. Shown as ********."),
+	SSEC(struct evr_cfg_mi_http, read_token_file, 107, check_opt_abs_path,
+	     "absolute path or \"\"",
+	     "File holding the read bearer token: read methods and GET /metrics "
+	     "(Prometheus bearer_token_file); writes answer 403. Read at start. Shown "
+	     "as ********."),
 	END,
 };
 
@@ -681,17 +700,26 @@ static const struct evr_setting mi_tab[] = {
 	  "absolute path or \"\"",
 	  "OpenSIPS mi_datagram unix socket (one JSON-RPC request per datagram, the "
 	  "reply to the sender's bound path), e.g. \"/run/evrd/evrd_mi.sock\"; file "
-	  "mode control.mode. Off by default: evrctl uses control.socket."),
+	  "mode control.mode. Senders get the control socket's roles by their "
+	  "credentials (SCM_CREDENTIALS). Off by default: evrctl uses control.socket."),
 	S(struct evr_cfg_mi, datagram_udp, 63, "", false, check_opt_udp,
 	  "IPv4:port, [IPv6]:port or \"\"",
 	  "OpenSIPS mi_datagram UDP socket for opensips-cli's datagram mode, e.g. "
 	  "\"127.0.0.1:8080\". Off by default and keep it on loopback: UDP has no "
-	  "access control, any local user (or host, off loopback) may subscribe."),
+	  "peer identity, every sender gets datagram_udp_role."),
+	E(struct evr_cfg_mi, datagram_udp_role, mi_udp_role_names, "read",
+	  "Role of every MI UDP sender: \"read\" (lists, stats; writes answer 403), "
+	  "\"admin\" (any local user, or host off loopback, may subscribe and raise) "
+	  "or \"none\" (every request refused)."),
 	S(struct evr_cfg_mi, fifo, 107, "", false, check_opt_abs_path,
 	  "absolute path or \"\"",
 	  "OpenSIPS mi_fifo request FIFO (\":reply_name:{json}\"), e.g. "
-	  "\"/run/evrd/evrd_fifo\"; file mode control.mode. Off by default; not in a "
-	  "sticky directory such as /tmp (fs.protected_fifos)."),
+	  "\"/run/evrd/evrd_fifo\"; file mode fifo_mode. Whoever may write it is "
+	  "admin. Off by default; not in a sticky directory such as /tmp "
+	  "(fs.protected_fifos)."),
+	S(struct evr_cfg_mi, fifo_mode, 5, "0600", false, check_mode, "octal",
+	  "Request FIFO file mode (owner root, evrd's user): the FIFO has no peer "
+	  "identity, its mode is its access control."),
 	S(struct evr_cfg_mi, fifo_reply_dir, 107, "/tmp/", false, check_opt_abs_path,
 	  "absolute path",
 	  "Directory of the clients' reply FIFOs (opensips-cli fifo_reply_dir); a "

@@ -157,13 +157,20 @@ struct evr_cfg_heartbeat {
 };
 
 /* OpenSIPS MI transports on the control thread; "" or NULL = off. */
+#define EVR_CFG_MI_UDP_READ 0u  /* mi.datagram_udp_role: as EVR_MI_UDP_* */
+#define EVR_CFG_MI_UDP_ADMIN 1u
+#define EVR_CFG_MI_UDP_NONE 2u
 struct evr_cfg_mi {
 	char *datagram_socket; /* unix datagram socket path */
 	char *datagram_udp;    /* "IPv4:port" or "[IPv6]:port" */
+	uint32_t datagram_udp_role; /* EVR_CFG_MI_UDP_* */
 	char *fifo;            /* request FIFO path */
+	char *fifo_mode;       /* octal text, "0600" */
 	char *fifo_reply_dir;  /* where clients' reply FIFOs are */
 	struct evr_cfg_mi_http {
 		char *listen;  /* "IPv4:port" or "[IPv6]:port": POST /mi, GET /metrics */
+		char *admin_token_file; /* bearer tokens; "" = none */
+		char *read_token_file;
 	} http;
 };
 

@@ -203,8 +203,17 @@ struct evr_mi_conf {
 	const char *fifo;            /* request FIFO path */
 	const char *fifo_reply_dir;  /* reply FIFOs live here; NULL/"" = "/tmp/" */
 	const char *http_listen;     /* POST /mi and GET /metrics (evr_http.c) */
-	mode_t mode;                 /* of the socket and FIFO files; 0 = umask */
+	mode_t mode;                 /* of the datagram socket file; 0 = umask */
+	mode_t fifo_mode;            /* of the request FIFO; 0 = 0600 */
+	/* the role of every MI UDP sender (UDP has no peer identity):
+	 * EVR_MI_UDP_READ (default), EVR_MI_UDP_ADMIN or EVR_MI_UDP_NONE */
+	int udp_role;
+	/* files holding the HTTP bearer tokens (evr_http.c), read at open;
+	 * both NULL/"": no authentication, loopback listeners only */
+	const char *http_admin_token_file;
+	const char *http_read_token_file;
 };
+enum { EVR_MI_UDP_READ = 0, EVR_MI_UDP_ADMIN = 1, EVR_MI_UDP_NONE = 2 };
 
 /* 0 or -errno; err names the setting ("mi.datagram_udp 127.0.0.1:8080:
  * bind: Address already in use"). Nothing stays open on failure. */

@@ -1013,7 +1013,14 @@ int main(int argc, char **argv)
 			.fifo_reply_dir = cfg->mi.fifo_reply_dir,
 			.http_listen = cfg->mi.http.listen,
 			.mode = (mode_t)mode,
+			.udp_role = (int)cfg->mi.datagram_udp_role, /* same order */
+			.http_admin_token_file = cfg->mi.http.admin_token_file,
+			.http_read_token_file = cfg->mi.http.read_token_file,
 		};
+		uint32_t fifo_mode = 0600;
+
+		evr_cfg_parse_mode(cfg->mi.fifo_mode, &fifo_mode);
+		mc.fifo_mode = (mode_t)fifo_mode;
 		if (cfg->mi.datagram_socket && cfg->mi.datagram_socket[0])
 			make_socket_dir(cfg->mi.datagram_socket);
 		if (cfg->mi.fifo && cfg->mi.fifo[0])
