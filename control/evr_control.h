@@ -110,6 +110,22 @@ struct evr_control_hooks {
 	/* The effective configuration as JSON (a new reference), or NULL when
 	 * there is none. May be NULL (no config: unit tests, tooling). */
 	json_t *(*config)(void *ctx);
+	/* Change one runtime setting (evr_config_set): name is its path
+	 * ("destinations.allow_loopback"), value a JSON string, number,
+	 * boolean or list of strings. 0 with *result (a new object: setting,
+	 * value, previous, ...) or -errno with err saying why ("setting X:
+	 * reason"): -ENOENT unknown, -EPERM not changeable at runtime,
+	 * -EINVAL a bad value. May be NULL (no config to change). Control
+	 * thread, online. */
+	int (*config_set)(void *ctx, const char *name, json_t *value, json_t **result,
+	                  char *err, size_t errlen);
+	/* What the router knows about a subscription's destination, merged
+	 * into its evr_subscribers_list entry (evrd: the limiter's figures
+	 * "limiter":{sent, rate_limited, bytes_limited}, and "refused" when
+	 * today's destination policy would refuse it). A new object or NULL.
+	 * Called with the matcher's writer lock held: must not call it. May
+	 * be NULL. */
+	json_t *(*dest_info)(void *ctx, const struct evr_dest *d);
 	/* One line per write method executed and per refusal (who, method,
 	 * outcome), e.g. "uid 1000 gid 1000 (stream): evr_subscribe ok".
 	 * May be NULL (no audit trail). */

@@ -939,6 +939,7 @@ int main(int argc, char **argv)
 	r->names_ring = rte_ring_create_elem("evr_names", sizeof(struct evr_event_name), 1024,
 	                                     socket, RING_F_SC_DEQ);
 	if (!r->unix_ring || !r->ctrl_ring || !r->names_ring ||
+	    evr_notify_rates_publish(r, &cfg->destinations) != 0 ||
 	    evr_notify_init(&r->ctl_notifier, r, NULL) != 0)
 		die("rings: %s", rte_strerror(rte_errno));
 
@@ -949,8 +950,9 @@ int main(int argc, char **argv)
 	if (r->matcher == NULL)
 		die("matcher: %s", strerror(errno));
 	/* every subscribe from here on, static ones included, obeys the
-	 * destination policy (destinations.*) */
-	evr_matcher_set_dest_policy(r->matcher, &cfg->dest_policy);
+	 * destination policy (destinations.*; config_set replaces it) */
+	if (evr_ctl_policy_publish(r) != 0)
+		die("destinations: out of memory");
 	if (cfg->destinations.unix_dir[0]) {
 		make_socket_dir(cfg->destinations.unix_dir); /* its parent */
 		if (mkdir(cfg->destinations.unix_dir, 0770) != 0 && errno != EEXIST)
@@ -1126,6 +1128,12 @@ int main(int argc, char **argv)
 		rte_eth_dev_close(r->ports[pi].port_id);
 	}
 	evr_matcher_destroy(r->matcher);
+	/* policies and rates config_set replaced: freed now (offline, or the
+	 * grace periods would wait for this thread) */
+	rcu_thread_offline();
+	rcu_barrier();
+	rcu_thread_online();
+	evr_ctl_runtime_free(r);
 	for (unsigned i = 0; i < r->n_workers; i++) {
 		evr_worker_fini(r->workers[i]);
 		rte_free(r->workers[i]);
