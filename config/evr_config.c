@@ -476,6 +476,9 @@ _Static_assert(EVR_FMT_XML == 3 && EVR_FMT_AUTO == 4 && EVR_FMT__COUNT == 5 &&
 static const char *const sip_events_names[] = {"opensips", "freeswitch", "both", NULL};
 static const char *const fmt_out_names[] = {"jsonrpc", "plain", "json", "xml", NULL};
 static const char *const index_names[] = {"hybrid", "naive", NULL};
+static const char *const mi_udp_role_names[] = {"read", "admin", "none", NULL};
+_Static_assert(EVR_CFG_MI_UDP_READ == 0 && EVR_CFG_MI_UDP_ADMIN == 1 &&
+               EVR_CFG_MI_UDP_NONE == 2, "mi_udp_role_names follows EVR_CFG_MI_UDP_*");
 
 #define FSIZE(T, f) sizeof(((T *)0)->f)
 #define U(T, f, lo, hi, d, rt, h)                                              \
@@ -493,6 +496,11 @@ static const char *const index_names[] = {"hybrid", "naive", NULL};
 	{.name = #f, .type = EVR_CFG_STR, .off = offsetof(T, f),               \
 	 .max = (maxlen), .def = (d), .required = (req), .check = (c),         \
 	 .check_text = (ct), .help = (h)}
+/* A secret string, "" by default: config_get shows ******** */
+#define SSEC(T, f, maxlen, c, ct, h)                                           \
+	{.name = #f, .type = EVR_CFG_STR, .off = offsetof(T, f),               \
+	 .max = (maxlen), .def = "", .secret = true, .check = (c),             \
+	 .check_text = (ct), .help = (h)}
 #define E(T, f, nm, d, h)                                                      \
 	{.name = #f, .type = EVR_CFG_ENUM, .off = offsetof(T, f), .def = (d),  \
 	 .names = (nm), .help = (h)}
@@ -509,6 +517,18 @@ static const char *const index_names[] = {"hybrid", "naive", NULL};
 #define UL(T, f, lo, hi, d, h)                                                 \
 	{.name = #f, .type = EVR_CFG_UINTLIST, .off = offsetof(T, f),          \
 	 .min = (lo), .max = (hi), .def = (d), .help = (h)}
+/* Runtime-changeable (config_set) variants. */
+#define B_RT(T, f, d, h)                                                       \
+	{.name = #f, .type = EVR_CFG_BOOL, .off = offsetof(T, f), .def = (d),  \
+	 .runtime = true, .help = (h)}
+#define S_RT(T, f, maxlen, d, c, ct, h)                                        \
+	{.name = #f, .type = EVR_CFG_STR, .off = offsetof(T, f),               \
+	 .max = (maxlen), .def = (d), .check = (c), .check_text = (ct),        \
+	 .runtime = true, .help = (h)}
+#define SL_RT(T, f, maxn, c, ct, h)                                            \
+	{.name = #f, .type = EVR_CFG_STRLIST, .off = offsetof(T, f),           \
+	 .max = (maxn), .check = (c), .check_text = (ct), .runtime = true,     \
+	 .help = (h)}
 #define END {.name = NULL}
 #define UINTLIST_MAX 64
 
@@ -682,8 +702,19 @@ static const struct evr_setting mi_http_tab[] = {
 	  "IPv4:port, [IPv6]:port or \"\"",
 	  "HTTP listener: OpenSIPS mi_http JSON-RPC at POST /mi (opensips-cli's "
 	  "url http://ADDRESS:PORT/mi) and Prometheus metrics at GET /metrics, e.g. "
-	  "\"127.0.0.1:8888\". Off by default and keep it on loopback (or behind a "
-	  "proxy that authenticates): HTTP here has no access control."),
+	  "\"127.0.0.1:8888\". Off by default. Without a token file every request is "
+	  "admin and only a loopback address is accepted; with one, requests need "
+	  "Authorization: Bearer <token> (401 otherwise)."),
+	SSEC(struct evr_cfg_mi_http, admin_token_file, 107, check_opt_abs_path,
+	     "absolute path or \"\"",
+	     "File holding the admin bearer token (first line, 16..1024 printable "
+	     "characters; the file not readable by others): requests carrying it may "
+	     "call every method. Read at start. Shown as ********."),
+	SSEC(struct evr_cfg_mi_http, read_token_file, 107, check_opt_abs_path,
+	     "absolute path or \"\"",
+	     "File holding the read bearer token: read methods and GET /metrics "
+	     "(Prometheus bearer_token_file); writes answer 403. Read at start. Shown "
+	     "as ********."),
 	END,
 };
 
@@ -692,17 +723,26 @@ static const struct evr_setting mi_tab[] = {
 	  "absolute path or \"\"",
 	  "OpenSIPS mi_datagram unix socket (one JSON-RPC request per datagram, the "
 	  "reply to the sender's bound path), e.g. \"/run/evrd/evrd_mi.sock\"; file "
-	  "mode control.mode. Off by default: evrctl uses control.socket."),
+	  "mode control.mode. Senders get the control socket's roles by their "
+	  "credentials (SCM_CREDENTIALS). Off by default: evrctl uses control.socket."),
 	S(struct evr_cfg_mi, datagram_udp, 63, "", false, check_opt_udp,
 	  "IPv4:port, [IPv6]:port or \"\"",
 	  "OpenSIPS mi_datagram UDP socket for opensips-cli's datagram mode, e.g. "
 	  "\"127.0.0.1:8080\". Off by default and keep it on loopback: UDP has no "
-	  "access control, any local user (or host, off loopback) may subscribe."),
+	  "peer identity, every sender gets datagram_udp_role."),
+	E(struct evr_cfg_mi, datagram_udp_role, mi_udp_role_names, "read",
+	  "Role of every MI UDP sender: \"read\" (lists, stats; writes answer 403), "
+	  "\"admin\" (any local user, or host off loopback, may subscribe and raise) "
+	  "or \"none\" (every request refused)."),
 	S(struct evr_cfg_mi, fifo, 107, "", false, check_opt_abs_path,
 	  "absolute path or \"\"",
 	  "OpenSIPS mi_fifo request FIFO (\":reply_name:{json}\"), e.g. "
-	  "\"/run/evrd/evrd_fifo\"; file mode control.mode. Off by default; not in a "
-	  "sticky directory such as /tmp (fs.protected_fifos)."),
+	  "\"/run/evrd/evrd_fifo\"; file mode fifo_mode. Whoever may write it is "
+	  "admin. Off by default; not in a sticky directory such as /tmp "
+	  "(fs.protected_fifos)."),
+	S(struct evr_cfg_mi, fifo_mode, 5, "0600", false, check_mode, "octal",
+	  "Request FIFO file mode (owner root, evrd's user): the FIFO has no peer "
+	  "identity, its mode is its access control."),
 	S(struct evr_cfg_mi, fifo_reply_dir, 107, "/tmp/", false, check_opt_abs_path,
 	  "absolute path",
 	  "Directory of the clients' reply FIFOs (opensips-cli fifo_reply_dir); a "
@@ -731,36 +771,36 @@ static int check_unix_dir(const void *v, char *err, size_t errlen)
  * nothing else (no broadcast, multicast, loopback, evrd itself) unless the
  * operator widens it here. */
 static const struct evr_setting destinations_tab[] = {
-	SL(struct evr_cfg_destinations, allow, 256, check_cidr, "address or address/prefix",
+	SL_RT(struct evr_cfg_destinations, allow, 256, check_cidr, "address or address/prefix",
 	   "Networks udp: destinations may be in (IPv4/IPv6 CIDRs); empty = the on-link "
 	   "subnets of the ports (ports[].ipv4/ipv6). Applies to every subscribe "
 	   "(control socket, MI, static subscriptions) at subscribe time."),
-	B(struct evr_cfg_destinations, allow_broadcast, "false",
+	B_RT(struct evr_cfg_destinations, allow_broadcast, "false",
 	  "Allow 255.255.255.255 and the directed broadcast of an on-link subnet."),
-	B(struct evr_cfg_destinations, allow_multicast, "false",
+	B_RT(struct evr_cfg_destinations, allow_multicast, "false",
 	  "Allow multicast destinations (224.0.0.0/4, ff00::/8)."),
-	B(struct evr_cfg_destinations, allow_loopback, "false",
+	B_RT(struct evr_cfg_destinations, allow_loopback, "false",
 	  "Allow loopback destinations (127.0.0.0/8, ::1): evrd's own host."),
-	B(struct evr_cfg_destinations, allow_own, "false",
+	B_RT(struct evr_cfg_destinations, allow_own, "false",
 	  "Allow evrd's own port addresses as destinations."),
-	S(struct evr_cfg_destinations, unix_dir, 99, "/run/evrd/notify", false, check_unix_dir,
+	S_RT(struct evr_cfg_destinations, unix_dir, 99, "/run/evrd/notify", check_unix_dir,
 	  "absolute directory or \"\"",
 	  "unix: destinations must be sockets below this directory (not symbolic "
 	  "links); \"\" refuses unix: destinations. evrd runs as root: keep it a "
 	  "directory only trusted users can write."),
-	U(struct evr_cfg_destinations, rate_notifications, 0, 1000000000, "100000", false,
+	U(struct evr_cfg_destinations, rate_notifications, 0, 1000000000, "100000", true,
 	  "Notifications per second one destination (address and port) may receive, "
 	  "whatever the number of subscriptions pointing at it (RFC 8085 3.1); the "
 	  "excess is dropped and counted (dest_rate_limited). Enforced per worker "
 	  "with an equal share each. 0 = unlimited."),
-	U(struct evr_cfg_destinations, rate_bytes, 0, 100000000000ull, "100000000", false,
+	U(struct evr_cfg_destinations, rate_bytes, 0, 100000000000ull, "100000000", true,
 	  "Payload bytes per second one destination may receive (format conversion "
 	  "included; dest_bytes_limited). 0 = unlimited."),
-	U(struct evr_cfg_destinations, burst_ms, 1, 60000, "100", false,
+	U(struct evr_cfg_destinations, burst_ms, 1, 60000, "100", true,
 	  "Depth of the per-destination and egress buckets, in milliseconds of their "
 	  "rate (a burst beyond it is limited)."),
 	U(struct evr_cfg_destinations, limit_slots, 8, 1u << 24, "65536", false,
-	  "Destinations each worker tracks for the limits (64 bytes each); when full "
+	  "Destinations each worker tracks for the limits (128 bytes each); when full "
 	  "the least recently used one is forgotten (dest_limit_evicted)."),
 	U(struct evr_cfg_destinations, egress_notifications, 0, 1000000000, "0", false,
 	  "Notifications per second the whole router sends (egress_capped); "
@@ -998,7 +1038,9 @@ static int fail(struct load_ctx *lc, const config_setting_t *at, const char *pat
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (line > 0)
+	if (!lc->file) /* a runtime change (config_set): no file, no line */
+		seterr(lc->err, lc->errlen, "setting %s: %s", path, msg);
+	else if (line > 0)
 		seterr(lc->err, lc->errlen, "%s:%d: %s: %s", lc->file, line, path, msg);
 	else
 		seterr(lc->err, lc->errlen, "%s: %s: %s", lc->file, path, msg);
@@ -1369,7 +1411,8 @@ static int load_group(struct load_ctx *lc, const struct evr_setting *tab,
  * own addresses (host prefixes) and on-link subnets (the default allow
  * list, and where directed broadcasts are). One array holds the three.
  */
-static int build_dest_policy(struct evr_config *c)
+int evr_config_dest_policy(const struct evr_config *c, struct evr_dest_policy *p,
+                           struct evr_cidr **cidrs)
 {
 	const struct evr_cfg_destinations *d = &c->destinations;
 	uint32_t n_on = 0, n_allow = d->allow.n ? d->allow.n : 0, k = 0;
@@ -1394,8 +1437,8 @@ static int build_dest_policy(struct evr_config *c)
 		v[k + i] = v[n_allow + i];
 		v[k + i].bits = v[k + i].family == AF_INET ? 32 : 128;
 	}
-	c->dp_cidrs = v;
-	c->dest_policy = (struct evr_dest_policy){
+	*cidrs = v;
+	*p = (struct evr_dest_policy){
 		.allow = d->allow.n ? v : v + n_allow,
 		.n_allow = d->allow.n ? n_allow : n_on,
 		.onlink = v + n_allow,
@@ -1477,7 +1520,7 @@ static int check_global(struct load_ctx *lc, struct evr_config *c,
 	if (evr_limits_validate(&lim, msg, sizeof(msg)) != 0)
 		return fail(lc, config_setting_get_member(root, "limits"), "limits",
 		            "%s", msg);
-	if (build_dest_policy(c) != 0)
+	if (evr_config_dest_policy(c, &c->dest_policy, &c->dp_cidrs) != 0)
 		return fail(lc, root, "destinations", "out of memory");
 	return 0;
 }
@@ -1592,6 +1635,147 @@ void evr_config_sub_spec(const struct evr_cfg_sub *sc, struct evr_sub_spec *spec
 }
 
 /* ---- reference ---------------------------------------------------------- */
+
+/* ---- runtime changes ---------------------------------------------------- */
+
+struct evr_config_change {
+	const struct evr_setting *s;
+	struct evr_setting at0; /* *s with offset 0: loads and frees ch->v */
+	size_t off; /* of the value in struct evr_config */
+	size_t size;
+	union {     /* the value: new before commit, old after */
+		uint64_t u;
+		bool b;
+		char *str;
+		struct evr_cfg_strlist sl;
+		struct evr_cfg_uintlist ul;
+	} v;
+};
+
+static size_t value_size(const struct evr_setting *s)
+{
+	switch (s->type) {
+	case EVR_CFG_UINT: return s->size;
+	case EVR_CFG_BOOL: return sizeof(bool);
+	case EVR_CFG_STR: return sizeof(char *);
+	case EVR_CFG_ENUM: return sizeof(uint32_t);
+	case EVR_CFG_STRLIST: return sizeof(struct evr_cfg_strlist);
+	case EVR_CFG_UINTLIST: return sizeof(struct evr_cfg_uintlist);
+	default: return 0; /* groups and lists are not values */
+	}
+}
+
+/* A setting by path through groups ("destinations.allow"); its offset in
+ * struct evr_config in *off. NULL if there is none. */
+static const struct evr_setting *find_setting(const char *name, size_t *off)
+{
+	const struct evr_setting *tab = evr_config_table, *s = NULL;
+	const char *p = name;
+
+	*off = 0;
+	while (tab) {
+		size_t n = strcspn(p, ".");
+
+		for (s = tab; s->name; s++)
+			if (strlen(s->name) == n && strncmp(s->name, p, n) == 0)
+				break;
+		if (!s->name)
+			return NULL;
+		*off += s->off;
+		if (!p[n])
+			return s;
+		if (s->type != EVR_CFG_GROUP)
+			return NULL;
+		tab = s->sub;
+		p += n + 1;
+	}
+	return NULL;
+}
+
+struct evr_config_change *evr_config_change_prepare(const struct evr_config *c,
+                                                    const char *name, const char *value,
+                                                    char *err, size_t errlen)
+{
+	struct load_ctx lc = {.file = NULL, .err = err, .errlen = errlen};
+	struct evr_config_change *ch;
+	const config_setting_t *cs;
+	config_t cfg;
+	size_t off, n;
+	char *text;
+	int rc;
+
+	(void)c; /* no cross-setting checks apply to the runtime settings yet */
+	const struct evr_setting *s = find_setting(name, &off);
+	if (!s) {
+		seterr(err, errlen, "setting %s: unknown setting", name);
+		errno = ENOENT;
+		return NULL;
+	}
+	if (!s->runtime || !value_size(s)) {
+		seterr(err, errlen, "setting %s: not changeable at runtime (set it in the "
+		       "config file and restart evrd)", name);
+		errno = EPERM;
+		return NULL;
+	}
+	n = strlen(value) + 8;
+	ch = calloc(1, sizeof(*ch));
+	text = malloc(n);
+	if (!ch || !text) {
+		free(ch);
+		free(text);
+		seterr(err, errlen, "setting %s: out of memory", name);
+		errno = ENOMEM;
+		return NULL;
+	}
+	snprintf(text, n, "v = %s;", value);
+	config_init(&cfg);
+	if (config_read_string(&cfg, text) != CONFIG_TRUE ||
+	    !(cs = config_lookup(&cfg, "v"))) {
+		seterr(err, errlen, "setting %s: not a value as a config file writes it "
+		       "(%s)", name, config_error_text(&cfg) ? config_error_text(&cfg) : "?");
+		rc = -EINVAL;
+	} else {
+		ch->s = s;
+		ch->at0 = *s;
+		ch->at0.off = 0;
+		ch->off = off;
+		ch->size = value_size(s);
+		rc = load_setting(&lc, &ch->at0, &ch->v, cs, name);
+	}
+	config_destroy(&cfg);
+	free(text);
+	if (rc) {
+		if (ch->s)
+			free_setting(&ch->at0, &ch->v);
+		free(ch);
+		errno = -rc;
+		return NULL;
+	}
+	return ch;
+}
+
+void evr_config_change_commit(struct evr_config *c, struct evr_config_change *ch)
+{
+	unsigned char tmp[sizeof(ch->v)];
+	char *at = (char *)c + ch->off;
+
+	memcpy(tmp, at, ch->size);
+	memcpy(at, &ch->v, ch->size);
+	memcpy(&ch->v, tmp, ch->size);
+}
+
+void evr_config_change_free(struct evr_config_change *ch)
+{
+	if (!ch)
+		return;
+	free_setting(&ch->at0, &ch->v);
+	free(ch);
+}
+
+const struct evr_setting *evr_config_change_setting(const struct evr_config_change *ch)
+{
+	return ch->s;
+}
 
 static void md_escape(FILE *out, const char *s)
 {

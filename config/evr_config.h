@@ -158,13 +158,20 @@ struct evr_cfg_heartbeat {
 };
 
 /* OpenSIPS MI transports on the control thread; "" or NULL = off. */
+#define EVR_CFG_MI_UDP_READ 0u  /* mi.datagram_udp_role: as EVR_MI_UDP_* */
+#define EVR_CFG_MI_UDP_ADMIN 1u
+#define EVR_CFG_MI_UDP_NONE 2u
 struct evr_cfg_mi {
 	char *datagram_socket; /* unix datagram socket path */
 	char *datagram_udp;    /* "IPv4:port" or "[IPv6]:port" */
+	uint32_t datagram_udp_role; /* EVR_CFG_MI_UDP_* */
 	char *fifo;            /* request FIFO path */
+	char *fifo_mode;       /* octal text, "0600" */
 	char *fifo_reply_dir;  /* where clients' reply FIFOs are */
 	struct evr_cfg_mi_http {
 		char *listen;  /* "IPv4:port" or "[IPv6]:port": POST /mi, GET /metrics */
+		char *admin_token_file; /* bearer tokens; "" = none */
+		char *read_token_file;
 	} http;
 };
 
@@ -314,6 +321,34 @@ EVR_API struct evr_config *evr_config_load_string(const char *text,
                                                   const char *name, char *err,
                                                   size_t errlen);
 EVR_API void evr_config_free(struct evr_config *c);
+
+/*
+ * Runtime changes (config_set). A change is prepared against the table:
+ * `name` is a setting's path ("destinations.allow_loopback"), `value` its
+ * value as a config file writes it (true, 100, "text", ["a", "b"]); it is
+ * parsed by libconfig and checked by the same code as a file, errors
+ * naming the setting: "setting destinations.burst_ms: 0 is out of range
+ * 1..60000". A setting without the runtime flag is refused ("setting
+ * X: not changeable at runtime ..."). Nothing in c changes until commit,
+ * which swaps the new value in (it cannot fail); the change then holds the
+ * old value: commit it again to revert, free it to release it.
+ * Thread: the one that owns c (evrd's control thread).
+ */
+struct evr_config_change;
+EVR_API struct evr_config_change *evr_config_change_prepare(const struct evr_config *c,
+                                                            const char *name,
+                                                            const char *value, char *err,
+                                                            size_t errlen);
+EVR_API void evr_config_change_commit(struct evr_config *c, struct evr_config_change *ch);
+EVR_API void evr_config_change_free(struct evr_config_change *ch);
+/* The setting a change is about. */
+EVR_API const struct evr_setting *evr_config_change_setting(const struct evr_config_change *ch);
+
+/* The destination policy of c (destinations.* and the ports' addresses):
+ * *p filled, its CIDRs in *cidrs (malloc'd, the caller frees them);
+ * p->unix_dir points into c. 0 or -ENOMEM. */
+EVR_API int evr_config_dest_policy(const struct evr_config *c, struct evr_dest_policy *p,
+                                   struct evr_cidr **cidrs);
 
 /* Markdown reference of every setting (README "Configuration reference"). */
 EVR_API void evr_config_print_reference(FILE *out);

@@ -392,6 +392,7 @@ nomem:
 /* ---- subscribers_list --------------------------------------------------------- */
 
 struct subs_ctx {
+	struct evr_control *c;
 	json_t *arr;
 	const char *event; /* selector filter or NULL */
 	uint32_t want;     /* limit + 1: one more tells whether a next page exists */
@@ -425,6 +426,15 @@ static json_t *sub_entry(const struct evr_sub *s, const struct subs_ctx *x,
 	              (json_int_t)(never ? 0 : s->expire_s), "ttl",
 	              never ? json_null() : json_integer((json_int_t)ttl), "created",
 	              (json_int_t)((x->wall_ms - age) / 1000));
+	if (e && x->c->hooks.dest_info) {
+		json_t *more = x->c->hooks.dest_info(x->c->hooks.ctx, s->dest);
+
+		if (more && json_object_update(e, more)) {
+			json_decref(e);
+			e = NULL;
+		}
+		json_decref(more);
+	}
 	return e;
 }
 
@@ -450,7 +460,7 @@ int evr_action_subscribers_list(struct evr_control *c, json_t *params, json_t **
                                 int *code, char *msg, size_t msglen)
 {
 	static const char *const names[] = { "after", "limit", "event" };
-	struct subs_ctx x = { 0 };
+	struct subs_ctx x = { .c = c };
 	struct timespec ts;
 	json_t *p[3];
 	uint64_t after = 0;
@@ -918,6 +928,41 @@ int evr_action_config_get(struct evr_control *c, json_t *params, json_t **result
 	*result = json_pack("{s:s,s:O}", "setting", path, "value", sel);
 	json_decref(all);
 	return *result ? 0 : NOMEM();
+}
+
+/*
+ * evr_config_set: one runtime setting through the hook (evrd checks it
+ * with the config file's table and applies it); errors keep the hook's
+ * words ("setting X: reason"): 404 unknown setting, 400 not runtime or a
+ * bad value.
+ */
+static int rpc_config_set(struct evr_control *c, json_t *params, json_t **result, int *code,
+                          char *msg, size_t msglen)
+{
+	static const char *const names[] = {"setting", "value"};
+	json_t *slot[2];
+	const char *name = NULL;
+	char err[400];
+	int rc;
+
+	*result = NULL;
+	if ((rc = evr_rpc_bind(params, names, 2, 2, slot, code, msg, msglen)) ||
+	    (rc = evr_rpc_get_str(slot[0], "setting", true, &name, code, msg, msglen)))
+		return rc;
+	if (evr_rpc_absent(slot[1]))
+		return BAD("value: required (true, 100, \"text\" or [\"a\", \"b\"])");
+	if (!c->hooks.config_set)
+		return evr_rpc_fail(code, EVR_RPC_UNAVAILABLE, msg, msglen, -ENOENT,
+		                    "no configuration: this server does not run from a "
+		                    "config file");
+	err[0] = '\0';
+	rc = c->hooks.config_set(c->hooks.ctx, name, slot[1], result, err, sizeof(err));
+	if (rc == -ENOMEM)
+		return NOMEM();
+	if (rc)
+		return evr_rpc_fail(code, rc == -ENOENT ? EVR_RPC_NOT_FOUND : EVR_RPC_BAD_VALUE,
+		                    msg, msglen, rc, "%s", err[0] ? err : strerror(-rc));
+	return 0;
 }
 
 int evr_action_version(struct evr_control *c, json_t *params, json_t **result, int *code,

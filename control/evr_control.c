@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -60,7 +61,6 @@ struct evr_client {
 	uid_t uid;        /* peer's uid (SO_PEERCRED) */
 	gid_t gid;
 	bool reader;      /* read role (evr_control_roles) */
-	bool refusal_logged;
 	uint64_t last_ms; /* accept, last served line or send progress: idle */
 	uint64_t partial_ms; /* first byte of an incomplete line, 0 = none */
 	char *in;         /* unparsed bytes [0, in_len) */
@@ -173,10 +173,6 @@ static int code_for_errno(int rc)
 	}
 }
 
-/* One audit line through hooks.audit (below). */
-static void audit(struct evr_control *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 static json_t *handle_one(struct evr_control *c, json_t *req)
 {
 	json_t *id, *ver, *method, *params, *result = NULL, *resp;
@@ -217,14 +213,15 @@ static json_t *handle_one(struct evr_control *c, json_t *req)
 	}
 	if (m->access == EVR_ACCESS_W && c->caller.reader) {
 		c->cnt.refused_role++;
-		if (!c->caller.refusal_logged || !*c->caller.refusal_logged) {
-			audit(c, "%s refused: read role", m->name);
-			if (c->caller.refusal_logged)
-				*c->caller.refusal_logged = true;
-		}
-		snprintf(msg, sizeof(msg), "Forbidden: %s changes the router and needs the "
-		         "admin role (uid %u has read; control.admin_uids / admin_gids)",
-		         m->name, (unsigned)c->caller.uid);
+		if (evr_control_refusal_first(c))
+			evr_control_audit(c, "%s refused: read role", m->name);
+		if (c->caller.uid != (uid_t)-1)
+			snprintf(msg, sizeof(msg), "Forbidden: %s changes the router and needs "
+			         "the admin role (uid %u has read; control.admin_uids / "
+			         "admin_gids)", m->name, (unsigned)c->caller.uid);
+		else
+			snprintf(msg, sizeof(msg), "Forbidden: %s changes the router and needs "
+			         "the admin role (%s callers have read)", m->name, c->caller.via);
 		resp = rpc_error(c, id, EVR_RPC_FORBIDDEN, msg, NULL);
 		goto out;
 	}
@@ -232,9 +229,9 @@ static json_t *handle_one(struct evr_control *c, json_t *req)
 	rc = m->fn(c, params, &result, &code, msg, sizeof(msg));
 	if (m->access == EVR_ACCESS_W) {
 		if (rc == 0 && result)
-			audit(c, "%s ok", m->name);
+			evr_control_audit(c, "%s ok", m->name);
 		else
-			audit(c, "%s error %d %s", m->name, code ? code : code_for_errno(rc), msg);
+			evr_control_audit(c, "%s error %d %s", m->name, code ? code : code_for_errno(rc), msg);
 	}
 	if (rc == 0 && !result) {
 		rc = -ENOMEM;
@@ -652,8 +649,8 @@ static bool client_line(struct evr_control *c, struct evr_client *cl, const char
 	if (i == n)
 		return true; /* blank line: keep-alive from interactive tools */
 
-	c->caller = (struct evr_caller){ .reader = cl->reader, .uid = cl->uid, .gid = cl->gid,
-		                         .via = "stream", .refusal_logged = &cl->refusal_logged };
+	evr_control_set_caller(c, cl->reader ? EVR_ROLE_READ : EVR_ROLE_ADMIN, cl->uid, cl->gid,
+	                       "stream", NULL);
 	/* A closed peer reads nothing: no output bound applies to it. */
 	rc = evr_control_exec(c, p, n,
 	                      cl->hup ? SIZE_MAX
@@ -880,47 +877,182 @@ static bool in_groups(const uint32_t *v, uint32_t n, uid_t uid, gid_t gid)
 	return false;
 }
 
-/* 1 admin, 0 read, -1 refused (see struct evr_control_roles). */
-static int peer_role(const struct evr_control *c, uid_t uid, gid_t gid)
+/* See struct evr_control_roles. */
+int evr_control_peer_role(const struct evr_control *c, uid_t uid, gid_t gid)
 {
 	const struct evr_control_roles *r = c->conf.roles;
 
 	if (!r || uid == 0)
-		return 1;
+		return EVR_ROLE_ADMIN;
 	if (uid == (uid_t)-1)
-		return -1;
+		return EVR_ROLE_NONE;
 	if (in_ids(r->admin_uid, r->n_admin_uid, uid) ||
 	    in_groups(r->admin_gid, r->n_admin_gid, uid, gid))
-		return 1;
+		return EVR_ROLE_ADMIN;
 	if (in_ids(r->read_uid, r->n_read_uid, uid) ||
 	    in_groups(r->read_gid, r->n_read_gid, uid, gid) ||
 	    (!r->n_read_uid && !r->n_read_gid))
-		return 0;
-	return -1;
+		return EVR_ROLE_READ;
+	return EVR_ROLE_NONE;
+}
+
+void evr_control_set_caller(struct evr_control *c, int role, uid_t uid, gid_t gid,
+                            const char *via, const char *peer)
+{
+	c->caller = (struct evr_caller){ .reader = role != EVR_ROLE_ADMIN, .uid = uid,
+		                         .gid = gid, .via = via };
+	if (peer)
+		snprintf(c->caller.peer, sizeof(c->caller.peer), "%s", peer);
 }
 
 void evr_control_set_caller_admin(struct evr_control *c, const char *via)
 {
-	c->caller = (struct evr_caller){ .uid = (uid_t)-1, .gid = (gid_t)-1, .via = via };
+	evr_control_set_caller(c, EVR_ROLE_ADMIN, (uid_t)-1, (gid_t)-1, via, NULL);
 }
 
-static void audit(struct evr_control *c, const char *fmt, ...)
+/* The caller as the audit trail names it: "uid 1000 gid 1000 (stream): ",
+ * "http 127.0.0.1: ", "fifo: ". */
+static int caller_prefix(const struct evr_control *c, char *buf, size_t cap)
+{
+	int n;
+
+	if (c->caller.uid != (uid_t)-1)
+		n = snprintf(buf, cap, "uid %u gid %u (%s): ", (unsigned)c->caller.uid,
+		             (unsigned)c->caller.gid, c->caller.via);
+	else if (c->caller.peer[0])
+		n = snprintf(buf, cap, "%s %s: ", c->caller.via, c->caller.peer);
+	else
+		n = snprintf(buf, cap, "%s: ", c->caller.via ? c->caller.via : "internal");
+	return n < 0 ? 0 : (size_t)n >= cap ? (int)cap - 1 : n;
+}
+
+bool evr_control_refusal_first(struct evr_control *c)
+{
+	struct evr_refused *slot = NULL;
+	uint64_t now = evr_now_ms();
+	char key[sizeof(c->refused[0].key)];
+
+	/* the key is the audit prefix: via and uid/gid or address */
+	caller_prefix(c, key, sizeof(key));
+	for (unsigned i = 0; i < EVR_REFUSED_SLOTS; i++) {
+		struct evr_refused *r = &c->refused[i];
+
+		if (r->key[0] && strcmp(r->key, key) == 0) {
+			if (now - r->at_ms < EVR_REFUSED_TTL_MS)
+				return false;
+			slot = r;
+			break;
+		}
+		if (!slot || !r->key[0] || (slot->key[0] && r->at_ms < slot->at_ms))
+			slot = r; /* a free slot, else the oldest */
+	}
+	memcpy(slot->key, key, sizeof(key));
+	slot->at_ms = now;
+	return true;
+}
+
+/*
+ * Audit bursts. Every write is one line, but a client loading 100k
+ * subscriptions must not write 100k lines: per caller + method + outcome
+ * (the line's first three words: "evr_subscribe ok", "evr_subscribe error
+ * 400"), the first AUDIT_BURST lines of a second are written, the rest
+ * counted and summarised once at the end of that second ("... ok x5234
+ * (suppressed)"). AUDIT_AGG_SLOTS keys are followed per second; a key
+ * beyond them is written line by line (distinct writes stay visible).
+ */
+#define AUDIT_BURST 10u
+#define AUDIT_AGG_SLOTS 32u
+
+struct evr_audit_agg {
+	char key[192];      /* caller prefix + first three words; "" = free */
+	uint32_t lines;     /* written this second */
+	uint64_t suppressed;
+};
+
+/* Write the summaries of the second that ended and start a new one. */
+static void audit_flush(struct evr_control *c)
+{
+	char line[256];
+
+	if (!c->audit_agg)
+		return;
+	for (unsigned i = 0; i < AUDIT_AGG_SLOTS; i++) {
+		struct evr_audit_agg *a = &c->audit_agg[i];
+
+		if (a->key[0] && a->suppressed && c->hooks.audit) {
+			snprintf(line, sizeof(line), "%s \u00d7%" PRIu64 " (suppressed)", a->key,
+			         a->suppressed);
+			c->hooks.audit(c->hooks.ctx, line);
+		}
+		a->key[0] = '\0';
+		a->lines = 0;
+		a->suppressed = 0;
+	}
+}
+
+static void audit_tick(struct evr_control *c, uint64_t now_ms)
+{
+	if (now_ms / 1000u != c->audit_sec) {
+		audit_flush(c);
+		c->audit_sec = now_ms / 1000u;
+	}
+}
+
+/* false: fold this line into its key's summary. */
+static bool audit_admit(struct evr_control *c, const char *line, size_t prefix)
+{
+	char key[sizeof(c->audit_agg[0].key)];
+	struct evr_audit_agg *free_slot = NULL;
+	size_t n = prefix;
+	int words = 0;
+
+	if (!c->audit_agg && !(c->audit_agg = calloc(AUDIT_AGG_SLOTS, sizeof(*c->audit_agg))))
+		return true;
+	audit_tick(c, evr_now_ms());
+	for (; line[n] && n + 1 < sizeof(key); n++)
+		if (line[n] == ' ' && ++words == 3)
+			break;
+	memcpy(key, line, n);
+	key[n] = '\0';
+	for (unsigned i = 0; i < AUDIT_AGG_SLOTS; i++) {
+		struct evr_audit_agg *a = &c->audit_agg[i];
+
+		if (!a->key[0]) {
+			if (!free_slot)
+				free_slot = a;
+			continue;
+		}
+		if (strcmp(a->key, key) != 0)
+			continue;
+		if (a->lines < AUDIT_BURST) {
+			a->lines++;
+			return true;
+		}
+		a->suppressed++;
+		c->cnt.audit_suppressed++;
+		return false;
+	}
+	if (free_slot) {
+		memcpy(free_slot->key, key, n + 1);
+		free_slot->lines = 1;
+	}
+	return true;
+}
+
+void evr_control_audit(struct evr_control *c, const char *fmt, ...)
 {
 	char line[512];
-	int n = 0;
+	int n;
 	va_list ap;
 
 	if (!c->hooks.audit)
 		return;
-	if (c->caller.uid != (uid_t)-1)
-		n = snprintf(line, sizeof(line), "uid %u gid %u (%s): ", (unsigned)c->caller.uid,
-		             (unsigned)c->caller.gid, c->caller.via);
-	else
-		n = snprintf(line, sizeof(line), "%s: ", c->caller.via ? c->caller.via : "internal");
+	n = caller_prefix(c, line, sizeof(line));
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	c->hooks.audit(c->hooks.ctx, line);
+	if (audit_admit(c, line, (size_t)n))
+		c->hooks.audit(c->hooks.ctx, line);
 }
 
 /*
@@ -941,14 +1073,15 @@ static void accept_clients(struct evr_control *c)
 		gid_t gid;
 		uid_t uid = peer_uid(fd, &gid);
 		uint32_t cap = c->conf.max_clients;
-		int role = peer_role(c, uid, gid);
+		int role = evr_control_peer_role(c, uid, gid);
 
-		if (role < 0) {
+		if (role == EVR_ROLE_NONE) {
 			c->cnt.clients_refused_role++;
 			snprintf(data, sizeof(data), "uid %u is in no control.admin_* / read_* list",
 			         (unsigned)uid);
-			c->caller = (struct evr_caller){ .uid = uid, .gid = gid, .via = "stream" };
-			audit(c, "connection refused: no role");
+			evr_control_set_caller(c, EVR_ROLE_READ, uid, gid, "stream", NULL);
+			if (evr_control_refusal_first(c))
+				evr_control_audit(c, "connection refused: no role");
 			refuse(c, fd, EVR_RPC_FORBIDDEN, "permission denied", data);
 			continue;
 		}
@@ -985,7 +1118,7 @@ static void accept_clients(struct evr_control *c)
 		cl->fd = fd;
 		cl->uid = uid;
 		cl->gid = gid;
-		cl->reader = role == 0;
+		cl->reader = role == EVR_ROLE_READ;
 		cl->last_ms = evr_now_ms();
 		c->clients[c->n_clients++] = cl;
 		c->cnt.clients_accepted++;
@@ -1097,6 +1230,7 @@ int evr_control_process(struct evr_control *c, const struct pollfd *fds, unsigne
 	/* every turn: libmicrohttpd also keeps its connection timeouts here */
 	if (c->http)
 		evr_http_run(c->http);
+	audit_tick(c, now); /* the last second's audit summaries */
 	/* every turn too: ESL auth and close deadlines */
 	if (c->esl)
 		handled += evr_esl_process(c->esl, c->esl_base <= n ? fds + c->esl_base : fds,
@@ -1443,6 +1577,8 @@ void evr_control_destroy(struct evr_control *c)
 	evr_mi_fifo_free(c->mi_fifo);
 	evr_http_close(c->http);
 	evr_esl_free(c->esl);
+	audit_flush(c);
+	free(c->audit_agg);
 	if (c->udp4_fd >= 0)
 		close(c->udp4_fd);
 	if (c->udp6_fd >= 0)
@@ -1465,6 +1601,9 @@ int evr_control_mi_open(struct evr_control *c, const struct evr_mi_conf *conf, c
 		seterr(err, errlen, "mi: already open");
 		return -EALREADY;
 	}
+	c->mi_udp_role = conf->udp_role == EVR_MI_UDP_ADMIN  ? EVR_ROLE_ADMIN
+	                 : conf->udp_role == EVR_MI_UDP_NONE ? EVR_ROLE_NONE
+	                                                     : EVR_ROLE_READ;
 	if (conf->datagram_socket && conf->datagram_socket[0])
 		rc = evr_mi_dgram_open(c, EVR_MI_DGRAM_UNIX, conf->datagram_socket, conf->mode,
 		                       err, errlen);
@@ -1475,14 +1614,15 @@ int evr_control_mi_open(struct evr_control *c, const struct evr_mi_conf *conf, c
 		                      conf->fifo_reply_dir && conf->fifo_reply_dir[0]
 		                              ? conf->fifo_reply_dir
 		                              : "/tmp/",
-		                      conf->mode, err, errlen);
+		                      conf->fifo_mode ? conf->fifo_mode : 0600, err, errlen);
 	if (!rc && conf->http_listen && conf->http_listen[0]) {
 		char herr[200];
 
-		c->http = evr_http_open(c, conf->http_listen, herr, sizeof(herr));
+		c->http = evr_http_open(c, conf->http_listen, conf->http_admin_token_file,
+		                        conf->http_read_token_file, herr, sizeof(herr));
 		if (!c->http) {
 			rc = -errno;
-			seterr(err, errlen, "mi.http.listen %s", herr);
+			seterr(err, errlen, "mi.http.%s", herr); /* herr names the setting */
 		}
 	}
 	if (rc) {

@@ -110,6 +110,22 @@ struct evr_control_hooks {
 	/* The effective configuration as JSON (a new reference), or NULL when
 	 * there is none. May be NULL (no config: unit tests, tooling). */
 	json_t *(*config)(void *ctx);
+	/* Change one runtime setting (evr_config_set): name is its path
+	 * ("destinations.allow_loopback"), value a JSON string, number,
+	 * boolean or list of strings. 0 with *result (a new object: setting,
+	 * value, previous, ...) or -errno with err saying why ("setting X:
+	 * reason"): -ENOENT unknown, -EPERM not changeable at runtime,
+	 * -EINVAL a bad value. May be NULL (no config to change). Control
+	 * thread, online. */
+	int (*config_set)(void *ctx, const char *name, json_t *value, json_t **result,
+	                  char *err, size_t errlen);
+	/* What the router knows about a subscription's destination, merged
+	 * into its evr_subscribers_list entry (evrd: the limiter's figures
+	 * "limiter":{sent, rate_limited, bytes_limited}, and "refused" when
+	 * today's destination policy would refuse it). A new object or NULL.
+	 * Called with the matcher's writer lock held: must not call it. May
+	 * be NULL. */
+	json_t *(*dest_info)(void *ctx, const struct evr_dest *d);
 	/* One line per write method executed and per refusal (who, method,
 	 * outcome), e.g. "uid 1000 gid 1000 (stream): evr_subscribe ok".
 	 * May be NULL (no audit trail). */
@@ -203,8 +219,17 @@ struct evr_mi_conf {
 	const char *fifo;            /* request FIFO path */
 	const char *fifo_reply_dir;  /* reply FIFOs live here; NULL/"" = "/tmp/" */
 	const char *http_listen;     /* POST /mi and GET /metrics (evr_http.c) */
-	mode_t mode;                 /* of the socket and FIFO files; 0 = umask */
+	mode_t mode;                 /* of the datagram socket file; 0 = umask */
+	mode_t fifo_mode;            /* of the request FIFO; 0 = 0600 */
+	/* the role of every MI UDP sender (UDP has no peer identity):
+	 * EVR_MI_UDP_READ (default), EVR_MI_UDP_ADMIN or EVR_MI_UDP_NONE */
+	int udp_role;
+	/* files holding the HTTP bearer tokens (evr_http.c), read at open;
+	 * both NULL/"": no authentication, loopback listeners only */
+	const char *http_admin_token_file;
+	const char *http_read_token_file;
 };
+enum { EVR_MI_UDP_READ = 0, EVR_MI_UDP_ADMIN = 1, EVR_MI_UDP_NONE = 2 };
 
 /* 0 or -errno; err names the setting ("mi.datagram_udp 127.0.0.1:8080:
  * bind: Address already in use"). Nothing stays open on failure. */

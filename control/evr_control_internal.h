@@ -74,7 +74,10 @@
 	X(esl_decode_failed, "ESL deliveries that did not decode or re-encode")  \
 	X(esl_closed, "ESL connections closed")                                  \
 	X(refused_role, "write methods refused: the peer has the read role (403)") \
-	X(clients_refused_role, "connections refused: peer in no control.admin_*/read_* list")
+	X(clients_refused_role, "connections refused: peer in no control.admin_*/read_* list") \
+	X(mi_refused_role, "MI unix datagrams refused: sender without credentials or in no control.admin_*/read_* list; MI UDP datagrams refused: mi.datagram_udp_role none") \
+	X(http_refused_token, "HTTP requests refused 401: no or wrong bearer token (mi.http.*_token_file)") \
+	X(audit_suppressed, "audit lines folded into a once-a-second summary (same peer, method and outcome)")
 
 struct evr_control_counters {
 #define X(f, h) uint64_t f;
@@ -101,6 +104,16 @@ enum {
 
 struct evr_client;
 struct evr_mi_dgram;
+struct evr_audit_agg;
+
+/* Roles a transport gives its caller (peer_role, mi.datagram_udp_role). */
+#define EVR_ROLE_NONE (-1)
+#define EVR_ROLE_READ 0
+#define EVR_ROLE_ADMIN 1
+
+/* Peers remembered as refused lately (logged once each), and for how long. */
+#define EVR_REFUSED_SLOTS 64u
+#define EVR_REFUSED_TTL_MS (10u * 60u * 1000u)
 struct evr_mi_fifo;
 
 /* MI datagram transports: [0] unix datagram socket, [1] UDP. */
@@ -154,13 +167,36 @@ struct evr_control {
 		uid_t uid;            /* (uid_t)-1: not a unix peer */
 		gid_t gid;
 		const char *via;      /* "stream", "mi-datagram", "mi-udp", "fifo", "http" */
-		bool *refusal_logged; /* once per connection; NULL: always */
+		char peer[48];        /* network peer's address ("" for unix peers) */
 	} caller;
+	int mi_udp_role;              /* EVR_ROLE_* of every MI UDP sender */
+	/* refusals are logged once per peer: the peers refused lately */
+	struct evr_refused {
+		char key[64];         /* via + uid or address; "" = free */
+		uint64_t at_ms;
+	} refused[EVR_REFUSED_SLOTS];
+	struct evr_audit_agg *audit_agg; /* audit bursts (evr_control_audit) */
+	uint64_t audit_sec;              /* the second audit_agg counts */
 };
 
-/* The caller for transports without peer credentials (MI datagram, FIFO,
- * HTTP): admin, as their file modes / loopback binding guard them. */
+/* The caller of the request at hand: role (EVR_ROLE_ADMIN / _READ), the
+ * unix peer's uid/gid ((uid_t)-1 when none) or the network peer's address
+ * (NULL when none), and the transport's name for the audit trail. */
+void evr_control_set_caller(struct evr_control *c, int role, uid_t uid, gid_t gid,
+                            const char *via, const char *peer);
+/* The FIFO: admin, as the FIFO's file mode (mi.fifo_mode) guards it. */
 void evr_control_set_caller_admin(struct evr_control *c, const char *via);
+/* The role of a unix peer by its credentials (struct evr_control_roles):
+ * EVR_ROLE_ADMIN, EVR_ROLE_READ or EVR_ROLE_NONE (refused). */
+int evr_control_peer_role(const struct evr_control *c, uid_t uid, gid_t gid);
+/* One audit line through hooks.audit, prefixed with the caller; bursts of
+ * the same caller, method and outcome are folded (evr_control.c). */
+void evr_control_audit(struct evr_control *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A refusal of the current caller: true the first time this peer (via +
+ * uid or address) is refused within EVR_REFUSED_TTL_MS, so that it is
+ * logged once, not once per request. */
+bool evr_control_refusal_first(struct evr_control *c);
 
 /* The one request executor of every transport (evr_control.c): see there.
  * 1 = *out to send, 0 = nothing to answer, -ENOMEM = send the text below. */
@@ -209,10 +245,13 @@ int evr_mi_fifo_open(struct evr_control *c, const char *path, const char *reply_
 void evr_mi_fifo_free(struct evr_mi_fifo *f);
 
 /* The HTTP listener (evr_http.c): open on "IPv4:port" / "[IPv6]:port"
- * (err says why not); the descriptor to poll (lowers *timeout_ms to its
- * next deadline); run what is ready (every turn); close. */
+ * with the bearer tokens in admin_file / read_file (NULL or "": none; err
+ * says why not, naming the setting after "mi.http."); the descriptor to
+ * poll (lowers *timeout_ms to its next deadline); run what is ready (every
+ * turn); close. */
 struct evr_http;
-struct evr_http *evr_http_open(struct evr_control *c, const char *listen, char *err,
+struct evr_http *evr_http_open(struct evr_control *c, const char *listen,
+                               const char *admin_file, const char *read_file, char *err,
                                size_t errlen);
 int evr_http_pollfd(const struct evr_http *h, int *timeout_ms);
 void evr_http_run(struct evr_http *h);

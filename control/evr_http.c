@@ -9,6 +9,19 @@
  *   GET  /metrics  the Prometheus exposition (evr_metrics.c).
  *   anything else  404 (unknown path) or 405 (wrong method), plain text.
  *
+ * Roles (issue 13): bearer tokens (RFC 6750) read at start from
+ * mi.http.admin_token_file and mi.http.read_token_file. A request whose
+ * "Authorization: Bearer <token>" carries the admin token gets the admin
+ * role, the read token the read role (R methods and /metrics; writes answer
+ * 403 as on the control socket); with either file configured, a request
+ * without a token or with another one gets 401 and "WWW-Authenticate:
+ * Bearer" (counted http_refused_token, logged once per peer address).
+ * Tokens are compared in constant time (their length aside). Without any
+ * token file every request is admin, as before, and the listener must be
+ * on loopback: a non-loopback mi.http.listen without tokens is refused at
+ * open. A token file must not be readable by others (mode o-rwx): a
+ * token is as good as the uid that holds it.
+ *
  * Threads: none of its own. libmicrohttpd runs in its epoll mode without
  * an internal thread; the control thread polls its epoll descriptor with
  * the other control sockets and calls evr_http_run, so every request runs
@@ -24,16 +37,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "evr_control_internal.h"
 #include "evr_metrics.h"
+
+#define TOKEN_MIN 16u   /* bytes: shorter is guessable */
+#define TOKEN_MAX 1024u
 
 struct evr_http {
 	struct evr_control *c;
 	struct MHD_Daemon *d;
 	int epoll_fd;
 	uint32_t max_body;
+	char *token[2];         /* [EVR_ROLE_READ], [EVR_ROLE_ADMIN]; NULL = none */
+	size_t token_len[2];
 };
 
 /* One POST being received. */
@@ -67,6 +89,96 @@ static enum MHD_Result plain(struct MHD_Connection *con, unsigned status, const 
 	             false);
 }
 
+/* Equal, in a time that depends on the secret's length only. */
+static bool token_equal(const char *given, size_t glen, const char *secret, size_t slen)
+{
+	volatile unsigned char diff = (unsigned char)(glen != slen);
+
+	for (size_t i = 0; i < slen; i++)
+		diff |= (unsigned char)((i < glen ? (unsigned char)given[i] : 0u) ^
+		                        (unsigned char)secret[i]);
+	return diff == 0;
+}
+
+/* The peer's address, for the audit trail and the refusal table. */
+static void peer_text(struct MHD_Connection *con, char *buf, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	buf[0] = '\0';
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, cap);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, cap);
+}
+
+/*
+ * Set the caller of this request from its bearer token. false: answer 401
+ * (no token, another token, not "Bearer"), counted and logged once per
+ * peer address. Without token files every caller is admin.
+ */
+static bool authorize(struct evr_http *h, struct MHD_Connection *con)
+{
+	struct evr_control *c = h->c;
+	const char *auth;
+	char addr[INET6_ADDRSTRLEN];
+	int role = EVR_ROLE_NONE;
+
+	peer_text(con, addr, sizeof(addr));
+	if (!h->token[0] && !h->token[1]) {
+		evr_control_set_caller(c, EVR_ROLE_ADMIN, (uid_t)-1, (gid_t)-1, "http", addr);
+		return true;
+	}
+	auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+	                                   MHD_HTTP_HEADER_AUTHORIZATION);
+	if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+		const char *t = auth + 7;
+		size_t n;
+
+		while (*t == ' ')
+			t++;
+		n = strlen(t);
+		while (n && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+			n--;
+		/* both compared whatever the first gives: no early answer */
+		bool adm = h->token[EVR_ROLE_ADMIN] &&
+		           token_equal(t, n, h->token[EVR_ROLE_ADMIN], h->token_len[EVR_ROLE_ADMIN]);
+		bool rd = h->token[EVR_ROLE_READ] &&
+		          token_equal(t, n, h->token[EVR_ROLE_READ], h->token_len[EVR_ROLE_READ]);
+		role = adm ? EVR_ROLE_ADMIN : rd ? EVR_ROLE_READ : EVR_ROLE_NONE;
+	}
+	evr_control_set_caller(c, role == EVR_ROLE_NONE ? EVR_ROLE_READ : role, (uid_t)-1,
+	                       (gid_t)-1, "http", addr);
+	if (role != EVR_ROLE_NONE)
+		return true;
+	c->cnt.http_refused_token++;
+	if (evr_control_refusal_first(c))
+		evr_control_audit(c, "request refused: %s bearer token",
+		                  auth ? "wrong" : "no");
+	return false;
+}
+
+static enum MHD_Result unauthorized(struct MHD_Connection *con, bool had_header)
+{
+	static const char text[] = "401 Unauthorized: Authorization: Bearer <token> "
+	                           "(mi.http.admin_token_file / read_token_file)\n";
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ok;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+	                        had_header ? "Bearer realm=\"evrd\", error=\"invalid_token\""
+	                                   : "Bearer realm=\"evrd\"");
+	ok = MHD_queue_response(con, MHD_HTTP_UNAUTHORIZED, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
 static enum MHD_Result serve_mi(struct evr_http *h, struct MHD_Connection *con,
                                 struct body *b)
 {
@@ -77,7 +189,6 @@ static enum MHD_Result serve_mi(struct evr_http *h, struct MHD_Connection *con,
 	int handled = 0, rc;
 
 	c->cnt.http_mi++;
-	evr_control_set_caller_admin(c, "http"); /* loopback only: see mi.http.listen */
 	rc = evr_control_exec(c, b->p ? b->p : "", b->n, c->conf.max_output, &bad, &handled,
 	                      &out, &len);
 	if (bad)
@@ -100,6 +211,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	struct body *b = *req_cls;
 
 	(void)version;
+	/* the first call (headers only) decides: a refused body is never read */
+	if (!b && !authorize(h, con))
+		return unauthorized(con, MHD_lookup_connection_value(
+			con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) != NULL);
 	if (strcmp(url, "/metrics") == 0) {
 		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 		    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
@@ -157,6 +272,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		c->cnt.http_bad++;
 		return plain(con, MHD_HTTP_CONTENT_TOO_LARGE, "request body over control.max_line\n");
 	}
+	/* other connections' requests ran since the headers: whose is this */
+	if (!authorize(h, con))
+		return unauthorized(con, true);
 	return serve_mi(h, con, b);
 }
 
@@ -175,7 +293,91 @@ static void on_done(void *cls, struct MHD_Connection *con, void **req_cls,
 	}
 }
 
-struct evr_http *evr_http_open(struct evr_control *c, const char *listen, char *err,
+/*
+ * Read one token file (setting names it in errors): the first line, blanks
+ * at its end cut, TOKEN_MIN..TOKEN_MAX bytes of printable ASCII, the file
+ * a regular one not readable or writable by others. *tok malloc'd.
+ */
+static int read_token(const char *setting, const char *path, char **tok, size_t *len,
+                      char *err, size_t errlen)
+{
+	char buf[TOKEN_MAX + 2];
+	struct stat st;
+	ssize_t n;
+	size_t k;
+	int fd, rc = -EINVAL;
+
+	*tok = NULL;
+	if (!path || !path[0])
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		rc = -errno;
+		evr_control_seterr(err, errlen, "%s %s: %s", setting, path, strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		evr_control_seterr(err, errlen, "%s %s: not a regular file", setting, path);
+		goto out;
+	}
+	if (st.st_mode & 0007) {
+		evr_control_seterr(err, errlen, "%s %s: mode %04o lets every user read or "
+		                   "change the token (chmod o-rwx)", setting, path,
+		                   (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		rc = -errno;
+		evr_control_seterr(err, errlen, "%s %s: %s", setting, path, strerror(-rc));
+		goto out;
+	}
+	buf[n] = '\0';
+	k = strcspn(buf, "\r\n");
+	while (k && (buf[k - 1] == ' ' || buf[k - 1] == '\t'))
+		k--;
+	buf[k] = '\0';
+	if (k < TOKEN_MIN || k > TOKEN_MAX) {
+		evr_control_seterr(err, errlen, "%s %s: the token must be %u..%u bytes (got %zu)",
+		                   setting, path, TOKEN_MIN, TOKEN_MAX, k);
+		goto out;
+	}
+	for (size_t i = 0; i < k; i++)
+		if (buf[i] <= ' ' || buf[i] > '~') {
+			evr_control_seterr(err, errlen, "%s %s: the token must be printable "
+			                   "ASCII without blanks", setting, path);
+			goto out;
+		}
+	*tok = strdup(buf);
+	*len = k;
+	rc = *tok ? 0 : -ENOMEM;
+	if (rc)
+		evr_control_seterr(err, errlen, "%s: out of memory", setting);
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+static void free_tokens(struct evr_http *h)
+{
+	for (int i = 0; i < 2; i++)
+		if (h->token[i]) {
+			explicit_bzero(h->token[i], h->token_len[i]);
+			free(h->token[i]);
+		}
+}
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	return ss->ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+struct evr_http *evr_http_open(struct evr_control *c, const char *listen,
+                               const char *admin_file, const char *read_file, char *err,
                                size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -186,8 +388,8 @@ struct evr_http *evr_http_open(struct evr_control *c, const char *listen, char *
 	socklen_t sl;
 
 	if (evr_control_parse_hostport(listen, SOCK_STREAM, &ss, &sl)) {
-		evr_control_seterr(err, errlen, "'%s': expected ADDRESS:PORT (numeric, [v6]:port)",
-		                   listen);
+		evr_control_seterr(err, errlen, "listen '%s': expected ADDRESS:PORT (numeric, "
+		                   "[v6]:port)", listen);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -195,7 +397,32 @@ struct evr_http *evr_http_open(struct evr_control *c, const char *listen, char *
 		flags |= MHD_USE_IPv6;
 	h = calloc(1, sizeof(*h));
 	if (!h) {
-		evr_control_seterr(err, errlen, "out of memory");
+		evr_control_seterr(err, errlen, "listen: out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	int rc = read_token("admin_token_file", admin_file, &h->token[EVR_ROLE_ADMIN],
+	                    &h->token_len[EVR_ROLE_ADMIN], err, errlen);
+	if (!rc)
+		rc = read_token("read_token_file", read_file, &h->token[EVR_ROLE_READ],
+		                &h->token_len[EVR_ROLE_READ], err, errlen);
+	if (!rc && h->token[0] && h->token[1] && h->token_len[0] == h->token_len[1] &&
+	    memcmp(h->token[0], h->token[1], h->token_len[0]) == 0) {
+		evr_control_seterr(err, errlen, "read_token_file %s: the same token as "
+		                   "admin_token_file", read_file);
+		rc = -EINVAL;
+	}
+	if (!rc && !h->token[0] && !h->token[1] && !is_loopback(&ss)) {
+		/* no access control: only what runs on this host may call */
+		evr_control_seterr(err, errlen, "listen %s: not a loopback address, and no "
+		                   "mi.http.admin_token_file / read_token_file: HTTP without "
+		                   "tokens is served on loopback only", listen);
+		rc = -EPERM;
+	}
+	if (rc) {
+		free_tokens(h);
+		free(h);
+		errno = -rc;
 		return NULL;
 	}
 	h->c = c;
@@ -209,7 +436,8 @@ struct evr_http *evr_http_open(struct evr_control *c, const char *listen, char *
 	if (!h->d) {
 		int e = errno ? errno : EADDRNOTAVAIL;
 
-		evr_control_seterr(err, errlen, "%s: cannot listen: %s", listen, strerror(e));
+		evr_control_seterr(err, errlen, "listen %s: cannot listen: %s", listen, strerror(e));
+		free_tokens(h);
 		free(h);
 		errno = e;
 		return NULL;
@@ -217,9 +445,11 @@ struct evr_http *evr_http_open(struct evr_control *c, const char *listen, char *
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
 	h->epoll_fd = info ? info->epoll_fd : -1;
 	if (h->epoll_fd < 0) {
-		evr_control_seterr(err, errlen, "'%s': no epoll descriptor", listen);
+		evr_control_seterr(err, errlen, "listen '%s': no epoll descriptor", listen);
 		MHD_stop_daemon(h->d);
+		free_tokens(h);
 		free(h);
+		errno = EIO;
 		return NULL;
 	}
 	return h;
@@ -245,5 +475,6 @@ void evr_http_close(struct evr_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->d);
+	free_tokens(h);
 	free(h);
 }

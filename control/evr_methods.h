@@ -81,6 +81,11 @@
 	  "[setting]",                                                          \
 	  "Effective configuration (every setting, defaults filled in), or "    \
 	  "one setting or group by path: sip, ports[0].mtu")                   \
+	X(config_set, EVR, W, "evr_config_set", "config_set", "setting value",    \
+	  "setting value",                                                      \
+	  "Change a runtime setting (destinations.allow, allow_*, unix_dir, "   \
+	  "rate_*, burst_ms) as the config file would set it; result {setting, " \
+	  "value, previous, refused_subscriptions}")                            \
 	X(version, EVR, R, "evr_version", NULL, "", "",                            \
 	  "Daemon name and version: {name, version}")                          \
 	X(list_methods, EVR, R, "evr_list_methods", "list_methods", "", "",        \

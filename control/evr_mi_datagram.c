@@ -22,6 +22,17 @@
  *  - A request over 65457 bytes is detected with MSG_TRUNC (OpenSIPS
  *    silently parses the truncated bytes) and answered with -32600 "request
  *    too large"; garbage gets -32700. Both count control.mi_bad.
+ *  - Roles (issue 13): a unix datagram carries its sender's credentials
+ *    (SO_PASSCRED on our socket: the kernel attaches SCM_CREDENTIALS to
+ *    every datagram, the sender need not send them), mapped to the
+ *    control socket's roles (control.admin_* / read_*, root is admin): a
+ *    reader may call R methods only (403 for the rest), and a sender with
+ *    no role, or a datagram without credentials, is refused with a 403
+ *    error and nothing runs (control.mi_refused_role). UDP has no peer
+ *    identity: every sender gets mi.datagram_udp_role ("read" by default;
+ *    "admin" for opensips-cli subscribing on a trusted host; "none" turns
+ *    every request down). A refused peer is logged once (evr_control's
+ *    table of recent refusals), not once per datagram.
  *  - Unix datagram replies go out from the bound server socket to the
  *    sender's bound path; a sender that did not bind its socket has no
  *    address to answer (its request still runs): counted
@@ -125,6 +136,16 @@ int evr_mi_dgram_open(struct evr_control *c, int kind, const char *where, mode_t
 		goto fail;
 	}
 	if (kind == EVR_MI_DGRAM_UNIX) {
+		int one = 1;
+
+		/* every datagram then carries its sender's credentials */
+		if (setsockopt(d->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+			rc = -errno;
+			evr_control_seterr(err, errlen, "%s: SO_PASSCRED: %s", name,
+			                   strerror(-rc));
+			unlink(where);
+			goto fail;
+		}
 		d->path = strdup(where);
 		if (!d->path || stat(where, &st) < 0) {
 			rc = -ENOMEM;
@@ -169,20 +190,80 @@ static void reply(struct evr_control *c, struct evr_mi_dgram *d, const char *p, 
 	c->cnt.mi_replies++;
 }
 
-/* A request we refuse before executing it (too large): a JSON-RPC error
- * with id null, through the same error path as the stream socket. */
-static void reply_refused(struct evr_control *c, struct evr_mi_dgram *d,
+/* A request we refuse before executing it (too large, no role): a
+ * JSON-RPC error with id null (the request is not parsed), counted as the
+ * stream socket counts its errors. */
+static void reply_refused(struct evr_control *c, struct evr_mi_dgram *d, int code,
+                          const char *message, const char *data,
                           const struct sockaddr_storage *to, socklen_t tolen)
 {
-	char text[160];
+	char text[320];
 	int n = snprintf(text, sizeof(text),
 	                 "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":%d,\"message\":"
-	                 "\"request too large\",\"data\":\"datagram longer than %u bytes\"},"
-	                 "\"id\":null}",
-	                 EVR_RPC_INVALID_REQUEST, DGRAM_MAX);
+	                 "\"%s\",\"data\":\"%s\"},\"id\":null}",
+	                 code, message, data);
 
-	evr_control_count_error(c, EVR_RPC_INVALID_REQUEST);
+	evr_control_count_error(c, code);
 	reply(c, d, text, (size_t)n, to, tolen);
+}
+
+/* The sender's credentials from SCM_CREDENTIALS; false when there are
+ * none (then the sender has no role). */
+static bool sender_cred(struct msghdr *mh, uid_t *uid, gid_t *gid)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		struct ucred cr;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_CREDENTIALS ||
+		    cm->cmsg_len < CMSG_LEN(sizeof(cr)))
+			continue;
+		memcpy(&cr, CMSG_DATA(cm), sizeof(cr));
+		*uid = cr.uid;
+		*gid = cr.gid;
+		return true;
+	}
+	return false;
+}
+
+/* Who sent this datagram, as the caller of what it asks: false (refused,
+ * answered, counted) when the sender has no role. */
+static bool set_sender(struct evr_control *c, struct evr_mi_dgram *d, struct msghdr *mh,
+                       const struct sockaddr_storage *from, socklen_t fromlen)
+{
+	char data[96], addr[INET6_ADDRSTRLEN] = "";
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	int role;
+
+	if (d->kind == EVR_MI_DGRAM_UDP) {
+		const void *a = from->ss_family == AF_INET6
+			? (const void *)&((const struct sockaddr_in6 *)from)->sin6_addr
+			: (const void *)&((const struct sockaddr_in *)from)->sin_addr;
+
+		inet_ntop(from->ss_family, a, addr, sizeof(addr));
+		role = c->mi_udp_role;
+		evr_control_set_caller(c, role == EVR_ROLE_NONE ? EVR_ROLE_READ : role, uid, gid,
+		                       "mi-udp", addr);
+		snprintf(data, sizeof(data), "mi.datagram_udp_role is none");
+	} else {
+		bool cred = sender_cred(mh, &uid, &gid);
+
+		role = cred ? evr_control_peer_role(c, uid, gid) : EVR_ROLE_NONE;
+		evr_control_set_caller(c, role == EVR_ROLE_NONE ? EVR_ROLE_READ : role, uid, gid,
+		                       "mi-datagram", NULL);
+		if (cred)
+			snprintf(data, sizeof(data), "uid %u is in no control.admin_* / read_* list",
+			         (unsigned)uid);
+		else
+			snprintf(data, sizeof(data), "no sender credentials");
+	}
+	if (role != EVR_ROLE_NONE)
+		return true;
+	c->cnt.mi_refused_role++;
+	if (evr_control_refusal_first(c))
+		evr_control_audit(c, "datagram refused: no role (%s)", data);
+	reply_refused(c, d, EVR_RPC_FORBIDDEN, "permission denied", data, from, fromlen);
+	return false;
 }
 
 int evr_mi_dgram_process(struct evr_control *c, struct evr_mi_dgram *d,
@@ -197,9 +278,16 @@ int evr_mi_dgram_process(struct evr_control *c, struct evr_mi_dgram *d,
 		return 0;
 	for (unsigned k = 0; k < DGRAM_BURST; k++) {
 		struct sockaddr_storage from;
-		socklen_t fromlen = sizeof(from);
-		ssize_t r = recvfrom(d->fd, d->buf, DGRAM_MAX + 1u, MSG_DONTWAIT | MSG_TRUNC,
-		                     (struct sockaddr *)&from, &fromlen);
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(struct ucred))];
+		} ctl;
+		struct iovec iov = { .iov_base = d->buf, .iov_len = DGRAM_MAX + 1u };
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
+			             .msg_iov = &iov, .msg_iovlen = 1,
+			             .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+		ssize_t r = recvmsg(d->fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
+		socklen_t fromlen = mh.msg_namelen;
 		char *text;
 		size_t len;
 		bool bad;
@@ -211,16 +299,20 @@ int evr_mi_dgram_process(struct evr_control *c, struct evr_mi_dgram *d,
 			break; /* EAGAIN: drained; ICMP errors on UDP: next turn */
 		}
 		c->cnt.mi_requests++;
-		if ((size_t)r > DGRAM_MAX) {
-			c->cnt.mi_bad++;
+		if (!set_sender(c, d, &mh, &from, fromlen)) {
 			handled++;
-			reply_refused(c, d, &from, fromlen);
 			continue;
 		}
-		/* no peer credentials here: admin, guarded by the socket's file
-		 * mode (unix) or its loopback binding (UDP) */
-		evr_control_set_caller_admin(c, d->kind == EVR_MI_DGRAM_UDP ? "mi-udp"
-		                                                            : "mi-datagram");
+		if ((size_t)r > DGRAM_MAX) {
+			char data[64];
+
+			c->cnt.mi_bad++;
+			handled++;
+			snprintf(data, sizeof(data), "datagram longer than %u bytes", DGRAM_MAX);
+			reply_refused(c, d, EVR_RPC_INVALID_REQUEST, "request too large", data,
+			              &from, fromlen);
+			continue;
+		}
 		rc = evr_control_exec(c, d->buf, (size_t)r, DGRAM_MAX, &bad, &handled, &text,
 		                      &len);
 		if (bad)

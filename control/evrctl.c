@@ -570,7 +570,8 @@ static int cmd_unsubscribe(struct ctx *x, int argc, char **argv)
 
 static void subscriber_row(struct table *t, json_t *s)
 {
-	char id[24], ttl[24], expire[24], flags[32], *filters;
+	char id[24], ttl[24], expire[24], flags[48], limiter[72], *filters;
+	json_t *lim = json_object_get(s, "limiter");
 	json_t *f;
 	size_t i, len = 1;
 
@@ -587,10 +588,20 @@ static void subscriber_row(struct table *t, json_t *s)
 	}
 	bool once = json_is_true(json_object_get(s, "once"));
 	bool len_ = json_is_true(json_object_get(s, "lenient"));
-	snprintf(flags, sizeof(flags), "%s%s%s", once ? "once" : "",
-	         once && len_ ? "," : "", len_ ? "lenient" : "");
+	bool refused = json_is_string(json_object_get(s, "refused"));
+	snprintf(flags, sizeof(flags), "%s%s%s%s%s", once ? "once" : "",
+	         once && len_ ? "," : "", len_ ? "lenient" : "",
+	         refused && (once || len_) ? "," : "", refused ? "refused" : "");
 	if (!flags[0])
 		strcpy(flags, "-");
+	/* the destination's limiter figures: sent/rate-limited/bytes-limited */
+	if (json_is_object(lim))
+		snprintf(limiter, sizeof(limiter), "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+		         "/%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(lim, "sent")),
+		         json_integer_value(json_object_get(lim, "rate_limited")),
+		         json_integer_value(json_object_get(lim, "bytes_limited")));
+	else
+		strcpy(limiter, "-");
 	json_array_foreach(json_object_get(s, "filters"), i, f)
 		len += strlen(json_string_value(f) ? json_string_value(f) : "") + 4;
 	filters = calloc(1, len);
@@ -610,7 +621,7 @@ static void subscriber_row(struct table *t, json_t *s)
 	const char *cols[] = {
 		id, json_string_value(json_object_get(s, "event")),
 		json_string_value(json_object_get(s, "socket")),
-		json_string_value(json_object_get(s, "format")), ttl, expire, flags,
+		json_string_value(json_object_get(s, "format")), ttl, expire, flags, limiter,
 		filters && filters[0] ? filters : "-",
 	};
 	table_row(t, cols);
@@ -651,8 +662,9 @@ static int fetch_pages(struct ctx *x, const char *method, json_t *params, const 
 
 static int cmd_subscribers(struct ctx *x, int argc, char **argv)
 {
-	static const char *const head[] = { "ID",  "EVENT",  "SOCKET", "FORMAT",
-		                            "TTL", "EXPIRE", "FLAGS",  "FILTERS" };
+	/* LIMITER: the destination's sent/rate-limited/bytes-limited figures */
+	static const char *const head[] = { "ID",  "EVENT",  "SOCKET", "FORMAT", "TTL",
+		                            "EXPIRE", "FLAGS", "LIMITER", "FILTERS" };
 	const char *event = NULL, *limit_s = NULL, *after_s = NULL;
 	uint64_t limit = 0, after = 0;
 	bool all = false;
@@ -694,7 +706,7 @@ static int cmd_subscribers(struct ctx *x, int argc, char **argv)
 		print_json(o, true);
 		json_decref(o);
 	} else {
-		struct table t = { .ncols = 8 };
+		struct table t = { .ncols = 9 };
 		size_t i;
 		json_t *s;
 
@@ -991,6 +1003,39 @@ static int cmd_esl(struct ctx *x, int argc, char **argv)
 	return EX_OK;
 }
 
+/* config-set NAME VALUE: VALUE as JSON when it parses (true, 100,
+ * ["10.0.0.0/8"]), else as a string (/run/evrd/notify). */
+static int cmd_config_set(struct ctx *x, int argc, char **argv)
+{
+	json_t *v, *res, *refused;
+	int rc;
+
+	if (argc != 3)
+		return usage_err(argv[0], "wants SETTING VALUE (evrctl config shows them)");
+	v = json_loads(argv[2], JSON_DECODE_ANY, NULL);
+	if (!v)
+		v = json_string(argv[2]);
+	rc = call(x, "evr_config_set", json_pack("{s:s,s:o}", "setting", argv[1], "value", v),
+	          &res);
+	if (rc)
+		return rc;
+	refused = json_object_get(res, "refused_subscriptions");
+	if (x->json) {
+		print_json(res, true);
+	} else {
+		char *val = json_dumps(json_object_get(res, "value"), JSON_ENCODE_ANY | JSON_COMPACT);
+
+		printf("%s = %s\n", argv[1], val ? val : "?");
+		free(val);
+		if (json_integer_value(refused) > 0)
+			printf("%" JSON_INTEGER_FORMAT " live subscription(s) now outside the "
+			       "destination policy, kept (evrctl subscribers: FLAGS refused)\n",
+			       json_integer_value(refused));
+	}
+	json_decref(res);
+	return EX_OK;
+}
+
 static int cmd_esl_kill(struct ctx *x, int argc, char **argv)
 {
 	uint64_t id;
@@ -1173,6 +1218,8 @@ static const struct cmd cmds[] = {
 	{ "stats", "", "matcher, control and dataplane counters", cmd_stats },
 	{ "config", "[SETTING]", "effective configuration, or one setting (sip.linger_ms, "
 	  "ports[0])", cmd_config },
+	{ "config-set", "SETTING VALUE", "change a runtime setting (destinations.allow, "
+	  "allow_*, unix_dir, rate_*, burst_ms); VALUE as JSON or a string", cmd_config_set },
 	{ "version", "", "daemon and evrctl versions", cmd_version },
 	{ "esl", "", "FreeSWITCH event-socket clients: peer, format, events, filters, "
 	  "queued, sent, lost", cmd_esl },

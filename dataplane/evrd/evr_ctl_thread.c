@@ -17,6 +17,8 @@
  * Counters are read with relaxed atomic loads; each block has one writer.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -742,6 +744,261 @@ void evr_ctl_heartbeat_tick(struct evr_router *r, struct evr_control *ctl, uint6
 	evr_control_heartbeat(ctl, evr_control_uptime_us(ctl), evr_wall_us(r, now_tsc), &f, &res);
 }
 
+/* ---- runtime settings (config_set) ------------------------------------
+
+ * The destination policy is one immutable object: the policy struct, its
+ * CIDRs and its own copy of unix_dir (the config's string is replaced by
+ * the next config_set). Subscribes read it on the control thread, which
+ * is also where config_set replaces it; it is still handed over like any
+ * RCU object (published, the old one freed by call_rcu) so that no reader
+ * can ever see it freed. */
+struct evr_live_policy {
+	struct evr_dest_policy p;
+	struct evr_cidr *cidrs;
+	char *unix_dir;
+	struct rcu_head rcu;
+};
+
+static void policy_free(struct evr_live_policy *lp)
+{
+	if (!lp)
+		return;
+	free(lp->cidrs);
+	free(lp->unix_dir);
+	free(lp);
+}
+
+static void policy_free_rcu(struct rcu_head *h)
+{
+	policy_free(caa_container_of(h, struct evr_live_policy, rcu));
+}
+
+int evr_ctl_policy_publish(struct evr_router *r)
+{
+	struct evr_live_policy *lp = calloc(1, sizeof(*lp)), *old = r->policy;
+
+	if (!lp || evr_config_dest_policy(r->cfg, &lp->p, &lp->cidrs) != 0 ||
+	    !(lp->unix_dir = strdup(r->cfg->destinations.unix_dir))) {
+		policy_free(lp);
+		return -ENOMEM;
+	}
+	lp->p.unix_dir = lp->unix_dir;
+	rcu_assign_pointer(r->policy, lp);
+	evr_matcher_set_dest_policy(r->matcher, &lp->p);
+	if (old)
+		call_rcu(&old->rcu, policy_free_rcu);
+	return 0;
+}
+
+void evr_ctl_runtime_free(struct evr_router *r)
+{
+	policy_free(r->policy);
+	free(r->dl_rates);
+	r->policy = NULL;
+	r->dl_rates = NULL;
+}
+
+/* A JSON value as a config file writes it (libconfig text), into buf:
+ * strings quoted and escaped, numbers, booleans, lists of those. -EINVAL
+ * for anything else (objects, null, nested lists). */
+static int cfg_text(json_t *v, char *buf, size_t cap, size_t *len, bool top)
+{
+	char tmp[64];
+	const char *p = tmp;
+	size_t n;
+
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+
+		if (*len + 2 > cap)
+			return -EINVAL;
+		buf[(*len)++] = '"';
+		for (; *s; s++) {
+			if (*len + 4 > cap)
+				return -EINVAL;
+			if (*s == '"' || *s == '\\')
+				buf[(*len)++] = '\\';
+			buf[(*len)++] = *s;
+		}
+		buf[(*len)++] = '"';
+		buf[*len] = '\0';
+		return 0;
+	}
+	if (json_is_array(v) && top) {
+		size_t i;
+		json_t *e;
+
+		if (*len + 2 > cap)
+			return -EINVAL;
+		buf[(*len)++] = '[';
+		json_array_foreach(v, i, e) {
+			if (i && *len + 1 < cap)
+				buf[(*len)++] = ',';
+			if (cfg_text(e, buf, cap, len, false))
+				return -EINVAL;
+		}
+		if (*len + 2 > cap)
+			return -EINVAL;
+		buf[(*len)++] = ']';
+		buf[*len] = '\0';
+		return 0;
+	}
+	if (json_is_boolean(v))
+		p = json_is_true(v) ? "true" : "false";
+	else if (json_is_integer(v)) /* L: libconfig's 64-bit integers */
+		snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT "L", json_integer_value(v));
+	else
+		return -EINVAL;
+	n = strlen(p);
+	if (*len + n + 1 > cap)
+		return -EINVAL;
+	memcpy(buf + *len, p, n + 1);
+	*len += n;
+	return 0;
+}
+
+/* The setting at path in the whole configuration's JSON (new reference). */
+static json_t *cfg_at(const struct evr_config *cfg, const char *path)
+{
+	json_t *all = cfg_group_json(evr_config_table, cfg), *v = all;
+	char seg[64];
+
+	for (const char *p = path; v && *p;) {
+		size_t n = strcspn(p, ".");
+
+		snprintf(seg, sizeof(seg), "%.*s", (int)n, p);
+		v = json_object_get(v, seg);
+		p += n + (p[n] == '.');
+	}
+	json_incref(v);
+	json_decref(all);
+	return v;
+}
+
+/* Live subscriptions the current policy refuses (kept: see config_set). */
+struct refused_ctx {
+	const struct evr_dest_policy *p;
+	uint64_t now, last_id;
+	uint64_t n;
+	json_t *ids; /* the first REFUSED_IDS_MAX */
+};
+#define REFUSED_IDS_MAX 100u
+
+static void refused_visit(const struct evr_sub *s, void *arg)
+{
+	struct refused_ctx *x = arg;
+	char why[8];
+	uint64_t exp = __atomic_load_n(&s->expires_ms, __ATOMIC_ACQUIRE);
+
+	x->last_id = s->id;
+	if (__atomic_load_n(&s->removed, __ATOMIC_ACQUIRE) || exp <= x->now ||
+	    evr_dest_policy_check(x->p, s->dest, why, sizeof(why)) == 0)
+		return;
+	if (x->n++ < REFUSED_IDS_MAX)
+		json_array_append_new(x->ids, json_integer((json_int_t)s->id));
+}
+
+/*
+ * evr_config_set: the value checked by the config table (same messages as
+ * the file, naming the setting), swapped into r->cfg, then applied: the
+ * destination policy rebuilt and published, or the limiter rates
+ * published to every notifier. Subscriptions the new policy would refuse
+ * are kept (an operator who narrows the policy by mistake loses nothing;
+ * unsubscribing is one call away) and reported: their count and first ids
+ * here, "refused" in evr_subscribers_list.
+ */
+static int hook_config_set(void *ctx, const char *name, json_t *value, json_t **result,
+                           char *err, size_t errlen)
+{
+	struct evr_router *r = ctx;
+	/* the control thread is the runtime settings' one writer; workers read
+	 * only what r->dl_rates publishes */
+	struct evr_config *cfg = (struct evr_config *)r->cfg;
+	struct evr_config_change *ch;
+	const struct evr_setting *s;
+	char text[8192];
+	size_t len = 0;
+	json_t *prev;
+	int rc;
+
+	text[0] = '\0';
+	if (cfg_text(value, text, sizeof(text), &len, true)) {
+		snprintf(err, errlen, "setting %s: value must be a string, an integer, true/"
+		         "false or a list of those (at most %zu bytes)", name, sizeof(text));
+		return -EINVAL;
+	}
+	ch = evr_config_change_prepare(cfg, name, text, err, errlen);
+	if (!ch)
+		return -errno;
+	s = evr_config_change_setting(ch);
+	prev = cfg_at(cfg, name);
+	evr_config_change_commit(cfg, ch);
+	bool rates = strcmp(s->name, "rate_notifications") == 0 ||
+	             strcmp(s->name, "rate_bytes") == 0 || strcmp(s->name, "burst_ms") == 0;
+	rc = rates ? evr_notify_rates_publish(r, &cfg->destinations) : evr_ctl_policy_publish(r);
+	if (rc) {
+		evr_config_change_commit(cfg, ch); /* back as it was */
+		evr_config_change_free(ch);
+		json_decref(prev);
+		snprintf(err, errlen, "setting %s: out of memory", name);
+		return rc;
+	}
+	evr_config_change_free(ch); /* the old value */
+	EVR_LOG(NOTICE, "config_set %s = %s", name, s->secret ? "********" : text);
+
+	struct refused_ctx x = { .p = &r->policy->p, .now = evr_now_ms(), .ids = json_array() };
+	uint32_t got;
+
+	if (!rates)
+		do
+			got = evr_matcher_list(r->matcher, x.last_id, 4096, refused_visit, &x);
+		while (got == 4096);
+	*result = json_pack("{s:s,s:o,s:o,s:I,s:o}", "setting", name, "value", cfg_at(cfg, name),
+	                    "previous", prev ? prev : json_null(), "refused_subscriptions",
+	                    (json_int_t)x.n, "refused_ids", x.ids ? x.ids : json_array());
+	if (x.n)
+		EVR_LOG(WARNING, "config_set %s: %" PRIu64 " live subscription(s) now outside "
+		        "the destination policy, kept (evrctl subscribers shows them refused)",
+		        name, x.n);
+	return *result ? 0 : -ENOMEM;
+}
+
+/* evr_subscribers_list's extra fields: the limiter's figures for the
+ * destination (every notifier's table summed; read without locks) and the
+ * policy's verdict when it would refuse the destination today. */
+static json_t *hook_dest_info(void *ctx, const struct evr_dest *d)
+{
+	struct evr_router *r = ctx;
+	struct evr_destlimit_figures f = { 0 };
+	char why[160];
+	bool known = false;
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	if (d->kind == EVR_DEST_UDP) {
+		bool v6 = d->addr.sa.sa_family == AF_INET6;
+		const uint8_t *a = v6 ? d->addr.v6.sin6_addr.s6_addr
+		                      : (const uint8_t *)&d->addr.v4.sin_addr;
+		uint16_t port = v6 ? d->addr.v6.sin6_port : d->addr.v4.sin_port;
+
+		for (unsigned i = 0; i < r->n_workers; i++)
+			if (r->workers[i] && r->workers[i]->notifier.dl)
+				known |= evr_destlimit_figures(r->workers[i]->notifier.dl, v6 ? 6 : 4,
+				                               a, port, &f);
+		if (r->ctl_notifier.dl)
+			known |= evr_destlimit_figures(r->ctl_notifier.dl, v6 ? 6 : 4, a, port, &f);
+	}
+	if (known)
+		json_object_set_new(o, "limiter",
+		                    json_pack("{s:I,s:I,s:I}", "sent", (json_int_t)f.sent,
+		                              "rate_limited", (json_int_t)f.over_rate,
+		                              "bytes_limited", (json_int_t)f.over_bytes));
+	if (r->policy && evr_dest_policy_check(&r->policy->p, d, why, sizeof(why)) != 0)
+		json_object_set_new(o, "refused", json_string(why));
+	return o;
+}
+
 void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -751,4 +1008,6 @@ void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h)
 	h->deliver = hook_deliver;
 	h->config = hook_config;
 	h->audit = hook_audit;
+	h->config_set = hook_config_set;
+	h->dest_info = hook_dest_info;
 }

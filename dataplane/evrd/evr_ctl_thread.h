@@ -37,6 +37,13 @@ unsigned evr_ctl_drain_names(struct evr_router *r, struct evr_control *ctl);
  * standard headers once a minute. Control thread. */
 void evr_ctl_heartbeat_tick(struct evr_router *r, struct evr_control *ctl, uint64_t now_tsc);
 void evr_ctl_hooks(struct evr_router *r, struct evr_control_hooks *h);
+/* Build the destination policy from r->cfg (destinations.*, the ports'
+ * addresses) and give it to the matcher; the one it replaces is freed
+ * after a grace period. Main thread at start (before any subscribe), then
+ * the control thread (config_set). 0 or -ENOMEM (the old one stays). */
+int evr_ctl_policy_publish(struct evr_router *r);
+/* At exit, after the matcher is gone: the last policy and rates. */
+void evr_ctl_runtime_free(struct evr_router *r);
 /* Events decoded or derived, and every named drop, over all workers and the
  * control thread (HEARTBEAT's and systemd STATUS's figures). Any thread:
  * relaxed loads. */

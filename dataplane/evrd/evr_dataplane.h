@@ -146,6 +146,9 @@ struct evr_event_name {
 	char s[EVR_EVENT_NAME_MAX + 1];
 };
 
+struct evr_dl_rates;
+struct evr_live_policy;
+
 struct evr_router {
 	const struct evr_config *cfg;
 	struct evr_matcher *matcher;
@@ -194,6 +197,11 @@ struct evr_router {
 	struct evr_counters ctl_cnt;
 	struct evr_match_stats ctl_mst;
 	struct evr_notifier ctl_notifier; /* raise_event's notify stage */
+	/* runtime settings (config_set, evr_ctl_thread.c): the limiter's
+	 * rates (RCU, read by every notifier) and the destination policy the
+	 * matcher checks subscribes against (control thread) */
+	struct evr_dl_rates *dl_rates;
+	struct evr_live_policy *policy;
 	uint64_t start_tsc;
 	/* Router-wide Event-Sequence; workers reserve blocks per burst. */
 	uint64_t seq __rte_cache_aligned;

@@ -42,10 +42,54 @@ static inline uint64_t now_us(const struct evr_router *r)
  * May one more notification of len payload bytes go to d? Per-destination
  * buckets, then the egress cap; a refusal is counted by reason.
  */
+/* This notifier's share of a router-wide rate (0 stays unlimited). */
+static uint64_t share(const struct evr_router *r, uint64_t rate)
+{
+	unsigned shares = r->n_workers ? r->n_workers : 1;
+
+	return rate ? (rate + shares - 1) / shares : 0;
+}
+
+/* Apply rates published since the last look (config_set): one load and a
+ * compare per notification otherwise. */
+static void follow_rates(struct evr_notifier *nt)
+{
+	const struct evr_dl_rates *q = rcu_dereference(nt->r->dl_rates);
+
+	if (!q || q->gen == nt->dl_gen)
+		return;
+	evr_destlimit_set_rates(nt->dl, share(nt->r, q->rate_n), share(nt->r, q->rate_b),
+	                        q->burst_ms); /* validated by the config table */
+	nt->dl_on = q->rate_n || q->rate_b;
+	nt->dl_gen = q->gen;
+}
+
+static void rates_free(struct rcu_head *h)
+{
+	free(caa_container_of(h, struct evr_dl_rates, rcu));
+}
+
+int evr_notify_rates_publish(struct evr_router *r, const struct evr_cfg_destinations *d)
+{
+	struct evr_dl_rates *q = calloc(1, sizeof(*q)), *old = r->dl_rates;
+
+	if (!q)
+		return -ENOMEM;
+	q->gen = old ? old->gen + 1 : 1;
+	q->rate_n = d->rate_notifications;
+	q->rate_b = d->rate_bytes;
+	q->burst_ms = d->burst_ms;
+	rcu_assign_pointer(r->dl_rates, q);
+	if (old)
+		call_rcu(&old->rcu, rates_free); /* workers may still read it */
+	return 0;
+}
+
 static bool within_limits(struct evr_notifier *nt, struct evr_counters *cnt,
                           const struct evr_dest *d, uint32_t len, uint64_t now)
 {
-	if (nt->dl && d->kind == EVR_DEST_UDP) {
+	follow_rates(nt);
+	if (nt->dl_on && d->kind == EVR_DEST_UDP) {
 		bool v6 = d->addr.sa.sa_family == AF_INET6;
 		enum evr_destlimit_verdict v = evr_destlimit_take(
 			nt->dl, v6 ? 6 : 4,
@@ -84,20 +128,19 @@ int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_wo
 		return -ENOMEM;
 	{
 		/* each notifier (every worker, the control thread) enforces an
-		 * equal share of the configured rates: no shared state */
+		 * equal share of the configured rates: no shared state. The
+		 * table is made even when no rate is set, so that config_set
+		 * can set one without allocating on a worker. */
 		const struct evr_cfg_destinations *d = &r->cfg->destinations;
-		unsigned shares = r->n_workers ? r->n_workers : 1;
-		uint64_t rn = d->rate_notifications ? (d->rate_notifications + shares - 1) / shares : 0;
-		uint64_t rb = d->rate_bytes ? (d->rate_bytes + shares - 1) / shares : 0;
 		uint64_t now = now_us(r);
 
-		if ((rn || rb) &&
-		    !(nt->dl = evr_destlimit_create(rn, rb, d->burst_ms, d->limit_slots)))
+		if (!(nt->dl = evr_destlimit_create(share(r, d->rate_notifications),
+		                                    share(r, d->rate_bytes), d->burst_ms,
+		                                    d->limit_slots)))
 			return -errno;
-		evr_bucket_init(&nt->egress_n, d->egress_notifications
-		                ? (d->egress_notifications + shares - 1) / shares : 0, d->burst_ms, now);
-		evr_bucket_init(&nt->egress_b, d->egress_bytes
-		                ? (d->egress_bytes + shares - 1) / shares : 0, d->burst_ms, now);
+		nt->dl_on = d->rate_notifications || d->rate_bytes;
+		evr_bucket_init(&nt->egress_n, share(r, d->egress_notifications), d->burst_ms, now);
+		evr_bucket_init(&nt->egress_b, share(r, d->egress_bytes), d->burst_ms, now);
 	}
 	/* only workers hold events and match bursts (the control thread
 	 * matches its own, one event at a time); every event of a burst may

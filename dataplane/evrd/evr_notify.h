@@ -25,6 +25,8 @@
 #include "util/evr_destlimit.h"
 #include <stdint.h>
 
+#include <urcu-qsbr.h>
+
 #include <rte_byteorder.h>
 #include <rte_mbuf.h>
 
@@ -35,6 +37,25 @@
 struct evr_router;
 struct evr_worker;
 struct evr_counters;
+struct evr_cfg_destinations;
+
+/*
+ * The per-destination rates (destinations.rate_notifications, rate_bytes,
+ * burst_ms) as the router publishes them: an immutable object behind an
+ * RCU pointer (r->dl_rates), replaced whole by config_set and freed after
+ * a grace period. Each notifier compares gen with the one it applied and
+ * retunes its own limiter table (its share of the rates): no lock, and no
+ * allocation on a worker.
+ */
+struct evr_dl_rates {
+	uint64_t gen;
+	uint64_t rate_n, rate_b;
+	uint32_t burst_ms;
+	struct rcu_head rcu;
+};
+/* Publish d's rates (main thread at start, then the control thread only).
+ * 0 or -ENOMEM. */
+int evr_notify_rates_publish(struct evr_router *r, const struct evr_cfg_destinations *d);
 
 /* Unmatched event names a worker remembers having passed on. */
 #define EVR_SEEN_NAMES 1024u
@@ -52,7 +73,9 @@ struct evr_notifier {
 	                                * names passed to the control thread
 	                                * (direct-mapped, EVR_SEEN_NAMES) */
 	/* egress limits (destinations.rate_*, egress_*): this notifier's share */
-	struct evr_destlimit *dl;      /* NULL: no per-destination limit */
+	struct evr_destlimit *dl;      /* always made: rates may be set later */
+	uint64_t dl_gen;               /* r->dl_rates generation applied */
+	bool dl_on;                    /* a per-destination rate is set */
 	uint64_t dl_evicted_seen;
 	struct evr_bucket egress_n, egress_b;
 	char *encbuf; /* notifications that do not fit one mbuf; the control

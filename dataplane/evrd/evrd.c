@@ -939,6 +939,7 @@ int main(int argc, char **argv)
 	r->names_ring = rte_ring_create_elem("evr_names", sizeof(struct evr_event_name), 1024,
 	                                     socket, RING_F_SC_DEQ);
 	if (!r->unix_ring || !r->ctrl_ring || !r->names_ring ||
+	    evr_notify_rates_publish(r, &cfg->destinations) != 0 ||
 	    evr_notify_init(&r->ctl_notifier, r, NULL) != 0)
 		die("rings: %s", rte_strerror(rte_errno));
 
@@ -949,8 +950,9 @@ int main(int argc, char **argv)
 	if (r->matcher == NULL)
 		die("matcher: %s", strerror(errno));
 	/* every subscribe from here on, static ones included, obeys the
-	 * destination policy (destinations.*) */
-	evr_matcher_set_dest_policy(r->matcher, &cfg->dest_policy);
+	 * destination policy (destinations.*; config_set replaces it) */
+	if (evr_ctl_policy_publish(r) != 0)
+		die("destinations: out of memory");
 	if (cfg->destinations.unix_dir[0]) {
 		make_socket_dir(cfg->destinations.unix_dir); /* its parent */
 		if (mkdir(cfg->destinations.unix_dir, 0770) != 0 && errno != EEXIST)
@@ -1013,7 +1015,14 @@ int main(int argc, char **argv)
 			.fifo_reply_dir = cfg->mi.fifo_reply_dir,
 			.http_listen = cfg->mi.http.listen,
 			.mode = (mode_t)mode,
+			.udp_role = (int)cfg->mi.datagram_udp_role, /* same order */
+			.http_admin_token_file = cfg->mi.http.admin_token_file,
+			.http_read_token_file = cfg->mi.http.read_token_file,
 		};
+		uint32_t fifo_mode = 0600;
+
+		evr_cfg_parse_mode(cfg->mi.fifo_mode, &fifo_mode);
+		mc.fifo_mode = (mode_t)fifo_mode;
 		if (cfg->mi.datagram_socket && cfg->mi.datagram_socket[0])
 			make_socket_dir(cfg->mi.datagram_socket);
 		if (cfg->mi.fifo && cfg->mi.fifo[0])
@@ -1119,6 +1128,12 @@ int main(int argc, char **argv)
 		rte_eth_dev_close(r->ports[pi].port_id);
 	}
 	evr_matcher_destroy(r->matcher);
+	/* policies and rates config_set replaced: freed now (offline, or the
+	 * grace periods would wait for this thread) */
+	rcu_thread_offline();
+	rcu_barrier();
+	rcu_thread_online();
+	evr_ctl_runtime_free(r);
 	for (unsigned i = 0; i < r->n_workers; i++) {
 		evr_worker_fini(r->workers[i]);
 		rte_free(r->workers[i]);

@@ -26,7 +26,10 @@ nframes=$(jq .frames "$T/expect.json")
 base=$((20000 + ($$ % 20000)))
 mi_udp=$base mi_http=$((base + 1)) prom=$((base + 2))
 cat >>"$T/evrd.conf" <<EOF
-mi = { datagram_udp = "127.0.0.1:$mi_udp"; datagram_socket = "$T/mi.sock";
+# MI UDP senders have no identity: admin here (opensips-cli subscribes over
+# it below); the default is datagram_udp_role = "read"
+mi = { datagram_udp = "127.0.0.1:$mi_udp"; datagram_udp_role = "admin";
+       datagram_socket = "$T/mi.sock";
        fifo = "$T/mi_fifo"; fifo_reply_dir = "$T";
        http = { listen = "127.0.0.1:$mi_http"; }; };
 destinations = { unix_dir = "$T"; };

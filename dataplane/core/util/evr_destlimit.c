@@ -46,17 +46,56 @@ bool evr_bucket_take(struct evr_bucket *b, uint64_t cost, uint64_t now_us)
 struct slot {
 	uint8_t addr[16];
 	uint16_t port;
-	uint8_t family; /* 0: free */
+	uint8_t family;  /* 0: free */
+	uint32_t seq;    /* odd while the slot changes destination */
+	uint32_t gen;    /* the table's rates the buckets have */
 	struct evr_bucket n, b;
 	uint64_t used_us;
+	uint64_t sent, over_rate, over_bytes; /* figures (one writer) */
 };
 
 struct evr_destlimit {
 	struct evr_destlimit_stats st;
 	uint64_t seed, rate_n, rate_b;
-	uint32_t burst_ms, mask;
+	uint32_t burst_ms, mask, gen;
 	struct slot *slots;
 };
+
+/* A bucket to a new rate and depth: its tokens kept up to the new depth
+ * (a bucket that was unlimited starts full). */
+static void bucket_retune(struct evr_bucket *b, uint64_t rate, uint32_t burst_ms)
+{
+	uint64_t cap = rate * (uint64_t)burst_ms * 1000u;
+
+	if (!b->rate || b->tok > cap)
+		b->tok = cap;
+	b->rate = rate;
+	b->cap = cap;
+}
+
+/* One writer, readers on other threads: relaxed atomic counters. */
+static inline void bump(uint64_t *p)
+{
+	__atomic_store_n(p, *p + 1, __ATOMIC_RELAXED);
+}
+
+static bool rates_valid(uint64_t rate_n, uint64_t rate_b, uint32_t burst_ms)
+{
+	return burst_ms && burst_ms <= 60000 && rate_n <= 1000000000ull &&
+	       rate_b <= 100000000000ull;
+}
+
+int evr_destlimit_set_rates(struct evr_destlimit *t, uint64_t rate_n, uint64_t rate_b,
+                            uint32_t burst_ms)
+{
+	if (!rates_valid(rate_n, rate_b, burst_ms))
+		return -EINVAL;
+	t->rate_n = rate_n;
+	t->rate_b = rate_b;
+	t->burst_ms = burst_ms;
+	t->gen++; /* every bucket retunes when next used */
+	return 0;
+}
 
 struct evr_destlimit *evr_destlimit_create(uint64_t rate_n, uint64_t rate_b, uint32_t burst_ms,
                                            uint32_t slots)
@@ -64,8 +103,7 @@ struct evr_destlimit *evr_destlimit_create(uint64_t rate_n, uint64_t rate_b, uin
 	struct evr_destlimit *t;
 	uint32_t n = WAYS;
 
-	if ((!rate_n && !rate_b) || !burst_ms || burst_ms > 60000 || slots < WAYS ||
-	    slots > (1u << 24) || rate_n > 1000000000ull || rate_b > 100000000000ull) {
+	if (!rates_valid(rate_n, rate_b, burst_ms) || slots < WAYS || slots > (1u << 24)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -121,23 +159,76 @@ enum evr_destlimit_verdict evr_destlimit_take(struct evr_destlimit *t, uint8_t f
 		s = lru;
 		if (s->family && now_us - s->used_us < idle_us)
 			t->st.evicted++;
+		/* readers of the figures see an odd seq meanwhile */
+		__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
 		memcpy(s->addr, key, 16);
 		s->port = port;
 		s->family = family;
+		s->sent = s->over_rate = s->over_bytes = 0;
+		__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
 		evr_bucket_init(&s->n, t->rate_n, t->burst_ms, now_us);
 		evr_bucket_init(&s->b, t->rate_b, t->burst_ms, now_us);
+		s->gen = t->gen;
+	} else if (s->gen != t->gen) {
+		bucket_retune(&s->n, t->rate_n, t->burst_ms);
+		bucket_retune(&s->b, t->rate_b, t->burst_ms);
+		s->gen = t->gen;
 	}
 	s->used_us = now_us;
 	/* both or neither: a notification refused for bytes keeps its token */
 	if (!evr_bucket_take(&s->n, 1, now_us)) {
 		t->st.over_rate++;
+		bump(&s->over_rate);
 		return EVR_DL_RATE;
 	}
 	if (!evr_bucket_take(&s->b, bytes, now_us)) {
 		if (s->n.rate)
 			s->n.tok += SCALE; /* give the notification token back */
 		t->st.over_bytes++;
+		bump(&s->over_bytes);
 		return EVR_DL_BYTES;
 	}
+	bump(&s->sent);
 	return EVR_DL_OK;
+}
+
+bool evr_destlimit_figures(const struct evr_destlimit *t, uint8_t family, const uint8_t *addr,
+                           uint16_t port, struct evr_destlimit_figures *f)
+{
+	uint8_t key[16];
+	uint64_t h = evr_addr_key(key, family, addr, t->seed, (uint64_t)port << 8 | family);
+	const struct slot *set = &t->slots[(h & t->mask) * WAYS];
+
+	for (unsigned i = 0; i < WAYS; i++) {
+		const struct slot *x = &set[i];
+
+		for (int tries = 0; tries < 4; tries++) {
+			uint32_t s1 = __atomic_load_n(&x->seq, __ATOMIC_ACQUIRE);
+			uint8_t a[16];
+			uint16_t p;
+			uint8_t fam;
+			uint64_t sent, orate, obytes;
+
+			if (s1 & 1)
+				continue; /* changing destination right now */
+			for (unsigned k = 0; k < 16; k++)
+				a[k] = __atomic_load_n(&x->addr[k], __ATOMIC_RELAXED);
+			p = __atomic_load_n(&x->port, __ATOMIC_RELAXED);
+			fam = __atomic_load_n(&x->family, __ATOMIC_RELAXED);
+			sent = __atomic_load_n(&x->sent, __ATOMIC_RELAXED);
+			orate = __atomic_load_n(&x->over_rate, __ATOMIC_RELAXED);
+			obytes = __atomic_load_n(&x->over_bytes, __ATOMIC_RELAXED);
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&x->seq, __ATOMIC_RELAXED) != s1)
+				continue;
+			if (fam != family || p != port || memcmp(a, key, 16) != 0)
+				break;
+			f->sent += sent;
+			f->over_rate += orate;
+			f->over_bytes += obytes;
+			return true;
+		}
+	}
+	return false;
 }

@@ -15,7 +15,16 @@
  *
  * Also one plain bucket (evr_bucket) for a global cap.
  *
- * Ownership: one table per notifier (worker or control thread), used by
+ * Rates change at run time (evr_destlimit_set_rates, from the owner's
+ * thread): each bucket takes the new rate and depth the next time its
+ * destination is seen, keeping its tokens (up to the new depth).
+ *
+ * Figures: each bucket counts what its destination was sent and refused
+ * since it took the bucket; evr_destlimit_figures reads them from any
+ * thread without locks (a per-bucket sequence count tells a bucket being
+ * given to another destination meanwhile: then the read retries).
+ *
+ * Ownership: one table per notifier (worker or control thread), updated by
  * its thread only: no locks, no allocation after create. A configured rate
  * is split between the notifiers by the caller. Pure C, no EAL.
  */
@@ -49,8 +58,8 @@ struct evr_destlimit_stats {
 struct evr_destlimit;
 
 /* rate_n notifications/s and rate_b bytes/s per destination (0 = that
- * dimension unlimited; both 0: use no table), burst_ms >= 1, slots >= 8.
- * NULL with errno EINVAL / ENOMEM. */
+ * dimension unlimited; both 0: every take passes, figures are counted),
+ * burst_ms >= 1, slots >= 8. NULL with errno EINVAL / ENOMEM. */
 EVR_API struct evr_destlimit *evr_destlimit_create(uint64_t rate_n, uint64_t rate_b,
                                                    uint32_t burst_ms, uint32_t slots);
 EVR_API void evr_destlimit_destroy(struct evr_destlimit *t);
@@ -59,5 +68,20 @@ EVR_API enum evr_destlimit_verdict evr_destlimit_take(struct evr_destlimit *t, u
                                                       const uint8_t *addr, uint16_t port,
                                                       uint32_t bytes, uint64_t now_us);
 EVR_API const struct evr_destlimit_stats *evr_destlimit_stats(const struct evr_destlimit *t);
+/* New rates and depth (bounds as create; -EINVAL). Owner's thread. */
+EVR_API int evr_destlimit_set_rates(struct evr_destlimit *t, uint64_t rate_n, uint64_t rate_b,
+                                    uint32_t burst_ms);
+
+/* One destination's figures since it took its bucket. */
+struct evr_destlimit_figures {
+	uint64_t sent;          /* notifications let through */
+	uint64_t over_rate;     /* refused: notifications/s */
+	uint64_t over_bytes;    /* refused: bytes/s */
+};
+/* Add the figures of (family, addr, port) to *f: true when the table
+ * tracks that destination now. Any thread (relaxed reads). */
+EVR_API bool evr_destlimit_figures(const struct evr_destlimit *t, uint8_t family,
+                                   const uint8_t *addr, uint16_t port,
+                                   struct evr_destlimit_figures *f);
 
 #endif /* EVR_DESTLIMIT_H */

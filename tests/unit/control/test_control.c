@@ -1453,7 +1453,8 @@ static void test_protocol(void)
 		               "raise_event", "version", "uptime", "get_statistics",
 		               "list_statistics", "reset_statistics", "evr_subscribe",
 		               "evr_unsubscribe", "evr_events_list", "evr_subscribers_list",
-		               "evr_raise_event", "evr_stats", "evr_config_get", "evr_version",
+		               "evr_raise_event", "evr_stats", "evr_config_get", "evr_config_set",
+		               "evr_version",
 		               "evr_list_methods", "evr_esl_list", "evr_esl_kill" };
 	const size_t nwant = sizeof(want) / sizeof(want[0]);
 	CHECK_EQ_INT(json_array_size(ms), nwant);

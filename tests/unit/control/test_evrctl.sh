@@ -154,9 +154,9 @@ done
 # ---- subscribers / events ------------------------------------------------------------------
 ctl subscribers
 expect_rc 0 "subscribers"
-expect_out "^ID +EVENT +SOCKET +FORMAT +TTL +EXPIRE +FLAGS +FILTERS$" "subscribers header"
-expect_out "^$id +E_UL_AOR_INSERT +udp:127.0.0.1:9000 +jsonrpc +[0-9]+s +3600s +- +aor=bob@\*$" "subscribers row"
-expect_out "E_MANY +udp:127.0.0.1:9101 +plain .* once,lenient +-$" "subscribers flags"
+expect_out "^ID +EVENT +SOCKET +FORMAT +TTL +EXPIRE +FLAGS +LIMITER +FILTERS$" "subscribers header"
+expect_out "^$id +E_UL_AOR_INSERT +udp:127.0.0.1:9000 +jsonrpc +[0-9]+s +3600s +- +- +aor=bob@\*$" "subscribers row"
+expect_out "E_MANY +udp:127.0.0.1:9101 +plain .* once,lenient +- +-$" "subscribers flags"
 ctl subscribers --event E_MANY --limit 2
 expect_rc 0 "subscribers page"
 [[ $(grep -c E_MANY <<<"$out") == 2 ]] || fail "--limit 2 shows 2 rows"

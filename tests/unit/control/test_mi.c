@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <poll.h>
@@ -29,6 +30,32 @@
 
 static struct evr_matcher *M;
 static struct evr_control *C;
+
+/* The audit trail, as evrd would log it: counted by kind. */
+static struct {
+	unsigned lines, ok_lines, summaries, refusals;
+	uint64_t suppressed;
+	char last[512];
+} audit_seen;
+
+static void on_audit(void *ctx, const char *line)
+{
+	const char *x = strstr(line, "\u00d7");
+
+	(void)ctx;
+	audit_seen.lines++;
+	snprintf(audit_seen.last, sizeof(audit_seen.last), "%s", line);
+	if (strstr(line, "refused"))
+		audit_seen.refusals++;
+	if (x && strstr(line, "(suppressed)")) {
+		audit_seen.summaries++;
+		audit_seen.suppressed += strtoull(x + strlen("\u00d7"), NULL, 10);
+	} else if (strstr(line, "evr_subscribe ok")) {
+		audit_seen.ok_lines++;
+	}
+}
+
+static const struct evr_control_hooks audit_hooks = { .audit = on_audit };
 static char dir[64], sock_path[100], mi_sock[100], fifo_path[100], sink_path[100];
 static struct sockaddr_in udp_to;
 static unsigned next_id = 100;
@@ -139,6 +166,48 @@ static json_t *dgram_call(int fd, const struct sockaddr *to, socklen_t tolen,
 
 	free(rep);
 	return r;
+}
+
+/* The same with explicit SCM_CREDENTIALS: root may send another uid's
+ * (CAP_SETUID/CAP_SETGID), which is how a non-admin sender is tested here.
+ * uid (uid_t)-1: our own, as the kernel attaches them. */
+static json_t *dgram_call_as(int fd, const struct sockaddr *to, socklen_t tolen,
+                             uid_t uid, gid_t gid, const char *method, const char *params)
+{
+	static char buf[70000];
+	char req[4096];
+	unsigned id = next_id++;
+	int n = request_text(req, sizeof(req), id, method, params);
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(struct ucred))];
+	} ctl;
+	struct iovec iov = { .iov_base = req, .iov_len = (size_t)n };
+	struct msghdr mh = { .msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &iov,
+		             .msg_iovlen = 1, .msg_control = ctl.b,
+		             .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	struct ucred cr = { .pid = getpid(), .uid = uid, .gid = gid };
+	uint64_t end = now_ms() + 2000;
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_CREDENTIALS;
+	cm->cmsg_len = CMSG_LEN(sizeof(cr));
+	memcpy(CMSG_DATA(cm), &cr, sizeof(cr));
+	CHECK_MSG(sendmsg(fd, &mh, 0) == n, "sendmsg as uid %u: %s", (unsigned)uid,
+	          strerror(errno));
+	while (now_ms() < end) {
+		pump(10);
+		ssize_t r = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (r >= 0) {
+			buf[r] = '\0';
+			json_t *j = json_loads(buf, 0, NULL);
+			CHECK_MSG(j != NULL, "%s as uid %u: %s", method, (unsigned)uid, buf);
+			return j;
+		}
+	}
+	CHECK_MSG(0, "%s as uid %u: no reply", method, (unsigned)uid);
+	return NULL;
 }
 
 /* ---- FIFO client --------------------------------------------------------------- */
@@ -426,6 +495,329 @@ static void test_unix_dgram(int sink)
 	close(fd);
 }
 
+/*
+ * Roles over the unix datagram socket (issue 13): the server's roles are
+ * admin uid 4001, read uid 4002; root is admin. A reader's version works
+ * and its subscribe gets 403; a uid in no list is refused before anything
+ * runs (403 permission denied, control.mi_refused_role, logged once).
+ */
+static void test_unix_dgram_roles(void)
+{
+	char cli_path[100], params[256];
+	struct sockaddr_un to = { .sun_family = AF_UNIX };
+	json_t *r;
+
+	if (geteuid() != 0) {
+		printf("# test_unix_dgram_roles: skipped (sending another uid's "
+		       "credentials needs root)\n");
+		return;
+	}
+	snprintf(to.sun_path, sizeof(to.sun_path), "%s", mi_sock);
+	snprintf(cli_path, sizeof(cli_path), "%s/roles.sock", dir);
+	int fd = unix_dgram(cli_path);
+	const struct sockaddr *t = (const struct sockaddr *)&to;
+	json_int_t refused0 = stat_control("mi_refused_role"),
+		   role0 = stat_control("refused_role");
+
+	snprintf(params, sizeof(params), "{\"event\": \"E_MI_ROLES\", \"socket\": \"unix:%s\"}",
+	         sink_path);
+	r = dgram_call_as(fd, t, sizeof(to), 4002, 4002, "version", "{}");
+	CHECK_MSG(is_version(r), "reader: version answered");
+	json_decref(r);
+	r = dgram_call_as(fd, t, sizeof(to), 4002, 4002, "evr_subscribe", params);
+	CHECK_MSG(error_code(r) == 403, "reader: subscribe refused 403 (got %d)", error_code(r));
+	json_decref(r);
+	CHECK(stat_control("refused_role") == role0 + 1);
+	r = dgram_call_as(fd, t, sizeof(to), 4003, 4003, "version", "{}");
+	CHECK_MSG(error_code(r) == 403 &&
+	                  strstr(json_string_value(json_object_get(json_object_get(r, "error"),
+	                                                           "data")), "uid 4003"),
+	          "no role: refused");
+	json_decref(r);
+	r = dgram_call_as(fd, t, sizeof(to), 4003, 4003, "evr_subscribe", params);
+	CHECK(error_code(r) == 403);
+	json_decref(r);
+	CHECK(stat_control("mi_refused_role") == refused0 + 2);
+	r = dgram_call_as(fd, t, sizeof(to), 4001, 4001, "evr_subscribe", params);
+	CHECK_MSG(json_is_integer(json_object_get(result_of(r), "id")), "admin uid: subscribed");
+	json_decref(r);
+	r = dgram_call_as(fd, t, sizeof(to), 0, 0, "event_unsubscribe", params);
+	CHECK(json_integer_value(json_object_get(result_of(r), "removed")) == 1);
+	json_decref(r);
+	close(fd);
+	unlink(cli_path);
+}
+
+/* A free loopback port of type (bound, learnt, released). */
+static unsigned free_port(int type)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET, type, 0);
+
+	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	      getsockname(fd, (struct sockaddr *)&a, &l) == 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* A second server with only the MI transports of mc; NULL on failure. */
+static struct evr_control *second_server(const char *name, const struct evr_mi_conf *mc,
+                                         char *err, size_t errlen, int *rc)
+{
+	struct evr_control_conf conf;
+	char p2[128];
+	struct evr_control *c2;
+
+	snprintf(p2, sizeof(p2), "%s/%s.sock", dir, name);
+	evr_control_conf_default(&conf);
+	conf.socket_path = p2;
+	c2 = evr_control_create(&conf, M, &audit_hooks, err, errlen);
+	CHECK_MSG(c2 != NULL, "%s", err);
+	if (!c2)
+		return NULL;
+	*rc = evr_control_mi_open(c2, mc, err, errlen);
+	if (*rc) {
+		evr_control_destroy(c2);
+		return NULL;
+	}
+	return c2;
+}
+
+/*
+ * MI over UDP has no peer identity: its senders get mi.datagram_udp_role,
+ * "read" unless configured (lists work, subscribe answers 403), or "none"
+ * (everything refused, counted mi_refused_role).
+ */
+static void test_udp_roles(void)
+{
+	char udp[64], err[256], params[256];
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct evr_control *saved = C;
+	int rc, fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	json_t *r;
+
+	snprintf(params, sizeof(params), "{\"event\": \"E_MI_UDP\", \"socket\": \"unix:%s\"}",
+	         sink_path);
+	for (int role = EVR_MI_UDP_READ; role <= EVR_MI_UDP_NONE; role += 2) {
+		to.sin_port = htons((uint16_t)free_port(SOCK_DGRAM));
+		snprintf(udp, sizeof(udp), "127.0.0.1:%u", ntohs(to.sin_port));
+		struct evr_mi_conf mc = { .datagram_udp = udp, .udp_role = role };
+		C = second_server("udp_role", &mc, err, sizeof(err), &rc);
+		CHECK_MSG(C != NULL, "udp role %d: %s", role, err);
+		if (!C)
+			break;
+		json_int_t refused0 = stat_control("mi_refused_role");
+		if (role == EVR_MI_UDP_READ) {
+			r = dgram_call(fd, (struct sockaddr *)&to, sizeof(to), "version", "{}");
+			CHECK_MSG(is_version(r), "udp role read: version");
+			json_decref(r);
+			r = dgram_call(fd, (struct sockaddr *)&to, sizeof(to), "evr_subscribe",
+			               params);
+		} else {
+			/* refused unread: the answer's id is null */
+			char req[512], *rep;
+			int n = request_text(req, sizeof(req), 1, "version", "{}");
+
+			rep = dgram_exchange(fd, (struct sockaddr *)&to, sizeof(to), req, (size_t)n);
+			r = rep ? json_loads(rep, 0, NULL) : NULL;
+			CHECK_MSG(error_code(r) == 403, "udp role none: %s", rep ? rep : "no reply");
+			json_decref(r);
+			free(rep);
+			n = request_text(req, sizeof(req), 2, "evr_subscribe", params);
+			rep = dgram_exchange(fd, (struct sockaddr *)&to, sizeof(to), req, (size_t)n);
+			r = rep ? json_loads(rep, 0, NULL) : NULL;
+			free(rep);
+		}
+		CHECK_MSG(error_code(r) == 403, "udp role %d: subscribe refused (%d)", role,
+		          error_code(r));
+		if (role == EVR_MI_UDP_READ)
+			CHECK(strstr(json_string_value(json_object_get(json_object_get(r, "error"),
+			                                               "message")), "mi-udp"));
+		json_decref(r);
+		CHECK(stat_control("mi_refused_role") - refused0 ==
+		      (role == EVR_MI_UDP_NONE ? 2 : 0));
+		evr_control_destroy(C);
+	}
+	C = saved;
+	close(fd);
+}
+
+/* ---- HTTP ------------------------------------------------------------------------- */
+
+/* One HTTP/1.0 exchange with the server C (pumped meanwhile): the status,
+ * the whole response in resp. */
+static int http_call(unsigned port, const char *method, const char *path, const char *token,
+                     const char *body, char *resp, size_t cap)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	char req[2048], auth[256] = "";
+	size_t len = 0, sent = 0;
+	uint64_t end = now_ms() + 3000;
+	int status = -1;
+
+	if (token)
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%s"
+	                 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	                 method, path, auth, body ? strlen(body) : 0, body ? body : "");
+	CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 || errno == EINPROGRESS);
+	resp[0] = '\0';
+	while (now_ms() < end) {
+		pump(5);
+		if (sent < (size_t)n) {
+			ssize_t w = send(fd, req + sent, (size_t)n - sent, MSG_NOSIGNAL);
+			if (w > 0)
+				sent += (size_t)w;
+			continue;
+		}
+		ssize_t r = recv(fd, resp + len, cap - 1 - len, 0);
+		if (r == 0)
+			break;
+		if (r > 0)
+			len += (size_t)r;
+	}
+	resp[len] = '\0';
+	close(fd);
+	sscanf(resp, "HTTP/1.%*d %d", &status);
+	return status;
+}
+
+static void write_token(const char *path, const char *tok, mode_t mode)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+
+	CHECK(fd >= 0 && write(fd, tok, strlen(tok)) == (ssize_t)strlen(tok));
+	CHECK(fchmod(fd, mode) == 0);
+	close(fd);
+}
+
+/*
+ * HTTP roles by bearer token: none or a wrong one 401 with WWW-Authenticate
+ * (counted, logged once per address), the read token reads (and scrapes
+ * /metrics) but cannot subscribe, the admin token may; token files
+ * readable by others, too short ones, and a non-loopback listener without
+ * tokens are refused at open, naming the setting.
+ */
+static void test_http_tokens(void)
+{
+	static const char adm_tok[] = "admin-0123456789abcdef", rd_tok[] = "read-0123456789abcdef";
+	char adm[128], rd[128], listen[64], err[256], resp[65536], body[512];
+	struct evr_control *saved = C;
+	unsigned port = free_port(SOCK_STREAM);
+	int rc, st;
+
+	snprintf(adm, sizeof(adm), "%s/admin.token", dir);
+	snprintf(rd, sizeof(rd), "%s/read.token", dir);
+	write_token(adm, "admin-0123456789abcdef\n", 0600);
+	write_token(rd, rd_tok, 0640);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+
+	/* refused at open */
+	struct evr_mi_conf mc = { .http_listen = listen, .http_admin_token_file = adm };
+	write_token(adm, "admin-0123456789abcdef\n", 0644);
+	CHECK(second_server("http_bad", &mc, err, sizeof(err), &rc) == NULL && rc == -EINVAL);
+	CHECK_MSG(strncmp(err, "mi.http.admin_token_file", 24) == 0 && strstr(err, "o-rwx"), "%s",
+	          err);
+	write_token(adm, "short", 0600);
+	CHECK(second_server("http_bad", &mc, err, sizeof(err), &rc) == NULL && rc == -EINVAL);
+	CHECK_MSG(strstr(err, "16..1024"), "%s", err);
+	mc = (struct evr_mi_conf){ .http_listen = "0.0.0.0:1" };
+	CHECK(second_server("http_bad", &mc, err, sizeof(err), &rc) == NULL && rc == -EPERM);
+	CHECK_MSG(strncmp(err, "mi.http.listen", 14) == 0 && strstr(err, "loopback"), "%s", err);
+
+	write_token(adm, "admin-0123456789abcdef\n", 0600);
+	mc = (struct evr_mi_conf){ .http_listen = listen, .http_admin_token_file = adm,
+		                   .http_read_token_file = rd };
+	C = second_server("http", &mc, err, sizeof(err), &rc);
+	CHECK_MSG(C != NULL, "http with tokens: %s", err);
+	if (!C) {
+		C = saved;
+		return;
+	}
+	unsigned refusals0 = audit_seen.refusals;
+	json_int_t refused0 = stat_control("http_refused_token");
+	const char ver[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"version\"}";
+
+	st = http_call(port, "POST", "/mi", NULL, ver, resp, sizeof(resp));
+	CHECK_MSG(st == 401 && strstr(resp, "WWW-Authenticate: Bearer"), "no token: %d %s", st,
+	          resp);
+	st = http_call(port, "POST", "/mi", "wrong-0123456789abcdef", ver, resp, sizeof(resp));
+	CHECK_MSG(st == 401 && strstr(resp, "invalid_token"), "wrong token: %d %s", st, resp);
+	st = http_call(port, "GET", "/metrics", "admin-0123456789abcde", NULL, resp, sizeof(resp));
+	CHECK_MSG(st == 401, "a prefix of the admin token: %d", st);
+	CHECK(stat_control("http_refused_token") == refused0 + 3);
+	CHECK_MSG(audit_seen.refusals == refusals0 + 1, "refusals logged once per address: %u",
+	          audit_seen.refusals - refusals0);
+
+	st = http_call(port, "POST", "/mi", rd_tok, ver, resp, sizeof(resp));
+	CHECK_MSG(st == 200 && strstr(resp, "\"Server\""), "read token: version: %d %s", st,
+	          resp);
+	st = http_call(port, "GET", "/metrics", rd_tok, NULL, resp, sizeof(resp));
+	CHECK_MSG(st == 200 && strstr(resp, "# TYPE"), "read token: /metrics: %d", st);
+	snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"evr_subscribe\","
+	         "\"params\":{\"event\":\"E_HTTP\",\"socket\":\"unix:%s\"}}", sink_path);
+	st = http_call(port, "POST", "/mi", rd_tok, body, resp, sizeof(resp));
+	CHECK_MSG(st == 200 && strstr(resp, "\"code\":403"), "read token: subscribe 403: %s",
+	          resp);
+	st = http_call(port, "POST", "/mi", adm_tok, body, resp, sizeof(resp));
+	CHECK_MSG(st == 200 && strstr(resp, "\"result\"") && strstr(resp, "\"id\":"),
+	          "admin token: subscribe: %s", resp);
+	snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":"
+	         "\"event_unsubscribe\",\"params\":{\"event\":\"E_HTTP\",\"socket\":"
+	         "\"unix:%s\"}}", sink_path);
+	st = http_call(port, "POST", "/mi", adm_tok, body, resp, sizeof(resp));
+	CHECK_MSG(st == 200 && strstr(resp, "\"removed\":1"), "admin token: unsubscribe: %s",
+	          resp);
+	evr_control_destroy(C);
+	C = saved;
+}
+
+/*
+ * Audit bursts: 300 subscribes from one caller within a second or two
+ * give at most AUDIT_BURST (10) lines a second plus one summary a second,
+ * and lines + suppressed account for every one of them.
+ */
+static void test_audit_burst(void)
+{
+	char cli_path[100], params[256];
+	struct sockaddr_un to = { .sun_family = AF_UNIX };
+	json_t *r;
+
+	for (int i = 0; i < 110; i++) /* earlier tests' second summarised first */
+		pump(10);
+	unsigned ok0 = audit_seen.ok_lines, sum0 = audit_seen.summaries;
+	uint64_t sup0 = audit_seen.suppressed, t0 = now_ms();
+
+	snprintf(to.sun_path, sizeof(to.sun_path), "%s", mi_sock);
+	snprintf(cli_path, sizeof(cli_path), "%s/audit.sock", dir);
+	int fd = unix_dgram(cli_path);
+	for (int i = 0; i < 300; i++) {
+		snprintf(params, sizeof(params), "{\"event\": \"E_AUDIT_%d\", \"socket\": "
+		         "\"unix:%s\"}", i, sink_path);
+		r = dgram_call(fd, (struct sockaddr *)&to, sizeof(to), "evr_subscribe", params);
+		json_decref(r);
+	}
+	uint64_t secs = (now_ms() - t0) / 1000u + 2;
+	for (int i = 0; i < 150; i++) /* past the second: summaries written */
+		pump(10);
+	unsigned lines = audit_seen.ok_lines - ok0;
+	uint64_t sup = audit_seen.suppressed - sup0;
+	CHECK_MSG(lines <= 10 * secs, "audit: %u lines for 300 subscribes in %" PRIu64 " s", lines,
+	          secs);
+	CHECK_MSG(lines + sup == 300, "audit: %u lines + %" PRIu64 " suppressed != 300 (%s)",
+	          lines, sup, audit_seen.last);
+	CHECK(audit_seen.summaries - sum0 >= 1 && audit_seen.summaries - sum0 <= secs);
+	CHECK(stat_control("audit_suppressed") >= (json_int_t)sup);
+	r = dgram_call(fd, (struct sockaddr *)&to, sizeof(to), "evr_unsubscribe",
+	               "{\"event\": \"E_AUDIT_0\", \"socket\": \"x\"}");
+	json_decref(r);
+	close(fd);
+	unlink(cli_path);
+}
+
 /* ":name:" + a version request, written as opensips-cli does. */
 static void fifo_version(const char *name, unsigned id)
 {
@@ -633,7 +1025,11 @@ int main(void)
 	evr_control_conf_default(&conf);
 	conf.socket_path = sock_path;
 	conf.request_timeout_ms = 1000;
-	C = evr_control_create(&conf, M, NULL, err, sizeof(err));
+	static const uint32_t admin_uid[] = { 4001 }, read_uid[] = { 4002 };
+	static const struct evr_control_roles roles = { .admin_uid = admin_uid, .n_admin_uid = 1,
+		                                        .read_uid = read_uid, .n_read_uid = 1 };
+	conf.roles = &roles; /* root (this test) stays admin */
+	C = evr_control_create(&conf, M, &audit_hooks, err, sizeof(err));
 	CHECK_MSG(C != NULL, "create: %s", err);
 	if (!C)
 		EVR_TEST_DONE();
@@ -643,6 +1039,7 @@ int main(void)
 		.fifo = fifo_path,
 		.fifo_reply_dir = dir,
 		.mode = 0660,
+		.udp_role = EVR_MI_UDP_ADMIN, /* the method set below writes too */
 	};
 	int rc = evr_control_mi_open(C, &mic, err, sizeof(err));
 	CHECK_MSG(rc == 0, "mi open: %s", err);
@@ -652,6 +1049,10 @@ int main(void)
 	int sink = unix_dgram(sink_path);
 	test_udp(sink);
 	test_unix_dgram(sink);
+	test_unix_dgram_roles();
+	test_udp_roles();
+	test_http_tokens();
+	test_audit_burst();
 	test_fifo(sink);
 	test_stream_alongside();
 	test_open_errors();

@@ -78,9 +78,43 @@ static void test_bounded(void)
 	CHECK(evr_destlimit_stats(t)->evicted >= 990);
 	evr_destlimit_destroy(t);
 	errno = 0;
-	CHECK(evr_destlimit_create(0, 0, 100, 64) == NULL && errno == EINVAL);
 	CHECK(evr_destlimit_create(1, 0, 0, 64) == NULL && errno == EINVAL);
 	CHECK(evr_destlimit_create(1, 0, 100, 4) == NULL && errno == EINVAL);
+}
+
+/*
+ * Runtime rates (config_set destinations.rate_*): a table made unlimited
+ * (both rates 0) passes everything and counts figures; new rates apply to
+ * known destinations at their next notification, keeping their figures.
+ */
+static void test_set_rates(void)
+{
+	struct evr_destlimit *t = evr_destlimit_create(0, 0, 100, 64);
+	struct evr_destlimit_figures f = { 0 };
+	unsigned ok = 0;
+
+	CHECK(t != NULL);
+	for (int i = 0; i < 1000; i++)
+		ok += evr_destlimit_take(t, 4, A, 9000, 76, 1000000) == EVR_DL_OK;
+	CHECK_EQ_INT(ok, 1000);
+	CHECK(evr_destlimit_set_rates(t, 100, 0, 100) == 0); /* 10 deep */
+	ok = 0;
+	for (int i = 0; i < 100; i++)
+		ok += evr_destlimit_take(t, 4, A, 9000, 76, 1000000) == EVR_DL_OK;
+	CHECK_EQ_INT(ok, 10);
+	CHECK(evr_destlimit_figures(t, 4, A, 9000, &f));
+	CHECK_EQ_INT(f.sent, 1010);
+	CHECK_EQ_INT(f.over_rate, 90);
+	CHECK_EQ_INT(f.over_bytes, 0);
+	CHECK(!evr_destlimit_figures(t, 4, B, 9000, &f)); /* never seen */
+	/* bytes now: 760 B/s, 100 ms deep = 76 bytes: one notification */
+	CHECK(evr_destlimit_set_rates(t, 0, 760, 100) == 0);
+	CHECK_EQ_INT(evr_destlimit_take(t, 4, A, 9000, 76, 2000000), EVR_DL_OK);
+	CHECK_EQ_INT(evr_destlimit_take(t, 4, A, 9000, 76, 2000000), EVR_DL_BYTES);
+	memset(&f, 0, sizeof(f));
+	CHECK(evr_destlimit_figures(t, 4, A, 9000, &f) && f.over_bytes == 1 && f.sent == 1011);
+	CHECK(evr_destlimit_set_rates(t, 1, 0, 0) == -EINVAL);
+	evr_destlimit_destroy(t);
 }
 
 static void test_bucket(void)
@@ -119,6 +153,7 @@ int main(void)
 	test_rate();
 	test_bytes();
 	test_bounded();
+	test_set_rates();
 	test_bucket();
 	test_srclimit();
 	EVR_TEST_DONE();
