@@ -38,10 +38,6 @@ static inline uint64_t now_us(const struct evr_router *r)
 	return (uint64_t)((double)rte_rdtsc() * 1e6 / (double)r->tsc_hz);
 }
 
-/*
- * May one more notification of len payload bytes go to d? Per-destination
- * buckets, then the egress cap; a refusal is counted by reason.
- */
 /* This notifier's share of a router-wide rate (0 stays unlimited). */
 static uint64_t share(const struct evr_router *r, uint64_t rate)
 {
@@ -85,6 +81,10 @@ int evr_notify_rates_publish(struct evr_router *r, const struct evr_cfg_destinat
 	return 0;
 }
 
+/*
+ * May one more notification of len payload bytes go to d? Per-destination
+ * buckets, then the egress cap; a refusal is counted by reason.
+ */
 static bool within_limits(struct evr_notifier *nt, struct evr_counters *cnt,
                           const struct evr_dest *d, uint32_t len, uint64_t now)
 {
