@@ -180,7 +180,7 @@ struct evr_cfg_destinations {
 	struct evr_cfg_strlist allow; /* CIDRs; none = the ports' on-link subnets */
 	bool allow_broadcast, allow_multicast, allow_loopback, allow_own;
 	char *unix_dir;               /* unix: only below it; "" = no unix: */
-	/* egress limits (util/evr_destlimit.h); 0 = unlimited */
+	/* egress limits (limit/evr_destlimit.h); 0 = unlimited */
 	uint32_t rate_notifications;  /* per destination per second */
 	uint64_t rate_bytes;          /* per destination per second */
 	uint32_t burst_ms;

@@ -25,6 +25,7 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 
+#include "evr_config_json.h"
 #include "evr_ctl_thread.h"
 #include "evr_metrics.h"
 #include "evr_dataplane.h"
@@ -546,70 +547,6 @@ static void hook_metrics(void *ctx, struct evr_metrics *m)
 	                   "ctl", NULL);
 }
 
-/* ---- the effective configuration, walked through the settings table ----- */
-
-static json_t *cfg_group_json(const struct evr_setting *tab, const void *base);
-
-static json_t *cfg_value_json(const struct evr_setting *s, const void *base)
-{
-	const char *p = (const char *)base + s->off;
-
-	switch (s->type) {
-	case EVR_CFG_UINT: {
-		uint64_t v = s->size == 1 ? *(const uint8_t *)p
-		             : s->size == 2 ? *(const uint16_t *)p
-		             : s->size == 4 ? *(const uint32_t *)p : *(const uint64_t *)p;
-
-		return json_integer((json_int_t)v);
-	}
-	case EVR_CFG_BOOL:
-		return json_boolean(*(const bool *)p);
-	case EVR_CFG_STR:
-		if (s->secret) /* set or not, never its text */
-			return json_string(*(char *const *)p && **(char *const *)p ? "********" : "");
-		return *(char *const *)p ? json_string(*(char *const *)p) : json_null();
-	case EVR_CFG_ENUM:
-		return json_string(s->names[*(const uint32_t *)p]);
-	case EVR_CFG_STRLIST: {
-		const struct evr_cfg_strlist *l = (const struct evr_cfg_strlist *)p;
-		json_t *a = json_array();
-
-		for (uint32_t i = 0; a && i < l->n; i++)
-			json_array_append_new(a, json_string(l->v[i]));
-		return a;
-	}
-	case EVR_CFG_UINTLIST: {
-		const struct evr_cfg_uintlist *l = (const struct evr_cfg_uintlist *)p;
-		json_t *a = json_array();
-
-		for (uint32_t i = 0; a && i < l->n; i++)
-			json_array_append_new(a, json_integer(l->v[i]));
-		return a;
-	}
-	case EVR_CFG_GROUP:
-		return cfg_group_json(s->sub, p);
-	case EVR_CFG_LIST: {
-		const char *arr = *(char *const *)p;
-		uint32_t n = *(const uint32_t *)((const char *)base + s->count_off);
-		json_t *a = json_array();
-
-		for (uint32_t i = 0; a && arr && i < n; i++)
-			json_array_append_new(a, cfg_group_json(s->sub, arr + i * s->size));
-		return a;
-	}
-	}
-	return json_null();
-}
-
-static json_t *cfg_group_json(const struct evr_setting *tab, const void *base)
-{
-	json_t *o = json_object();
-
-	for (const struct evr_setting *s = tab; o && s->name; s++)
-		json_object_set_new(o, s->name, cfg_value_json(s, base));
-	return o;
-}
-
 /* The control plane's audit trail: one log line per write (who, method,
  * outcome) and per refusal, at NOTICE (journald keeps it). */
 static void hook_audit(void *ctx, const char *line)
@@ -626,11 +563,8 @@ int evr_ctl_esl_deliver(void *ctx, uint64_t conn, const char *data, size_t len)
 static json_t *hook_config(void *ctx)
 {
 	const struct evr_router *r = ctx;
-	json_t *o = cfg_group_json(evr_config_table, r->cfg);
 
-	if (o)
-		json_object_set_new(o, "file", json_string(r->cfg->file ? r->cfg->file : ""));
-	return o;
+	return evr_config_json(r->cfg, NULL);
 }
 
 static int hook_deliver(void *ctx, const struct evr_event *ev,
@@ -798,83 +732,6 @@ void evr_ctl_runtime_free(struct evr_router *r)
 	r->dl_rates = NULL;
 }
 
-/* A JSON value as a config file writes it (libconfig text), into buf:
- * strings quoted and escaped, numbers, booleans, lists of those. -EINVAL
- * for anything else (objects, null, nested lists). */
-static int cfg_text(json_t *v, char *buf, size_t cap, size_t *len, bool top)
-{
-	char tmp[64];
-	const char *p = tmp;
-	size_t n;
-
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-
-		if (*len + 2 > cap)
-			return -EINVAL;
-		buf[(*len)++] = '"';
-		for (; *s; s++) {
-			if (*len + 4 > cap)
-				return -EINVAL;
-			if (*s == '"' || *s == '\\')
-				buf[(*len)++] = '\\';
-			buf[(*len)++] = *s;
-		}
-		buf[(*len)++] = '"';
-		buf[*len] = '\0';
-		return 0;
-	}
-	if (json_is_array(v) && top) {
-		size_t i;
-		json_t *e;
-
-		if (*len + 2 > cap)
-			return -EINVAL;
-		buf[(*len)++] = '[';
-		json_array_foreach(v, i, e) {
-			if (i && *len + 1 < cap)
-				buf[(*len)++] = ',';
-			if (cfg_text(e, buf, cap, len, false))
-				return -EINVAL;
-		}
-		if (*len + 2 > cap)
-			return -EINVAL;
-		buf[(*len)++] = ']';
-		buf[*len] = '\0';
-		return 0;
-	}
-	if (json_is_boolean(v))
-		p = json_is_true(v) ? "true" : "false";
-	else if (json_is_integer(v)) /* L: libconfig's 64-bit integers */
-		snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT "L", json_integer_value(v));
-	else
-		return -EINVAL;
-	n = strlen(p);
-	if (*len + n + 1 > cap)
-		return -EINVAL;
-	memcpy(buf + *len, p, n + 1);
-	*len += n;
-	return 0;
-}
-
-/* The setting at path in the whole configuration's JSON (new reference). */
-static json_t *cfg_at(const struct evr_config *cfg, const char *path)
-{
-	json_t *all = cfg_group_json(evr_config_table, cfg), *v = all;
-	char seg[64];
-
-	for (const char *p = path; v && *p;) {
-		size_t n = strcspn(p, ".");
-
-		snprintf(seg, sizeof(seg), "%.*s", (int)n, p);
-		v = json_object_get(v, seg);
-		p += n + (p[n] == '.');
-	}
-	json_incref(v);
-	json_decref(all);
-	return v;
-}
-
 /* Live subscriptions the current policy refuses (kept: see config_set). */
 struct refused_ctx {
 	const struct evr_dest_policy *p;
@@ -916,22 +773,14 @@ static int hook_config_set(void *ctx, const char *name, json_t *value, json_t **
 	struct evr_config *cfg = (struct evr_config *)r->cfg;
 	struct evr_config_change *ch;
 	const struct evr_setting *s;
-	char text[8192];
-	size_t len = 0;
 	json_t *prev;
 	int rc;
 
-	text[0] = '\0';
-	if (cfg_text(value, text, sizeof(text), &len, true)) {
-		snprintf(err, errlen, "setting %s: value must be a string, an integer, true/"
-		         "false or a list of those (at most %zu bytes)", name, sizeof(text));
-		return -EINVAL;
-	}
-	ch = evr_config_change_prepare(cfg, name, text, err, errlen);
+	ch = evr_config_change_prepare_json(cfg, name, value, err, errlen);
 	if (!ch)
 		return -errno;
 	s = evr_config_change_setting(ch);
-	prev = cfg_at(cfg, name);
+	prev = evr_config_json(cfg, name);
 	evr_config_change_commit(cfg, ch);
 	bool rates = strcmp(s->name, "rate_notifications") == 0 ||
 	             strcmp(s->name, "rate_bytes") == 0 || strcmp(s->name, "burst_ms") == 0;
@@ -944,7 +793,14 @@ static int hook_config_set(void *ctx, const char *name, json_t *value, json_t **
 		return rc;
 	}
 	evr_config_change_free(ch); /* the old value */
-	EVR_LOG(NOTICE, "config_set %s = %s", name, s->secret ? "********" : text);
+	{
+		json_t *now = s->secret ? NULL : evr_config_json(cfg, name);
+		char *t = now ? json_dumps(now, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+
+		EVR_LOG(NOTICE, "config_set %s = %s", name, t ? t : "********");
+		free(t);
+		json_decref(now);
+	}
 
 	struct refused_ctx x = { .p = &r->policy->p, .now = evr_now_ms(), .ids = json_array() };
 	uint32_t got;
@@ -953,7 +809,7 @@ static int hook_config_set(void *ctx, const char *name, json_t *value, json_t **
 		do
 			got = evr_matcher_list(r->matcher, x.last_id, 4096, refused_visit, &x);
 		while (got == 4096);
-	*result = json_pack("{s:s,s:o,s:o,s:I,s:o}", "setting", name, "value", cfg_at(cfg, name),
+	*result = json_pack("{s:s,s:o,s:o,s:I,s:o}", "setting", name, "value", evr_config_json(cfg, name),
 	                    "previous", prev ? prev : json_null(), "refused_subscriptions",
 	                    (json_int_t)x.n, "refused_ids", x.ids ? x.ids : json_array());
 	if (x.n)

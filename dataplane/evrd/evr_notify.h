@@ -22,7 +22,7 @@
 #ifndef EVR_NOTIFY_H
 #define EVR_NOTIFY_H
 
-#include "util/evr_destlimit.h"
+#include "limit/evr_destlimit.h"
 #include <stdint.h>
 
 #include <urcu-qsbr.h>

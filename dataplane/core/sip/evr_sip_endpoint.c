@@ -28,7 +28,7 @@
 #include "event/evr_event_build.h"
 #include "util/evr_seed.h"
 #include "util/evr_bytes.h"
-#include "util/evr_srclimit.h"
+#include "limit/evr_srclimit.h"
 #include "evr_sip_endpoint.h"
 
 #define DD_WAYS 8u

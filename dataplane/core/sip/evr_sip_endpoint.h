@@ -144,7 +144,7 @@ struct evr_sip_endpoint_conf {
 	const char *allow_events; /* Allow-Events of 489 and OPTIONS replies
 	                           * (default "presence, dialog, message-summary,
 	                           * reg, refer"; same limits as server) */
-	/* Per source IP (util/evr_srclimit.h, OpenSIPS pike): at most
+	/* Per source IP (limit/evr_srclimit.h, OpenSIPS pike): at most
 	 * rate_requests datagrams per rate_window_ms, the rest dropped before
 	 * parsing is looked at, never answered (a spoofed flood cannot make
 	 * the endpoint reflect); 0 = off. rate_sources: table slots. */

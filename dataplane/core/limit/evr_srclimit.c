@@ -6,10 +6,11 @@
 #include <time.h>
 
 #include "util/evr_seed.h"
+#include "limit/evr_ways.h"
 #include "util/evr_hash.h"
-#include "util/evr_srclimit.h"
+#include "limit/evr_srclimit.h"
 
-#define WAYS 8u
+#define WAYS EVR_WAYS
 
 struct slot {
 	uint8_t addr[16]; /* IPv4 in the first 4, rest zero */
@@ -28,23 +29,19 @@ struct evr_srclimit {
 struct evr_srclimit *evr_srclimit_create(uint32_t limit, uint32_t window_ms, uint32_t sources)
 {
 	struct evr_srclimit *t;
-	uint32_t n = WAYS;
 
 	if (!limit || !window_ms || sources < WAYS || sources > (1u << 26)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	while (n < sources)
-		n <<= 1;
 	t = calloc(1, sizeof(*t));
-	if (!t || !(t->slots = calloc(n, sizeof(*t->slots)))) {
+	if (!t || !(t->slots = evr_ways_alloc(sources, sizeof(*t->slots), &t->mask))) {
 		free(t);
 		errno = ENOMEM;
 		return NULL;
 	}
 	t->limit = limit;
 	t->window_ms = window_ms;
-	t->mask = n / WAYS - 1;
 	t->seed = evr_table_seed(t);
 	return t;
 }

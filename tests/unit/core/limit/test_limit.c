@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Egress limits (util/evr_destlimit.h) and the SIP endpoint's per-source
- * limiter (util/evr_srclimit.h): rates held, buckets refill with time,
+ * Egress limits (limit/evr_destlimit.h) and the SIP endpoint's per-source
+ * limiter (limit/evr_srclimit.h): rates held, buckets refill with time,
  * dimensions independent, tables bounded.
  */
 #include <errno.h>
 #include <string.h>
 
-#include "util/evr_destlimit.h"
-#include "util/evr_srclimit.h"
+#include "limit/evr_destlimit.h"
+#include "limit/evr_srclimit.h"
 #include "evr_test.h"
 
 static const uint8_t A[4] = { 198, 18, 0, 2 }, B[4] = { 198, 18, 0, 3 };

@@ -6,10 +6,11 @@
 #include <time.h>
 
 #include "util/evr_seed.h"
-#include "util/evr_destlimit.h"
+#include "limit/evr_ways.h"
+#include "limit/evr_destlimit.h"
 #include "util/evr_hash.h"
 
-#define WAYS 8u
+#define WAYS EVR_WAYS
 #define SCALE 1000000u /* tokens per unit: refill is rate * elapsed µs */
 
 void evr_bucket_init(struct evr_bucket *b, uint64_t rate, uint32_t burst_ms, uint64_t now_us)
@@ -101,16 +102,13 @@ struct evr_destlimit *evr_destlimit_create(uint64_t rate_n, uint64_t rate_b, uin
                                            uint32_t slots)
 {
 	struct evr_destlimit *t;
-	uint32_t n = WAYS;
 
 	if (!rates_valid(rate_n, rate_b, burst_ms) || slots < WAYS || slots > (1u << 24)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	while (n < slots)
-		n <<= 1;
 	t = calloc(1, sizeof(*t));
-	if (!t || !(t->slots = calloc(n, sizeof(*t->slots)))) {
+	if (!t || !(t->slots = evr_ways_alloc(slots, sizeof(*t->slots), &t->mask))) {
 		free(t);
 		errno = ENOMEM;
 		return NULL;
@@ -118,7 +116,6 @@ struct evr_destlimit *evr_destlimit_create(uint64_t rate_n, uint64_t rate_b, uin
 	t->rate_n = rate_n;
 	t->rate_b = rate_b;
 	t->burst_ms = burst_ms;
-	t->mask = n / WAYS - 1;
 	t->seed = evr_table_seed(t);
 	return t;
 }
