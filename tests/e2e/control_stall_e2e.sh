@@ -29,7 +29,7 @@ EVRD_PREFIX=evr-e2e-stall-$$
 e2e_pcap_conf "$T/evrd.conf"
 cat >>"$T/evrd.conf" <<CONF
 listeners = ( { port = 8090; format = "jsonrpc"; } );
-control = { socket = "$T/evrd.sock"; max_batch = 1000; };
+control = { socket = "$T/evrd.sock"; };
 heartbeat = { interval_s = 0; };
 CONF
 evrd_start "$T/evrd.conf" "$T/evrd.sock" || { fail "evrd starts"; e2e_finish; }
