@@ -177,11 +177,15 @@ def main():
           (ok, t_load, ok / t_load, live), flush=True)
     if t_load + 1 >= a.expire:
         raise SystemExit('load took %.1f s: not under --expire %d s, raise it' % (t_load, a.expire))
+    if live != a.n:
+        raise SystemExit('matcher.live %d after the load, want %d' % (live, a.n))
 
-    # Every subscription expires while evrd is stopped: the reaper then
-    # finds all of them expired at once.
+    # Every subscription expires while evrd is stopped (the last one was
+    # subscribed before t_end): the reaper then finds all of them expired
+    # at once.
+    t_end = time.monotonic()
     os.kill(a.pid, signal.SIGSTOP)
-    time.sleep(max(0.0, t0 + a.expire + 1.0 - time.monotonic()))
+    time.sleep(max(0.0, t_end + a.expire + 1.0 - time.monotonic()))
     p = start_prober(a.sock)
     os.kill(a.pid, signal.SIGCONT)
     t1 = time.monotonic()
