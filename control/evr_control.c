@@ -14,7 +14,10 @@
  * down, because slowing it down would mean either blocking or keeping its
  * requests unanswered for an unbounded time while it holds a slot (the
  * Redis client-output-buffer-limit model). Each poll turn reads at most one
- * chunk per client, so one busy client cannot starve the others.
+ * chunk per client and serves at most TURN_MS of its requests (at least one
+ * line; the rest on its next turn), so one busy client cannot starve the
+ * others: a client loading a million subscriptions delays another's request
+ * by about a turn (tests/e2e/control_stall_e2e.sh).
  *
  * Closing is a state, not an action: a client that half-closes (or sent an
  * oversize line) gets its pending responses flushed first, with a deadline
