@@ -115,6 +115,7 @@ struct hybrid {
 	struct evr_bloom *bloom_next; /* writer: refill in progress (bloom_add) */
 	const struct evr_rcuhash_table *bloom_src; /* writer: table it walks */
 	uint64_t bloom_cursor;    /* writer: bloom_src slots [0, cursor) are in it */
+	size_t bloom_faulted;     /* writer: its bytes [0, faulted) faulted in */
 	uint16_t *gram_seen; /* writer: complex patterns seen per substring hash */
 	uint8_t *lit_seen;   /* writer: filters seen per (key, pattern) hash */
 	struct keydir *dir; /* RCU */

@@ -347,6 +347,7 @@ static void bloom_set(struct evr_bloom *b, uint64_t h)
  * one, which holds the same live entries.
  */
 #define BLOOM_STEP 64u
+#define BLOOM_FAULT_STEP ((size_t)2 << 20)
 
 static int bloom_refill_start(struct hybrid *x, uint32_t log2)
 {
@@ -354,6 +355,7 @@ static int bloom_refill_start(struct hybrid *x, uint32_t log2)
 	if (!nb)
 		return -ENOMEM;
 	x->bloom_next = nb;
+	x->bloom_faulted = 0;
 	x->bloom_src = NULL; /* bloom_refill_step starts the walk */
 	x->bloom_stale = 0;
 	return 0;
@@ -364,6 +366,17 @@ static void bloom_refill_step(struct hybrid *x)
 	struct evr_bloom *nb = x->bloom_next, *old = x->bloom;
 	if (!nb)
 		return;
+	size_t bytes = bloom_bytes(nb);
+	if (x->bloom_faulted < bytes) {
+		/* fault the shadow in a huge page per call, as evr_rcuhash
+		 * does: the walk sets bits at random */
+		size_t off = x->bloom_faulted + BLOOM_FAULT_STEP - 1 < bytes
+		                     ? x->bloom_faulted + BLOOM_FAULT_STEP - 1
+		                     : bytes - 1;
+		__atomic_fetch_or((char *)nb->words + off, 0, __ATOMIC_RELAXED);
+		x->bloom_faulted = off + 1;
+		return;
+	}
 	const struct evr_rcuhash_table *t = x->idx.t;
 	if (x->bloom_src != t) {
 		x->bloom_src = t;

@@ -86,6 +86,8 @@ void evr_rcuhash_fini(struct evr_rcuhash *rh)
 	rh->t = rh->next = NULL;
 }
 
+#define FAULT_STEP (2u << 20) /* a huge page (util/evr_mem.c) */
+
 /* Allocate the shadow: room for the live entries and the adds that can come
  * before the copy ends (1/16 of the table) at a load <= 1/2. Mostly
  * tombstones: about this size; else grow, by 4x (load 3/16 after) or for a
@@ -101,7 +103,27 @@ static int migrate_start(struct evr_rcuhash *rh)
 	if (!rh->next)
 		return -ENOMEM;
 	rh->cursor = 0;
+	rh->faulted = 0;
+	/* the pages within 1/32 of the table's adds: the copy gets the rest
+	 * of the 1/8 between the start and the 3/4 limit */
+	uint64_t pages = (rh->next->bytes + FAULT_STEP - 1) / FAULT_STEP;
+	uint64_t every = (t->mask + 1) / 32 / pages;
+	rh->fault_every = (uint32_t)(every < 1 ? 1 : every > 256 ? 256 : every);
+	/* maps that grow at the same add (index, id, identity) fault at
+	 * different calls */
+	rh->fault_wait = (uint32_t)(((uintptr_t)rh >> 4) * 0x9e3779b1u % rh->fault_every);
 	return 0;
+}
+
+/* Fault in the shadow's next page (a write, so one fault, not a read of
+ * the zero page and then a copy-on-write one). */
+static void fault_step(struct evr_rcuhash *rh)
+{
+	struct evr_rcuhash_table *nt = rh->next;
+	uint64_t off = rh->faulted + FAULT_STEP - 1 < nt->bytes ? rh->faulted + FAULT_STEP - 1
+	                                                         : nt->bytes - 1;
+	__atomic_fetch_or((char *)nt + off, 0, __ATOMIC_RELAXED);
+	rh->faulted = rh->faulted + FAULT_STEP < nt->bytes ? rh->faulted + FAULT_STEP : nt->bytes;
 }
 
 /* Copy up to n more slots into the shadow; publish it when the copy is
@@ -109,6 +131,18 @@ static int migrate_start(struct evr_rcuhash *rh)
 static void migrate_step(struct evr_rcuhash *rh, uint64_t n)
 {
 	struct evr_rcuhash_table *old = rh->t, *nt = rh->next;
+	if (rh->faulted < nt->bytes) {
+		if (n <= old->mask) {
+			/* a page every fault_every calls; a forced copy goes on */
+			if (++rh->fault_wait >= rh->fault_every) {
+				rh->fault_wait = 0;
+				fault_step(rh);
+			}
+			return;
+		}
+		while (rh->faulted < nt->bytes)
+			fault_step(rh);
+	}
 	uint64_t end = rh->cursor + n;
 	if (end > old->mask + 1)
 		end = old->mask + 1;

@@ -27,7 +27,12 @@
  * reaches the end, the shadow holds exactly the live entries and is
  * published with rcu_assign_pointer; the old table is freed with call_rcu.
  * STEP slots per call finish the copy within (1/16 of the table) adds, so
- * the load stays under 3/4 as before. Readers only ever see one table: the
+ * the load stays under 3/4 as before. Before the copy, the shadow's memory
+ * is faulted in one huge page every few writer calls (up to 256, within
+ * the first half of the slack): the copy writes at random, and faulting a
+ * whole fresh table in a few calls cost tens of ms each (a 2 MiB fault is
+ * 2-9 ms on a virtual machine, and the index, id and identity maps grow at
+ * the same subscription). Readers only ever see one table: the
  * read path is unchanged.
  */
 #ifndef EVR_RCUHASH_H
@@ -62,6 +67,8 @@ struct evr_rcuhash {
 	struct evr_rcuhash_table *t; /* RCU: the table readers probe */
 	struct evr_rcuhash_table *next; /* writer: the shadow being filled, or NULL */
 	uint64_t cursor;   /* writer: t's slots [0, cursor) are in next */
+	uint64_t faulted;  /* writer: next's bytes [0, faulted) are faulted in */
+	uint32_t fault_every, fault_wait; /* writer: calls per faulted page */
 	uint64_t published; /* writer: tables published (growth or purge) */
 	/* set before the first add: grow 2x instead of 4x, a load of 3/8..3/4
 	 * instead of 3/16..3/4 (longer probe runs, half the slots: at a
