@@ -14,7 +14,10 @@
  * down, because slowing it down would mean either blocking or keeping its
  * requests unanswered for an unbounded time while it holds a slot (the
  * Redis client-output-buffer-limit model). Each poll turn reads at most one
- * chunk per client, so one busy client cannot starve the others.
+ * chunk per client and serves at most TURN_MS of its requests (at least one
+ * line; the rest on its next turn), so one busy client cannot starve the
+ * others: a client loading a million subscriptions delays another's request
+ * by about a turn (tests/e2e/control_stall_e2e.sh).
  *
  * Closing is a state, not an action: a client that half-closes (or sent an
  * oversize line) gets its pending responses flushed first, with a deadline
@@ -46,6 +49,8 @@
 #include "evr_esl.h"
 
 #define READ_CHUNK (64u * 1024u)   /* bytes read per client per poll turn */
+#define TURN_MS 2u                  /* a client's requests served per turn: at
+                                     * least one line, then until this long */
 #define IN_INITIAL 4096u            /* first input buffer size */
 #define ACCEPT_BURST 32u            /* accepts per poll turn */
 #define CLOSE_LINGER_MS 2000u       /* flush deadline of a closing client */
@@ -66,6 +71,7 @@ struct evr_client {
 	char *in;         /* unparsed bytes [0, in_len) */
 	uint32_t in_len, in_cap;
 	uint32_t scanned; /* in[0, scanned) is known to hold no '\n' */
+	bool more;        /* its turn ended with lines left in `in` */
 	char *out;        /* unsent bytes [out_off, out_len) */
 	size_t out_off, out_len, out_cap;
 };
@@ -671,13 +677,23 @@ static bool client_line(struct evr_control *c, struct evr_client *cl, const char
 	return ok;
 }
 
-/* Serve every complete line in the input buffer; at EOF the unterminated
- * tail too. false when the client must be closed now. */
+/* Serve the complete lines in the input buffer for one turn: at least one,
+ * then until TURN_MS have passed (the rest waits for the client's next turn,
+ * cl->more), so a client loading a million subscriptions cannot keep the
+ * others waiting for more than a turn of its own (issue 13). At EOF the
+ * unterminated tail too. false when the client must be closed now. */
 static bool client_serve(struct evr_control *c, struct evr_client *cl, int *handled)
 {
 	uint32_t pos = 0;
+	uint64_t t0 = evr_now_ms();
 
+	cl->more = false;
 	while (!cl->closing) {
+		if (pos && evr_now_ms() - t0 >= TURN_MS) {
+			cl->more = memchr(cl->in + pos, '\n', cl->in_len - pos) != NULL;
+			if (cl->more)
+				break;
+		}
 		char *start = cl->in + pos;
 		char *nl = memchr(cl->in + cl->scanned, '\n', cl->in_len - cl->scanned);
 
@@ -704,6 +720,8 @@ static bool client_serve(struct evr_control *c, struct evr_client *cl, int *hand
 		cl->last_ms = evr_now_ms();
 		cl->partial_ms = 0;
 	}
+	if (cl->more)
+		return true; /* the tail is not the last line yet */
 	if (cl->in_len && !cl->partial_ms)
 		cl->partial_ms = evr_now_ms();
 	if (cl->eof) {
@@ -753,6 +771,8 @@ static bool client_input(struct evr_control *c, struct evr_client *cl, int *hand
 			cl->eof = true;
 		return true;
 	}
+	if (cl->more)
+		goto serve; /* lines left from its last turn: no more input yet */
 	uint32_t limit = c->conf.max_line + 1; /* a full line and its '\n' */
 	if (cl->in_len == cl->in_cap && cl->in_cap < limit) {
 		uint32_t cap = cl->in_cap ? cl->in_cap * 2 : IN_INITIAL;
@@ -778,6 +798,7 @@ static bool client_input(struct evr_control *c, struct evr_client *cl, int *hand
 	if (r == 0)
 		cl->eof = true;
 	cl->in_len += (uint32_t)r;
+serve:;
 	bool ok = client_serve(c, cl, handled);
 	/* Answer "subscribed" only when the subscription matches: Hyperscan-
 	 * indexed ones are published by the matcher's maintenance thread
@@ -1172,6 +1193,8 @@ unsigned evr_control_pollfds(struct evr_control *c, struct pollfd *fds, unsigned
 
 		if (!cl->eof)
 			ev |= POLLIN;
+		if (cl->more)
+			*timeout_ms = 0; /* its next turn comes without new input */
 		if (cl->out_off < cl->out_len)
 			ev |= POLLOUT;
 		if (!now)
@@ -1255,7 +1278,7 @@ int evr_control_process(struct evr_control *c, const struct pollfd *fds, unsigne
 				goto close;
 			cl->last_ms = now; /* reading its answers is not idling */
 		}
-		if (re & (POLLIN | POLLHUP | POLLERR)) {
+		if ((re & (POLLIN | POLLHUP | POLLERR)) || cl->more) {
 			if (!client_input(c, cl, &handled))
 				goto close;
 			if (client_flush(cl) < 0)

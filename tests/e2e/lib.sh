@@ -430,6 +430,21 @@ e2e_empty_pcap() {
 	"$PY" -c "import struct,sys; open(sys.argv[1],'wb').write(struct.pack('<IHHiIII',0xa1b2c3d4,2,4,0,0,65535,1))" "$1"
 }
 
+# e2e_pcap_conf FILE: the start of an evrd config for a control-plane test:
+# one net_pcap port on an empty capture (no traffic), one worker, EAL
+# without huge pages (file prefix $EVRD_PREFIX, set it first). The caller
+# appends listeners, control and the rest.
+e2e_pcap_conf() {
+	e2e_empty_pcap "$T/empty.pcap"
+	cat >"$1" <<CONF
+eal = { lcores = "0-1"; no_huge = true; memory_mb = 256; no_pci = true;
+        file_prefix = "$EVRD_PREFIX";
+        vdevs = [ "net_pcap0,rx_pcap=$T/empty.pcap,tx_pcap=$T/tx.pcap" ]; };
+ports = ( { name = "p"; device = "net_pcap0"; ipv4 = "198.18.16.1/24"; } );
+workers = { count = 1; idle_sleep_us = 100; };
+CONF
+}
+
 nsx() {
 	local ns=$1
 	shift

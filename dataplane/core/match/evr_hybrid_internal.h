@@ -84,8 +84,9 @@ struct keydir {
  * index, about 16 bits per entry (a 6% false-positive rate with one
  * hash), so a small index keeps it in L2: at a fixed 2 MiB every probe of
  * a 100k index missed L2 and the prefetches queued behind each other.
- * Growing rebuilds it from the table and publishes it under RCU. Removal
- * leaves bits set; enough removals rebuild it at its size (bloom_del).
+ * Growing refills a new one from the table, a few slots per writer call,
+ * and publishes it under RCU. Removal leaves bits set; enough removals
+ * refill it at its size (bloom_del).
  */
 #define BLOOM_MIN_LOG2 12u /* 256 entries: small indexes (and the tests) grow it */
 #define BLOOM_MAX_LOG2 27u
@@ -110,7 +111,11 @@ struct hybrid {
 	struct evr_bloom *bloom;  /* RCU */
 	uint64_t bloom_n;         /* writer: entries in the bloom */
 	uint64_t bloom_stale;     /* writer: removed since the last rebuild */
-	uint64_t bloom_rebuilds;  /* writer: rebuilds (growth or removals) */
+	uint64_t bloom_rebuilds;  /* writer: refills published (growth or removals) */
+	struct evr_bloom *bloom_next; /* writer: refill in progress (bloom_add) */
+	const struct evr_rcuhash_table *bloom_src; /* writer: table it walks */
+	uint64_t bloom_cursor;    /* writer: bloom_src slots [0, cursor) are in it */
+	size_t bloom_faulted;     /* writer: its bytes [0, faulted) faulted in */
 	uint16_t *gram_seen; /* writer: complex patterns seen per substring hash */
 	uint8_t *lit_seen;   /* writer: filters seen per (key, pattern) hash */
 	struct keydir *dir; /* RCU */

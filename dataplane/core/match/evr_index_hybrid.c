@@ -329,54 +329,108 @@ static void bloom_set(struct evr_bloom *b, uint64_t h)
 		__atomic_or_fetch(&b->words[i >> 6], bit, __ATOMIC_RELEASE);
 }
 
-/* A bitmap of 2^log2 bits rebuilt from every hash in the index table,
- * published for readers that start from now on (those that started before
+/*
+ * A bitmap of 2^log2 bits refilled from every hash in the index table,
+ * published for readers that start from then on (those that started before
  * keep the old one, which stays valid for them until a grace period has
- * passed). Growth doubles the bits; a rebuild at the same size drops the
- * bits of removed entries. */
-static int bloom_rebuild(struct hybrid *x, uint32_t log2)
+ * passed). Growth doubles the bits; a refill at the same size drops the
+ * bits of removed entries.
+ *
+ * The refill is incremental, as evr_rcuhash's growth is: a one-pass refill
+ * walked the whole table under the matcher lock (issue 13). The new bitmap
+ * is a shadow only the writer sees; every add and delete walks the next
+ * BLOOM_STEP slots of the index table into it, and adds meanwhile set their
+ * bit in both bitmaps, so when the walk ends the shadow holds a bit for
+ * every live entry and is published. Deletes need nothing: a stale bit costs
+ * a reader one table lookup, never a miss. When the index table itself is
+ * replaced during the walk (its own growth), the walk starts over on the new
+ * one, which holds the same live entries.
+ */
+#define BLOOM_STEP 64u
+#define BLOOM_FAULT_STEP ((size_t)2 << 20)
+
+static int bloom_refill_start(struct hybrid *x, uint32_t log2)
 {
-	const struct evr_rcuhash_table *t = x->idx.t;
-	struct evr_bloom *nb = bloom_new(log2), *old = x->bloom;
+	struct evr_bloom *nb = bloom_new(log2);
 	if (!nb)
 		return -ENOMEM;
-	for (uint64_t i = 0; i <= t->mask; i++) {
+	x->bloom_next = nb;
+	x->bloom_faulted = 0;
+	x->bloom_src = NULL; /* bloom_refill_step starts the walk */
+	x->bloom_stale = 0;
+	return 0;
+}
+
+static void bloom_refill_step(struct hybrid *x)
+{
+	struct evr_bloom *nb = x->bloom_next, *old = x->bloom;
+	if (!nb)
+		return;
+	size_t bytes = bloom_bytes(nb);
+	if (x->bloom_faulted < bytes) {
+		/* fault the shadow in a huge page per call, as evr_rcuhash
+		 * does: the walk sets bits at random */
+		size_t off = x->bloom_faulted + BLOOM_FAULT_STEP - 1 < bytes
+		                     ? x->bloom_faulted + BLOOM_FAULT_STEP - 1
+		                     : bytes - 1;
+		__atomic_fetch_or((char *)nb->words + off, 0, __ATOMIC_RELAXED);
+		x->bloom_faulted = off + 1;
+		return;
+	}
+	const struct evr_rcuhash_table *t = x->idx.t;
+	if (x->bloom_src != t) {
+		x->bloom_src = t;
+		x->bloom_cursor = 0;
+	}
+	uint64_t end = x->bloom_cursor + BLOOM_STEP;
+	if (end > t->mask + 1)
+		end = t->mask + 1;
+	for (uint64_t i = x->bloom_cursor; i < end; i++) {
 		uint64_t h = t->slots[i].hash;
 		if (h != EVR_RCUHASH_EMPTY && h != EVR_RCUHASH_TOMB)
 			bloom_set(nb, h);
 	}
+	x->bloom_cursor = end;
+	if (end <= t->mask)
+		return;
 	rcu_assign_pointer(x->bloom, nb);
 	call_rcu(&old->rcu, bloom_free_rcu);
-	x->bloom_stale = 0;
+	x->bloom_next = NULL;
+	x->bloom_src = NULL;
 	x->bloom_rebuilds++;
-	return 0;
 }
 
-/* Before the node with hash h is published. A failed growth keeps the
- * current bitmap: more false positives, never a miss. */
+/* Before the node with hash h is published. A growth that cannot be
+ * allocated keeps the current bitmap (more false positives, never a miss)
+ * and is retried by the next add. */
 static void bloom_add(struct hybrid *x, uint64_t h)
 {
 	if (++x->bloom_n > ((uint64_t)1 << x->bloom->log2) >> BLOOM_BITS_PER_ENTRY_LOG2 &&
-	    x->bloom->log2 < BLOOM_MAX_LOG2)
-		(void)bloom_rebuild(x, x->bloom->log2 + 1);
+	    x->bloom->log2 < BLOOM_MAX_LOG2 && !x->bloom_next)
+		(void)bloom_refill_start(x, x->bloom->log2 + 1);
 	bloom_set(x->bloom, h);
+	if (x->bloom_next)
+		bloom_set(x->bloom_next, h);
+	bloom_refill_step(x);
 }
 
 /*
  * After the node with hash h is gone from the table. Its bit stays set (it
  * may be another entry's too): a stale bit costs a reader one table lookup,
  * never a miss. Once as many entries went as remain, and so the false
- * positives have about doubled, the bitmap is rebuilt at its size. Per-bit
+ * positives have about doubled, the bitmap is refilled at its size. Per-bit
  * counts that cleared bits at once cost a byte per bit, 16 MiB at a million
- * entries; the rebuild is a sequential pass over the table, amortised over
+ * entries; the refill is a sequential walk over the table, amortised over
  * at least as many removals as there are entries.
  */
 static void bloom_del(struct hybrid *x, uint64_t h)
 {
 	(void)h;
 	x->bloom_n--;
-	if (++x->bloom_stale > x->bloom_n && x->bloom_stale >= BLOOM_REBUILD_MIN)
-		(void)bloom_rebuild(x, x->bloom->log2); /* on failure: retried next time */
+	if (++x->bloom_stale > x->bloom_n && x->bloom_stale >= BLOOM_REBUILD_MIN &&
+	    !x->bloom_next)
+		(void)bloom_refill_start(x, x->bloom->log2); /* on failure: retried next time */
+	bloom_refill_step(x);
 }
 
 static unsigned hyb_stat_kind(const struct evr_sub_node *n)
@@ -648,6 +702,7 @@ static void hybrid_fini(struct evr_matcher *m)
 	pthread_cond_destroy(&x->merge_kick);
 	hyb_readers_fini(x);
 	bloom_free(x->bloom);
+	bloom_free(x->bloom_next);
 	free(x->gram_seen);
 	free(x->lit_seen);
 	free(x);
@@ -678,6 +733,7 @@ static void hybrid_stats(struct evr_matcher *m, struct evr_matcher_stats *st)
 	st->idx_anchored = x->n_kind[HYB_IDX_ANCHORED];
 	st->idx_infix = x->n_kind[EVR_IDX_INFIX];
 	st->mem_bytes += evr_rcuhash_bytes(&x->idx) + bloom_bytes(x->bloom) +
+	                 (x->bloom_next ? bloom_bytes(x->bloom_next) : 0) +
 	                 ((size_t)1 << GRAM_SEEN_LOG2) * sizeof(*x->gram_seen) +
 	                 ((size_t)1 << LIT_SEEN_LOG2) * sizeof(*x->lit_seen) +
 	                 x->cap_slots * sizeof(*x->slots) + x->n_slots * sizeof(struct evr_keyslot);

@@ -44,6 +44,20 @@ uint64_t evr_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/*
+ * The writer lock as the API's callers take it (the control thread, tests):
+ * counted, so the background reaper, which gives the lock up between
+ * batches, can let them in first. A mutex is not fair: without the count
+ * the reaper would take it straight back and a waiting control request
+ * would wait for every batch of a million expiries (issue 13).
+ */
+static void writer_lock(struct evr_matcher *m)
+{
+	__atomic_add_fetch(&m->lock_waiters, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&m->lock);
+	__atomic_sub_fetch(&m->lock_waiters, 1, __ATOMIC_RELAXED);
+}
+
 void evr_matcher_conf_default(struct evr_matcher_conf *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -621,7 +635,7 @@ static void remove_locked(struct evr_matcher *m, struct evr_sub_node *n)
 /* ---- public API --------------------------------------------------------- */
 
 static void *bg_main(void *arg);
-static uint32_t reap_locked(struct evr_matcher *m, uint64_t now_ms);
+static uint32_t reap_locked(struct evr_matcher *m, uint64_t now_ms, uint32_t max);
 
 struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c)
 {
@@ -692,7 +706,7 @@ void evr_matcher_destroy(struct evr_matcher *m)
 		pthread_join(m->bg, NULL);
 	}
 	pthread_mutex_lock(&m->lock);
-	reap_locked(m, 0); /* drains the fired queue */
+	reap_locked(m, 0, UINT32_MAX); /* drains the fired queue */
 	struct evr_sub_node *n, *tmp;
 	cds_list_for_each_entry_safe(n, tmp, &m->all, all)
 		remove_locked(m, n);
@@ -714,7 +728,7 @@ void evr_matcher_destroy(struct evr_matcher *m)
 
 int evr_matcher_reader_register(struct evr_matcher *m)
 {
-	pthread_mutex_lock(&m->lock);
+	writer_lock(m);
 	int r = m->readers < (int)m->conf.max_readers ? m->readers++ : -ENOSPC;
 	pthread_mutex_unlock(&m->lock);
 	return r;
@@ -752,7 +766,7 @@ static void kick_bg(struct evr_matcher *m)
 
 void evr_matcher_set_dest_policy(struct evr_matcher *m, const struct evr_dest_policy *p)
 {
-	pthread_mutex_lock(&m->lock);
+	writer_lock(m);
 	m->policy = p;
 	pthread_mutex_unlock(&m->lock);
 }
@@ -776,7 +790,7 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		return rc;
 	if (sp->expire && m->policy &&
 	    (rc = evr_dest_policy_check(m->policy, &dest, err, errlen))) {
-		pthread_mutex_lock(&m->lock);
+		writer_lock(m);
 		m->st.dest_refused++;
 		pthread_mutex_unlock(&m->lock);
 		free(canon);
@@ -784,7 +798,7 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		return rc;
 	}
 
-	pthread_mutex_lock(&m->lock);
+	writer_lock(m);
 	struct evr_sub_node *ex = canon_lookup(m, n->canon_hash, canon);
 	free(canon);
 	if (ex && (__atomic_load_n(&ex->s.fired, __ATOMIC_ACQUIRE) ||
@@ -900,7 +914,7 @@ nomem:
 
 int evr_matcher_unsubscribe(struct evr_matcher *m, uint64_t id)
 {
-	pthread_mutex_lock(&m->lock);
+	writer_lock(m);
 	struct evr_sub_node *n = id_lookup(m, id);
 	if (n) {
 		remove_locked(m, n);
@@ -925,7 +939,7 @@ int evr_matcher_unsubscribe_dest(struct evr_matcher *m, const char *event,
 		return -EINVAL;
 	}
 	int count = 0;
-	pthread_mutex_lock(&m->lock);
+	writer_lock(m);
 	struct evr_sub_node *n, *tmp;
 	cds_list_for_each_entry_safe(n, tmp, &m->all, all) {
 		if (n->s.sel != probe.s.sel || n->s.ev_hash != probe.s.ev_hash ||
@@ -946,15 +960,36 @@ int evr_matcher_unsubscribe_dest(struct evr_matcher *m, const char *event,
 	return count;
 }
 
-/* Writer, lock held. */
-static uint32_t reap_locked(struct evr_matcher *m, uint64_t now_ms)
+/*
+ * Reaping is bounded: at most REAP_BATCH removals per hold of the writer
+ * lock, the lock given up between batches and waiting writers let in first
+ * (writer_lock), so a control request waits for one batch (about a
+ * millisecond), not for a million expiries at once (0.41 s measured,
+ * issue 13). A removal costs the same either way, so the reaper keeps up
+ * as before; how far it is behind shows as matcher.reap_lag.
+ */
+#define REAP_BATCH 1024u
+#define REAP_YIELD_NS 50000u  /* one wait for a waiting writer to get in */
+#define REAP_YIELD_MAX 40u    /* at most 2 ms of them per batch */
+
+/* Age of the oldest expired subscription still in the heap. Lock held. */
+static uint64_t reap_lag(const struct evr_matcher *m, uint64_t now_ms)
+{
+	if (!m->heap_n || m->heap[0]->s.expires_ms > now_ms)
+		return 0;
+	return now_ms - m->heap[0]->s.expires_ms;
+}
+
+/* Writer, lock held: reap at most max; how many were. */
+static uint32_t reap_locked(struct evr_matcher *m, uint64_t now_ms, uint32_t max)
 {
 	uint32_t count = 0;
 	struct cds_wfcq_node *qn;
 	/* Fired `once` subscriptions pushed by readers. A node may have been
 	 * removed by the writer meanwhile (unsubscribe raced with firing); the
 	 * queue's own reference keeps it allocated until here. */
-	while ((qn = __cds_wfcq_dequeue_nonblocking(&m->fired_head, &m->fired_tail)) &&
+	while (count < max &&
+	       (qn = __cds_wfcq_dequeue_nonblocking(&m->fired_head, &m->fired_tail)) &&
 	       qn != CDS_WFCQ_WOULDBLOCK) {
 		struct evr_sub_node *n = caa_container_of(qn, struct evr_sub_node, fired_node);
 		if (!n->s.removed) {
@@ -964,18 +999,50 @@ static uint32_t reap_locked(struct evr_matcher *m, uint64_t now_ms)
 		}
 		evr_sub_node_unref(n); /* the queue's reference */
 	}
-	while (m->heap_n && m->heap[0]->s.expires_ms <= now_ms) {
+	while (count < max && m->heap_n && m->heap[0]->s.expires_ms <= now_ms) {
 		remove_locked(m, m->heap[0]);
 		m->st.expired++;
 		count++;
 	}
+	m->st.reap_batches++;
+	m->st.reap_lag = reap_lag(m, now_ms);
 	return count;
+}
+
+/* Lock held, online; the caller's batch is done and more is due. Give the
+ * lock up until the writers waiting for it had their turn (bounded: a
+ * writer that never comes must not stall reaping), passing a quiescent
+ * state meanwhile so the removals' grace periods advance. */
+static void reap_yield(struct evr_matcher *m)
+{
+	pthread_mutex_unlock(&m->lock);
+	rcu_quiescent_state();
+	for (unsigned i = 0; i < REAP_YIELD_MAX &&
+	                     __atomic_load_n(&m->lock_waiters, __ATOMIC_RELAXED);
+	     i++) {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = REAP_YIELD_NS};
+		rcu_thread_offline();
+		nanosleep(&ts, NULL);
+		rcu_thread_online();
+	}
+	pthread_mutex_lock(&m->lock);
+}
+
+/* Lock held: reap everything due, batch by batch. */
+static uint32_t reap_all_locked(struct evr_matcher *m, uint64_t now_ms)
+{
+	uint32_t total = 0, c;
+	while ((c = reap_locked(m, now_ms, REAP_BATCH)) == REAP_BATCH) {
+		total += c;
+		reap_yield(m);
+	}
+	return total + c;
 }
 
 uint32_t evr_matcher_reap(struct evr_matcher *m, uint64_t now_ms)
 {
-	pthread_mutex_lock(&m->lock);
-	uint32_t c = reap_locked(m, now_ms);
+	writer_lock(m);
+	uint32_t c = reap_all_locked(m, now_ms);
 	pthread_mutex_unlock(&m->lock);
 	return c;
 }
@@ -990,7 +1057,7 @@ static void *bg_main(void *arg)
 		pthread_mutex_unlock(&m->lock);
 		bool more = m->ops->maintain(m, false);
 		pthread_mutex_lock(&m->lock);
-		reap_locked(m, evr_now_ms());
+		reap_all_locked(m, evr_now_ms());
 		if (!more) {
 			m->bg_done_seq = seq;
 			pthread_cond_broadcast(&m->idle);
@@ -1041,7 +1108,7 @@ void evr_matcher_sync(struct evr_matcher *m)
 			;
 		return;
 	}
-	pthread_mutex_lock(&m->lock);
+	writer_lock(m);
 	uint64_t want = ++m->bg_work_seq;
 	pthread_cond_signal(&m->kick);
 	wait_pass(m, want, 0);
@@ -1055,7 +1122,7 @@ bool evr_matcher_wait_visible(struct evr_matcher *m, uint32_t timeout_ms)
 			;
 		return true;
 	}
-	pthread_mutex_lock(&m->lock);
+	writer_lock(m);
 	bool ok = m->bg_done_seq >= m->bg_visible_seq;
 	if (!ok) {
 		struct timespec ts;
@@ -1072,7 +1139,7 @@ uint32_t evr_matcher_list(struct evr_matcher *m, uint64_t after_id, uint32_t lim
                           evr_sub_visit_fn fn, void *ctx)
 {
 	uint32_t count = 0;
-	pthread_mutex_lock(&m->lock);
+	writer_lock(m);
 	struct evr_sub_node *n = NULL;
 	struct cds_list_head *pos;
 	if (after_id) {
@@ -1094,7 +1161,7 @@ uint32_t evr_matcher_list(struct evr_matcher *m, uint64_t after_id, uint32_t lim
 
 int evr_matcher_get(struct evr_matcher *m, uint64_t id, evr_sub_visit_fn fn, void *ctx)
 {
-	pthread_mutex_lock(&m->lock);
+	writer_lock(m);
 	struct evr_sub_node *n = id_lookup(m, id);
 	if (n)
 		fn(&n->s, ctx);
@@ -1104,8 +1171,11 @@ int evr_matcher_get(struct evr_matcher *m, uint64_t id, evr_sub_visit_fn fn, voi
 
 void evr_matcher_get_stats(struct evr_matcher *m, struct evr_matcher_stats *st)
 {
-	pthread_mutex_lock(&m->lock);
+	writer_lock(m);
 	*st = m->st;
+	/* the reaper's lag as of now (with the reaper on, time is evr_now_ms) */
+	if (m->bg_running)
+		st->reap_lag = reap_lag(m, evr_now_ms());
 	/* everything the store holds: records, their own allocations, the
 	 * writer maps and the expiry heap (the index adds its tables) */
 	st->mem_bytes = m->sub_bytes + m->st.live * sizeof(struct evr_sub_node) +

@@ -162,7 +162,9 @@ EVR_API int evr_matcher_unsubscribe(struct evr_matcher *m, uint64_t id);
 EVR_API int evr_matcher_unsubscribe_dest(struct evr_matcher *m, const char *event,
                                          const char *subclass, const char *dest);
 
-/* Reap expired and fired `once` subscriptions now; returns how many. Writer. */
+/* Reap expired and fired `once` subscriptions now; returns how many. In
+ * batches of at most 1024 per hold of the writer lock, other writers let in
+ * between them. Writer. */
 EVR_API uint32_t evr_matcher_reap(struct evr_matcher *m, uint64_t now_ms);
 
 /*
@@ -202,6 +204,8 @@ EVR_API int evr_matcher_get(struct evr_matcher *m, uint64_t id,
 	X(dest_refused, COUNTER, "subscribe calls refused by the destination policy")      \
 	X(expired, COUNTER, "subscriptions reaped because expired")                         \
 	X(once_reaped, COUNTER, "once subscriptions reaped after firing")                   \
+	X(reap_batches, COUNTER, "reaper passes under the writer lock (at most 1024 removals each)") \
+	X(reap_lag, GAUGE, "milliseconds since the oldest expired subscription not yet reaped expired (0: the reaper keeps up)") \
 	X(hs_patterns, GAUGE, "live Hyperscan-indexed subscriptions")                     \
 	X(hs_tombstones, GAUGE, "removed but still in a compiled database")               \
 	X(hs_compiles, COUNTER, "Hyperscan databases compiled (deltas + merges)")           \

@@ -154,6 +154,8 @@ struct evr_matcher {
 	const struct evr_index_ops *ops;
 	void *index;                     /* backend state */
 	pthread_mutex_t lock;            /* writer lock */
+	unsigned lock_waiters;           /* atomic: API callers waiting for it
+	                                  * (evr_matcher.c writer_lock) */
 	pthread_cond_t kick;             /* wakes the background thread */
 	pthread_cond_t idle;             /* background thread finished a pass */
 	pthread_t bg;
