@@ -80,8 +80,11 @@ static void on_connected(natsConnection *nc, void *closure)
 
 static void on_disconnected(natsConnection *nc, void *closure)
 {
+	struct evr_nats *n = closure;
+
 	(void)nc;
-	(void)closure;
+	if (__atomic_load_n(&n->stop, __ATOMIC_ACQUIRE))
+		return; /* evrd's own close at stop */
 	EVR_LOG(WARNING, "nats: disconnected; reconnecting (publishes buffered up to "
 	        "nats.max_pending_bytes, then dropped: nats_buffer_full)");
 }
