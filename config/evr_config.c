@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "match/evr_matcher.h"
 #include "match/evr_sub.h"
@@ -1598,6 +1599,13 @@ static int check_global(struct load_ctx *lc, struct evr_config *c,
 		if (ways > 1)
 			return fail(lc, ng, n->token[0] ? "nats.token" : "nats.creds_file",
 			            "give one of user/password, token or creds_file");
+		for (uint32_t i = 0; i < c->n_subscriptions && !n->url[0]; i++)
+			if (strncasecmp(c->subscriptions[i].socket, "nats:", 5) == 0) {
+				snprintf(path, sizeof(path), "subscriptions[%u].socket", i);
+				return fail(lc, config_setting_get_elem(config_setting_get_member(
+				                    root, "subscriptions"), i), path,
+				            "nats: destinations need nats.url");
+			}
 	}
 	if (c->eal.in_memory && c->eal.no_huge)
 		return fail(lc, config_setting_get_member(root, "eal"), "eal.in_memory",

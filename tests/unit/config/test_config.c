@@ -206,6 +206,9 @@ static void test_invalid(void)
 		{BASE "nats = { ring = 10; };\n", "t.conf:4: nats.ring: 10 is out of range 64..1048576"},
 		{BASE "nats = { max_pending_bytes = 0; };\n",
 		 "t.conf:4: nats.max_pending_bytes: 0 is out of range 1024..1073741824"},
+		{BASE "subscriptions = ( { event = \"E_X\"; socket = \"udp:1.2.3.4:5\"; },\n"
+		 " { event = \"E_X\"; socket = \"nats:evr.x\"; } );\n",
+		 "t.conf:5: subscriptions[1].socket: nats: destinations need nats.url"},
 		{BASE "subscriptions = ( { event = \"E_X\";\n socket = \"nats:evr.*\"; } );\n",
 		 "t.conf:5: subscriptions[0].socket: destination 'nats:evr.*': NATS subject "
 		 "wildcard '*'"},
