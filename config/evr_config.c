@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "match/evr_matcher.h"
 #include "match/evr_sub.h"
@@ -834,6 +835,76 @@ static const struct evr_setting esl_tab[] = {
 	END,
 };
 
+/* "" or a comma-separated list of nats://host:port; credentials have
+ * settings of their own (the URL is shown by config_get). */
+static int check_nats_url(const void *v, char *err, size_t errlen)
+{
+	const char *s = v;
+
+	if (!*s)
+		return 0;
+	for (const char *u = s; ; ) {
+		const char *end = strchr(u, ',');
+		size_t n = end ? (size_t)(end - u) : strlen(u);
+
+		if (n <= 7 || strncmp(u, "nats://", 7) != 0) {
+			seterr(err, errlen, "'%.*s' is not nats://host:port", (int)n, u);
+			return -EINVAL;
+		}
+		for (size_t i = 7; i < n; i++) {
+			if (u[i] == '@') {
+				seterr(err, errlen, "credentials in the URL are refused (it is "
+				       "shown by evrctl config): use nats.user/password, token "
+				       "or creds_file");
+				return -EINVAL;
+			}
+			if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f) {
+				seterr(err, errlen, "'%.*s': spaces or control bytes in a URL",
+				       (int)n, u);
+				return -EINVAL;
+			}
+		}
+		if (!end)
+			return 0;
+		u = end + 1;
+	}
+}
+
+/* Off by default. Workers never talk to NATS: they queue descriptors to
+ * the publisher thread (dataplane/evrd/evr_nats.c), which publishes. */
+static const struct evr_setting nats_tab[] = {
+	S(struct evr_cfg_nats, url, 1023, "", false, check_nats_url,
+	  "nats://host:port[,...] or \"\"",
+	  "NATS server(s) nats: destinations publish to (core NATS; a JetStream "
+	  "stream bound to the subjects keeps them), e.g. \"nats://127.0.0.1:4222\". "
+	  "\"\" = off: nats: subscriptions are refused. Several URLs, comma-separated, "
+	  "are tried in turn on reconnect."),
+	S(struct evr_cfg_nats, name, 63, "evrd", false, NULL, NULL,
+	  "Client name the server shows (connz)."),
+	S(struct evr_cfg_nats, user, 255, "", false, NULL, NULL,
+	  "User for user/password authentication (with password)."),
+	SSEC(struct evr_cfg_nats, password, 255, NULL, NULL,
+	     "Password of user. Shown as ********."),
+	SSEC(struct evr_cfg_nats, token, 255, NULL, NULL,
+	     "Token authentication (instead of user/password). Shown as ********."),
+	S(struct evr_cfg_nats, creds_file, 107, "", false, check_opt_abs_path,
+	  "absolute path or \"\"",
+	  "Credentials file (user JWT and NKey seed, nsc/nats CLI .creds) for "
+	  "decentralised authentication (instead of user/password or token); read "
+	  "at each connect, keep it readable by evrd only."),
+	U(struct evr_cfg_nats, ring, 64, 1u << 20, "4096", false,
+	  "Notifications queued from the workers to the NATS publisher thread; when "
+	  "full they are dropped and counted (nats_ring_full). The header and payload "
+	  "pools grow by as many mbufs."),
+	U(struct evr_cfg_nats, max_pending_bytes, 1024, 1u << 30, "8388608", false,
+	  "Bytes libnats buffers while reconnecting (published once connected again); "
+	  "beyond, notifications are dropped and counted (nats_buffer_full)."),
+	U(struct evr_cfg_nats, reconnect_wait_ms, 10, 600000, "500", false,
+	  "Wait between reconnect attempts to the same server (libnats adds jitter); "
+	  "reconnects never stop."),
+	END,
+};
+
 static const struct evr_setting rings_tab[] = {
 	U(struct evr_cfg_rings, egress_size, 64, 1u << 20, "4096", false,
 	  "Per-worker egress ring (notification descriptors)."),
@@ -977,7 +1048,7 @@ static const struct evr_setting sub_tab[] = {
 	S(struct evr_cfg_sub, event, 255, NULL, true, NULL, NULL,
 	  "Event name (\"E_UL_AOR_INSERT\", \"CUSTOM sofia::register\", \"ALL\")."),
 	S(struct evr_cfg_sub, socket, 255, NULL, true, check_dest,
-	  "udp:host:port or unix:/path", "Destination."),
+	  "udp:host:port, unix:/path or nats:subject", "Destination."),
 	SL(struct evr_cfg_sub, filters, EVR_MAX_FILTERS, check_filter,
 	   "key=glob", "Filters, all must match (OpenSIPS EBR semantics)."),
 	E(struct evr_cfg_sub, format, fmt_out_names, "jsonrpc",
@@ -1006,6 +1077,8 @@ const struct evr_setting evr_config_table[] = {
 	  "subscriptions may send notifications."),
 	G(struct evr_config, esl, esl_tab, "FreeSWITCH event socket for event consumers "
 	  "(served with the control socket, so only when control.enabled)."),
+	G(struct evr_config, nats, nats_tab, "NATS as a notification transport "
+	  "(nats:<subject> destinations)."),
 	G(struct evr_config, rings, rings_tab, "Ring and mempool sizes."),
 	G(struct evr_config, limits, limits_tab, "Decoder limits and fan-out."),
 	G(struct evr_config, matcher, matcher_tab, "Subscription matcher."),
@@ -1450,6 +1523,7 @@ int evr_config_dest_policy(const struct evr_config *c, struct evr_dest_policy *p
 		.allow_loopback = d->allow_loopback,
 		.allow_own = d->allow_own,
 		.unix_dir = d->unix_dir,
+		.nats_on = c->nats.url && c->nats.url[0],
 	};
 	return 0;
 }
@@ -1512,6 +1586,27 @@ static int check_global(struct load_ctx *lc, struct evr_config *c,
 		return fail(lc, config_setting_get_member(root, "esl"), "esl.password",
 		            "required with esl.listen: every ESL client authenticates "
 		            "(auth <password>)");
+	{
+		const config_setting_t *ng = config_setting_get_member(root, "nats");
+		const struct evr_cfg_nats *n = &c->nats;
+		unsigned ways = (n->user[0] || n->password[0]) + !!n->token[0] +
+		                !!n->creds_file[0];
+
+		if (n->password[0] && !n->user[0])
+			return fail(lc, ng, "nats.password", "needs nats.user");
+		if (n->user[0] && !n->password[0])
+			return fail(lc, ng, "nats.user", "needs nats.password");
+		if (ways > 1)
+			return fail(lc, ng, n->token[0] ? "nats.token" : "nats.creds_file",
+			            "give one of user/password, token or creds_file");
+		for (uint32_t i = 0; i < c->n_subscriptions && !n->url[0]; i++)
+			if (strncasecmp(c->subscriptions[i].socket, "nats:", 5) == 0) {
+				snprintf(path, sizeof(path), "subscriptions[%u].socket", i);
+				return fail(lc, config_setting_get_elem(config_setting_get_member(
+				                    root, "subscriptions"), i), path,
+				            "nats: destinations need nats.url");
+			}
+	}
 	if (c->eal.in_memory && c->eal.no_huge)
 		return fail(lc, config_setting_get_member(root, "eal"), "eal.in_memory",
 		            "EAL refuses --in-memory with --no-huge; drop in_memory "

@@ -198,6 +198,18 @@ struct evr_cfg_esl {
 	uint32_t queue_max;        /* events queued per connection */
 };
 
+/* NATS notification transport (nats: destinations); url "" = off. */
+struct evr_cfg_nats {
+	char *url;                 /* "nats://host:port[,nats://...]" */
+	char *name;                /* client name the server shows */
+	char *user, *password;     /* user/password authentication */
+	char *token;               /* token authentication */
+	char *creds_file;          /* JWT + NKey seed (.creds) */
+	uint32_t ring;             /* descriptors queued to the publisher thread */
+	uint32_t max_pending_bytes;/* libnats reconnect buffer */
+	uint32_t reconnect_wait_ms;
+};
+
 struct evr_cfg_rings {
 	uint32_t egress_size;  /* per worker: match stage -> TX stage */
 	uint32_t unix_size;    /* workers -> control thread (unix: dests) */
@@ -257,6 +269,7 @@ struct evr_config {
 	struct evr_cfg_mi mi;
 	struct evr_cfg_heartbeat heartbeat;
 	struct evr_cfg_esl esl;
+	struct evr_cfg_nats nats;
 	struct evr_cfg_destinations destinations;
 	struct evr_cfg_rings rings;
 	struct evr_cfg_limits limits;

@@ -696,6 +696,8 @@ static uint32_t deliver_fallback(struct evr_control *c, const struct evr_event *
 		} else if (d->kind == EVR_DEST_ESL) {
 			rc = evr_control_esl_deliver(c, d->addr.esl_conn, enc[f], (size_t)len[f]);
 			rc = rc < 0 ? rc : 0;
+		} else if (d->kind == EVR_DEST_NATS) {
+			rc = -ENOTCONN; /* only evrd's NATS thread publishes */
 		} else {
 			int fd = udp_socket(c, d->addr.sa.sa_family);
 

@@ -1204,7 +1204,7 @@ static int cmd_help(struct ctx *x, int argc, char **argv)
 
 static const struct cmd cmds[] = {
 	{ "subscribe", "EVENT SOCKET [--filter k=v]... [--expire N] [--format F] [--once] [--lenient]",
-	  "subscribe SOCKET (udp:host:port | unix:/path) to EVENT; --expire 0 removes",
+	  "subscribe SOCKET (udp:host:port | unix:/path | nats:subject) to EVENT; --expire 0 removes",
 	  cmd_subscribe },
 	{ "unsubscribe", "ID | EVENT SOCKET",
 	  "remove a subscription by id, or every one of EVENT for SOCKET", cmd_unsubscribe },

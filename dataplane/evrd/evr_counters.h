@@ -135,6 +135,13 @@
 	X(FS_MCAST_NO_MAGIC, "fs_mcast_no_magic", "fs_multicast datagrams without mod_event_multicast's trailer: dropped") \
 	X(FS_MCAST_BAD_MAGIC, "fs_mcast_bad_magic", "fs_multicast datagrams whose trailer is damaged (or a wrong psk): dropped") \
 	X(FS_MCAST_BAD_CIPHER, "fs_mcast_bad_cipher", "fs_multicast PSK datagrams too short to decrypt: dropped") \
+	/* ---- nats: destinations (workers queue, the publisher thread sends) ---- */ \
+	X(NATS_RING_FULL, "nats_ring_full", "nats: notifications dropped: the ring to the NATS publisher thread was full (nats.ring)") \
+	X(NATS_SUBJECT_TOO_LONG, "nats_subject_too_long", "nats: notifications dropped: subject with {event} expanded longer than 255 bytes") \
+	X(NATS_PUBLISHED, "nats_published", "nats: notifications published (sent, or buffered by libnats while reconnecting)") \
+	X(NATS_BUFFER_FULL, "nats_buffer_full", "nats: notifications dropped while NATS was unreachable: reconnect buffer (nats.max_pending_bytes) full") \
+	X(NATS_DISCONNECTED, "nats_disconnected", "nats: notifications dropped: no NATS connection to publish or buffer on (closed, or nats off)") \
+	X(NATS_FAILED, "nats_failed", "nats: notifications libnats refused otherwise (e.g. larger than the server's max_payload)") \
 	X(SHUTDOWN_DROPPED, "shutdown_dropped", "notifications dropped at shutdown")
 
 enum evr_counter {

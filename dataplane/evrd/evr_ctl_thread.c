@@ -30,6 +30,7 @@
 #include "evr_metrics.h"
 #include "evr_dataplane.h"
 #include "evr_egress.h"
+#include "evr_nats.h"
 #include "evr_neigh.h"
 #include "evr_sip_ingest.h"
 #include "sip/evr_sip_endpoint.h"
@@ -270,6 +271,7 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 		json_array_append_new(egress, json_integer(rte_ring_count(w->egress)));
 	}
 	add_block(&total, &ctl, NULL);
+	add_block(&total, &r->nats_cnt, NULL);
 	for (unsigned pi = 0; pi < r->n_ports; pi++) {
 		const struct evr_port *p = &r->ports[pi];
 		struct rte_eth_stats es;
@@ -313,6 +315,8 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 	json_object_set_new(rings, "egress", egress);
 	json_object_set_new(rings, "unix", json_integer(rte_ring_count(r->unix_ring)));
 	json_object_set_new(rings, "ctrl", json_integer(rte_ring_count(r->ctrl_ring)));
+	if (r->nats_ring)
+		json_object_set_new(rings, "nats", json_integer(rte_ring_count(r->nats_ring)));
 	json_object_set_new(dp, "uptime_s", json_real(secs));
 	json_object_set_new(dp, "sequence", json_integer((json_int_t)ld(&r->seq)));
 	totals = counters_json(&total, false);
@@ -322,6 +326,19 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 	json_object_set_new(dp, "workers", workers);
 	json_object_set_new(dp, "ports", ports);
 	json_object_set_new(dp, "control", counters_json(&ctl, true));
+	if (r->nats) {
+		/* the publisher thread's counters (non-zero) and the connection */
+		json_t *n = evr_nats_json(r);
+
+		if (n) {
+			struct evr_counters nc;
+
+			memset(&nc, 0, sizeof(nc));
+			add_block(&nc, &r->nats_cnt, NULL);
+			json_object_set_new(n, "counters", counters_json(&nc, true));
+			json_object_set_new(dp, "nats", n);
+		}
+	}
 	json_object_set_new(dp, "pools", pools);
 	json_object_set_new(dp, "rings", rings);
 	json_object_set_new(dp, "neighbours", neigh_json(r));
@@ -347,8 +364,10 @@ json_t *evr_ctl_counters_json(const struct evr_router *r, int worker, int port)
 				add_block(&sum, &r->workers[wi]->cnt[pi], &r->workers[wi]->match_stats[pi]);
 		sip_add(&ss, r->workers[wi]);
 	}
-	if (worker < 0 && port < 0)
+	if (worker < 0 && port < 0) {
 		add_block(&sum, &r->ctl_cnt, &r->ctl_mst);
+		add_block(&sum, &r->nats_cnt, NULL);
+	}
 	o = counters_json(&sum, false);
 	if (r->has_sip && port < 0)
 		sip_json(o, &ss);
@@ -416,10 +435,12 @@ static void result_family(struct evr_metrics *m, const char *family, const char 
 static void hook_metrics(void *ctx, struct evr_metrics *m)
 {
 	struct evr_router *r = ctx;
-	struct evr_counters cw[EVR_MAX_WORKERS + 1];
+	/* blocks: the workers, "ctl" (the control thread), "nats" (the NATS
+	 * publisher thread, when on); the last at index nl */
+	struct evr_counters cw[EVR_MAX_WORKERS + 2];
 	struct sip_sums sw[EVR_MAX_WORKERS];
-	char wname[EVR_MAX_WORKERS + 1][12];
-	unsigned nw = r->n_workers;
+	char wname[EVR_MAX_WORKERS + 2][12];
+	unsigned nw = r->n_workers, nl = nw + (r->nats ? 1 : 0);
 
 	memset(cw, 0, sizeof(cw));
 	memset(sw, 0, sizeof(sw));
@@ -431,10 +452,14 @@ static void hook_metrics(void *ctx, struct evr_metrics *m)
 	}
 	add_block(&cw[nw], &r->ctl_cnt, &r->ctl_mst);
 	snprintf(wname[nw], sizeof(wname[nw]), "ctl");
+	if (r->nats) {
+		add_block(&cw[nl], &r->nats_cnt, NULL);
+		snprintf(wname[nl], sizeof(wname[nl]), "nats");
+	}
 
 	for (unsigned i = 0; i < EVR_CNT__COUNT; i++) {
 		evr_metrics_family(m, EVR_METRIC_COUNTER, metric_name(i), cnt_help[i]);
-		for (unsigned wi = 0; wi <= nw; wi++)
+		for (unsigned wi = 0; wi <= nl; wi++)
 			evr_metrics_sample(m, (double)cw[wi].c[i], "worker", wname[wi], NULL);
 	}
 	result_family(m, "decode", "event datagrams decoded, by result (ok or the reason refused)",
@@ -545,6 +570,10 @@ static void hook_metrics(void *ctx, struct evr_metrics *m)
 	                   "ctl", NULL);
 	evr_metrics_sample(m, (double)rte_ring_count(r->ctrl_ring), "ring", "ctrl", "worker",
 	                   "ctl", NULL);
+	if (r->nats_ring)
+		evr_metrics_sample(m, (double)rte_ring_count(r->nats_ring), "ring", "nats",
+		                   "worker", "nats", NULL);
+	evr_nats_metrics(r, m);
 }
 
 /* The control plane's audit trail: one log line per write (who, method,
@@ -626,7 +655,9 @@ static const enum evr_counter drop_counters[] = {
 	EVR_CNT_TX_LINEARIZE_FAILED, EVR_CNT_UNIX_FAILED, EVR_CNT_SHUTDOWN_DROPPED,
 	EVR_CNT_ESL_FAILED, EVR_CNT_HEP_AUTH_FAILED, EVR_CNT_DEST_RATE_LIMITED,
 	EVR_CNT_DEST_BYTES_LIMITED, EVR_CNT_EGRESS_CAPPED, EVR_CNT_FS_MCAST_NO_MAGIC,
-	EVR_CNT_FS_MCAST_BAD_MAGIC, EVR_CNT_FS_MCAST_BAD_CIPHER,
+	EVR_CNT_FS_MCAST_BAD_MAGIC, EVR_CNT_FS_MCAST_BAD_CIPHER, EVR_CNT_NATS_RING_FULL,
+	EVR_CNT_NATS_SUBJECT_TOO_LONG, EVR_CNT_NATS_BUFFER_FULL, EVR_CNT_NATS_DISCONNECTED,
+	EVR_CNT_NATS_FAILED,
 };
 
 static void hb_add(const struct evr_counters *b, uint64_t *events, uint64_t *drops)
@@ -645,6 +676,7 @@ void evr_ctl_totals(const struct evr_router *r, uint64_t *events, uint64_t *drop
 		for (unsigned pi = 0; pi < r->n_ports; pi++)
 			hb_add(&r->workers[wi]->cnt[pi], events, drops);
 	hb_add(&r->ctl_cnt, events, drops);
+	hb_add(&r->nats_cnt, events, drops);
 }
 
 void evr_ctl_heartbeat_tick(struct evr_router *r, struct evr_control *ctl, uint64_t now_tsc)

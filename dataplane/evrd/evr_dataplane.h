@@ -148,6 +148,7 @@ struct evr_event_name {
 
 struct evr_dl_rates;
 struct evr_live_policy;
+struct evr_nats;
 
 struct evr_router {
 	const struct evr_config *cfg;
@@ -187,6 +188,10 @@ struct evr_router {
 	int (*esl_deliver)(void *ctx, uint64_t conn, const char *data, size_t len);
 	void *esl_ctx;
 	struct rte_ring *ctrl_ring; /* control thread -> worker 0 (SP/SC) */
+	/* nats: descriptors, workers and control thread -> the NATS publisher
+	 * thread (MP/SC); NULL: nats.url not set (evr_nats.c) */
+	struct rte_ring *nats_ring;
+	struct evr_nats *nats;
 	struct evr_neigh_table *neigh;
 	uint64_t tsc_hz;
 	uint64_t drain_tsc;
@@ -195,6 +200,8 @@ struct evr_router {
 	uint32_t burst;
 	/* Control thread's own counters (raise_event, unix: sends). */
 	struct evr_counters ctl_cnt;
+	/* The NATS publisher thread's (its only writer). */
+	struct evr_counters nats_cnt;
 	struct evr_match_stats ctl_mst;
 	struct evr_notifier ctl_notifier; /* raise_event's notify stage */
 	/* runtime settings (config_set, evr_ctl_thread.c): the limiter's

@@ -32,13 +32,16 @@ struct evr_counters;
 #define EVR_MAX_FRAGS 128 /* 65535 / (576 - 20) < 128 */
 
 /* Header mbuf room: Ethernet + VLAN-less IPv6 + UDP in front of the
- * payload, or a struct evr_dest copy for unix: destinations. */
+ * payload, a struct evr_dest copy for unix: destinations, or a rendered
+ * NATS subject (EVR_NATS_SUBJECT_MAX + NUL) for nats: ones. */
 #define EVR_HDR_DATA_ROOM (RTE_PKTMBUF_HEADROOM + 256)
 
 enum evr_tx_kind {
 	EVR_TXK_UDP4 = 0,
 	EVR_TXK_UDP6,
 	EVR_TXK_LOCAL, /* unix: and esl: (the control thread delivers) */
+	EVR_TXK_NATS,  /* nats: the header's data is the subject, NUL-terminated
+	                * (the NATS publisher thread publishes, evr_nats.c) */
 };
 
 /* In the private area of every header mbuf (hdr_pool priv_size). */

@@ -26,11 +26,15 @@
 #include "evr_dataplane.h"
 #include "evr_egress.h"
 #include "evr_notify.h"
+#include "match/evr_nats_subject.h"
 #include "match/evr_sub.h"
 
-/* unix: descriptors carry the destination in the header's data room. */
+/* unix: descriptors carry the destination in the header's data room,
+ * nats: ones the rendered subject. */
 _Static_assert(sizeof(struct evr_dest) <= EVR_HDR_DATA_ROOM - RTE_PKTMBUF_HEADROOM,
                "struct evr_dest must fit a header mbuf");
+_Static_assert(EVR_NATS_SUBJECT_MAX + 1 <= EVR_HDR_DATA_ROOM - RTE_PKTMBUF_HEADROOM,
+               "a NATS subject must fit a header mbuf");
 
 /* Microseconds of the TSC: the limits' clock (no syscall). */
 static inline uint64_t now_us(const struct evr_router *r)
@@ -122,9 +126,10 @@ int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_wo
 	nt->reader = -1;
 	nt->fan = calloc(r->max_fanout + 1, sizeof(*nt->fan));
 	nt->fan_unix = calloc(r->max_fanout + 1, sizeof(*nt->fan_unix));
+	nt->fan_nats = calloc(r->max_fanout + 1, sizeof(*nt->fan_nats));
 	nt->hdr = calloc(r->max_fanout + 1, sizeof(*nt->hdr));
 	nt->encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
-	if (!nt->fan || !nt->fan_unix || !nt->hdr || !nt->encbuf)
+	if (!nt->fan || !nt->fan_unix || !nt->fan_nats || !nt->hdr || !nt->encbuf)
 		return -ENOMEM;
 	{
 		/* each notifier (every worker, the control thread) enforces an
@@ -161,11 +166,12 @@ void evr_notify_fini(struct evr_notifier *nt)
 	free(nt->encbuf);
 	free(nt->seen_names);
 	free(nt->hdr);
+	free(nt->fan_nats);
 	free(nt->fan_unix);
 	free(nt->fan);
 	free(nt->match);
 	nt->encbuf = NULL;
-	nt->hdr = nt->fan_unix = nt->fan = NULL;
+	nt->hdr = nt->fan_unix = nt->fan_nats = nt->fan = NULL;
 	nt->match = NULL;
 }
 
@@ -227,17 +233,18 @@ sum:
 }
 
 /* Fan one event out to its subscribers: descriptors for udp: land in
- * nt->fan[0..*n_udp), for unix: in nt->fan_unix[0..*n_unix). */
+ * nt->fan[0..*n_udp), for unix: and esl: in nt->fan_unix[0..*n_unix), for
+ * nats: in nt->fan_nats[0..*n_nats). */
 static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in_port,
                    rte_be16_t sport, const struct evr_event *ev, uint64_t seq,
                    const struct evr_sub *const *subs, uint32_t n,
-                   uint32_t *n_udp, uint32_t *n_unix)
+                   uint32_t *n_udp, uint32_t *n_unix, uint32_t *n_nats)
 {
 	struct rte_mbuf *pay[EVR_FMT__COUNT] = {NULL};
 	uint32_t refs[EVR_FMT__COUNT] = {0};
 	uint16_t psum[EVR_FMT__COUNT] = {0};
 	bool failed[EVR_FMT__COUNT] = {false};
-	uint32_t nu = 0, nx = 0, nh = 0, used = 0;
+	uint32_t nu = 0, nx = 0, nn = 0, nh = 0, used = 0;
 	uint64_t now = now_us(nt->r);
 
 	/* every subscriber's header in one pool operation; when the pool
@@ -272,7 +279,23 @@ static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in
 		meta->sport = sport;
 		meta->psum = psum[fmt];
 		meta->sub_id = s->id;
-		if (d->kind == EVR_DEST_UNIX || d->kind == EVR_DEST_ESL) {
+		if (d->kind == EVR_DEST_NATS) {
+			/* the publisher thread's: the subject, {event} rendered */
+			char *subj = rte_pktmbuf_mtod(h, char *);
+			int sl = evr_nats_subject_render(
+				d->text + 5, d->addr.nats.len, d->addr.nats.templated,
+				ev->name.p, ev->name.len, ev->subclass.p, ev->subclass.len, subj,
+				(uint32_t)rte_pktmbuf_tailroom(h));
+
+			if (sl < 0) {
+				cnt->c[EVR_CNT_NATS_SUBJECT_TOO_LONG]++;
+				rte_pktmbuf_free(h);
+				continue;
+			}
+			meta->kind = EVR_TXK_NATS;
+			h->data_len = (uint16_t)(sl + 1);
+			nt->fan_nats[nn++] = h;
+		} else if (d->kind == EVR_DEST_UNIX || d->kind == EVR_DEST_ESL) {
 			/* the control thread's: unix: sends, ESL connections */
 			meta->kind = EVR_TXK_LOCAL;
 			memcpy(rte_pktmbuf_append(h, sizeof(*d)), d, sizeof(*d));
@@ -319,6 +342,26 @@ static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in
 	}
 	*n_udp = nu;
 	*n_unix = nx;
+	*n_nats = nn;
+}
+
+/* Queue one event's nats: descriptors to the publisher thread (MP: every
+ * worker and the control thread); what does not fit is dropped, counted.
+ * Returns the descriptors queued. */
+static uint32_t publish_nats(struct evr_notifier *nt, struct evr_counters *cnt, uint32_t nn)
+{
+	struct rte_ring *ring = nt->r->nats_ring;
+	unsigned k;
+
+	if (nn == 0)
+		return 0;
+	k = ring ? rte_ring_mp_enqueue_burst(ring, (void **)nt->fan_nats, nn, NULL) : 0;
+	cnt->c[EVR_CNT_NOTIFICATIONS] += k;
+	if (k < nn) {
+		cnt->c[ring ? EVR_CNT_NATS_RING_FULL : EVR_CNT_NATS_DISCONNECTED] += nn - k;
+		rte_pktmbuf_free_bulk(&nt->fan_nats[k], nn - k);
+	}
+	return k;
 }
 
 
@@ -382,14 +425,15 @@ uint32_t evr_notify_subs(struct evr_notifier *nt, struct evr_counters *cnt,
                          const struct evr_sub *const *subs, uint32_t n,
                          uint64_t now_tsc)
 {
-	uint32_t nu, nx;
+	uint32_t nu, nx, nn, sent;
 
 	if (seq == EVR_NOTIFY_SEQ_NEXT)
 		seq = __atomic_fetch_add(&nt->r->seq, 1, __ATOMIC_RELAXED);
-	fanout(nt, cnt, in_port, sport, ev, seq, subs, n, &nu, &nx);
+	fanout(nt, cnt, in_port, sport, ev, seq, subs, n, &nu, &nx, &nn);
+	sent = publish_nats(nt, cnt, nn);
 	if (nt->w == NULL)
-		return publish_control(nt, cnt, nu, nx);
-	return publish_worker(nt, cnt, nu, nx, now_tsc);
+		return sent + publish_control(nt, cnt, nu, nx);
+	return sent + publish_worker(nt, cnt, nu, nx, now_tsc);
 }
 
 /*

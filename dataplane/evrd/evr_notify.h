@@ -11,7 +11,10 @@
  * own egress ring (running its egress stage inline when the ring is full)
  * and unix:/esl: ones on the control thread's ring; the control thread queues
  * udp: descriptors to worker 0 (only workers own TX queues) and sends
- * unix: ones itself and hands esl: ones to the ESL server.
+ * unix: ones itself and hands esl: ones to the ESL server. Both queue nats:
+ * descriptors (subject rendered into the header) on the NATS publisher
+ * thread's MP/SC ring, in one burst per event; a full ring drops them
+ * (counted nats_ring_full), never waits.
  *
  * Ownership and threads: a notifier belongs to one thread (a worker lcore
  * or the control thread) and is used by it only; init/fini run on the main
@@ -67,6 +70,7 @@ struct evr_notifier {
 	const struct evr_sub **match;  /* workers: max_fanout per event of a burst */
 	struct rte_mbuf **fan;         /* udp: descriptors of one event */
 	struct rte_mbuf **fan_unix;    /* unix: descriptors of one event */
+	struct rte_mbuf **fan_nats;    /* nats: descriptors of one event */
 	struct rte_mbuf **hdr;         /* header mbufs of one event, allocated
 	                                * in one bulk call */
 	uint64_t *seen_names;          /* workers: hashes of the unmatched event

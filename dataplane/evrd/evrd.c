@@ -41,6 +41,7 @@
 #include "evr_config.h"
 #include "evr_control.h"
 #include "evr_ctl_thread.h"
+#include "evr_nats.h"
 #include "evr_sd.h"
 #include "evr_dataplane.h"
 #include "evr_egress.h"
@@ -893,10 +894,14 @@ int main(int argc, char **argv)
 
 	/* Pools shared by all lcores (per-lcore caches). Header mbufs carry
 	 * the descriptor metadata in their private area. */
-	r->payload_pool = rte_pktmbuf_pool_create("evr_payload", cfg->rings.payload_pool,
+	/* nats: descriptors waiting in their ring hold a header and a payload
+	 * each: the pools grow by the ring so a stalled publisher cannot take
+	 * what udp: notifications need */
+	const uint32_t nats_extra = cfg->nats.url[0] ? cfg->nats.ring : 0;
+	r->payload_pool = rte_pktmbuf_pool_create("evr_payload", cfg->rings.payload_pool + nats_extra,
 	                                          cfg->rings.pool_cache, 0,
 	                                          RTE_MBUF_DEFAULT_BUF_SIZE, socket);
-	r->hdr_pool = rte_pktmbuf_pool_create("evr_hdr", cfg->rings.hdr_pool,
+	r->hdr_pool = rte_pktmbuf_pool_create("evr_hdr", cfg->rings.hdr_pool + nats_extra,
 	                                      cfg->rings.pool_cache,
 	                                      RTE_ALIGN(sizeof(struct evr_tx_meta),
 	                                                RTE_MBUF_PRIV_ALIGN),
@@ -938,7 +943,10 @@ int main(int argc, char **argv)
 	                               RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	r->names_ring = rte_ring_create_elem("evr_names", sizeof(struct evr_event_name), 1024,
 	                                     socket, RING_F_SC_DEQ);
-	if (!r->unix_ring || !r->ctrl_ring || !r->names_ring ||
+	if (nats_extra)
+		r->nats_ring = rte_ring_create("evr_nats", cfg->nats.ring, socket,
+		                               RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	if (!r->unix_ring || !r->ctrl_ring || !r->names_ring || (nats_extra && !r->nats_ring) ||
 	    evr_notify_rates_publish(r, &cfg->destinations) != 0 ||
 	    evr_notify_init(&r->ctl_notifier, r, NULL) != 0)
 		die("rings: %s", rte_strerror(rte_errno));
@@ -1069,6 +1077,8 @@ int main(int argc, char **argv)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		r->wall0_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	}
+	if ((rc = evr_nats_start(r, err, sizeof(err))) != 0)
+		die("%s", err);
 	if ((rc = evr_telemetry_init(r)) != 0)
 		die("telemetry: cannot register the /evr/ commands: %s", strerror(-rc));
 	for (unsigned i = 0; i < r->n_workers; i++) {
@@ -1116,6 +1126,7 @@ int main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	rcu_thread_online();
 	evr_ctl_drain_unix(r);
+	evr_nats_stop(r); /* after every producer: publishes what they left */
 	if (stats_path)
 		write_stats_file(r, stats_path);
 	evr_telemetry_fini(); /* before the workers are freed */
@@ -1144,6 +1155,7 @@ int main(int argc, char **argv)
 	rte_ring_free(r->unix_ring);
 	rte_ring_free(r->names_ring);
 	rte_ring_free(r->ctrl_ring);
+	rte_ring_free(r->nats_ring);
 	for (unsigned pi = 0; pi < r->n_ports; pi++)
 		rte_mempool_free(r->ports[pi].rx_pool);
 	rte_mempool_free(r->payload_pool);

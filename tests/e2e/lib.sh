@@ -156,23 +156,31 @@ e2e_require_build() {
 	command -v jq >/dev/null || { log "FATAL: jq missing"; exit 1; }
 }
 
-# e2e_require_modesl: FreeSWITCH's Node ESL client (npm modesl, pinned),
-# installed once into a cache dir (the npm registry is reachable in CI,
-# PyPI is not); exports NODE_PATH. A missing node/npm or a failed install
-# is a failure (exit 1), never a skip: the ESL tests must run.
-EVR_MODESL_VERSION=1.2.1
-e2e_require_modesl() {
-	local dir=${EVR_NPM_CACHE:-/var/tmp/evr-npm}/modesl-$EVR_MODESL_VERSION
+# e2e_require_npm PACKAGE VERSION: a pinned npm package installed once into
+# a cache dir (the npm registry is reachable in CI, PyPI is not); its
+# node_modules is put first on NODE_PATH (exported). A missing node/npm or a
+# failed install is a failure (exit 1), never a skip: the tests must run.
+e2e_require_npm() {
+	local pkg=$1 ver=$2
+	local dir=${EVR_NPM_CACHE:-/var/tmp/evr-npm}/$pkg-$ver
 	command -v node >/dev/null && command -v npm >/dev/null ||
-		{ log "FATAL: node and npm are needed for modesl (deploy/packages.txt)"; exit 1; }
-	if [[ ! -f $dir/node_modules/modesl/package.json ]]; then
+		{ log "FATAL: node and npm are needed for $pkg (deploy/packages.txt)"; exit 1; }
+	if [[ ! -f $dir/node_modules/$pkg/package.json ]]; then
 		mkdir -p "$dir" &&
 			timeout 300 npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
-				"modesl@$EVR_MODESL_VERSION" >"$T/npm.log" 2>&1 ||
-			{ log "FATAL: npm install modesl@$EVR_MODESL_VERSION failed:"; tail -n 5 "$T/npm.log"; exit 1; }
+				"$pkg@$ver" >"$T/npm.log" 2>&1 ||
+			{ log "FATAL: npm install $pkg@$ver failed:"; tail -n 5 "$T/npm.log"; exit 1; }
 	fi
-	export NODE_PATH=$dir/node_modules
+	export NODE_PATH=$dir/node_modules${NODE_PATH:+:$NODE_PATH}
 }
+
+# FreeSWITCH's Node ESL client (ESL suites).
+EVR_MODESL_VERSION=1.2.1
+e2e_require_modesl() { e2e_require_npm modesl "$EVR_MODESL_VERSION"; }
+
+# The NATS Node client: core NATS and the JetStream/jsm API (nats_e2e).
+EVR_NATS_JS_VERSION=2.29.3
+e2e_require_nats_js() { e2e_require_npm nats "$EVR_NATS_JS_VERSION"; }
 
 # ---------------------------------------------------------------- asserts
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "match/evr_dest_policy.h"
+#include "match/evr_nats_subject.h"
 
 static int refuse(const struct evr_dest *d, char *err, size_t errlen, const char *why)
 {
@@ -75,6 +76,15 @@ int evr_dest_policy_check(const struct evr_dest_policy *p, const struct evr_dest
 		return 0;
 	if (d->kind == EVR_DEST_UNIX)
 		return check_unix(p, d, err, errlen);
+	if (d->kind == EVR_DEST_NATS) {
+		if (!p->nats_on)
+			return refuse(d, err, errlen, "nats: destinations are off (nats.url is "
+			              "not set)");
+		if (evr_nats_subject_reserved(d->text + 5, d->addr.nats.len))
+			return refuse(d, err, errlen, "subject in NATS's own namespace refused "
+			              "('$'-prefixed: $JS, $SYS, $KV; _INBOX)");
+		return 0;
+	}
 	if (d->addr.sa.sa_family == AF_INET) {
 		a = (const uint8_t *)&d->addr.v4.sin_addr;
 		fam = AF_INET;

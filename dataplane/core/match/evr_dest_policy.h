@@ -13,7 +13,11 @@
  * (0.0.0.0/8, ::) always is. IPv4-mapped IPv6 addresses are judged as
  * IPv4. A unix: destination must be a path below unix_dir (lexically:
  * no "." or ".." components, no "//") and, when it exists already, not a
- * symbolic link. esl: destinations (the control plane's own) pass.
+ * symbolic link. esl: destinations (the control plane's own) pass. A
+ * nats: destination (a subject, not an address) needs NATS on (nats.url
+ * set) and a subject outside NATS's own namespace: no first token
+ * starting with '$' ($JS JetStream API, $SYS, $KV, $O) nor "_INBOX"
+ * (request replies), so a subscriber cannot drive the server's APIs.
  * Refusals name the rule, e.g. "loopback address refused
  * (destinations.allow_loopback)".
  *
@@ -39,6 +43,7 @@ struct evr_dest_policy {
 	uint32_t n_own;
 	bool allow_broadcast, allow_multicast, allow_loopback, allow_own;
 	const char *unix_dir;           /* absolute, no trailing '/'; NULL/"" = no unix: */
+	bool nats_on;                   /* nats.url set: nats: destinations possible */
 };
 
 /* 0, or -EACCES with err naming the refused rule. */

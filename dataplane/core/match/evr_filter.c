@@ -24,6 +24,7 @@
 
 #include "util/evr_bytes.h"
 #include "util/evr_err.h"
+#include "evr_nats_subject.h"
 #include "evr_sub.h"
 
 #define FILTER_MAX_KEY 128u /* as the default max_name_len of the decoders */
@@ -289,6 +290,26 @@ static int dest_esl(const char *all, const char *id, struct evr_dest *d, char *e
 	return 0;
 }
 
+/* "nats:<subject template>": the subject's syntax here, whether NATS is on
+ * and reserved subjects in the destination policy. */
+static int dest_nats(const char *all, const char *subj, struct evr_dest *d, char *err,
+                     size_t errlen)
+{
+	char q[QBUF], why[160];
+	size_t len = strlen(subj);
+	bool templated;
+
+	if (evr_nats_subject_check(subj, len, &templated, why, sizeof(why)) != 0) {
+		evr_seterr(err, errlen, "destination '%s': %s", quote(all, q, sizeof(q)), why);
+		return -EINVAL;
+	}
+	d->kind = EVR_DEST_NATS;
+	d->addr.nats.len = (uint16_t)len;
+	d->addr.nats.templated = templated;
+	snprintf(d->text, sizeof(d->text), "nats:%s", subj);
+	return 0;
+}
+
 bool evr_dest_is_esl(const char *s)
 {
 	return s && strncasecmp(s, "esl:", 4) == 0;
@@ -309,7 +330,10 @@ int evr_dest_parse(const char *s, struct evr_dest *d, char *err, size_t errlen)
 		return dest_unix(s, s + 5, d, err, errlen);
 	if (evr_dest_is_esl(s))
 		return dest_esl(s, s + 4, d, err, errlen);
-	evr_seterr(err, errlen, "destination '%s': expected udp:host:port or unix:/path",
+	if (strncasecmp(s, "nats:", 5) == 0)
+		return dest_nats(s, s + 5, d, err, errlen);
+	evr_seterr(err, errlen, "destination '%s': expected udp:host:port, unix:/path or "
+	           "nats:subject",
 	       quote(s, q, sizeof(q)));
 	return -EINVAL;
 }

@@ -62,6 +62,8 @@ enum evr_dest_kind {
 	EVR_DEST_UDP = 0, /* udp:host:port, udp:[v6]:port */
 	EVR_DEST_UNIX,    /* unix:/path (datagram socket) */
 	EVR_DEST_ESL,     /* esl:<id>: an ESL connection of the control plane */
+	EVR_DEST_NATS,    /* nats:<subject template>: published to NATS (evrd's
+	                   * publisher thread); the template is text + 5 */
 };
 
 struct evr_dest {
@@ -73,12 +75,18 @@ struct evr_dest {
 		struct sockaddr_in6 v6;
 		struct sockaddr_un un;
 		uint64_t esl_conn; /* EVR_DEST_ESL: the connection's id */
+		struct {           /* EVR_DEST_NATS (match/evr_nats_subject.h) */
+			uint16_t len;    /* template bytes (text + 5) */
+			bool templated;  /* holds {event} */
+		} nats;
 	} addr;
-	char text[128]; /* canonical "udp:198.18.0.2:9000", "udp:[::1]:9", "unix:/p" */
+	char text[128]; /* canonical "udp:198.18.0.2:9000", "udp:[::1]:9", "unix:/p",
+	                 * "nats:evr.{event}" */
 };
 
 /* Parse a destination; hosts must be numeric addresses ("localhost" is
- * accepted as 127.0.0.1). 0 or -EINVAL with a message. Any thread. */
+ * accepted as 127.0.0.1); a nats: subject is checked as
+ * evr_nats_subject_check does. 0 or -EINVAL with a message. Any thread. */
 EVR_API int evr_dest_parse(const char *s, struct evr_dest *d, char *err,
                            size_t errlen);
 /* An "esl:" destination: the control plane's own, for ESL connections;

@@ -69,6 +69,29 @@ static void test_valid(void)
 	CHECK_EQ_STR(sp.filters[1], "expires=3?");
 	evr_config_sub_spec(&c->subscriptions[1], &sp);
 	CHECK_EQ_INT(sp.expire, 60);
+	/* nats off by default: the policy refuses nats: destinations */
+	CHECK_EQ_STR(c->nats.url, "");
+	CHECK(!c->dest_policy.nats_on);
+	CHECK_EQ_INT(c->nats.ring, 4096);
+	CHECK_EQ_INT(c->nats.max_pending_bytes, 8388608);
+	CHECK_EQ_STR(c->nats.name, "evrd");
+	evr_config_free(c);
+
+	/* a nats group: on, credentials kept, the policy lets nats: through */
+	c = evr_config_load_string(BASE "nats = { url = \"nats://127.0.0.1:4222,nats://[::1]:4223\";\n"
+	                           " user = \"evrd\"; password = \"s3cret\"; ring = 128;\n"
+	                           " max_pending_bytes = 4096; };\n"
+	                           "subscriptions = ( { event = \"E_X\"; socket = "
+	                           "\"nats:evr.{event}\"; } );\n", "t.conf", err, sizeof(err));
+	CHECK_MSG(c != NULL, "%s", err);
+	if (c == NULL)
+		return;
+	CHECK(c->dest_policy.nats_on);
+	CHECK_EQ_STR(c->nats.user, "evrd");
+	CHECK_EQ_STR(c->nats.password, "s3cret");
+	CHECK_EQ_INT(c->nats.ring, 128);
+	CHECK_EQ_INT(c->nats.max_pending_bytes, 4096);
+	CHECK_EQ_STR(c->subscriptions[0].socket, "nats:evr.{event}");
 	evr_config_free(c);
 }
 
@@ -164,6 +187,31 @@ static void test_invalid(void)
 		{"ports = ( { name = \"p0\"; device = \"d\"; ipv4 = \"10.0.0.1/8\";\n"
 		 "  neighbours = ( { ip = \"2001:db8::2\"; mac = \"02:00:00:00:00:01\"; } ); } );\n"
 		 "listeners = ( { port = 1; } );\n", "neighbour 2001:db8::2 has no IPv6 address"},
+		/* nats: URL form, credentials never in the URL, one way to authenticate */
+		{BASE "nats = {\n url = \"127.0.0.1:4222\"; };\n",
+		 "t.conf:5: nats.url: '127.0.0.1:4222' is not nats://host:port"},
+		{BASE "nats = {\n url = \"nats://a:1,tcp://b:2\"; };\n",
+		 "t.conf:5: nats.url: 'tcp://b:2' is not nats://host:port"},
+		{BASE "nats = {\n url = \"nats://u:p@h:4222\"; };\n",
+		 "t.conf:5: nats.url: credentials in the URL are refused"},
+		{BASE "nats = { url = \"nats://h:4222\"; password = \"x\"; };\n",
+		 "t.conf:4: nats.password: needs nats.user"},
+		{BASE "nats = { url = \"nats://h:4222\"; user = \"u\"; };\n",
+		 "t.conf:4: nats.user: needs nats.password"},
+		{BASE "nats = { url = \"nats://h:4222\"; user = \"u\"; password = \"p\";\n"
+		 " token = \"t\"; };\n",
+		 "t.conf:4: nats.token: give one of user/password, token or creds_file"},
+		{BASE "nats = { creds_file = \"x.creds\"; };\n",
+		 "t.conf:4: nats.creds_file: 'x.creds' is not an absolute path"},
+		{BASE "nats = { ring = 10; };\n", "t.conf:4: nats.ring: 10 is out of range 64..1048576"},
+		{BASE "nats = { max_pending_bytes = 0; };\n",
+		 "t.conf:4: nats.max_pending_bytes: 0 is out of range 1024..1073741824"},
+		{BASE "subscriptions = ( { event = \"E_X\"; socket = \"udp:1.2.3.4:5\"; },\n"
+		 " { event = \"E_X\"; socket = \"nats:evr.x\"; } );\n",
+		 "t.conf:5: subscriptions[1].socket: nats: destinations need nats.url"},
+		{BASE "subscriptions = ( { event = \"E_X\";\n socket = \"nats:evr.*\"; } );\n",
+		 "t.conf:5: subscriptions[0].socket: destination 'nats:evr.*': NATS subject "
+		 "wildcard '*'"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char err[512] = "";

@@ -157,6 +157,12 @@ static void test_dest_valid(void)
 		 53},
 		{"unix:/run/evr.sock", "unix:/run/evr.sock", EVR_DEST_UNIX, AF_UNIX, 0},
 		{"unix:/", "unix:/", EVR_DEST_UNIX, AF_UNIX, 0},
+		/* nats: the subject kept as given (case-sensitive); port = templated */
+		{"nats:evr.{event}", "nats:evr.{event}", EVR_DEST_NATS, 0, 1},
+		{"NATS:Evr.Notify", "nats:Evr.Notify", EVR_DEST_NATS, 0, 0},
+		{"nats:a", "nats:a", EVR_DEST_NATS, 0, 0},
+		{"nats:x{event}y.{event}", "nats:x{event}y.{event}", EVR_DEST_NATS, 0, 1},
+		{"nats:$JS.API.x", "nats:$JS.API.x", EVR_DEST_NATS, 0, 0}, /* policy refuses */
 	};
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
@@ -169,6 +175,11 @@ static void test_dest_valid(void)
 			continue;
 		CHECK_EQ_STR(d.text, c[i].canon);
 		CHECK_EQ_INT(d.kind, c[i].kind);
+		if (c[i].kind == EVR_DEST_NATS) {
+			CHECK_EQ_INT(d.addr.nats.len, strlen(c[i].canon) - 5);
+			CHECK_EQ_INT(d.addr.nats.templated, c[i].port); /* port: templated */
+			continue;
+		}
 		CHECK_EQ_INT(d.addr.sa.sa_family, c[i].family);
 		if (c[i].family == AF_INET) {
 			CHECK_EQ_INT(d.salen, sizeof(struct sockaddr_in));
@@ -214,9 +225,24 @@ static void test_dest_invalid(void)
 	static const struct {
 		const char *in, *msg;
 	} c[] = {
-		{"", "destination '': expected udp:host:port or unix:/path"},
-		{"tcp:1.2.3.4:5", "destination 'tcp:1.2.3.4:5': expected udp:host:port or unix:/path"},
-		{"1.2.3.4:5", "destination '1.2.3.4:5': expected udp:host:port or unix:/path"},
+		{"", "destination '': expected udp:host:port, unix:/path or nats:subject"},
+		{"tcp:1.2.3.4:5", "destination 'tcp:1.2.3.4:5': expected udp:host:port, unix:/path or nats:subject"},
+		{"1.2.3.4:5", "destination '1.2.3.4:5': expected udp:host:port, unix:/path or nats:subject"},
+		{"nats:", "destination 'nats:': empty NATS subject"},
+		{"nats:evr.*", "destination 'nats:evr.*': NATS subject wildcard '*' at offset 4: "
+		               "notifications are published to one subject"},
+		{"nats:evr.>", "destination 'nats:evr.>': NATS subject wildcard '>' at offset 4: "
+		               "notifications are published to one subject"},
+		{"nats:evr..x", "destination 'nats:evr..x': empty NATS subject token at offset 4"},
+		{"nats:.evr", "destination 'nats:.evr': empty NATS subject token at offset 0"},
+		{"nats:evr.", "destination 'nats:evr.': empty NATS subject token at the end"},
+		{"nats:evr x", "destination 'nats:evr x': NATS subject byte 0x20 at offset 3: only "
+		               "printable ASCII without spaces"},
+		{"nats:evr.{name}", "destination 'nats:evr.{name}': unknown placeholder at offset 4 "
+		                    "(only {event})"},
+		{"nats:evr.{event", "destination 'nats:evr.{event': unknown placeholder at offset 4 "
+		                    "(only {event})"},
+		{"nats:evr.}", "destination 'nats:evr.}': '}' at offset 4 without '{event'"},
 		{"udp:1.2.3.4", "destination 'udp:1.2.3.4': missing ':port'"},
 		{"udp::9", "destination 'udp::9': missing host"},
 		{"udp:1.2.3.4:", "destination 'udp:1.2.3.4:': port must be a number in 1..65535"},
