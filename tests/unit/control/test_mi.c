@@ -44,7 +44,14 @@ static void on_audit(void *ctx, const char *line)
 
 	(void)ctx;
 	audit_seen.lines++;
-	snprintf(audit_seen.last, sizeof(audit_seen.last), "%s", line);
+	{
+		size_t n = strlen(line);
+
+		if (n >= sizeof(audit_seen.last))
+			n = sizeof(audit_seen.last) - 1;
+		memcpy(audit_seen.last, line, n);
+		audit_seen.last[n] = '\0';
+	}
 	if (strstr(line, "refused"))
 		audit_seen.refusals++;
 	if (x && strstr(line, "(suppressed)")) {
