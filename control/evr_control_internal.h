@@ -44,6 +44,7 @@
 	X(clients_refused_uid, "connections refused over max_per_uid")        \
 	X(clients_idle, "clients closed after idle_timeout_ms")                \
 	X(clients_timeout, "clients closed: line incomplete after request_timeout_ms") \
+	X(store_not_durable, "replies that say their change could not be made durable (store full or failing)") \
 	X(visible_late, "answers sent before a Hyperscan subscription was published (wait cap)") \
 	X(mi_requests, "MI datagrams and FIFO requests received")               \
 	X(mi_replies, "MI replies sent (datagram or reply FIFO)")             \
@@ -160,6 +161,8 @@ struct evr_control {
 	struct evr_esl *esl;          /* FreeSWITCH event socket (evr_esl.c) */
 	unsigned esl_base;            /* pollfd index of its first entry */
 	unsigned pfds_cap;            /* entries of pfds */
+	struct evr_store *store;      /* durable subscriptions (evr_store.h), NULL = none */
+	unsigned store_base;          /* pollfd index of the store's eventfd */
 	/* who runs the request at hand: set by each transport before
 	 * evr_control_exec (handle_one checks write methods against it) */
 	struct evr_caller {
