@@ -134,4 +134,31 @@ start --store-reset || fail "evrd --store-reset starts"
 check_eq "--store-reset: empty" "$(stat_get .matcher.live)" 0
 check "--store-reset: usable" ctl subscribe E_AFTER udp:198.18.16.2:9300
 evrd_stop 30
+
+# ---- a full store: counted, and the replies of what could not be made
+# durable say so; evrd goes on
+log "full store (store.map_mb = 1)"
+cp "$T/evrd.conf" "$T/full.conf"
+echo 'store = { map_mb = 1; };' >>"$T/full.conf"
+evrd_start "$T/full.conf" "$T/evrd.sock" --store-path "$T/full" ||
+	{ fail "evrd starts with a 1 MB store"; e2e_finish; }
+"$PY" -c "
+import sys; sys.path.insert(0, '$E2E_LIB_DIR')
+from evr_e2e import Ctl
+c = Ctl('$EVR_SOCK', timeout=60)
+r = c.pipeline([{'method': 'evr_subscribe', 'params': {'event': 'E_FULL',
+    'socket': 'udp:198.18.16.2:9400', 'filters': ['f=%d' % i + 'x' * 400], 'expire': 600}}
+    for i in range(6000)])
+ok = sum(1 for x in r if 'result' in x)
+nd = [x['result'] for x in r if 'result' in x and x['result'].get('durable') is False]
+print('%d acknowledged, %d not durable: %s' % (ok, len(nd), nd[0] if nd else ''))
+sys.exit(0 if ok == 6000 and nd and 'not durable' in nd[0]['store_error'] else 1)
+" >"$T/full.out" 2>&1
+rc=$?
+sed 's/^/    /' "$T/full.out"
+check "full: replies of changes not made durable say so (durable: false, store_error)" test "$rc" = 0
+check_ge "full: counted (store.errors_full)" "$(stat_get .store.errors_full)" 1
+check_ge "full: replies counted (control.store_not_durable)" "$(stat_get .control.store_not_durable)" 1
+check "full: evrd alive and answering" ctl version
+evrd_stop 30
 e2e_finish
