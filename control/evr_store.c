@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <pthread.h>
@@ -30,6 +32,7 @@
 #include "match/evr_matcher.h"
 
 #define FAIL_RING 64u
+#define STORE_NICE 5 /* the writer thread's nice value (see writer_main) */
 
 struct batch {
 	struct evr_store_change *v; /* val holds an offset into bytes until commit */
@@ -192,7 +195,10 @@ static bool batch_add(struct evr_store *s, uint64_t id, const void *val, size_t 
 	s->st.queued++;
 	if (b->n > s->st.queue_peak)
 		s->st.queue_peak = b->n;
-	pthread_cond_signal(&s->kick);
+	/* the writer sleeps only on an empty batch: wake it once per batch,
+	 * not once per change (a million reaped expiries) */
+	if (b->n == 1)
+		pthread_cond_signal(&s->kick);
 	return true;
 }
 
@@ -269,6 +275,15 @@ static void *writer_main(void *arg)
 {
 	struct evr_store *s = arg;
 	char err[160];
+
+	/* It shares the control thread's core (threads made after the EAL
+	 * inherit the main lcore's affinity): a commit of a million reaped
+	 * expiries must not take the CPU from requests being served (nice is
+	 * per thread on Linux). */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), STORE_NICE) != 0) {
+		/* unprivileged without CAP_SYS_NICE can still lower priority;
+		 * if even that fails the writer runs at the normal one */
+	}
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
