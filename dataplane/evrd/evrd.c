@@ -6,16 +6,21 @@
  * wrong: config (file or the embedded demo) -> EAL arguments built from it,
  * overridden by whatever follows `--` -> rte_eal_init -> mempools -> ports
  * (one RX and one TX queue per worker, RSS when the PMD has it) ->
- * neighbour table with static entries -> matcher with static subscriptions
- * -> rings -> workers launched -> control socket.
+ * neighbour table with static entries -> matcher -> the subscription store
+ * (control/evr_store.h: runtime subscriptions of the last run restored
+ * with their ids and absolute expiry) -> static subscriptions (ids above
+ * them) -> store attached to the matcher -> rings -> workers launched ->
+ * control socket (replies held until the store commits).
  *
  * Threads: the main lcore is the control thread (JSON-RPC, unix:
  * notifications, stats); every other lcore used runs evr_worker_main.
- * All of them are urcu-qsbr threads.
+ * All of them are urcu-qsbr threads. The store's writer thread shares the
+ * main lcore (niced); workers never touch the store.
  *
  * Shutdown (SIGINT/SIGTERM, or --duration): workers stop RX, drain their
  * egress rings, flush TX and exit; the main lcore sends what is left for
- * unix: destinations, stops and closes the ports, destroys the matcher and
+ * unix: destinations, stops and closes the ports, commits what the store
+ * has queued and closes it, destroys the matcher and
  * calls rte_eal_cleanup. A watchdog bounds the whole sequence.
  */
 #include <errno.h>
