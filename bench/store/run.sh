@@ -35,3 +35,4 @@ CONF
 		evrd_stop 60 >/dev/null
 	done
 done
+e2e_finish
