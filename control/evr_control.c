@@ -635,17 +635,15 @@ static void mark_not_durable(json_t *r, const char *why)
 	}
 }
 
-static void client_rewrite_hold(struct evr_control *c, struct evr_client *cl,
-                                struct hold *h, const char *why)
+/* The reply text[0, len) with every result marked not durable (why), as
+ * new malloc'd text (NUL-terminated, the NUL a spare byte), or NULL. */
+static char *annotate_not_durable(const char *text, size_t len, const char *why)
 {
-	size_t i0 = cl->out_off + (size_t)(h->abs - cl->sent_abs);
-	size_t len = (size_t)(h->end - h->abs);
-	json_t *r = json_loadb(cl->out + i0, len ? len - 1 : 0, JSON_DECODE_ANY, NULL);
-	char *text;
+	json_t *r = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+	char *out;
 
-	c->cnt.store_not_durable++;
 	if (!r)
-		return;
+		return NULL;
 	if (json_is_array(r)) {
 		size_t k;
 		json_t *e;
@@ -654,8 +652,20 @@ static void client_rewrite_hold(struct evr_control *c, struct evr_client *cl,
 	} else {
 		mark_not_durable(r, why);
 	}
-	text = json_dumps(r, JSON_COMPACT | JSON_ENCODE_ANY);
+	out = json_dumps(r, JSON_COMPACT | JSON_ENCODE_ANY);
 	json_decref(r);
+	return out;
+}
+
+static void client_rewrite_hold(struct evr_control *c, struct evr_client *cl,
+                                struct hold *h, const char *why)
+{
+	size_t i0 = cl->out_off + (size_t)(h->abs - cl->sent_abs);
+	size_t len = (size_t)(h->end - h->abs);
+	char *text;
+
+	c->cnt.store_not_durable++;
+	text = len ? annotate_not_durable(cl->out + i0, len - 1, why) : NULL;
 	if (!text)
 		return;
 	size_t nlen = strlen(text) + 1, tail = cl->out_len - (i0 + len);
@@ -678,10 +688,70 @@ static void client_rewrite_hold(struct evr_control *c, struct evr_client *cl,
 	h->end = (uint64_t)((int64_t)h->end + d);
 	for (uint32_t j = 1; j < cl->h_n; j++) {
 		struct hold *n = &cl->holds[cl->h_head + j];
-		if (n != h && n->abs >= h->abs + 1) {
-			n->abs = (uint64_t)((int64_t)n->abs + d);
-			n->end = (uint64_t)((int64_t)n->end + d);
+		n->abs = (uint64_t)((int64_t)n->abs + d);
+		n->end = (uint64_t)((int64_t)n->end + d);
+	}
+}
+
+/* An MI reply held for the store (evr_control_defer_reply). */
+struct evr_deferred {
+	struct evr_deferred *next;
+	uint64_t seq;
+	char *text;
+	size_t len;
+	evr_deferred_fn fn;
+	void *ctx;
+};
+
+uint64_t evr_control_store_seq(struct evr_control *c)
+{
+	return c->store ? evr_store_queued_seq(c->store) : 0;
+}
+
+bool evr_control_defer_reply(struct evr_control *c, uint64_t seq0, char *text, size_t len,
+                             evr_deferred_fn fn, void *ctx)
+{
+	uint64_t seq = evr_control_store_seq(c);
+	struct evr_deferred *d;
+
+	if (seq <= seq0 || !(d = malloc(sizeof(*d)))) {
+		if (seq > seq0)
+			c->cnt.store_not_durable++; /* no memory to hold it: sent now */
+		return false;
+	}
+	*d = (struct evr_deferred){.seq = seq, .text = text, .len = len, .fn = fn, .ctx = ctx};
+	if (c->defer_tail)
+		c->defer_tail->next = d;
+	else
+		c->defer_head = d;
+	c->defer_tail = d;
+	return true;
+}
+
+static void release_deferred(struct evr_control *c, uint64_t done, bool all)
+{
+	char why[192];
+	struct evr_deferred *d;
+
+	while ((d = c->defer_head) && (all || d->seq <= done)) {
+		c->defer_head = d->next;
+		if (!c->defer_head)
+			c->defer_tail = NULL;
+		if (!all && evr_store_seq_failed(c->store, d->seq, why, sizeof(why))) {
+			char *t = annotate_not_durable(d->text, d->len, why);
+			c->cnt.store_not_durable++;
+			if (t) {
+				free(d->text);
+				d->text = t;
+				d->len = strlen(t);
+			}
 		}
+		if (!all)
+			d->fn(c, d->ctx, d->text, d->len); /* takes the text */
+		else
+			free(d->text);
+		free(d->ctx);
+		free(d);
 	}
 }
 
@@ -692,6 +762,7 @@ static void release_holds(struct evr_control *c)
 	uint64_t done = evr_store_done_seq(c->store);
 	char why[192];
 
+	release_deferred(c, done, false);
 	for (uint32_t i = 0; i < c->n_clients; i++) {
 		struct evr_client *cl = c->clients[i];
 		bool any = false;
@@ -1757,6 +1828,7 @@ void evr_control_destroy(struct evr_control *c)
 		return;
 	for (uint32_t i = 0; i < c->n_clients; i++)
 		client_free(c->clients[i]);
+	release_deferred(c, 0, true); /* evrd stops: nobody will send them */
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
 		evr_control_unlink_ours(c->path, c->sock_dev, c->sock_ino);
