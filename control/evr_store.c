@@ -307,7 +307,7 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&s->lock);
 		s->st.commits++;
-		s->st.last_commit_us = (uint64_t)(z.tv_sec - a.tv_sec) * 1000000u +
+		s->st.last_commit_microseconds = (uint64_t)(z.tv_sec - a.tv_sec) * 1000000u +
 		                       (uint64_t)(z.tv_nsec - a.tv_nsec) / 1000u;
 		if (rc)
 			record_failure(s, b, rc, err[0] ? err : strerror(-rc));

@@ -93,7 +93,7 @@ extern const struct evr_store_backend_ops evr_store_lmdb_ops;
 	X(errors, COUNTER, "changes that could not be made durable")                    \
 	X(errors_full, COUNTER, "... of them because the store or disk was full")       \
 	X(queue_peak, GAUGE, "most changes waiting for one commit")                     \
-	X(last_commit_us, GAUGE, "duration of the last commit (write + sync)")          \
+	X(last_commit_microseconds, GAUGE, "duration of the last commit (write + sync)")          \
 	X(loaded, GAUGE, "subscriptions restored at start-up")                          \
 	X(load_expired, GAUGE, "stored subscriptions that expired while evrd was down") \
 	X(load_refused, GAUGE, "stored subscriptions the matcher refused at start-up (dropped)")
