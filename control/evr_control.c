@@ -560,15 +560,16 @@ static bool client_queue_json(struct evr_control *c, struct evr_client *cl, json
 	return ok;
 }
 
-/* Write what the kernel takes. -errno when the client is gone. */
 /* End (out index) of what may be sent now: up to the first held reply. */
 static size_t client_sendable(const struct evr_client *cl)
 {
 	if (!cl->h_n)
 		return cl->out_len;
-	return cl->out_off + (size_t)(cl->holds[cl->h_head].abs - cl->sent_abs);
+	size_t end = cl->out_off + (size_t)(cl->holds[cl->h_head].abs - cl->sent_abs);
+	return end < cl->out_len ? end : cl->out_len;
 }
 
+/* Write what the kernel takes. -errno when the client is gone. */
 static int client_flush(struct evr_client *cl)
 {
 	size_t lim;
@@ -1508,7 +1509,9 @@ int evr_control_process(struct evr_control *c, const struct pollfd *fds, unsigne
 			 * what it already sent is still executed (a fire-and-forget
 			 * client), the answers are discarded. */
 			cl->hup = true;
+			cl->sent_abs += cl->out_len - cl->out_off;
 			cl->out_off = cl->out_len = 0;
+			cl->h_head = cl->h_n = 0; /* nothing left to hold */
 		}
 		if (re & POLLOUT) {
 			if (client_flush(cl) < 0)
