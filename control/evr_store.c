@@ -8,10 +8,14 @@
  * lock (the control thread, or the maintenance thread reaping a million
  * expiries), so it only encodes the record into the open batch (one mutex,
  * an append) and never waits: the writer thread swaps the open batch for
- * an empty one and commits it while new changes queue behind. The queue
- * therefore holds what arrives during one commit; it is not bounded by
- * count because refusing or blocking a reaper's delete would be worse than
- * the memory (queue_peak shows it). A failed commit (store or disk full) is
+ * an empty one and commits it while new changes queue behind. Removals
+ * the reaper makes (expired, `once` fired) wait for nobody: they have a
+ * queue of their own, without sequence numbers, written BG_CHUNK per
+ * transaction with a pause between, so reaping a million expiries never
+ * takes the control thread's core for long, and a request's change never
+ * waits behind them. The queues hold what arrives during one commit (and
+ * the reaper's backlog); they are not bounded by count because refusing or
+ * blocking a change would be worse than the memory (queue_peak shows it). A failed commit (store or disk full) is
  * counted, remembered by sequence range for the held replies that it
  * covered, and never stops the writer: the next batch is tried afresh.
  */
@@ -33,6 +37,8 @@
 
 #define FAIL_RING 64u
 #define STORE_NICE 5 /* the writer thread's nice value (see writer_main) */
+#define BG_CHUNK 2048u /* background deletes per transaction */
+#define BG_PAUSE_NS 2000000L /* between background transactions */
 
 struct batch {
 	struct evr_store_change *v; /* val holds an offset into bytes until commit */
@@ -57,8 +63,11 @@ struct evr_store {
 	pthread_mutex_t lock;  /* open batch, stop, fails, stats */
 	pthread_cond_t kick;
 	bool stop;
-	struct batch open, work;
-	uint64_t seq;          /* last queued (lock) */
+	struct batch open, work; /* requests' changes (someone waits for them) */
+	uint64_t *bg;          /* ids removed by the reaper: [bg_head, bg_n) */
+	uint64_t *dels;        /* the writer's chunk of them (BG_CHUNK) */
+	size_t bg_head, bg_n, bg_cap;
+	uint64_t seq;          /* last request change queued (lock) */
 	uint64_t done_seq;     /* atomic: last committed or failed */
 	int efd;
 	struct fail_range fails[FAIL_RING];
@@ -195,9 +204,38 @@ static bool batch_add(struct evr_store *s, uint64_t id, const void *val, size_t 
 	s->st.queued++;
 	if (b->n > s->st.queue_peak)
 		s->st.queue_peak = b->n;
-	/* the writer sleeps only on an empty batch: wake it once per batch,
-	 * not once per change (a million reaped expiries) */
+	/* the writer sleeps only with nothing queued: wake it once per batch */
 	if (b->n == 1)
+		pthread_cond_signal(&s->kick);
+	return true;
+}
+
+/* Lock held. Queue a removal nobody waits for (an expiry or a `once`
+ * reaped): no sequence number, committed in chunks behind the requests'
+ * changes. Ids are never reused, so nothing queued later can concern the
+ * same subscription: the order between the two queues does not matter. */
+static bool bg_add(struct evr_store *s, uint64_t id)
+{
+	if (s->bg_n == s->bg_cap) {
+		if (s->bg_head) {
+			memmove(s->bg, s->bg + s->bg_head, (s->bg_n - s->bg_head) * sizeof(*s->bg));
+			s->bg_n -= s->bg_head;
+			s->bg_head = 0;
+		}
+		if (s->bg_n == s->bg_cap) {
+			size_t cap = s->bg_cap ? s->bg_cap * 2 : 4096;
+			uint64_t *v = realloc(s->bg, cap * sizeof(*v));
+			if (!v)
+				return false;
+			s->bg = v;
+			s->bg_cap = cap;
+		}
+	}
+	s->bg[s->bg_n++] = id;
+	s->st.queued++;
+	if (s->bg_n - s->bg_head > s->st.queue_peak)
+		s->st.queue_peak = s->bg_n - s->bg_head;
+	if (s->bg_n - s->bg_head == 1 && !s->open.n)
 		pthread_cond_signal(&s->kick);
 	return true;
 }
@@ -226,8 +264,9 @@ static void on_change(void *ctx, enum evr_sub_change_kind k, const struct evr_su
 		/* refreshed into a static one: the config owns it now */
 		len = 0;
 	}
+	bool reaped = k == EVR_SUB_DEL_EXPIRED || k == EVR_SUB_DEL_ONCE;
 	pthread_mutex_lock(&s->lock);
-	if (!batch_add(s, sub->id, buf, len))
+	if (!(reaped ? bg_add(s, sub->id) : batch_add(s, sub->id, buf, len)))
 		s->st.errors++;
 	pthread_mutex_unlock(&s->lock);
 }
@@ -254,14 +293,27 @@ static void record_failure(struct evr_store *s, const struct batch *b, int rc,
 /* The writer's one transaction for a batch; when it fails for lack of
  * room the deletes alone are tried again (they make room, and losing a
  * `once` that fired would bring it back at the next start). */
-static int commit_batch(struct evr_store *s, struct batch *b, char *err, size_t errlen)
+static int commit_batch(struct evr_store *s, struct batch *b, const uint64_t *dels,
+                        size_t nd, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < b->n; i++)
 		b->v[i].val = b->bytes + (uintptr_t)b->v[i].val;
-	int rc = s->ops->apply(s->be, b->v, b->n, err, errlen);
+	if (b->n + nd > b->cap) {
+		struct evr_store_change *v = realloc(b->v, (b->n + nd) * sizeof(*v));
+		if (!v) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		b->v = v;
+		b->cap = b->n + nd;
+	}
+	for (size_t i = 0; i < nd; i++)
+		b->v[b->n + i] = (struct evr_store_change){.id = dels[i]};
+	size_t total = b->n + nd;
+	int rc = s->ops->apply(s->be, b->v, total, err, errlen);
 	if (rc && full_error(rc)) {
 		size_t k = 0;
-		for (size_t i = 0; i < b->n; i++)
+		for (size_t i = 0; i < total; i++)
 			if (!b->v[i].len)
 				b->v[k++] = b->v[i];
 		char e2[64];
@@ -285,39 +337,64 @@ static void *writer_main(void *arg)
 		 * if even that fails the writer runs at the normal one */
 	}
 
+	uint64_t *dels = s->dels;
+
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->open.n && !s->stop)
+		while (!s->open.n && s->bg_head == s->bg_n && !s->stop)
 			pthread_cond_wait(&s->kick, &s->lock);
-		if (!s->open.n && s->stop)
+		if (!s->open.n && s->bg_head == s->bg_n && s->stop)
 			break;
+		/* every request's change queued so far (replies wait for them),
+		 * and a bounded chunk of the reaper's removals: a million reaped
+		 * expiries are written a chunk at a time with pauses between, so
+		 * this thread, on the control thread's core, never holds the CPU
+		 * for long */
 		struct batch t = s->work;
 		s->work = s->open;
 		s->open = t;
 		s->open.n = s->open.blen = 0;
 		s->open.first_seq = s->open.last_seq = 0;
+		size_t nd = s->bg_n - s->bg_head;
+		if (nd > BG_CHUNK)
+			nd = BG_CHUNK;
+		memcpy(dels, s->bg + s->bg_head, nd * sizeof(*dels));
+		s->bg_head += nd;
+		if (s->bg_head == s->bg_n)
+			s->bg_head = s->bg_n = 0;
+		bool backlog = s->bg_n != 0;
 		pthread_mutex_unlock(&s->lock);
 
 		struct batch *b = &s->work;
 		struct timespec a, z;
 		clock_gettime(CLOCK_MONOTONIC, &a);
 		err[0] = 0;
-		int rc = commit_batch(s, b, err, sizeof(err));
+		int rc = commit_batch(s, b, dels, nd, err, sizeof(err));
 		clock_gettime(CLOCK_MONOTONIC, &z);
 
 		pthread_mutex_lock(&s->lock);
 		s->st.commits++;
 		s->st.last_commit_microseconds = (uint64_t)(z.tv_sec - a.tv_sec) * 1000000u +
 		                       (uint64_t)(z.tv_nsec - a.tv_nsec) / 1000u;
-		if (rc)
+		if (rc) {
 			record_failure(s, b, rc, err[0] ? err : strerror(-rc));
-		else
-			s->st.committed += b->n;
-		__atomic_store_n(&s->done_seq, b->last_seq, __ATOMIC_RELEASE);
+			s->st.errors += nd;
+			if (full_error(rc))
+				s->st.errors_full += nd;
+		} else {
+			s->st.committed += b->n + nd;
+		}
+		bool waited = b->n != 0, pause = backlog && !s->stop;
+		if (waited)
+			__atomic_store_n(&s->done_seq, b->last_seq, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&s->lock);
 		uint64_t one = 1;
-		if (write(s->efd, &one, sizeof(one)) < 0) {
+		if (waited && write(s->efd, &one, sizeof(one)) < 0) {
 			/* counter saturated: the control thread wakes anyway */
+		}
+		if (pause) {
+			struct timespec ts = {.tv_sec = 0, .tv_nsec = BG_PAUSE_NS};
+			nanosleep(&ts, NULL);
 		}
 		pthread_mutex_lock(&s->lock);
 	}
@@ -354,6 +431,12 @@ struct evr_store *evr_store_open(const struct evr_store_conf *c, char *err, size
 		errno = -rc;
 		goto fail;
 	}
+	s->dels = malloc(BG_CHUNK * sizeof(*s->dels));
+	if (!s->dels) {
+		snprintf(err, errlen, "store: out of memory");
+		errno = ENOMEM;
+		goto fail_be;
+	}
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->efd < 0) {
 		snprintf(err, errlen, "store: eventfd: %s", strerror(errno));
@@ -371,6 +454,7 @@ fail_be:
 fail:
 	if (s->efd >= 0)
 		close(s->efd);
+	free(s->dels);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->kick);
 	free(s);
@@ -426,7 +510,8 @@ static int load_one(void *arg, uint64_t id, const void *val, size_t len)
 	s->st.load_refused++;
 drop:
 	pthread_mutex_lock(&s->lock);
-	batch_add(s, id, NULL, 0);
+	if (!bg_add(s, id))
+		s->st.errors++;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
@@ -461,6 +546,8 @@ void evr_store_close(struct evr_store *s, struct evr_matcher *m)
 	free(s->open.bytes);
 	free(s->work.v);
 	free(s->work.bytes);
+	free(s->bg);
+	free(s->dels);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->kick);
 	free(s);

@@ -124,7 +124,8 @@ void evr_store_attach(struct evr_store *s, struct evr_matcher *m);
 /* Detach from m, commit what is queued, stop the writer, close. */
 void evr_store_close(struct evr_store *s, struct evr_matcher *m);
 
-/* Sequence of the last change queued (control thread, after a request). */
+/* Sequence of the last request's change queued (control thread, after a
+ * request). The reaper's removals have none: nobody waits for them. */
 uint64_t evr_store_queued_seq(struct evr_store *s);
 /* Sequence up to which changes are committed (or failed: see
  * evr_store_seq_failed). Any thread. */
