@@ -358,7 +358,8 @@ static void *writer_main(void *arg)
 		size_t nd = s->bg_n - s->bg_head;
 		if (nd > BG_CHUNK)
 			nd = BG_CHUNK;
-		memcpy(dels, s->bg + s->bg_head, nd * sizeof(*dels));
+		if (nd)
+			memcpy(dels, s->bg + s->bg_head, nd * sizeof(*dels));
 		s->bg_head += nd;
 		if (s->bg_head == s->bg_n)
 			s->bg_head = s->bg_n = 0;
