@@ -477,6 +477,9 @@ _Static_assert(EVR_FMT_XML == 3 && EVR_FMT_AUTO == 4 && EVR_FMT__COUNT == 5 &&
 static const char *const sip_events_names[] = {"opensips", "freeswitch", "both", NULL};
 static const char *const fmt_out_names[] = {"jsonrpc", "plain", "json", "xml", NULL};
 static const char *const index_names[] = {"hybrid", "naive", NULL};
+static const char *const store_kind_names[] = {"embedded", "nats", "none", NULL};
+_Static_assert(EVR_CFG_STORE_EMBEDDED == 0 && EVR_CFG_STORE_NATS == 1 &&
+               EVR_CFG_STORE_NONE == 2, "store_kind_names follows EVR_CFG_STORE_*");
 static const char *const mi_udp_role_names[] = {"read", "admin", "none", NULL};
 _Static_assert(EVR_CFG_MI_UDP_READ == 0 && EVR_CFG_MI_UDP_ADMIN == 1 &&
                EVR_CFG_MI_UDP_NONE == 2, "mi_udp_role_names follows EVR_CFG_MI_UDP_*");
@@ -905,6 +908,26 @@ static const struct evr_setting nats_tab[] = {
 	END,
 };
 
+/* Runtime subscriptions survive restarts: a store writer thread commits
+ * every acknowledged change (control/evr_store.c); workers never see it. */
+static const struct evr_setting store_tab[] = {
+	E(struct evr_cfg_store, kind, store_kind_names, "embedded",
+	  "Where runtime subscriptions are kept across restarts: embedded (LMDB "
+	  "under store.path, no server), none (they die with evrd). nats (JetStream "
+	  "KV) is reserved and refused until implemented. Static subscriptions of "
+	  "this file are never stored."),
+	S(struct evr_cfg_store, path, 107, "/var/lib/evrd", false, check_opt_abs_path,
+	  "absolute path",
+	  "State directory of the embedded store (created 0700 if missing; "
+	  "data.mdb, lock.mdb, evrd.lock). One evrd per directory. evrd --store-path "
+	  "DIR overrides it; evrd --store-reset starts with an empty store."),
+	U(struct evr_cfg_store, map_mb, 1, 1u << 20, "4096", false,
+	  "Most megabytes the store file may grow to (LMDB map size; address "
+	  "space, not memory): about 300 bytes per subscription. Beyond, changes "
+	  "are not durable and are counted (store.errors_full)."),
+	END,
+};
+
 static const struct evr_setting rings_tab[] = {
 	U(struct evr_cfg_rings, egress_size, 64, 1u << 20, "4096", false,
 	  "Per-worker egress ring (notification descriptors)."),
@@ -1079,6 +1102,7 @@ const struct evr_setting evr_config_table[] = {
 	  "(served with the control socket, so only when control.enabled)."),
 	G(struct evr_config, nats, nats_tab, "NATS as a notification transport "
 	  "(nats:<subject> destinations)."),
+	G(struct evr_config, store, store_tab, "Durable runtime subscriptions."),
 	G(struct evr_config, rings, rings_tab, "Ring and mempool sizes."),
 	G(struct evr_config, limits, limits_tab, "Decoder limits and fan-out."),
 	G(struct evr_config, matcher, matcher_tab, "Subscription matcher."),
@@ -1607,6 +1631,10 @@ static int check_global(struct load_ctx *lc, struct evr_config *c,
 				            "nats: destinations need nats.url");
 			}
 	}
+	if (c->store.kind == EVR_CFG_STORE_NATS)
+		return fail(lc, config_setting_get_member(root, "store"), "store.kind",
+		            "\"nats\" (JetStream KV) is not implemented yet: use "
+		            "\"embedded\" (LMDB under store.path) or \"none\"");
 	if (c->eal.in_memory && c->eal.no_huge)
 		return fail(lc, config_setting_get_member(root, "eal"), "eal.in_memory",
 		            "EAL refuses --in-memory with --no-huge; drop in_memory "

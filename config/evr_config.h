@@ -210,6 +210,18 @@ struct evr_cfg_nats {
 	uint32_t reconnect_wait_ms;
 };
 
+/* Durable subscriptions (control/evr_store.h). */
+enum evr_cfg_store_kind {
+	EVR_CFG_STORE_EMBEDDED = 0, /* LMDB under path */
+	EVR_CFG_STORE_NATS,         /* JetStream KV: not implemented yet, refused */
+	EVR_CFG_STORE_NONE,         /* runtime subscriptions die with evrd */
+};
+struct evr_cfg_store {
+	uint32_t kind;   /* enum evr_cfg_store_kind */
+	char *path;      /* state directory (embedded) */
+	uint32_t map_mb; /* LMDB map size: the most the file may grow to */
+};
+
 struct evr_cfg_rings {
 	uint32_t egress_size;  /* per worker: match stage -> TX stage */
 	uint32_t unix_size;    /* workers -> control thread (unix: dests) */
@@ -270,6 +282,7 @@ struct evr_config {
 	struct evr_cfg_heartbeat heartbeat;
 	struct evr_cfg_esl esl;
 	struct evr_cfg_nats nats;
+	struct evr_cfg_store store;
 	struct evr_cfg_destinations destinations;
 	struct evr_cfg_rings rings;
 	struct evr_cfg_limits limits;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "evr_control_internal.h"
+#include "evr_store.h"
 #include "codec/evr_encode.h"
 #include "event/evr_event_build.h"
 
@@ -852,6 +853,19 @@ int evr_action_stats(struct evr_control *c, json_t *params, json_t **result, int
 	                    control_stats(c));
 	if (!*result)
 		return NOMEM();
+	if (c->store) {
+		struct evr_store_stats ss;
+		json_t *o = json_object();
+
+		evr_store_get_stats(c->store, &ss);
+#define X(f, k, h) if (o) json_object_set_new(o, #f, json_integer((json_int_t)ss.f));
+		EVR_STORE_STATS(X)
+#undef X
+		if (o)
+			json_object_set_new(o, "path", json_string(evr_store_path(c->store)));
+		if (!o || json_object_set_new(*result, "store", o))
+			return NOMEM();
+	}
 	if (c->hooks.stats)
 		c->hooks.stats(c->hooks.ctx, *result);
 	return 0;

@@ -47,6 +47,7 @@
 
 #include "evr_control_internal.h"
 #include "evr_esl.h"
+#include "evr_store.h"
 
 #define READ_CHUNK (64u * 1024u)   /* bytes read per client per poll turn */
 #define TURN_MS 2u                  /* a client's requests served per turn: at
@@ -74,6 +75,16 @@ struct evr_client {
 	bool more;        /* its turn ended with lines left in `in` */
 	char *out;        /* unsent bytes [out_off, out_len) */
 	size_t out_off, out_len, out_cap;
+	/* Replies held for the store (evr_store.h): output is counted in
+	 * absolute bytes (out[i] is byte sent_abs + i - out_off), and a hold
+	 * says that the reply [abs, end) may not be sent before the store has
+	 * committed change seq. Holds are in output order; bytes before the
+	 * first hold are sent as usual. */
+	uint64_t sent_abs;
+	struct hold {
+		uint64_t abs, end, seq;
+	} *holds;
+	uint32_t h_head, h_n, h_cap;
 };
 
 #define seterr evr_control_seterr
@@ -475,6 +486,7 @@ static void client_free(struct evr_client *cl)
 	close(cl->fd);
 	free(cl->in);
 	free(cl->out);
+	free(cl->holds);
 	free(cl);
 }
 
@@ -548,11 +560,22 @@ static bool client_queue_json(struct evr_control *c, struct evr_client *cl, json
 	return ok;
 }
 
+/* End (out index) of what may be sent now: up to the first held reply. */
+static size_t client_sendable(const struct evr_client *cl)
+{
+	if (!cl->h_n)
+		return cl->out_len;
+	size_t end = cl->out_off + (size_t)(cl->holds[cl->h_head].abs - cl->sent_abs);
+	return end < cl->out_len ? end : cl->out_len;
+}
+
 /* Write what the kernel takes. -errno when the client is gone. */
 static int client_flush(struct evr_client *cl)
 {
-	while (cl->out_off < cl->out_len) {
-		ssize_t w = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+	size_t lim;
+
+	while (cl->out_off < (lim = client_sendable(cl))) {
+		ssize_t w = send(cl->fd, cl->out + cl->out_off, lim - cl->out_off,
 		                 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0) {
 			if (errno == EINTR)
@@ -562,9 +585,204 @@ static int client_flush(struct evr_client *cl)
 			return -errno;
 		}
 		cl->out_off += (size_t)w;
+		cl->sent_abs += (uint64_t)w;
 	}
-	cl->out_off = cl->out_len = 0;
+	if (cl->out_off == cl->out_len)
+		cl->out_off = cl->out_len = 0;
 	return 0;
+}
+
+/* ---- replies held until durable (evr_store.h) ------------------------------ */
+
+void evr_control_set_store(struct evr_control *c, struct evr_store *s)
+{
+	c->store = s;
+}
+
+static uint64_t client_out_abs(const struct evr_client *cl)
+{
+	return cl->sent_abs + (cl->out_len - cl->out_off);
+}
+
+/* Hold the reply [abs, end) until change seq is committed. false: out of
+ * memory (the reply then goes out unheld, as before the store). */
+static bool client_hold(struct evr_client *cl, uint64_t abs, uint64_t end, uint64_t seq)
+{
+	if (cl->h_head + cl->h_n == cl->h_cap) {
+		if (cl->h_head) {
+			memmove(cl->holds, cl->holds + cl->h_head, cl->h_n * sizeof(*cl->holds));
+			cl->h_head = 0;
+		} else {
+			uint32_t cap = cl->h_cap ? cl->h_cap * 2 : 16;
+			struct hold *h = realloc(cl->holds, cap * sizeof(*h));
+			if (!h)
+				return false;
+			cl->holds = h;
+			cl->h_cap = cap;
+		}
+	}
+	cl->holds[cl->h_head + cl->h_n++] = (struct hold){abs, end, seq};
+	return true;
+}
+
+/* The change of a held reply could not be made durable: say so in it
+ * ("durable": false and "store_error" in each result), in place. */
+static void mark_not_durable(json_t *r, const char *why)
+{
+	json_t *res = json_object_get(r, "result");
+	if (json_is_object(res)) {
+		json_object_set_new(res, "durable", json_false());
+		json_object_set_new(res, "store_error", json_string(why));
+	}
+}
+
+/* The reply text[0, len) with every result marked not durable (why), as
+ * new malloc'd text (NUL-terminated, the NUL a spare byte), or NULL. */
+static char *annotate_not_durable(const char *text, size_t len, const char *why)
+{
+	json_t *r = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+	char *out;
+
+	if (!r)
+		return NULL;
+	if (json_is_array(r)) {
+		size_t k;
+		json_t *e;
+		json_array_foreach(r, k, e)
+			mark_not_durable(e, why);
+	} else {
+		mark_not_durable(r, why);
+	}
+	out = json_dumps(r, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(r);
+	return out;
+}
+
+static void client_rewrite_hold(struct evr_control *c, struct evr_client *cl,
+                                struct hold *h, const char *why)
+{
+	size_t i0 = cl->out_off + (size_t)(h->abs - cl->sent_abs);
+	size_t len = (size_t)(h->end - h->abs);
+	char *text;
+
+	c->cnt.store_not_durable++;
+	text = len ? annotate_not_durable(cl->out + i0, len - 1, why) : NULL;
+	if (!text)
+		return;
+	size_t nlen = strlen(text) + 1, tail = cl->out_len - (i0 + len);
+	if (nlen > len && cl->out_len + (nlen - len) > cl->out_cap) {
+		char *o = realloc(cl->out, cl->out_len + (nlen - len));
+		if (!o) {
+			free(text);
+			return;
+		}
+		cl->out = o;
+		cl->out_cap = cl->out_len + (nlen - len);
+	}
+	memmove(cl->out + i0 + nlen, cl->out + i0 + len, tail);
+	memcpy(cl->out + i0, text, nlen - 1);
+	cl->out[i0 + nlen - 1] = '\n';
+	cl->out_len = cl->out_len - len + nlen;
+	free(text);
+	/* later holds moved with the bytes */
+	int64_t d = (int64_t)nlen - (int64_t)len;
+	h->end = (uint64_t)((int64_t)h->end + d);
+	for (uint32_t j = 1; j < cl->h_n; j++) {
+		struct hold *n = &cl->holds[cl->h_head + j];
+		n->abs = (uint64_t)((int64_t)n->abs + d);
+		n->end = (uint64_t)((int64_t)n->end + d);
+	}
+}
+
+/* An MI reply held for the store (evr_control_defer_reply). */
+struct evr_deferred {
+	struct evr_deferred *next;
+	uint64_t seq;
+	char *text;
+	size_t len;
+	evr_deferred_fn fn;
+	void *ctx;
+};
+
+uint64_t evr_control_store_seq(struct evr_control *c)
+{
+	return c->store ? evr_store_queued_seq(c->store) : 0;
+}
+
+bool evr_control_defer_reply(struct evr_control *c, uint64_t seq0, char *text, size_t len,
+                             evr_deferred_fn fn, void *ctx)
+{
+	uint64_t seq = evr_control_store_seq(c);
+	struct evr_deferred *d;
+
+	if (seq <= seq0 || !(d = malloc(sizeof(*d)))) {
+		if (seq > seq0)
+			c->cnt.store_not_durable++; /* no memory to hold it: sent now */
+		return false;
+	}
+	*d = (struct evr_deferred){.seq = seq, .text = text, .len = len, .fn = fn, .ctx = ctx};
+	if (c->defer_tail)
+		c->defer_tail->next = d;
+	else
+		c->defer_head = d;
+	c->defer_tail = d;
+	return true;
+}
+
+static void release_deferred(struct evr_control *c, uint64_t done, bool all)
+{
+	char why[192];
+	struct evr_deferred *d;
+
+	while ((d = c->defer_head) && (all || d->seq <= done)) {
+		c->defer_head = d->next;
+		if (!c->defer_head)
+			c->defer_tail = NULL;
+		if (!all && evr_store_seq_failed(c->store, d->seq, why, sizeof(why))) {
+			char *t = annotate_not_durable(d->text, d->len, why);
+			c->cnt.store_not_durable++;
+			if (t) {
+				free(d->text);
+				d->text = t;
+				d->len = strlen(t);
+			}
+		}
+		if (!all)
+			d->fn(c, d->ctx, d->text, d->len); /* takes the text */
+		else
+			free(d->text);
+		free(d->ctx);
+		free(d);
+	}
+}
+
+/* Release the replies whose changes the store has committed (or failed to:
+ * those say so); then send what may be sent. Control thread. */
+static void release_holds(struct evr_control *c)
+{
+	uint64_t done = evr_store_done_seq(c->store);
+	char why[192];
+
+	release_deferred(c, done, false);
+	for (uint32_t i = 0; i < c->n_clients; i++) {
+		struct evr_client *cl = c->clients[i];
+		bool any = false;
+
+		if (!cl)
+			continue;
+		while (cl->h_n && cl->holds[cl->h_head].seq <= done) {
+			struct hold *h = &cl->holds[cl->h_head];
+			if (evr_store_seq_failed(c->store, h->seq, why, sizeof(why)))
+				client_rewrite_hold(c, cl, h, why);
+			cl->h_head++;
+			cl->h_n--;
+			any = true;
+		}
+		if (!cl->h_n)
+			cl->h_head = 0;
+		if (any)
+			(void)client_flush(cl); /* a dead peer shows at the next poll */
+	}
 }
 
 /*
@@ -657,6 +875,8 @@ static bool client_line(struct evr_control *c, struct evr_client *cl, const char
 
 	evr_control_set_caller(c, cl->reader ? EVR_ROLE_READ : EVR_ROLE_ADMIN, cl->uid, cl->gid,
 	                       "stream", NULL);
+	uint64_t q0 = c->store ? evr_store_queued_seq(c->store) : 0;
+	uint64_t abs0 = client_out_abs(cl);
 	/* A closed peer reads nothing: no output bound applies to it. */
 	rc = evr_control_exec(c, p, n,
 	                      cl->hup ? SIZE_MAX
@@ -674,6 +894,13 @@ static bool client_line(struct evr_control *c, struct evr_client *cl, const char
 	text[len] = '\n';
 	bool ok = client_queue(c, cl, text, len + 1);
 	free(text);
+	/* A request that changed subscriptions is answered once the change is
+	 * durable: its reply waits for the store's group commit while the
+	 * thread goes on serving (the store may also have queued a reaper's
+	 * change meanwhile: that reply then waits one commit for nothing). */
+	uint64_t q1 = c->store ? evr_store_queued_seq(c->store) : 0;
+	if (ok && q1 > q0 && !cl->hup && !client_hold(cl, abs0, client_out_abs(cl), q1))
+		c->cnt.store_not_durable++;
 	return ok;
 }
 
@@ -1195,12 +1422,12 @@ unsigned evr_control_pollfds(struct evr_control *c, struct pollfd *fds, unsigned
 			ev |= POLLIN;
 		if (cl->more)
 			*timeout_ms = 0; /* its next turn comes without new input */
-		if (cl->out_off < cl->out_len)
-			ev |= POLLOUT;
+		if (cl->out_off < client_sendable(cl))
+			ev |= POLLOUT; /* held replies wait for the store's eventfd */
 		if (!now)
 			now = evr_now_ms();
 		uint64_t due = client_deadline(c, cl, now);
-		if (cl->out_off < cl->out_len)
+		if (cl->out_off < client_sendable(cl))
 			ev |= POLLOUT; /* a timeout may just have queued its answer */
 		uint64_t left64 = due > now ? due - now : 0;
 		int left = left64 > INT32_MAX ? INT32_MAX : (int)left64;
@@ -1229,6 +1456,12 @@ unsigned evr_control_pollfds(struct evr_control *c, struct pollfd *fds, unsigned
 	if (c->esl)
 		need += evr_esl_pollfds(c->esl, fds + need, need < cap ? cap - need : 0,
 		                        timeout_ms);
+	c->store_base = need;
+	if (c->store) {
+		if (need < cap)
+			fds[need] = (struct pollfd){.fd = evr_store_fd(c->store), .events = POLLIN};
+		need++;
+	}
 	return need;
 }
 
@@ -1258,6 +1491,11 @@ int evr_control_process(struct evr_control *c, const struct pollfd *fds, unsigne
 	if (c->esl)
 		handled += evr_esl_process(c->esl, c->esl_base <= n ? fds + c->esl_base : fds,
 		                           c->esl_base <= n ? n - c->esl_base : 0);
+	if (c->store) {
+		if (c->store_base < n && (fds[c->store_base].revents & POLLIN))
+			evr_store_drain_fd(c->store);
+		release_holds(c);
+	}
 	for (uint32_t i = 0; i < c->n_clients; i++) {
 		struct evr_client *cl = c->clients[i];
 		short re = 0;
@@ -1271,7 +1509,9 @@ int evr_control_process(struct evr_control *c, const struct pollfd *fds, unsigne
 			 * what it already sent is still executed (a fire-and-forget
 			 * client), the answers are discarded. */
 			cl->hup = true;
+			cl->sent_abs += cl->out_len - cl->out_off;
 			cl->out_off = cl->out_len = 0;
+			cl->h_head = cl->h_n = 0; /* nothing left to hold */
 		}
 		if (re & POLLOUT) {
 			if (client_flush(cl) < 0)
@@ -1513,7 +1753,7 @@ struct evr_control *evr_control_create(const struct evr_control_conf *conf,
 	rc = -ENOMEM;
 	c->path = strdup(conf->socket_path);
 	c->clients = calloc(c->conf.max_clients, sizeof(*c->clients));
-	c->pfds_cap = c->conf.max_clients + 1u + EVR_MI_MAX_FDS;
+	c->pfds_cap = c->conf.max_clients + 1u + EVR_MI_MAX_FDS + 1u /* store */;
 	c->pfds = calloc(c->pfds_cap, sizeof(*c->pfds));
 	if (!c->path || !c->clients || !c->pfds) {
 		seterr(err, errlen, "control socket: out of memory");
@@ -1591,6 +1831,7 @@ void evr_control_destroy(struct evr_control *c)
 		return;
 	for (uint32_t i = 0; i < c->n_clients; i++)
 		client_free(c->clients[i]);
+	release_deferred(c, 0, true); /* evrd stops: nobody will send them */
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
 		evr_control_unlink_ours(c->path, c->sock_dev, c->sock_ino);

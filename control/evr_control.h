@@ -298,6 +298,12 @@ EVR_API json_t *evr_control_handle(struct evr_control *c, json_t *req);
  * may also be strings ("3600", "true"): opensips-cli sends strings.
  * Result {"id":N,"expire":S,"refreshed":bool} ({"id","expire":0,"removed":1}
  * for expire 0). Writer (matcher). */
+/* Durable subscriptions: from now on a stream client's reply to a request
+ * that changed subscriptions is held until the store's group commit covers
+ * the change (evr_store.h); NULL = no store. Control thread. */
+struct evr_store;
+EVR_API void evr_control_set_store(struct evr_control *c, struct evr_store *s);
+
 EVR_API int evr_action_subscribe(struct evr_matcher *m, json_t *params,
                                  json_t **result, int *code, char *msg, size_t msglen);
 

@@ -44,6 +44,7 @@
 	X(clients_refused_uid, "connections refused over max_per_uid")        \
 	X(clients_idle, "clients closed after idle_timeout_ms")                \
 	X(clients_timeout, "clients closed: line incomplete after request_timeout_ms") \
+	X(store_not_durable, "replies that say their change could not be made durable (store full or failing)") \
 	X(visible_late, "answers sent before a Hyperscan subscription was published (wait cap)") \
 	X(mi_requests, "MI datagrams and FIFO requests received")               \
 	X(mi_replies, "MI replies sent (datagram or reply FIFO)")             \
@@ -160,6 +161,9 @@ struct evr_control {
 	struct evr_esl *esl;          /* FreeSWITCH event socket (evr_esl.c) */
 	unsigned esl_base;            /* pollfd index of its first entry */
 	unsigned pfds_cap;            /* entries of pfds */
+	struct evr_store *store;      /* durable subscriptions (evr_store.h), NULL = none */
+	struct evr_deferred *defer_head, *defer_tail; /* MI replies held for the store */
+	unsigned store_base;          /* pollfd index of the store's eventfd */
 	/* who runs the request at hand: set by each transport before
 	 * evr_control_exec (handle_one checks write methods against it) */
 	struct evr_caller {
@@ -207,6 +211,22 @@ extern const char evr_control_oom_text[];
 /* Before answering what a turn ran: wait (capped) until subscriptions made
  * in it are published, so "subscribed" means "matches" (visible_late). */
 void evr_control_wait_visible(struct evr_control *c);
+
+/*
+ * Replies of the MI datagram and FIFO transports held until durable, as the
+ * stream socket holds its own (evr_control.c): take evr_control_store_seq
+ * before evr_control_exec, then offer the answer. true: the request changed
+ * subscriptions and the reply is taken (text, malloc'd with a spare byte
+ * after len, and ctx, malloc'd and freed by the control after fn); fn gets
+ * the text to own and send once the store has committed the change (it
+ * then says "durable": false if it could not); at evrd's stop held ones
+ * are dropped. false: nothing to wait for, the caller answers now.
+ * Control thread.
+ */
+typedef void (*evr_deferred_fn)(struct evr_control *c, void *ctx, char *text, size_t len);
+uint64_t evr_control_store_seq(struct evr_control *c);
+bool evr_control_defer_reply(struct evr_control *c, uint64_t seq0, char *text, size_t len,
+                             evr_deferred_fn fn, void *ctx);
 
 /* printf into err (when err and errlen). */
 void evr_control_seterr(char *err, size_t errlen, const char *fmt, ...)

@@ -12,6 +12,7 @@
 
 #include "evr_control_internal.h"
 #include "evr_metrics.h"
+#include "evr_store.h"
 
 struct evr_metrics {
 	FILE *f;
@@ -70,22 +71,30 @@ void evr_metrics_sample(struct evr_metrics *m, double value, ...)
 		fprintf(m->f, " %.17g\n", value);
 }
 
+/* One unlabelled family <prefix><field> with its one sample (the stats
+ * structs' X-macros, matcher and store, go through here). */
+static void stat_family(struct evr_metrics *m, enum evr_metric_type k, const char *prefix,
+                        const char *field, const char *help, double v)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s%s", prefix, field);
+	evr_metrics_family(m, k, name, help);
+	evr_metrics_sample(m, v, NULL);
+}
+
 /* Matcher statistics: counters as matcher_<name>_total, gauges as
  * matcher_<name>; the live count is also "subscriptions". */
 static void matcher_families(struct evr_metrics *m, struct evr_control *c)
 {
 	struct evr_matcher_stats s;
-	char name[96];
 
 	evr_matcher_get_stats(c->m, &s);
 	evr_metrics_family(m, EVR_METRIC_GAUGE, "subscriptions", "live subscriptions");
 	evr_metrics_sample(m, (double)s.live, NULL);
 #define X(f, k, h)                                                                    \
-	if (strncmp(#f, "idx_", 4) != 0) {                                            \
-		snprintf(name, sizeof(name), "matcher_%s", #f);                        \
-		evr_metrics_family(m, EVR_METRIC_##k, name, "matcher: " h);            \
-		evr_metrics_sample(m, (double)s.f, NULL);                              \
-	}
+	if (strncmp(#f, "idx_", 4) != 0)                                              \
+		stat_family(m, EVR_METRIC_##k, "matcher_", #f, "matcher: " h, (double)s.f);
 	EVR_MATCHER_STATS(X)
 #undef X
 	/* one family for the index kinds, labelled */
@@ -121,6 +130,26 @@ static void control_families(struct evr_metrics *m, struct evr_control *c)
 	}
 }
 
+/* The subscription store (evr_store.h), when there is one: store_<name>. */
+static void store_families(struct evr_metrics *m, struct evr_control *c)
+{
+	struct evr_store_stats s;
+
+	if (!c->store)
+		return;
+	evr_store_get_stats(c->store, &s);
+	/* Prometheus wants base units: the commit time goes out in seconds */
+#define X(f, k, h)                                                                    \
+	if (strcmp(#f, "last_commit_microseconds") != 0)                               \
+		stat_family(m, EVR_METRIC_##k, "store_", #f, "subscription store: " h,  \
+		            (double)s.f);
+	EVR_STORE_STATS(X)
+#undef X
+	evr_metrics_family(m, EVR_METRIC_GAUGE, "store_last_commit_seconds",
+	                   "subscription store: duration of the last commit (write + sync)");
+	evr_metrics_sample(m, (double)s.last_commit_microseconds / 1e6, NULL);
+}
+
 char *evr_metrics_render(struct evr_control *c, size_t *len)
 {
 	struct evr_metrics m = {0};
@@ -142,6 +171,7 @@ char *evr_metrics_render(struct evr_control *c, size_t *len)
 	evr_metrics_sample(&m, (double)(now > c->started ? now - c->started : 0), NULL);
 	matcher_families(&m, c);
 	control_families(&m, c);
+	store_families(&m, c);
 	if (c->hooks.metrics)
 		c->hooks.metrics(c->hooks.ctx, &m);
 	if (fclose(m.f) != 0) {

@@ -190,6 +190,20 @@ static void reply(struct evr_control *c, struct evr_mi_dgram *d, const char *p, 
 	c->cnt.mi_replies++;
 }
 
+/* Where a reply held for the store goes (evr_control_defer_reply). */
+struct dgram_to {
+	struct evr_mi_dgram *d;
+	struct sockaddr_storage to;
+	socklen_t tolen;
+};
+
+static void reply_deferred(struct evr_control *c, void *ctx, char *text, size_t len)
+{
+	struct dgram_to *t = ctx;
+	reply(c, t->d, text, len, &t->to, t->tolen);
+	free(text);
+}
+
 /* A request we refuse before executing it (too large, no role): a
  * JSON-RPC error with id null (the request is not parsed), counted as the
  * stream socket counts its errors. */
@@ -313,12 +327,24 @@ int evr_mi_dgram_process(struct evr_control *c, struct evr_mi_dgram *d,
 			              &from, fromlen);
 			continue;
 		}
+		uint64_t seq0 = evr_control_store_seq(c);
 		rc = evr_control_exec(c, d->buf, (size_t)r, DGRAM_MAX, &bad, &handled, &text,
 		                      &len);
 		if (bad)
 			c->cnt.mi_bad++;
 		if (rc != 0)
 			evr_control_wait_visible(c);
+		if (rc > 0) {
+			/* a change: answered once durable (the next turns serve
+			 * other requests meanwhile) */
+			struct dgram_to *t = malloc(sizeof(*t));
+			if (t) {
+				*t = (struct dgram_to){.d = d, .to = from, .tolen = fromlen};
+				if (evr_control_defer_reply(c, seq0, text, len, reply_deferred, t))
+					continue;
+				free(t);
+			}
+		}
 		if (rc < 0)
 			reply(c, d, evr_control_oom_text, strlen(evr_control_oom_text), &from,
 			      fromlen);

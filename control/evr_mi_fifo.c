@@ -316,8 +316,21 @@ static void reply_queue(struct evr_control *c, struct evr_mi_fifo *f, const char
 
 /* ---- requests ----------------------------------------------------------------- */
 
+/* A reply held for the store (evr_control_defer_reply): its reply name. */
+struct fifo_to {
+	struct evr_mi_fifo *f;
+	size_t nlen;
+	char name[];
+};
+
+static void reply_deferred(struct evr_control *c, void *ctx, char *text, size_t len)
+{
+	struct fifo_to *t = ctx;
+	reply_queue(c, t->f, t->name, t->nlen, text, len, evr_now_ms());
+}
+
 /* Run text[0, n) and queue its answer for the reply name (when one was
- * given and there is an answer). */
+ * given and there is an answer); an answer to a change once it is durable. */
 static void run(struct evr_control *c, struct evr_mi_fifo *f, const char *name,
                 size_t nlen, const char *text, size_t n, int *handled, uint64_t now)
 {
@@ -328,6 +341,7 @@ static void run(struct evr_control *c, struct evr_mi_fifo *f, const char *name,
 
 	c->cnt.mi_requests++;
 	evr_control_set_caller_admin(c, "fifo"); /* the FIFO's file mode guards it */
+	uint64_t seq0 = evr_control_store_seq(c);
 	rc = evr_control_exec(c, text, n, FIFO_MAX_REPLY - 1, &bad, handled, &out, &len);
 	if (bad)
 		c->cnt.mi_bad++;
@@ -345,6 +359,15 @@ static void run(struct evr_control *c, struct evr_mi_fifo *f, const char *name,
 		return;
 	}
 	evr_control_wait_visible(c);
+	struct fifo_to *t = malloc(sizeof(*t) + nlen);
+	if (t) {
+		t->f = f;
+		t->nlen = nlen;
+		memcpy(t->name, name, nlen);
+		if (evr_control_defer_reply(c, seq0, out, len, reply_deferred, t))
+			return;
+		free(t);
+	}
 	reply_queue(c, f, name, nlen, out, len, now);
 }
 

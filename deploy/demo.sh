@@ -119,7 +119,9 @@ mkdir -p "$STATE"
 grep -q 'device = "net_af_packet0";' "$STATE/evrd.conf" ||
 	die "the demo config has no 'device = \"net_tap0\";' line any more: update deploy/demo.sh"
 "$EVRD" -c "$STATE/evrd.conf" --check
-setsid "$EVRD" -c "$STATE/evrd.conf" -- --vdev "net_af_packet0,iface=$HIF" \
+# the demo's subscriptions survive its restarts in its own store, never
+# in the system's /var/lib/evrd
+setsid "$EVRD" -c "$STATE/evrd.conf" --store-path "$STATE/store" -- --vdev "net_af_packet0,iface=$HIF" \
 	</dev/null >"$STATE/evrd.log" 2>&1 &
 echo $! >"$STATE/evrd.pid"
 for i in $(seq 300); do

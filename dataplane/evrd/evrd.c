@@ -6,16 +6,21 @@
  * wrong: config (file or the embedded demo) -> EAL arguments built from it,
  * overridden by whatever follows `--` -> rte_eal_init -> mempools -> ports
  * (one RX and one TX queue per worker, RSS when the PMD has it) ->
- * neighbour table with static entries -> matcher with static subscriptions
- * -> rings -> workers launched -> control socket.
+ * neighbour table with static entries -> matcher -> the subscription store
+ * (control/evr_store.h: runtime subscriptions of the last run restored
+ * with their ids and absolute expiry) -> static subscriptions (ids above
+ * them) -> store attached to the matcher -> rings -> workers launched ->
+ * control socket (replies held until the store commits).
  *
  * Threads: the main lcore is the control thread (JSON-RPC, unix:
  * notifications, stats); every other lcore used runs evr_worker_main.
- * All of them are urcu-qsbr threads.
+ * All of them are urcu-qsbr threads. The store's writer thread shares the
+ * main lcore (niced); workers never touch the store.
  *
  * Shutdown (SIGINT/SIGTERM, or --duration): workers stop RX, drain their
  * egress rings, flush TX and exit; the main lcore sends what is left for
- * unix: destinations, stops and closes the ports, destroys the matcher and
+ * unix: destinations, stops and closes the ports, commits what the store
+ * has queued and closes it, destroys the matcher and
  * calls rte_eal_cleanup. A watchdog bounds the whole sequence.
  */
 #include <errno.h>
@@ -41,6 +46,7 @@
 #include "evr_config.h"
 #include "evr_control.h"
 #include "evr_ctl_thread.h"
+#include "evr_store.h"
 #include "evr_nats.h"
 #include "evr_sd.h"
 #include "evr_dataplane.h"
@@ -129,6 +135,10 @@ static void usage(FILE *out)
 	      "      --print-demo-config      print the embedded demo configuration\n"
 	      "      --duration SEC           stop by itself after SEC seconds\n"
 	      "      --stats-file FILE        write the final stats (JSON) there at exit\n"
+	      "      --store-path DIR         keep runtime subscriptions in DIR (overrides\n"
+	      "                               store.path)\n"
+	      "      --store-reset            start with an empty store (removes what the\n"
+	      "                               store directory holds: a corrupt store)\n"
 	      "  -h, --help                   this text\n"
 	      "Arguments after `--` are EAL arguments; each one replaces what the\n"
 	      "configuration would have given for the same option.\n",
@@ -782,11 +792,14 @@ int main(int argc, char **argv)
 		{"print-demo-config", no_argument, NULL, 'P'},
 		{"duration", required_argument, NULL, 't'},
 		{"stats-file", required_argument, NULL, 's'},
+		{"store-path", required_argument, NULL, 'S'},
+		{"store-reset", no_argument, NULL, 'Z'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *cfg_path = NULL, *stats_path = NULL;
-	bool check = false, demo = false;
+	const char *cfg_path = NULL, *stats_path = NULL, *store_path = NULL;
+	bool check = false, demo = false, store_reset = false;
+	struct evr_store *store = NULL;
 	double duration = 0;
 	struct evr_config *cfg;
 	struct evr_router *r;
@@ -820,6 +833,12 @@ int main(int argc, char **argv)
 				die("--duration: '%s' is not a positive number of seconds", optarg);
 			break;
 		case 's': stats_path = optarg; break;
+		case 'S':
+			if (optarg[0] != '/')
+				die("--store-path: '%s' is not an absolute path", optarg);
+			store_path = optarg;
+			break;
+		case 'Z': store_reset = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -967,7 +986,32 @@ int main(int argc, char **argv)
 			EVR_LOG(WARNING, "destinations.unix_dir %s: %s",
 			        cfg->destinations.unix_dir, strerror(errno));
 	}
+	/* Runtime subscriptions of the last run come back first, keeping their
+	 * ids (static ones then get ids above them) and their absolute expiry,
+	 * before any port forwards an event or the control socket answers. */
+	{
+		struct evr_store_conf sc = {
+			.kind = (enum evr_store_kind)cfg->store.kind,
+			.path = store_path ? store_path : cfg->store.path,
+			.map_mb = cfg->store.map_mb,
+			.reset = store_reset,
+		};
+		store = evr_store_open(&sc, err, sizeof(err));
+		if (!store && sc.kind != EVR_STORE_NONE)
+			die("%s", err);
+		if (store) {
+			struct evr_store_stats ss;
+			if (evr_store_load(store, r->matcher, err, sizeof(err)) != 0)
+				die("%s", err);
+			evr_store_get_stats(store, &ss);
+			EVR_LOG(NOTICE, "store %s: %" PRIu64 " subscription(s) restored, %" PRIu64
+			        " expired while down, %" PRIu64 " refused%s", sc.path, ss.loaded,
+			        ss.load_expired, ss.load_refused, store_reset ? " (reset)" : "");
+		}
+	}
 	static_subscriptions(r);
+	if (store)
+		evr_store_attach(store, r->matcher);
 
 	wi = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -1016,6 +1060,7 @@ int main(int argc, char **argv)
 		ctl = evr_control_create(&cc, r->matcher, &hooks, err, sizeof(err));
 		if (ctl == NULL)
 			die("control socket %s: %s", cfg->control.socket, err);
+		evr_control_set_store(ctl, store);
 		struct evr_mi_conf mc = {
 			.datagram_socket = cfg->mi.datagram_socket,
 			.datagram_udp = cfg->mi.datagram_udp,
@@ -1138,6 +1183,8 @@ int main(int argc, char **argv)
 		rte_eth_dev_stop(r->ports[pi].port_id);
 		rte_eth_dev_close(r->ports[pi].port_id);
 	}
+	/* commits what is queued: a SIGTERM loses no acknowledged change */
+	evr_store_close(store, r->matcher);
 	evr_matcher_destroy(r->matcher);
 	/* policies and rates config_set replaced: freed now (offline, or the
 	 * grace periods would wait for this thread) */

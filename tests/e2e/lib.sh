@@ -262,15 +262,23 @@ wait_until() {
 # evrd_start CONF SOCK [evrd args...]: start in the background (own process
 # group is not needed: evrd is one process), wait up to 30 s for the control
 # socket to answer `version`. EVRD_PREFIX must match eal.file_prefix so the
-# cleanup removes EAL's runtime dir.
+# cleanup removes EAL's runtime dir. Each start gets a fresh subscription
+# store under $T (never the system's store.path; a test that restarts evrd
+# starts empty, as before stores existed); a test that wants one store
+# across restarts passes its own --store-path DIR, which comes later and wins.
+E2E_STORE_N=0
 evrd_start() {
 	local conf=$1
 	EVR_SOCK=$2
 	shift 2
 	EVRD_LOG=$T/evrd.log
 	[[ -f $EVRD_LOG ]] && mv "$EVRD_LOG" "$EVRD_LOG.$(date +%s%N)"
-	log "starting evrd -c $conf $*"
-	"$EVRD" -c "$conf" "$@" </dev/null >"$EVRD_LOG" 2>&1 &
+	E2E_STORE_N=$((E2E_STORE_N + 1))
+	local store=$T/store.$E2E_STORE_N
+	# 0777: unprivileged_e2e runs evrd under its own account
+	mkdir -p "$store" && chmod 0777 "$store"
+	log "starting evrd -c $conf --store-path $store $*"
+	"$EVRD" -c "$conf" --store-path "$store" "$@" </dev/null >"$EVRD_LOG" 2>&1 &
 	EVRD_PID=$!
 	local i
 	for ((i = 0; i < 300; i++)); do

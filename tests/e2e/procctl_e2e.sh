@@ -81,7 +81,7 @@ check "evrd control socket answers after the signals" ctl version
 
 # ---- a second evrd on the same interface refuses, before touching it
 before=$(count 9101)
-"$EVRD" -c "$T/evrd2.conf" </dev/null >"$T/evrd2.log" 2>&1 &
+"$EVRD" -c "$T/evrd2.conf" --store-path "$T/store2" </dev/null >"$T/evrd2.log" 2>&1 &
 second=$!
 E2E_PIDS+=("$second")
 second_done() { ! kill -0 "$second" 2>/dev/null; }

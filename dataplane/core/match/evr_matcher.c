@@ -617,9 +617,20 @@ static size_t node_bytes(const struct evr_sub_node *n)
 	return b + (n->s.n_filters ? MALLOC_BYTES(fb) : 0);
 }
 
-/* Unlink everywhere (writer, lock held) and hand to the index for freeing. */
-static void remove_locked(struct evr_matcher *m, struct evr_sub_node *n)
+/* Tell the store hook (if any) about a change. Writer, lock held. */
+static void notify_change(struct evr_matcher *m, enum evr_sub_change_kind k,
+                          const struct evr_sub_node *n)
 {
+	if (m->change_fn)
+		m->change_fn(m->change_ctx, k, &n->s);
+}
+
+/* Unlink everywhere (writer, lock held) and hand to the index for freeing;
+ * why (k) goes to the store hook. */
+static void remove_locked(struct evr_matcher *m, struct evr_sub_node *n,
+                          enum evr_sub_change_kind k)
+{
+	notify_change(m, k, n);
 	__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
 	evr_rcuhash_del(&m->id_map, evr_mix64(n->s.id), n);
 	evr_rcuhash_del(&m->canon_map, n->canon_hash, n);
@@ -706,10 +717,11 @@ void evr_matcher_destroy(struct evr_matcher *m)
 		pthread_join(m->bg, NULL);
 	}
 	pthread_mutex_lock(&m->lock);
+	m->change_fn = NULL; /* tearing down is no change to persist */
 	reap_locked(m, 0, UINT32_MAX); /* drains the fired queue */
 	struct evr_sub_node *n, *tmp;
 	cds_list_for_each_entry_safe(n, tmp, &m->all, all)
-		remove_locked(m, n);
+		remove_locked(m, n, EVR_SUB_DEL_REQUEST);
 	pthread_mutex_unlock(&m->lock);
 	/* Callers guarantee no reader is left; wait for queued frees. */
 	rcu_barrier();
@@ -764,6 +776,34 @@ static void kick_bg(struct evr_matcher *m)
 		pthread_cond_signal(&m->kick);
 }
 
+/* The id-ordered list (paginated listing relies on it): new ids go to the
+ * tail; a restored id lower than the tail's (a store loaded after static
+ * subscriptions) is walked back into place. Writer, lock held. */
+static void list_insert_by_id(struct evr_matcher *m, struct evr_sub_node *n)
+{
+	struct cds_list_head *pos = m->all.prev;
+	while (pos != &m->all &&
+	       caa_container_of(pos, struct evr_sub_node, all)->s.id > n->s.id)
+		pos = pos->prev;
+	cds_list_add(&n->all, pos);
+}
+
+void evr_matcher_set_change_hook(struct evr_matcher *m, evr_sub_change_fn fn, void *ctx)
+{
+	writer_lock(m);
+	m->change_fn = fn;
+	m->change_ctx = ctx;
+	pthread_mutex_unlock(&m->lock);
+}
+
+uint64_t evr_matcher_next_id(struct evr_matcher *m)
+{
+	writer_lock(m);
+	uint64_t id = m->next_id;
+	pthread_mutex_unlock(&m->lock);
+	return id;
+}
+
 void evr_matcher_set_dest_policy(struct evr_matcher *m, const struct evr_dest_policy *p)
 {
 	writer_lock(m);
@@ -805,8 +845,9 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 	           now_ms >= ex->s.expires_ms)) {
 		/* A fired `once` or an expired subscription is dead already:
 		 * re-subscribing creates a fresh one rather than reviving it. */
-		remove_locked(m, ex);
-		if (ex->s.fired)
+		bool fired = ex->s.fired;
+		remove_locked(m, ex, fired ? EVR_SUB_DEL_ONCE : EVR_SUB_DEL_EXPIRED);
+		if (fired)
 			m->st.once_reaped++;
 		else
 			m->st.expired++;
@@ -816,7 +857,7 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		if (ex) {
 			info->id = ex->s.id;
 			info->removed = true;
-			remove_locked(m, ex);
+			remove_locked(m, ex, EVR_SUB_DEL_REQUEST);
 			m->st.unsubscribed++;
 			rc = 0;
 		} else {
@@ -834,6 +875,7 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		ex->s.expire_s = sp->expire;
 		heap_update(m, ex);
 		m->st.refreshed++;
+		notify_change(m, EVR_SUB_PUT, ex);
 		info->id = ex->s.id;
 		info->expire_s = sp->expire;
 		info->expires_ms = exp;
@@ -841,6 +883,13 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		pthread_mutex_unlock(&m->lock);
 		evr_sub_node_free(n);
 		return 0;
+	}
+	if (sp->restore_id && id_lookup(m, sp->restore_id)) {
+		pthread_mutex_unlock(&m->lock);
+		snprintf(err, errlen, "id %llu already in use",
+		         (unsigned long long)sp->restore_id);
+		evr_sub_node_free(n);
+		return -EEXIST;
 	}
 	if (m->st.live >= m->conf.max_subs) {
 		pthread_mutex_unlock(&m->lock);
@@ -856,9 +905,16 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		dest_put(m, n->s.dest);
 		goto nomem;
 	}
-	n->s.id = m->next_id++;
+	if (sp->restore_id) {
+		n->s.id = sp->restore_id;
+		if (m->next_id <= n->s.id)
+			m->next_id = n->s.id + 1;
+	} else {
+		n->s.id = m->next_id++;
+	}
 	n->s.created_ms = now_ms;
-	n->s.expires_ms = evr_sub_expires_ms(sp->expire, now_ms);
+	n->s.expires_ms = sp->restore_expires_ms ? sp->restore_expires_ms
+	                                         : evr_sub_expires_ms(sp->expire, now_ms);
 	if (heap_push(m, n)) {
 		node_put_shared(m, n);
 		goto nomem;
@@ -892,13 +948,14 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	cds_list_add_tail(&n->all, &m->all);
+	list_insert_by_id(m, n);
 	m->st.live++;
 	m->st.subscribed++;
 	m->sub_bytes += node_bytes(n);
 	info->id = n->s.id;
 	info->expire_s = sp->expire;
 	info->expires_ms = n->s.expires_ms;
+	notify_change(m, EVR_SUB_PUT, n);
 	if (n->idx_kind == EVR_IDX_HS) {
 		kick_bg(m);
 		m->bg_visible_seq = m->bg_work_seq;
@@ -917,7 +974,7 @@ int evr_matcher_unsubscribe(struct evr_matcher *m, uint64_t id)
 	writer_lock(m);
 	struct evr_sub_node *n = id_lookup(m, id);
 	if (n) {
-		remove_locked(m, n);
+		remove_locked(m, n, EVR_SUB_DEL_REQUEST);
 		m->st.unsubscribed++;
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -951,7 +1008,7 @@ int evr_matcher_unsubscribe_dest(struct evr_matcher *m, const char *event,
 		    (n->s.subclass_len != probe.s.subclass_len ||
 		     !evr_ieq(n->s.subclass, probe.s.subclass, probe.s.subclass_len)))
 			continue;
-		remove_locked(m, n);
+		remove_locked(m, n, EVR_SUB_DEL_REQUEST);
 		m->st.unsubscribed++;
 		count++;
 	}
@@ -993,14 +1050,14 @@ static uint32_t reap_locked(struct evr_matcher *m, uint64_t now_ms, uint32_t max
 	       qn != CDS_WFCQ_WOULDBLOCK) {
 		struct evr_sub_node *n = caa_container_of(qn, struct evr_sub_node, fired_node);
 		if (!n->s.removed) {
-			remove_locked(m, n);
+			remove_locked(m, n, EVR_SUB_DEL_ONCE);
 			m->st.once_reaped++;
 			count++;
 		}
 		evr_sub_node_unref(n); /* the queue's reference */
 	}
 	while (count < max && m->heap_n && m->heap[0]->s.expires_ms <= now_ms) {
-		remove_locked(m, m->heap[0]);
+		remove_locked(m, m->heap[0], EVR_SUB_DEL_EXPIRED);
 		m->st.expired++;
 		count++;
 	}

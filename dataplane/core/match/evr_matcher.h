@@ -83,6 +83,33 @@ struct evr_dest_policy;
 EVR_API void evr_matcher_set_dest_policy(struct evr_matcher *m,
                                          const struct evr_dest_policy *p);
 
+/*
+ * Change feed for a durable store (control/evr_store.h). fn is called for
+ * every subscription added or refreshed (put, with the live record) and
+ * every one removed, whatever removed it: unsubscribe, expire 0, the reaper
+ * (expired, fired `once`), re-subscribing a dead one (del, the record still
+ * readable). It runs under the writer lock, in the writer's or the
+ * maintenance thread's context, so it must only copy and queue: never
+ * block, never call the matcher. Subscriptions added before the hook is set
+ * (static ones of the config, those being restored) are not reported; the
+ * hook is cleared before evr_matcher_destroy, whose removals are no change.
+ * Writer.
+ */
+enum evr_sub_change_kind {
+	EVR_SUB_PUT = 0,      /* added or refreshed */
+	EVR_SUB_DEL_REQUEST,  /* unsubscribe, expire 0, replaced */
+	EVR_SUB_DEL_EXPIRED,  /* reaped: expired */
+	EVR_SUB_DEL_ONCE,     /* reaped: `once` fired */
+};
+typedef void (*evr_sub_change_fn)(void *ctx, enum evr_sub_change_kind kind,
+                                  const struct evr_sub *s);
+EVR_API void evr_matcher_set_change_hook(struct evr_matcher *m, evr_sub_change_fn fn,
+                                         void *ctx);
+
+/* The id the next new subscription gets (ids continue above restored
+ * ones). Writer. */
+EVR_API uint64_t evr_matcher_next_id(struct evr_matcher *m);
+
 /* Reader index for per-reader scratch (Hyperscan). Init time. >=0 or -ENOSPC. */
 EVR_API int evr_matcher_reader_register(struct evr_matcher *m);
 
@@ -146,6 +173,9 @@ EVR_API uint32_t evr_matcher_match(struct evr_matcher *m, unsigned reader,
  * case-insensitively. 0 or -EINVAL (err says why, naming the
  * filter/destination/event), -ENOENT (expire == 0 and nothing to remove),
  * -ENOSPC, -ENOMEM. Writer.
+ * With spec->restore_id (a store loading at start-up) the subscription keeps
+ * that id (-EEXIST if taken) and next ids continue above it; with
+ * spec->restore_expires_ms it expires then, not expire seconds from now.
  */
 EVR_API int evr_matcher_subscribe(struct evr_matcher *m,
                                   const struct evr_sub_spec *spec,

@@ -173,6 +173,8 @@ struct evr_matcher {
 	struct cds_wfcq_tail fired_tail;
 	struct evr_matcher_stats st;     /* writer counters */
 	const struct evr_dest_policy *policy; /* NULL: any destination */
+	evr_sub_change_fn change_fn;     /* durable store's hook (evr_matcher.h) */
+	void *change_ctx;
 	uint64_t sub_bytes;              /* heap bytes of live subs' own allocations */
 };
 

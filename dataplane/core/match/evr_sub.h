@@ -108,6 +108,11 @@ struct evr_sub_spec {
 	                         * subscriptions of the config file) */
 	bool once;              /* notified at most once, then removed (wait_for_event) */
 	bool lenient;           /* EBR lenient: filters on missing keys pass */
+	/* Restore only (a durable store loading at start-up): the id to keep
+	 * (0 = assign the next one) and the absolute expiry in evr_now_ms
+	 * time (0 = now + expire). Control input leaves both 0. */
+	uint64_t restore_id;
+	uint64_t restore_expires_ms;
 };
 
 /* evr_sub_spec.expire of a subscription that never expires: its expiry

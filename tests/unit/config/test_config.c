@@ -209,6 +209,10 @@ static void test_invalid(void)
 		{BASE "subscriptions = ( { event = \"E_X\"; socket = \"udp:1.2.3.4:5\"; },\n"
 		 " { event = \"E_X\"; socket = \"nats:evr.x\"; } );\n",
 		 "t.conf:5: subscriptions[1].socket: nats: destinations need nats.url"},
+		{BASE "store = { kind = \"nats\"; };\n",
+		 "t.conf:4: store.kind: \"nats\" (JetStream KV) is not implemented yet"},
+		{BASE "store = { path = \"var/lib/evrd\"; };\n",
+		 "t.conf:4: store.path: 'var/lib/evrd' is not an absolute path"},
 		{BASE "subscriptions = ( { event = \"E_X\";\n socket = \"nats:evr.*\"; } );\n",
 		 "t.conf:5: subscriptions[0].socket: destination 'nats:evr.*': NATS subject "
 		 "wildcard '*'"},
