@@ -30,6 +30,9 @@
 #   EVR_APPL_CHURN_RATE   control ops/s during the churn window (10000)
 #   EVR_APPL_LIMITS=1     keep the default egress limits (destinations.rate_*)
 #                         on, to measure their cost; default: off (0)
+#   EVR_APPL_STORE=0      no subscription store (store.kind "none"); default:
+#                         the embedded store, empty, under the output dir
+#                         (the workers never touch it: events/s must match)
 #   EVR_APPL_BUILD_DIR    build dir (default build-appliance, release)
 #   EVR_APPL_OUT          output dir (default out/bench)
 #   EVR_SKIP_DEPS=1       do not run deploy/install-deps.sh
@@ -99,8 +102,13 @@ rings = { rx_pool = 16384; payload_pool = 16384; hdr_pool = 32768; egress_size =
 CONF
 
 # ---- evrd
-echo "evrd: $evrd -c $res/evrd.conf"
-"$evrd" -c "$res/evrd.conf" </dev/null >"$res/evrd.log" 2>&1 &
+# a fresh store each run (the subscriptions are loaded over the socket)
+rm -rf "$res/store"
+if [[ ${EVR_APPL_STORE:-1} == 0 ]]; then
+	echo 'store = { kind = "none"; };' >>"$res/evrd.conf"
+fi
+echo "evrd: $evrd -c $res/evrd.conf --store-path $res/store"
+"$evrd" -c "$res/evrd.conf" --store-path "$res/store" </dev/null >"$res/evrd.log" 2>&1 &
 evrd_pid=$!
 for ((i = 0; i < 300; i++)); do
 	[[ -S $sock ]] && "$dir/control/evrctl" -s "$sock" version >/dev/null 2>&1 && break

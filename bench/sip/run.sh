@@ -181,8 +181,9 @@ control = { socket = "$sock"; };
 rings = { rx_pool = $pool; payload_pool = 65536; hdr_pool = 131072; egress_size = 16384; };
 CONF
 	"$evrd" -c "$conf" --check >/dev/null
-	echo "evrd ($name): $evrd -c $conf"
-	"$evrd" -c "$conf" </dev/null >"$res/evrd-$name.log" 2>&1 &
+	echo "evrd ($name): $evrd -c $conf --store-path $res/store-$name"
+	rm -rf "$res/store-$name" # a fresh store each run
+	"$evrd" -c "$conf" --store-path "$res/store-$name" </dev/null >"$res/evrd-$name.log" 2>&1 &
 	evrd_pid=$!
 	for ((i = 0; i < 300; i++)); do
 		[[ -S $sock ]] && "$dir/control/evrctl" -s "$sock" version >/dev/null 2>&1 && break

@@ -92,16 +92,19 @@ heartbeat = { interval_s = 0; };
 CONF
 }
 
+not_in() { ! grep -q "$1" "$2"; }
 # each capability is needed: without it evrd does not come up
 for drop in $CAPS; do
 	rest=()
 	for c in $CAPS; do [[ $c == "$drop" ]] || rest+=("$c"); done
 	conf "evr-e2e-unpr-$$-${drop,,}" >"$T/drop.conf"
 	EVR_CAPS=$(capset "${rest[@]}") timeout 20 "$T/evrd-as-user" -c "$T/drop.conf" --duration 2 \
-		>"$T/drop-$drop.log" 2>&1
+		--store-path "$T/run/store-$drop" >"$T/drop-$drop.log" 2>&1
 	rc=$?
 	check "without $drop evrd refuses to start (rc=$rc)" test "$rc" -ne 0 -a "$rc" -ne 124
-	check "without $drop: it says why" grep -qE "error|failed|not permitted|unavailable" "$T/drop-$drop.log"
+	# and the reason is the capability's (the PMD or the port), not the store
+	check "without $drop: it says why" grep -qE "not permitted|mmap failed|socket|port '?p'?.*failed" "$T/drop-$drop.log"
+	check "without $drop: not the store" not_in "store" "$T/drop-$drop.log"
 done
 
 conf "evr-e2e-unpr-$$" >"$T/evrd.conf"

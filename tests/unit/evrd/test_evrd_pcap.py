@@ -127,7 +127,8 @@ def main():
             fh.write(CONFIG.format(pid=os.getpid(), dir=d, us_mac=US_MAC, us4=US4, us6=US6,
                                    sub4=SUB4, sub6=SUB6, sub_mac=SUB_MAC, lost4=LOST4))
         stats_path = os.path.join(d, 'stats.json')
-        cmd = [evrd, '-c', conf, '--duration', '2.5', '--stats-file', stats_path]
+        cmd = [evrd, '-c', conf, '--duration', '2.5', '--stats-file', stats_path,
+               '--store-path', os.path.join(d, 'store')]
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=60)
         out = p.stdout.decode(errors='replace')
