@@ -174,13 +174,13 @@ def cmd_churn(sock, path, rate, duration, out):
             _, sid = live.pop(0)
             c.id += 1
             pending[c.id] = 'unsub'
-            batch.append({'jsonrpc': '2.0', 'id': c.id, 'method': 'event_unsubscribe',
+            batch.append({'jsonrpc': '2.0', 'id': c.id, 'method': 'evr_unsubscribe',
                           'params': {'id': sid}})
             n_un += 1
         for _ in range(per_tick - n_un):
             c.id += 1
             pending[c.id] = 'sub'
-            batch.append({'jsonrpc': '2.0', 'id': c.id, 'method': 'event_subscribe',
+            batch.append({'jsonrpc': '2.0', 'id': c.id, 'method': 'evr_subscribe',
                           'params': pool[k % len(pool)]})
             k += 1
         data = b''.join(json.dumps(b, separators=(',', ':')).encode() + b'\n' for b in batch)

@@ -7,7 +7,7 @@
  *   gen N_SUBS N_EVENTS N_CHURN OUTDIR
  *
  * writes
- *   OUTDIR/subs.jsonl    N_SUBS event_subscribe requests, one per line
+ *   OUTDIR/subs.jsonl    N_SUBS evr_subscribe requests, one per line
  *                        (JSON-RPC 2.0, ids 1..N), jsonrpc format
  *   OUTDIR/churn.jsonl   N_CHURN more subscriptions of the same mix
  *                        (Gen::extra_sub), params objects only
@@ -159,7 +159,7 @@ int main(int argc, char **argv)
 	if (!f)
 		return perror("subs.jsonl"), 1;
 	for (uint32_t i = 0; i < n_subs; i++)
-		fprintf(f, "{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"event_subscribe\",\"params\":%s}\n",
+		fprintf(f, "{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"evr_subscribe\",\"params\":%s}\n",
 		        i + 1, sub_params(g.sub(i)).c_str());
 	fclose(f);
 
