@@ -812,8 +812,11 @@ static void test_audit_burst(void)
 		pump(10);
 	unsigned lines = audit_seen.ok_lines - ok0;
 	uint64_t sup = audit_seen.suppressed - sup0;
-	CHECK_MSG(lines <= 10 * secs, "audit: %u lines for 300 subscribes in %" PRIu64 " s", lines,
-	          secs);
+	/* the aggregator's seconds are the wall clock's, not this loop's: the
+	 * burst may touch one second more than its length says (CI saw 21
+	 * lines for a sub-second burst); unaggregated it would be 300 */
+	CHECK_MSG(lines <= 10 * (secs + 1), "audit: %u lines for 300 subscribes in %" PRIu64 " s",
+	          lines, secs);
 	CHECK_MSG(lines + sup == 300, "audit: %u lines + %" PRIu64 " suppressed != 300 (%s)",
 	          lines, sup, audit_seen.last);
 	CHECK(audit_seen.summaries - sum0 >= 1 && audit_seen.summaries - sum0 <= secs);
