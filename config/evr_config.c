@@ -309,6 +309,19 @@ static int check_opt_abs_path(const void *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* A JetStream KV bucket name: what nats-server accepts ([A-Za-z0-9_-]+). */
+static int check_kv_bucket(const void *v, char *err, size_t errlen)
+{
+	const char *s = v;
+
+	if (!*s || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                     "0123456789-_") != strlen(s)) {
+		seterr(err, errlen, "'%s' is not a KV bucket name (letters, digits, - and _)", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* "IPv4:port" or "[IPv6]:port", port 1..65535; "" = off. */
 static int check_opt_udp(const void *v, char *err, size_t errlen)
 {
@@ -913,9 +926,10 @@ static const struct evr_setting nats_tab[] = {
 static const struct evr_setting store_tab[] = {
 	E(struct evr_cfg_store, kind, store_kind_names, "embedded",
 	  "Where runtime subscriptions are kept across restarts: embedded (LMDB "
-	  "under store.path, no server), none (they die with evrd). nats (JetStream "
-	  "KV) is reserved and refused until implemented. Static subscriptions of "
-	  "this file are never stored."),
+	  "under store.path, no server), nats (a JetStream KV bucket that several "
+	  "appliances share: a subscription made on one matches on all; needs "
+	  "nats.url and store.node_id), none (they die with evrd). Static "
+	  "subscriptions of this file are never stored."),
 	S(struct evr_cfg_store, path, 107, "/var/lib/evrd", false, check_opt_abs_path,
 	  "absolute path",
 	  "State directory of the embedded store (created 0700 if missing; "
@@ -925,6 +939,22 @@ static const struct evr_setting store_tab[] = {
 	  "Most megabytes the store file may grow to (LMDB map size; address "
 	  "space, not memory): about 300 bytes per subscription. Beyond, changes "
 	  "are not durable and are counted (store.errors_full)."),
+	S(struct evr_cfg_store, bucket, 63, "evr_subscriptions", false, check_kv_bucket,
+	  "letters, digits, - and _",
+	  "store.kind nats: the JetStream KV bucket holding the subscriptions "
+	  "(created with store.replicas if missing). Every appliance of one "
+	  "cluster names the same bucket."),
+	U(struct evr_cfg_store, replicas, 1, 5, "1", false,
+	  "store.kind nats: replicas of the bucket when evrd creates it (3 for a "
+	  "3-node NATS cluster: the set survives one server lost)."),
+	U(struct evr_cfg_store, node_id, 0, 4095, "0", false,
+	  "store.kind nats: this appliance's number, unique in the cluster "
+	  "(1..4095). Ids it gives are node_id * 2^40 + n, so two appliances "
+	  "never give the same id; 0 is refused with kind nats."),
+	U(struct evr_cfg_store, timeout_ms, 100, 600000, "5000", false,
+	  "store.kind nats: how long a change waits for JetStream's "
+	  "acknowledgement (then its reply is an error), and the start-up load "
+	  "for the whole bucket."),
 	END,
 };
 
@@ -1631,10 +1661,13 @@ static int check_global(struct load_ctx *lc, struct evr_config *c,
 				            "nats: destinations need nats.url");
 			}
 	}
-	if (c->store.kind == EVR_CFG_STORE_NATS)
+	if (c->store.kind == EVR_CFG_STORE_NATS && !c->nats.url[0])
 		return fail(lc, config_setting_get_member(root, "store"), "store.kind",
-		            "\"nats\" (JetStream KV) is not implemented yet: use "
-		            "\"embedded\" (LMDB under store.path) or \"none\"");
+		            "\"nats\" needs nats.url (the JetStream servers)");
+	if (c->store.kind == EVR_CFG_STORE_NATS && !c->store.node_id)
+		return fail(lc, config_setting_get_member(root, "store"), "store.node_id",
+		            "required with store.kind \"nats\": a number 1..4095, "
+		            "unique among the appliances sharing store.bucket");
 	if (c->eal.in_memory && c->eal.no_huge)
 		return fail(lc, config_setting_get_member(root, "eal"), "eal.in_memory",
 		            "EAL refuses --in-memory with --no-huge; drop in_memory "

@@ -213,13 +213,18 @@ struct evr_cfg_nats {
 /* Durable subscriptions (control/evr_store.h). */
 enum evr_cfg_store_kind {
 	EVR_CFG_STORE_EMBEDDED = 0, /* LMDB under path */
-	EVR_CFG_STORE_NATS,         /* JetStream KV: not implemented yet, refused */
+	EVR_CFG_STORE_NATS,         /* JetStream KV bucket shared by a cluster */
 	EVR_CFG_STORE_NONE,         /* runtime subscriptions die with evrd */
 };
 struct evr_cfg_store {
 	uint32_t kind;   /* enum evr_cfg_store_kind */
 	char *path;      /* state directory (embedded) */
 	uint32_t map_mb; /* LMDB map size: the most the file may grow to */
+	/* nats (connection settings: struct evr_cfg_nats) */
+	char *bucket;        /* KV bucket */
+	uint32_t replicas;   /* bucket replicas when evrd creates it */
+	uint32_t node_id;    /* this appliance in the cluster: 1..4095 */
+	uint32_t timeout_ms; /* acknowledgement and load wait */
 };
 
 struct evr_cfg_rings {

@@ -55,6 +55,7 @@
 #define IN_INITIAL 4096u            /* first input buffer size */
 #define ACCEPT_BURST 32u            /* accepts per poll turn */
 #define CLOSE_LINGER_MS 2000u       /* flush deadline of a closing client */
+#define REMOTE_PER_TURN 4096u      /* other appliances' changes applied per turn */
 #define VISIBLE_WAIT_MS 250u        /* cap on waiting for a subscription to be
                                      * published before answering */
 
@@ -1495,6 +1496,9 @@ int evr_control_process(struct evr_control *c, const struct pollfd *fds, unsigne
 		if (c->store_base < n && (fds[c->store_base].revents & POLLIN))
 			evr_store_drain_fd(c->store);
 		release_holds(c);
+		/* other appliances' changes (a shared store), a bounded share of
+		 * the turn: requests keep being served while a resync applies */
+		evr_store_apply_remote(c->store, c->m, REMOTE_PER_TURN);
 	}
 	for (uint32_t i = 0; i < c->n_clients; i++) {
 		struct evr_client *cl = c->clients[i];

@@ -18,6 +18,11 @@
  * blocking a change would be worse than the memory (queue_peak shows it). A failed commit (store or disk full) is
  * counted, remembered by sequence range for the held replies that it
  * covered, and never stops the writer: the next batch is tried afresh.
+ *
+ * A shared backend (nats) also feeds other appliances' changes in from its
+ * own thread: they queue here (remote queue, bytes copied) and the control
+ * thread, the matcher's writer, applies them a budget per turn with
+ * `applying` set, so on_change does not send them back to the store.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,12 +55,18 @@ struct batch {
 
 struct fail_range {
 	uint64_t lo, hi;
-	char msg[160];
+	char msg[384];
+};
+
+/* Other appliances' changes waiting for the control thread: q[head, n). */
+struct remote_q {
+	struct batch q;
+	size_t head;
 };
 
 struct evr_store {
 	struct evr_store_conf conf;
-	char path[128];
+	char path[160];
 	const struct evr_store_backend_ops *ops;
 	void *be;
 	pthread_t thr;
@@ -73,7 +84,15 @@ struct evr_store {
 	struct fail_range fails[FAIL_RING];
 	unsigned n_fails;
 	struct evr_store_stats st;
+	pthread_mutex_t rlock; /* remote queue (the feed's thread, control) */
+	struct remote_q rq;
+	bool stale;            /* rlock */
+	uint64_t remote_applied, remote_refused, claimed, lost; /* rlock */
 };
+
+/* Set while the control thread applies another appliance's change: the
+ * matcher's change hook runs in the same thread and must not store it. */
+static __thread bool applying;
 
 /* ---- record codec -----------------------------------------------------------
  * u8 version, u8 format, u8 flags (1 once, 2 lenient), u8 n_filters,
@@ -170,11 +189,9 @@ static int decode(const void *val, size_t len, struct rec *r)
 
 /* ---- queue (any thread that changes the matcher) ---------------------------- */
 
-/* Lock held. Append a change (val NULL: delete). false: out of memory,
- * counted as an error (the change is not durable). */
-static bool batch_add(struct evr_store *s, uint64_t id, const void *val, size_t len)
+/* Append a change (val NULL: delete) to b, its bytes copied. */
+static bool vec_push(struct batch *b, uint64_t id, const void *val, size_t len)
 {
-	struct batch *b = &s->open;
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 1024;
 		struct evr_store_change *v = realloc(b->v, cap * sizeof(*v));
@@ -198,6 +215,16 @@ static bool batch_add(struct evr_store *s, uint64_t id, const void *val, size_t 
 	b->v[b->n++] = (struct evr_store_change){
 		.id = id, .val = (const void *)(uintptr_t)b->blen, .len = (uint32_t)len};
 	b->blen += len;
+	return true;
+}
+
+/* Lock held. Append a request's change (val NULL: delete). false: out of
+ * memory, counted as an error (the change is not durable). */
+static bool batch_add(struct evr_store *s, uint64_t id, const void *val, size_t len)
+{
+	struct batch *b = &s->open;
+	if (!vec_push(b, id, val, len))
+		return false;
 	if (!b->first_seq)
 		b->first_seq = s->seq + 1;
 	b->last_seq = ++s->seq;
@@ -246,8 +273,13 @@ static void on_change(void *ctx, enum evr_sub_change_kind k, const struct evr_su
 	unsigned char buf[8192];
 	size_t len = 0;
 
-	/* config-owned and connection-owned subscriptions are not ours */
-	if (sub->dest->kind == EVR_DEST_ESL)
+	/* config-owned and connection-owned subscriptions are not ours, and
+	 * another appliance's change is in the store already */
+	if (sub->dest->kind == EVR_DEST_ESL || applying)
+		return;
+	/* a shared store: the claim deleted the fired `once` (or another
+	 * appliance's did) before its notification left */
+	if (k == EVR_SUB_DEL_ONCE && s->ops->claim)
 		return;
 	if (k == EVR_SUB_PUT && sub->expire_s != EVR_SUB_EXPIRE_NEVER) {
 		uint64_t exp = __atomic_load_n(&sub->expires_ms, __ATOMIC_RELAXED);
@@ -308,7 +340,7 @@ static int commit_batch(struct evr_store *s, struct batch *b, const uint64_t *de
 		b->cap = b->n + nd;
 	}
 	for (size_t i = 0; i < nd; i++)
-		b->v[b->n + i] = (struct evr_store_change){.id = dels[i]};
+		b->v[b->n + i] = (struct evr_store_change){.id = dels[i], .why = EVR_STORE_REAPED};
 	size_t total = b->n + nd;
 	int rc = s->ops->apply(s->be, b->v, total, err, errlen);
 	if (rc && full_error(rc)) {
@@ -326,7 +358,7 @@ static int commit_batch(struct evr_store *s, struct batch *b, const uint64_t *de
 static void *writer_main(void *arg)
 {
 	struct evr_store *s = arg;
-	char err[160];
+	char err[192];
 
 	/* It shares the control thread's core (threads made after the EAL
 	 * inherit the main lcore's affinity): a commit of a million reaped
@@ -409,11 +441,6 @@ struct evr_store *evr_store_open(const struct evr_store_conf *c, char *err, size
 {
 	if (c->kind == EVR_STORE_NONE)
 		return NULL;
-	if (c->kind != EVR_STORE_EMBEDDED) {
-		snprintf(err, errlen, "store.kind: only \"embedded\" and \"none\" are implemented");
-		errno = ENOTSUP;
-		return NULL;
-	}
 	struct evr_store *s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "store: out of memory");
@@ -421,11 +448,15 @@ struct evr_store *evr_store_open(const struct evr_store_conf *c, char *err, size
 		return NULL;
 	}
 	s->conf = *c;
-	snprintf(s->path, sizeof(s->path), "%s", c->path);
+	if (c->kind == EVR_STORE_NATS)
+		snprintf(s->path, sizeof(s->path), "nats bucket %s", c->bucket);
+	else
+		snprintf(s->path, sizeof(s->path), "%s", c->path);
 	s->conf.path = s->path;
-	s->ops = &evr_store_lmdb_ops;
+	s->ops = c->kind == EVR_STORE_NATS ? &evr_store_nats_ops : &evr_store_lmdb_ops;
 	s->efd = -1;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->rlock, NULL);
 	pthread_cond_init(&s->kick, NULL);
 	int rc = s->ops->open(&s->be, &s->conf, err, errlen);
 	if (rc) {
@@ -457,6 +488,7 @@ fail:
 		close(s->efd);
 	free(s->dels);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->rlock);
 	pthread_cond_destroy(&s->kick);
 	free(s);
 	return NULL;
@@ -469,6 +501,25 @@ struct load_ctx {
 	char *err;
 	size_t errlen;
 };
+
+/* A decoded record as a restoring subscribe spec (strings point into r). */
+static void rec_spec(const struct rec *r, uint64_t id, uint64_t wall, uint64_t mono,
+                     struct evr_sub_spec *spec)
+{
+	*spec = (struct evr_sub_spec){
+		.event = r->event,
+		.subclass = r->subclass[0] ? r->subclass : NULL,
+		.filters = r->filters,
+		.n_filters = r->n_filters,
+		.dest = r->dest,
+		.format = (enum evr_format)r->format,
+		.expire = r->expire_s,
+		.once = r->flags & 1,
+		.lenient = (r->flags & 2) != 0,
+		.restore_id = id,
+		.restore_expires_ms = mono + (r->expires_at - wall),
+	};
+}
 
 static int load_one(void *arg, uint64_t id, const void *val, size_t len)
 {
@@ -488,27 +539,20 @@ static int load_one(void *arg, uint64_t id, const void *val, size_t len)
 		s->st.load_expired++;
 		goto drop;
 	}
-	struct evr_sub_spec spec = {
-		.event = r.event,
-		.subclass = r.subclass[0] ? r.subclass : NULL,
-		.filters = r.filters,
-		.n_filters = r.n_filters,
-		.dest = r.dest,
-		.format = (enum evr_format)r.format,
-		.expire = r.expire_s,
-		.once = r.flags & 1,
-		.lenient = (r.flags & 2) != 0,
-		.restore_id = id,
-		.restore_expires_ms = x->mono + (r.expires_at - x->wall),
-	};
+	struct evr_sub_spec spec;
+	rec_spec(&r, id, x->wall, x->mono, &spec);
 	struct evr_sub_info info;
 	char e[256];
 	if (evr_matcher_subscribe(x->m, &spec, x->mono, &info, e, sizeof(e)) == 0) {
 		s->st.loaded++;
 		return 0;
 	}
-	/* the destination policy or the limits changed since: it is gone */
+	/* the destination policy or the limits changed since: it is gone
+	 * (from a shared store only when it expired: another appliance's
+	 * policy may well take it) */
 	s->st.load_refused++;
+	if (s->ops->claim)
+		return 0;
 drop:
 	pthread_mutex_lock(&s->lock);
 	if (!bg_add(s, id))
@@ -524,9 +568,123 @@ int evr_store_load(struct evr_store *s, struct evr_matcher *m, char *err, size_t
 	return s->ops->load(s->be, load_one, &x, err, errlen);
 }
 
+/* ---- other appliances' changes (a shared backend) --------------------------- */
+
+static void wake_control(struct evr_store *s)
+{
+	uint64_t one = 1;
+	if (write(s->efd, &one, sizeof(one)) < 0) {
+		/* counter saturated: the control thread wakes anyway */
+	}
+}
+
+/* The backend's feed thread: copy and queue; the control thread applies. */
+static void feed_change(void *ctx, uint64_t id, const void *val, size_t len)
+{
+	struct evr_store *s = ctx;
+	struct remote_q *r = &s->rq;
+	bool wake;
+
+	pthread_mutex_lock(&s->rlock);
+	if (r->head && r->head == r->q.n)
+		r->head = r->q.n = r->q.blen = 0;
+	if (!vec_push(&r->q, id, val, len)) {
+		s->remote_refused++;
+		pthread_mutex_unlock(&s->rlock);
+		return;
+	}
+	wake = r->q.n - r->head == 1;
+	pthread_mutex_unlock(&s->rlock);
+	if (wake)
+		wake_control(s);
+}
+
+static void feed_stale(void *ctx, bool stale)
+{
+	struct evr_store *s = ctx;
+
+	pthread_mutex_lock(&s->rlock);
+	s->stale = stale;
+	pthread_mutex_unlock(&s->rlock);
+}
+
+size_t evr_store_apply_remote(struct evr_store *s, struct evr_matcher *m, size_t budget)
+{
+	struct remote_q *r = &s->rq;
+	struct batch *q = &r->q;
+	uint64_t wall = wall_ms(), mono = evr_now_ms();
+	size_t left;
+
+	applying = true;
+	pthread_mutex_lock(&s->rlock);
+	while (r->head < q->n && budget--) {
+		struct evr_store_change c = q->v[r->head++];
+		struct rec rec;
+		int rc = 0;
+
+		/* the record is copied out so the feed may append meanwhile */
+		if (c.len) {
+			const char *val = q->bytes + (uintptr_t)c.val;
+			rc = decode(val, c.len, &rec);
+		}
+		pthread_mutex_unlock(&s->rlock);
+		if (!c.len) {
+			(void)evr_matcher_unsubscribe(m, c.id); /* -ENOENT: not here */
+			rc = 0;
+		} else if (rc == 0 && rec.expires_at > wall) {
+			struct evr_sub_spec spec;
+			struct evr_sub_info info;
+			char e[256];
+
+			rec_spec(&rec, c.id, wall, mono, &spec);
+			rc = evr_matcher_subscribe(m, &spec, mono, &info, e, sizeof(e));
+		}
+		/* an expired record: the reapers delete it from the store */
+		pthread_mutex_lock(&s->rlock);
+		if (rc)
+			s->remote_refused++;
+		else
+			s->remote_applied++;
+	}
+	left = q->n - r->head;
+	pthread_mutex_unlock(&s->rlock);
+	applying = false;
+	if (left)
+		wake_control(s); /* the next turn goes on */
+	return left;
+}
+
+bool evr_store_claims(const struct evr_store *s)
+{
+	return s && s->ops->claim;
+}
+
+bool evr_store_claim_once(struct evr_store *s, uint64_t id)
+{
+	int rc = s->ops->claim(s->be, id);
+
+	pthread_mutex_lock(&s->rlock);
+	if (rc == 1)
+		s->claimed++;
+	else
+		s->lost++;
+	pthread_mutex_unlock(&s->rlock);
+	return rc == 1;
+}
+
 void evr_store_attach(struct evr_store *s, struct evr_matcher *m)
 {
 	evr_matcher_set_change_hook(m, on_change, s);
+	if (s->ops->watch) {
+		struct evr_store_feed f = {.change = feed_change, .stale = feed_stale, .ctx = s};
+		char err[160];
+
+		if (s->ops->watch(s->be, &f, err, sizeof(err)) != 0) {
+			/* the feed's thread could not start: this appliance stops
+			 * following the others, which it reports as stale */
+			feed_stale(s, true);
+		}
+	}
 }
 
 void evr_store_close(struct evr_store *s, struct evr_matcher *m)
@@ -549,7 +707,10 @@ void evr_store_close(struct evr_store *s, struct evr_matcher *m)
 	free(s->work.bytes);
 	free(s->bg);
 	free(s->dels);
+	free(s->rq.q.v);
+	free(s->rq.q.bytes);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->rlock);
 	pthread_cond_destroy(&s->kick);
 	free(s);
 }
@@ -598,9 +759,23 @@ void evr_store_drain_fd(struct evr_store *s)
 
 void evr_store_get_stats(struct evr_store *s, struct evr_store_stats *st)
 {
+	struct evr_store_be_stats b = {0};
+
 	pthread_mutex_lock(&s->lock);
 	*st = s->st;
 	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&s->rlock);
+	st->stale = s->stale;
+	st->remote_applied = s->remote_applied;
+	st->remote_refused = s->remote_refused;
+	st->once_claimed = s->claimed;
+	st->once_lost = s->lost;
+	pthread_mutex_unlock(&s->rlock);
+	if (s->ops->stats)
+		s->ops->stats(s->be, &b);
+	st->resyncs = b.resyncs;
+	st->nats_disconnects = b.disconnects;
+	st->reap_raced = b.reap_raced;
 }
 
 const char *evr_store_path(const struct evr_store *s)

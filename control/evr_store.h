@@ -17,10 +17,14 @@
  * disk but the writer thread. Dataplane workers never touch the store.
  *
  * Backends sit behind struct evr_store_backend_ops (put/delete as one
- * durable batch, load all, change feed). "embedded" is LMDB under
- * store.path; a JetStream KV backend ("nats") would implement the same ops
- * (a batch = one KV put/delete per change, acknowledged; the feed = a KV
- * watch, so another evrd could follow) and is refused until it exists.
+ * durable batch, load all, change feed, `once` claim). "embedded" is LMDB
+ * under store.path (evr_store_lmdb.c). "nats" is a JetStream KV bucket that
+ * several appliances share (evr_store_nats.c): a batch is one KV put or
+ * delete per change, durable when JetStream acknowledged all of them; the
+ * feed is a KV watch whose entries from other appliances the control thread
+ * applies to the matcher (evr_store_apply_remote) without feeding them back
+ * to the store; a fired `once` is claimed cluster-wide (compare-and-set
+ * delete) before its notification leaves (evr_store_claim_once).
  *
  * Records are keyed by subscription id and keep absolute (wall clock)
  * expiry times, so at load an expired one is dropped and the others keep
@@ -42,8 +46,19 @@ struct evr_matcher;
 
 enum evr_store_kind {
 	EVR_STORE_EMBEDDED = 0, /* LMDB */
-	EVR_STORE_NATS,         /* JetStream KV: not implemented (refused) */
+	EVR_STORE_NATS,         /* JetStream KV shared by a cluster */
 	EVR_STORE_NONE,
+};
+
+/* A NATS connection's settings (the config's nats group): the store's own
+ * connection and the nats: publisher build their options from it
+ * (evr_nats_conn.h). */
+struct evr_nats_conn_conf {
+	const char *url;   /* "nats://a:4222,nats://b:4222" */
+	const char *name;  /* client name */
+	const char *user, *password, *token, *creds_file; /* "" = unused */
+	uint32_t reconnect_wait_ms;
+	uint32_t max_pending_bytes; /* reconnect buffer; 0 = libnats default */
 };
 
 struct evr_store_conf {
@@ -51,18 +66,47 @@ struct evr_store_conf {
 	const char *path;  /* state directory (embedded) */
 	uint32_t map_mb;   /* LMDB map size: the most the file grows to */
 	bool reset;        /* start empty: remove what path holds (--store-reset) */
+	/* nats */
+	struct evr_nats_conn_conf nats;
+	const char *bucket;
+	uint32_t replicas;
+	uint32_t node_id;    /* 1..4095: ids are node_id << EVR_ID_NODE_SHIFT | n */
+	uint32_t timeout_ms; /* acknowledgement and load wait */
 };
 
 /* ---- backend interface ----------------------------------------------------- */
+
+/* Why a change is made: a shared backend deletes what a reaper found
+ * expired only if nobody changed it since (compare-and-set), so a cluster
+ * reaps each expiry once. */
+enum evr_store_why {
+	EVR_STORE_REQUEST = 0, /* subscribe, refresh, unsubscribe */
+	EVR_STORE_REAPED,      /* expired (or dropped at load) */
+};
 
 /* One change: val/len the encoded record of a put, len 0 a delete. */
 struct evr_store_change {
 	uint64_t id;
 	const void *val;
 	uint32_t len;
+	uint8_t why; /* enum evr_store_why */
 };
 
 typedef int (*evr_store_record_fn)(void *ctx, uint64_t id, const void *val, size_t len);
+
+/* What a shared backend tells the store from its own threads: another
+ * writer's change (val/len a put, len 0 a delete), and whether it is cut
+ * off from the others (stale) or back. */
+struct evr_store_feed {
+	void (*change)(void *ctx, uint64_t id, const void *val, size_t len);
+	void (*stale)(void *ctx, bool stale);
+	void *ctx;
+};
+
+/* Counters a shared backend keeps (read with its stats op). */
+struct evr_store_be_stats {
+	uint64_t resyncs, disconnects, reap_raced;
+};
 
 struct evr_store_backend_ops {
 	const char *name;
@@ -76,13 +120,21 @@ struct evr_store_backend_ops {
 	/* Every record in id order; fn returning non-zero stops (and is
 	 * returned). Start-up, before the writer thread runs. */
 	int (*load)(void *be, evr_store_record_fn fn, void *ctx, char *err, size_t errlen);
-	/* Change feed: fn for every change made by another writer, until
-	 * close. NULL when the backend has one writer only (embedded). */
-	int (*watch)(void *be, evr_store_record_fn fn, void *ctx);
+	/* Change feed: from now until close, every change another writer
+	 * makes, and staleness, on the backend's own thread. NULL when the
+	 * backend has one writer only (embedded). After load. */
+	int (*watch)(void *be, const struct evr_store_feed *feed, char *err, size_t errlen);
+	/* Claim a fired `once` for this appliance (delete it if nobody
+	 * changed it since): 1 claimed, 0 someone else did, -errno (not
+	 * reachable: not claimed). NULL: single writer, always claimed. Any
+	 * thread but the writer's. */
+	int (*claim)(void *be, uint64_t id);
+	void (*stats)(void *be, struct evr_store_be_stats *st);
 	void (*close)(void *be);
 };
 
 extern const struct evr_store_backend_ops evr_store_lmdb_ops;
+extern const struct evr_store_backend_ops evr_store_nats_ops;
 
 /* ---- the store -------------------------------------------------------------- */
 
@@ -96,7 +148,15 @@ extern const struct evr_store_backend_ops evr_store_lmdb_ops;
 	X(last_commit_microseconds, GAUGE, "duration of the last commit (write + sync)")          \
 	X(loaded, GAUGE, "subscriptions restored at start-up")                          \
 	X(load_expired, GAUGE, "stored subscriptions that expired while evrd was down") \
-	X(load_refused, GAUGE, "stored subscriptions the matcher refused at start-up (dropped)")
+	X(load_refused, GAUGE, "stored subscriptions the matcher refused at start-up (dropped)") \
+	X(stale, GAUGE, "1 while a shared store (nats) is unreachable: matching goes on with the set held") \
+	X(remote_applied, COUNTER, "changes other appliances made, applied to this matcher")  \
+	X(remote_refused, COUNTER, "... that this matcher refused (policy, limits): counted, not applied") \
+	X(resyncs, COUNTER, "full resynchronisations with a shared store after it came back") \
+	X(nats_disconnects, COUNTER, "times the shared store's NATS connection was lost") \
+	X(reap_raced, COUNTER, "expired subscriptions another appliance reaped (or refreshed) first") \
+	X(once_claimed, COUNTER, "fired once subscriptions this appliance claimed (notified)") \
+	X(once_lost, COUNTER, "fired once subscriptions claimed elsewhere or not claimable: not notified")
 
 struct evr_store_stats {
 #define X(f, k, h) uint64_t f;
@@ -138,6 +198,19 @@ int evr_store_fd(const struct evr_store *s);
 void evr_store_drain_fd(struct evr_store *s);
 void evr_store_get_stats(struct evr_store *s, struct evr_store_stats *st);
 const char *evr_store_path(const struct evr_store *s);
+
+/* Apply the changes other appliances made (queued by the backend's feed)
+ * to m, at most budget of them; they are not fed back to the store.
+ * Returns how many are still queued. Control thread (the matcher's
+ * writer), every turn; evr_store_fd turns readable when some arrive. */
+size_t evr_store_apply_remote(struct evr_store *s, struct evr_matcher *m, size_t budget);
+
+/* Does a fired `once` need a claim before it is notified (a shared store)?
+ * Any thread. */
+bool evr_store_claims(const struct evr_store *s);
+/* Claim it (evr_store_backend_ops.claim): true when this appliance may
+ * notify. Counted. The claiming thread (never a worker: a round trip). */
+bool evr_store_claim_once(struct evr_store *s, uint64_t id);
 
 /* Record codec (unit tests; the backends store these bytes). */
 struct evr_sub;

@@ -38,6 +38,7 @@
 #include "evr_egress.h"
 #include "evr_metrics.h"
 #include "evr_nats.h"
+#include "evr_nats_conn.h"
 
 #define NATS_BURST 64
 #define IDLE_MIN_US 20   /* first sleep of an idle ring, doubled up to: */
@@ -116,51 +117,20 @@ static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus s, vo
 
 /* ---- options from the nats group --------------------------------------- */
 
-/* "nats://a:4222,nats://b:4222" -> natsOptions_SetServers. */
-static natsStatus set_servers(natsOptions *o, const char *url)
-{
-	char *copy = strdup(url), *save = NULL;
-	const char *v[64];
-	int n = 0;
-	natsStatus s;
-
-	if (!copy)
-		return NATS_NO_MEMORY;
-	for (char *t = strtok_r(copy, ",", &save); t && n < 64; t = strtok_r(NULL, ",", &save))
-		v[n++] = t;
-	s = natsOptions_SetServers(o, v, n);
-	free(copy);
-	return s;
-}
-
 static natsStatus make_options(struct evr_nats *n, const struct evr_cfg_nats *c)
 {
+	const struct evr_nats_conn_conf cc = {
+		.url = c->url, .name = c->name, .user = c->user, .password = c->password,
+		.token = c->token, .creds_file = c->creds_file,
+		.reconnect_wait_ms = c->reconnect_wait_ms,
+		.max_pending_bytes = c->max_pending_bytes,
+	};
 	natsOptions *o = NULL;
-	natsStatus s = natsOptions_Create(&o);
+	natsStatus s = evr_nats_conn_options(&o, &cc);
 
-	if (s == NATS_OK)
-		s = set_servers(o, c->url);
-	if (s == NATS_OK)
-		s = natsOptions_SetName(o, c->name);
-	if (s == NATS_OK && c->user[0])
-		s = natsOptions_SetUserInfo(o, c->user, c->password);
-	if (s == NATS_OK && c->token[0])
-		s = natsOptions_SetToken(o, c->token);
-	if (s == NATS_OK && c->creds_file[0])
-		s = natsOptions_SetUserCredentialsFromFiles(o, c->creds_file, NULL);
-	if (s == NATS_OK)
-		s = natsOptions_SetMaxReconnect(o, -1); /* never give up */
-	if (s == NATS_OK)
-		s = natsOptions_SetReconnectWait(o, c->reconnect_wait_ms);
-	if (s == NATS_OK)
-		s = natsOptions_SetReconnectBufSize(o, (int)c->max_pending_bytes);
-	/* a server that stops reading must not hold this thread forever */
-	if (s == NATS_OK)
-		s = natsOptions_SetWriteDeadline(o, 2000);
-	if (s == NATS_OK)
-		s = natsOptions_SetTimeout(o, 2000);
-	if (s == NATS_OK)
-		s = natsOptions_SetNoEcho(o, true);
+	if (s != NATS_OK)
+		return s;
+	s = natsOptions_SetNoEcho(o, true);
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(o, on_disconnected, n);
 	if (s == NATS_OK)

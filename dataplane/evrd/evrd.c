@@ -973,6 +973,9 @@ int main(int argc, char **argv)
 	rcu_register_thread();
 	evr_config_matcher_conf(cfg, &mc);
 	mc.max_readers = r->n_workers + 4;
+	/* a cluster member gives ids in its own range: unique cluster-wide */
+	if (cfg->store.kind == EVR_CFG_STORE_NATS)
+		mc.id_base = (uint64_t)cfg->store.node_id << EVR_ID_NODE_SHIFT;
 	r->matcher = evr_matcher_create(&mc);
 	if (r->matcher == NULL)
 		die("matcher: %s", strerror(errno));
@@ -995,6 +998,16 @@ int main(int argc, char **argv)
 			.path = store_path ? store_path : cfg->store.path,
 			.map_mb = cfg->store.map_mb,
 			.reset = store_reset,
+			.nats = {
+				.url = cfg->nats.url, .name = cfg->nats.name,
+				.user = cfg->nats.user, .password = cfg->nats.password,
+				.token = cfg->nats.token, .creds_file = cfg->nats.creds_file,
+				.reconnect_wait_ms = cfg->nats.reconnect_wait_ms,
+			},
+			.bucket = cfg->store.bucket,
+			.replicas = cfg->store.replicas,
+			.node_id = cfg->store.node_id,
+			.timeout_ms = cfg->store.timeout_ms,
 		};
 		store = evr_store_open(&sc, err, sizeof(err));
 		if (!store && sc.kind != EVR_STORE_NONE)
@@ -1005,7 +1018,7 @@ int main(int argc, char **argv)
 				die("%s", err);
 			evr_store_get_stats(store, &ss);
 			EVR_LOG(NOTICE, "store %s: %" PRIu64 " subscription(s) restored, %" PRIu64
-			        " expired while down, %" PRIu64 " refused%s", sc.path, ss.loaded,
+			        " expired while down, %" PRIu64 " refused%s", evr_store_path(store), ss.loaded,
 			        ss.load_expired, ss.load_refused, store_reset ? " (reset)" : "");
 		}
 	}

@@ -676,7 +676,7 @@ struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c)
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->kick, NULL);
 	pthread_cond_init(&m->idle, NULL);
-	m->next_id = 1;
+	m->next_id = m->conf.id_base + 1;
 	CDS_INIT_LIST_HEAD(&m->all);
 	cds_wfcq_init(&m->fired_head, &m->fired_tail);
 	if (evr_rcuhash_init(&m->id_map, 1024) || evr_rcuhash_init(&m->canon_map, 1024) ||
@@ -869,7 +869,8 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		return rc;
 	}
 	if (ex) {
-		uint64_t exp = evr_sub_expires_ms(sp->expire, now_ms);
+		uint64_t exp = sp->restore_expires_ms ? sp->restore_expires_ms
+		                                      : evr_sub_expires_ms(sp->expire, now_ms);
 		__atomic_store_n(&ex->s.expires_ms, exp, __ATOMIC_RELEASE);
 		__atomic_store_n(&ex->s.format, (uint8_t)sp->format, __ATOMIC_RELAXED);
 		ex->s.expire_s = sp->expire;
@@ -907,7 +908,8 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 	}
 	if (sp->restore_id) {
 		n->s.id = sp->restore_id;
-		if (m->next_id <= n->s.id)
+		if (m->next_id <= n->s.id &&
+		    n->s.id - m->conf.id_base < (UINT64_C(1) << EVR_ID_NODE_SHIFT))
 			m->next_id = n->s.id + 1;
 	} else {
 		n->s.id = m->next_id++;

@@ -65,7 +65,13 @@ struct evr_matcher_conf {
 	uint32_t reap_interval_ms; /* background reaping period; default 200 */
 	bool no_background;       /* tests: no threads; call evr_matcher_sync and
 	                           * evr_matcher_reap */
+	/* Ids this matcher gives are id_base + 1, + 2, ... (a cluster member's
+	 * own range: node_id << EVR_ID_NODE_SHIFT, control/evr_store.h). A
+	 * restored id moves the next one only when it is in that range, so
+	 * other members' ids never push this one's into theirs. 0: ids from 1. */
+	uint64_t id_base;
 };
+#define EVR_ID_NODE_SHIFT 40 /* ids per node: 2^40; node ids < 2^12 keep ids < 2^53 (JSON) */
 
 EVR_API void evr_matcher_conf_default(struct evr_matcher_conf *c);
 
@@ -173,9 +179,11 @@ EVR_API uint32_t evr_matcher_match(struct evr_matcher *m, unsigned reader,
  * case-insensitively. 0 or -EINVAL (err says why, naming the
  * filter/destination/event), -ENOENT (expire == 0 and nothing to remove),
  * -ENOSPC, -ENOMEM. Writer.
- * With spec->restore_id (a store loading at start-up) the subscription keeps
- * that id (-EEXIST if taken) and next ids continue above it; with
- * spec->restore_expires_ms it expires then, not expire seconds from now.
+ * With spec->restore_id (a store loading at start-up, or applying another
+ * cluster member's change) the subscription keeps that id (-EEXIST if
+ * taken) and next ids continue above it when it is in this matcher's range
+ * (conf.id_base); with spec->restore_expires_ms it expires then, not expire
+ * seconds from now (also when it refreshes an existing one).
  */
 EVR_API int evr_matcher_subscribe(struct evr_matcher *m,
                                   const struct evr_sub_spec *spec,

@@ -1,0 +1,744 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The shared store backend: runtime subscriptions in a JetStream KV bucket
+ * (issue 14 §2). Every appliance of a cluster names the same bucket; each
+ * watches it and applies what the others change (evr_store.h has the
+ * front, the threads and the guarantees).
+ *
+ * Keys are "s.<id>" with the store's record as value; ids are cluster-
+ * unique because each appliance gives ids in its own range (store.node_id,
+ * EVR_ID_NODE_SHIFT). History 1: the bucket holds the live set.
+ *
+ * Threads.
+ *  - the store's writer thread: apply() publishes one KV put or delete per
+ *    change asynchronously and waits until JetStream acknowledged them all
+ *    (js_PublishAsyncComplete): a batch is durable on the bucket's replicas
+ *    when it returns 0.
+ *  - the feed thread (watch_main): a KV watcher over the whole bucket.
+ *    The first snapshot is read at start-up by load() on the start-up
+ *    thread, before the ports come up; afterwards the feed thread follows
+ *    the changes, and after the connection came back it reads a fresh
+ *    snapshot and hands the differences on (resync).
+ *  - any claiming thread: claim() deletes a fired `once` if its revision
+ *    is still the one this appliance saw (compare-and-set): of several
+ *    appliances that fired it, one wins.
+ *  - libnats' own threads: connection callbacks and publish acknowledgements.
+ *
+ * The revision map. `lock` guards a table id -> {revision seen on the
+ * feed, hash of the value this appliance holds, deleted here}. The feed
+ * compares each entry with it: older revisions are skipped, and so is the
+ * echo of a change this appliance made (same value hash), so only other
+ * appliances' changes reach the matcher. Revisions come from the feed only,
+ * never from acknowledgements: when two appliances change one id at once,
+ * both then apply the later revision and converge. The reaper's deletes and
+ * the `once` claims use the revision as their expected last sequence, so an
+ * expiry is reaped once for the cluster (the others count reap_raced) and a
+ * subscription refreshed meanwhile elsewhere is not deleted.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <pthread.h>
+
+#include <nats/nats.h>
+
+#include "evr_nats_conn.h"
+#include "evr_store.h"
+#include "util/evr_hash.h"
+
+#define KEY_PREFIX "s."
+#define WATCH_POLL_MS 250   /* the feed thread looks at stop/resync this often */
+#define RETRY_MS 500        /* between attempts to watch again */
+#define CLAIM_REV_WAIT_MS 200 /* a claim waits this long for a fresh put's revision */
+#define MAX_INFLIGHT 65536  /* asynchronous publishes awaiting acknowledgement */
+
+struct slot {
+	uint64_t id;   /* 0: empty */
+	uint64_t rev;  /* last revision seen on the feed (0: none yet) */
+	uint64_t hash; /* value this appliance holds */
+	uint64_t seen; /* snapshot generation that last carried it */
+	uint64_t touch;/* local put counter when this appliance last put it */
+	bool deleted;  /* this appliance deleted it (its echo drops the slot) */
+};
+
+struct nats_be {
+	struct evr_store_conf conf;
+	char bucket[64], subj_prefix[96];
+	natsOptions *opts;
+	natsConnection *nc;
+	jsCtx *js;
+	kvStore *kv;
+	kvWatcher *w;          /* feed thread's after load */
+
+	pthread_mutex_t lock;  /* map, counters, acks */
+	struct slot *map;
+	size_t mask, used;
+	uint64_t gen, puts;
+	struct evr_store_be_stats st;
+	/* the batch being acknowledged */
+	unsigned batch_errs;
+	char batch_err[160];
+
+	struct evr_store_feed feed;
+	pthread_t thr;
+	bool thr_running;
+	bool stop;             /* lock */
+	bool resync;           /* lock: read a fresh snapshot */
+	bool connected;        /* lock */
+	bool stale_reported;   /* feed thread */
+};
+
+/* ---- the revision map (lock held) ------------------------------------------ */
+
+static struct slot *map_find(struct nats_be *b, uint64_t id)
+{
+	for (size_t i = evr_mix64(id) & b->mask;; i = (i + 1) & b->mask) {
+		if (b->map[i].id == id)
+			return &b->map[i];
+		if (!b->map[i].id)
+			return NULL;
+	}
+}
+
+static int map_grow(struct nats_be *b)
+{
+	size_t n = b->mask + 1, nn = n * 2;
+	struct slot *old = b->map, *m = calloc(nn, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	b->map = m;
+	b->mask = nn - 1;
+	for (size_t i = 0; i < n; i++) {
+		if (!old[i].id)
+			continue;
+		size_t j = evr_mix64(old[i].id) & b->mask;
+		while (m[j].id)
+			j = (j + 1) & b->mask;
+		m[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+static struct slot *map_get(struct nats_be *b, uint64_t id)
+{
+	struct slot *s = map_find(b, id);
+
+	if (s)
+		return s;
+	if ((b->used + 1) * 4 > (b->mask + 1) * 3 && map_grow(b))
+		return NULL;
+	size_t i = evr_mix64(id) & b->mask;
+	while (b->map[i].id)
+		i = (i + 1) & b->mask;
+	b->map[i] = (struct slot){.id = id};
+	b->used++;
+	return &b->map[i];
+}
+
+/* Linear probing without tombstones: shift the run back over the hole. */
+static void map_del(struct nats_be *b, struct slot *s)
+{
+	size_t i = (size_t)(s - b->map), j = i;
+
+	b->used--;
+	for (;;) {
+		b->map[i].id = 0;
+		for (;;) {
+			j = (j + 1) & b->mask;
+			if (!b->map[j].id)
+				return;
+			size_t home = evr_mix64(b->map[j].id) & b->mask;
+			/* can the entry at j move to the hole at i? */
+			if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+				break;
+		}
+		b->map[i] = b->map[j];
+		i = j;
+	}
+}
+
+static uint64_t value_hash(const void *v, size_t len)
+{
+	return evr_fnv1a(0xcbf29ce484222325ull, v, len) | 1; /* never 0 */
+}
+
+/* ---- keys -------------------------------------------------------------------- */
+
+static void subject(const struct nats_be *b, uint64_t id, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s" KEY_PREFIX "%" PRIu64, b->subj_prefix, id);
+}
+
+/* "s.<id>" -> id; 0 for any other key (not ours). */
+static uint64_t key_id(const char *key)
+{
+	char *end;
+	unsigned long long v;
+
+	if (strncmp(key, KEY_PREFIX, sizeof(KEY_PREFIX) - 1) != 0)
+		return 0;
+	key += sizeof(KEY_PREFIX) - 1;
+	if (*key < '1' || *key > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(key, &end, 10);
+	return errno || *end ? 0 : (uint64_t)v;
+}
+
+static void set_err(char *err, size_t errlen, const struct nats_be *b, const char *what,
+                    natsStatus s)
+{
+	const char *last = nats_GetLastError(NULL);
+
+	snprintf(err, errlen, "store nats bucket %s (%s): %s: %s%s%s", b->bucket, b->conf.nats.url,
+	         what, natsStatus_GetText(s), last && *last ? ": " : "", last ? last : "");
+}
+
+/* ---- connection ------------------------------------------------------------- */
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+	struct nats_be *b = closure;
+	(void)nc;
+	pthread_mutex_lock(&b->lock);
+	if (b->connected)
+		b->st.disconnects++;
+	b->connected = false;
+	pthread_mutex_unlock(&b->lock);
+	if (b->feed.stale)
+		b->feed.stale(b->feed.ctx, true);
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+	struct nats_be *b = closure;
+	(void)nc;
+	/* the watcher's consumer may be gone with the servers: a fresh
+	 * snapshot, then the differences (the feed thread clears stale) */
+	pthread_mutex_lock(&b->lock);
+	b->connected = true;
+	b->resync = true;
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Acknowledgements of apply()'s publishes (a libnats thread). */
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+	struct nats_be *b = closure;
+	(void)js;
+	(void)pa;
+	if (pae) {
+		pthread_mutex_lock(&b->lock);
+		if (pae->ErrCode == JSStreamWrongLastSequenceErr) {
+			/* a reaped expiry: another appliance deleted or refreshed
+			 * it first; either way not ours to delete */
+			b->st.reap_raced++;
+		} else {
+			if (!b->batch_errs++)
+				snprintf(b->batch_err, sizeof(b->batch_err), "%s%s%s",
+				         natsStatus_GetText(pae->Err), pae->ErrText ? ": " : "",
+				         pae->ErrText ? pae->ErrText : "");
+		}
+		pthread_mutex_unlock(&b->lock);
+	}
+	natsMsg_Destroy(msg);
+}
+
+static natsStatus bind_bucket(struct nats_be *b)
+{
+	natsStatus s = js_KeyValue(&b->kv, b->js, b->bucket);
+
+	if (s == NATS_NOT_FOUND) {
+		kvConfig kc;
+
+		kvConfig_Init(&kc);
+		kc.Bucket = b->bucket;
+		kc.Description = "evrouter runtime subscriptions";
+		kc.History = 1;
+		kc.Replicas = (int)b->conf.replicas;
+		kc.StorageType = js_FileStorage;
+		s = js_CreateKeyValue(&b->kv, b->js, &kc);
+		/* another appliance created it meanwhile */
+		if (s != NATS_OK)
+			s = js_KeyValue(&b->kv, b->js, b->bucket);
+	}
+	return s;
+}
+
+static void be_close(void *be);
+
+static int be_open(void **out, const struct evr_store_conf *c, char *err, size_t errlen)
+{
+	struct nats_be *b = calloc(1, sizeof(*b));
+	natsStatus s;
+	jsOptions jo;
+
+	if (!b) {
+		snprintf(err, errlen, "store: out of memory");
+		return -ENOMEM;
+	}
+	b->conf = *c;
+	snprintf(b->bucket, sizeof(b->bucket), "%s", c->bucket);
+	snprintf(b->subj_prefix, sizeof(b->subj_prefix), "$KV.%s.", c->bucket);
+	pthread_mutex_init(&b->lock, NULL);
+	b->mask = 1023;
+	b->map = calloc(b->mask + 1, sizeof(*b->map));
+	if (!b->map) {
+		be_close(b);
+		snprintf(err, errlen, "store: out of memory");
+		return -ENOMEM;
+	}
+	s = evr_nats_conn_options(&b->opts, &c->nats);
+	if (s == NATS_OK)
+		s = natsOptions_SetDisconnectedCB(b->opts, on_disconnected, b);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectedCB(b->opts, on_reconnected, b);
+	if (s != NATS_OK) {
+		set_err(err, errlen, b, "options", s);
+		be_close(b);
+		return -EINVAL;
+	}
+	/* The whole set is loaded before the ports come up: a server that
+	 * cannot be reached is a start-up error (systemd restarts evrd). */
+	s = natsConnection_Connect(&b->nc, b->opts);
+	if (s != NATS_OK) {
+		set_err(err, errlen, b, "cannot connect", s);
+		be_close(b);
+		return -EHOSTUNREACH;
+	}
+	b->connected = true;
+	jsOptions_Init(&jo);
+	jo.Wait = c->timeout_ms;
+	jo.PublishAsync.AckHandler = on_ack;
+	jo.PublishAsync.AckHandlerClosure = b;
+	jo.PublishAsync.MaxPending = MAX_INFLIGHT;
+	jo.PublishAsync.StallWait = c->timeout_ms;
+	s = natsConnection_JetStream(&b->js, b->nc, &jo);
+	if (s == NATS_OK)
+		s = bind_bucket(b);
+	if (s != NATS_OK) {
+		set_err(err, errlen, b, "JetStream KV bucket", s);
+		be_close(b);
+		return -EIO;
+	}
+	*out = b;
+	return 0;
+}
+
+/* ---- writer: one batch ------------------------------------------------------ */
+
+/* What this appliance now holds for c's id (its slot), whether or not the
+ * change reaches the bucket: the feed's echo and a resync compare with it.
+ * Returns the revision a delete must still find (0: any), or UINT64_MAX
+ * without memory. */
+static uint64_t note_local(struct nats_be *b, const struct evr_store_change *c)
+{
+	uint64_t expect = 0;
+
+	pthread_mutex_lock(&b->lock);
+	struct slot *sl = map_get(b, c->id);
+	if (!sl) {
+		expect = UINT64_MAX;
+	} else if (c->len) {
+		sl->hash = value_hash(c->val, c->len);
+		sl->deleted = false;
+		sl->touch = ++b->puts;
+	} else {
+		/* a reaped expiry goes only if nobody changed it since (the
+		 * cluster reaps it once); a request's delete always goes */
+		if (c->why == EVR_STORE_REAPED)
+			expect = sl->rev;
+		sl->deleted = true;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return expect;
+}
+
+static natsStatus publish_change(struct nats_be *b, const struct evr_store_change *c)
+{
+	char subj[128];
+	natsMsg *msg = NULL;
+	jsPubOptions po;
+	natsStatus s;
+	uint64_t expect = note_local(b, c);
+
+	if (expect == UINT64_MAX)
+		return NATS_NO_MEMORY;
+	subject(b, c->id, subj, sizeof(subj));
+	jsPubOptions_Init(&po);
+	po.ExpectLastSubjectSeq = expect;
+	s = natsMsg_Create(&msg, subj, NULL, c->len ? c->val : NULL, (int)c->len);
+	if (s == NATS_OK && !c->len)
+		s = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
+	if (s == NATS_OK)
+		s = js_PublishMsgAsync(b->js, &msg, &po);
+	natsMsg_Destroy(msg); /* no-op when libnats took it */
+	return s;
+}
+
+static int be_apply(void *be, const struct evr_store_change *v, size_t n, char *err,
+                    size_t errlen)
+{
+	struct nats_be *b = be;
+	natsStatus s = NATS_OK;
+	jsPubOptions po;
+	size_t i;
+
+	pthread_mutex_lock(&b->lock);
+	bool up = b->connected;
+	b->batch_errs = 0;
+	b->batch_err[0] = 0;
+	pthread_mutex_unlock(&b->lock);
+	for (i = 0; i < n && s == NATS_OK; i++) {
+		/* cut off: fail at once rather than after timeout_ms (the slots
+		 * are still updated, so the resync undoes what did not land) */
+		if (up)
+			s = publish_change(b, &v[i]);
+		else
+			(void)note_local(b, &v[i]);
+	}
+	if (!up) {
+		snprintf(err, errlen, "NATS unreachable (%s): the change is applied here only",
+		         b->conf.nats.url);
+		return -EHOSTUNREACH;
+	}
+	jsPubOptions_Init(&po);
+	po.MaxWait = b->conf.timeout_ms;
+	natsStatus w = js_PublishAsyncComplete(b->js, &po);
+	if (w != NATS_OK) {
+		/* take back what is still unacknowledged: a late ack must not
+		 * count against the next batch */
+		natsMsgList pend = {0};
+		if (js_PublishAsyncGetPendingList(&pend, b->js) == NATS_OK)
+			natsMsgList_Destroy(&pend);
+	}
+	pthread_mutex_lock(&b->lock);
+	unsigned errs = b->batch_errs;
+	if (s != NATS_OK)
+		snprintf(err, errlen, "publish to JetStream: %s", natsStatus_GetText(s));
+	else if (w != NATS_OK)
+		snprintf(err, errlen, "JetStream did not acknowledge within %u ms: %s",
+		         b->conf.timeout_ms, natsStatus_GetText(w));
+	else if (errs)
+		snprintf(err, errlen, "JetStream refused %u change(s): %s", errs, b->batch_err);
+	pthread_mutex_unlock(&b->lock);
+	return s != NATS_OK || w != NATS_OK || errs ? -EIO : 0;
+}
+
+/* ---- the feed ----------------------------------------------------------------- */
+
+/*
+ * One watcher entry. In a snapshot (gen != 0) it marks the slot seen; a put
+ * whose value this appliance does not hold, or holds deleted, is handed on.
+ * Live (gen 0): entries older than the slot's revision are skipped, the
+ * echo of this appliance's own put (same hash) too. fn/ctx receive what is
+ * handed on (load: the front's loader; afterwards the feed).
+ */
+static void entry(struct nats_be *b, kvEntry *e, uint64_t gen, evr_store_record_fn fn,
+                  void *ctx)
+{
+	uint64_t id = key_id(kvEntry_Key(e)), rev = kvEntry_Revision(e);
+	kvOperation op = kvEntry_Operation(e);
+	const void *val = kvEntry_Value(e);
+	int len = kvEntry_ValueLen(e);
+	bool hand = false, del = false;
+
+	if (!id)
+		return;
+	pthread_mutex_lock(&b->lock);
+	struct slot *sl = map_find(b, id);
+	if (op == kvOp_Put && len > 0) {
+		uint64_t h = value_hash(val, (size_t)len);
+		if (!sl)
+			sl = map_get(b, id);
+		if (sl && (gen || rev > sl->rev)) {
+			hand = !sl->rev && !sl->hash ? true : (sl->deleted || sl->hash != h);
+			sl->rev = rev;
+			sl->hash = h;
+			sl->deleted = false;
+			if (gen)
+				sl->seen = gen;
+		}
+	} else if (sl && !gen && rev > sl->rev) {
+		/* deleted (or purged) elsewhere, or the echo of our delete */
+		del = !sl->deleted;
+		map_del(b, sl);
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (hand)
+		fn(ctx, id, val, (size_t)len);
+	else if (del)
+		fn(ctx, id, NULL, 0);
+}
+
+static natsStatus watch_start(struct nats_be *b, kvWatcher **w)
+{
+	kvWatchOptions wo;
+
+	kvWatchOptions_Init(&wo);
+	wo.Timeout = b->conf.timeout_ms;
+	return kvStore_WatchAll(w, b->kv, &wo);
+}
+
+/*
+ * Read a snapshot through w (until its end marker), then hand on the
+ * deletes it implies: slots it did not carry, unless put here after the
+ * snapshot began (their echo is still to come). NATS_OK when complete.
+ */
+static natsStatus snapshot(struct nats_be *b, kvWatcher *w, evr_store_record_fn fn, void *ctx)
+{
+	uint64_t gen, start;
+	natsStatus s;
+
+	pthread_mutex_lock(&b->lock);
+	gen = ++b->gen;
+	start = b->puts;
+	pthread_mutex_unlock(&b->lock);
+	for (;;) {
+		kvEntry *e = NULL;
+		s = kvWatcher_Next(&e, w, b->conf.timeout_ms);
+		if (s != NATS_OK)
+			return s;
+		if (!e)
+			break; /* the initial values are all here */
+		entry(b, e, gen, fn, ctx);
+		kvEntry_Destroy(e);
+	}
+	/* the sweep collects ids first: handing on runs without the lock */
+	size_t cap = 256, n = 0;
+	uint64_t *gone = malloc(cap * sizeof(*gone));
+	pthread_mutex_lock(&b->lock);
+	for (size_t i = 0; i <= b->mask; i++) {
+		struct slot *sl = &b->map[i];
+		if (!sl->id || sl->seen == gen || sl->touch > start)
+			continue;
+		if (n == cap) {
+			uint64_t *g = gone ? realloc(gone, cap * 2 * sizeof(*g)) : NULL;
+			if (!g)
+				break;
+			gone = g;
+			cap *= 2;
+		}
+		if (gone)
+			gone[n++] = sl->id;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct slot *sl = map_find(b, gone[k]);
+		bool held = sl && !sl->deleted;
+		if (sl)
+			map_del(b, sl);
+		if (!held)
+			gone[k] = 0;
+	}
+	pthread_mutex_unlock(&b->lock);
+	for (size_t k = 0; k < n; k++)
+		if (gone[k])
+			fn(ctx, gone[k], NULL, 0);
+	free(gone);
+	return NATS_OK;
+}
+
+static int be_load(void *be, evr_store_record_fn fn, void *ctx, char *err, size_t errlen)
+{
+	struct nats_be *b = be;
+	natsStatus s = watch_start(b, &b->w);
+
+	if (s == NATS_OK)
+		s = snapshot(b, b->w, fn, ctx);
+	if (s != NATS_OK) {
+		set_err(err, errlen, b, "loading the bucket", s);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* fn adapter: the feed's change callback has no return value. */
+static int feed_fn(void *ctx, uint64_t id, const void *val, size_t len)
+{
+	struct nats_be *b = ctx;
+	b->feed.change(b->feed.ctx, id, val, len);
+	return 0;
+}
+
+static void nap_ms(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void *watch_main(void *arg)
+{
+	struct nats_be *b = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		bool stop = b->stop, again = b->resync, up = b->connected;
+		b->resync = false;
+		pthread_mutex_unlock(&b->lock);
+		if (stop)
+			break;
+		if (again && up) {
+			kvWatcher *w = NULL;
+			if (b->w) {
+				kvWatcher_Destroy(b->w);
+				b->w = NULL;
+			}
+			natsStatus s = watch_start(b, &w);
+			if (s == NATS_OK)
+				s = snapshot(b, w, feed_fn, b);
+			if (s != NATS_OK) {
+				/* JetStream not ready yet (a leader being elected):
+				 * stale until a snapshot is complete */
+				if (w)
+					kvWatcher_Destroy(w);
+				pthread_mutex_lock(&b->lock);
+				b->resync = true;
+				pthread_mutex_unlock(&b->lock);
+				nap_ms(RETRY_MS);
+				continue;
+			}
+			b->w = w;
+			pthread_mutex_lock(&b->lock);
+			b->st.resyncs++;
+			pthread_mutex_unlock(&b->lock);
+			b->feed.stale(b->feed.ctx, false);
+			continue;
+		}
+		if (!b->w || !up) {
+			nap_ms(WATCH_POLL_MS);
+			continue;
+		}
+		kvEntry *e = NULL;
+		natsStatus s = kvWatcher_Next(&e, b->w, WATCH_POLL_MS);
+		if (s == NATS_OK && e) {
+			entry(b, e, 0, feed_fn, b);
+			kvEntry_Destroy(e);
+		} else if (s != NATS_OK && s != NATS_TIMEOUT) {
+			/* the watcher itself failed: read everything again */
+			pthread_mutex_lock(&b->lock);
+			b->resync = true;
+			pthread_mutex_unlock(&b->lock);
+			nap_ms(RETRY_MS);
+		}
+	}
+	return NULL;
+}
+
+static int be_watch(void *be, const struct evr_store_feed *feed, char *err, size_t errlen)
+{
+	struct nats_be *b = be;
+
+	b->feed = *feed;
+	if (pthread_create(&b->thr, NULL, watch_main, b)) {
+		snprintf(err, errlen, "store: cannot start the feed thread");
+		return -EAGAIN;
+	}
+	b->thr_running = true;
+	return 0;
+}
+
+/* ---- once claims ---------------------------------------------------------------- */
+
+static int be_claim(void *be, uint64_t id)
+{
+	struct nats_be *b = be;
+	uint64_t rev = 0;
+	char subj[128];
+
+	/* a `once` put here a moment ago: its revision arrives with its echo */
+	for (unsigned waited = 0;; waited += 5) {
+		pthread_mutex_lock(&b->lock);
+		struct slot *sl = map_find(b, id);
+		bool gone = !sl || sl->deleted;
+		rev = sl ? sl->rev : 0;
+		pthread_mutex_unlock(&b->lock);
+		if (gone)
+			return 0; /* deleted: claimed elsewhere, or unsubscribed */
+		if (rev || waited >= CLAIM_REV_WAIT_MS)
+			break;
+		nap_ms(5);
+	}
+	if (!rev)
+		return -EAGAIN;
+	natsMsg *msg = NULL;
+	jsPubAck *pa = NULL;
+	jsErrCode jerr = 0;
+	jsPubOptions po;
+
+	subject(b, id, subj, sizeof(subj));
+	jsPubOptions_Init(&po);
+	po.ExpectLastSubjectSeq = rev;
+	po.MaxWait = b->conf.timeout_ms;
+	natsStatus s = natsMsg_Create(&msg, subj, NULL, NULL, 0);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
+	if (s == NATS_OK)
+		s = js_PublishMsg(&pa, b->js, msg, &po, &jerr);
+	natsMsg_Destroy(msg);
+	jsPubAck_Destroy(pa);
+	if (s == NATS_OK) {
+		pthread_mutex_lock(&b->lock);
+		struct slot *sl = map_find(b, id);
+		if (sl)
+			sl->deleted = true;
+		pthread_mutex_unlock(&b->lock);
+		return 1;
+	}
+	return jerr == JSStreamWrongLastSequenceErr ? 0 : -EIO;
+}
+
+/* ---- stats, close -------------------------------------------------------------- */
+
+static void be_stats(void *be, struct evr_store_be_stats *st)
+{
+	struct nats_be *b = be;
+
+	pthread_mutex_lock(&b->lock);
+	*st = b->st;
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void be_close(void *be)
+{
+	struct nats_be *b = be;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&b->lock);
+	b->stop = true;
+	pthread_mutex_unlock(&b->lock);
+	if (b->thr_running)
+		pthread_join(b->thr, NULL);
+	if (b->w)
+		kvWatcher_Destroy(b->w);
+	if (b->kv)
+		kvStore_Destroy(b->kv);
+	if (b->js)
+		jsCtx_Destroy(b->js);
+	if (b->nc) {
+		natsConnection_Close(b->nc);
+		natsConnection_Destroy(b->nc);
+	}
+	if (b->opts)
+		natsOptions_Destroy(b->opts);
+	free(b->map);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+const struct evr_store_backend_ops evr_store_nats_ops = {
+	.name = "nats",
+	.open = be_open,
+	.apply = be_apply,
+	.load = be_load,
+	.watch = be_watch,
+	.claim = be_claim,
+	.stats = be_stats,
+	.close = be_close,
+};
