@@ -136,6 +136,7 @@
 	X(FS_MCAST_BAD_MAGIC, "fs_mcast_bad_magic", "fs_multicast datagrams whose trailer is damaged (or a wrong psk): dropped") \
 	X(FS_MCAST_BAD_CIPHER, "fs_mcast_bad_cipher", "fs_multicast PSK datagrams too short to decrypt: dropped") \
 	/* ---- nats: destinations (workers queue, the publisher thread sends) ---- */ \
+	X(ONCE_CLAIM_RING_FULL, "once_claim_ring_full", "once notifications dropped: the ring to the claim thread was full (store.kind nats; rings.ctrl_size)") \
 	X(NATS_RING_FULL, "nats_ring_full", "nats: notifications dropped: the ring to the NATS publisher thread was full (nats.ring)") \
 	X(NATS_SUBJECT_TOO_LONG, "nats_subject_too_long", "nats: notifications dropped: subject with {event} expanded longer than 255 bytes") \
 	X(NATS_PUBLISHED, "nats_published", "nats: notifications published (sent, or buffered by libnats while reconnecting)") \

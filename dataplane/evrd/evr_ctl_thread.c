@@ -272,6 +272,7 @@ json_t *evr_ctl_stats_json(struct evr_router *r)
 	}
 	add_block(&total, &ctl, NULL);
 	add_block(&total, &r->nats_cnt, NULL);
+	add_block(&total, &r->claim_cnt, NULL);
 	for (unsigned pi = 0; pi < r->n_ports; pi++) {
 		const struct evr_port *p = &r->ports[pi];
 		struct rte_eth_stats es;
@@ -367,6 +368,7 @@ json_t *evr_ctl_counters_json(const struct evr_router *r, int worker, int port)
 	if (worker < 0 && port < 0) {
 		add_block(&sum, &r->ctl_cnt, &r->ctl_mst);
 		add_block(&sum, &r->nats_cnt, NULL);
+		add_block(&sum, &r->claim_cnt, NULL);
 	}
 	o = counters_json(&sum, false);
 	if (r->has_sip && port < 0)
@@ -677,6 +679,7 @@ void evr_ctl_totals(const struct evr_router *r, uint64_t *events, uint64_t *drop
 			hb_add(&r->workers[wi]->cnt[pi], events, drops);
 	hb_add(&r->ctl_cnt, events, drops);
 	hb_add(&r->nats_cnt, events, drops);
+	hb_add(&r->claim_cnt, events, drops);
 }
 
 void evr_ctl_heartbeat_tick(struct evr_router *r, struct evr_control *ctl, uint64_t now_tsc)

@@ -187,7 +187,12 @@ struct evr_router {
 	 * (evr_ctl_esl_deliver on ctl); NULL: no ESL server */
 	int (*esl_deliver)(void *ctx, uint64_t conn, const char *data, size_t len);
 	void *esl_ctx;
-	struct rte_ring *ctrl_ring; /* control thread -> worker 0 (SP/SC) */
+	struct rte_ring *ctrl_ring; /* control thread, claim thread -> worker 0 (MP/SC) */
+	/* fired `once` descriptors waiting for their cluster-wide claim,
+	 * workers and control thread -> the claim thread (MP/SC); NULL:
+	 * no shared store (evr_claim.c) */
+	struct rte_ring *claim_ring;
+	struct evr_claim *claim;
 	/* nats: descriptors, workers and control thread -> the NATS publisher
 	 * thread (MP/SC); NULL: nats.url not set (evr_nats.c) */
 	struct rte_ring *nats_ring;
@@ -202,6 +207,8 @@ struct evr_router {
 	struct evr_counters ctl_cnt;
 	/* The NATS publisher thread's (its only writer). */
 	struct evr_counters nats_cnt;
+	/* The claim thread's (its only writer). */
+	struct evr_counters claim_cnt;
 	struct evr_match_stats ctl_mst;
 	struct evr_notifier ctl_notifier; /* raise_event's notify stage */
 	/* runtime settings (config_set, evr_ctl_thread.c): the limiter's

@@ -294,10 +294,14 @@ void evr_nats_stop(struct evr_router *r)
 		natsConnection_Destroy(nc);
 	}
 	natsOptions_Destroy(n->opts);
-	nats_CloseAndWait(FLUSH_AT_STOP_MS);
 	free(n->buf);
 	free(n);
 	r->nats = NULL;
+}
+
+void evr_nats_lib_close(void)
+{
+	nats_CloseAndWait(FLUSH_AT_STOP_MS);
 }
 
 static const char *status_name(natsConnStatus s)

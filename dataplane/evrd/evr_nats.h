@@ -32,6 +32,9 @@ struct evr_metrics;
 int evr_nats_start(struct evr_router *r, char *err, size_t errlen);
 /* Publish what is still queued, flush (bounded), close. */
 void evr_nats_stop(struct evr_router *r);
+/* libnats' own threads and memory, once every NATS client (this
+ * publisher, a nats store) is closed. Main thread, at exit. */
+void evr_nats_lib_close(void);
 /* {url, status, connected, reconnects, out_msgs, out_bytes, ring, ring_size};
  * NULL when nats is off. */
 json_t *evr_nats_json(const struct evr_router *r);

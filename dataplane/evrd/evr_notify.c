@@ -127,9 +127,11 @@ int evr_notify_init(struct evr_notifier *nt, struct evr_router *r, struct evr_wo
 	nt->fan = calloc(r->max_fanout + 1, sizeof(*nt->fan));
 	nt->fan_unix = calloc(r->max_fanout + 1, sizeof(*nt->fan_unix));
 	nt->fan_nats = calloc(r->max_fanout + 1, sizeof(*nt->fan_nats));
+	nt->fan_claim = calloc(r->max_fanout + 1, sizeof(*nt->fan_claim));
 	nt->hdr = calloc(r->max_fanout + 1, sizeof(*nt->hdr));
 	nt->encbuf = malloc(EVR_UDP_MAX_PAYLOAD + 1);
-	if (!nt->fan || !nt->fan_unix || !nt->fan_nats || !nt->hdr || !nt->encbuf)
+	if (!nt->fan || !nt->fan_unix || !nt->fan_nats || !nt->fan_claim || !nt->hdr ||
+	    !nt->encbuf)
 		return -ENOMEM;
 	{
 		/* each notifier (every worker, the control thread) enforces an
@@ -167,11 +169,12 @@ void evr_notify_fini(struct evr_notifier *nt)
 	free(nt->seen_names);
 	free(nt->hdr);
 	free(nt->fan_nats);
+	free(nt->fan_claim);
 	free(nt->fan_unix);
 	free(nt->fan);
 	free(nt->match);
 	nt->encbuf = NULL;
-	nt->hdr = nt->fan_unix = nt->fan_nats = nt->fan = NULL;
+	nt->hdr = nt->fan_unix = nt->fan_nats = nt->fan_claim = nt->fan = NULL;
 	nt->match = NULL;
 }
 
@@ -234,12 +237,15 @@ sum:
 
 /* Fan one event out to its subscribers: descriptors for udp: land in
  * nt->fan[0..*n_udp), for unix: and esl: in nt->fan_unix[0..*n_unix), for
- * nats: in nt->fan_nats[0..*n_nats). */
+ * nats: in nt->fan_nats[0..*n_nats); fired `once` ones that need a
+ * cluster-wide claim first (a shared store) in nt->fan_claim[0..*n_claim). */
 static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in_port,
                    rte_be16_t sport, const struct evr_event *ev, uint64_t seq,
                    const struct evr_sub *const *subs, uint32_t n,
-                   uint32_t *n_udp, uint32_t *n_unix, uint32_t *n_nats)
+                   uint32_t *n_udp, uint32_t *n_unix, uint32_t *n_nats, uint32_t *n_claim)
 {
+	uint32_t nc = 0;
+	const bool claims = nt->r->claim_ring != NULL;
 	struct rte_mbuf *pay[EVR_FMT__COUNT] = {NULL};
 	uint32_t refs[EVR_FMT__COUNT] = {0};
 	uint16_t psum[EVR_FMT__COUNT] = {0};
@@ -279,6 +285,9 @@ static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in
 		meta->sport = sport;
 		meta->psum = psum[fmt];
 		meta->sub_id = s->id;
+		/* where the descriptor goes: its kind's list, or to be claimed */
+		struct rte_mbuf **list;
+		uint32_t *ln;
 		if (d->kind == EVR_DEST_NATS) {
 			/* the publisher thread's: the subject, {event} rendered */
 			char *subj = rte_pktmbuf_mtod(h, char *);
@@ -294,23 +303,33 @@ static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in
 			}
 			meta->kind = EVR_TXK_NATS;
 			h->data_len = (uint16_t)(sl + 1);
-			nt->fan_nats[nn++] = h;
+			list = nt->fan_nats;
+			ln = &nn;
 		} else if (d->kind == EVR_DEST_UNIX || d->kind == EVR_DEST_ESL) {
 			/* the control thread's: unix: sends, ESL connections */
 			meta->kind = EVR_TXK_LOCAL;
 			memcpy(rte_pktmbuf_append(h, sizeof(*d)), d, sizeof(*d));
-			nt->fan_unix[nx++] = h;
+			list = nt->fan_unix;
+			ln = &nx;
 		} else if (d->addr.sa.sa_family == AF_INET6) {
 			meta->kind = EVR_TXK_UDP6;
 			memcpy(meta->dst6, &d->addr.v6.sin6_addr, 16);
 			meta->dport = d->addr.v6.sin6_port;
-			nt->fan[nu++] = h;
+			list = nt->fan;
+			ln = &nu;
 		} else {
 			meta->kind = EVR_TXK_UDP4;
 			meta->dst4 = d->addr.v4.sin_addr.s_addr;
 			meta->dport = d->addr.v4.sin_port;
-			nt->fan[nu++] = h;
+			list = nt->fan;
+			ln = &nu;
 		}
+		/* a connection's (esl:) subscriptions are not shared */
+		if (claims && s->once && d->kind != EVR_DEST_ESL) {
+			list = nt->fan_claim;
+			ln = &nc;
+		}
+		list[(*ln)++] = h;
 		h->next = pay[fmt];
 		h->nb_segs = (uint16_t)(1 + pay[fmt]->nb_segs);
 		h->pkt_len = h->data_len + pay[fmt]->pkt_len;
@@ -343,6 +362,23 @@ static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in
 	*n_udp = nu;
 	*n_unix = nx;
 	*n_nats = nn;
+	*n_claim = nc;
+}
+
+/* Queue one event's fired `once` descriptors to the claim thread (MP);
+ * what does not fit is dropped, counted. Returns the descriptors queued. */
+static uint32_t publish_claim(struct evr_notifier *nt, struct evr_counters *cnt, uint32_t nc)
+{
+	unsigned k;
+
+	if (nc == 0)
+		return 0;
+	k = rte_ring_mp_enqueue_burst(nt->r->claim_ring, (void **)nt->fan_claim, nc, NULL);
+	if (k < nc) {
+		cnt->c[EVR_CNT_ONCE_CLAIM_RING_FULL] += nc - k;
+		rte_pktmbuf_free_bulk(&nt->fan_claim[k], nc - k);
+	}
+	return k;
 }
 
 /* Queue one event's nats: descriptors to the publisher thread (MP: every
@@ -407,7 +443,7 @@ static uint32_t publish_control(struct evr_notifier *nt, struct evr_counters *cn
                                 uint32_t nu, uint32_t nx)
 {
 	struct evr_router *r = nt->r;
-	uint32_t k = rte_ring_sp_enqueue_burst(r->ctrl_ring, (void **)nt->fan, nu, NULL);
+	uint32_t k = rte_ring_mp_enqueue_burst(r->ctrl_ring, (void **)nt->fan, nu, NULL);
 
 	if (k < nu) {
 		cnt->c[EVR_CNT_RING_FULL] += nu - k;
@@ -425,12 +461,12 @@ uint32_t evr_notify_subs(struct evr_notifier *nt, struct evr_counters *cnt,
                          const struct evr_sub *const *subs, uint32_t n,
                          uint64_t now_tsc)
 {
-	uint32_t nu, nx, nn, sent;
+	uint32_t nu, nx, nn, nc, sent;
 
 	if (seq == EVR_NOTIFY_SEQ_NEXT)
 		seq = __atomic_fetch_add(&nt->r->seq, 1, __ATOMIC_RELAXED);
-	fanout(nt, cnt, in_port, sport, ev, seq, subs, n, &nu, &nx, &nn);
-	sent = publish_nats(nt, cnt, nn);
+	fanout(nt, cnt, in_port, sport, ev, seq, subs, n, &nu, &nx, &nn, &nc);
+	sent = publish_nats(nt, cnt, nn) + publish_claim(nt, cnt, nc);
 	if (nt->w == NULL)
 		return sent + publish_control(nt, cnt, nu, nx);
 	return sent + publish_worker(nt, cnt, nu, nx, now_tsc);

@@ -71,6 +71,7 @@ struct evr_notifier {
 	struct rte_mbuf **fan;         /* udp: descriptors of one event */
 	struct rte_mbuf **fan_unix;    /* unix: descriptors of one event */
 	struct rte_mbuf **fan_nats;    /* nats: descriptors of one event */
+	struct rte_mbuf **fan_claim;   /* fired `once` ones awaiting a claim */
 	struct rte_mbuf **hdr;         /* header mbufs of one event, allocated
 	                                * in one bulk call */
 	uint64_t *seen_names;          /* workers: hashes of the unmatched event

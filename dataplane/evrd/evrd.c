@@ -47,6 +47,7 @@
 #include "evr_control.h"
 #include "evr_ctl_thread.h"
 #include "evr_store.h"
+#include "evr_claim.h"
 #include "evr_nats.h"
 #include "evr_sd.h"
 #include "evr_dataplane.h"
@@ -958,8 +959,9 @@ int main(int argc, char **argv)
 
 	r->unix_ring = rte_ring_create("evr_unix", cfg->rings.unix_size, socket,
 	                               RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	/* MP: the control thread and the claim thread (evr_claim.c) */
 	r->ctrl_ring = rte_ring_create("evr_ctrl", cfg->rings.ctrl_size, socket,
-	                               RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	                               RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	r->names_ring = rte_ring_create_elem("evr_names", sizeof(struct evr_event_name), 1024,
 	                                     socket, RING_F_SC_DEQ);
 	if (nats_extra)
@@ -1025,6 +1027,8 @@ int main(int argc, char **argv)
 	static_subscriptions(r);
 	if (store)
 		evr_store_attach(store, r->matcher);
+	if (evr_claim_start(r, store, err, sizeof(err)) != 0)
+		die("%s", err);
 
 	wi = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -1183,6 +1187,7 @@ int main(int argc, char **argv)
 	rcu_thread_offline();
 	rte_eal_mp_wait_lcore();
 	rcu_thread_online();
+	evr_claim_stop(r); /* forwards what it wins to the rings drained below */
 	evr_ctl_drain_unix(r);
 	evr_nats_stop(r); /* after every producer: publishes what they left */
 	if (stats_path)
@@ -1198,6 +1203,8 @@ int main(int argc, char **argv)
 	}
 	/* commits what is queued: a SIGTERM loses no acknowledged change */
 	evr_store_close(store, r->matcher);
+	if (cfg->nats.url[0])
+		evr_nats_lib_close(); /* after both NATS clients: publisher and store */
 	evr_matcher_destroy(r->matcher);
 	/* policies and rates config_set replaced: freed now (offline, or the
 	 * grace periods would wait for this thread) */
