@@ -256,6 +256,65 @@ static void test_map_full(void)
 	evr_matcher_destroy(m);
 }
 
+/* A cluster member's matcher (store.kind nats): its ids are its own range,
+ * another member's restored ids never move them, and applying another
+ * member's refresh takes that member's absolute expiry. */
+static void test_id_ranges(void)
+{
+	struct evr_matcher_conf mc;
+	const uint64_t base = UINT64_C(3) << EVR_ID_NODE_SHIFT;
+	struct evr_sub_info info;
+	char err[200];
+
+	evr_matcher_conf_default(&mc);
+	mc.no_background = true;
+	mc.id_base = base;
+	struct evr_matcher *m = evr_matcher_create(&mc);
+	uint64_t now = evr_now_ms();
+
+	CHECK_EQ_INT(sub(m, "E_A", "udp:127.0.0.1:9", NULL, 60, false, false, EVR_FMT_JSON),
+	             base + 1);
+	/* another member's subscription (node 5) */
+	struct evr_sub_spec other = {.event = "E_B", .dest = "udp:127.0.0.1:9", .expire = 60,
+	                             .format = EVR_FMT_JSON,
+	                             .restore_id = (UINT64_C(5) << EVR_ID_NODE_SHIFT) + 7,
+	                             .restore_expires_ms = now + 30000};
+	CHECK_EQ_INT(evr_matcher_subscribe(m, &other, now, &info, err, sizeof(err)), 0);
+	CHECK_EQ_INT(info.id, (UINT64_C(5) << EVR_ID_NODE_SHIFT) + 7);
+	CHECK_EQ_INT(info.expires_ms, now + 30000);
+	CHECK_EQ_INT(sub(m, "E_C", "udp:127.0.0.1:9", NULL, 60, false, false, EVR_FMT_JSON),
+	             base + 2);
+	/* one of its own restored: the next continue above it */
+	struct evr_sub_spec own = other;
+	own.event = "E_D";
+	own.restore_id = base + 100;
+	CHECK_EQ_INT(evr_matcher_subscribe(m, &own, now, &info, err, sizeof(err)), 0);
+	CHECK_EQ_INT(sub(m, "E_E", "udp:127.0.0.1:9", NULL, 60, false, false, EVR_FMT_JSON),
+	             base + 101);
+	/* the other member refreshed E_B: same id, its expiry, not now + 60 s */
+	other.restore_expires_ms = now + 45000;
+	other.expire = 90;
+	CHECK_EQ_INT(evr_matcher_subscribe(m, &other, now, &info, err, sizeof(err)), 0);
+	CHECK(info.refreshed);
+	CHECK_EQ_INT(info.id, (UINT64_C(5) << EVR_ID_NODE_SHIFT) + 7);
+	CHECK_EQ_INT(info.expires_ms, now + 45000);
+	evr_matcher_destroy(m);
+}
+
+/* A shared store that cannot be reached is a start-up error naming the
+ * bucket and the servers, not a silent empty start. */
+static void test_nats_unreachable(void)
+{
+	struct evr_store_conf c = {.kind = EVR_STORE_NATS, .bucket = "evr_t",
+	                           .nats = {.url = "nats://127.0.0.1:1", .name = "t"},
+	                           .replicas = 1, .node_id = 1, .timeout_ms = 500};
+	char err[400];
+
+	CHECK(evr_store_open(&c, err, sizeof(err)) == NULL);
+	CHECK_MSG(strstr(err, "bucket evr_t") && strstr(err, "nats://127.0.0.1:1") &&
+	          strstr(err, "cannot connect"), "%s", err);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/evr_store_test.XXXXXX");
@@ -268,6 +327,8 @@ int main(void)
 	test_lock();
 	test_corrupt();
 	test_map_full();
+	test_id_ranges();
+	test_nats_unreachable();
 	rcu_unregister_thread();
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
