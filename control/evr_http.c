@@ -56,13 +56,27 @@ struct evr_http {
 	uint32_t max_body;
 	char *token[2];         /* [EVR_ROLE_READ], [EVR_ROLE_ADMIN]; NULL = none */
 	size_t token_len[2];
+	struct body *held;      /* requests whose reply waits for the store */
 };
 
-/* One POST being received. */
+/* One POST being received (and, once run, its reply held until the store
+ * made its change durable: the connection is suspended meanwhile). */
 struct body {
 	char *p;
 	size_t n, cap;
 	bool too_large;
+	bool ran;           /* executed: never again on a later call */
+	bool ready;         /* the held reply is here: send it */
+	char *out;          /* ... that reply */
+	size_t out_len;
+	struct MHD_Connection *con;
+	struct body *prev, *next; /* on h->held while suspended */
+};
+
+/* evr_control_defer_reply's context: freed by the control library. */
+struct held_ref {
+	struct evr_http *h;
+	struct body *b;
 };
 
 static enum MHD_Result reply(struct MHD_Connection *con, unsigned status, const char *type,
@@ -179,6 +193,32 @@ static enum MHD_Result unauthorized(struct MHD_Connection *con, bool had_header)
 	return ok;
 }
 
+static void held_unlink(struct evr_http *h, struct body *b)
+{
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		h->held = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	b->prev = b->next = NULL;
+}
+
+/* The store made the request's change durable (or says why not): resume
+ * the connection; its next call sends the reply. Control thread. */
+static void held_ready(struct evr_control *c, void *ctx, char *text, size_t len)
+{
+	struct held_ref *ref = ctx;
+	struct body *b = ref->b;
+
+	(void)c;
+	b->out = text;
+	b->out_len = len;
+	b->ready = true;
+	held_unlink(ref->h, b);
+	MHD_resume_connection(b->con);
+}
+
 static enum MHD_Result serve_mi(struct evr_http *h, struct MHD_Connection *con,
                                 struct body *b)
 {
@@ -187,13 +227,33 @@ static enum MHD_Result serve_mi(struct evr_http *h, struct MHD_Connection *con,
 	size_t len = 0;
 	bool bad = false;
 	int handled = 0, rc;
+	uint64_t seq0 = evr_control_store_seq(c);
 
 	c->cnt.http_mi++;
+	b->ran = true;
 	rc = evr_control_exec(c, b->p ? b->p : "", b->n, c->conf.max_output, &bad, &handled,
 	                      &out, &len);
 	if (bad)
 		c->cnt.http_bad++;
 	evr_control_wait_visible(c);
+	if (rc > 0) {
+		/* a change: answered once durable, as every transport does; the
+		 * connection sleeps meanwhile, other requests are served */
+		struct held_ref *ref = malloc(sizeof(*ref));
+		if (ref) {
+			*ref = (struct held_ref){.h = h, .b = b};
+			if (evr_control_defer_reply(c, seq0, out, len, held_ready, ref)) {
+				b->con = con;
+				b->next = h->held;
+				if (h->held)
+					h->held->prev = b;
+				h->held = b;
+				MHD_suspend_connection(con);
+				return MHD_YES;
+			}
+			free(ref);
+		}
+	}
 	if (rc < 0)
 		return reply(con, MHD_HTTP_OK, "application/json", (char *)evr_control_oom_text,
 		             strlen(evr_control_oom_text), false);
@@ -268,6 +328,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (b->ready) { /* resumed: the held reply */
+		char *out = b->out;
+		b->out = NULL;
+		return reply(con, MHD_HTTP_OK, "application/json", out, b->out_len, true);
+	}
+	if (b->ran) /* resumed at stop without a reply: close */
+		return MHD_NO;
 	if (b->too_large) {
 		c->cnt.http_bad++;
 		return plain(con, MHD_HTTP_CONTENT_TOO_LARGE, "request body over control.max_line\n");
@@ -288,6 +355,7 @@ static void on_done(void *cls, struct MHD_Connection *con, void **req_cls,
 	(void)why;
 	if (b) {
 		free(b->p);
+		free(b->out);
 		free(b);
 		*req_cls = NULL;
 	}
@@ -383,7 +451,9 @@ struct evr_http *evr_http_open(struct evr_control *c, const char *listen,
 	struct sockaddr_storage ss;
 	struct evr_http *h;
 	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_EPOLL; /* errors: reported by us, not on stderr */
+	/* errors: reported by us, not on stderr; suspend: replies held for
+	 * the store */
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
 
 	socklen_t sl;
 
@@ -474,6 +544,13 @@ void evr_http_close(struct evr_http *h)
 {
 	if (!h)
 		return;
+	/* replies still held (evrd stops before the store answered): the
+	 * connections close; libmicrohttpd wants none suspended at stop */
+	while (h->held) {
+		struct body *b = h->held;
+		held_unlink(h, b);
+		MHD_resume_connection(b->con);
+	}
 	MHD_stop_daemon(h->d);
 	free_tokens(h);
 	free(h);

@@ -142,7 +142,11 @@ evrd_stop 30
 # durable say so; evrd goes on
 log "full store (store.map_mb = 1)"
 cp "$T/evrd.conf" "$T/full.conf"
-echo 'store = { map_mb = 1; };' >>"$T/full.conf"
+http_port=$((20000 + ($$ % 20000)))
+cat >>"$T/full.conf" <<EOF
+store = { map_mb = 1; };
+mi = { http = { listen = "127.0.0.1:$http_port"; }; };
+EOF
 evrd_start "$T/full.conf" "$T/evrd.sock" --store-path "$T/full" ||
 	{ fail "evrd starts with a 1 MB store"; e2e_finish; }
 "$PY" -c "
@@ -160,6 +164,21 @@ sys.exit(0 if ok == 6000 and nd and 'not durable' in nd[0]['store_error'] else 1
 rc=$?
 sed 's/^/    /' "$T/full.out"
 check "full: replies of changes not made durable say so (durable: false, store_error)" test "$rc" = 0
+# MI over HTTP holds its reply for the store like every other transport:
+# the answer to a change that could not be made durable says so
+"$PY" -c "
+import json, sys, urllib.request
+req = {'jsonrpc': '2.0', 'id': 7, 'method': 'evr_subscribe', 'params': {'event': 'E_FULL',
+       'socket': 'udp:198.18.16.2:9401', 'filters': ['f=http' + 'x' * 400], 'expire': 600}}
+r = json.loads(urllib.request.urlopen(urllib.request.Request(
+    'http://127.0.0.1:$http_port/mi', data=json.dumps(req).encode(),
+    headers={'Content-Type': 'application/json'}), timeout=10).read())
+print(r)
+sys.exit(0 if r['result'].get('durable') is False and 'not durable' in r['result']['store_error'] else 1)
+" >"$T/http.out" 2>&1
+rc=$?
+sed 's/^/    /' "$T/http.out"
+check "full: the MI-over-HTTP reply waits for the store and says not durable" test "$rc" = 0
 check_ge "full: counted (store.errors_full)" "$(stat_get .store.errors_full)" 1
 check_ge "full: replies counted (control.store_not_durable)" "$(stat_get .control.store_not_durable)" 1
 check "full: evrd alive and answering" ctl version
