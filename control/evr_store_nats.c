@@ -55,6 +55,10 @@
 #define RETRY_MS 500        /* between attempts to watch again */
 #define CLAIM_REV_WAIT_MS 200 /* a claim waits this long for a fresh put's revision */
 #define MAX_INFLIGHT 65536  /* asynchronous publishes awaiting acknowledgement */
+/* Every delete leaves a marker in the bucket's stream (history 1 keeps
+ * one per key ever used); markers older than libnats' default (30 min)
+ * are purged this often, by each appliance at its own phase (idempotent). */
+#define PURGE_EVERY_MS (10u * 60u * 1000u)
 
 struct slot {
 	uint64_t id;   /* 0: empty */
@@ -572,11 +576,28 @@ static void nap_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void *watch_main(void *arg)
 {
 	struct nats_be *b = arg;
+	/* spread the appliances' purges over the period */
+	uint64_t next_purge = mono_ms() + PURGE_EVERY_MS / 2 +
+	                      (b->conf.node_id * 7919u) % (PURGE_EVERY_MS / 2);
 
 	for (;;) {
+		if (mono_ms() >= next_purge) {
+			kvPurgeOptions po;
+			kvPurgeOptions_Init(&po);
+			po.Timeout = b->conf.timeout_ms;
+			(void)kvStore_PurgeDeletes(b->kv, &po); /* retried next period */
+			next_purge = mono_ms() + PURGE_EVERY_MS;
+		}
 		pthread_mutex_lock(&b->lock);
 		bool stop = b->stop, again = b->resync, up = b->connected;
 		b->resync = false;
