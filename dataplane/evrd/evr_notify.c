@@ -87,12 +87,12 @@ int evr_notify_rates_publish(struct evr_router *r, const struct evr_cfg_destinat
 
 /*
  * May one more notification of len payload bytes go to d? Per-destination
- * buckets, then the egress cap; a refusal is counted by reason.
+ * buckets, then the egress cap; a refusal is counted by reason. The rates
+ * are the ones follow_rates applied at the start of this fan-out.
  */
 static bool within_limits(struct evr_notifier *nt, struct evr_counters *cnt,
                           const struct evr_dest *d, uint32_t len, uint64_t now)
 {
-	follow_rates(nt);
 	if (nt->dl_on && d->kind == EVR_DEST_UDP) {
 		bool v6 = d->addr.sa.sa_family == AF_INET6;
 		enum evr_destlimit_verdict v = evr_destlimit_take(
@@ -246,6 +246,8 @@ static void fanout(struct evr_notifier *nt, struct evr_counters *cnt, uint8_t in
 {
 	uint32_t nc = 0;
 	const bool claims = nt->r->claim_ring != NULL;
+
+	follow_rates(nt); /* once per event: one load and a compare */
 	struct rte_mbuf *pay[EVR_FMT__COUNT] = {NULL};
 	uint32_t refs[EVR_FMT__COUNT] = {0};
 	uint16_t psum[EVR_FMT__COUNT] = {0};
