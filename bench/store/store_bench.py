@@ -24,7 +24,11 @@ def main():
     ap.add_argument('--sock', required=True)
     ap.add_argument('-n', type=int, default=100000)
     ap.add_argument('--label', default='')
+    ap.add_argument('--peer', help='another appliance sharing the store (kind nats): '
+                    'report how long after the last reply it holds the whole set')
     a = ap.parse_args()
+    peer = Ctl(a.peer, timeout=120) if a.peer else None
+    live0 = peer.call('evr_stats')['result']['matcher']['live'] if peer else 0
     c = Ctl(a.sock, timeout=120)
     head = '{"jsonrpc":"2.0","id":%d,"method":"evr_subscribe","params":{"event":"E_BENCH",' \
            '"socket":"udp:198.18.16.2:%d","filters":["aor=sip:u%d@example.com"],"expire":3600}}'
@@ -46,8 +50,17 @@ def main():
         if bad:
             raise SystemExit('bench: %r' % bad[:2])
         done += len(ans)
-    dt = time.monotonic() - t0
+    t_last = time.monotonic()
+    dt = t_last - t0
     lat.sort()
+    peer_lag = None
+    if peer:
+        # the whole set on the other appliance: polled every 20 ms, 10 min max
+        while time.monotonic() - t_last < 600:
+            if peer.call('evr_stats')['result']['matcher']['live'] >= live0 + a.n:
+                peer_lag = round(time.monotonic() - t_last, 2)
+                break
+            time.sleep(0.02)
     st = c.call('evr_stats')['result']
     r = c.call('evr_raise_event', {'event': 'E_BENCH',
                                    'params': {'aor': 'sip:u%d@example.com' % (a.n - 1)}})
@@ -58,6 +71,8 @@ def main():
            'last_visible': 'result' in r,
            'store_commits': st.get('store', {}).get('commits'),
            'store_queue_peak': st.get('store', {}).get('queue_peak')}
+    if peer:
+        out['peer_whole_set_after_s'] = peer_lag
     print(json.dumps(out))
 
 
