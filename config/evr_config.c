@@ -947,14 +947,22 @@ static const struct evr_setting store_tab[] = {
 	U(struct evr_cfg_store, replicas, 1, 5, "1", false,
 	  "store.kind nats: replicas of the bucket when evrd creates it (3 for a "
 	  "3-node NATS cluster: the set survives one server lost)."),
+	U(struct evr_cfg_store, claim_replicas, 1, 5, "1", false,
+	  "store.kind nats: replicas of <bucket>_claims, where a fired once "
+	  "subscription is claimed by one appliance before it is notified. 1 "
+	  "(the default) is what makes the claim exclusive on nats-server before "
+	  "2.9.21 (Debian 12 ships 2.9.10: its replicated streams can accept two "
+	  "concurrent creates, nats-server issue #4320); then once notifications "
+	  "need that one server up. With nats-server 2.9.21 or later, 3."),
 	U(struct evr_cfg_store, node_id, 0, 4095, "0", false,
 	  "store.kind nats: this appliance's number, unique in the cluster "
 	  "(1..4095). Ids it gives are node_id * 2^40 + n, so two appliances "
 	  "never give the same id; 0 is refused with kind nats."),
 	U(struct evr_cfg_store, timeout_ms, 100, 600000, "5000", false,
 	  "store.kind nats: how long a change waits for JetStream's "
-	  "acknowledgement (then its reply is an error), and the start-up load "
-	  "for the whole bucket."),
+	  "acknowledgement (then its reply says durable: false with store_error, "
+	  "and a resync undoes it here), and the start-up load for the whole "
+	  "bucket."),
 	END,
 };
 

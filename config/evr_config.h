@@ -223,6 +223,7 @@ struct evr_cfg_store {
 	/* nats (connection settings: struct evr_cfg_nats) */
 	char *bucket;        /* KV bucket */
 	uint32_t replicas;   /* bucket replicas when evrd creates it */
+	uint32_t claim_replicas; /* replicas of <bucket>_claims (once claims) */
 	uint32_t node_id;    /* this appliance in the cluster: 1..4095 */
 	uint32_t timeout_ms; /* acknowledgement and load wait */
 };

@@ -23,8 +23,8 @@
  * delete per change, durable when JetStream acknowledged all of them; the
  * feed is a KV watch whose entries from other appliances the control thread
  * applies to the matcher (evr_store_apply_remote) without feeding them back
- * to the store; a fired `once` is claimed cluster-wide (compare-and-set
- * delete) before its notification leaves (evr_store_claim_once).
+ * to the store; a fired `once` is claimed cluster-wide (a create-if-absent
+ * in a claims bucket) before its notification leaves (evr_store_claim_once).
  *
  * Records are keyed by subscription id and keep absolute (wall clock)
  * expiry times, so at load an expired one is dropped and the others keep
@@ -70,6 +70,7 @@ struct evr_store_conf {
 	struct evr_nats_conn_conf nats;
 	const char *bucket;
 	uint32_t replicas;
+	uint32_t claim_replicas; /* <bucket>_claims (once claims); 0 = 1 */
 	uint32_t node_id;    /* 1..4095: ids are node_id << EVR_ID_NODE_SHIFT | n */
 	uint32_t timeout_ms; /* acknowledgement and load wait */
 };

@@ -19,9 +19,15 @@
  *    thread, before the ports come up; afterwards the feed thread follows
  *    the changes, and after the connection came back it reads a fresh
  *    snapshot and hands the differences on (resync).
- *  - any claiming thread: claim() deletes a fired `once` if its revision
- *    is still the one this appliance saw (compare-and-set): of several
- *    appliances that fired it, one wins.
+ *  - any claiming thread: claim() creates the key "c.<id>" in a second
+ *    bucket, <bucket>_claims (create = put only if the key has no value):
+ *    of several appliances that fired the `once`, one creates it and
+ *    notifies, then deletes the subscription. The claims bucket has its
+ *    own replicas (store.claim_replicas, default 1): nats-server before
+ *    2.9.21 checks the expected sequence of a replicated stream only
+ *    before the proposal, so two concurrent creates can both succeed
+ *    there (nats-server issue #4320; Debian 12 ships 2.9.10); on one
+ *    replica the check is serialised. Its entries expire after a day.
  *  - libnats' own threads: connection callbacks and publish acknowledgements.
  *
  * The revision map. `lock` guards a table id -> {revision seen on the
@@ -31,9 +37,16 @@
  * appliances' changes reach the matcher. Revisions come from the feed only,
  * never from acknowledgements: when two appliances change one id at once,
  * both then apply the later revision and converge. The reaper's deletes and
- * the `once` claims use the revision as their expected last sequence, so an
+ * reaper's deletes use the revision as their expected last sequence, so an
  * expiry is reaped once for the cluster (the others count reap_raced) and a
- * subscription refreshed meanwhile elsewhere is not deleted.
+ * subscription refreshed meanwhile elsewhere is not deleted (on a
+ * replicated bucket of nats-server < 2.9.21 two reapers may both delete:
+ * harmless, a delete is idempotent).
+ *
+ * A batch that failed while connected (no quorum during an election, a
+ * timeout) leaves this appliance holding what the bucket does not: the
+ * feed thread then reads a fresh snapshot (resync), which undoes here what
+ * did not land, as after a lost connection.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -53,7 +66,7 @@
 #define KEY_PREFIX "s."
 #define WATCH_POLL_MS 250   /* the feed thread looks at stop/resync this often */
 #define RETRY_MS 500        /* between attempts to watch again */
-#define CLAIM_REV_WAIT_MS 200 /* a claim waits this long for a fresh put's revision */
+#define CLAIM_TTL_NS (24LL * 3600 * 1000000000LL) /* claims bucket max age */
 #define MAX_INFLIGHT 65536  /* asynchronous publishes awaiting acknowledgement */
 /* Every delete leaves a marker in the bucket's stream (history 1 keeps
  * one per key ever used); markers older than libnats' default (30 min)
@@ -76,6 +89,7 @@ struct nats_be {
 	natsConnection *nc;
 	jsCtx *js;
 	kvStore *kv;
+	kvStore *claims;       /* <bucket>_claims */
 	kvWatcher *w;          /* feed thread's after load */
 
 	pthread_mutex_t lock;  /* map, counters, acks */
@@ -254,23 +268,27 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 	natsMsg_Destroy(msg);
 }
 
-static natsStatus bind_bucket(struct nats_be *b)
+/* Bind the bucket, creating it when missing (replicas, max age ns: 0 =
+ * none). */
+static natsStatus bind_bucket(struct nats_be *b, kvStore **kv, const char *name,
+                              const char *what, uint32_t replicas, int64_t ttl)
 {
-	natsStatus s = js_KeyValue(&b->kv, b->js, b->bucket);
+	natsStatus s = js_KeyValue(kv, b->js, name);
 
 	if (s == NATS_NOT_FOUND) {
 		kvConfig kc;
 
 		kvConfig_Init(&kc);
-		kc.Bucket = b->bucket;
-		kc.Description = "evrouter runtime subscriptions";
+		kc.Bucket = name;
+		kc.Description = what;
 		kc.History = 1;
-		kc.Replicas = (int)b->conf.replicas;
+		kc.Replicas = (int)replicas;
+		kc.TTL = ttl;
 		kc.StorageType = js_FileStorage;
-		s = js_CreateKeyValue(&b->kv, b->js, &kc);
+		s = js_CreateKeyValue(kv, b->js, &kc);
 		/* another appliance created it meanwhile */
 		if (s != NATS_OK)
-			s = js_KeyValue(&b->kv, b->js, b->bucket);
+			s = js_KeyValue(kv, b->js, name);
 	}
 	return s;
 }
@@ -325,7 +343,14 @@ static int be_open(void **out, const struct evr_store_conf *c, char *err, size_t
 	jo.PublishAsync.StallWait = c->timeout_ms;
 	s = natsConnection_JetStream(&b->js, b->nc, &jo);
 	if (s == NATS_OK)
-		s = bind_bucket(b);
+		s = bind_bucket(b, &b->kv, b->bucket, "evrouter runtime subscriptions",
+		                c->replicas, 0);
+	if (s == NATS_OK) {
+		char claims[80];
+		snprintf(claims, sizeof(claims), "%s_claims", b->bucket);
+		s = bind_bucket(b, &b->claims, claims, "evrouter once claims",
+		                c->claim_replicas ? c->claim_replicas : 1, CLAIM_TTL_NS);
+	}
 	if (s != NATS_OK) {
 		set_err(err, errlen, b, "JetStream KV bucket", s);
 		be_close(b);
@@ -424,6 +449,8 @@ static int be_apply(void *be, const struct evr_store_change *v, size_t n, char *
 	}
 	pthread_mutex_lock(&b->lock);
 	unsigned errs = b->batch_errs;
+	if (s != NATS_OK || w != NATS_OK || errs)
+		b->resync = true; /* undo here what did not land */
 	if (s != NATS_OK)
 		snprintf(err, errlen, "publish to JetStream: %s", natsStatus_GetText(s));
 	else if (w != NATS_OK)
@@ -669,49 +696,32 @@ static int be_watch(void *be, const struct evr_store_feed *feed, char *err, size
 static int be_claim(void *be, uint64_t id)
 {
 	struct nats_be *b = be;
+	char key[40], who[16];
 	uint64_t rev = 0;
-	char subj[128];
 
-	/* a `once` put here a moment ago: its revision arrives with its echo */
-	for (unsigned waited = 0;; waited += 5) {
-		pthread_mutex_lock(&b->lock);
-		struct slot *sl = map_find(b, id);
-		bool gone = !sl || sl->deleted;
-		rev = sl ? sl->rev : 0;
-		pthread_mutex_unlock(&b->lock);
-		if (gone)
-			return 0; /* deleted: claimed elsewhere, or unsubscribed */
-		if (rev || waited >= CLAIM_REV_WAIT_MS)
-			break;
-		nap_ms(5);
+	pthread_mutex_lock(&b->lock);
+	struct slot *sl = map_find(b, id);
+	bool gone = !sl || sl->deleted;
+	pthread_mutex_unlock(&b->lock);
+	if (gone)
+		return 0; /* deleted: claimed elsewhere, or unsubscribed */
+	snprintf(key, sizeof(key), "c.%" PRIu64, id);
+	snprintf(who, sizeof(who), "%u", b->conf.node_id);
+	natsStatus s = kvStore_Create(&rev, b->claims, key, who, (int)strlen(who));
+	if (s != NATS_OK) {
+		const char *e = nats_GetLastError(NULL);
+		/* "wrong last sequence": another appliance claimed it */
+		return e && strstr(e, "wrong last sequence") ? 0 : -EIO;
 	}
-	if (!rev)
-		return -EAGAIN;
-	natsMsg *msg = NULL;
-	jsPubAck *pa = NULL;
-	jsErrCode jerr = 0;
-	jsPubOptions po;
-
-	subject(b, id, subj, sizeof(subj));
-	jsPubOptions_Init(&po);
-	po.ExpectLastSubjectSeq = rev;
-	po.MaxWait = b->conf.timeout_ms;
-	natsStatus s = natsMsg_Create(&msg, subj, NULL, NULL, 0);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
-	if (s == NATS_OK)
-		s = js_PublishMsg(&pa, b->js, msg, &po, &jerr);
-	natsMsg_Destroy(msg);
-	jsPubAck_Destroy(pa);
-	if (s == NATS_OK) {
-		pthread_mutex_lock(&b->lock);
-		struct slot *sl = map_find(b, id);
-		if (sl)
-			sl->deleted = true;
-		pthread_mutex_unlock(&b->lock);
-		return 1;
-	}
-	return jerr == JSStreamWrongLastSequenceErr ? 0 : -EIO;
+	/* ours: the subscription goes for everyone (the others' local copies
+	 * fire no more: their claims fail) */
+	pthread_mutex_lock(&b->lock);
+	if ((sl = map_find(b, id)))
+		sl->deleted = true;
+	pthread_mutex_unlock(&b->lock);
+	snprintf(key, sizeof(key), KEY_PREFIX "%" PRIu64, id);
+	(void)kvStore_Delete(b->kv, key); /* failing: it expires; claims stop it firing */
+	return 1;
 }
 
 /* ---- stats, close -------------------------------------------------------------- */
@@ -740,6 +750,8 @@ static void be_close(void *be)
 		kvWatcher_Destroy(b->w);
 	if (b->kv)
 		kvStore_Destroy(b->kv);
+	if (b->claims)
+		kvStore_Destroy(b->claims);
 	if (b->js)
 		jsCtx_Destroy(b->js);
 	if (b->nc) {

@@ -1008,6 +1008,7 @@ int main(int argc, char **argv)
 			},
 			.bucket = cfg->store.bucket,
 			.replicas = cfg->store.replicas,
+			.claim_replicas = cfg->store.claim_replicas,
 			.node_id = cfg->store.node_id,
 			.timeout_ms = cfg->store.timeout_ms,
 		};
