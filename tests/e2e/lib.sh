@@ -72,6 +72,7 @@ e2e_cleanup() {
 		kill -KILL "$EVRD_PID" 2>/dev/null
 		wait "$EVRD_PID" 2>/dev/null
 	fi
+	evrd_as_cleanup
 	local p
 	for p in "${E2E_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
@@ -331,6 +332,124 @@ evrd_stop() {
 }
 
 evrd_alive() { [[ -n $EVRD_PID ]] && kill -0 "$EVRD_PID" 2>/dev/null; }
+
+# ---------------------------------------------------------------- several evrd
+# Tests that run several evrd at once (cluster_e2e) name them: each NAME has
+# its own pid, control socket, log ($T/evrd-NAME.log, the previous one kept
+# with a suffix as evrd_start does) and store directory ($T/store-NAME,
+# kept across that instance's restarts). evrd_start/evrd_stop and their
+# globals (EVRD_PID, EVR_SOCK, EVRD_LOG) are untouched by these; the EXIT
+# trap stops every named instance still running (SIGTERM, 5 s, SIGKILL) and
+# removes its EAL runtime dir (the eal.file_prefix read from its CONF).
+declare -gA EVRD_AS_PID=() EVRD_AS_SOCK=() EVRD_AS_LOG=() EVRD_AS_PREFIX=()
+
+# evrd_start_as NAME CONF SOCK [evrd args...]: start instance NAME in the
+# background, wait up to 30 s for its control socket to answer `version`.
+evrd_start_as() {
+	local name=$1 conf=$2 sock=$3
+	shift 3
+	local log=$T/evrd-$name.log store=$T/store-$name pid i
+	if evrd_alive_as "$name"; then
+		log "evrd_start_as $name: already running (pid ${EVRD_AS_PID[$name]})"
+		return 1
+	fi
+	[[ -f $log ]] && mv "$log" "$log.$(date +%s%N)"
+	mkdir -p "$store" && chmod 0777 "$store"
+	EVRD_AS_SOCK[$name]=$sock
+	EVRD_AS_LOG[$name]=$log
+	EVRD_AS_PREFIX[$name]=$(sed -n 's/.*file_prefix *= *"\([^"]*\)".*/\1/p' "$conf" | head -n 1)
+	log "starting evrd $name: -c $conf --store-path $store $*"
+	"$EVRD" -c "$conf" --store-path "$store" "$@" </dev/null >"$log" 2>&1 &
+	pid=$!
+	EVRD_AS_PID[$name]=$pid
+	for ((i = 0; i < 300; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			log "evrd $name exited early (rc=$?):"
+			sed "s/^/    evrd-$name| /" "$log"
+			EVRD_AS_PID[$name]=""
+			return 1
+		fi
+		if [[ -S $sock ]] && "$EVRCTL" -s "$sock" --timeout 2 version >/dev/null 2>&1; then
+			log "evrd $name $pid ready ($((i / 10)).$((i % 10)) s)"
+			return 0
+		fi
+		sleep 0.1
+	done
+	log "evrd $name: control socket $sock did not answer within 30 s"
+	sed "s/^/    evrd-$name| /" "$log"
+	return 1
+}
+
+# evrd_stop_as NAME [TIMEOUT_S]: SIGTERM; passes iff it exits 0 in time.
+evrd_stop_as() {
+	local name=$1 to=${2:-15} i rc pid=${EVRD_AS_PID[$1]:-}
+	if [[ -z $pid ]]; then
+		fail "evrd $name exits 0 on SIGTERM: not running"
+		return 1
+	fi
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < to * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		fail "evrd $name exits within ${to}s of SIGTERM (still running, killing)"
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		EVRD_AS_PID[$name]=""
+		return 1
+	fi
+	wait "$pid"
+	rc=$?
+	EVRD_AS_PID[$name]=""
+	check_eq "evrd $name exit status after SIGTERM (within ${to}s)" "$rc" 0
+	if ((rc != 0)); then
+		tail -n 40 "${EVRD_AS_LOG[$name]}" | sed "s/^/    evrd-$name| /"
+	fi
+	((rc == 0))
+}
+
+# evrd_kill_as NAME: SIGKILL (a crash), reaped.
+evrd_kill_as() {
+	local pid=${EVRD_AS_PID[$1]:-}
+	[[ -n $pid ]] || return 1
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	EVRD_AS_PID[$1]=""
+}
+
+evrd_alive_as() { [[ -n ${EVRD_AS_PID[$1]:-} ]] && kill -0 "${EVRD_AS_PID[$1]}" 2>/dev/null; }
+
+# ctl_as NAME ARGS...: evrctl on instance NAME's socket.
+ctl_as() {
+	local name=$1
+	shift
+	"$EVRCTL" -s "${EVRD_AS_SOCK[$name]}" --timeout 5 "$@"
+}
+
+# stat_as NAME JQ-PATH: one value of NAME's `evrctl --json stats` ("null"
+# if absent, "" if it does not answer).
+stat_as() { ctl_as "$1" --json stats | jq -c "$2"; }
+
+# The EXIT trap's part (e2e_cleanup): every named instance still running.
+evrd_as_cleanup() {
+	local name pid i
+	for name in "${!EVRD_AS_PID[@]}"; do
+		pid=${EVRD_AS_PID[$name]}
+		if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+			log "cleanup: evrd $name $pid still running, SIGTERM"
+			kill -TERM "$pid" 2>/dev/null
+			for ((i = 0; i < 50; i++)); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.1
+			done
+			kill -KILL "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+		fi
+		[[ -n ${EVRD_AS_PREFIX[$name]:-} ]] && rm -rf "/var/run/dpdk/${EVRD_AS_PREFIX[$name]}"
+	done
+}
 
 # ctl ARGS...: evrctl on the test's socket.
 ctl() { "$EVRCTL" -s "$EVR_SOCK" --timeout 5 "$@"; }
