@@ -72,6 +72,11 @@
  * one per key ever used); markers older than libnats' default (30 min)
  * are purged this often, by each appliance at its own phase (idempotent). */
 #define PURGE_EVERY_MS (10u * 60u * 1000u)
+/* A watcher whose consumer died with its server (the client stays
+ * connected to another one, so nothing tells it) goes silent: when idle,
+ * the stream's last sequence is compared with the last revision seen this
+ * often, and twice behind in a row means read everything again. */
+#define WATCHDOG_MS 1000u
 
 struct slot {
 	uint64_t id;   /* 0: empty */
@@ -96,6 +101,8 @@ struct nats_be {
 	struct slot *map;
 	size_t mask, used;
 	uint64_t gen, puts;
+	uint64_t max_rev;      /* highest revision the feed delivered */
+	char stream[80];       /* "KV_<bucket>" */
 	struct evr_store_be_stats st;
 	/* the batch being acknowledged */
 	unsigned batch_errs;
@@ -308,6 +315,7 @@ static int be_open(void **out, const struct evr_store_conf *c, char *err, size_t
 	b->conf = *c;
 	snprintf(b->bucket, sizeof(b->bucket), "%s", c->bucket);
 	snprintf(b->subj_prefix, sizeof(b->subj_prefix), "$KV.%s.", c->bucket);
+	snprintf(b->stream, sizeof(b->stream), "KV_%s", c->bucket);
 	pthread_mutex_init(&b->lock, NULL);
 	b->mask = 1023;
 	b->map = calloc(b->mask + 1, sizeof(*b->map));
@@ -480,9 +488,13 @@ static void entry(struct nats_be *b, kvEntry *e, uint64_t gen, evr_store_record_
 	int len = kvEntry_ValueLen(e);
 	bool hand = false, del = false;
 
-	if (!id)
-		return;
 	pthread_mutex_lock(&b->lock);
+	if (rev > b->max_rev)
+		b->max_rev = rev;
+	if (!id) {
+		pthread_mutex_unlock(&b->lock);
+		return;
+	}
 	struct slot *sl = map_find(b, id);
 	if (op == kvOp_Put && len > 0) {
 		uint64_t h = value_hash(val, (size_t)len);
@@ -508,6 +520,19 @@ static void entry(struct nats_be *b, kvEntry *e, uint64_t gen, evr_store_record_
 		fn(ctx, id, NULL, 0);
 }
 
+/* The bucket stream's last sequence; 0 when it cannot be asked. */
+static uint64_t stream_last_seq(struct nats_be *b)
+{
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	uint64_t last = 0;
+
+	if (js_GetStreamInfo(&si, b->js, b->stream, NULL, &jerr) == NATS_OK && si)
+		last = si->State.LastSeq;
+	jsStreamInfo_Destroy(si);
+	return last;
+}
+
 static natsStatus watch_start(struct nats_be *b, kvWatcher **w)
 {
 	kvWatchOptions wo;
@@ -527,6 +552,10 @@ static natsStatus snapshot(struct nats_be *b, kvWatcher *w, evr_store_record_fn 
 	uint64_t gen, start;
 	natsStatus s;
 
+	/* the snapshot covers at least this much of the stream: a last
+	 * message since purged (a delete marker) must not look unseen */
+	uint64_t covered = stream_last_seq(b);
+
 	pthread_mutex_lock(&b->lock);
 	gen = ++b->gen;
 	start = b->puts;
@@ -541,6 +570,10 @@ static natsStatus snapshot(struct nats_be *b, kvWatcher *w, evr_store_record_fn 
 		entry(b, e, gen, fn, ctx);
 		kvEntry_Destroy(e);
 	}
+	pthread_mutex_lock(&b->lock);
+	if (covered > b->max_rev)
+		b->max_rev = covered;
+	pthread_mutex_unlock(&b->lock);
 	/* the sweep collects ids first: handing on runs without the lock */
 	size_t cap = 256, n = 0;
 	uint64_t *gone = malloc(cap * sizeof(*gone));
@@ -610,12 +643,26 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Is the watcher behind the stream (watchdog)? Unknown counts as no. */
+static bool watcher_behind(struct nats_be *b)
+{
+	uint64_t last = stream_last_seq(b);
+	bool behind;
+
+	pthread_mutex_lock(&b->lock);
+	behind = last > b->max_rev;
+	pthread_mutex_unlock(&b->lock);
+	return behind;
+}
+
 static void *watch_main(void *arg)
 {
 	struct nats_be *b = arg;
 	/* spread the appliances' purges over the period */
 	uint64_t next_purge = mono_ms() + PURGE_EVERY_MS / 2 +
 	                      (b->conf.node_id * 7919u) % (PURGE_EVERY_MS / 2);
+	uint64_t next_check = mono_ms() + WATCHDOG_MS;
+	unsigned behind = 0;
 
 	for (;;) {
 		if (mono_ms() >= next_purge) {
@@ -667,7 +714,19 @@ static void *watch_main(void *arg)
 		if (s == NATS_OK && e) {
 			entry(b, e, 0, feed_fn, b);
 			kvEntry_Destroy(e);
-		} else if (s != NATS_OK && s != NATS_TIMEOUT) {
+			behind = 0;
+		} else if (s == NATS_TIMEOUT) {
+			if (mono_ms() >= next_check) {
+				next_check = mono_ms() + WATCHDOG_MS;
+				behind = watcher_behind(b) ? behind + 1 : 0;
+				if (behind >= 2) {
+					behind = 0;
+					pthread_mutex_lock(&b->lock);
+					b->resync = true;
+					pthread_mutex_unlock(&b->lock);
+				}
+			}
+		} else {
 			/* the watcher itself failed: read everything again */
 			pthread_mutex_lock(&b->lock);
 			b->resync = true;
