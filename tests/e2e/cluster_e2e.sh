@@ -58,83 +58,22 @@ P99=${EVR_CLUSTER_P99_MS:-50}
 BULK=${EVR_CLUSTER_BULK:-2000}
 MI_C=$((NB + 5000))
 CPY=$E2E_LIB_DIR/cluster_e2e.py
-NURLS=nats://127.0.0.1:$NB,nats://127.0.0.1:$((NB + 1)),nats://127.0.0.1:$((NB + 2))
+NURLS=$(nats_cluster_urls "$NB")
 NOTIFY=$T/notify
-declare -A NATS_PID=()
 cpy() { "$PY" "$CPY" "$@"; }
 
 # every port this test listens on must be free (a leftover server from
 # another run would join the cluster)
-busy=$("$PY" - "$NB" <<'PY'
-import socket, sys
-b = int(sys.argv[1])
-for p in [b + o + i for o in (0, 2000, 4000) for i in range(3)] + [b + 5000]:
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(('127.0.0.1', p))
-    except OSError:
-        print(p, end=' ')
-    s.close()
-PY
-)
-[[ -z $busy ]] || { fail "ports free on 127.0.0.1 (in use: $busy; set EVR_CLUSTER_PORT_BASE)"; e2e_finish; }
+nats_cluster_ports_free "$NB" "$MI_C" || e2e_finish
 
 # ---------------------------------------------------------------- NATS
-mkdir -p "$T/nats" "$NOTIFY"
-mon() { # mon 1 2 3 -> monitoring ports "18222,18223,18224"
-	local i out=()
-	for i in "$@"; do out+=($((NB + 4000 + i - 1))); done
-	(IFS=,; echo "${out[*]}")
-}
-for i in 1 2 3; do
-	routes=()
-	for j in 1 2 3; do
-		((j == i)) || routes+=("nats-route://127.0.0.1:$((NB + 2000 + j - 1))")
-	done
-	cat >"$T/nats/n$i.conf" <<CONF
-server_name: n$i
-listen: 127.0.0.1:$((NB + i - 1))
-http: 127.0.0.1:$((NB + 4000 + i - 1))
-jetstream {
-  store_dir: "$T/nats/n$i"
-  max_memory_store: 256MB
-  max_file_store: 1GB
-}
-cluster {
-  name: evr-e2e
-  listen: 127.0.0.1:$((NB + 2000 + i - 1))
-  routes: [ ${routes[0]}, ${routes[1]} ]
-}
-CONF
-done
-
-nats_start() { # nats_start I: node nI, its client port accepting within 10 s
-	spawn nats-server -c "$T/nats/n$1.conf" -l "$T/nats/n$1.log"
-	NATS_PID[$1]=$BG_PID
-	wait_until 10 "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
-		"$((NB + $1 - 1))" 2>/dev/null
-}
-nats_stop() { # nats_stop I [SIGNAL]: SIGTERM (or SIGNAL), 10 s, SIGKILL
-	local pid=${NATS_PID[$1]:-} k
-	[[ -n $pid ]] || return 0
-	{ # (no "Killed" job notice from bash)
-		kill "-${2:-TERM}" "$pid"
-		for ((k = 0; k < 100; k++)); do
-			kill -0 "$pid" || break
-			sleep 0.1
-		done
-		kill -KILL "$pid"
-		wait "$pid"
-	} 2>/dev/null
-	NATS_PID[$1]=""
-}
-meta() { cpy meta --http "$(mon "$@")" --size 3 --timeout 30; }
+mkdir -p "$NOTIFY"
+nats_cluster_conf "$NB"
 
 for i in 1 2 3; do
-	check "nats-server n$i starts (client 127.0.0.1:$((NB + i - 1)), JetStream store in \$T)" nats_start "$i"
+	check "nats-server n$i starts (client 127.0.0.1:$((NB + i - 1)), JetStream store in \$T)" nats_cluster_start "$i"
 done
-if leader=$(meta 1 2 3); then
+if leader=$(nats_cluster_meta 1 2 3); then
 	pass "JetStream meta leader elected, the same on all 3 nodes ($leader)"
 else
 	fail "JetStream meta leader elected on all 3 nodes within 30 s"
@@ -167,7 +106,7 @@ for n in a b c; do
 	evrd_start_as "$n" "$T/evrd-$n.conf" "$T/$n.sock" ||
 		{ fail "evrd ${n^^} starts with store.kind nats"; e2e_finish; }
 done
-if si=$(cpy stream --http "$(mon 1 2 3)" --stream KV_evr_subs --timeout 10); then
+if si=$(cpy stream --http "$(nats_cluster_mon 1 2 3)" --stream KV_evr_subs --timeout 10); then
 	log "stream KV_evr_subs: $si"
 	check_eq "bucket evr_subs is JetStream stream KV_evr_subs with replicas" "$(jq .replicas <<<"$si")" 3
 else
@@ -277,24 +216,24 @@ check "B after the restart: subscribe acknowledged, node 2, id above its earlier
 check "B's new subscription visible on A" cpy wait-id --sock "$A" --id "${idb1:-0}" --timeout 5
 
 # ---------------------------------------------------------------- one NATS node down
-sl=$(cpy stream --http "$(mon 1 2 3)" --stream KV_evr_subs --timeout 5 | jq -r .leader)
+sl=$(cpy stream --http "$(nats_cluster_mon 1 2 3)" --stream KV_evr_subs --timeout 5 | jq -r .leader)
 [[ $sl =~ ^n[123]$ ]] || sl=n2
 k=${sl#n}
 # SIGKILL, a crash: the stream's other two elect a leader (about 5 s here
 # without one: JetStream answers 503), so the subscribe may take retries
 log "killing nats-server $sl (SIGKILL; the leader of KV_evr_subs)"
-nats_stop "$k" KILL
+nats_cluster_stop "$k" KILL
 id2=$(sub_on "$A" v2 15)
 check "one NATS node down: subscribe on A acknowledged (id $id2)" test -n "$id2"
 check "one NATS node down: visible on C" cpy wait-id --sock "$C" --id "${id2:-0}" --timeout 10
 unix_recv_start "$NOTIFY/basic.sock" "$T/basic2.jsonl" 1 10 || fail "unix receiver (basic2)"
 raised_on c v2 "$T/basic2.jsonl" "one NATS node down"
-check "nats-server $sl started again" nats_start "$k"
-if leader=$(meta 1 2 3); then pass "$sl rejoined: meta leader $leader"; else fail "$sl rejoined the cluster"; fi
+check "nats-server $sl started again" nats_cluster_start "$k"
+if leader=$(nats_cluster_meta 1 2 3); then pass "$sl rejoined: meta leader $leader"; else fail "$sl rejoined the cluster"; fi
 
 # ---------------------------------------------------------------- NATS lost entirely
 log "stopping every nats-server"
-for i in 1 2 3; do nats_stop "$i"; done
+for i in 1 2 3; do nats_cluster_stop "$i"; done
 all_stale_are() { # every evrd's store.stale is $1
 	local n
 	for n in a b c; do
@@ -325,8 +264,8 @@ raised_on c v1 "$T/basic3.jsonl" "NATS down: C keeps matching"
 all_alive "NATS down"
 
 log "starting every nats-server again"
-for i in 1 2 3; do check "nats-server n$i started again (same store)" nats_start "$i"; done
-if leader=$(meta 1 2 3); then pass "NATS back: meta leader $leader"; else fail "NATS back: meta leader elected"; fi
+for i in 1 2 3; do check "nats-server n$i started again (same store)" nats_cluster_start "$i"; done
+if leader=$(nats_cluster_meta 1 2 3); then pass "NATS back: meta leader $leader"; else fail "NATS back: meta leader elected"; fi
 wait_until 60 all_stale_are 0
 for n in a b c; do
 	check_eq "NATS back: evrd ${n^^} store.stale (within 60 s)" "$(stat_as "$n" .store.stale)" 0
@@ -341,5 +280,5 @@ py_checks cpy same-set --socks "$A,$B,$C" --timeout 20
 all_alive "at the end"
 
 for n in a b c; do evrd_stop_as "$n" 15; done
-for i in 1 2 3; do nats_stop "$i"; done
+for i in 1 2 3; do nats_cluster_stop "$i"; done
 e2e_finish

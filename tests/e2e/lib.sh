@@ -333,6 +333,108 @@ evrd_stop() {
 
 evrd_alive() { [[ -n $EVRD_PID ]] && kill -0 "$EVRD_PID" 2>/dev/null; }
 
+# ---------------------------------------------------------------- NATS cluster
+# A 3-node nats-server JetStream cluster on 127.0.0.1 for the cluster test
+# and the store benchmark: node I (1..3) listens for clients on BASE+I-1,
+# routes on BASE+2000+I-1, monitoring on BASE+4000+I-1; its config and
+# JetStream store under $T/nats. Servers are spawned (the EXIT trap stops
+# them).
+declare -gA NATS_PID=()
+NATS_CLUSTER_BASE=14222
+
+# nats_cluster_urls BASE: the client URLs, comma-separated (nats.url).
+nats_cluster_urls() {
+	echo "nats://127.0.0.1:$1,nats://127.0.0.1:$(($1 + 1)),nats://127.0.0.1:$(($1 + 2))"
+}
+
+# nats_cluster_ports_free BASE [EXTRA...]: fail (and return 1) when a port
+# of the cluster (or an EXTRA one) is taken: a leftover server from another
+# run would join the cluster.
+nats_cluster_ports_free() {
+	local busy
+	busy=$("$PY" - "$@" <<'PY'
+import socket, sys
+b = int(sys.argv[1])
+for p in [b + o + i for o in (0, 2000, 4000) for i in range(3)] + [int(x) for x in sys.argv[2:]]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(('127.0.0.1', p))
+    except OSError:
+        print(p, end=' ')
+    s.close()
+PY
+)
+	[[ -z $busy ]] && return 0
+	fail "ports free on 127.0.0.1 (in use: $busy; set EVR_CLUSTER_PORT_BASE)"
+	return 1
+}
+
+# nats_cluster_conf BASE: write the three nodes' configs.
+nats_cluster_conf() {
+	local i j routes
+	NATS_CLUSTER_BASE=$1
+	mkdir -p "$T/nats"
+	for i in 1 2 3; do
+		routes=()
+		for j in 1 2 3; do
+			((j == i)) || routes+=("nats-route://127.0.0.1:$(($1 + 2000 + j - 1))")
+		done
+		cat >"$T/nats/n$i.conf" <<CONF
+server_name: n$i
+listen: 127.0.0.1:$(($1 + i - 1))
+http: 127.0.0.1:$(($1 + 4000 + i - 1))
+jetstream {
+  store_dir: "$T/nats/n$i"
+  max_memory_store: 256MB
+  max_file_store: 4GB
+}
+cluster {
+  name: evr-e2e
+  listen: 127.0.0.1:$(($1 + 2000 + i - 1))
+  routes: [ ${routes[0]}, ${routes[1]} ]
+}
+CONF
+	done
+}
+
+# nats_cluster_mon I...: the monitoring ports of nodes I..., comma-separated.
+nats_cluster_mon() {
+	local i out=()
+	for i in "$@"; do out+=($((NATS_CLUSTER_BASE + 4000 + i - 1))); done
+	(IFS=,; echo "${out[*]}")
+}
+
+# nats_cluster_start I: node nI, its client port accepting within 10 s.
+nats_cluster_start() {
+	spawn nats-server -c "$T/nats/n$1.conf" -l "$T/nats/n$1.log"
+	NATS_PID[$1]=$BG_PID
+	wait_until 10 "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
+		"$((NATS_CLUSTER_BASE + $1 - 1))" 2>/dev/null
+}
+
+# nats_cluster_stop I [SIGNAL]: SIGTERM (or SIGNAL), 10 s, SIGKILL.
+nats_cluster_stop() {
+	local pid=${NATS_PID[$1]:-} k
+	[[ -n $pid ]] || return 0
+	{ # (no "Killed" job notice from bash)
+		kill "-${2:-TERM}" "$pid"
+		for ((k = 0; k < 100; k++)); do
+			kill -0 "$pid" || break
+			sleep 0.1
+		done
+		kill -KILL "$pid"
+		wait "$pid"
+	} 2>/dev/null
+	NATS_PID[$1]=""
+}
+
+# nats_cluster_meta I...: print the JetStream meta leader once nodes I...
+# agree on one (30 s at most); non-zero without.
+nats_cluster_meta() {
+	"$PY" "$E2E_LIB_DIR/cluster_e2e.py" meta --http "$(nats_cluster_mon "$@")" --size 3 --timeout 30
+}
+
 # ---------------------------------------------------------------- several evrd
 # Tests that run several evrd at once (cluster_e2e) name them: each NAME has
 # its own pid, control socket, log ($T/evrd-NAME.log, the previous one kept
