@@ -27,8 +27,12 @@ def main():
     ap.add_argument('--peer', help='another appliance sharing the store (kind nats): '
                     'report how long after the last reply it holds the whole set')
     a = ap.parse_args()
-    peer = Ctl(a.peer, timeout=120) if a.peer else None
-    live0 = peer.call('evr_stats')['result']['matcher']['live'] if peer else 0
+    live0 = 0
+    if a.peer:
+        # a connection per use: evrd closes one idle past control.idle_timeout_ms
+        peer = Ctl(a.peer, timeout=120)
+        live0 = peer.call('evr_stats')['result']['matcher']['live']
+        peer.close()
     c = Ctl(a.sock, timeout=120)
     head = '{"jsonrpc":"2.0","id":%d,"method":"evr_subscribe","params":{"event":"E_BENCH",' \
            '"socket":"udp:198.18.16.2:%d","filters":["aor=sip:u%d@example.com"],"expire":3600}}'
@@ -54,7 +58,8 @@ def main():
     dt = t_last - t0
     lat.sort()
     peer_lag = None
-    if peer:
+    if a.peer:
+        peer = Ctl(a.peer, timeout=120)
         # the whole set on the other appliance: polled every 20 ms, 10 min max
         while time.monotonic() - t_last < 600:
             if peer.call('evr_stats')['result']['matcher']['live'] >= live0 + a.n:
@@ -71,7 +76,7 @@ def main():
            'last_visible': 'result' in r,
            'store_commits': st.get('store', {}).get('commits'),
            'store_queue_peak': st.get('store', {}).get('queue_peak')}
-    if peer:
+    if a.peer:
         out['peer_whole_set_after_s'] = peer_lag
     print(json.dumps(out))
 
