@@ -32,7 +32,10 @@
 #                         on, to measure their cost; default: off (0)
 #   EVR_APPL_STORE=0      no subscription store (store.kind "none"); default:
 #                         the embedded store, empty, under the output dir
-#                         (the workers never touch it: events/s must match)
+#                         (the workers never touch it: events/s must match);
+#                         nats: store.kind "nats" on a one-node nats-server
+#                         (JetStream, loopback port 14990, its store under
+#                         the run's temp dir) started here
 #   EVR_APPL_BUILD_DIR    build dir (default build-appliance, release)
 #   EVR_APPL_OUT          output dir (default out/bench)
 #   EVR_SKIP_DEPS=1       do not run deploy/install-deps.sh
@@ -106,6 +109,14 @@ CONF
 rm -rf "$res/store"
 if [[ ${EVR_APPL_STORE:-1} == 0 ]]; then
 	echo 'store = { kind = "none"; };' >>"$res/evrd.conf"
+elif [[ ${EVR_APPL_STORE:-1} == nats ]]; then
+	nats-server -a 127.0.0.1 -p 14990 -js -sd "$tmp/js" -l "$tmp/nats.log" &
+	pids+=($!)
+	sleep 1
+	cat >>"$res/evrd.conf" <<CONF
+nats = { url = "nats://127.0.0.1:14990"; };
+store = { kind = "nats"; bucket = "evr_appl"; node_id = 1; timeout_ms = 30000; };
+CONF
 fi
 echo "evrd: $evrd -c $res/evrd.conf --store-path $res/store"
 "$evrd" -c "$res/evrd.conf" --store-path "$res/store" </dev/null >"$res/evrd.log" 2>&1 &
