@@ -494,6 +494,35 @@ fail:
 	return NULL;
 }
 
+/*
+ * Applying another appliance's put refreshed a local subscription with a
+ * different id: two appliances made the same subscription (event,
+ * destination, filters) at the same moment, each with its own id. Every
+ * appliance keeps the lower id and the higher one leaves the bucket, so
+ * the cluster converges on one: a local higher id is deleted from the
+ * bucket and unsubscribed here, and the remote one applied in its
+ * place; a remote higher id is deleted from the bucket (if nobody changed
+ * it since). Control thread with `applying` set, or the start-up load
+ * (before the change hook is attached).
+ */
+static void dedupe(struct evr_store *s, struct evr_matcher *m,
+                   const struct evr_sub_spec *spec, uint64_t remote, uint64_t local,
+                   uint64_t mono)
+{
+	struct evr_sub_info info;
+	char e[256];
+	uint64_t loser = remote < local ? local : remote;
+
+	pthread_mutex_lock(&s->lock);
+	if (!bg_add(s, loser))
+		s->st.errors++;
+	pthread_mutex_unlock(&s->lock);
+	if (loser == local) {
+		(void)evr_matcher_unsubscribe(m, local);
+		(void)evr_matcher_subscribe(m, spec, mono, &info, e, sizeof(e));
+	}
+}
+
 struct load_ctx {
 	struct evr_store *s;
 	struct evr_matcher *m;
@@ -545,6 +574,8 @@ static int load_one(void *arg, uint64_t id, const void *val, size_t len)
 	char e[256];
 	if (evr_matcher_subscribe(x->m, &spec, x->mono, &info, e, sizeof(e)) == 0) {
 		s->st.loaded++;
+		if (info.refreshed && info.id != id && s->ops->claim)
+			dedupe(s, x->m, &spec, id, info.id, x->mono);
 		return 0;
 	}
 	/* the destination policy or the limits changed since: it is gone
@@ -638,6 +669,8 @@ size_t evr_store_apply_remote(struct evr_store *s, struct evr_matcher *m, size_t
 
 			rec_spec(&rec, c.id, wall, mono, &spec);
 			rc = evr_matcher_subscribe(m, &spec, mono, &info, e, sizeof(e));
+			if (rc == 0 && info.refreshed && info.id != c.id)
+				dedupe(s, m, &spec, c.id, info.id, mono);
 		}
 		/* an expired record: the reapers delete it from the store */
 		pthread_mutex_lock(&s->rlock);

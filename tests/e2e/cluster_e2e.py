@@ -429,6 +429,63 @@ def cmd_same_set(a):
     return ck.rc()
 
 
+def by_filter(sock, event):
+    """{filter text: [ids]} of event's subscriptions on one evrd."""
+    c = Ctl(sock, timeout=30)
+    out, after = {}, 0
+    for _ in range(1000):
+        p = {'event': event, 'limit': 1000}
+        if after:
+            p['after'] = after
+        r = c.call('evr_subscribers_list', p)['result']
+        for sub in r['subscribers']:
+            out.setdefault(','.join(sub.get('filters') or []), []).append(sub['id'])
+        if r.get('next') is None:
+            break
+        after = r['next']
+    c.close()
+    return out
+
+
+def cmd_dup(a):
+    """The same subscription made on A and on C at the same moment: two ids
+    at first; every evrd converges on the lower one."""
+    ck = Checker()
+    ca, cc = Ctl(a.a, timeout=10), Ctl(a.c, timeout=10)
+    pairs = []
+    for i in range(a.n):
+        p = sub_params(a, ['d=%s-%d' % (a.tag, i)])
+        got = {}
+        go = threading.Barrier(2)
+
+        def run(name, c):
+            go.wait()
+            got[name] = acked(c.call('evr_subscribe', p))
+        ts = [threading.Thread(target=run, args=x) for x in (('a', ca), ('c', cc))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        pairs.append((got.get('a'), got.get('c')))
+    ca.close()
+    cc.close()
+    ck.check(all(x and y for x, y in pairs), 'dup: %d subscribes on A and C acknowledged' % a.n)
+    raced = sum(1 for x, y in pairs if x != y)
+    log('dup: %d of %d pairs got two ids' % (raced, a.n))
+    want = {'d=%s-%d' % (a.tag, i): [min(x, y)] for i, (x, y) in enumerate(pairs) if x and y}
+    socks = [s for s in a.all.split(',') if s]
+    deadline = time.monotonic() + a.timeout
+    while True:
+        seen = [by_filter(s, a.event) for s in socks]
+        if all(x == want for x in seen) or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    bad = [(s, f, x.get(f)) for s, x in zip(socks, seen) for f in want if x.get(f) != want[f]]
+    ck.check(not bad, 'dup: every evrd holds each subscription once, under the lower id '
+             '(%d pairs raced; wrong: %s)' % (raced, bad[:3]))
+    return ck.rc()
+
+
 def cmd_prom(a):
     url = 'http://127.0.0.1:%d/metrics' % a.port
     try:
@@ -479,7 +536,7 @@ def main():
     a = ap.parse_args()
     cmds = {'meta': cmd_meta, 'stream': cmd_stream, 'vis': cmd_vis, 'wait-id': cmd_wait_id,
             'subscribe': cmd_subscribe, 'bulk': cmd_bulk, 'once': cmd_once,
-            'same-set': cmd_same_set, 'prom': cmd_prom}
+            'same-set': cmd_same_set, 'prom': cmd_prom, 'dup': cmd_dup}
     if a.cmd not in cmds:
         ap.error('unknown command %s' % a.cmd)
     return cmds[a.cmd](a)

@@ -181,6 +181,12 @@ check "... gone on A" cpy wait-id --sock "$A" --id "${idx:-0}" --gone --timeout 
 check "... gone on B" cpy wait-id --sock "$B" --id "${idx:-0}" --gone --timeout 5
 py_checks cpy same-set --socks "$A,$B,$C" --timeout 20
 
+# ---------------------------------------------------------------- the same subscription twice
+log "dup: the same subscription made on A and C at the same moment, 20 times"
+py_checks cpy dup --a "$A" --c "$C" --all "$A,$B,$C" --n 20 --event E_DUP \
+	--dest "unix:$NOTIFY/dup.sock" --tag d --timeout 10
+py_checks cpy same-set --socks "$A,$B,$C" --timeout 20
+
 # ---------------------------------------------------------------- once across appliances
 log "once: 20 subscriptions on A, each event raised on A and C at the same moment"
 # Claims are creates in <bucket>_claims, an R1 bucket (store.claim_replicas
