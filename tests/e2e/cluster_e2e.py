@@ -56,7 +56,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from evr_e2e import Checker, Ctl, parse_notification  # noqa: E402
+from evr_e2e import Checker, Ctl, parse_notification, unix_dgram_sink  # noqa: E402
 
 NODE_SHIFT = 40
 ID_MAX = 1 << 53
@@ -315,13 +315,7 @@ def cmd_bulk(a):
 
 def cmd_once(a):
     ck = Checker()
-    try:
-        os.unlink(a.sink)
-    except FileNotFoundError:
-        pass
-    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    rx.bind(a.sink)
-    os.chmod(a.sink, 0o666)
+    rx = unix_dgram_sink(a.sink)
     rx.settimeout(0.05)
     a.dest = 'unix:' + a.sink
     # A unix datagram socket queues few datagrams (net.unix.max_dgram_qlen,

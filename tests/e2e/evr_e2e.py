@@ -576,17 +576,23 @@ def parse_hostport(s):
     return host.strip('[]'), int(port)
 
 
+def unix_dgram_sink(path):
+    """A unix: destination's receiver bound at path (any old socket file
+    removed; 0666: evrd may run unprivileged)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    os.chmod(path, 0o666)
+    return s
+
+
 def cmd_recv(a):
     socks = {}
     if a.unix:
-        try:
-            os.unlink(a.unix)
-        except FileNotFoundError:
-            pass
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        s.bind(a.unix)
-        os.chmod(a.unix, 0o666)
-        socks[s] = 'unix:' + a.unix
+        socks[unix_dgram_sink(a.unix)] = 'unix:' + a.unix
     for b in a.bind or []:
         host, port = parse_hostport(b)
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

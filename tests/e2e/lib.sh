@@ -267,6 +267,54 @@ wait_until() {
 # store under $T (never the system's store.path; a test that restarts evrd
 # starts empty, as before stores existed); a test that wants one store
 # across restarts passes its own --store-path DIR, which comes later and wins.
+# evrd_await PID SOCK LOG NAME: wait up to 30 s for evrd PID's control
+# socket to answer `version`. 1 when it exited first (reaped, its log shown;
+# check with kill -0) or did not answer.
+evrd_await() {
+	local pid=$1 sock=$2 logf=$3 name=$4 i
+	for ((i = 0; i < 300; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			log "$name exited early (rc=$?):"
+			sed "s/^/    $name| /" "$logf"
+			return 1
+		fi
+		if [[ -S $sock ]] && "$EVRCTL" -s "$sock" --timeout 2 version >/dev/null 2>&1; then
+			log "$name $pid ready ($((i / 10)).$((i % 10)) s)"
+			return 0
+		fi
+		sleep 0.1
+	done
+	log "$name: control socket $sock did not answer within 30 s"
+	sed "s/^/    $name| /" "$logf"
+	return 1
+}
+
+# evrd_term PID TIMEOUT_S LOG NAME: SIGTERM; passes iff it exits 0 within
+# the timeout (ASan builds report leaks here: non-zero exit), else SIGKILL.
+# The process is reaped either way.
+evrd_term() {
+	local pid=$1 to=$2 logf=$3 name=$4 i rc
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < to * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		fail "$name exits within ${to}s of SIGTERM (still running, killing)"
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		return 1
+	fi
+	wait "$pid"
+	rc=$?
+	check_eq "$name exit status after SIGTERM (within ${to}s)" "$rc" 0
+	if ((rc != 0)); then
+		tail -n 40 "$logf" | sed "s/^/    $name| /"
+	fi
+	((rc == 0))
+}
+
 E2E_STORE_N=0
 evrd_start() {
 	local conf=$1
@@ -281,54 +329,23 @@ evrd_start() {
 	log "starting evrd -c $conf --store-path $store $*"
 	"$EVRD" -c "$conf" --store-path "$store" "$@" </dev/null >"$EVRD_LOG" 2>&1 &
 	EVRD_PID=$!
-	local i
-	for ((i = 0; i < 300; i++)); do
-		if ! kill -0 "$EVRD_PID" 2>/dev/null; then
-			wait "$EVRD_PID"
-			log "evrd exited early (rc=$?):"
-			sed 's/^/    evrd| /' "$EVRD_LOG"
-			EVRD_PID=""
-			return 1
-		fi
-		if [[ -S $EVR_SOCK ]] && "$EVRCTL" -s "$EVR_SOCK" --timeout 2 version >/dev/null 2>&1; then
-			log "evrd $EVRD_PID ready ($((i / 10)).$((i % 10)) s)"
-			return 0
-		fi
-		sleep 0.1
-	done
-	log "evrd: control socket $EVR_SOCK did not answer within 30 s"
-	sed 's/^/    evrd| /' "$EVRD_LOG"
+	evrd_await "$EVRD_PID" "$EVR_SOCK" "$EVRD_LOG" evrd && return 0
+	kill -0 "$EVRD_PID" 2>/dev/null || EVRD_PID=""
 	return 1
 }
 
 # evrd_stop [TIMEOUT_S]: SIGTERM, then exit status must be 0 within the
 # timeout (ASan builds report leaks here: non-zero exit).
 evrd_stop() {
-	local to=${1:-15} i rc
+	local to=${1:-15} rc
 	if [[ -z $EVRD_PID ]]; then
 		fail "evrd exits 0 on SIGTERM: not running"
 		return 1
 	fi
-	kill -TERM "$EVRD_PID" 2>/dev/null
-	for ((i = 0; i < to * 10; i++)); do
-		kill -0 "$EVRD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$EVRD_PID" 2>/dev/null; then
-		fail "evrd exits within ${to}s of SIGTERM (still running, killing)"
-		kill -KILL "$EVRD_PID"
-		wait "$EVRD_PID" 2>/dev/null
-		EVRD_PID=""
-		return 1
-	fi
-	wait "$EVRD_PID"
+	evrd_term "$EVRD_PID" "$to" "$EVRD_LOG" evrd
 	rc=$?
 	EVRD_PID=""
-	check_eq "evrd exit status after SIGTERM (within ${to}s)" "$rc" 0
-	if ((rc != 0)); then
-		tail -n 40 "$EVRD_LOG" | sed 's/^/    evrd| /'
-	fi
-	((rc == 0))
+	return $rc
 }
 
 evrd_alive() { [[ -n $EVRD_PID ]] && kill -0 "$EVRD_PID" 2>/dev/null; }
@@ -464,52 +481,22 @@ evrd_start_as() {
 	"$EVRD" -c "$conf" --store-path "$store" "$@" </dev/null >"$log" 2>&1 &
 	pid=$!
 	EVRD_AS_PID[$name]=$pid
-	for ((i = 0; i < 300; i++)); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			wait "$pid"
-			log "evrd $name exited early (rc=$?):"
-			sed "s/^/    evrd-$name| /" "$log"
-			EVRD_AS_PID[$name]=""
-			return 1
-		fi
-		if [[ -S $sock ]] && "$EVRCTL" -s "$sock" --timeout 2 version >/dev/null 2>&1; then
-			log "evrd $name $pid ready ($((i / 10)).$((i % 10)) s)"
-			return 0
-		fi
-		sleep 0.1
-	done
-	log "evrd $name: control socket $sock did not answer within 30 s"
-	sed "s/^/    evrd-$name| /" "$log"
+	evrd_await "$pid" "$sock" "$log" "evrd-$name" && return 0
+	kill -0 "$pid" 2>/dev/null || EVRD_AS_PID[$name]=""
 	return 1
 }
 
 # evrd_stop_as NAME [TIMEOUT_S]: SIGTERM; passes iff it exits 0 in time.
 evrd_stop_as() {
-	local name=$1 to=${2:-15} i rc pid=${EVRD_AS_PID[$1]:-}
+	local name=$1 to=${2:-15} rc pid=${EVRD_AS_PID[$1]:-}
 	if [[ -z $pid ]]; then
 		fail "evrd $name exits 0 on SIGTERM: not running"
 		return 1
 	fi
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < to * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		fail "evrd $name exits within ${to}s of SIGTERM (still running, killing)"
-		kill -KILL "$pid"
-		wait "$pid" 2>/dev/null
-		EVRD_AS_PID[$name]=""
-		return 1
-	fi
-	wait "$pid"
+	evrd_term "$pid" "$to" "${EVRD_AS_LOG[$name]}" "evrd-$name"
 	rc=$?
 	EVRD_AS_PID[$name]=""
-	check_eq "evrd $name exit status after SIGTERM (within ${to}s)" "$rc" 0
-	if ((rc != 0)); then
-		tail -n 40 "${EVRD_AS_LOG[$name]}" | sed "s/^/    evrd-$name| /"
-	fi
-	((rc == 0))
+	return $rc
 }
 
 # evrd_kill_as NAME: SIGKILL (a crash), reaped.
