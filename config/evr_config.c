@@ -957,7 +957,10 @@ static const struct evr_setting store_tab[] = {
 	U(struct evr_cfg_store, node_id, 0, 4095, "0", false,
 	  "store.kind nats: this appliance's number, unique in the cluster "
 	  "(1..4095). Ids it gives are node_id * 2^40 + n, so two appliances "
-	  "never give the same id; 0 is refused with kind nats."),
+	  "never give the same id; 0 is refused with kind nats. Taken, not "
+	  "trusted: evrd refuses to start while another appliance (another "
+	  "host or control socket) holds it; a clean stop frees it at once, a "
+	  "crash after 30 s."),
 	U(struct evr_cfg_store, timeout_ms, 100, 600000, "5000", false,
 	  "store.kind nats: how long a change waits for JetStream's "
 	  "acknowledgement (then its reply says durable: false with store_error, "

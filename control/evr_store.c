@@ -809,6 +809,7 @@ void evr_store_get_stats(struct evr_store *s, struct evr_store_stats *st)
 	st->resyncs = b.resyncs;
 	st->nats_disconnects = b.disconnects;
 	st->reap_raced = b.reap_raced;
+	st->node_conflicts = b.node_conflicts;
 }
 
 const char *evr_store_path(const struct evr_store *s)

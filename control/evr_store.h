@@ -73,6 +73,9 @@ struct evr_store_conf {
 	uint32_t claim_replicas; /* <bucket>_claims (once claims); 0 = 1 */
 	uint32_t node_id;    /* 1..4095: ids are node_id << EVR_ID_NODE_SHIFT | n */
 	uint32_t timeout_ms; /* acknowledgement and load wait */
+	/* who this appliance is (host and control socket): the owner of
+	 * node_id in the cluster; NULL = the host name */
+	const char *instance;
 };
 
 /* ---- backend interface ----------------------------------------------------- */
@@ -106,7 +109,7 @@ struct evr_store_feed {
 
 /* Counters a shared backend keeps (read with its stats op). */
 struct evr_store_be_stats {
-	uint64_t resyncs, disconnects, reap_raced;
+	uint64_t resyncs, disconnects, reap_raced, node_conflicts;
 };
 
 struct evr_store_backend_ops {
@@ -156,6 +159,7 @@ extern const struct evr_store_backend_ops evr_store_nats_ops;
 	X(resyncs, COUNTER, "full resynchronisations with a shared store after it came back") \
 	X(nats_disconnects, COUNTER, "times the shared store's NATS connection was lost") \
 	X(reap_raced, COUNTER, "expired subscriptions another appliance reaped (or refreshed) first") \
+	X(node_conflicts, COUNTER, "times another appliance was found holding this one's store.node_id (after an outage longer than its 30 s lease): ids may collide") \
 	X(once_claimed, COUNTER, "fired once subscriptions this appliance claimed (notified)") \
 	X(once_lost, COUNTER, "fired once subscriptions claimed elsewhere or not claimable: not notified")
 

@@ -30,6 +30,16 @@
  *    replica the check is serialised. Its entries expire after a day.
  *  - libnats' own threads: connection callbacks and publish acknowledgements.
  *
+ * node_id ownership. Two appliances given one store.node_id would hand out
+ * the same ids and overwrite each other's subscriptions, so the node_id is
+ * taken, not trusted: the key "n.<node_id>" in <bucket>_nodes holds the
+ * owner's identity (host and control socket). open() creates it, or takes
+ * it back when it holds this appliance's own identity (a restart), and
+ * refuses to start when another appliance holds it; the feed thread renews
+ * it every NODE_BEAT_MS; a clean close deletes it. The bucket's max age
+ * (NODE_TTL_NS) frees the node_id of an appliance that died. The bucket
+ * has store.claim_replicas replicas for the reason the claims bucket has.
+ *
  * The revision map. `lock` guards a table id -> {revision seen on the
  * feed, hash of the value this appliance holds, deleted here}. The feed
  * compares each entry with it: older revisions are skipped, and so is the
@@ -77,6 +87,8 @@
  * the stream's last sequence is compared with the last revision seen this
  * often, and twice behind in a row means read everything again. */
 #define WATCHDOG_MS 1000u
+#define NODE_TTL_NS (30LL * 1000000000LL) /* an unrenewed node_id is free again */
+#define NODE_BEAT_MS 5000u                 /* renewal period, well inside the TTL */
 
 struct slot {
 	uint64_t id;   /* 0: empty */
@@ -95,6 +107,11 @@ struct nats_be {
 	jsCtx *js;
 	kvStore *kv;
 	kvStore *claims;       /* <bucket>_claims */
+	kvStore *nodes;        /* <bucket>_nodes: node_id ownership */
+	char node_key[24];     /* "n.<node_id>" */
+	char node_val[320];    /* this appliance's identity */
+	uint64_t node_rev;     /* its key's revision (open, then the feed thread) */
+	bool node_lost;        /* feed thread: another appliance holds node_id */
 	kvWatcher *w;          /* feed thread's after load */
 
 	pthread_mutex_t lock;  /* map, counters, acks */
@@ -300,6 +317,78 @@ static natsStatus bind_bucket(struct nats_be *b, kvStore **kv, const char *name,
 	return s;
 }
 
+/* ---- node_id ownership ------------------------------------------------------ */
+
+static bool wrong_last_seq(void)
+{
+	const char *e = nats_GetLastError(NULL);
+	return e && strstr(e, "wrong last sequence");
+}
+
+/* Take n.<node_id>: 0 ours (node_rev set), 1 held by another appliance
+ * (its identity in who), -1 NATS failed. Start-up and feed thread. */
+static int node_take(struct nats_be *b, char *who, size_t wholen)
+{
+	int len = (int)strlen(b->node_val);
+
+	for (int tries = 0; tries < 4; tries++) {
+		kvEntry *e = NULL;
+		uint64_t rev = 0;
+		natsStatus s = kvStore_Get(&e, b->nodes, b->node_key);
+
+		if (s == NATS_NOT_FOUND) {
+			s = kvStore_Create(&rev, b->nodes, b->node_key, b->node_val, len);
+			if (s == NATS_OK) {
+				b->node_rev = rev;
+				return 0;
+			}
+			if (wrong_last_seq())
+				continue; /* created meanwhile: look at it */
+			return -1;
+		}
+		if (s != NATS_OK)
+			return -1;
+		const char *v = kvEntry_ValueString(e);
+		uint64_t last = kvEntry_Revision(e);
+		bool mine = v && strcmp(v, b->node_val) == 0;
+		if (!mine)
+			snprintf(who, wholen, "%s", v ? v : "?");
+		kvEntry_Destroy(e);
+		if (!mine)
+			return 1;
+		s = kvStore_Update(&rev, b->nodes, b->node_key, b->node_val, len, last);
+		if (s == NATS_OK) {
+			b->node_rev = rev;
+			return 0;
+		}
+		if (!wrong_last_seq())
+			return -1;
+	}
+	return -1;
+}
+
+/* Renew the node_id (feed thread, connected). A key that expired during
+ * an outage is taken again; one another appliance took meanwhile is
+ * counted (node_conflicts): ids may collide until one of them stops. */
+static void node_beat(struct nats_be *b)
+{
+	char who[320];
+	uint64_t rev = 0;
+
+	if (!b->node_lost && kvStore_Update(&rev, b->nodes, b->node_key, b->node_val,
+	                                    (int)strlen(b->node_val), b->node_rev) == NATS_OK) {
+		b->node_rev = rev;
+		return;
+	}
+	int r = node_take(b, who, sizeof(who));
+	pthread_mutex_lock(&b->lock);
+	if (r == 1 && !b->node_lost)
+		b->st.node_conflicts++;
+	pthread_mutex_unlock(&b->lock);
+	if (r >= 0)
+		b->node_lost = r == 1;
+}
+
 static void be_close(void *be);
 
 static int be_open(void **out, const struct evr_store_conf *c, char *err, size_t errlen)
@@ -359,10 +448,40 @@ static int be_open(void **out, const struct evr_store_conf *c, char *err, size_t
 		s = bind_bucket(b, &b->claims, claims, "evrouter once claims",
 		                c->claim_replicas ? c->claim_replicas : 1, CLAIM_TTL_NS);
 	}
+	if (s == NATS_OK) {
+		char nodes[80];
+		snprintf(nodes, sizeof(nodes), "%s_nodes", b->bucket);
+		s = bind_bucket(b, &b->nodes, nodes, "evrouter node_id owners",
+		                c->claim_replicas ? c->claim_replicas : 1, NODE_TTL_NS);
+	}
 	if (s != NATS_OK) {
 		set_err(err, errlen, b, "JetStream KV bucket", s);
 		be_close(b);
 		return -EIO;
+	}
+	snprintf(b->node_key, sizeof(b->node_key), "n.%u", c->node_id);
+	if (c->instance && *c->instance) {
+		snprintf(b->node_val, sizeof(b->node_val), "%s", c->instance);
+	} else {
+		char host[256] = "?";
+		(void)gethostname(host, sizeof(host) - 1);
+		snprintf(b->node_val, sizeof(b->node_val), "%s", host);
+	}
+	{
+		char who[320];
+		int r = node_take(b, who, sizeof(who));
+		if (r == 1) {
+			snprintf(err, errlen, "store nats bucket %s: store.node_id %u is held by %s "
+			         "(renewed within the last %lld s); give every appliance its own node_id",
+			         b->bucket, c->node_id, who, NODE_TTL_NS / 1000000000LL);
+			be_close(b);
+			return -EADDRINUSE;
+		}
+		if (r < 0) {
+			set_err(err, errlen, b, "taking store.node_id", NATS_ERR);
+			be_close(b);
+			return -EIO;
+		}
 	}
 	*out = b;
 	return 0;
@@ -662,6 +781,7 @@ static void *watch_main(void *arg)
 	uint64_t next_purge = mono_ms() + PURGE_EVERY_MS / 2 +
 	                      (b->conf.node_id * 7919u) % (PURGE_EVERY_MS / 2);
 	uint64_t next_check = mono_ms() + WATCHDOG_MS;
+	uint64_t next_beat = mono_ms() + NODE_BEAT_MS;
 	unsigned behind = 0;
 
 	for (;;) {
@@ -678,6 +798,10 @@ static void *watch_main(void *arg)
 		pthread_mutex_unlock(&b->lock);
 		if (stop)
 			break;
+		if (up && mono_ms() >= next_beat) {
+			node_beat(b); /* a failure is retried next period */
+			next_beat = mono_ms() + NODE_BEAT_MS;
+		}
 		if (again && up) {
 			kvWatcher *w = NULL;
 			if (b->w) {
@@ -805,12 +929,17 @@ static void be_close(void *be)
 	pthread_mutex_unlock(&b->lock);
 	if (b->thr_running)
 		pthread_join(b->thr, NULL);
+	/* a clean stop frees the node_id at once (a crash: after NODE_TTL) */
+	if (b->nodes && b->node_rev && !b->node_lost)
+		(void)kvStore_Delete(b->nodes, b->node_key);
 	if (b->w)
 		kvWatcher_Destroy(b->w);
 	if (b->kv)
 		kvStore_Destroy(b->kv);
 	if (b->claims)
 		kvStore_Destroy(b->claims);
+	if (b->nodes)
+		kvStore_Destroy(b->nodes);
 	if (b->js)
 		jsCtx_Destroy(b->js);
 	if (b->nc) {

@@ -995,6 +995,12 @@ int main(int argc, char **argv)
 	 * ids (static ones then get ids above them) and their absolute expiry,
 	 * before any port forwards an event or the control socket answers. */
 	{
+		/* who owns store.node_id in a cluster: this host and its control
+		 * socket, so the same appliance restarting takes it back */
+		char host[256] = "?", instance[320];
+		(void)gethostname(host, sizeof(host) - 1);
+		snprintf(instance, sizeof(instance), "%s:%s", host,
+		         cfg->control.socket && cfg->control.socket[0] ? cfg->control.socket : "-");
 		struct evr_store_conf sc = {
 			.kind = (enum evr_store_kind)cfg->store.kind,
 			.path = store_path ? store_path : cfg->store.path,
@@ -1011,6 +1017,7 @@ int main(int argc, char **argv)
 			.claim_replicas = cfg->store.claim_replicas,
 			.node_id = cfg->store.node_id,
 			.timeout_ms = cfg->store.timeout_ms,
+			.instance = instance,
 		};
 		store = evr_store_open(&sc, err, sizeof(err));
 		if (!store && sc.kind != EVR_STORE_NONE)

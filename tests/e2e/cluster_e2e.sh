@@ -17,6 +17,9 @@
 #
 # Asserts:
 #  - the bucket is the JetStream stream KV_evr_subs, 3 replicas;
+#  - a fourth evrd D configured with A's node_id is refused at start,
+#    naming A as the holder; once A stopped cleanly, D starts at once; no
+#    appliance counts a node_id conflict (B's restart, the NATS outage);
 #  - subscribe on A, event raised on C: notified; ids carry the node_id
 #    (id >> 40) and stay below 2^53;
 #  - visibility: 200 subscribes on A, C polled (evr_subscribers_list by id)
@@ -115,6 +118,19 @@ fi
 for n in a b c; do
 	check_eq "evrd ${n^^}: store.stale at start" "$(stat_as "$n" .store.stale)" 0
 done
+
+# ---------------------------------------------------------------- node_id is taken, not trusted
+# A fourth appliance configured with A's node_id would hand out A's ids:
+# it must not start while A holds the node_id.
+sed -e "s|evr-e2e-cluster-$$-a|evr-e2e-cluster-$$-d|" -e "s|$T/a.sock|$T/d.sock|" \
+	-e "s|tx-a.pcap|tx-d.pcap|" -e 's|"evrd-a"|"evrd-d"|' "$T/evrd-a.conf" >"$T/evrd-d.conf"
+if evrd_start_as d "$T/evrd-d.conf" "$T/d.sock"; then
+	fail "an appliance with A's node_id is refused at start"
+	evrd_stop_as d 15
+else
+	check "an appliance with A's node_id is refused at start, naming the holder" \
+		grep -q "store.node_id 1 is held by $(hostname):$A" "$T/evrd-d.log"
+fi
 
 # raised_on NAME KEY OUT WHAT: raise E_CLUSTER k=KEY on evrd NAME; one
 # subscriber notified, and the unix: receiver writing OUT (started by the
@@ -284,7 +300,17 @@ check "NATS back: subscribe on A acknowledged (id $id3)" test -n "$id3"
 check "NATS back: A's new subscription visible on C" cpy wait-id --sock "$C" --id "${id3:-0}" --timeout 10
 py_checks cpy same-set --socks "$A,$B,$C" --timeout 20
 all_alive "at the end"
+for n in a b c; do # B's restart and the NATS outage took no node_id from anyone
+	check_eq "evrd ${n^^}: no node_id conflicts (store.node_conflicts)" "$(stat_as "$n" .store.node_conflicts)" 0
+done
 
 for n in a b c; do evrd_stop_as "$n" 15; done
+# A's clean stop released node_id 1 at once (a crash: after its 30 s lease)
+if evrd_start_as d "$T/evrd-d.conf" "$T/d.sock"; then
+	pass "after A's clean stop, an appliance with node_id 1 starts at once"
+	evrd_stop_as d 15
+else
+	fail "after A's clean stop, an appliance with node_id 1 starts at once"
+fi
 for i in 1 2 3; do nats_cluster_stop "$i"; done
 e2e_finish
