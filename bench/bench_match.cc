@@ -638,6 +638,43 @@ void update_visible(benchmark::State &state, bool infix)
 	state.counters["on_return_pct"] = 100.0 * (double)on_return / (double)lat_us.size();
 }
 
+// OpenSIPS' event_subscribe with expire 0 removes a socket's subscription
+// to an event (evr_matcher_unsubscribe_dest): the time one call holds the
+// writer lock (so stalls the control thread) with N others live. Each
+// iteration adds one subscription (untimed) and removes it by event and
+// destination (timed).
+void BM_unsubscribe_dest(benchmark::State &state)
+{
+	Fixture *f = fixture(EVR_INDEX_HYBRID, (uint32_t)state.range(0));
+	if (!f->error.empty()) {
+		state.SkipWithError(f->error.c_str());
+		return;
+	}
+	RcuThread t;
+	RcuOnline on;
+	std::string err;
+	uint32_t k = 0;
+	for (auto _ : state) {
+		SubDef d;
+		d.event = "E_UNSUB_BENCH";
+		d.dest = Gen::dest(0x300000u + k++);
+		if (subscribe_new(f->m, d, k, nullptr, &err) != 0) {
+			state.SkipWithError(err.c_str());
+			break;
+		}
+		uint64_t t0 = now_ns();
+		int rc = evr_matcher_unsubscribe_dest(f->m, d.event.c_str(), nullptr, d.dest.c_str());
+		uint64_t t1 = now_ns();
+		if (rc != 1) {
+			err = fmt("unsubscribe_dest(%s): %d", d.dest.c_str(), rc);
+			state.SkipWithError(err.c_str());
+			break;
+		}
+		state.SetIterationTime((double)(t1 - t0) / 1e9);
+		rcu_quiescent_state();
+	}
+}
+
 void BM_update_visible_exact(benchmark::State &s) { update_visible(s, false); }
 void BM_update_visible_infix(benchmark::State &s) { update_visible(s, true); }
 
@@ -678,6 +715,10 @@ BENCHMARK(BM_match_cold)
 BENCHMARK(BM_match_naive)
 	->Apply([](benchmark::internal::Benchmark *b) { match_sizes(b, 100000); })
 	->UseManualTime();
+BENCHMARK(BM_unsubscribe_dest)
+	->Apply([](benchmark::internal::Benchmark *b) { match_sizes(b, 1000000); })
+	->UseManualTime()
+	->Unit(benchmark::kMicrosecond);
 
 // Fixed iteration counts: these functions run a reader thread and measure
 // around the loop, so they must run exactly once (no iteration sizing).

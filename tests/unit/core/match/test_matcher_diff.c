@@ -615,6 +615,38 @@ static void case_unsub(struct dctx *d)
 }
 
 /*
+ * Unsubscribe by event and destination (OpenSIPS' expire 0) finds its
+ * subscriptions through the (event, destination) map: more of them than one
+ * chunk (32), event names in any case, CUSTOM subclasses told apart, and the
+ * same destination's other events and the event's other destinations kept.
+ */
+static void case_unsub_dest_many(struct dctx *d)
+{
+	char f[32];
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(f, sizeof(f), "aor=%u*", i);
+		DSUB(d, i % 2 ? "E_X" : "e_x", NULL, FL(f), D9(5), 60, false, false, NULL);
+	}
+	DSUB(d, "E_Y", NULL, NOF, D9(5), 60, false, false, NULL);
+	DSUB(d, "E_X", NULL, NOF, D9(6), 60, false, false, NULL);
+	DSUB(d, "CUSTOM", "sofia::register", NOF, D9(5), 60, false, false, NULL);
+	DSUB(d, "CUSTOM", "sofia::register", FL("a=1"), D9(5), 60, false, false, NULL);
+	DSUB(d, "CUSTOM", "sofia::expire", NOF, D9(5), 60, false, false, NULL);
+	evr_matcher_sync(d->m);
+	CHECK_EQ_INT(live_count(d->m), 105);
+	CHECK_EQ_INT(evr_matcher_unsubscribe_dest(d->m, "E_X", NULL, D9(5)), 100);
+	CHECK_EQ_INT(live_count(d->m), 5);
+	CHECK_EQ_INT(evr_matcher_unsubscribe_dest(d->m, "CUSTOM", "SOFIA::REGISTER", D9(5)), 2);
+	CHECK_EQ_INT(evr_matcher_unsubscribe_dest(d->m, "CUSTOM", "sofia::register", D9(5)), 0);
+	CHECK_EQ_INT(live_count(d->m), 3);
+	CHECK_EQ_INT(evr_matcher_unsubscribe_dest(d->m, "E_Y", NULL, D9(6)), 0);
+	CHECK_EQ_INT(evr_matcher_unsubscribe_dest(d->m, "E_Y", NULL, D9(5)), 1);
+	CHECK_EQ_INT(evr_matcher_unsubscribe_dest(d->m, "E_X", NULL, D9(6)), 1);
+	CHECK_EQ_INT(evr_matcher_unsubscribe_dest(d->m, "CUSTOM", "sofia::expire", D9(5)), 1);
+	CHECK_EQ_INT(live_count(d->m), 0);
+}
+
+/*
  * Event names and subclasses are interned per matcher, shared by every
  * subscription that spells them the same and released with the last one
  * (a refcount off by one is a use-after-free the ASan run reports, or a
@@ -711,6 +743,7 @@ static void run_directed(enum evr_index_kind kind)
 		{"anchors", case_anchors},
 		{"visibility", case_visibility},
 		{"unsub", case_unsub},
+		{"unsub_dest_many", case_unsub_dest_many},
 		{"never", case_never},
 		{"interned_names", case_interned_names},
 	};
