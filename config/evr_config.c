@@ -863,8 +863,9 @@ static int check_nats_url(const void *v, char *err, size_t errlen)
 		const char *end = strchr(u, ',');
 		size_t n = end ? (size_t)(end - u) : strlen(u);
 
-		if (n <= 7 || strncmp(u, "nats://", 7) != 0) {
-			seterr(err, errlen, "'%.*s' is not nats://host:port", (int)n, u);
+		if (n <= 7 || (strncmp(u, "nats://", 7) != 0 && strncmp(u, "tls://", 6) != 0)) {
+			seterr(err, errlen, "'%.*s' is not nats://host:port or tls://host:port",
+			       (int)n, u);
 			return -EINVAL;
 		}
 		for (size_t i = 7; i < n; i++) {
@@ -890,11 +891,11 @@ static int check_nats_url(const void *v, char *err, size_t errlen)
  * the publisher thread (dataplane/evrd/evr_nats.c), which publishes. */
 static const struct evr_setting nats_tab[] = {
 	S(struct evr_cfg_nats, url, 1023, "", false, check_nats_url,
-	  "nats://host:port[,...] or \"\"",
+	  "nats://host:port[,...], tls://host:port[,...] or \"\"",
 	  "NATS server(s) nats: destinations publish to (core NATS; a JetStream "
 	  "stream bound to the subjects keeps them), e.g. \"nats://127.0.0.1:4222\". "
 	  "\"\" = off: nats: subscriptions are refused. Several URLs, comma-separated, "
-	  "are tried in turn on reconnect."),
+	  "are tried in turn on reconnect. tls:// (or any nats.tls_*): TLS."),
 	S(struct evr_cfg_nats, name, 63, "evrd", false, NULL, NULL,
 	  "Client name the server shows (connz)."),
 	S(struct evr_cfg_nats, user, 255, "", false, NULL, NULL,
@@ -908,6 +909,23 @@ static const struct evr_setting nats_tab[] = {
 	  "Credentials file (user JWT and NKey seed, nsc/nats CLI .creds) for "
 	  "decentralised authentication (instead of user/password or token); read "
 	  "at each connect, keep it readable by evrd only."),
+	S(struct evr_cfg_nats, tls_ca_file, 107, "", false, check_opt_abs_path,
+	  "absolute path or \"\"",
+	  "TLS: CA certificates (PEM) the NATS servers' certificates must chain "
+	  "to. Setting any tls_* (or a tls:// URL) makes every connection TLS, "
+	  "server verified (without tls_ca_file: the system's CAs); a server "
+	  "that does not offer TLS or fails verification is not used."),
+	S(struct evr_cfg_nats, tls_cert_file, 107, "", false, check_opt_abs_path,
+	  "absolute path or \"\"",
+	  "TLS: this client's certificate chain (PEM), for servers that verify "
+	  "clients (nats-server tls { verify: true }); with tls_key_file."),
+	S(struct evr_cfg_nats, tls_key_file, 107, "", false, check_opt_abs_path,
+	  "absolute path or \"\"",
+	  "TLS: the private key (PEM) of tls_cert_file; keep it readable by "
+	  "evrd only."),
+	S(struct evr_cfg_nats, tls_hostname, 255, "", false, NULL, NULL,
+	  "TLS: the name the servers' certificates must carry, when it is not "
+	  "the host of the URL (servers reached by address). \"\" = the URL's host."),
 	U(struct evr_cfg_nats, ring, 64, 1u << 20, "4096", false,
 	  "Notifications queued from the workers to the NATS publisher thread; when "
 	  "full they are dropped and counted (nats_ring_full). The header and payload "
@@ -1664,6 +1682,9 @@ static int check_global(struct load_ctx *lc, struct evr_config *c,
 		if (ways > 1)
 			return fail(lc, ng, n->token[0] ? "nats.token" : "nats.creds_file",
 			            "give one of user/password, token or creds_file");
+		if (!n->tls_cert_file[0] != !n->tls_key_file[0])
+			return fail(lc, ng, n->tls_cert_file[0] ? "nats.tls_cert_file" :
+			            "nats.tls_key_file", "give both tls_cert_file and tls_key_file");
 		for (uint32_t i = 0; i < c->n_subscriptions && !n->url[0]; i++)
 			if (strncasecmp(c->subscriptions[i].socket, "nats:", 5) == 0) {
 				snprintf(path, sizeof(path), "subscriptions[%u].socket", i);

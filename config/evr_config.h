@@ -205,6 +205,9 @@ struct evr_cfg_nats {
 	char *user, *password;     /* user/password authentication */
 	char *token;               /* token authentication */
 	char *creds_file;          /* JWT + NKey seed (.creds) */
+	char *tls_ca_file;         /* TLS: CAs the servers must chain to */
+	char *tls_cert_file, *tls_key_file; /* TLS: client certificate */
+	char *tls_hostname;        /* TLS: name the servers' certificates carry */
 	uint32_t ring;             /* descriptors queued to the publisher thread */
 	uint32_t max_pending_bytes;/* libnats reconnect buffer */
 	uint32_t reconnect_wait_ms;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* NATS connection options from the nats group (evr_nats_conn.h). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,34 @@ static natsStatus set_servers(natsOptions *o, const char *url)
 	return s;
 }
 
+static bool set(const char *v)
+{
+	return v && v[0];
+}
+
+/* TLS when asked for by a setting or by a tls:// server URL. */
+static bool tls_wanted(const struct evr_nats_conn_conf *c)
+{
+	return set(c->tls_ca_file) || set(c->tls_cert_file) || set(c->tls_hostname) ||
+	       (c->url && strstr(c->url, "tls://"));
+}
+
+/* Every connection TLS, the server verified (libnats: against tls_ca_file,
+ * else the system's CAs; and its name), a client certificate if given.
+ * The files are read now: a bad one is a start-up error. */
+static natsStatus set_tls(natsOptions *o, const struct evr_nats_conn_conf *c)
+{
+	natsStatus s = natsOptions_SetSecure(o, true);
+
+	if (s == NATS_OK && set(c->tls_ca_file))
+		s = natsOptions_LoadCATrustedCertificates(o, c->tls_ca_file);
+	if (s == NATS_OK && set(c->tls_cert_file))
+		s = natsOptions_LoadCertificatesChain(o, c->tls_cert_file, c->tls_key_file);
+	if (s == NATS_OK && set(c->tls_hostname))
+		s = natsOptions_SetExpectedHostname(o, c->tls_hostname);
+	return s;
+}
+
 natsStatus evr_nats_conn_options(natsOptions **out, const struct evr_nats_conn_conf *c)
 {
 	natsOptions *o = NULL;
@@ -40,6 +69,8 @@ natsStatus evr_nats_conn_options(natsOptions **out, const struct evr_nats_conn_c
 		s = natsOptions_SetToken(o, c->token);
 	if (s == NATS_OK && c->creds_file && c->creds_file[0])
 		s = natsOptions_SetUserCredentialsFromFiles(o, c->creds_file, NULL);
+	if (s == NATS_OK && tls_wanted(c))
+		s = set_tls(o, c);
 	if (s == NATS_OK)
 		s = natsOptions_SetMaxReconnect(o, -1); /* never give up */
 	if (s == NATS_OK && c->reconnect_wait_ms)

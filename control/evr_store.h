@@ -57,6 +57,8 @@ struct evr_nats_conn_conf {
 	const char *url;   /* "nats://a:4222,nats://b:4222" */
 	const char *name;  /* client name */
 	const char *user, *password, *token, *creds_file; /* "" = unused */
+	/* TLS ("" = unused; any of them, or a tls:// URL, turns it on) */
+	const char *tls_ca_file, *tls_cert_file, *tls_key_file, *tls_hostname;
 	uint32_t reconnect_wait_ms;
 	uint32_t max_pending_bytes; /* reconnect buffer; 0 = libnats default */
 };

@@ -122,6 +122,8 @@ static natsStatus make_options(struct evr_nats *n, const struct evr_cfg_nats *c)
 	const struct evr_nats_conn_conf cc = {
 		.url = c->url, .name = c->name, .user = c->user, .password = c->password,
 		.token = c->token, .creds_file = c->creds_file,
+		.tls_ca_file = c->tls_ca_file, .tls_cert_file = c->tls_cert_file,
+		.tls_key_file = c->tls_key_file, .tls_hostname = c->tls_hostname,
 		.reconnect_wait_ms = c->reconnect_wait_ms,
 		.max_pending_bytes = c->max_pending_bytes,
 	};

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// NATS side of tests/e2e/nats_e2e.sh, with the npm `nats` client (pinned by
-// lib.sh e2e_require_nats_js). Every mode is bounded in time and prints one
-// JSON line per message: {"subject", "data"} (data as UTF-8 text).
+// NATS side of tests/e2e/nats_e2e.sh and nats_tls_e2e.sh, with the npm
+// `nats` client (pinned by lib.sh e2e_require_nats_js). Every mode is
+// bounded in time and prints one JSON line per message: {"subject",
+// "data"} (data as UTF-8 text).
 //
 //   node nats_e2e.js collect URL SUBJECT OUT COUNT TIMEOUT_S
 //       core subscription; writes OUT (JSON lines), OUT.ready once
@@ -24,6 +25,20 @@ const { connect, AckPolicy, DeliverPolicy, StorageType, StringCodec } = require(
 const sc = StringCodec();
 const [mode, url, ...args] = process.argv.slice(2);
 
+// TLS for every connection when NATS_TLS_CA is set (nats_tls_e2e.sh):
+// the CA the server chains to, and a client certificate if given.
+function opts(url) {
+	const o = { servers: url, reconnect: false };
+	if (process.env.NATS_TLS_CA) {
+		o.tls = { caFile: process.env.NATS_TLS_CA };
+		if (process.env.NATS_TLS_CERT) {
+			o.tls.certFile = process.env.NATS_TLS_CERT;
+			o.tls.keyFile = process.env.NATS_TLS_KEY;
+		}
+	}
+	return o;
+}
+
 function line(m) {
 	return JSON.stringify({ subject: m.subject, data: sc.decode(m.data) }) + '\n';
 }
@@ -31,7 +46,7 @@ function line(m) {
 async function collect() {
 	const [subject, out, countS, toS] = args;
 	const count = Number(countS);
-	const nc = await connect({ servers: url, reconnect: false });
+	const nc = await connect(opts(url));
 	const sub = nc.subscribe(subject);
 	let n = 0;
 	fs.writeFileSync(out, '');
@@ -51,7 +66,7 @@ async function collect() {
 
 async function jsSetup() {
 	const [stream, subjects, durable] = args;
-	const nc = await connect({ servers: url, reconnect: false });
+	const nc = await connect(opts(url));
 	const jsm = await nc.jetstreamManager();
 	await jsm.streams.add({ name: stream, subjects: subjects.split(','),
 	                        storage: StorageType.File });
@@ -63,7 +78,7 @@ async function jsSetup() {
 
 async function jsInfo() {
 	const [stream] = args;
-	const nc = await connect({ servers: url, reconnect: false });
+	const nc = await connect(opts(url));
 	const jsm = await nc.jetstreamManager();
 	const si = await jsm.streams.info(stream);
 	console.log(JSON.stringify({ messages: si.state.messages }));
@@ -72,7 +87,7 @@ async function jsInfo() {
 
 async function jsConsume() {
 	const [stream, durable, maxS, expS] = args;
-	const nc = await connect({ servers: url, reconnect: false });
+	const nc = await connect(opts(url));
 	const js = nc.jetstream();
 	const c = await js.consumers.get(stream, durable);
 	const it = await c.fetch({ max_messages: Number(maxS), expires: Number(expS) });

@@ -93,6 +93,22 @@ static void test_valid(void)
 	CHECK_EQ_INT(c->nats.max_pending_bytes, 4096);
 	CHECK_EQ_STR(c->subscriptions[0].socket, "nats:evr.{event}");
 	evr_config_free(c);
+
+	/* TLS: tls:// servers, a CA and a client certificate */
+	c = evr_config_load_string(BASE "nats = { url = \"tls://10.0.0.1:4222,tls://10.0.0.2:4222\";\n"
+	                           " tls_ca_file = \"/etc/evrd/nats-ca.pem\";\n"
+	                           " tls_cert_file = \"/etc/evrd/evrd.pem\";"
+	                           " tls_key_file = \"/etc/evrd/evrd.key\";\n"
+	                           " tls_hostname = \"nats.example\"; };\n", "t.conf", err, sizeof(err));
+	CHECK_MSG(c != NULL, "%s", err);
+	if (c == NULL)
+		return;
+	CHECK_EQ_STR(c->nats.url, "tls://10.0.0.1:4222,tls://10.0.0.2:4222");
+	CHECK_EQ_STR(c->nats.tls_ca_file, "/etc/evrd/nats-ca.pem");
+	CHECK_EQ_STR(c->nats.tls_cert_file, "/etc/evrd/evrd.pem");
+	CHECK_EQ_STR(c->nats.tls_key_file, "/etc/evrd/evrd.key");
+	CHECK_EQ_STR(c->nats.tls_hostname, "nats.example");
+	evr_config_free(c);
 }
 
 struct bad_case {
@@ -189,9 +205,9 @@ static void test_invalid(void)
 		 "listeners = ( { port = 1; } );\n", "neighbour 2001:db8::2 has no IPv6 address"},
 		/* nats: URL form, credentials never in the URL, one way to authenticate */
 		{BASE "nats = {\n url = \"127.0.0.1:4222\"; };\n",
-		 "t.conf:5: nats.url: '127.0.0.1:4222' is not nats://host:port"},
+		 "t.conf:5: nats.url: '127.0.0.1:4222' is not nats://host:port or tls://host:port"},
 		{BASE "nats = {\n url = \"nats://a:1,tcp://b:2\"; };\n",
-		 "t.conf:5: nats.url: 'tcp://b:2' is not nats://host:port"},
+		 "t.conf:5: nats.url: 'tcp://b:2' is not nats://host:port or tls://host:port"},
 		{BASE "nats = {\n url = \"nats://u:p@h:4222\"; };\n",
 		 "t.conf:5: nats.url: credentials in the URL are refused"},
 		{BASE "nats = { url = \"nats://h:4222\"; password = \"x\"; };\n",
@@ -203,6 +219,12 @@ static void test_invalid(void)
 		 "t.conf:4: nats.token: give one of user/password, token or creds_file"},
 		{BASE "nats = { creds_file = \"x.creds\"; };\n",
 		 "t.conf:4: nats.creds_file: 'x.creds' is not an absolute path"},
+		{BASE "nats = { url = \"tls://h:4222\"; tls_cert_file = \"/etc/evrd/c.pem\"; };\n",
+		 "t.conf:4: nats.tls_cert_file: give both tls_cert_file and tls_key_file"},
+		{BASE "nats = { url = \"tls://h:4222\"; tls_key_file = \"/etc/evrd/c.key\"; };\n",
+		 "t.conf:4: nats.tls_key_file: give both tls_cert_file and tls_key_file"},
+		{BASE "nats = { tls_ca_file = \"ca.pem\"; };\n",
+		 "t.conf:4: nats.tls_ca_file: 'ca.pem' is not an absolute path"},
 		{BASE "nats = { ring = 10; };\n", "t.conf:4: nats.ring: 10 is out of range 64..1048576"},
 		{BASE "nats = { max_pending_bytes = 0; };\n",
 		 "t.conf:4: nats.max_pending_bytes: 0 is out of range 1024..1073741824"},
