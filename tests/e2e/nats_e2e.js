@@ -25,10 +25,14 @@ const { connect, AckPolicy, DeliverPolicy, StorageType, StringCodec } = require(
 const sc = StringCodec();
 const [mode, url, ...args] = process.argv.slice(2);
 
-// TLS for every connection when NATS_TLS_CA is set (nats_tls_e2e.sh):
-// the CA the server chains to, and a client certificate if given.
+// nats_tls_e2e.sh: a user (NATS_USER, NATS_PASS), and TLS when NATS_TLS_CA
+// is set (the CA the server chains to, a client certificate if given).
 function opts(url) {
 	const o = { servers: url, reconnect: false };
+	if (process.env.NATS_USER) {
+		o.user = process.env.NATS_USER;
+		o.pass = process.env.NATS_PASS;
+	}
 	if (process.env.NATS_TLS_CA) {
 		o.tls = { caFile: process.env.NATS_TLS_CA };
 		if (process.env.NATS_TLS_CERT) {

@@ -13,6 +13,10 @@
 #  - evrd starts (the store is loaded over TLS) and connects; nats-server's
 #    /connz shows evrd's connections with TLS 1.2 or 1.3;
 #  - a nats: subscription and a raised event: the TLS consumer gets it;
+#  - evrd runs with exactly the NATS permissions the README lists (its
+#    subjects, $JS.API, the three buckets, _INBOX): the store loads, a
+#    `once` is claimed and notified once, the node_id lease is renewed,
+#    and nats-server logs no permission violation;
 #  - refused at start, each with the reason in evrd's error: a server
 #    certificate from a CA evrd does not trust; no client certificate
 #    (the server verifies clients); a plain nats:// URL without TLS
@@ -67,6 +71,18 @@ tls {
   verify: true
   timeout: 2
 }
+# evrd gets exactly the permissions the README lists for it: its nats:
+# subjects, the JetStream API, the three buckets, replies on _INBOX
+authorization {
+  users = [
+    { user: evrd, password: evrd-pw, permissions: {
+        publish: [ "evr.>", "\$JS.API.>", "\$KV.evr_tls.>", "\$KV.evr_tls_claims.>",
+                   "\$KV.evr_tls_nodes.>" ]
+        subscribe: [ "_INBOX.>" ] } }
+    { user: consumer, password: consumer-pw, permissions: {
+        publish: [ "_INBOX.>" ], subscribe: [ "evr.>", "_INBOX.>" ] } }
+  ]
+}
 CONF
 nats_up() {
 	spawn nats-server -c "$T/nats.conf" -l "$T/nats-server.log"
@@ -86,7 +102,8 @@ workers = { count = 1; idle_sleep_us = 1000; };
 listeners = ( { port = 8090; format = "jsonrpc"; } );
 control = { socket = "$T/$1.sock"; };
 heartbeat = { interval_s = 0; };
-nats = { name = "evrd-tls-$1"; reconnect_wait_ms = 200; $2 };
+nats = { name = "evrd-tls-$1"; reconnect_wait_ms = 200; user = "evrd"; password = "evrd-pw";
+         $2 };
 store = { kind = "nats"; bucket = "evr_tls"; node_id = 1; timeout_ms = 2000; };
 CONF
 }
@@ -130,13 +147,14 @@ connected() { [[ $(stat_get .dataplane.nats.connected) == true ]]; }
 check "evrd's nats: publisher connected over TLS" wait_until 10 connected
 check_eq "store not stale" "$(stat_get .store.stale)" 0
 tls_conns() {
-	curl -s "http://127.0.0.1:$MPORT/connz" |
-		jq -r '[.connections[] | select(.name == "evrd-tls-ok") | .tls_version] | sort | join(" ")'
+	curl -s "http://127.0.0.1:$MPORT/connz?auth=true" |
+		jq -r '[.connections[] | select(.name == "evrd-tls-ok") | "\(.tls_version)/\(.authorized_user)"] | sort | join(" ")'
 }
-check_eq "nats-server /connz: evrd's two connections (publisher, store) use TLS 1.3" "$(tls_conns)" "1.3 1.3"
+check_eq "nats-server /connz: evrd's two connections (publisher, store): TLS 1.3, user evrd" \
+	"$(tls_conns)" "1.3/evrd 1.3/evrd"
 
 check "subscribe E_TLS nats:evr.{event}" ctl subscribe E_TLS 'nats:evr.{event}' --format jsonrpc --expire 600
-spawn env NATS_TLS_CA="$PKI/ca.pem" NATS_TLS_CERT="$PKI/client.pem" NATS_TLS_KEY="$PKI/client.key" \
+spawn env NATS_USER=consumer NATS_PASS=consumer-pw NATS_TLS_CA="$PKI/ca.pem" NATS_TLS_CERT="$PKI/client.pem" NATS_TLS_KEY="$PKI/client.key" \
 	timeout 30 node "$JS" collect "tls://127.0.0.1:$NPORT" 'evr.>' "$T/tls.jsonl" 1 15
 PID_C=$BG_PID
 check "TLS consumer subscribed (npm nats)" wait_until 10 test -e "$T/tls.jsonl.ready"
@@ -146,5 +164,32 @@ check_eq "TLS consumer got the notification (subject, method, k)" \
 	"$(jq -r '"\(.subject) \(.data | fromjson | "\(.method) \(.params.k)")"' "$T/tls.jsonl" 2>/dev/null)" \
 	"evr.E_TLS E_TLS v"
 check_eq "nats_published" "$(total nats_published)" 1
+
+# once: the claims bucket (store.kind nats claims a fired once before it
+# is notified), with evrd's restricted permissions
+check "subscribe E_ONCE nats:evr.{event} once" \
+	ctl subscribe E_ONCE 'nats:evr.{event}' --format jsonrpc --expire 600 --once
+spawn env NATS_USER=consumer NATS_PASS=consumer-pw NATS_TLS_CA="$PKI/ca.pem" \
+	NATS_TLS_CERT="$PKI/client.pem" NATS_TLS_KEY="$PKI/client.key" \
+	timeout 30 node "$JS" collect "tls://127.0.0.1:$NPORT" 'evr.E_ONCE' "$T/once.jsonl" 2 4
+PID_C=$BG_PID
+check "TLS consumer subscribed to evr.E_ONCE" wait_until 10 test -e "$T/once.jsonl.ready"
+ctl raise E_ONCE n=1 >/dev/null
+ctl raise E_ONCE n=2 >/dev/null
+wait "$PID_C"
+check_eq "the once notified exactly once (claimed through <bucket>_claims)" \
+	"$(jq -r '.data | fromjson | .params.n' "$T/once.jsonl" 2>/dev/null | tr '\n' ' ')" "1 "
+check_eq "store.once_claimed" "$(stat_get .store.once_claimed)" 1
+# the node_id lease is renewed every 5 s (its key's stream moves on)
+node_seq() {
+	curl -s "http://127.0.0.1:$MPORT/jsz?streams=true" |
+		jq -r '[.account_details[]?.stream_detail[]? | select(.name == "KV_evr_tls_nodes") | .state.last_seq] | max // 0'
+}
+renewed() { [[ $(node_seq) -ge 2 ]]; }
+check "node_id lease renewed under the restricted permissions (KV_evr_tls_nodes last_seq $(node_seq) -> >= 2 within 8 s)" \
+	wait_until 8 renewed
+check_eq "store errors" "$(stat_get .store.errors)" 0
+check_eq "no permission violations logged by nats-server" \
+	"$(grep -c 'Violation' "$T/nats-server.log")" 0
 evrd_stop 30
 e2e_finish
