@@ -642,10 +642,15 @@ big_event() {
 }
 
 # nsx NS command...: run in the namespace.
-# e2e_user_add NAME: a system user without home or shell, removed at exit.
+# e2e_user_add NAME...: system users without home or shell, removed at
+# exit; a user that cannot be made is a failure (returns 1).
 e2e_user_add() {
-	useradd --system --no-create-home --shell /usr/sbin/nologin "$1" || return 1
-	E2E_USERS+=("$1")
+	local u
+	for u in "$@"; do
+		useradd --system --no-create-home --shell /usr/sbin/nologin "$u" ||
+			{ fail "create account $u"; return 1; }
+		E2E_USERS+=("$u")
+	done
 }
 
 # e2e_empty_pcap FILE: a valid pcap with no packets (global header only),

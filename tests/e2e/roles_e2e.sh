@@ -17,9 +17,7 @@ e2e_require_build
 e2e_require_pmd net_pcap
 
 RO=evrro$$ ADM=evrad$$ NOBODY=evrno$$
-for u in "$RO" "$ADM" "$NOBODY"; do
-	e2e_user_add "$u" || { fail "useradd $u"; e2e_finish; }
-done
+e2e_user_add "$RO" "$ADM" "$NOBODY" || e2e_finish
 RO_UID=$(id -u "$RO") ADM_UID=$(id -u "$ADM")
 chmod 0755 "$T"
 
