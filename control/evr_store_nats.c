@@ -38,7 +38,10 @@
  * refuses to start when another appliance holds it; the feed thread renews
  * it every NODE_BEAT_MS; a clean close deletes it. The bucket's max age
  * (NODE_TTL_NS) frees the node_id of an appliance that died. The bucket
- * has store.claim_replicas replicas for the reason the claims bucket has.
+ * has store.replicas replicas, as an appliance cannot start without it; on
+ * nats-server < 2.9.21 two appliances starting with one node_id in the
+ * same instant might both create the key (issue #4320, as for claims):
+ * the first renewal then finds the other's identity (node_conflicts).
  *
  * The revision map. `lock` guards a table id -> {revision seen on the
  * feed, hash of the value this appliance holds, deleted here}. The feed
@@ -452,7 +455,7 @@ static int be_open(void **out, const struct evr_store_conf *c, char *err, size_t
 		char nodes[80];
 		snprintf(nodes, sizeof(nodes), "%s_nodes", b->bucket);
 		s = bind_bucket(b, &b->nodes, nodes, "evrouter node_id owners",
-		                c->claim_replicas ? c->claim_replicas : 1, NODE_TTL_NS);
+		                c->replicas, NODE_TTL_NS);
 	}
 	if (s != NATS_OK) {
 		set_err(err, errlen, b, "JetStream KV bucket", s);
