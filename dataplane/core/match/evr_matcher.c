@@ -198,25 +198,16 @@ static void dest_free_rcu(struct rcu_head *h)
 	free(caa_container_of(h, struct evr_dest_ref, rcu));
 }
 
-/* The interned destination with this text, if any subscription has it. */
-static struct evr_dest_ref *dest_find(struct evr_matcher *m, const char *text, uint64_t h)
-{
-	const struct evr_rcuhash_table *t = m->dest_map.t;
-	struct evr_dest_ref *r;
-	EVR_RCUHASH_FOREACH(t, h, i, r) {
-		if (strcmp(r->d.text, text) == 0)
-			return r;
-	}
-	return NULL;
-}
-
 static struct evr_dest_ref *dest_get(struct evr_matcher *m, const struct evr_dest *d)
 {
 	uint64_t h = hash_bytes(d->text, strlen(d->text));
-	struct evr_dest_ref *r = dest_find(m, d->text, h);
-	if (r) {
-		r->refs++;
-		return r;
+	const struct evr_rcuhash_table *t = m->dest_map.t;
+	struct evr_dest_ref *r;
+	EVR_RCUHASH_FOREACH(t, h, i, r) {
+		if (strcmp(r->d.text, d->text) == 0) {
+			r->refs++;
+			return r;
+		}
 	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -240,13 +231,6 @@ static void dest_put(struct evr_matcher *m, const struct evr_dest *d)
 	/* Readers reach a destination only through a subscription they found
 	 * before its removal: a grace period is enough. */
 	call_rcu(&r->rcu, dest_free_rcu);
-}
-
-/* Key of evdest_map: a subscription's event selector and its interned
- * destination (one pointer per destination text). */
-static uint64_t evdest_hash(uint64_t ev_hash, const struct evr_dest *d)
-{
-	return evr_mix64(ev_hash ^ evr_mix64((uint64_t)(uintptr_t)d));
 }
 
 /* ---- event names and subclasses (interned, writer) --------------------- */
@@ -641,26 +625,6 @@ static void notify_change(struct evr_matcher *m, enum evr_sub_change_kind k,
 		m->change_fn(m->change_ctx, k, &n->s);
 }
 
-/* The writer-side maps a live subscription is in (id, identity, event and
- * destination): all or none (-ENOMEM). Writer, lock held. */
-static int writer_maps_add(struct evr_matcher *m, struct evr_sub_node *n)
-{
-	uint64_t hd = evdest_hash(n->s.ev_hash, n->s.dest);
-
-	if (evr_rcuhash_add(&m->id_map, evr_mix64(n->s.id), n))
-		return -ENOMEM;
-	if (evr_rcuhash_add(&m->canon_map, n->canon_hash, n)) {
-		evr_rcuhash_del(&m->id_map, evr_mix64(n->s.id), n);
-		return -ENOMEM;
-	}
-	if (evr_rcuhash_add(&m->evdest_map, hd, n)) {
-		evr_rcuhash_del(&m->id_map, evr_mix64(n->s.id), n);
-		evr_rcuhash_del(&m->canon_map, n->canon_hash, n);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 /* Unlink everywhere (writer, lock held) and hand to the index for freeing;
  * why (k) goes to the store hook. */
 static void remove_locked(struct evr_matcher *m, struct evr_sub_node *n,
@@ -670,7 +634,6 @@ static void remove_locked(struct evr_matcher *m, struct evr_sub_node *n,
 	__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
 	evr_rcuhash_del(&m->id_map, evr_mix64(n->s.id), n);
 	evr_rcuhash_del(&m->canon_map, n->canon_hash, n);
-	evr_rcuhash_del(&m->evdest_map, evdest_hash(n->s.ev_hash, n->s.dest), n);
 	cds_list_del(&n->all);
 	if (n->heap_idx != UINT32_MAX)
 		heap_remove(m, n);
@@ -717,11 +680,10 @@ struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c)
 	CDS_INIT_LIST_HEAD(&m->all);
 	cds_wfcq_init(&m->fired_head, &m->fired_tail);
 	if (evr_rcuhash_init(&m->id_map, 1024) || evr_rcuhash_init(&m->canon_map, 1024) ||
-	    evr_rcuhash_init(&m->evdest_map, 1024) || evr_rcuhash_init(&m->dest_map, 64) ||
-	    evr_rcuhash_init(&m->name_map, 64))
+	    evr_rcuhash_init(&m->dest_map, 64) || evr_rcuhash_init(&m->name_map, 64))
 		goto fail;
 	/* writer-only maps: walked by the writer alone, so denser */
-	m->id_map.compact = m->canon_map.compact = m->evdest_map.compact = true;
+	m->id_map.compact = m->canon_map.compact = true;
 	if (m->ops->init(m))
 		goto fail;
 	if (!m->conf.no_background) {
@@ -736,7 +698,6 @@ struct evr_matcher *evr_matcher_create(const struct evr_matcher_conf *c)
 fail:
 	evr_rcuhash_fini(&m->id_map);
 	evr_rcuhash_fini(&m->canon_map);
-	evr_rcuhash_fini(&m->evdest_map);
 	evr_rcuhash_fini(&m->dest_map);
 	evr_rcuhash_fini(&m->name_map);
 	free(m);
@@ -768,7 +729,6 @@ void evr_matcher_destroy(struct evr_matcher *m)
 	rcu_barrier();
 	evr_rcuhash_fini(&m->id_map);
 	evr_rcuhash_fini(&m->canon_map);
-	evr_rcuhash_fini(&m->evdest_map);
 	evr_rcuhash_fini(&m->dest_map);
 	evr_rcuhash_fini(&m->name_map);
 	free(m->heap);
@@ -970,8 +930,18 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		evr_sub_node_free(n);
 		return rc;
 	}
-	if (writer_maps_add(m, n)) {
+	if (evr_rcuhash_add(&m->id_map, evr_mix64(n->s.id), n)) {
 		/* published: unpublish through the index, which frees it */
+		__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
+		heap_remove(m, n);
+		node_put_shared(m, n);
+		m->ops->del(m, n);
+		pthread_mutex_unlock(&m->lock);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (evr_rcuhash_add(&m->canon_map, n->canon_hash, n)) {
+		evr_rcuhash_del(&m->id_map, evr_mix64(n->s.id), n);
 		__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
 		heap_remove(m, n);
 		node_put_shared(m, n);
@@ -1027,43 +997,26 @@ int evr_matcher_unsubscribe_dest(struct evr_matcher *m, const char *event,
 		free_names(&probe);
 		return -EINVAL;
 	}
-	/* Only the subscriptions of this event and destination are visited
-	 * (evdest_map): a walk of all of them held the writer lock 25 ms at 1M
-	 * (bench BM_unsubscribe_dest). Hits are taken a chunk at a time, as a
-	 * removal may publish a new table. */
+	/* A walk of every subscription: 25 ms at 1M (bench BM_unsubscribe_dest).
+	 * An (event, destination) multimap made it O(matches), but an EBR set
+	 * (many filters, one event, one socket) is thousands of equal keys in one
+	 * open-addressing run there: subscribing 1M got twice as slow. */
 	int count = 0;
 	writer_lock(m);
-	const struct evr_dest_ref *ref = dest_find(m, d.text, hash_bytes(d.text, strlen(d.text)));
-	uint64_t h = ref ? evdest_hash(probe.s.ev_hash, &ref->d) : 0;
-	struct evr_sub_node *hit[32];
-	size_t nh = ref ? 1 : 0;
-	while (nh) {
-		const struct evr_rcuhash_table *t = m->evdest_map.t;
-		struct evr_sub_node *n;
-		nh = 0;
-		EVR_RCUHASH_FOREACH(t, h, i, n) {
-			if (n->s.dest != &ref->d || n->s.sel != probe.s.sel ||
-			    n->s.ev_hash != probe.s.ev_hash ||
-			    n->s.ev_name_len != probe.s.ev_name_len ||
-			    !evr_ieq(n->s.ev_name, probe.s.ev_name, probe.s.ev_name_len))
-				continue;
-			if (n->s.sel == EVR_SEL_SUBCLASS &&
-			    (n->s.subclass_len != probe.s.subclass_len ||
-			     !evr_ieq(n->s.subclass, probe.s.subclass, probe.s.subclass_len)))
-				continue;
-			hit[nh++] = n;
-			if (nh == sizeof(hit) / sizeof(hit[0]))
-				break;
-		}
-		/* the last removal may free ref: only its pointer value stays in h */
-		bool full = nh == sizeof(hit) / sizeof(hit[0]);
-		for (size_t k = 0; k < nh; k++) {
-			remove_locked(m, hit[k], EVR_SUB_DEL_REQUEST);
-			m->st.unsubscribed++;
-			count++;
-		}
-		if (!full)
-			break;
+	struct evr_sub_node *n, *tmp;
+	cds_list_for_each_entry_safe(n, tmp, &m->all, all) {
+		if (n->s.sel != probe.s.sel || n->s.ev_hash != probe.s.ev_hash ||
+		    n->s.ev_name_len != probe.s.ev_name_len ||
+		    !evr_ieq(n->s.ev_name, probe.s.ev_name, probe.s.ev_name_len) ||
+		    strcmp(n->s.dest->text, d.text) != 0)
+			continue;
+		if (n->s.sel == EVR_SEL_SUBCLASS &&
+		    (n->s.subclass_len != probe.s.subclass_len ||
+		     !evr_ieq(n->s.subclass, probe.s.subclass, probe.s.subclass_len)))
+			continue;
+		remove_locked(m, n, EVR_SUB_DEL_REQUEST);
+		m->st.unsubscribed++;
+		count++;
 	}
 	pthread_mutex_unlock(&m->lock);
 	free_names(&probe);
@@ -1290,7 +1243,6 @@ void evr_matcher_get_stats(struct evr_matcher *m, struct evr_matcher_stats *st)
 	 * writer maps and the expiry heap (the index adds its tables) */
 	st->mem_bytes = m->sub_bytes + m->st.live * sizeof(struct evr_sub_node) +
 	                evr_rcuhash_bytes(&m->id_map) + evr_rcuhash_bytes(&m->canon_map) +
-	                evr_rcuhash_bytes(&m->evdest_map) +
 	                evr_rcuhash_bytes(&m->dest_map) + evr_rcuhash_bytes(&m->name_map) +
 	                m->heap_cap * sizeof(*m->heap);
 	m->ops->stats(m, st);

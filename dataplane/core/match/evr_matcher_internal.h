@@ -166,8 +166,6 @@ struct evr_matcher {
 	int readers;                     /* registered reader indexes */
 	uint64_t next_id;
 	struct evr_rcuhash id_map, canon_map, dest_map, name_map; /* writer-only maps */
-	struct evr_rcuhash evdest_map;   /* (event selector, destination) -> subs:
-	                                  * unsubscribe by socket without a walk */
 	struct cds_list_head all;        /* live subscriptions in id order */
 	struct evr_sub_node **heap;      /* min-heap on expires_ms */
 	uint32_t heap_n, heap_cap;
