@@ -625,6 +625,19 @@ static void notify_change(struct evr_matcher *m, enum evr_sub_change_kind k,
 		m->change_fn(m->change_ctx, k, &n->s);
 }
 
+/* The writer-side maps a live subscription is in (id, identity): both or
+ * none (-ENOMEM). Writer, lock held. */
+static int writer_maps_add(struct evr_matcher *m, struct evr_sub_node *n)
+{
+	if (evr_rcuhash_add(&m->id_map, evr_mix64(n->s.id), n))
+		return -ENOMEM;
+	if (evr_rcuhash_add(&m->canon_map, n->canon_hash, n)) {
+		evr_rcuhash_del(&m->id_map, evr_mix64(n->s.id), n);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Unlink everywhere (writer, lock held) and hand to the index for freeing;
  * why (k) goes to the store hook. */
 static void remove_locked(struct evr_matcher *m, struct evr_sub_node *n,
@@ -930,18 +943,8 @@ int evr_matcher_subscribe(struct evr_matcher *m, const struct evr_sub_spec *sp,
 		evr_sub_node_free(n);
 		return rc;
 	}
-	if (evr_rcuhash_add(&m->id_map, evr_mix64(n->s.id), n)) {
+	if (writer_maps_add(m, n)) {
 		/* published: unpublish through the index, which frees it */
-		__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
-		heap_remove(m, n);
-		node_put_shared(m, n);
-		m->ops->del(m, n);
-		pthread_mutex_unlock(&m->lock);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	if (evr_rcuhash_add(&m->canon_map, n->canon_hash, n)) {
-		evr_rcuhash_del(&m->id_map, evr_mix64(n->s.id), n);
 		__atomic_store_n(&n->s.removed, 1, __ATOMIC_RELEASE);
 		heap_remove(m, n);
 		node_put_shared(m, n);
