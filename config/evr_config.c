@@ -509,15 +509,14 @@ _Static_assert(EVR_CFG_MI_UDP_READ == 0 && EVR_CFG_MI_UDP_ADMIN == 1 &&
 #define B(T, f, d, h)                                                          \
 	{.name = #f, .type = EVR_CFG_BOOL, .off = offsetof(T, f), .def = (d),  \
 	 .help = (h)}
-#define S(T, f, maxlen, d, req, c, ct, h)                                      \
-	{.name = #f, .type = EVR_CFG_STR, .off = offsetof(T, f),               \
-	 .max = (maxlen), .def = (d), .required = (req), .check = (c),         \
-	 .check_text = (ct), .help = (h)}
+#define S_FIELDS(T, f, maxlen, d, req, c, ct, h)                               \
+	.name = #f, .type = EVR_CFG_STR, .off = offsetof(T, f),                \
+	.max = (maxlen), .def = (d), .required = (req), .check = (c),          \
+	.check_text = (ct), .help = (h)
+#define S(T, f, maxlen, d, req, c, ct, h) {S_FIELDS(T, f, maxlen, d, req, c, ct, h)}
 /* A secret string, "" by default: config_get shows ******** */
 #define SSEC(T, f, maxlen, c, ct, h)                                           \
-	{.name = #f, .type = EVR_CFG_STR, .off = offsetof(T, f),               \
-	 .max = (maxlen), .def = "", .secret = true, .check = (c),             \
-	 .check_text = (ct), .help = (h)}
+	{S_FIELDS(T, f, maxlen, "", false, c, ct, h), .secret = true}
 #define E(T, f, nm, d, h)                                                      \
 	{.name = #f, .type = EVR_CFG_ENUM, .off = offsetof(T, f), .def = (d),  \
 	 .names = (nm), .help = (h)}
