@@ -894,11 +894,8 @@ static int be_claim(void *be, uint64_t id)
 	snprintf(key, sizeof(key), "c.%" PRIu64, id);
 	snprintf(who, sizeof(who), "%u", b->conf.node_id);
 	natsStatus s = kvStore_Create(&rev, b->claims, key, who, (int)strlen(who));
-	if (s != NATS_OK) {
-		const char *e = nats_GetLastError(NULL);
-		/* "wrong last sequence": another appliance claimed it */
-		return e && strstr(e, "wrong last sequence") ? 0 : -EIO;
-	}
+	if (s != NATS_OK)
+		return wrong_last_seq() ? 0 : -EIO; /* 0: another appliance claimed it */
 	/* ours: the subscription goes for everyone (the others' local copies
 	 * fire no more: their claims fail) */
 	pthread_mutex_lock(&b->lock);

@@ -61,17 +61,7 @@ e2e_cleanup() {
 		log "FAIL: script ended without reaching e2e_finish"
 		rc=1
 	fi
-	if [[ -n $EVRD_PID ]] && kill -0 "$EVRD_PID" 2>/dev/null; then
-		log "cleanup: evrd $EVRD_PID still running, SIGTERM"
-		kill -TERM "$EVRD_PID" 2>/dev/null
-		local i
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$EVRD_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$EVRD_PID" 2>/dev/null
-		wait "$EVRD_PID" 2>/dev/null
-	fi
+	[[ -n $EVRD_PID ]] && evrd_reap "$EVRD_PID" evrd
 	evrd_as_cleanup
 	local p
 	for p in "${E2E_PIDS[@]}"; do
@@ -521,21 +511,27 @@ ctl_as() {
 # if absent, "" if it does not answer).
 stat_as() { ctl_as "$1" --json stats | jq -c "$2"; }
 
+# evrd_reap PID WHAT: at cleanup, an evrd still running gets SIGTERM, 5 s,
+# then SIGKILL, and is reaped.
+evrd_reap() {
+	local pid=$1 i
+	kill -0 "$pid" 2>/dev/null || return 0
+	log "cleanup: $2 $pid still running, SIGTERM"
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
 # The EXIT trap's part (e2e_cleanup): every named instance still running.
 evrd_as_cleanup() {
-	local name pid i
+	local name pid
 	for name in "${!EVRD_AS_PID[@]}"; do
 		pid=${EVRD_AS_PID[$name]}
-		if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-			log "cleanup: evrd $name $pid still running, SIGTERM"
-			kill -TERM "$pid" 2>/dev/null
-			for ((i = 0; i < 50; i++)); do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.1
-			done
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-		fi
+		[[ -n $pid ]] && evrd_reap "$pid" "evrd $name"
 		[[ -n ${EVRD_AS_PREFIX[$name]:-} ]] && rm -rf "/var/run/dpdk/${EVRD_AS_PREFIX[$name]}"
 	done
 }

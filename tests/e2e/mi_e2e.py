@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from evr_e2e import Checker  # noqa: E402
+from evr_e2e import Checker, unix_dgram_sink  # noqa: E402
 import mi_client as MI  # noqa: E402
 
 
@@ -29,12 +29,7 @@ def error_of(t, method, params):
 
 
 def sink(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    s.bind(path)
+    s = unix_dgram_sink(path)
     s.settimeout(3.0)
     return s
 
